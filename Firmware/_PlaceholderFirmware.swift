@@ -1,0 +1,1 @@
+// Placeholder so the target builds while it is being written; replaced by real sources.
