@@ -1,0 +1,105 @@
+import Crypto
+
+/// One stamp as the chip's audit log keeps it (SPEC §8.14, §9.6).
+public struct AuditEntry: Hashable, Sendable {
+    public static let chainDomain = Array("SEALKIT-AUDIT-V1".utf8)
+
+    public var counter: UInt32
+    public var time: UInt64
+    public var documentDigest: [UInt8]
+    public var metadataDigest: [UInt8]
+    public var serial: String
+    public var expiry: UInt64
+    public var expirationCode: String
+    public var grantSerial: UInt32
+    public var previousHash: [UInt8]
+    public var signature: [UInt8]
+
+    public init(
+        counter: UInt32, time: UInt64, documentDigest: [UInt8], metadataDigest: [UInt8], serial: String,
+        expiry: UInt64, expirationCode: String, grantSerial: UInt32, previousHash: [UInt8], signature: [UInt8]
+    ) {
+        self.counter = counter
+        self.time = time
+        self.documentDigest = documentDigest
+        self.metadataDigest = metadataDigest
+        self.serial = serial
+        self.expiry = expiry
+        self.expirationCode = expirationCode
+        self.grantSerial = grantSerial
+        self.previousHash = previousHash
+        self.signature = signature
+    }
+
+    /// Rebuilds the TBS this entry's signature covers, given the chip's identity and personalization.
+    public func tbs(chipID: [UInt8], featureHash: [UInt8], keyID: [UInt8]) -> StampTBS {
+        StampTBS(
+            chipID: chipID, counter: counter, serial: serial, expiry: expiry, expirationCode: expirationCode,
+            documentDigest: documentDigest, metadataDigest: metadataDigest, featureHash: featureHash, keyID: keyID,
+            grantSerial: grantSerial)
+    }
+
+    /// entryHash(n) = SHA-256("SEALKIT-AUDIT-V1" || entryHash(n-1) || TBS(n) || signature(n)).
+    public static func chainHash(previous: [UInt8], tbs: [UInt8], signature: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: chainDomain)
+        hasher.update(data: previous)
+        hasher.update(data: tbs)
+        hasher.update(data: signature)
+        return Array(hasher.finalize())
+    }
+
+    public func encoded() -> [UInt8] {
+        [
+            TLV(tag: SealTag.counter, value: bigEndianBytes(counter)),
+            TLV(tag: SealTag.time, value: bigEndianBytes(time)),
+            TLV(tag: SealTag.documentDigest, value: documentDigest),
+            TLV(tag: SealTag.metadataDigest, value: metadataDigest),
+            TLV(tag: SealTag.serial, value: Array(serial.utf8)),
+            TLV(tag: SealTag.expiry, value: bigEndianBytes(expiry)),
+            TLV(tag: SealTag.expirationCode, value: Array(expirationCode.utf8)),
+            TLV(tag: SealTag.grantSerial, value: bigEndianBytes(grantSerial)),
+            TLV(tag: SealTag.previousEntryHash, value: previousHash),
+            TLV(tag: SealTag.signature, value: signature),
+        ].encoded()
+    }
+
+    public init(decoding bytes: [UInt8]) throws(SealDataError) {
+        var reader = try TLVFieldReader(bytes, context: "audit entry")
+        counter = try reader.uint32(SealTag.counter, "counter")
+        time = try reader.uint64(SealTag.time, "time")
+        documentDigest = try reader.bytes(SealTag.documentDigest, "document digest", length: 32...32)
+        metadataDigest = try reader.bytes(SealTag.metadataDigest, "metadata digest", length: 32...32)
+        serial = try reader.ascii(SealTag.serial, "serial", length: Watermark.serialLength...Watermark.serialLength)
+        expiry = try reader.uint64(SealTag.expiry, "expiry")
+        expirationCode = try reader.ascii(SealTag.expirationCode, "expiration code", length: Watermark.codeDigits...Watermark.codeDigits)
+        grantSerial = try reader.uint32(SealTag.grantSerial, "grant serial")
+        previousHash = try reader.bytes(SealTag.previousEntryHash, "previous hash", length: 32...32)
+        signature = try reader.bytes(SealTag.signature, "signature", length: 8...72)
+        try reader.finish()
+    }
+}
+
+/// GET DATA `0109` (SPEC §8.5): the audit log's window and head.
+public struct AuditStatus: Hashable, Sendable {
+    public var oldestCounter: UInt32
+    public var newestCounter: UInt32
+    public var headHash: [UInt8]
+
+    public init(oldestCounter: UInt32, newestCounter: UInt32, headHash: [UInt8]) {
+        self.oldestCounter = oldestCounter
+        self.newestCounter = newestCounter
+        self.headHash = headHash
+    }
+
+    public func encoded() -> [UInt8] {
+        bigEndianBytes(oldestCounter) + bigEndianBytes(newestCounter) + headHash
+    }
+
+    public init(decoding bytes: [UInt8]) throws(SealDataError) {
+        guard bytes.count == 40 else { throw SealDataError(.invalidLength, "audit status must be 40 bytes, got \(bytes.count)") }
+        oldestCounter = readBigEndian(bytes[0..<4], as: UInt32.self)
+        newestCounter = readBigEndian(bytes[4..<8], as: UInt32.self)
+        headHash = Array(bytes[8..<40])
+    }
+}

@@ -1,0 +1,67 @@
+/// Big-endian integer helpers used by every fixed-layout encoding of SPEC §9 and §10.
+extension Array where Element == UInt8 {
+    @inlinable
+    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+        var big = value.bigEndian
+        Swift.withUnsafeBytes(of: &big) { append(contentsOf: $0) }
+    }
+}
+
+/// Reads a big-endian unsigned integer from exactly `bytes.count` bytes.
+@inlinable
+func readBigEndian<T: FixedWidthInteger>(_ bytes: some Collection<UInt8>, as: T.Type) -> T {
+    var value: T = 0
+    for byte in bytes { value = value << 8 | T(byte) }
+    return value
+}
+
+/// Big-endian bytes of an integer.
+@inlinable
+public func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(MemoryLayout<T>.size)
+    out.appendBigEndian(value)
+    return out
+}
+
+/// Decodes a big-endian unsigned integer of exactly `MemoryLayout<T>.size` bytes, or throws.
+public func decodeBigEndian<T: FixedWidthInteger>(_ bytes: [UInt8], as type: T.Type, field: String) throws(SealDataError) -> T {
+    guard bytes.count == MemoryLayout<T>.size else {
+        throw SealDataError(.invalidLength, "\(field) must be \(MemoryLayout<T>.size) bytes, got \(bytes.count)")
+    }
+    return readBigEndian(bytes, as: T.self)
+}
+
+/// Uppercase hex without separators, as used in certificate subjects and JSON records.
+public func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789ABCDEF".utf8)
+    var out: [UInt8] = []
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Parses hex (upper or lower case, optional spaces); nil when not hex.
+public func bytesFromHex(_ text: String) -> [UInt8]? {
+    var out: [UInt8] = []
+    var high: UInt8?
+    for scalar in text.unicodeScalars {
+        if scalar == " " || scalar == ":" { continue }
+        let nibble: UInt8
+        switch scalar.value {
+        case 0x30...0x39: nibble = UInt8(scalar.value - 0x30)
+        case 0x41...0x46: nibble = UInt8(scalar.value - 0x41 + 10)
+        case 0x61...0x66: nibble = UInt8(scalar.value - 0x61 + 10)
+        default: return nil
+        }
+        if let h = high {
+            out.append(h << 4 | nibble)
+            high = nil
+        } else {
+            high = nibble
+        }
+    }
+    return high == nil ? out : nil
+}

@@ -1,0 +1,60 @@
+/// The chip's capabilities, GET DATA `0105`, and the proprietary part of the SELECT FCI (SPEC §8.1, §8.5).
+public struct SealCapabilities: Hashable, Sendable {
+    public struct Features: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let commandChaining = Features(rawValue: 0x01)
+        public static let extendedLength = Features(rawValue: 0x02)
+        public static let remoteAuthorization = Features(rawValue: 0x04)
+    }
+
+    public var specVersion: [UInt8]
+    public var maxCommandData: UInt16
+    public var maxResponseData: UInt32
+    public var features: Features
+    public var auditLogCapacity: UInt16
+
+    public init(specVersion: [UInt8] = SealApplet.specVersion, maxCommandData: UInt16 = UInt16(SealApplet.maxCommandData),
+                maxResponseData: UInt32 = UInt32(SealApplet.maxResponseData),
+                features: Features = [.commandChaining, .extendedLength, .remoteAuthorization],
+                auditLogCapacity: UInt16 = UInt16(SealApplet.auditLogCapacity)) {
+        self.specVersion = specVersion
+        self.maxCommandData = maxCommandData
+        self.maxResponseData = maxResponseData
+        self.features = features
+        self.auditLogCapacity = auditLogCapacity
+    }
+
+    /// `80 81 82 83` — the FCI's `A5` content.
+    public func fciProprietary() -> [UInt8] {
+        [
+            TLV(tag: SealTag.specVersion, value: specVersion),
+            TLV(tag: SealTag.maxCommandData, value: bigEndianBytes(maxCommandData)),
+            TLV(tag: SealTag.maxResponseData, value: bigEndianBytes(maxResponseData)),
+            TLV(tag: SealTag.features, value: [features.rawValue]),
+        ].encoded()
+    }
+
+    /// GET DATA `0105`: the FCI content plus `84` audit capacity.
+    public func encoded() -> [UInt8] {
+        fciProprietary() + [TLV(tag: SealTag.auditCapacity, value: bigEndianBytes(auditLogCapacity))].encoded()
+    }
+
+    public init(decoding bytes: [UInt8]) throws(SealDataError) {
+        var reader = try TLVFieldReader(bytes, context: "capabilities")
+        specVersion = try reader.bytes(SealTag.specVersion, "spec version", length: 2...2)
+        maxCommandData = try decodeBigEndian(try reader.bytes(SealTag.maxCommandData, "max command data", length: 2...2), as: UInt16.self, field: "max command data")
+        maxResponseData = try reader.uint32(SealTag.maxResponseData, "max response data")
+        features = Features(rawValue: try reader.bytes(SealTag.features, "features", length: 1...1)[0])
+        auditLogCapacity = try decodeBigEndian(try reader.bytes(SealTag.auditCapacity, "audit capacity", length: 2...2), as: UInt16.self, field: "audit capacity")
+        try reader.finish()
+    }
+
+    /// The FCI returned by SELECT with P2 `00`.
+    public func fci() -> [UInt8] {
+        [TLV(tag: SealTag.fci, value: [
+            TLV(tag: SealTag.aid, value: SealApplet.aid),
+            TLV(tag: SealTag.fciProprietary, value: fciProprietary()),
+        ].encoded())].encoded()
+    }
+}

@@ -1,0 +1,194 @@
+/// What the issuer writes with PERSONALIZE (SPEC §8.11), and — without PIN, PUK and watermark key —
+/// what GET DATA `0108` returns.
+public struct PersonalizationData: Hashable, Sendable {
+    public var organizationName: String
+    public var sealName: String
+    public var featureHash: [UInt8]
+    public var pin: String
+    public var pinTryLimit: UInt8
+    public var puk: String
+    public var pukTryLimit: UInt8
+    public var remoteAuthorityKey: [UInt8]?
+    public var requiresRemoteAuthorization: Bool
+    public var watermarkValiditySeconds: UInt32
+    public var watermarkKey: [UInt8]
+
+    public init(
+        organizationName: String, sealName: String, featureHash: [UInt8], pin: String, pinTryLimit: UInt8 = 3,
+        puk: String, pukTryLimit: UInt8 = 10, remoteAuthorityKey: [UInt8]? = nil, requiresRemoteAuthorization: Bool = false,
+        watermarkValiditySeconds: UInt32, watermarkKey: [UInt8]
+    ) {
+        self.organizationName = organizationName
+        self.sealName = sealName
+        self.featureHash = featureHash
+        self.pin = pin
+        self.pinTryLimit = pinTryLimit
+        self.puk = puk
+        self.pukTryLimit = pukTryLimit
+        self.remoteAuthorityKey = remoteAuthorityKey
+        self.requiresRemoteAuthorization = requiresRemoteAuthorization
+        self.watermarkValiditySeconds = watermarkValiditySeconds
+        self.watermarkKey = watermarkKey
+    }
+
+    /// PIN rule of SPEC §7: 4 to 12 ASCII digits.
+    public static func isValidPIN(_ bytes: [UInt8]) -> Bool {
+        (4...12).contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
+    }
+
+    /// PUK rule of SPEC §7: 8 to 16 ASCII digits.
+    public static func isValidPUK(_ bytes: [UInt8]) -> Bool {
+        (8...16).contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
+    }
+
+    public func validate() throws(SealDataError) {
+        guard (1...64).contains(organizationName.utf8.count) else { throw SealDataError(.invalidLength, "organization name must be 1 to 64 bytes") }
+        guard (1...64).contains(sealName.utf8.count) else { throw SealDataError(.invalidLength, "seal name must be 1 to 64 bytes") }
+        guard featureHash.count == 32 else { throw SealDataError(.invalidLength, "physical-feature hash must be 32 bytes") }
+        guard Self.isValidPIN(Array(pin.utf8)) else { throw SealDataError(.invalidEncoding, "PIN must be 4 to 12 digits") }
+        guard Self.isValidPUK(Array(puk.utf8)) else { throw SealDataError(.invalidEncoding, "PUK must be 8 to 16 digits") }
+        guard (1...15).contains(pinTryLimit), (1...15).contains(pukTryLimit) else { throw SealDataError(.outOfRange, "try limits must be 1 to 15") }
+        if let key = remoteAuthorityKey, key.count != 65 || key.first != 0x04 {
+            throw SealDataError(.invalidEncoding, "remote-authority key must be a 65-byte uncompressed P-256 point")
+        }
+        guard !requiresRemoteAuthorization || remoteAuthorityKey != nil else {
+            throw SealDataError(.missingField, "remote authorization required but no remote-authority key given")
+        }
+        guard watermarkValiditySeconds >= 60 else { throw SealDataError(.outOfRange, "watermark validity must be at least 60 seconds") }
+        guard watermarkKey.count == 32 else { throw SealDataError(.invalidLength, "watermark key must be 32 bytes") }
+    }
+
+    /// The PERSONALIZE data field, tags in ascending order.
+    public func encoded() throws(SealDataError) -> [UInt8] {
+        try validate()
+        var fields = [
+            TLV(tag: SealTag.organizationName, value: Array(organizationName.utf8)),
+            TLV(tag: SealTag.sealName, value: Array(sealName.utf8)),
+            TLV(tag: SealTag.featureHash, value: featureHash),
+            TLV(tag: SealTag.pin, value: Array(pin.utf8)),
+            TLV(tag: SealTag.pinTryLimit, value: [pinTryLimit]),
+            TLV(tag: SealTag.puk, value: Array(puk.utf8)),
+            TLV(tag: SealTag.pukTryLimit, value: [pukTryLimit]),
+        ]
+        if let remoteAuthorityKey { fields.append(TLV(tag: SealTag.remoteAuthorityKey, value: remoteAuthorityKey)) }
+        fields.append(TLV(tag: SealTag.sealPolicy, value: [requiresRemoteAuthorization ? 0x01 : 0x00]))
+        fields.append(TLV(tag: SealTag.watermarkValidity, value: bigEndianBytes(watermarkValiditySeconds)))
+        fields.append(TLV(tag: SealTag.watermarkKey, value: watermarkKey))
+        return fields.encoded()
+    }
+
+    /// Decodes a PERSONALIZE data field: any order, each tag once, required tags present (SPEC §8.11).
+    public init(decoding bytes: [UInt8]) throws(SealDataError) {
+        let fields: [TLV]
+        do { fields = try TLV.decodeAll(bytes, strict: true) } catch {
+            throw SealDataError(.malformedTLV, "PERSONALIZE: \(error)")
+        }
+        var values: [BERTag: [UInt8]] = [:]
+        for field in fields {
+            guard (0x41...0x4B).contains(field.tag.rawValue) else {
+                throw SealDataError(.unexpectedField, "PERSONALIZE: unknown tag \(field.tag)")
+            }
+            guard values.updateValue(field.value, forKey: field.tag) == nil else {
+                throw SealDataError(.duplicateField, "PERSONALIZE: tag \(field.tag) appears twice")
+            }
+        }
+        func required(_ tag: BERTag, _ name: String) throws(SealDataError) -> [UInt8] {
+            guard let value = values[tag] else { throw SealDataError(.missingField, "PERSONALIZE: \(name) (\(tag)) is required") }
+            return value
+        }
+        func text(_ tag: BERTag, _ name: String) throws(SealDataError) -> String {
+            guard let text = String(validating: try required(tag, name), as: UTF8.self) else {
+                throw SealDataError(.invalidEncoding, "PERSONALIZE: \(name) is not UTF-8")
+            }
+            return text
+        }
+        func byte(_ tag: BERTag, _ name: String) throws(SealDataError) -> UInt8 {
+            let value = try required(tag, name)
+            guard value.count == 1 else { throw SealDataError(.invalidLength, "PERSONALIZE: \(name) must be 1 byte") }
+            return value[0]
+        }
+        organizationName = try text(SealTag.organizationName, "organization name")
+        sealName = try text(SealTag.sealName, "seal name")
+        featureHash = try required(SealTag.featureHash, "physical-feature hash")
+        pin = try text(SealTag.pin, "PIN")
+        pinTryLimit = try byte(SealTag.pinTryLimit, "PIN try limit")
+        puk = try text(SealTag.puk, "PUK")
+        pukTryLimit = try byte(SealTag.pukTryLimit, "PUK try limit")
+        remoteAuthorityKey = values[SealTag.remoteAuthorityKey]
+        let policy = values[SealTag.sealPolicy] ?? [0]
+        guard policy.count == 1, policy[0] & 0xFE == 0 else { throw SealDataError(.outOfRange, "PERSONALIZE: seal policy must be 00 or 01") }
+        requiresRemoteAuthorization = policy[0] == 1
+        watermarkValiditySeconds = try decodeBigEndian(try required(SealTag.watermarkValidity, "watermark validity"), as: UInt32.self, field: "watermark validity")
+        watermarkKey = try required(SealTag.watermarkKey, "watermark key")
+        try validate()
+    }
+}
+
+/// The public part of the personalization, GET DATA `0108` (SPEC §8.5).
+public struct PersonalizationInfo: Hashable, Sendable {
+    public var organizationName: String
+    public var sealName: String
+    public var featureHash: [UInt8]
+    public var requiresRemoteAuthorization: Bool
+    public var watermarkValiditySeconds: UInt32
+    public var remoteAuthorityKey: [UInt8]?
+
+    public init(organizationName: String, sealName: String, featureHash: [UInt8], requiresRemoteAuthorization: Bool,
+                watermarkValiditySeconds: UInt32, remoteAuthorityKey: [UInt8]?) {
+        self.organizationName = organizationName
+        self.sealName = sealName
+        self.featureHash = featureHash
+        self.requiresRemoteAuthorization = requiresRemoteAuthorization
+        self.watermarkValiditySeconds = watermarkValiditySeconds
+        self.remoteAuthorityKey = remoteAuthorityKey
+    }
+
+    public func encoded() -> [UInt8] {
+        var fields = [
+            TLV(tag: SealTag.organizationName, value: Array(organizationName.utf8)),
+            TLV(tag: SealTag.sealName, value: Array(sealName.utf8)),
+            TLV(tag: SealTag.featureHash, value: featureHash),
+        ]
+        if let remoteAuthorityKey { fields.append(TLV(tag: SealTag.remoteAuthorityKey, value: remoteAuthorityKey)) }
+        fields.append(TLV(tag: SealTag.sealPolicy, value: [requiresRemoteAuthorization ? 1 : 0]))
+        fields.append(TLV(tag: SealTag.watermarkValidity, value: bigEndianBytes(watermarkValiditySeconds)))
+        return fields.encoded()
+    }
+
+    public init(decoding bytes: [UInt8]) throws(SealDataError) {
+        var reader = try TLVFieldReader(bytes, context: "personalization info")
+        func text(_ value: [UInt8], _ name: String) throws(SealDataError) -> String {
+            guard let text = String(validating: value, as: UTF8.self) else { throw SealDataError(.invalidEncoding, "\(name) is not UTF-8") }
+            return text
+        }
+        organizationName = try text(try reader.bytes(SealTag.organizationName, "organization name", length: 1...64), "organization name")
+        sealName = try text(try reader.bytes(SealTag.sealName, "seal name", length: 1...64), "seal name")
+        featureHash = try reader.bytes(SealTag.featureHash, "feature hash", length: 32...32)
+        remoteAuthorityKey = try reader.optionalBytes(SealTag.remoteAuthorityKey, "remote-authority key", length: 65...65)
+        requiresRemoteAuthorization = try reader.bytes(SealTag.sealPolicy, "policy", length: 1...1)[0] & 1 == 1
+        watermarkValiditySeconds = try reader.uint32(SealTag.watermarkValidity, "watermark validity")
+        try reader.finish()
+    }
+}
+
+/// GET DATA `0104` (SPEC §8.5).
+public struct PINStatus: Hashable, Sendable {
+    public var pinTriesRemaining: UInt8
+    public var pinTryLimit: UInt8
+    public var pukTriesRemaining: UInt8
+    public var pukTryLimit: UInt8
+
+    public init(pinTriesRemaining: UInt8, pinTryLimit: UInt8, pukTriesRemaining: UInt8, pukTryLimit: UInt8) {
+        self.pinTriesRemaining = pinTriesRemaining
+        self.pinTryLimit = pinTryLimit
+        self.pukTriesRemaining = pukTriesRemaining
+        self.pukTryLimit = pukTryLimit
+    }
+
+    public func encoded() -> [UInt8] { [pinTriesRemaining, pinTryLimit, pukTriesRemaining, pukTryLimit] }
+
+    public init(decoding bytes: [UInt8]) throws(SealDataError) {
+        guard bytes.count == 4 else { throw SealDataError(.invalidLength, "PIN status must be 4 bytes, got \(bytes.count)") }
+        self.init(pinTriesRemaining: bytes[0], pinTryLimit: bytes[1], pukTriesRemaining: bytes[2], pukTryLimit: bytes[3])
+    }
+}

@@ -1,0 +1,75 @@
+/// The data field of STAMP (SPEC §8.13): `90` digest, `A1` metadata, optional `A2` grant.
+public struct StampRequest: Hashable, Sendable {
+    public var documentDigest: [UInt8]
+    public var metadata: StampMetadata
+    public var grant: AuthorizationGrant?
+    /// The `A1` value exactly as carried, which is what the metadata digest covers (SPEC §9.2).
+    public let metadataEncoding: [UInt8]
+
+    public init(documentDigest: [UInt8], metadata: StampMetadata, grant: AuthorizationGrant? = nil) throws(SealDataError) {
+        guard documentDigest.count == 32 else {
+            throw SealDataError(.invalidLength, "document digest must be 32 bytes (SHA-256), got \(documentDigest.count)")
+        }
+        self.documentDigest = documentDigest
+        self.metadata = metadata
+        self.grant = grant
+        self.metadataEncoding = try metadata.encoded()
+    }
+
+    public func encoded() -> [UInt8] {
+        var fields = [TLV(tag: SealTag.documentDigest, value: documentDigest), TLV(tag: SealTag.metadata, value: metadataEncoding)]
+        if let grant { fields.append(TLV(tag: SealTag.grant, value: grant.encoded())) }
+        return fields.encoded()
+    }
+
+    /// Strictly decodes a STAMP data field; the chip answers any error with `6A80`.
+    public init(decoding bytes: [UInt8]) throws(SealDataError) {
+        var reader = try TLVFieldReader(bytes, context: "STAMP")
+        documentDigest = try reader.bytes(SealTag.documentDigest, "document digest", length: 32...32)
+        metadataEncoding = try reader.bytes(SealTag.metadata, "metadata", length: 1...1024)
+        metadata = try StampMetadata(decoding: metadataEncoding)
+        if let grantValue = try reader.optionalBytes(SealTag.grant, "grant", length: 1...512) {
+            grant = try AuthorizationGrant(decoding: grantValue)
+        } else {
+            grant = nil
+        }
+        try reader.finish()
+    }
+}
+
+/// The response of STAMP (SPEC §8.13).
+public struct StampResponse: Hashable, Sendable {
+    public var counter: UInt32
+    public var serial: String
+    public var expiry: UInt64
+    public var expirationCode: String
+    public var signature: [UInt8]
+
+    public init(counter: UInt32, serial: String, expiry: UInt64, expirationCode: String, signature: [UInt8]) {
+        self.counter = counter
+        self.serial = serial
+        self.expiry = expiry
+        self.expirationCode = expirationCode
+        self.signature = signature
+    }
+
+    public func encoded() -> [UInt8] {
+        [
+            TLV(tag: SealTag.counter, value: bigEndianBytes(counter)),
+            TLV(tag: SealTag.serial, value: Array(serial.utf8)),
+            TLV(tag: SealTag.expiry, value: bigEndianBytes(expiry)),
+            TLV(tag: SealTag.expirationCode, value: Array(expirationCode.utf8)),
+            TLV(tag: SealTag.signature, value: signature),
+        ].encoded()
+    }
+
+    public init(decoding bytes: [UInt8]) throws(SealDataError) {
+        var reader = try TLVFieldReader(bytes, context: "STAMP response")
+        counter = try reader.uint32(SealTag.counter, "counter")
+        serial = try reader.ascii(SealTag.serial, "serial", length: Watermark.serialLength...Watermark.serialLength)
+        expiry = try reader.uint64(SealTag.expiry, "expiry")
+        expirationCode = try reader.ascii(SealTag.expirationCode, "expiration code", length: Watermark.codeDigits...Watermark.codeDigits)
+        signature = try reader.bytes(SealTag.signature, "signature", length: 8...72)
+        try reader.finish()
+    }
+}

@@ -1,0 +1,154 @@
+import Crypto
+import Testing
+@testable import SealProtocol
+
+struct SealEncodingTests {
+    static let fullMetadata = StampMetadata(
+        time: 1_764_000_000, latitudeMicrodegrees: 31_230_416, longitudeMicrodegrees: -121_473_701, operatorID: "op-7",
+        deviceFingerprint: [0xDE, 0xAD], organizationUnit: "Legal", approvalNode: "CFO")
+
+    @Test func metadataEncodesCanonicallyByteByByte() throws {
+        let bytes = try Self.fullMetadata.encoded()
+        let expected: [UInt8] = [0x91, 0x08, 0, 0, 0, 0, 0x69, 0x24, 0x81, 0x00]
+            + [0x92, 0x04] + bigEndianBytes(UInt32(31_230_416))
+            + [0x93, 0x04] + bigEndianBytes(UInt32(bitPattern: -121_473_701))
+            + [0x94, 0x04] + Array("op-7".utf8) + [0x95, 0x02, 0xDE, 0xAD]
+            + [0x96, 0x05] + Array("Legal".utf8) + [0x97, 0x03] + Array("CFO".utf8)
+        #expect(bytes == expected)
+        #expect(try StampMetadata(decoding: bytes) == Self.fullMetadata)
+        #expect(try Self.fullMetadata.digest() == Array(SHA256.hash(data: expected)))
+    }
+
+    @Test func metadataMinimalIsTimeOnly() throws {
+        #expect(try StampMetadata(time: 1).encoded() == [0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1])
+    }
+
+    @Test(arguments: [
+        ([0x94, 0x01, 0x41, 0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1] as [UInt8], SealDataError.Code.notCanonical),  // out of order
+        ([0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1, 0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 2], .notCanonical),  // duplicate
+        ([0x94, 0x01, 0x41], .missingField),  // no time
+        ([0x91, 0x04, 0, 0, 0, 1], .invalidLength),  // short time
+        ([0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1, 0x92, 0x04, 0, 0, 0, 1], .missingField),  // lat without lon
+        ([0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1, 0x92, 0x04, 0x7F, 0, 0, 0, 0x93, 0x04, 0, 0, 0, 0], .outOfRange),
+        ([0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1, 0x98, 0x01, 0x00], .unexpectedField),
+        ([0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1, 0x94, 0x00], .invalidLength),  // empty operator
+        ([0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1, 0x94, 0x01, 0xFF], .invalidEncoding),  // not UTF-8
+        ([0x91, 0x81, 0x08, 0, 0, 0, 0, 0, 0, 0, 1], .malformedTLV),  // non-minimal length
+        ([0x91, 0x08, 0, 0], .malformedTLV),  // truncated
+    ])
+    func metadataRejects(_ bytes: [UInt8], _ code: SealDataError.Code) {
+        #expect(throws: SealDataError.self) { try StampMetadata(decoding: bytes) }
+        do {
+            _ = try StampMetadata(decoding: bytes)
+        } catch {
+            #expect(error.code == code, "\(error)")
+        }
+    }
+
+    @Test func stampRequestRoundTripAndStrictness() throws {
+        let grant = AuthorizationGrant(serial: 9, kind: .document, firstCounter: 1, lastCounter: 1,
+                                       documentDigest: Array(repeating: 0xAB, count: 32), signature: Array(repeating: 0x30, count: 70))
+        let request = try StampRequest(documentDigest: Array(repeating: 1, count: 32), metadata: Self.fullMetadata, grant: grant)
+        let decoded = try StampRequest(decoding: request.encoded())
+        #expect(decoded == request)
+        #expect(request.encoded().prefix(2) == [0x90, 0x20])
+        // Trailing field, missing metadata, short digest.
+        #expect(throws: SealDataError.self) { try StampRequest(decoding: request.encoded() + [0x01, 0x00]) }
+        #expect(throws: SealDataError.self) { try StampRequest(decoding: [0x90, 0x20] + Array(repeating: 1, count: 32)) }
+        #expect(throws: SealDataError.self) { try StampRequest(documentDigest: [1, 2, 3], metadata: Self.fullMetadata) }
+    }
+
+    @Test func grantSignedBytesLayout() {
+        let grant = AuthorizationGrant(serial: 0x01020304, kind: .counterWindow, firstCounter: 5, lastCounter: 9, documentDigest: nil, signature: [])
+        let chip = Array(repeating: UInt8(0xCC), count: 16)
+        let bytes = grant.signedBytes(chipID: chip)
+        #expect(bytes == Array("SEALKIT-GRANT-V1".utf8) + chip + [1, 2, 3, 4, 2, 0, 0, 0, 5, 0, 0, 0, 9] + Array(repeating: 0, count: 32))
+    }
+
+    @Test func grantRejectsEmptyWindowAndBadKind() throws {
+        let good = AuthorizationGrant(serial: 1, kind: .counterWindow, firstCounter: 3, lastCounter: 4, documentDigest: nil,
+                                      signature: Array(repeating: 1, count: 64))
+        #expect(try AuthorizationGrant(decoding: good.encoded()) == good)
+        var empty = good
+        empty.firstCounter = 5
+        #expect(throws: SealDataError.self) { try AuthorizationGrant(decoding: empty.encoded()) }
+        var bytes = good.encoded()
+        bytes[8] = 0x03  // kind value (C1 04 xxxx C2 01 kk)
+        #expect(throws: SealDataError.self) { try AuthorizationGrant(decoding: bytes) }
+        let documentWithoutDigest = AuthorizationGrant(serial: 1, kind: .document, firstCounter: 1, lastCounter: 1, documentDigest: nil,
+                                                       signature: Array(repeating: 1, count: 64))
+        #expect(throws: SealDataError.self) { try AuthorizationGrant(decoding: documentWithoutDigest.encoded()) }
+    }
+
+    static let personalization = PersonalizationData(
+        organizationName: "ACME Ltd.", sealName: "Contract Seal", featureHash: Array(repeating: 0x11, count: 32), pin: "123456",
+        puk: "12345678", watermarkValiditySeconds: 86_400, watermarkKey: Array(repeating: 0x22, count: 32))
+
+    @Test func personalizationRoundTripAnyOrder() throws {
+        let encoded = try Self.personalization.encoded()
+        #expect(try PersonalizationData(decoding: encoded) == Self.personalization)
+        let reversed = try TLV.decodeAll(encoded).reversed().map { $0 }.encoded()
+        #expect(try PersonalizationData(decoding: reversed) == Self.personalization)
+    }
+
+    @Test func personalizationRejects() throws {
+        let encoded = try Self.personalization.encoded()
+        let fields = try TLV.decodeAll(encoded)
+        // Duplicate, missing, unknown tag, bad PIN, bad PUK, policy without key.
+        #expect(throws: SealDataError.self) { try PersonalizationData(decoding: encoded + [fields[0]].encoded()) }
+        #expect(throws: SealDataError.self) { try PersonalizationData(decoding: Array(fields.dropFirst()).encoded()) }
+        #expect(throws: SealDataError.self) { try PersonalizationData(decoding: encoded + [TLV(tag: 0x4C, value: [0])].encoded()) }
+        var bad = Self.personalization
+        bad.pin = "12a4"
+        #expect(throws: SealDataError.self) { try bad.encoded() }
+        bad = Self.personalization
+        bad.puk = "1234"
+        #expect(throws: SealDataError.self) { try bad.encoded() }
+        bad = Self.personalization
+        bad.requiresRemoteAuthorization = true
+        #expect(throws: SealDataError.self) { try bad.encoded() }
+    }
+
+    @Test func responsesRoundTrip() throws {
+        let response = StampResponse(counter: 7, serial: Watermark.serial(chipID: Array(repeating: 1, count: 16), counter: 7),
+                                     expiry: 99, expirationCode: "01234567", signature: Array(repeating: 0x30, count: 71))
+        #expect(try StampResponse(decoding: response.encoded()) == response)
+        let entry = AuditEntry(counter: 7, time: 5, documentDigest: Array(repeating: 1, count: 32), metadataDigest: Array(repeating: 2, count: 32),
+                               serial: response.serial, expiry: 99, expirationCode: "01234567", grantSerial: 0,
+                               previousHash: Array(repeating: 0, count: 32), signature: response.signature)
+        #expect(try AuditEntry(decoding: entry.encoded()) == entry)
+        let status = AuditStatus(oldestCounter: 1, newestCounter: 7, headHash: Array(repeating: 9, count: 32))
+        #expect(try AuditStatus(decoding: status.encoded()) == status)
+        let statement = AttestationStatement(chipID: Array(repeating: 1, count: 16), sealPublicKey: [4] + Array(repeating: 2, count: 64),
+                                             keyID: Array(repeating: 3, count: 32), featureHash: Array(repeating: 4, count: 32),
+                                             keyPolicy: [.generatedOnChip, .neverExportable], counter: 3, lifecycle: 7, nonce: [1, 2, 3])
+        #expect(try AttestationStatement(decoding: statement.encoded()) == statement)
+        #expect(throws: SealDataError.self) { try AttestationStatement(decoding: statement.encoded().dropLast().map { $0 }) }
+    }
+
+    @Test func capabilitiesAndFCIBytes() throws {
+        let caps = SealCapabilities()
+        #expect(caps.encoded() == [0x80, 0x02, 0x01, 0x00, 0x81, 0x02, 0x10, 0x00, 0x82, 0x04, 0x00, 0x01, 0x00, 0x00,
+                                   0x83, 0x01, 0x07, 0x84, 0x02, 0x00, 0x40])
+        #expect(try SealCapabilities(decoding: caps.encoded()) == caps)
+        #expect(caps.fci() == [0x6F, 0x1E, 0x84, 0x09] + SealApplet.aid + [0xA5, 0x11] + caps.fciProprietary())
+    }
+
+    @Test func lifecycleTransitionsFollowSpecTable() {
+        let allowed: Set<String> = ["PERSONALIZED>ACTIVE", "ACTIVE>SUSPENDED", "SUSPENDED>ACTIVE", "MANUFACTURED>TERMINATED",
+                                    "PERSONALIZED>TERMINATED", "ACTIVE>TERMINATED", "SUSPENDED>TERMINATED"]
+        for from in LifecycleState.allCases {
+            for to in LifecycleState.allCases {
+                #expect(from.canTransition(to: to) == allowed.contains("\(from)>\(to)"), "\(from) → \(to)")
+            }
+        }
+    }
+
+    @Test func instructionLookupRespectsClass() {
+        #expect(SealInstruction(cla: 0x80, ins: 0x54) == .stamp)
+        #expect(SealInstruction(cla: 0x90, ins: 0x54) == .stamp)
+        #expect(SealInstruction(cla: 0x00, ins: 0x54) == nil)
+        #expect(SealInstruction(cla: 0x10, ins: 0xA4) == .select)
+        #expect(SealInstruction(cla: 0x80, ins: 0xA4) == nil)
+    }
+}
