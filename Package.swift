@@ -27,6 +27,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CPCSCLite",
+            path: "Sources/CPCSCLite",
+            pkgConfig: "libpcsclite",
+            providers: [.apt(["libpcsclite-dev"]), .yum(["pcsc-lite-devel"])]
+        ),
         .target(
             name: "SealProtocol",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -42,6 +48,7 @@ let package = Package(
             name: "SealHostDriver",
             dependencies: [
                 "SealProtocol",
+                .target(name: "CPCSCLite", condition: .when(platforms: [.linux])),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -73,6 +80,9 @@ let package = Package(
             dependencies: [
                 "SealConformance", "SealSimulator", "SealHostDriver", "SealProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Sources/sealctl"
         ),
@@ -81,6 +91,7 @@ let package = Package(
             dependencies: [
                 "SealSimulator", "SealFirmware", "SealProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/sealsim"
         ),

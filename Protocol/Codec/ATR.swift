@@ -49,6 +49,12 @@ public struct AnswerToReset: Hashable, Sendable, CustomStringConvertible {
         public var protocolType: Int? { td.map { Int($0 & 0x0F) } }
     }
 
+    /// Parses and validates an ATR; the same as ``init(bytes:)``, named like
+    /// the APDU decoders.
+    public init(decoding bytes: [UInt8]) throws(ATRError) {
+        try self.init(bytes: bytes)
+    }
+
     /// Parses and validates an ATR.
     ///
     /// - Throws: ``ATRError`` — `.tooShort`, `.tooLong`, `.invalidInitialCharacter`,

@@ -34,7 +34,13 @@ public struct BERTag: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStr
     }
 
     /// The first (leading) tag byte, which carries class and constructed bits.
-    public var firstByte: UInt8 { bytes[0] }
+    public var firstByte: UInt8 {
+        // Highest non-zero byte, computed without materialising `bytes`
+        // because the decoder asks for it on every object.
+        let significantBits = UInt32.bitWidth - rawValue.leadingZeroBitCount
+        let shift = max(0, (significantBits - 1) / 8) * 8
+        return UInt8(truncatingIfNeeded: rawValue >> UInt32(shift))
+    }
 
     /// Whether the value field is itself a sequence of TLVs (bit `0x20` of the first byte).
     public var isConstructed: Bool { firstByte & 0x20 != 0 }
@@ -65,7 +71,8 @@ public struct BERTag: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStr
 /// The value is kept as raw bytes even for constructed tags; call
 /// ``children(strict:)`` to decode the nested objects. Decoding validates
 /// constructed values recursively, so a decoded constructed object's children
-/// are known to be well formed.
+/// are known to be well formed, and every decoded object re-encodes in the
+/// canonical form a strict decoder accepts.
 public struct TLV: Hashable, Sendable, CustomStringConvertible {
     /// The tag.
     public var tag: BERTag
@@ -75,9 +82,9 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
     /// The number of nesting levels the decoder accepts: a top-level object is
     /// level 1, its children level 2, and so on.
     ///
-    /// Bounding recursion keeps decoding total on hostile input: a byte string
-    /// of `21 80 21 80 …` cannot exhaust the stack. Real smart-card data rarely
-    /// nests beyond 3–4 levels.
+    /// Bounding recursion keeps decoding total on hostile input: thousands of
+    /// nested `A0 83 xx xx xx` headers cannot exhaust the stack. Real smart-card
+    /// data rarely nests beyond 3–4 levels.
     public static let maximumDepth = 8
 
     /// Creates a data object from a tag and its value bytes.
@@ -111,9 +118,11 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Parameter strict: when `true` (the default), reject anything whose
     ///   re-encoding would differ: non-minimal lengths and `00`/`FF` padding
-    ///   bytes. When `false`, accept non-minimal lengths and skip the `00`/`FF`
-    ///   padding ISO 7816-4 permits between objects. Indefinite lengths are
-    ///   rejected either way; ISO 7816-4 only defines definite lengths.
+    ///   bytes, so `decodeAll(b).encoded() == b`. When `false`, accept
+    ///   non-minimal lengths and skip the `00`/`FF` padding ISO 7816-4 permits
+    ///   between objects, normalising nested values so the result re-encodes
+    ///   canonically. Indefinite lengths are rejected either way: ISO 7816-4
+    ///   only defines definite lengths, and cards never send them.
     /// - Throws: ``TLVDecodingError``.
     public static func decodeAll(_ bytes: [UInt8], strict: Bool = true) throws(TLVDecodingError) -> [TLV] {
         try decodeAll(bytes[...], strict: strict, depth: 0)
@@ -206,7 +215,7 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
                 )
             }
             let valueEnd = bytes.startIndex + length
-            let value = bytes[bytes.startIndex..<valueEnd]
+            var value = bytes[bytes.startIndex..<valueEnd]
             bytes = bytes[valueEnd...]
 
             if tag.isConstructed {
@@ -219,7 +228,13 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
                         reason: "constructed tag \(tag) nested beyond depth \(TLV.maximumDepth)"
                     )
                 }
-                _ = try TLV.decodeAll(value, strict: strict, depth: depth + 1)
+                let children = try TLV.decodeAll(value, strict: strict, depth: depth + 1)
+                if !strict {
+                    // Drop padding and shorten lengths inside, so that encoded()
+                    // is canonical for the whole tree, not just the outer header.
+                    // (Strict input is already canonical; skip the copy.)
+                    value = children.encoded()[...]
+                }
             }
             return TLV(tag: tag, value: Array(value))
         }
@@ -246,12 +261,15 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
             guard first & 0x1F == 0x1F else { return BERTag(rawValue: raw) }
 
             let second = try readByte("tag")
-            // ISO 7816-4: 00–1E (numbers that fit the one-byte form) and 80 (a
-            // leading zero group) are invalid second bytes.
-            guard second > 0x1E, second != 0x80 else {
+            // A second byte of 80 is a leading all-zero group of tag-number
+            // bits, which both X.690 and ISO 7816-4 forbid. Second bytes 00–1E
+            // (numbers that would fit one byte) are also invalid per ISO 7816-4,
+            // but EMV and deployed cards use them (9F01, 9F1A, 5F2A …), and
+            // they re-encode unambiguously, so they are accepted.
+            if second == 0x80 {
                 throw TLVDecodingError(
                     code: .invalidTag,
-                    reason: "\(CodecHex.byte(first)) \(CodecHex.byte(second)) is not a valid tag"
+                    reason: "\(CodecHex.byte(first)) 80 has a zero leading tag-number group"
                 )
             }
             raw = raw << 8 | UInt32(second)

@@ -109,7 +109,8 @@ public struct TLVDecodingError: Error, Hashable, Sendable, CustomStringConvertib
 
         /// The tag, length or value runs past the end of the input.
         public static let truncated = Code(.truncated)
-        /// The tag is longer than 3 bytes or uses a value ISO 7816-4 declares invalid.
+        /// The tag is longer than 3 bytes, has a zero leading tag-number group
+        /// (second byte `80`) or, in strict mode, is a `00`/`FF` padding byte.
         public static let invalidTag = Code(.invalidTag)
         /// The length field uses more than 3 subsequent bytes.
         public static let invalidLength = Code(.invalidLength)

@@ -160,7 +160,7 @@ public struct CommandAPDU: Hashable, Sendable, CustomStringConvertible {
 
     // MARK: Decoding
 
-    /// Decodes a command APDU, accepting exactly the eight forms of ISO 7816-3 §12.1.3.
+    /// Decodes a command APDU, accepting exactly the seven forms of ISO 7816-3 §12.1.3 (case 1, 2S–4S, 2E–4E).
     ///
     /// With `n` bytes and `B1` the byte after the header:
     /// - `n == 4`: case 1.

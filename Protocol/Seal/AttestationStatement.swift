@@ -83,10 +83,52 @@ public struct AttestationResponse: Hashable, Sendable {
         [TLV(tag: SealTag.attestationStatement, value: statementBytes), TLV(tag: SealTag.attestationSignature, value: signature)].encoded()
     }
 
+    /// Decodes `B1 L statement  B2 L signature`.
+    ///
+    /// `B1` has the BER constructed bit set but holds the raw statement of SPEC §9.4, which is not a
+    /// sequence of TLVs, so the generic decoder (which validates constructed values recursively) cannot
+    /// be used: the two fields are split without looking inside them.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
-        var reader = try TLVFieldReader(bytes, context: "attestation")
-        statementBytes = try reader.bytes(SealTag.attestationStatement, "statement", length: 1...512)
-        signature = try reader.bytes(SealTag.attestationSignature, "signature", length: 8...72)
-        try reader.finish()
+        var rest = bytes[...]
+        func field(_ tag: BERTag, _ name: String, length: ClosedRange<Int>) throws(SealDataError) -> [UInt8] {
+            guard let first = rest.popFirst(), UInt32(first) == tag.rawValue else {
+                throw SealDataError(.missingField, "attestation: \(name) (\(tag)) expected")
+            }
+            guard let lengthByte = rest.popFirst() else {
+                throw SealDataError(.malformedTLV, "attestation: \(name) length missing")
+            }
+            let count: Int
+            switch lengthByte {
+            case 0x00...0x7F:
+                count = Int(lengthByte)
+            case 0x81:
+                guard let value = rest.popFirst(), value >= 0x80 else {
+                    throw SealDataError(.malformedTLV, "attestation: \(name) length truncated or not minimal")
+                }
+                count = Int(value)
+            case 0x82:
+                guard rest.count >= 2 else { throw SealDataError(.malformedTLV, "attestation: \(name) length truncated") }
+                let value = Int(rest[rest.startIndex]) << 8 | Int(rest[rest.startIndex + 1])
+                guard value >= 0x100 else { throw SealDataError(.malformedTLV, "attestation: \(name) length not minimal") }
+                rest = rest.dropFirst(2)
+                count = value
+            default:
+                throw SealDataError(.malformedTLV, "attestation: \(name) length form \(lengthByte) not supported")
+            }
+            guard rest.count >= count else {
+                throw SealDataError(.malformedTLV, "attestation: \(name) announces \(count) bytes, \(rest.count) remain")
+            }
+            let value = Array(rest.prefix(count))
+            rest = rest.dropFirst(count)
+            guard length.contains(value.count) else {
+                throw SealDataError(.invalidLength, "attestation: \(name) must be \(length.lowerBound)...\(length.upperBound) bytes, got \(value.count)")
+            }
+            return value
+        }
+        statementBytes = try field(SealTag.attestationStatement, "statement", length: 1...512)
+        signature = try field(SealTag.attestationSignature, "signature", length: 8...72)
+        guard rest.isEmpty else {
+            throw SealDataError(.unexpectedField, "attestation: \(rest.count) byte(s) after the signature")
+        }
     }
 }

@@ -1,0 +1,27 @@
+import SealProtocol
+
+/// SPEC §3.3: how a response of |R| bytes is delivered to a host that accepts Ne bytes.
+enum ResponseSizing {
+    enum Delivery: Equatable {
+        /// Rule 1: the whole response fits.
+        case complete([UInt8], StatusWord)
+        /// Rule 2: a read-only command with a short Le that is too small: `6Cxx`, no data.
+        case wrongLe(StatusWord)
+        /// Rule 3: the first Ne bytes now (`61xx`), the rest kept for GET RESPONSE.
+        case partial(sent: [UInt8], pending: [UInt8], StatusWord)
+    }
+
+    static func deliver(_ result: CommandResult, instruction: SealInstruction, ne: Int?, leForm: APDULengthForm?) -> Delivery {
+        let expected = ne ?? 0
+        let response = result.data
+        if response.count <= expected {
+            return .complete(response, result.status)
+        }
+        if instruction.isReadOnly, leForm == .short, response.count <= 256 {
+            return .wrongLe(.wrongLe(exact: response.count))
+        }
+        let sent = Array(response.prefix(expected))
+        let pending = Array(response.dropFirst(expected))
+        return .partial(sent: sent, pending: pending, .bytesRemaining(pending.count))
+    }
+}

@@ -1,0 +1,45 @@
+import SealProtocol
+
+extension SealAppletRuntime {
+    /// GET DATA (SPEC §8.5): `00 CA tag-hi tag-lo [Le]`. Read-only.
+    func getData(_ command: AppletCommand) throws(CommandFailure) -> CommandResult {
+        guard !command.hasData else { throw .wrongLength }
+        guard let object = SealDataObject(rawValue: UInt16(command.p1) << 8 | UInt16(command.p2)) else {
+            throw .referencedDataNotFound
+        }
+        let state = try store.lifecycle()
+        let holdsSealKey = state != .manufactured && state != .terminated
+        let data: [UInt8]
+        switch object {
+        case .chipID:
+            data = try store.chipID()
+        case .lifecycle:
+            data = [state.rawValue]
+        case .counter:
+            data = bigEndianBytes(try store.signatureCounter())
+        case .pinStatus:
+            guard holdsSealKey else { throw .referencedDataNotFound }
+            let pin = try store.tryCounter(.pinTryCounter)
+            let puk = try store.tryCounter(.pukTryCounter)
+            data = PINStatus(pinTriesRemaining: pin.remaining, pinTryLimit: pin.limit,
+                             pukTriesRemaining: puk.remaining, pukTryLimit: puk.limit).encoded()
+        case .capabilities:
+            data = SealCapabilities().encoded()
+        case .deviceCertificate:
+            guard let certificate = store.read(.deviceCertificate) else { throw .referencedDataNotFound }
+            data = certificate
+        case .sealPublicKey:
+            guard holdsSealKey else { throw .referencedDataNotFound }
+            data = try store.sealPublicKey()
+        case .personalization:
+            guard state != .manufactured else { throw .referencedDataNotFound }
+            data = try store.personalizationInfo().encoded()
+        case .auditStatus:
+            data = try store.auditHead().status.encoded()
+        case .sealKeyID:
+            guard holdsSealKey else { throw .referencedDataNotFound }
+            data = sealKeyID(publicKeyX963: try store.sealPublicKey())
+        }
+        return CommandResult(data: data)
+    }
+}

@@ -1,0 +1,21 @@
+import SealProtocol
+
+/// SPEC §6: which commands each lifecycle state allows (any other → `6985`).
+enum LifecyclePolicy {
+    static func allows(_ instruction: SealInstruction, in state: LifecycleState) -> Bool {
+        switch instruction {
+        case .select, .getResponse, .getChallenge, .externalAuthenticate, .getData:
+            return true
+        case .personalize:
+            return state == .manufactured
+        case .setLifecycle:
+            return state != .terminated
+        case .verify, .changeReferenceData, .resetRetryCounter, .getAttestation:
+            return state == .personalized || state == .active || state == .suspended
+        case .stamp:
+            return state == .active
+        case .readAuditLog:
+            return state != .manufactured
+        }
+    }
+}

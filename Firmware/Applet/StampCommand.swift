@@ -1,0 +1,70 @@
+import Crypto
+import SealProtocol
+
+extension SealAppletRuntime {
+    /// STAMP (SPEC §8.13): `80 54 00 00 Lc 90 digest A1 metadata [A2 grant] [Le]`.
+    ///
+    /// Checks in the order of §8.13; then signs, commits counter + audit entry + audit head (+ grant
+    /// serial) in ONE transaction, and only after the commit returns the stamp.
+    func stamp(_ command: AppletCommand) throws(CommandFailure) -> CommandResult {
+        guard command.hasData else { throw .wrongLength }
+        try requireLifecycle(for: .stamp)
+        guard security.pinVerified else { throw .securityNotSatisfied }
+        guard let request = try? StampRequest(decoding: command.data) else { throw .wrongData }
+        let validity = try store.watermarkValidity()
+        let (expiry, overflow) = request.metadata.time.addingReportingOverflow(UInt64(validity))
+        guard !overflow else { throw .wrongData }
+
+        let chipID = try store.chipID()
+        let counter = try store.signatureCounter()
+        let nextCounter = UInt64(counter) + 1
+        var grantSerial: UInt32 = 0
+        if let grant = request.grant {
+            // A grant, when present, must be valid even if the policy does not require one.
+            guard let authorityKey = try store.remoteAuthorityKey(),
+                  GrantValidator.accepts(grant, authorityKey: authorityKey, chipID: chipID, newCounter: nextCounter,
+                                         documentDigest: request.documentDigest,
+                                         lastGrantSerial: try store.lastGrantSerial()) else {
+                throw .securityNotSatisfied
+            }
+            grantSerial = grant.serial
+        } else if try store.requiresRemoteAuthorization() {
+            throw .securityNotSatisfied
+        }
+        guard counter < UInt32.max else { throw .conditionsNotSatisfied }
+        let n = counter + 1
+
+        // 1. Watermark.
+        let serial = Watermark.serial(chipID: chipID, counter: n)
+        let code = Watermark.expirationCode(watermarkKey: try store.watermarkKey(), serial: serial, expiry: expiry)
+        // 2. TBS and signature.
+        let sealKey = try store.sealPrivateKey()
+        let metadataDigest = Array(SHA256.hash(data: request.metadataEncoding))
+        let tbs = StampTBS(
+            chipID: chipID, counter: n, serial: serial, expiry: expiry, expirationCode: code,
+            documentDigest: request.documentDigest, metadataDigest: metadataDigest,
+            featureHash: try store.featureHash(),
+            keyID: sealKeyID(publicKeyX963: Array(sealKey.publicKey.x963Representation)),
+            grantSerial: grantSerial
+        ).encoded()
+        let signature = try ChipSigner.sign(tbs, with: sealKey)
+        // 3. One transaction: counter, audit entry, audit head, grant serial.
+        let head = try store.auditHead()
+        let entry = AuditEntry(
+            counter: n, time: request.metadata.time, documentDigest: request.documentDigest,
+            metadataDigest: metadataDigest, serial: serial, expiry: expiry, expirationCode: code,
+            grantSerial: grantSerial, previousHash: head.hash, signature: signature)
+        let newHead = AuditHead(newestCounter: n, hash: AuditEntry.chainHash(previous: head.hash, tbs: tbs, signature: signature))
+        try store.atomically { () throws(CommandFailure) in
+            try store.write(.signatureCounter, bigEndianBytes(n))
+            try store.write(.auditSlot(forCounter: n), entry.encoded())
+            try store.write(.auditHead, newHead.encoded)
+            if request.grant != nil {
+                try store.write(.lastGrantSerial, bigEndianBytes(grantSerial))
+            }
+        }
+        // 4. Only now does the signature leave the chip.
+        let response = StampResponse(counter: n, serial: serial, expiry: expiry, expirationCode: code, signature: signature)
+        return CommandResult(data: response.encoded())
+    }
+}

@@ -1,0 +1,110 @@
+import SealProtocol
+
+/// The seal secure element: the applet of Protocol/SPEC.md behind an ISO 7816-4 front end, over
+/// a journaled ``NonVolatileMemory``.
+///
+/// RAM (selection, PIN-verified and issuer-authenticated flags, the pending challenge, pending
+/// GET RESPONSE data, an open command chain) lives in this object and is cleared at power-on,
+/// warm reset and power-off; everything persistent lives in the NVM and changes only through
+/// NVM transactions. Not thread-safe and not `Sendable`: confine it to one isolation domain
+/// (the simulator wraps it in an actor).
+public final class SealChip {
+    /// The Answer-to-Reset (SPEC §2.2).
+    public static var answerToReset: [UInt8] { ChipATR.bytes }
+
+    private let nvm: NonVolatileMemory
+    /// The applet instance and its volatile state (internal: visible to white-box tests only).
+    let applet: SealAppletRuntime
+    /// The ISO 7816-4 front end and its volatile state (internal: visible to white-box tests only).
+    private(set) var frontEnd = APDUFrontEnd()
+
+    /// Whether the chip is powered. A power loss during a command clears it.
+    public private(set) var isPowered = false
+
+    /// Opens the chip whose persistent state is `nvm`. The chip starts unpowered.
+    ///
+    /// - Throws: ``SealChipError/Code/notManufactured`` when `nvm` holds no manufactured chip
+    ///   (see ``manufacture(nvm:chipID:issuerPublicKey:random:)``).
+    public init(nvm: NonVolatileMemory, random: any ChipRandomSource) throws {
+        let store = PersistentStore(nvm: nvm)
+        guard store.isManufactured else {
+            throw SealChipError(.notManufactured, "the NVM holds no manufactured chip")
+        }
+        self.nvm = nvm
+        self.applet = SealAppletRuntime(store: store, random: random)
+    }
+
+    // MARK: - Power
+
+    /// Powers the chip on: NVM recovery (rolling a committed transaction forward, discarding an
+    /// uncommitted one), all volatile state cleared, no application selected.
+    ///
+    /// - Returns: the ATR.
+    /// - Throws: the ``NVMError`` of a failed recovery; the chip then stays unpowered and
+    ///   `powerOn()` may be retried.
+    public func powerOn() throws -> [UInt8] {
+        clearVolatileState()
+        isPowered = false
+        try nvm.powerOn()
+        isPowered = true
+        return ChipATR.bytes
+    }
+
+    /// Warm reset: clears all volatile state and returns the ATR; `[]` (no answer) when unpowered.
+    public func warmReset() -> [UInt8] {
+        guard isPowered else { return [] }
+        clearVolatileState()
+        return ChipATR.bytes
+    }
+
+    /// Removes power; volatile state is lost.
+    public func powerOff() {
+        clearVolatileState()
+        isPowered = false
+    }
+
+    // MARK: - APDUs
+
+    /// Processes one command APDU.
+    ///
+    /// - Returns: the response APDU bytes, or ``ChipResponse/mute`` when the chip is unpowered or
+    ///   lost power during the command (it then stays unpowered until ``powerOn()``).
+    public func process(_ command: [UInt8]) -> ChipResponse {
+        guard isPowered else { return .mute }
+        switch frontEnd.process(command, target: applet) {
+        case .response(let bytes):
+            return .response(bytes)
+        case .powerLost:
+            nvm.abortTransaction()
+            clearVolatileState()
+            isPowered = false
+            return .mute
+        }
+    }
+
+    // MARK: - Diagnostics (simulator and tests)
+
+    /// Physical NVM write points so far (see ``NonVolatileMemory/physicalWriteCount``).
+    public var nvmWriteCount: Int { nvm.physicalWriteCount }
+
+    /// Cuts power at the `n`-th NVM write point from now (1-based); the command in progress is
+    /// then answered ``ChipResponse/mute``.
+    public func armPowerLoss(atNVMWrite n: Int) {
+        nvm.armTear(atWrite: n)
+    }
+
+    /// Cancels a power loss armed with ``armPowerLoss(atNVMWrite:)`` that has not fired yet.
+    public func disarmPowerLoss() {
+        nvm.disarmTear()
+    }
+
+    /// The committed lifecycle state; `nil` if the record is unreadable.
+    public var lifecycleForDiagnostics: LifecycleState? {
+        try? applet.store.lifecycle()
+    }
+
+    private func clearVolatileState() {
+        frontEnd.reset()
+        applet.resetVolatileState()
+    }
+}

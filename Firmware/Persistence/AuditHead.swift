@@ -1,0 +1,40 @@
+import SealProtocol
+
+/// The audit log's head as stored: the newest entry's counter and its entry hash (SPEC §9.6).
+struct AuditHead: Equatable {
+    static let storedLength = 36
+    static let empty = AuditHead(newestCounter: 0, hash: [UInt8](repeating: 0, count: 32))
+
+    var newestCounter: UInt32
+    var hash: [UInt8]
+
+    var encoded: [UInt8] { bigEndianBytes(newestCounter) + hash }
+
+    init(newestCounter: UInt32, hash: [UInt8]) {
+        self.newestCounter = newestCounter
+        self.hash = hash
+    }
+
+    init?(stored: [UInt8]) {
+        guard stored.count == Self.storedLength else { return nil }
+        newestCounter = stored.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        hash = Array(stored.dropFirst(4))
+    }
+
+    /// The oldest counter still in the ring of `RecordID.auditSlotCount` slots; 0 when empty.
+    var oldestRetainedCounter: UInt32 {
+        let capacity = UInt32(RecordID.auditSlotCount)
+        if newestCounter == 0 { return 0 }
+        return newestCounter >= capacity ? newestCounter - capacity + 1 : 1
+    }
+
+    /// Whether counter `n` (≥ 1) is still retained.
+    func retains(_ n: UInt32) -> Bool {
+        n >= 1 && n <= newestCounter && n >= oldestRetainedCounter
+    }
+
+    /// GET DATA `0109`.
+    var status: AuditStatus {
+        AuditStatus(oldestCounter: oldestRetainedCounter, newestCounter: newestCounter, headHash: hash)
+    }
+}

@@ -1,0 +1,203 @@
+import Crypto
+import SealProtocol
+
+/// Typed access to the applet's NVM records (layout: ``RecordID``).
+///
+/// Reads never fail on a missing optional record; a record that must exist but is absent or
+/// malformed is a memory failure (`6581`). Every NVM error maps to ``CommandFailure``:
+/// `powerLost` → ``CommandFailure/powerLost`` (the chip goes mute), anything else → `6581`
+/// after the open transaction was rolled back (SPEC §11).
+struct PersistentStore {
+    let nvm: NonVolatileMemory
+
+    // MARK: - Raw records
+
+    func read(_ id: RecordID) -> [UInt8]? {
+        nvm.read(id.rawValue)
+    }
+
+    /// A record that must exist, optionally of an exact length.
+    func required(_ id: RecordID, length: Int? = nil) throws(CommandFailure) -> [UInt8] {
+        guard let value = read(id), length.map({ value.count == $0 }) ?? true else {
+            throw .memoryFailure
+        }
+        return value
+    }
+
+    func write(_ id: RecordID, _ value: [UInt8]) throws(CommandFailure) {
+        do {
+            try nvm.write(id.rawValue, value)
+        } catch {
+            throw Self.failure(error)
+        }
+    }
+
+    func erase(_ id: RecordID) throws(CommandFailure) {
+        do {
+            try nvm.erase(id.rawValue)
+        } catch {
+            throw Self.failure(error)
+        }
+    }
+
+    /// Runs `body` inside one NVM transaction and commits it; on any failure the transaction is
+    /// rolled back (or, after a power loss, recovery will discard or roll it forward).
+    func atomically<T>(_ body: () throws(CommandFailure) -> T) throws(CommandFailure) -> T {
+        do {
+            try nvm.beginTransaction()
+        } catch {
+            throw Self.failure(error)
+        }
+        let value: T
+        do {
+            value = try body()
+        } catch {
+            nvm.abortTransaction()
+            throw error
+        }
+        do {
+            try nvm.commitTransaction()
+        } catch {
+            nvm.abortTransaction()
+            throw Self.failure(error)
+        }
+        return value
+    }
+
+    static func failure(_ error: NVMError) -> CommandFailure {
+        error.code == .powerLost ? .powerLost : .memoryFailure
+    }
+
+    // MARK: - Identity
+
+    /// Whether manufacture completed: chip ID, device key, issuer key and a valid lifecycle exist.
+    var isManufactured: Bool {
+        read(.chipID)?.count == 16 && read(.devicePrivateKey)?.count == 32 && read(.issuerPublicKey)?.count == 65
+            && read(.lifecycle).flatMap { $0.count == 1 ? LifecycleState(rawValue: $0[0]) : nil } != nil
+    }
+
+    func chipID() throws(CommandFailure) -> [UInt8] {
+        try required(.chipID, length: 16)
+    }
+
+    func lifecycle() throws(CommandFailure) -> LifecycleState {
+        let value = try required(.lifecycle, length: 1)
+        guard let state = LifecycleState(rawValue: value[0]) else { throw .memoryFailure }
+        return state
+    }
+
+    func issuerPublicKey() throws(CommandFailure) -> P256.Signing.PublicKey {
+        try Self.publicKey(try required(.issuerPublicKey, length: 65))
+    }
+
+    func devicePrivateKey() throws(CommandFailure) -> P256.Signing.PrivateKey {
+        try Self.privateKey(try required(.devicePrivateKey, length: 32))
+    }
+
+    // MARK: - Personalization
+
+    func sealPrivateKey() throws(CommandFailure) -> P256.Signing.PrivateKey {
+        try Self.privateKey(try required(.sealPrivateKey, length: 32))
+    }
+
+    /// The seal public key, X9.63, derived from the stored private key.
+    func sealPublicKey() throws(CommandFailure) -> [UInt8] {
+        Array(try sealPrivateKey().publicKey.x963Representation)
+    }
+
+    func featureHash() throws(CommandFailure) -> [UInt8] {
+        try required(.featureHash, length: 32)
+    }
+
+    /// Seal policy byte (SPEC §7 tag `49`).
+    func requiresRemoteAuthorization() throws(CommandFailure) -> Bool {
+        try required(.sealPolicy, length: 1)[0] & 0x01 != 0
+    }
+
+    func watermarkValidity() throws(CommandFailure) -> UInt32 {
+        Self.uint32(try required(.watermarkValidity, length: 4))
+    }
+
+    func watermarkKey() throws(CommandFailure) -> [UInt8] {
+        try required(.watermarkKey, length: 32)
+    }
+
+    /// The remote-authority key, if one was personalized.
+    func remoteAuthorityKey() throws(CommandFailure) -> P256.Signing.PublicKey? {
+        guard let value = read(.remoteAuthorityKey) else { return nil }
+        guard value.count == 65 else { throw .memoryFailure }
+        return try Self.publicKey(value)
+    }
+
+    /// GET DATA `0108`.
+    func personalizationInfo() throws(CommandFailure) -> PersonalizationInfo {
+        let organization = try required(.organizationName)
+        let name = try required(.sealName)
+        let remoteKey = read(.remoteAuthorityKey)
+        return PersonalizationInfo(
+            organizationName: String(decoding: organization, as: UTF8.self),
+            sealName: String(decoding: name, as: UTF8.self),
+            featureHash: try featureHash(),
+            requiresRemoteAuthorization: try requiresRemoteAuthorization(),
+            watermarkValiditySeconds: try watermarkValidity(),
+            remoteAuthorityKey: remoteKey)
+    }
+
+    // MARK: - PIN and PUK
+
+    func tryCounter(_ id: RecordID) throws(CommandFailure) -> TryCounter {
+        guard let counter = TryCounter(stored: try required(id)) else { throw .memoryFailure }
+        return counter
+    }
+
+    func reference(_ id: RecordID) throws(CommandFailure) -> [UInt8] {
+        try required(id, length: ReferenceData.storedLength)
+    }
+
+    // MARK: - Counter, grants, audit log
+
+    /// The signature counter; 0 before the first stamp.
+    func signatureCounter() throws(CommandFailure) -> UInt32 {
+        try optionalUInt32(.signatureCounter)
+    }
+
+    func lastGrantSerial() throws(CommandFailure) -> UInt32 {
+        try optionalUInt32(.lastGrantSerial)
+    }
+
+    func auditHead() throws(CommandFailure) -> AuditHead {
+        guard let stored = read(.auditHead) else { return .empty }
+        guard let head = AuditHead(stored: stored) else { throw .memoryFailure }
+        return head
+    }
+
+    /// The retained audit entry of counter `n`; `nil` when not retained.
+    func auditEntry(counter n: UInt32, head: AuditHead) throws(CommandFailure) -> AuditEntry? {
+        guard head.retains(n) else { return nil }
+        let stored = try required(.auditSlot(forCounter: n))
+        guard let entry = try? AuditEntry(decoding: stored), entry.counter == n else { throw .memoryFailure }
+        return entry
+    }
+
+    // MARK: - Helpers
+
+    private func optionalUInt32(_ id: RecordID) throws(CommandFailure) -> UInt32 {
+        guard let value = read(id) else { return 0 }
+        guard value.count == 4 else { throw .memoryFailure }
+        return Self.uint32(value)
+    }
+
+    static func uint32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    }
+
+    private static func privateKey(_ raw: [UInt8]) throws(CommandFailure) -> P256.Signing.PrivateKey {
+        guard let key = try? P256.Signing.PrivateKey(rawRepresentation: raw) else { throw .memoryFailure }
+        return key
+    }
+
+    private static func publicKey(_ x963: [UInt8]) throws(CommandFailure) -> P256.Signing.PublicKey {
+        guard let key = try? P256.Signing.PublicKey(x963Representation: x963) else { throw .memoryFailure }
+        return key
+    }
+}

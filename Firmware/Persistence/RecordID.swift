@@ -1,0 +1,58 @@
+/// The map of the applet's persistent records onto NVM record ids.
+///
+/// | id | content | written by |
+/// |---|---|---|
+/// | `0001` | chip ID (16) | manufacture |
+/// | `0002` | device attestation private key, P-256 scalar (32) | manufacture |
+/// | `0003` | device certificate, X.509 DER | installDeviceCertificate |
+/// | `0004` | issuer public key, X9.63 (65) | manufacture |
+/// | `0005` | lifecycle code (1) | manufacture, PERSONALIZE, SET LIFECYCLE |
+/// | `0010`–`0016` | organization, seal name, feature hash, policy, validity u32, remote-authority key, watermark key | PERSONALIZE (watermark key zeroized by TERMINATE) |
+/// | `0020` | seal private key, P-256 scalar (32) | PERSONALIZE (zeroized by TERMINATE) |
+/// | `0030` / `0031` | PIN reference (salt ‖ HMAC) / PIN try counter (remaining, limit) | PERSONALIZE, VERIFY, CHANGE, RESET RETRY |
+/// | `0032` / `0033` | PUK reference / PUK try counter | PERSONALIZE, RESET RETRY |
+/// | `0040` | signature counter u32 | manufacture (0), STAMP |
+/// | `0041` | last grant serial u32 | manufacture (0), STAMP |
+/// | `0042` | audit head: newest counter u32 ‖ head hash (32) | manufacture (zeros), STAMP |
+/// | `0100`–`013F` | audit ring slot (n − 1) mod 64: the entry's SPEC §8.14 encoding | STAMP |
+struct RecordID: Hashable, Sendable {
+    let rawValue: UInt16
+
+    private init(_ rawValue: UInt16) {
+        self.rawValue = rawValue
+    }
+
+    static let chipID = RecordID(0x0001)
+    static let devicePrivateKey = RecordID(0x0002)
+    static let deviceCertificate = RecordID(0x0003)
+    static let issuerPublicKey = RecordID(0x0004)
+    static let lifecycle = RecordID(0x0005)
+
+    static let organizationName = RecordID(0x0010)
+    static let sealName = RecordID(0x0011)
+    static let featureHash = RecordID(0x0012)
+    static let sealPolicy = RecordID(0x0013)
+    static let watermarkValidity = RecordID(0x0014)
+    static let remoteAuthorityKey = RecordID(0x0015)
+    static let watermarkKey = RecordID(0x0016)
+
+    static let sealPrivateKey = RecordID(0x0020)
+
+    static let pinReference = RecordID(0x0030)
+    static let pinTryCounter = RecordID(0x0031)
+    static let pukReference = RecordID(0x0032)
+    static let pukTryCounter = RecordID(0x0033)
+
+    static let signatureCounter = RecordID(0x0040)
+    static let lastGrantSerial = RecordID(0x0041)
+    static let auditHead = RecordID(0x0042)
+
+    /// Number of audit ring slots (SPEC §9.6).
+    static let auditSlotCount = 64
+    private static let firstAuditSlot: UInt16 = 0x0100
+
+    /// The ring slot that holds the audit entry of counter `n` (n ≥ 1).
+    static func auditSlot(forCounter n: UInt32) -> RecordID {
+        RecordID(firstAuditSlot + UInt16((n &- 1) % UInt32(auditSlotCount)))
+    }
+}

@@ -1,0 +1,125 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import SealProtocol
+
+/// Everything needed to verify one stamp offline: the signed values, the seal's identity, the
+/// chip's attestation of the seal key and the device certificate that anchors it to the vendor CA.
+///
+/// ``SealToken/stamp(documentDigest:metadata:grant:)`` produces records; ``StampVerifier`` checks
+/// them. The JSON form (``jsonData()``, ``init(jsonData:)``) is a stable file format described in
+/// `docs/stamp-record.md`: keys sorted, pretty-printed, byte strings as uppercase hex except the
+/// device certificate (base64 DER).
+///
+/// A record is plain data; nothing is checked when it is built or decoded beyond the JSON types
+/// and the byte-string lengths. Use ``StampVerifier`` to trust one.
+public struct StampRecord: Hashable, Sendable {
+    /// The format version this driver writes and reads.
+    public static let currentFormatVersion = 1
+
+    /// The record format version (``currentFormatVersion``).
+    public var formatVersion: Int
+    /// The 16-byte chip ID.
+    public var chipID: [UInt8]
+    /// The signature counter value of this stamp (SPEC §8.13).
+    public var counter: UInt32
+    /// The 19-character watermark serial (SPEC §10.1).
+    public var serial: String
+    /// The watermark expiry, seconds since 1970-01-01T00:00:00Z.
+    public var expiry: UInt64
+    /// The 8-digit expiration code (SPEC §10.2).
+    public var expirationCode: String
+    /// SHA-256 of the stamped document.
+    public var documentDigest: [UInt8]
+    /// The stamp metadata.
+    public var metadata: StampMetadata
+    /// The exact value of template `A1` sent to the chip (the canonical encoding of ``metadata``).
+    public var metadataEncoding: [UInt8]
+    /// SHA-256 of ``metadataEncoding``.
+    public var metadataDigest: [UInt8]
+    /// The 32-byte physical-feature hash of the seal.
+    public var featureHash: [UInt8]
+    /// SHA-256 of ``sealPublicKey``.
+    public var keyID: [UInt8]
+    /// The seal public key, X9.63 uncompressed (65 bytes).
+    public var sealPublicKey: [UInt8]
+    /// The serial of the remote authorization grant used, 0 when none.
+    public var grantSerial: UInt32
+    /// The seal key's DER ECDSA signature over the stamp TBS (SPEC §9.3).
+    public var signature: [UInt8]
+    /// The seal's organization name (from personalization).
+    public var organizationName: String
+    /// The seal's name (from personalization).
+    public var sealName: String
+    /// The attestation statement bytes (SPEC §9.4), fetched after the stamp with nonce
+    /// ``attestationNonce(signature:)``.
+    public var attestationStatement: [UInt8]
+    /// The device key's DER ECDSA signature over ``attestationStatement``.
+    public var attestationSignature: [UInt8]
+    /// The chip's device certificate, X.509 DER (SPEC §12).
+    public var deviceCertificate: [UInt8]
+
+    /// Creates a record from its fields.
+    public init(
+        formatVersion: Int = StampRecord.currentFormatVersion,
+        chipID: [UInt8], counter: UInt32, serial: String, expiry: UInt64, expirationCode: String,
+        documentDigest: [UInt8], metadata: StampMetadata, metadataEncoding: [UInt8], metadataDigest: [UInt8],
+        featureHash: [UInt8], keyID: [UInt8], sealPublicKey: [UInt8], grantSerial: UInt32, signature: [UInt8],
+        organizationName: String, sealName: String,
+        attestationStatement: [UInt8], attestationSignature: [UInt8], deviceCertificate: [UInt8]
+    ) {
+        self.formatVersion = formatVersion
+        self.chipID = chipID
+        self.counter = counter
+        self.serial = serial
+        self.expiry = expiry
+        self.expirationCode = expirationCode
+        self.documentDigest = documentDigest
+        self.metadata = metadata
+        self.metadataEncoding = metadataEncoding
+        self.metadataDigest = metadataDigest
+        self.featureHash = featureHash
+        self.keyID = keyID
+        self.sealPublicKey = sealPublicKey
+        self.grantSerial = grantSerial
+        self.signature = signature
+        self.organizationName = organizationName
+        self.sealName = sealName
+        self.attestationStatement = attestationStatement
+        self.attestationSignature = attestationSignature
+        self.deviceCertificate = deviceCertificate
+    }
+
+    /// The bytes the seal key signed, rebuilt from the record (SPEC §9.3).
+    public var tbs: StampTBS {
+        StampTBS(chipID: chipID, counter: counter, serial: serial, expiry: expiry, expirationCode: expirationCode,
+                 documentDigest: documentDigest, metadataDigest: metadataDigest, featureHash: featureHash,
+                 keyID: keyID, grantSerial: grantSerial)
+    }
+
+    /// The attestation nonce that binds an attestation to a stamp: SHA-256 of the stamp signature.
+    ///
+    /// The token fetches the attestation after the stamp with this nonce, so the statement's counter
+    /// is at least the stamp's and the statement provably post-dates the signature.
+    public static func attestationNonce(signature: [UInt8]) -> [UInt8] {
+        sha256(signature)
+    }
+
+    // MARK: JSON
+
+    /// The JSON file form: sorted keys, pretty-printed, slashes unescaped.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// Decodes the JSON file form.
+    /// - Throws: `DecodingError` for missing keys, wrong types, malformed hex/base64, wrong
+    ///   byte-string lengths or an unsupported ``formatVersion``.
+    public init(jsonData: Data) throws {
+        self = try JSONDecoder().decode(StampRecord.self, from: jsonData)
+    }
+}

@@ -1,0 +1,102 @@
+import SealProtocol
+
+extension SealToken {
+    /// Reads one audit entry (READ AUDIT LOG, SPEC §8.14); counter 0 reads the newest.
+    ///
+    /// - Throws: a `statusWord` `6A88` error (``SealDriverError/isReferencedDataNotFound``) when the
+    ///   entry is not retained (older than the newest 64, not yet issued, or the log is empty).
+    public func auditEntry(counter: UInt32) async throws -> AuditEntry {
+        try await session { try await readAuditEntry(counter: counter) }
+    }
+
+    /// The audit log window and head hash (GET DATA `0109`); counters are 0 and the head is zeros
+    /// while the log is empty.
+    public func auditStatus() async throws -> AuditStatus {
+        try await session { try await readAuditStatus() }
+    }
+
+    /// All retained audit entries, oldest first (newest last), after checking the log end to end:
+    /// consecutive counters, every entry's signature over its rebuilt TBS, every previous-hash link,
+    /// the first entry linking to zeros when the log starts at counter 1, and the head hash.
+    ///
+    /// - Parameter sealPublicKey: The seal public key to check signatures with. Defaults to the
+    ///   token's; pass the key from a ``StampRecord`` for a TERMINATED token, whose key is zeroized.
+    /// - Throws: ``SealDriverError/Code-swift.struct/auditChainBroken`` when anything does not verify;
+    ///   ``SealDriverError/Code-swift.struct/notSupportedByToken`` when no seal key is available.
+    public func auditLog(sealPublicKey: [UInt8]? = nil) async throws -> [AuditEntry] {
+        try await session {
+            let status = try await readAuditStatus()
+            guard status.newestCounter != 0 else {
+                guard status.headHash.allSatisfy({ $0 == 0 }) else {
+                    throw SealDriverError(code: .auditChainBroken, reason: "empty log with a non-zero head hash")
+                }
+                return []
+            }
+            let capacity = UInt32(max(Int(capabilities?.auditLogCapacity ?? UInt16(SealApplet.auditLogCapacity)), 1))
+            guard status.oldestCounter >= 1, status.oldestCounter <= status.newestCounter,
+                  status.newestCounter - status.oldestCounter < capacity else {
+                throw SealDriverError(code: .malformedResponse,
+                                      reason: "audit window \(status.oldestCounter)...\(status.newestCounter) exceeds capacity \(capacity)")
+            }
+
+            var key = sealPublicKey ?? recordContextCache?.sealPublicKey
+            if key == nil { key = try await getData(.sealPublicKey) }
+            guard let key else {
+                throw SealDriverError(code: .notSupportedByToken,
+                                      reason: "the seal key is zeroized; pass the seal public key from a stamp record to check the log")
+            }
+            try Self.checkSealKey(key, keyID: nil)
+            let chipID = try await readChipID()
+            var featureHash = recordContextCache?.personalization.featureHash
+            if featureHash == nil, let bytes = try await getData(.personalization) {
+                featureHash = try decode("personalization") { () throws(SealDataError) in
+                    try PersonalizationInfo(decoding: bytes).featureHash
+                }
+            }
+            guard let featureHash else {
+                throw SealDriverError(code: .malformedResponse, reason: "audit entries on a token without personalization")
+            }
+            let keyID = sealKeyID(publicKeyX963: key)
+
+            var entries: [AuditEntry] = []
+            for counter in status.oldestCounter...status.newestCounter {
+                entries.append(try await readAuditEntry(counter: counter))
+            }
+
+            var previous = entries[0].previousHash
+            if status.oldestCounter == 1, previous != [UInt8](repeating: 0, count: 32) {
+                throw SealDriverError(code: .auditChainBroken, reason: "entry 1 does not link to the zero hash")
+            }
+            for entry in entries {
+                guard entry.previousHash == previous else {
+                    throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter) does not link to entry \(entry.counter - 1)")
+                }
+                let tbs = entry.tbs(chipID: chipID, featureHash: featureHash, keyID: keyID).encoded()
+                guard Self.isValidSignature(entry.signature, over: tbs, key: key) else {
+                    throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter): signature does not verify")
+                }
+                previous = AuditEntry.chainHash(previous: entry.previousHash, tbs: tbs, signature: entry.signature)
+            }
+            guard previous == status.headHash else {
+                throw SealDriverError(code: .auditChainBroken, reason: "the chain does not end at the audit head")
+            }
+            return entries
+        }
+    }
+
+    // MARK: Internals
+
+    func readAuditEntry(counter: UInt32) async throws -> AuditEntry {
+        let bytes = try await run(SealCommand.readAuditLog(counter: counter))
+        let entry = try decode("audit entry") { () throws(SealDataError) in try AuditEntry(decoding: bytes) }
+        guard counter == 0 || entry.counter == counter else {
+            throw SealDriverError(code: .malformedResponse, reason: "asked for audit entry \(counter), got \(entry.counter)")
+        }
+        return entry
+    }
+
+    func readAuditStatus() async throws -> AuditStatus {
+        let bytes = try await requiredData(.auditStatus)
+        return try decode("audit status") { () throws(SealDataError) in try AuditStatus(decoding: bytes) }
+    }
+}

@@ -1,0 +1,294 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Crypto
+import SealProtocol
+import SwiftASN1
+@_spi(FixedExpiryValidationTime) import X509
+
+/// Verifies a ``StampRecord`` offline, against the document and the vendor's root certificates.
+///
+/// ```swift
+/// let verifier = try StampVerifier(trustedRootsPEM: vendorRootPEM)
+/// let report = await verifier.verify(record, document: pdfBytes)
+/// try report.throwIfInvalid()          // or inspect report.isValid and report.checks
+/// ```
+///
+/// Every check of ``StampVerificationCheck/ID/allCases`` runs, independently, so the report shows
+/// everything that is wrong, not just the first problem; a check whose input is unusable fails with
+/// a detail saying so. The procedure is specified in `docs/stamp-record.md`.
+public struct StampVerifier: Sendable {
+    /// The trusted vendor root certificates.
+    public let trustedRoots: [Certificate]
+    /// Untrusted intermediate certificates that may sit between a root and device certificates.
+    public let intermediates: [Certificate]
+
+    /// Creates a verifier trusting `trustedRoots`.
+    public init(trustedRoots: [Certificate], intermediates: [Certificate] = []) {
+        self.trustedRoots = trustedRoots
+        self.intermediates = intermediates
+    }
+
+    /// Creates a verifier from PEM text holding one or more `CERTIFICATE` blocks.
+    /// - Throws: when the PEM or a certificate does not parse.
+    public init(trustedRootsPEM: String, intermediatesPEM: String? = nil) throws {
+        func certificates(_ pem: String) throws -> [Certificate] {
+            try PEMDocument.parseMultiple(pemString: pem).map { try Certificate(pemDocument: $0) }
+        }
+        self.init(trustedRoots: try certificates(trustedRootsPEM),
+                  intermediates: try intermediatesPEM.map(certificates) ?? [])
+    }
+
+    /// Creates a verifier from DER-encoded root certificates.
+    /// - Throws: when a certificate does not parse.
+    public init(trustedRootsDER: [[UInt8]], intermediatesDER: [[UInt8]] = []) throws {
+        self.init(trustedRoots: try trustedRootsDER.map { try Certificate(derEncoded: $0) },
+                  intermediates: try intermediatesDER.map { try Certificate(derEncoded: $0) })
+    }
+
+    /// Verifies `record` against the document bytes.
+    public func verify(_ record: StampRecord, document: [UInt8],
+                       options: StampVerificationOptions = .init()) async -> StampVerificationReport {
+        await verify(record, documentDigest: sha256(document), options: options)
+    }
+
+    /// Verifies `record` against the SHA-256 digest of the document.
+    public func verify(_ record: StampRecord, documentDigest: [UInt8],
+                       options: StampVerificationOptions = .init()) async -> StampVerificationReport {
+        var run = CheckRun()
+        checkRecord(record, documentDigest: documentDigest, options: options, into: &run)
+        await checkDevice(record, options: options, into: &run)
+        if let lastSeen = options.lastSeenCounter {
+            run.add(.counterFreshness, record.counter > lastSeen,
+                    "counter \(record.counter), last seen \(lastSeen)")
+        } else {
+            run.skip(.counterFreshness, "no last seen counter given")
+        }
+        return StampVerificationReport(checks: run.checks)
+    }
+
+    /// Verifies and throws the first failure.
+    /// - Returns: The report, whose ``StampVerificationReport/isValid`` is `true`.
+    /// - Throws: ``StampVerificationError`` for the first failed check.
+    @discardableResult
+    public func validate(_ record: StampRecord, document: [UInt8],
+                         options: StampVerificationOptions = .init()) async throws(StampVerificationError) -> StampVerificationReport {
+        let report = await verify(record, document: document, options: options)
+        try report.throwIfInvalid()
+        return report
+    }
+
+    // MARK: Record checks
+
+    private func checkRecord(_ record: StampRecord, documentDigest: [UInt8], options: StampVerificationOptions,
+                             into run: inout CheckRun) {
+        var problems: [String] = []
+        if record.formatVersion != StampRecord.currentFormatVersion {
+            problems.append("format version \(record.formatVersion) is not \(StampRecord.currentFormatVersion)")
+        }
+        for (name, bytes, length) in [
+            ("chip ID", record.chipID, 16...16), ("document digest", record.documentDigest, 32...32),
+            ("metadata digest", record.metadataDigest, 32...32), ("feature hash", record.featureHash, 32...32),
+            ("key ID", record.keyID, 32...32), ("seal public key", record.sealPublicKey, 65...65),
+            ("signature", record.signature, 8...72), ("attestation signature", record.attestationSignature, 8...72),
+        ] where !length.contains(bytes.count) {
+            problems.append("\(name) has \(bytes.count) bytes")
+        }
+        for (name, text) in [("organization name", record.organizationName), ("seal name", record.sealName)]
+        where !(1...64).contains(text.utf8.count) {
+            problems.append("\(name) must be 1 to 64 bytes")
+        }
+        run.add(.recordFormat, problems.isEmpty, problems.isEmpty ? "format \(record.formatVersion)" : problems.joined(separator: "; "))
+
+        run.add(.documentDigest, constantTimeEqual(documentDigest, record.documentDigest),
+                "document SHA-256 \(hexString(documentDigest)), record \(hexString(record.documentDigest))")
+
+        // Metadata: the recorded A1 value must be exactly the canonical encoding of the fields.
+        let canonical: Result<[UInt8], SealDataError> = Result { () throws(SealDataError) in try record.metadata.encoded() }
+        let decoded: Result<StampMetadata, SealDataError> = Result { () throws(SealDataError) in
+            try StampMetadata(decoding: record.metadataEncoding)
+        }
+        switch (canonical, decoded) {
+        case (.failure(let error), _):
+            run.fail(.metadataEncoding, "metadata fields are invalid: \(error.reason)")
+        case (_, .failure(let error)):
+            run.fail(.metadataEncoding, "recorded A1 value is not canonical: \(error.reason)")
+        case (.success(let encoding), .success(let fields)):
+            run.add(.metadataEncoding, encoding == record.metadataEncoding && fields == record.metadata,
+                    encoding == record.metadataEncoding ? "fields encode to the recorded A1 value"
+                        : "fields encode to \(hexString(encoding)), record has \(hexString(record.metadataEncoding))")
+        }
+        run.add(.metadataDigest, constantTimeEqual(sha256(record.metadataEncoding), record.metadataDigest),
+                "SHA-256(A1) \(hexString(sha256(record.metadataEncoding))), record \(hexString(record.metadataDigest))")
+
+        run.add(.keyID, constantTimeEqual(sealKeyID(publicKeyX963: record.sealPublicKey), record.keyID),
+                "SHA-256(seal key) \(hexString(sealKeyID(publicKeyX963: record.sealPublicKey))), record \(hexString(record.keyID))")
+
+        // Watermark serial and code (SPEC §10).
+        if let parsed = Watermark.parseSerial(record.serial) {
+            run.pass(.serialFormat, "\(record.serial) is well formed, check symbol matches")
+            let expected = Watermark.chipPrefix(chipID: record.chipID)
+            run.add(.serialChip, parsed.prefix == expected,
+                    "serial prefix \(parsed.prefix), chip prefix \(expected)")
+            run.add(.serialCounter, parsed.counter == record.counter,
+                    "serial counter \(parsed.counter), record counter \(record.counter)")
+        } else {
+            run.fail(.serialFormat, "\"\(record.serial)\" is not a well-formed serial with a matching check symbol")
+            run.fail(.serialChip, "cannot check: serial is malformed")
+            run.fail(.serialCounter, "cannot check: serial is malformed")
+        }
+        let codeBytes = Array(record.expirationCode.utf8)
+        let codeWellFormed = codeBytes.count == Watermark.codeDigits && codeBytes.allSatisfy { (0x30...0x39).contains($0) }
+        run.add(.expirationCodeFormat, codeWellFormed, "\"\(record.expirationCode)\"")
+        if let key = options.watermarkKey {
+            if key.count == 32 {
+                let expected = Watermark.expirationCode(watermarkKey: key, serial: record.serial, expiry: record.expiry)
+                run.add(.expirationCode, constantTimeEqual(Array(expected.utf8), codeBytes),
+                        constantTimeEqual(Array(expected.utf8), codeBytes) ? "matches the watermark key"
+                            : "does not match the watermark key")
+            } else {
+                run.fail(.expirationCode, "watermark key must be 32 bytes, got \(key.count)")
+            }
+        } else {
+            run.skip(.expirationCode, "no watermark key given; format checked only")
+        }
+
+        run.add(.expiryAfterStampTime, record.expiry > record.metadata.time,
+                "expiry \(record.expiry), stamp time \(record.metadata.time)")
+        let now = Self.seconds(options.now)
+        run.add(.notExpired, now <= record.expiry, "expiry \(record.expiry), now \(now)")
+
+        run.add(.stampSignature,
+                Self.isValidSignature(record.signature, over: record.tbs.encoded(), keyX963: record.sealPublicKey),
+                "ECDSA P-256 over the \(record.tbs.encoded().count)-byte TBS with the seal key")
+    }
+
+    // MARK: Device checks
+
+    private func checkDevice(_ record: StampRecord, options: StampVerificationOptions, into run: inout CheckRun) async {
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(derEncoded: record.deviceCertificate)
+        } catch {
+            let reason = "device certificate is not DER X.509: \(error)"
+            for id in [StampVerificationCheck.ID.deviceCertificateChain, .deviceCertificateChipID, .deviceCertificateProfile] {
+                run.fail(id, reason)
+            }
+            checkAttestation(record, deviceKey: nil, into: &run)
+            return
+        }
+
+        var verifier = Verifier(rootCertificates: CertificateStore(trustedRoots)) {
+            RFC5280Policy(fixedExpiryValidationTime: options.now)
+        }
+        switch await verifier.validate(leaf: certificate, intermediates: CertificateStore(intermediates)) {
+        case .validCertificate(let chain):
+            run.pass(.deviceCertificateChain, "chains to \(chain.last?.subject.description ?? "a trusted root") (\(chain.count) certificates)")
+        case .couldNotValidate(let failures):
+            let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
+            run.fail(.deviceCertificateChain,
+                     "\(certificate.subject) does not chain to a trusted root at \(Self.seconds(options.now))\(reasons.isEmpty ? "" : ": \(reasons)")")
+        }
+
+        let serials = DeviceCertificateIdentity.subjectSerialNumbers(of: certificate)
+        let expected = hexString(record.chipID)
+        run.add(.deviceCertificateChipID, serials == [expected],
+                "subject serialNumber \(serials.isEmpty ? "absent" : serials.joined(separator: ", ")), chip ID \(expected)")
+
+        let deviceKey = P256.Signing.PublicKey(certificate.publicKey)
+        var problems: [String] = []
+        if deviceKey == nil { problems.append("key is not P-256") }
+        do {
+            if let usage = try certificate.extensions.keyUsage {
+                if !usage.digitalSignature { problems.append("key usage lacks digitalSignature") }
+            } else {
+                problems.append("no key usage extension")
+            }
+            switch try certificate.extensions.basicConstraints {
+            case .notCertificateAuthority?: break
+            case .isCertificateAuthority?: problems.append("it is a CA certificate")
+            case nil: problems.append("no basic constraints extension")
+            }
+        } catch {
+            problems.append("extensions do not parse: \(error)")
+        }
+        run.add(.deviceCertificateProfile, problems.isEmpty,
+                problems.isEmpty ? "P-256, digitalSignature, CA:false" : problems.joined(separator: "; "))
+
+        checkAttestation(record, deviceKey: deviceKey, into: &run)
+    }
+
+    private func checkAttestation(_ record: StampRecord, deviceKey: P256.Signing.PublicKey?, into run: inout CheckRun) {
+        let statement: AttestationStatement?
+        do {
+            statement = try AttestationStatement(decoding: record.attestationStatement)
+            run.pass(.attestationFormat, "\(record.attestationStatement.count)-byte statement")
+        } catch {
+            statement = nil
+            run.fail(.attestationFormat, "statement does not parse: \(error.reason)")
+        }
+
+        if let deviceKey {
+            let valid = (try? P256.Signing.ECDSASignature(derRepresentation: record.attestationSignature))
+                .map { deviceKey.isValidSignature($0, for: record.attestationStatement) } ?? false
+            run.add(.attestationSignature, valid, "ECDSA P-256 over the statement with the device certificate key")
+        } else {
+            run.fail(.attestationSignature, "cannot check: no usable P-256 device certificate key")
+        }
+
+        guard let statement else {
+            for id in [StampVerificationCheck.ID.attestationChipID, .attestationSealKey, .attestationKeyID,
+                       .attestationFeatureHash, .attestationKeyPolicy, .attestationBinding] {
+                run.fail(id, "cannot check: statement does not parse")
+            }
+            return
+        }
+        run.add(.attestationChipID, statement.chipID == record.chipID,
+                "statement \(hexString(statement.chipID)), record \(hexString(record.chipID))")
+        run.add(.attestationSealKey, statement.sealPublicKey == record.sealPublicKey,
+                "statement \(hexString(statement.sealPublicKey)), record \(hexString(record.sealPublicKey))")
+        run.add(.attestationKeyID, statement.keyID == record.keyID,
+                "statement \(hexString(statement.keyID)), record \(hexString(record.keyID))")
+        run.add(.attestationFeatureHash, statement.featureHash == record.featureHash,
+                "statement \(hexString(statement.featureHash)), record \(hexString(record.featureHash))")
+        run.add(.attestationKeyPolicy, statement.keyPolicy.contains(.generatedOnChip),
+                "key policy \(hexString([statement.keyPolicy.rawValue])) (bit0 = generated on chip)")
+        let nonce = StampRecord.attestationNonce(signature: record.signature)
+        let bound = statement.nonce == nonce && statement.counter >= record.counter
+        run.add(.attestationBinding, bound,
+                "nonce \(statement.nonce == nonce ? "is" : "is not") SHA-256 of the stamp signature; statement counter \(statement.counter), stamp counter \(record.counter)")
+    }
+
+    // MARK: Helpers
+
+    static func isValidSignature(_ signature: [UInt8], over message: [UInt8], keyX963: [UInt8]) -> Bool {
+        guard let key = try? P256.Signing.PublicKey(x963Representation: keyX963),
+              let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return false }
+        return key.isValidSignature(ecdsa, for: message)
+    }
+
+    /// Whole seconds since the epoch, 0 for times before it.
+    static func seconds(_ date: Date) -> UInt64 {
+        let interval = date.timeIntervalSince1970
+        guard interval.isFinite, interval > 0 else { return 0 }
+        return interval >= Double(UInt64.max) ? UInt64.max : UInt64(interval)
+    }
+}
+
+/// Accumulates check results in order.
+private struct CheckRun {
+    var checks: [StampVerificationCheck] = []
+
+    mutating func add(_ id: StampVerificationCheck.ID, _ passed: Bool, _ detail: String) {
+        checks.append(StampVerificationCheck(id: id, outcome: passed ? .passed : .failed, detail: detail))
+    }
+
+    mutating func pass(_ id: StampVerificationCheck.ID, _ detail: String) { add(id, true, detail) }
+    mutating func fail(_ id: StampVerificationCheck.ID, _ detail: String) { add(id, false, detail) }
+
+    mutating func skip(_ id: StampVerificationCheck.ID, _ detail: String) {
+        checks.append(StampVerificationCheck(id: id, outcome: .skipped, detail: detail))
+    }
+}

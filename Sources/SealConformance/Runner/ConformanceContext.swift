@@ -1,0 +1,195 @@
+import Crypto
+import Foundation
+import SealHostDriver
+import SealProtocol
+import X509
+
+/// What a case body gets: the token under test (connected, nothing selected), the target's
+/// credentials, factories for fresh tokens, and a place for notes that end up in the report.
+public final class ConformanceContext: Sendable {
+    public let target: ConformanceTarget
+    /// The token under test, powered on (cold) for this case; no application selected yet.
+    public let card: ConformanceCard
+    /// The ATR of this case's power-on.
+    public let atr: [UInt8]
+    /// The ID of the running case.
+    public let caseID: String
+    let session: CaseSession
+
+    init(target: ConformanceTarget, card: ConformanceCard, atr: [UInt8], caseID: String) {
+        self.target = target
+        self.card = card
+        self.atr = atr
+        self.caseID = caseID
+        self.session = CaseSession()
+    }
+
+    public var pin: String { target.pin }
+    public var puk: String { target.puk }
+    public var vendorRoots: [Certificate] { target.vendorRoots }
+
+    /// The issuer signer; throws a skip when the target has none (cases declare `.issuerKey`).
+    public func issuerSigner() throws -> any IssuerSigner {
+        guard let signer = target.issuerSigner else {
+            throw ConformanceSkip(target.missingReason(.issuerKey) ?? "no issuer signer")
+        }
+        return signer
+    }
+
+    /// Adds a line to the case's report detail (shown for passes too).
+    public func note(_ text: String) async {
+        await session.note(text)
+    }
+
+    /// Registers an action run after the body, pass or fail (e.g. restore the PIN try counter).
+    public func onCleanup(_ action: @escaping @Sendable () async throws -> Void) async {
+        await session.addCleanup(action)
+    }
+
+    // MARK: Fresh tokens
+
+    /// A new MANUFACTURED token from the target's factory, connected and selected.
+    /// The runner disconnects it after the case.
+    public func freshCard() async throws -> ConformanceCard {
+        guard let factory = target.makeFreshToken else {
+            throw ConformanceSkip(target.missingReason(.freshToken) ?? "no token factory")
+        }
+        let number = await session.nextFreshNumber()
+        let card = ConformanceCard(try await factory(), label: "fresh token \(number)")
+        await session.track(card)
+        try await card.connectAndSelect()
+        return card
+    }
+
+    /// A new token personalized by the suite with `personalization` (so its PIN, PUK and watermark
+    /// key are known), ACTIVE unless `activate` is false (then PERSONALIZED). Connected and selected,
+    /// issuer not authenticated, PIN not verified.
+    public func personalizedCard(_ personalization: PersonalizationData = SuiteData.personalization(),
+                                 activate: Bool = true) async throws -> FreshToken {
+        let card = try await freshCard()
+        try await authenticateIssuer(on: card)
+        let answer = try await card.exchange(try SealCommand.personalize(personalization))
+        try expectSW(answer, .success, "\(card.label): PERSONALIZE")
+        let publicKey = try parsePersonalizeResponse(answer.data, label: card.label)
+        if activate {
+            try expectSW(try await card.send(SealCommand.setLifecycle(.active)), .success, "\(card.label): SET LIFECYCLE ACTIVE after PERSONALIZE")
+        }
+        try await card.select()
+        return FreshToken(card: card, personalization: personalization, sealPublicKey: publicKey, chipID: try await card.chipID())
+    }
+
+    /// A new remote-authorization token from the target's factory, connected and selected.
+    public func remoteAuthorizationCard() async throws -> RemoteToken {
+        guard let factory = target.makeRemoteAuthorizationToken else {
+            throw ConformanceSkip(target.missingReason(.remoteAuthorityToken) ?? "no remote-authorization token")
+        }
+        let made = try await factory()
+        let number = await session.nextFreshNumber()
+        let card = ConformanceCard(made.transport, label: "remote-authorization token \(number)")
+        await session.track(card)
+        try await card.connectAndSelect()
+        return RemoteToken(card: card, authorityKey: Array(made.authority.rawRepresentation), pin: made.pin, chipID: try await card.chipID())
+    }
+
+    // MARK: Issuer
+
+    /// GET CHALLENGE, then EXTERNAL AUTHENTICATE with the issuer's signature over SPEC §9.1; expects `9000`.
+    public func authenticateIssuer(on card: ConformanceCard) async throws {
+        let signature = try await issuerSignature(on: card)
+        let answer = try await card.send(SealCommand.externalAuthenticate(signature: signature))
+        try expectSW(answer, .success, "\(card.label): EXTERNAL AUTHENTICATE with the issuer's signature")
+    }
+
+    /// GET CHALLENGE, and the issuer's signature over it (not yet sent).
+    public func issuerSignature(on card: ConformanceCard) async throws -> [UInt8] {
+        let chipID = try await card.chipID()
+        let challenge = try await card.send(SealCommand.getChallenge())
+        try expectSW(challenge, .success, "\(card.label): GET CHALLENGE")
+        try expect(challenge.data.count == 16, "\(card.label): GET CHALLENGE must return 16 bytes, got \(challenge.data.count)")
+        return try await signAsIssuer(issuerAuthenticationTBS(chipID: chipID, challenge: challenge.data))
+    }
+
+    /// The issuer's DER ECDSA signature over `message`.
+    public func signAsIssuer(_ message: [UInt8]) async throws -> [UInt8] {
+        try await issuerSign(try issuerSigner(), message)
+    }
+}
+
+/// A token the suite personalized itself.
+public struct FreshToken: Sendable {
+    public let card: ConformanceCard
+    public let personalization: PersonalizationData
+    public let sealPublicKey: [UInt8]
+    public let chipID: [UInt8]
+
+    public var keyID: [UInt8] { sealKeyID(publicKeyX963: sealPublicKey) }
+}
+
+/// A remote-authorization token, its authority key and PIN.
+public struct RemoteToken: Sendable {
+    public let card: ConformanceCard
+    /// The authority's raw private scalar (the key type itself is not `Sendable`).
+    let authorityKey: [UInt8]
+    public let pin: String
+    public let chipID: [UInt8]
+
+    public var authority: P256.Signing.PrivateKey {
+        get throws { try P256.Signing.PrivateKey(rawRepresentation: authorityKey) }
+    }
+
+    /// A grant signed by `signer` (default: the token's authority) for `chipID` (default: this token's).
+    public func grant(serial: UInt32, kind: AuthorizationGrant.Kind, first: UInt32, last: UInt32, digest: [UInt8]?,
+                      signer: P256.Signing.PrivateKey? = nil, forChip: [UInt8]? = nil) throws -> AuthorizationGrant {
+        var grant = AuthorizationGrant(serial: serial, kind: kind, firstCounter: first, lastCounter: last, documentDigest: digest, signature: [])
+        let key = try signer ?? authority
+        grant.signature = Array(try key.signature(for: grant.signedBytes(chipID: forChip ?? chipID)).derRepresentation)
+        return grant
+    }
+}
+
+/// Per-case bookkeeping: notes, cleanups and the fresh cards to disconnect.
+actor CaseSession {
+    private(set) var notes: [String] = []
+    private var cleanups: [@Sendable () async throws -> Void] = []
+    private var cards: [ConformanceCard] = []
+    private var freshCount = 0
+
+    func note(_ text: String) { notes.append(text) }
+    func addCleanup(_ action: @escaping @Sendable () async throws -> Void) { cleanups.append(action) }
+    func track(_ card: ConformanceCard) { cards.append(card) }
+    func nextFreshNumber() -> Int {
+        freshCount += 1
+        return freshCount
+    }
+
+    /// Runs cleanups (last registered first) and disconnects fresh cards; returns cleanup failures.
+    func finish() async -> [String] {
+        var problems: [String] = []
+        for action in cleanups.reversed() {
+            do { try await action() } catch { problems.append("cleanup failed: \(describe(error))") }
+        }
+        cleanups = []
+        for card in cards { await card.disconnect() }
+        cards = []
+        return problems
+    }
+}
+
+/// Decodes `86 41 <public key>` (SPEC §8.11) and checks the point.
+func parsePersonalizeResponse(_ data: [UInt8], label: String) throws -> [UInt8] {
+    let tlv = try expectDecodes("\(label): PERSONALIZE response") { try TLV(decoding: data) }
+    try expect(tlv.tag == SealTag.sealPublicKey && tlv.value.count == 65,
+               "\(label): PERSONALIZE must answer 86 41 <public key>, got \(spacedHex(data, limit: 8))")
+    _ = try expectDecodes("\(label): seal public key from PERSONALIZE") { try P256.Signing.PublicKey(x963Representation: tlv.value) }
+    return tlv.value
+}
+
+/// One line for any error: the driver's message when it is a `SealDriverError`.
+func describe(_ error: any Error) -> String {
+    switch error {
+    case let failure as ConformanceFailure: return failure.message
+    case let skip as ConformanceSkip: return skip.reason
+    case let driver as SealDriverError: return "\(driver.code): \(driver.reason)"
+    default: return String(describing: error)
+    }
+}

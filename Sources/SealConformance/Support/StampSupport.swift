@@ -1,0 +1,122 @@
+import Crypto
+import SealHostDriver
+import SealProtocol
+import X509
+
+/// The public facts of a personalized token, read with GET DATA.
+public struct TokenFacts: Sendable {
+    public let chipID: [UInt8]
+    public let sealPublicKey: [UInt8]
+    public let keyID: [UInt8]
+    public let personalization: PersonalizationInfo
+
+    public var featureHash: [UInt8] { personalization.featureHash }
+
+    public func publicKey() throws -> P256.Signing.PublicKey {
+        try expectDecodes("seal public key") { try P256.Signing.PublicKey(x963Representation: sealPublicKey) }
+    }
+}
+
+extension ConformanceCard {
+    /// Reads chip ID, seal public key, key ID and personalization (the token must be selected).
+    public func facts() async throws -> TokenFacts {
+        let chipID = try await chipID()
+        let key = try await getData(.sealPublicKey)
+        let keyID = try await getData(.sealKeyID)
+        let info = try await getData(.personalization)
+        let personalization = try expectDecodes("\(label): GET DATA 0108 (personalization)") { try PersonalizationInfo(decoding: info) }
+        return TokenFacts(chipID: chipID, sealPublicKey: key, keyID: keyID, personalization: personalization)
+    }
+
+    /// VERIFY (when `pin` is given) and STAMP, expecting `9000`; decodes the response.
+    public func stamp(pin: String?, digest: [UInt8]? = nil, metadata: StampMetadata = SuiteData.metadata(),
+                      grant: AuthorizationGrant? = nil) async throws -> StampOutcome {
+        if let pin { try await verifyPIN(pin) }
+        let request = try StampRequest(documentDigest: digest ?? SuiteData.documentDigest(label), metadata: metadata, grant: grant)
+        let answer = try await exchange(SealCommand.stamp(request))
+        try expectSW(answer, .success, "\(label): STAMP")
+        let response = try expectDecodes("\(label): STAMP response") { try StampResponse(decoding: answer.data) }
+        return StampOutcome(request: request, exchange: answer, response: response)
+    }
+
+    /// Sends a STAMP data field as is (for malformed-data cases), completed with GET RESPONSE.
+    public func stampRaw(_ data: [UInt8]) async throws -> CardExchange {
+        try await exchange(CommandAPDU(cla: 0x80, ins: SealInstruction.stamp.rawValue, p1: 0, p2: 0, data: data, ne: 256))
+    }
+}
+
+/// A STAMP the suite sent and what came back.
+public struct StampOutcome: Sendable {
+    public let request: StampRequest
+    public let exchange: CardExchange
+    public let response: StampResponse
+
+    public var metadataDigest: [UInt8] { Array(SHA256.hash(data: request.metadataEncoding)) }
+
+    /// The TBS of SPEC §9.3 rebuilt from the request, the response and the token's facts.
+    public func tbs(_ facts: TokenFacts, grantSerial: UInt32 = 0) -> StampTBS {
+        StampTBS(chipID: facts.chipID, counter: response.counter, serial: response.serial, expiry: response.expiry,
+                 expirationCode: response.expirationCode, documentDigest: request.documentDigest, metadataDigest: metadataDigest,
+                 featureHash: facts.featureHash, keyID: facts.keyID, grantSerial: grantSerial)
+    }
+
+    /// Fails unless the signature verifies under the seal public key over the rebuilt TBS.
+    public func checkSignature(_ facts: TokenFacts, grantSerial: UInt32 = 0) throws {
+        try checkECDSA(publicKey: try facts.publicKey(), signature: response.signature, message: tbs(facts, grantSerial: grantSerial).encoded(),
+                       "STAMP signature over the rebuilt TBS (SPEC §9.3), counter \(response.counter)")
+    }
+}
+
+/// Fails unless `signature` (DER) verifies over `message` (SHA-256 inside ECDSA).
+public func checkECDSA(publicKey: P256.Signing.PublicKey, signature: [UInt8], message: [UInt8], _ what: String) throws {
+    let parsed = try expectDecodes("\(what): DER signature") { try P256.Signing.ECDSASignature(derRepresentation: signature) }
+    try expect(publicKey.isValidSignature(parsed, for: message), "\(what) does not verify")
+}
+
+/// Reads a big-endian u32 from 4 bytes.
+func u32(_ bytes: [UInt8]) -> UInt32 {
+    bytes.reduce(0) { $0 << 8 | UInt32($1) }
+}
+
+/// The entry hash of SPEC §9.6 for `entry`, given the token's facts.
+func auditEntryHash(_ entry: AuditEntry, facts: TokenFacts) -> [UInt8] {
+    AuditEntry.chainHash(previous: entry.previousHash, tbs: entry.tbs(chipID: facts.chipID, featureHash: facts.featureHash, keyID: facts.keyID).encoded(),
+                         signature: entry.signature)
+}
+
+/// Decodes a GET ATTESTATION response `B1 L statement  B2 L signature` (SPEC §8.15).
+///
+/// Parsed here rather than with the generic BER-TLV decoder: `B1`/`B2` have the BER constructed bit
+/// set, but their values are a byte string and a DER signature, not nested data objects.
+func decodeAttestation(_ bytes: [UInt8]) throws -> AttestationResponse {
+    var index = 0
+    func object(_ tag: UInt8, _ name: String) throws -> [UInt8] {
+        guard index < bytes.count, bytes[index] == tag else {
+            throw ConformanceFailure("attestation response: \(name) (\(hexString([tag]))) expected at offset \(index), got \(spacedHex(Array(bytes.dropFirst(index)), limit: 4))")
+        }
+        index += 1
+        guard index < bytes.count else { throw ConformanceFailure("attestation response: \(name) has no length") }
+        var length = Int(bytes[index])
+        index += 1
+        if length > 0x7F {
+            let count = length & 0x7F
+            guard (1...2).contains(count), index + count <= bytes.count else {
+                throw ConformanceFailure("attestation response: \(name) length field \(hexString([UInt8(length)])) invalid")
+            }
+            length = bytes[index..<index + count].reduce(0) { $0 << 8 | Int($1) }
+            let minimal = count == 1 ? length >= 0x80 : length >= 0x100
+            guard minimal else { throw ConformanceFailure("attestation response: \(name) length \(length) is not minimal") }
+            index += count
+        }
+        guard index + length <= bytes.count else {
+            throw ConformanceFailure("attestation response: \(name) announces \(length) bytes, \(bytes.count - index) remain")
+        }
+        defer { index += length }
+        return Array(bytes[index..<index + length])
+    }
+    let statement = try object(0xB1, "statement")
+    let signature = try object(0xB2, "signature")
+    guard index == bytes.count else { throw ConformanceFailure("attestation response: \(bytes.count - index) byte(s) after B2") }
+    guard (8...72).contains(signature.count) else { throw ConformanceFailure("attestation signature of \(signature.count) bytes (8…72 allowed)") }
+    return AttestationResponse(statementBytes: statement, signature: signature)
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import SealHostDriver
+import SealProtocol
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read the token's hash-chained audit log and check its chain and signatures.")
+
+    @OptionGroup var target: TargetOptions
+    @OptionGroup var output: OutputOptions
+
+    struct Entry: Encodable {
+        let counter: UInt32
+        let time: UInt64
+        let serial: String
+        let expirationCode: String
+        let expiry: UInt64
+        let documentDigest: String
+        let metadataDigest: String
+        let grantSerial: UInt32
+    }
+
+    func run() async throws {
+        let (entries, status) = try await withToken(target, output) { token in
+            let info = try await token.info()
+            let entries = try await token.auditLog(sealPublicKey: info.sealPublicKey)
+            return (entries, try await token.auditStatus())
+        }
+        let out = entries.map {
+            Entry(counter: $0.counter, time: $0.time, serial: $0.serial, expirationCode: $0.expirationCode, expiry: $0.expiry,
+                  documentDigest: hexString($0.documentDigest), metadataDigest: hexString($0.metadataDigest), grantSerial: $0.grantSerial)
+        }
+        if output.json {
+            struct Log: Encodable { let headHash: String; let oldestCounter: UInt32; let newestCounter: UInt32; let entries: [Entry] }
+            try printJSON(Log(headHash: hexString(status.headHash), oldestCounter: status.oldestCounter,
+                              newestCounter: status.newestCounter, entries: out))
+            return
+        }
+        print("audit log: \(entries.count) entries, counters \(status.oldestCounter)...\(status.newestCounter), chain and signatures verified")
+        print("head: \(hexString(status.headHash))")
+        for entry in out {
+            let date = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(entry.time)))
+            print("#\(entry.counter)  \(date)  \(entry.serial)  code \(entry.expirationCode)  doc \(entry.documentDigest.prefix(16))…")
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import SealConformance
+import SealFirmware
+import SealHostDriver
+import SealProtocol
+import SealSimulator
+import X509
+
+struct Conformance: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the conformance suite (docs/conformance.md) against a token.",
+        discussion: """
+            Without a target it runs against the embedded simulator, with every simulator-only case \
+            (fresh tokens, tearing, remote authorization) enabled. Exit status 0 only when every \
+            mandatory case passed.
+            """)
+
+    @OptionGroup var target: TargetOptions
+    @Option(help: "PIN of the token under test.") var pin: String = TestCredentials.defaultPIN
+    @Option(help: "PUK of the token under test.") var puk: String = TestCredentials.defaultPUK
+    @Option(help: "Issuer private key (PEM): enables issuer cases on a non-simulated token.") var issuerKey: String?
+    @Option(help: "Trusted vendor root (PEM); the test vendor root by default.") var vendorRoot: [String] = []
+    @Option(help: "Run only these areas, ID prefixes or IDs (repeatable), e.g. --only PIN --only SEAL-STP-001.") var only: [String] = []
+    @Option(help: "Write a JUnit XML report here.") var junit: String?
+    @Option(help: "Write a JSON report here.") var json: String?
+    @Option(help: "Write a Markdown report here.") var markdown: String?
+    @Flag(help: "Print every APDU (to stderr).") var trace = false
+
+    func run() async throws {
+        let conformanceTarget = try await userFacing { try await makeTarget() }
+        var runner = ConformanceRunner()
+        if !only.isEmpty { runner = runner.selecting(only) }
+        let report = await runner.run(target: conformanceTarget) { result in
+            print(result.progressLine)
+        }
+        try userFacingWrite(junit) { Data(report.junitXML().utf8) }
+        try userFacingWrite(json) { try report.json() }
+        try userFacingWrite(markdown) { Data(report.markdown().utf8) }
+        print(report.summaryLine)
+        if !report.allMandatoryPassed { throw ExitCode(1) }
+    }
+
+    private func userFacingWrite(_ path: String?, _ content: () throws -> Data) throws {
+        guard let path else { return }
+        do {
+            try content().write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw CLIError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private func makeTarget() async throws -> ConformanceTarget {
+        var roots: [Certificate] = []
+        for path in vendorRoot {
+            let pem = String(decoding: try readFile(path, what: "vendor root"), as: UTF8.self)
+            roots.append(try Certificate(pemEncoded: pem))
+        }
+        if roots.isEmpty { roots = [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)] }
+        let issuerPEM = try issuerKey.map { String(decoding: try readFile($0, what: "issuer key"), as: UTF8.self) }
+        let targetOptions = target
+        // Open once up front so a missing token or state file is one clear error, not 200 failures.
+        let probe = try await targetOptions.openTransport()
+        await probe.disconnect()
+        return try SimulatorConformanceTarget.make(
+            name: targetOptions.targetDescription,
+            openToken: { try await targetOptions.openTransport() },
+            pin: pin, puk: puk, issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots)
+    }
+}

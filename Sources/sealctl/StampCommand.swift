@@ -1,0 +1,97 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import SealHostDriver
+import SealProtocol
+
+struct Stamp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stamp a document: the token signs its SHA-256 and the metadata; writes an offline-verifiable record.")
+
+    @OptionGroup var target: TargetOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "The document to stamp.") var document: String
+    @Option(help: "The token's PIN.") var pin: String
+    @Option(help: "Where to write the stamp record (JSON, see docs/stamp-record.md).") var out: String
+    @Option(help: "Stamping time: seconds since 1970 or ISO 8601 (default: now).") var time: String?
+    @Option(help: "Latitude in degrees (with --longitude).") var latitude: Double?
+    @Option(help: "Longitude in degrees (with --latitude).") var longitude: Double?
+    @Option(name: .customLong("operator"), help: "Operator ID.") var operatorID: String?
+    @Option(help: "Device fingerprint (text).") var deviceFingerprint: String?
+    @Option(help: "Organization unit.") var orgUnit: String?
+    @Option(help: "Approval node.") var approvalNode: String?
+    @Option(help: "Remote authorization grant (JSON file), when the seal requires one.") var grant: String?
+
+    func run() async throws {
+        let documentBytes = try readFile(document, what: "document")
+        let digest = Array(SHA256.hash(data: documentBytes))
+        let metadata = try buildMetadata()
+        let grantValue = try grant.map { path -> AuthorizationGrant in
+            let data = Data(try readFile(path, what: "grant"))
+            do { return try JSONDecoder().decode(AuthorizationGrant.self, from: data) } catch {
+                throw CLIError("\(path) is not a grant file: \(error)")
+            }
+        }
+        let record = try await withToken(target, output) { token in
+            try await token.verifyPIN(pin)
+            return try await token.stamp(documentDigest: digest, metadata: metadata, grant: grantValue)
+        }
+        do {
+            try record.jsonData().write(to: URL(fileURLWithPath: out), options: .atomic)
+        } catch {
+            throw CLIError("cannot write \(out): \(error.localizedDescription)")
+        }
+        if output.json {
+            try printJSON(["record": out, "counter": "\(record.counter)", "serial": record.serial,
+                           "expirationCode": record.expirationCode, "expiry": "\(record.expiry)"])
+        } else {
+            print("stamped \(document): counter \(record.counter), serial \(record.serial), expiration code \(record.expirationCode)")
+            print("record written to \(out)")
+        }
+    }
+
+    func buildMetadata() throws -> StampMetadata {
+        let seconds: UInt64
+        if let time {
+            guard let parsed = parseTime(time) else { throw CLIError("--time must be seconds since 1970 or ISO 8601, got \(time)") }
+            seconds = parsed
+        } else {
+            seconds = UInt64(Date().timeIntervalSince1970)
+        }
+        var metadata = StampMetadata(time: seconds, operatorID: operatorID, organizationUnit: orgUnit, approvalNode: approvalNode)
+        metadata.deviceFingerprint = deviceFingerprint.map { Array($0.utf8) }
+        switch (latitude, longitude) {
+        case (nil, nil): break
+        case let (lat?, lon?):
+            guard (-90...90).contains(lat), (-180...180).contains(lon) else {
+                throw CLIError("--latitude must be within ±90 and --longitude within ±180 degrees")
+            }
+            metadata.latitudeMicrodegrees = Int32((lat * 1_000_000).rounded())
+            metadata.longitudeMicrodegrees = Int32((lon * 1_000_000).rounded())
+        default:
+            throw CLIError("--latitude and --longitude go together")
+        }
+        do {
+            try metadata.validate()
+        } catch {
+            throw CLIError("metadata: \(error.reason)")
+        }
+        return metadata
+    }
+}
+
+func readFile(_ path: String, what: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CLIError("cannot read \(what) \(path): no such file or not readable")
+    }
+    return [UInt8](data)
+}
+
+/// Seconds since 1970 or an ISO 8601 date-time.
+func parseTime(_ text: String) -> UInt64? {
+    if let seconds = UInt64(text) { return seconds }
+    let formatter = ISO8601DateFormatter()
+    guard let date = formatter.date(from: text), date.timeIntervalSince1970 >= 0 else { return nil }
+    return UInt64(date.timeIntervalSince1970)
+}

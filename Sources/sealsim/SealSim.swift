@@ -1,0 +1,161 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import SealFirmware
+import SealProtocol
+import SealSimulator
+
+@main
+struct SealSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sealsim",
+        abstract: "The SealKit seal-chip simulator: make simulated tokens and (later) serve them to PC/SC and USB.",
+        subcommands: [Manufacture.self, Personalize.self])
+}
+
+/// Reads a PEM file, or fails with one line that names the file.
+func readPEM(_ path: String, what: String) throws -> String {
+    do {
+        return try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw SimulatorError(.invalidArgument, "cannot read \(what) \(path): \(error.localizedDescription)")
+    }
+}
+
+/// A P-256 public key from a PEM file holding either a public or a private key.
+func loadPublicKey(_ path: String, what: String) throws -> P256.Signing.PublicKey {
+    let pem = try readPEM(path, what: what)
+    if let key = try? P256.Signing.PublicKey(pemRepresentation: pem) { return key }
+    if let key = try? P256.Signing.PrivateKey(pemRepresentation: pem) { return key.publicKey }
+    throw SimulatorError(.invalidArgument, "\(path) holds no P-256 key in PEM form")
+}
+
+func loadPrivateKey(_ path: String?, what: String, default fallback: String) throws -> P256.Signing.PrivateKey {
+    let pem = try path.map { try readPEM($0, what: what) } ?? fallback
+    do {
+        return try P256.Signing.PrivateKey(pemRepresentation: pem)
+    } catch {
+        throw SimulatorError(.invalidArgument, "\(path ?? "built-in \(what)") holds no P-256 private key in PEM form")
+    }
+}
+
+func parseHex(_ text: String, bytes count: Int, what: String) throws -> [UInt8] {
+    guard let value = bytesFromHex(text), value.count == count else {
+        throw ValidationError("\(what) must be \(count) bytes of hex (\(count * 2) hex digits)")
+    }
+    return value
+}
+
+struct Manufacture: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manufacture a token: chip ID, on-chip device key, device certificate from a vendor CA.",
+        discussion: "Without --ca-cert/--ca-key the TEST vendor CA of Fixtures/test-vendor-ca is used; without --issuer-key the TEST issuer key.")
+
+    @Option(help: "State file to create (the token's NVM).") var state: String
+    @Option(help: "Vendor CA certificate (PEM).") var caCert: String?
+    @Option(help: "Vendor CA private key (PEM).") var caKey: String?
+    @Option(help: "Issuer key (PEM, public or private): authenticates personalization and lifecycle commands.") var issuerKey: String?
+    @Option(help: "Chip ID, 16 bytes of hex (random when omitted).") var chipID: String?
+    @Option(help: "Seed (hex) for deterministic mode: reproducible keys, IDs and challenges.") var seed: String?
+    @Flag(help: "Replace an existing state file.") var force = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if (caCert == nil) != (caKey == nil) { throw ValidationError("--ca-cert and --ca-key go together") }
+    }
+
+    func run() async throws {
+        let url = URL(fileURLWithPath: state)
+        if FileManager.default.fileExists(atPath: url.path) {
+            guard force else { throw SimulatorError(.stateFile, "\(state) exists; pass --force to replace it") }
+            try FileManager.default.removeItem(at: url)
+        }
+        let ca: VendorCA
+        if let caCert, let caKey {
+            ca = try VendorCA(certificatePEM: try readPEM(caCert, what: "CA certificate"), privateKeyPEM: try readPEM(caKey, what: "CA key"))
+        } else {
+            ca = try VendorCA.testVendor()
+        }
+        let issuer = try issuerKey.map { try loadPublicKey($0, what: "issuer key") }
+            ?? P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM).publicKey
+        let random: any ChipRandomSource
+        if let seed {
+            guard let bytes = bytesFromHex(seed), !bytes.isEmpty else { throw ValidationError("--seed must be hex") }
+            random = SeededChipRandom(seed: bytes)
+        } else {
+            random = SystemChipRandom()
+        }
+        let id = try TokenFactory.manufacture(
+            backing: FileBackingStore(url: url), ca: ca, issuerPublicKey: issuer,
+            chipID: try chipID.map { try parseHex($0, bytes: 16, what: "--chip-id") }, random: random)
+        if json {
+            print(#"{"chipID": "\#(hexString(id))", "lifecycle": "MANUFACTURED", "state": "\#(url.path)"}"#)
+        } else {
+            print("manufactured chip \(hexString(id)) in \(url.path) (MANUFACTURED)")
+        }
+    }
+}
+
+struct Personalize: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Personalize a MANUFACTURED token through the APDU protocol, as the issuer.")
+
+    @Option(help: "State file of the token.") var state: String
+    @Option(help: "Issuer private key (PEM); the TEST issuer key when omitted.") var issuerKey: String?
+    @Option(help: "Organization name.") var organization: String
+    @Option(help: "Seal name.") var sealName: String
+    @Option(help: "Imprint image or physical fingerprint file; its SHA-256 is the physical-feature hash.") var featureImage: String?
+    @Option(help: "Physical-feature hash, 32 bytes of hex (instead of --feature-image).") var featureHash: String?
+    @Option(help: "PIN: 4 to 12 digits.") var pin: String
+    @Option(help: "PUK: 8 to 16 digits.") var puk: String
+    @Option(help: "PIN try limit.") var pinTries: UInt8 = 3
+    @Option(help: "PUK try limit.") var pukTries: UInt8 = 10
+    @Option(help: "Watermark validity in days.") var validityDays: UInt32 = 365
+    @Option(help: "Watermark key, 32 bytes of hex (random when omitted; printed once).") var watermarkKey: String?
+    @Option(help: "Remote-authority key (PEM, public or private).") var remoteAuthorityKey: String?
+    @Flag(help: "Require a remote authorization grant for every stamp.") var requireRemoteAuthorization = false
+    @Flag(help: "Move the token to ACTIVE after personalization.") var activate = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        if (featureImage == nil) == (featureHash == nil) { throw ValidationError("give exactly one of --feature-image and --feature-hash") }
+        if requireRemoteAuthorization && remoteAuthorityKey == nil {
+            throw ValidationError("--require-remote-authorization needs --remote-authority-key")
+        }
+        guard validityDays >= 1, validityDays <= 36_500 else { throw ValidationError("--validity-days must be 1 to 36500") }
+    }
+
+    func run() async throws {
+        let transport = try TokenStore.openToken(at: URL(fileURLWithPath: state))
+        let hash: [UInt8]
+        if let featureImage {
+            guard let data = FileManager.default.contents(atPath: featureImage) else {
+                throw SimulatorError(.invalidArgument, "cannot read feature image \(featureImage)")
+            }
+            hash = TokenFactory.featureHash(of: [UInt8](data))
+        } else {
+            hash = try parseHex(featureHash ?? "", bytes: 32, what: "--feature-hash")
+        }
+        let key = try watermarkKey.map { try parseHex($0, bytes: 32, what: "--watermark-key") } ?? SystemChipRandom().randomBytes(count: 32)
+        let authority = try remoteAuthorityKey.map { try loadPublicKey($0, what: "remote-authority key") }
+        let data = PersonalizationData(
+            organizationName: organization, sealName: sealName, featureHash: hash, pin: pin, pinTryLimit: pinTries, puk: puk,
+            pukTryLimit: pukTries, remoteAuthorityKey: authority.map { [UInt8]($0.x963Representation) },
+            requiresRemoteAuthorization: requireRemoteAuthorization, watermarkValiditySeconds: validityDays * 86_400, watermarkKey: key)
+        do {
+            try data.validate()
+        } catch {
+            throw ValidationError(error.reason)
+        }
+        let issuer = try loadPrivateKey(issuerKey, what: "issuer key", default: TestCredentials.issuerKeyPEM)
+        let publicKey = try await TokenFactory.personalize(transport: transport, issuerKey: issuer, data: data, activate: activate)
+        let lifecycle = activate ? "ACTIVE" : "PERSONALIZED"
+        if json {
+            print(#"{"lifecycle": "\#(lifecycle)", "sealPublicKey": "\#(hexString(publicKey))", "watermarkKey": "\#(hexString(key))"}"#)
+        } else {
+            print("personalized \(state): \(lifecycle)")
+            print("seal public key: \(hexString(publicKey))")
+            print("watermark key (give it to the validation service; it is not shown again): \(hexString(key))")
+        }
+    }
+}

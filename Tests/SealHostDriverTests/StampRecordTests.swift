@@ -1,0 +1,89 @@
+import Foundation
+import SealHostDriver
+import SealProtocol
+import Testing
+
+@Suite("StampRecord JSON")
+struct StampRecordTests {
+    @Test func jsonRoundTripIsLossless() throws {
+        let record = try StampFixture().record()
+        let json = try record.jsonData()
+        let decoded = try StampRecord(jsonData: json)
+        #expect(decoded == record)
+        #expect(try decoded.jsonData() == json)  // stable bytes
+    }
+
+    @Test func roundTripWithMinimalMetadata() throws {
+        var parameters = StampFixture.Parameters()
+        parameters.metadata = StampMetadata(time: StampFixture.stampTime)
+        let record = try StampFixture().record(parameters)
+        #expect(try StampRecord(jsonData: try record.jsonData()) == record)
+        let text = String(decoding: try record.jsonData(), as: UTF8.self)
+        #expect(!text.contains("operatorID"))  // absent optional fields are omitted, not null
+    }
+
+    @Test func jsonHasSortedKeysHexAndBase64() throws {
+        let record = try StampFixture().record()
+        let object = try #require(try JSONSerialization.jsonObject(with: try record.jsonData()) as? [String: Any])
+        #expect(Set(object.keys) == [
+            "attestation", "chipID", "counter", "deviceCertificate", "documentDigest", "expirationCode", "expiry",
+            "featureHash", "formatVersion", "grantSerial", "keyID", "metadata", "metadataDigest", "metadataEncoding",
+            "organizationName", "sealName", "sealPublicKey", "serial", "signature",
+        ])
+        #expect(object["chipID"] as? String == hexString(record.chipID))
+        #expect(object["metadataEncoding"] as? String == hexString(record.metadataEncoding))
+        #expect(object["deviceCertificate"] as? String == Data(record.deviceCertificate).base64EncodedString())
+        let metadata = try #require(object["metadata"] as? [String: Any])
+        #expect(metadata["deviceFingerprint"] as? String == "DEADBEEF")
+        #expect(metadata["latitudeMicrodegrees"] as? Int == 48_858_370)
+        let attestation = try #require(object["attestation"] as? [String: Any])
+        #expect(Set(attestation.keys) == ["signature", "statement"])
+
+        // Keys appear in sorted order in the text, and slashes of base64 are not escaped.
+        let text = String(decoding: try record.jsonData(), as: UTF8.self)
+        let topLevel = object.keys.sorted()
+        let positions = topLevel.compactMap { text.range(of: "\n  \"\($0)\"")?.lowerBound }
+        #expect(positions.count == topLevel.count)
+        #expect(positions == positions.sorted())
+        #expect(!text.contains("\\/"))
+        #expect(text.contains("\n  \"chipID\""))  // pretty-printed
+    }
+
+    @Test func lowercaseHexIsAccepted() throws {
+        let record = try StampFixture().record()
+        var text = String(decoding: try record.jsonData(), as: UTF8.self)
+        text = text.replacingOccurrences(of: hexString(record.documentDigest), with: hexString(record.documentDigest).lowercased())
+        #expect(try StampRecord(jsonData: Data(text.utf8)).documentDigest == record.documentDigest)
+    }
+
+    @Test(arguments: ["chipID", "documentDigest", "keyID", "sealPublicKey"])
+    func wrongByteLengthsAreRejected(key: String) throws {
+        let record = try StampFixture().record()
+        var object = try #require(try JSONSerialization.jsonObject(with: try record.jsonData()) as? [String: Any])
+        object[key] = "00AA"
+        let data = try JSONSerialization.data(withJSONObject: object)
+        #expect(throws: DecodingError.self) { try StampRecord(jsonData: data) }
+    }
+
+    @Test func malformedValuesAreRejected() throws {
+        let record = try StampFixture().record()
+        let base = try #require(try JSONSerialization.jsonObject(with: try record.jsonData()) as? [String: Any])
+        for (key, value) in [("formatVersion", 2 as Any), ("signature", "XYZ" as Any), ("deviceCertificate", "%%%" as Any),
+                             ("counter", -1 as Any)] {
+            var object = base
+            object[key] = value
+            let data = try JSONSerialization.data(withJSONObject: object)
+            #expect(throws: DecodingError.self, "\(key)") { try StampRecord(jsonData: data) }
+        }
+        var missing = base
+        missing["serial"] = nil
+        #expect(throws: DecodingError.self) { try StampRecord(jsonData: try JSONSerialization.data(withJSONObject: missing)) }
+    }
+
+    @Test func tbsIsRebuiltFromTheRecord() throws {
+        let record = try StampFixture().record()
+        #expect(record.tbs.encoded().prefix(16) == StampTBS.domain[...])
+        #expect(record.tbs.counter == record.counter)
+        #expect(record.tbs.metadataDigest == record.metadataDigest)
+    }
+}
