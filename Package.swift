@@ -33,6 +33,12 @@ let package = Package(
             pkgConfig: "libpcsclite",
             providers: [.apt(["libpcsclite-dev"]), .yum(["pcsc-lite-devel"])]
         ),
+        .systemLibrary(
+            name: "CLibUSB",
+            path: "Sources/CLibUSB",
+            pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"]), .yum(["libusbx-devel"])]
+        ),
         .target(
             name: "SealProtocol",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -49,6 +55,7 @@ let package = Package(
             dependencies: [
                 "SealProtocol",
                 .target(name: "CPCSCLite", condition: .when(platforms: [.linux])),
+                .target(name: "CLibUSB", condition: .when(platforms: [.linux])),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -27,8 +27,9 @@ apt_ensure() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# What building the package needs beyond Swift: libpcsclite for the PC/SC backend of the driver.
+# What building the package needs beyond Swift: libpcsclite and libusb-1.0 for the PC/SC and USB
+# backends of the driver.
 ensure_build_deps() {
-    command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libpcsclite 2>/dev/null && return 0
-    apt_ensure pkg-config libpcsclite-dev
+    command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libpcsclite libusb-1.0 2>/dev/null && return 0
+    apt_ensure pkg-config libpcsclite-dev libusb-1.0-0-dev
 }

@@ -38,7 +38,7 @@ extension SealAppletRuntime {
             data = try store.auditHead().status.encoded()
         case .sealKeyID:
             guard holdsSealKey else { throw .referencedDataNotFound }
-            data = sealKeyID(publicKeyX963: try store.sealPublicKey())
+            data = try store.sealKeyIDValue()
         }
         return CommandResult(data: data)
     }

@@ -36,7 +36,7 @@ extension SealAppletRuntime {
 
         // 1. Watermark.
         let serial = Watermark.serial(chipID: chipID, counter: n)
-        let code = Watermark.expirationCode(watermarkKey: try store.watermarkKey(), serial: serial, expiry: expiry)
+        let code = Watermark.expirationCode(keyedMAC: try store.watermarkMAC(), serial: serial, expiry: expiry)
         // 2. TBS and signature.
         let sealKey = try store.sealPrivateKey()
         let metadataDigest = Array(SHA256.hash(data: request.metadataEncoding))
@@ -44,7 +44,7 @@ extension SealAppletRuntime {
             chipID: chipID, counter: n, serial: serial, expiry: expiry, expirationCode: code,
             documentDigest: request.documentDigest, metadataDigest: metadataDigest,
             featureHash: try store.featureHash(),
-            keyID: sealKeyID(publicKeyX963: Array(sealKey.publicKey.x963Representation)),
+            keyID: try store.sealKeyIDValue(),
             grantSerial: grantSerial
         ).encoded()
         let signature = try ChipSigner.sign(tbs, with: sealKey)

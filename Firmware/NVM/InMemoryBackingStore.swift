@@ -7,7 +7,16 @@ public final class InMemoryBackingStore: NVMBackingStore {
     /// The last stored image, or the image passed to ``init(image:)``; `nil` if none.
     ///
     /// Settable so tests can plant a corrupted or hand-built image before opening a memory.
-    public var image: [UInt8]?
+    /// Serialized on demand from the last stored snapshot.
+    public var image: [UInt8]? {
+        get { snapshot.map { $0.encoded() } ?? plantedImage }
+        set {
+            plantedImage = newValue
+            snapshot = nil
+        }
+    }
+    private var plantedImage: [UInt8]?
+    private var snapshot: NVMSnapshot?
     /// How many times ``store(_:)`` has succeeded; lets tests and benchmarks check that
     /// the memory persists once per committed transaction and not per physical write.
     public private(set) var storeCount = 0
@@ -17,7 +26,7 @@ public final class InMemoryBackingStore: NVMBackingStore {
 
     /// Creates a store, optionally pre-loaded with an image.
     public init(image: [UInt8]? = nil) {
-        self.image = image
+        self.plantedImage = image
     }
 
     /// Returns ``image``.
@@ -31,6 +40,15 @@ public final class InMemoryBackingStore: NVMBackingStore {
             throw NVMError(.storageFailure, "in-memory store configured to fail")
         }
         self.image = image
+        storeCount += 1
+    }
+
+    /// Keeps `snapshot` (or throws if ``failsStores`` is set); ``image`` serializes it when read.
+    public func store(snapshot: NVMSnapshot) throws {
+        if failsStores {
+            throw NVMError(.storageFailure, "in-memory store configured to fail")
+        }
+        self.snapshot = snapshot
         storeCount += 1
     }
 }

@@ -11,4 +11,31 @@ public protocol NVMBackingStore: AnyObject {
     ///
     /// If this throws, the previously stored image must still be the one in place.
     func store(_ image: [UInt8]) throws
+
+    /// Atomically replaces the stored image with `snapshot`. The memory calls this one; the
+    /// default serializes the snapshot and calls ``store(_:)``. A store that does not need bytes
+    /// right away (``InMemoryBackingStore``) keeps the snapshot and serializes on demand, which
+    /// keeps a whole-image CRC off the STAMP path of in-memory benchmarks and tests.
+    func store(snapshot: NVMSnapshot) throws
+}
+
+extension NVMBackingStore {
+    public func store(snapshot: NVMSnapshot) throws {
+        try store(snapshot.encoded())
+    }
+}
+
+/// A point-in-time copy of the NVM contents (records and journal). Cheap to take: it shares
+/// storage with the memory until either side changes.
+public struct NVMSnapshot: Sendable {
+    let image: NVMImage
+
+    init(_ image: NVMImage) {
+        self.image = image
+    }
+
+    /// The versioned binary image (see the format in `NVMImage.swift`).
+    public func encoded() -> [UInt8] {
+        image.encoded()
+    }
 }

@@ -314,7 +314,7 @@ public final class NonVolatileMemory {
         // dies anywhere after the marker reloads a committed journal and rolls it
         // forward — matching what powerOn() does for a tear in the same place.
         do {
-            try backing.store(cells.encoded())
+            try backing.store(snapshot: NVMSnapshot(cells))
         } catch {
             // The store is atomic, so the durable image is still the previous one;
             // undo the marker and journal in the model so memory and store agree.
@@ -387,7 +387,7 @@ public final class NonVolatileMemory {
 
     private func persist(_ context: String) throws(NVMError) {
         do {
-            try backing.store(cells.encoded())
+            try backing.store(snapshot: NVMSnapshot(cells))
         } catch {
             throw Self.storageError(error, context)
         }

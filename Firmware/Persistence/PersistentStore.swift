@@ -9,6 +9,9 @@ import SealProtocol
 /// after the open transaction was rolled back (SPEC §11).
 struct PersistentStore {
     let nvm: NonVolatileMemory
+    /// Parsed key objects, as a secure element keeps a key object usable after loading it rather
+    /// than re-deriving the public point (a full scalar multiplication) on every signature.
+    let keyObjects = KeyObjectCache()
 
     // MARK: - Raw records
 
@@ -91,18 +94,18 @@ struct PersistentStore {
     }
 
     func devicePrivateKey() throws(CommandFailure) -> P256.Signing.PrivateKey {
-        try Self.privateKey(try required(.devicePrivateKey, length: 32))
+        try privateKey(try required(.devicePrivateKey, length: 32))
     }
 
     // MARK: - Personalization
 
     func sealPrivateKey() throws(CommandFailure) -> P256.Signing.PrivateKey {
-        try Self.privateKey(try required(.sealPrivateKey, length: 32))
+        try privateKey(try required(.sealPrivateKey, length: 32))
     }
 
     /// The seal public key, X9.63, derived from the stored private key.
     func sealPublicKey() throws(CommandFailure) -> [UInt8] {
-        Array(try sealPrivateKey().publicKey.x963Representation)
+        try keyObject(try required(.sealPrivateKey, length: 32)).publicKeyX963
     }
 
     func featureHash() throws(CommandFailure) -> [UInt8] {
@@ -116,6 +119,11 @@ struct PersistentStore {
 
     func watermarkValidity() throws(CommandFailure) -> UInt32 {
         Self.uint32(try required(.watermarkValidity, length: 4))
+    }
+
+    /// An HMAC keyed with the watermark key (SPEC §10.2), cached as long as the key is unchanged.
+    func watermarkMAC() throws(CommandFailure) -> HMAC<SHA256> {
+        keyObjects.keyedMAC(for: try watermarkKey())
     }
 
     func watermarkKey() throws(CommandFailure) -> [UInt8] {
@@ -191,9 +199,19 @@ struct PersistentStore {
         bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
 
-    private static func privateKey(_ raw: [UInt8]) throws(CommandFailure) -> P256.Signing.PrivateKey {
+    private func privateKey(_ raw: [UInt8]) throws(CommandFailure) -> P256.Signing.PrivateKey {
+        try keyObject(raw).key
+    }
+
+    private func keyObject(_ raw: [UInt8]) throws(CommandFailure) -> KeyObjectCache.Entry {
+        if let entry = keyObjects.entry(for: raw) { return entry }
         guard let key = try? P256.Signing.PrivateKey(rawRepresentation: raw) else { throw .memoryFailure }
-        return key
+        return keyObjects.store(key, for: raw)
+    }
+
+    /// The seal key's ID, SHA-256 of its X9.63 public key (SPEC §9.3).
+    func sealKeyIDValue() throws(CommandFailure) -> [UInt8] {
+        try keyObject(try required(.sealPrivateKey, length: 32)).keyID
     }
 
     private static func publicKey(_ x963: [UInt8]) throws(CommandFailure) -> P256.Signing.PublicKey {

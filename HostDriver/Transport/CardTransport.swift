@@ -53,7 +53,11 @@ public protocol CardTransport: AnyObject, Sendable {
     ///
     /// The transport must not interpret status words. It throws when nothing comes back; an empty
     /// return value is treated by the pipeline as ``SealDriverError/Code-swift.struct/noResponse``.
-    func transmit(_ apdu: [UInt8]) async throws -> [UInt8]
+    ///
+    /// `nonisolated(nonsending)`: it runs on the caller's executor, so an in-process transport
+    /// answers without a thread hop per APDU; transports that block (PC/SC, sockets) move the
+    /// blocking call to their own thread themselves.
+    nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8]
 
     /// Runs `body` with exclusive access to the token (PC/SC: `SCardBeginTransaction` /
     /// `SCardEndTransaction`), so that multi-APDU sequences such as GET CHALLENGE + EXTERNAL

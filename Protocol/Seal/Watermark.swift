@@ -71,9 +71,17 @@ public enum Watermark {
 
     /// The HOTP-style expiration code (SPEC §10.2).
     public static func expirationCode(watermarkKey: [UInt8], serial: String, expiry: UInt64) -> String {
+        expirationCode(keyedMAC: HMAC<SHA256>(key: SymmetricKey(data: watermarkKey)), serial: serial, expiry: expiry)
+    }
+
+    /// The expiration code from an HMAC already keyed with the watermark key: a chip keeps the
+    /// keyed state and saves the key schedule on every stamp.
+    public static func expirationCode(keyedMAC: HMAC<SHA256>, serial: String, expiry: UInt64) -> String {
         var message = expiryDomain + Array(serial.utf8)
         message.appendBigEndian(expiry)
-        let mac = Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: watermarkKey)))
+        var hmac = keyedMAC
+        hmac.update(data: message)
+        let mac = Array(hmac.finalize())
         let offset = Int(mac[31] & 0x0F)
         let binary = UInt32(mac[offset] & 0x7F) << 24 | UInt32(mac[offset + 1]) << 16
             | UInt32(mac[offset + 2]) << 8 | UInt32(mac[offset + 3])

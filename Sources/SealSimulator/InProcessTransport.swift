@@ -1,61 +1,80 @@
 import SealFirmware
 import SealHostDriver
 import SealProtocol
+import Synchronization
 
 /// A `CardTransport` to a simulated seal chip in the same process: the embedded default of every
 /// `sealctl` command and of the in-process conformance run.
 ///
-/// The actor owns the chip, so the chip's firmware model needs no locking of its own, exactly as a
-/// real chip serializes APDUs. It also implements fault injection (power loss at the n-th NVM
-/// write) for the conformance suite's tearing cases.
-public actor InProcessTransport: CardTransport, FaultInjectingTransport {
-    public nonisolated let name: String
-    private let chip: SealChip
-    private var connected = false
+/// The chip sits behind a mutex, which serializes APDUs exactly as a real chip does, and
+/// `transmit` runs on the caller's executor: no actor hop and no thread wake-up per APDU (those
+/// cost a quarter of a STAMP's time when this was an actor, see docs/benchmarks.md). It also
+/// implements fault injection (power loss at the n-th NVM write) for the conformance suite's
+/// tearing cases.
+public final class InProcessTransport: CardTransport, FaultInjectingTransport {
+    public let name: String
+    private struct State: ~Copyable {
+        let chip: SealChip
+        var connected = false
+    }
+    private let state: Mutex<State>
 
     /// Opens the chip whose NVM lives in `backing` (a state file or memory).
-    public init(name: String = "SealKit in-process simulator", backing: any NVMBackingStore, random: any ChipRandomSource = SystemChipRandom()) throws {
+    public init(name: String = "SealKit in-process simulator", backing: sending any NVMBackingStore,
+                random: sending any ChipRandomSource = SystemChipRandom()) throws {
         self.name = name
         let nvm = try NonVolatileMemory(backing: backing)
-        self.chip = try SealChip(nvm: nvm, random: random)
+        let chip = try SealChip(nvm: nvm, random: random)
+        state = Mutex(State(chip: chip))
     }
 
-    public func connect() async throws -> [UInt8] {
+    private func powerOn(_ state: inout State) throws -> [UInt8] {
         do {
-            let atr = try chip.powerOn()
-            connected = true
+            let atr = try state.chip.powerOn()
+            state.connected = true
             return atr
         } catch {
             throw SealDriverError(code: .transportFailure, reason: "simulated chip failed to power on: \(error)")
         }
     }
 
+    public func connect() async throws -> [UInt8] {
+        try state.withLock { try powerOn(&$0) }
+    }
+
     public func reset() async throws -> [UInt8] {
-        guard connected else { return try await connect() }
-        guard chip.isPowered else { return try await connect() }
-        return chip.warmReset()
-    }
-
-    public func disconnect() async {
-        chip.powerOff()
-        connected = false
-    }
-
-    public func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
-        guard connected else { throw SealDriverError(code: .transportFailure, reason: "transmit before connect") }
-        switch chip.process(apdu) {
-        case .response(let bytes): return bytes
-        case .mute: throw SealDriverError(code: .noResponse, reason: "the simulated chip did not answer (power lost during the command)")
+        try state.withLock { state in
+            guard state.connected, state.chip.isPowered else { return try powerOn(&state) }
+            return state.chip.warmReset()
         }
     }
 
-    public func armPowerLoss(atNVMWrite n: Int) async throws { chip.armPowerLoss(atNVMWrite: n) }
-    public func disarmPowerLoss() async throws { chip.disarmPowerLoss() }
-    public func nvmWriteCount() async throws -> Int { chip.nvmWriteCount }
+    public func disconnect() async {
+        state.withLock { state in
+            state.chip.powerOff()
+            state.connected = false
+        }
+    }
+
+    public nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
+        try state.withLock { state in
+            guard state.connected else { throw SealDriverError(code: .transportFailure, reason: "transmit before connect") }
+            switch state.chip.process(apdu) {
+            case .response(let bytes): return bytes
+            case .mute: throw SealDriverError(code: .noResponse, reason: "the simulated chip did not answer (power lost during the command)")
+            }
+        }
+    }
+
+    public func armPowerLoss(atNVMWrite n: Int) async throws { state.withLock { $0.chip.armPowerLoss(atNVMWrite: n) } }
+    public func disarmPowerLoss() async throws { state.withLock { $0.chip.disarmPowerLoss() } }
+    public func nvmWriteCount() async throws -> Int { state.withLock { $0.chip.nvmWriteCount } }
 
     public func powerCycle() async throws -> [UInt8] {
-        chip.powerOff()
-        connected = false
-        return try await connect()
+        try state.withLock { state in
+            state.chip.powerOff()
+            state.connected = false
+            return try powerOn(&state)
+        }
     }
 }

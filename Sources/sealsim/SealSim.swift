@@ -10,7 +10,7 @@ struct SealSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sealsim",
         abstract: "The SealKit seal-chip simulator: make simulated tokens and (later) serve them to PC/SC and USB.",
-        subcommands: [Manufacture.self, Personalize.self])
+        subcommands: [Manufacture.self, Personalize.self, Transcript.self])
 }
 
 /// Reads a PEM file, or fails with one line that names the file.
@@ -156,6 +156,27 @@ struct Personalize: AsyncParsableCommand {
             print("personalized \(state): \(lifecycle)")
             print("seal public key: \(hexString(publicKey))")
             print("watermark key (give it to the validation service; it is not shown again): \(hexString(key))")
+        }
+    }
+}
+
+struct Transcript: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the APDU transcript of a deterministic simulated chip (Fixtures/transcripts/basic-session.txt).")
+
+    @Option(help: "Output file (stdout when omitted).") var out: String?
+
+    func run() async throws {
+        let lines = try await TranscriptScenario.generate()
+        let text = TranscriptScenario.header + "\n" + lines.joined(separator: "\n") + "\n"
+        if let out {
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+            } catch {
+                throw SimulatorError(.invalidArgument, "cannot write \(out): \(error.localizedDescription)")
+            }
+        } else {
+            print(text, terminator: "")
         }
     }
 }

@@ -1,0 +1,42 @@
+import Crypto
+import SealProtocol
+
+/// RAM copies of parsed private keys and their public encodings, keyed by the key's NVM bytes.
+///
+/// Keyed by the raw scalar read from NVM on every use, so a regenerated or zeroized key can never
+/// be served stale: different bytes miss the cache, absent bytes never reach it. At most a few
+/// entries (device key, seal key) are kept. Deriving a public point or its affine X9.63 encoding
+/// costs about as much as the signature itself, so a secure element computes it once.
+final class KeyObjectCache {
+    struct Entry {
+        let raw: [UInt8]
+        let key: P256.Signing.PrivateKey
+        let publicKeyX963: [UInt8]
+        let keyID: [UInt8]
+    }
+    private var entries: [Entry] = []
+    private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
+
+    /// An HMAC keyed with `key`, kept while the key's NVM bytes stay the same.
+    func keyedMAC(for key: [UInt8]) -> HMAC<SHA256> {
+        if let cached = watermarkMAC, cached.key == key { return cached.mac }
+        let mac = HMAC<SHA256>(key: SymmetricKey(data: key))
+        watermarkMAC = (key, mac)
+        return mac
+    }
+    private static let capacity = 4
+
+    func entry(for raw: [UInt8]) -> Entry? {
+        entries.first { $0.raw == raw }
+    }
+
+    @discardableResult
+    func store(_ key: P256.Signing.PrivateKey, for raw: [UInt8]) -> Entry {
+        let x963 = Array(key.publicKey.x963Representation)
+        let entry = Entry(raw: raw, key: key, publicKeyX963: x963, keyID: sealKeyID(publicKeyX963: x963))
+        entries.removeAll { $0.raw == raw }
+        entries.append(entry)
+        if entries.count > Self.capacity { entries.removeFirst() }
+        return entry
+    }
+}

@@ -1,0 +1,182 @@
+import SealProtocol
+
+/// The CCID interface of a device imported from a USB/IP server: bulk OUT, bulk IN and
+/// interrupt IN as CMD_SUBMITs with their own seqnums. Made by ``USBIPClient/importDevice(busID:)``.
+///
+/// ``close()`` unlinks pending URBs (CMD_UNLINK) and closes the connection; releasing the pipe
+/// without closing it shuts the connection down without unlinks.
+public final class USBIPBulkPipe: CCIDBulkPipe {
+    /// The exported device's record from OP_REP_IMPORT.
+    public let device: USBIPDevice
+    /// Its device descriptor.
+    public let deviceDescriptor: USBDeviceDescriptor
+    /// Its configuration, as GET_DESCRIPTOR returned it.
+    public let configuration: USBConfiguration
+    /// The CCID interface used.
+    public let interface: USBInterface
+    /// What ``CCIDTransport`` needs to know about the reader.
+    public let reader: CCIDReaderDescription
+    /// Bound on each bulk OUT transfer.
+    public let writeTimeout: Duration
+
+    private let connection: USBIPConnection
+    private let bulkIn: USBEndpointDescriptor
+    private let bulkOut: USBEndpointDescriptor
+    private let interruptIn: USBEndpointDescriptor?
+
+    private init(connection: USBIPConnection, device: USBIPDevice, deviceDescriptor: USBDeviceDescriptor,
+                 configuration: USBConfiguration, interface: USBInterface, bulkIn: USBEndpointDescriptor,
+                 bulkOut: USBEndpointDescriptor, interruptIn: USBEndpointDescriptor?, location: String,
+                 writeTimeout: Duration) {
+        self.connection = connection
+        self.device = device
+        self.deviceDescriptor = deviceDescriptor
+        self.configuration = configuration
+        self.interface = interface
+        self.bulkIn = bulkIn
+        self.bulkOut = bulkOut
+        self.interruptIn = interruptIn
+        self.writeTimeout = writeTimeout
+        self.reader = CCIDReaderDescription(
+            vendorID: deviceDescriptor.vendorID, productID: deviceDescriptor.productID,
+            interfaceNumber: interface.descriptor.interfaceNumber, ccid: interface.ccid,
+            bulkInPacketSize: Int(max(1, bulkIn.maxPacketSize)), location: location)
+    }
+
+    deinit { connection.abortNow() }
+
+    /// Reads the descriptors over endpoint 0, selects the configuration and finds the CCID
+    /// interface.
+    static func prepare(connection: USBIPConnection, device: USBIPDevice, location: String,
+                        timeout: Duration) async throws(USBError) -> USBIPBulkPipe {
+        let name = USBDeviceID(vendorID: device.vendorID, productID: device.productID).description
+        func control(_ setup: USBSetupPacket) async throws(USBError) -> [UInt8] {
+            let ret: USBIPSubmitReturn
+            do {
+                ret = try await connection.submit(direction: setup.isDeviceToHost ? .in : .out, endpoint: 0,
+                                                  length: Int(setup.length), setup: setup, timeout: timeout)
+            } catch let error as USBError {
+                throw USBError(code: error.code, reason: error.reason, device: name)
+            } catch {
+                throw USBError(code: .connectionClosed, reason: "interrupted: \(error)", device: name)
+            }
+            try Self.check(ret, device: name, what: "control request \(hexString([setup.requestType, setup.request]))")
+            return ret.data
+        }
+        func decode<T>(_ what: String, _ body: () throws(USBDescriptorError) -> T) throws(USBError) -> T {
+            do { return try body() } catch {
+                throw USBError(code: .invalidDescriptor, reason: "\(what): \(error)", device: name)
+            }
+        }
+
+        let deviceBytes = try await control(.getDescriptor(type: USBDescriptorType.device.rawValue,
+                                                           length: UInt16(USBDeviceDescriptor.length)))
+        let deviceDescriptor = try decode("device descriptor") { () throws(USBDescriptorError) in
+            try USBDeviceDescriptor(decoding: deviceBytes)
+        }
+        let head = try await control(.getDescriptor(type: USBDescriptorType.configuration.rawValue,
+                                                    length: UInt16(USBConfigurationDescriptor.length)))
+        let header = try decode("configuration descriptor") { () throws(USBDescriptorError) in
+            try USBConfigurationDescriptor(decoding: head)
+        }
+        let full = try await control(.getDescriptor(type: USBDescriptorType.configuration.rawValue,
+                                                    length: max(header.totalLength, UInt16(USBConfigurationDescriptor.length))))
+        let configuration = try decode("configuration") { () throws(USBDescriptorError) in
+            try USBConfiguration(decoding: full)
+        }
+        _ = try await control(.setConfiguration(configuration.descriptor.configurationValue))
+
+        guard let interface = configuration.interfaces.first(where: {
+            $0.descriptor.interfaceClass == USBInterfaceDescriptor.smartCardClass
+        }) else {
+            throw USBError(code: .noCCIDInterface, reason: "no interface of class 0B", device: name)
+        }
+        let endpoints = interface.endpoints
+        guard let bulkIn = endpoints.first(where: { $0.transferType == .bulk && $0.isIn }),
+              let bulkOut = endpoints.first(where: { $0.transferType == .bulk && !$0.isIn }) else {
+            throw USBError(code: .noCCIDInterface, reason: "interface \(interface.descriptor.interfaceNumber) lacks bulk IN and OUT endpoints", device: name)
+        }
+        guard interface.ccid != nil else {
+            throw USBError(code: .noCCIDInterface, reason: "interface \(interface.descriptor.interfaceNumber) has no CCID class descriptor", device: name)
+        }
+        let interruptIn = endpoints.first { $0.transferType == .interrupt && $0.isIn }
+        return USBIPBulkPipe(connection: connection, device: device, deviceDescriptor: deviceDescriptor,
+                             configuration: configuration, interface: interface, bulkIn: bulkIn, bulkOut: bulkOut,
+                             interruptIn: interruptIn, location: location, writeTimeout: max(timeout, .seconds(5)))
+    }
+
+    // MARK: CCIDBulkPipe
+
+    /// Sends one bulk OUT transfer.
+    public func write(_ bytes: [UInt8]) async throws {
+        let ret = try await submit(.out, bulkOut, length: bytes.count, data: bytes, timeout: writeTimeout)
+        try Self.check(ret, device: reader.deviceID, what: "bulk OUT")
+    }
+
+    /// Reads one bulk IN transfer; the request is rounded up to a multiple of `wMaxPacketSize`.
+    public func read(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
+        let ret = try await submit(.in, bulkIn, length: Self.rounded(maxLength, bulkIn), timeout: timeout)
+        try Self.check(ret, device: reader.deviceID, what: "bulk IN")
+        return ret.data
+    }
+
+    /// Reads one interrupt IN transfer.
+    public func readInterrupt(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
+        guard let interruptIn else {
+            throw USBError(code: .transferFailed, reason: "the CCID interface has no interrupt IN endpoint", device: reader.deviceID)
+        }
+        let ret = try await submit(.in, interruptIn, length: Self.rounded(maxLength, interruptIn),
+                                   interval: UInt32(interruptIn.interval), timeout: timeout)
+        try Self.check(ret, device: reader.deviceID, what: "interrupt IN")
+        return ret.data
+    }
+
+    /// Unlinks pending URBs and closes the connection.
+    public func close() async {
+        await connection.close()
+    }
+
+    // MARK: Internals
+
+    private func submit(_ direction: USBIPDirection, _ endpoint: USBEndpointDescriptor, length: Int, data: [UInt8] = [],
+                        interval: UInt32 = 0, timeout: Duration) async throws -> USBIPSubmitReturn {
+        do {
+            return try await connection.submit(direction: direction, endpoint: endpoint.number, length: length,
+                                               data: data, interval: interval, timeout: timeout)
+        } catch {
+            throw Self.usbError(error, device: reader.deviceID)
+        }
+    }
+
+    private static func rounded(_ length: Int, _ endpoint: USBEndpointDescriptor) -> Int {
+        let packet = max(1, Int(endpoint.maxPacketSize & 0x07FF))
+        let wanted = max(1, length)
+        return (wanted + packet - 1) / packet * packet
+    }
+
+    private static func usbError(_ error: any Error, device: String) -> any Error {
+        switch error {
+        case is CancellationError: error
+        case let error as USBError: USBError(code: error.code, reason: error.reason, device: device)
+        default: USBError(code: .transferFailed, reason: "\(error)", device: device)
+        }
+    }
+
+    /// Maps a RET_SUBMIT status (a negative Linux errno) to an error.
+    static func check(_ ret: USBIPSubmitReturn, device: String, what: String) throws(USBError) {
+        switch ret.status {
+        case 0:
+            return
+        case -32:
+            throw USBError(code: .stalled, reason: "\(what): EPIPE", device: device)
+        case -19, -108:
+            throw USBError(code: .deviceGone, reason: "\(what): \(ret.status == -19 ? "ENODEV" : "ESHUTDOWN")", device: device)
+        case -110, -62:
+            throw USBError(code: .timeout, reason: "\(what): ETIMEDOUT", device: device)
+        case -104, -2:
+            throw USBError(code: .timeout, reason: "\(what): the URB was unlinked", device: device)
+        default:
+            throw USBError(code: .transferFailed, reason: "\(what): status \(ret.status)", device: device)
+        }
+    }
+}

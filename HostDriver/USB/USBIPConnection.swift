@@ -1,0 +1,244 @@
+import Dispatch
+import SealProtocol
+import Synchronization
+
+/// The URB phase of one imported USB/IP device: submits URBs, matches RET_SUBMIT / RET_UNLINK
+/// to them by seqnum on a dedicated reader thread, and unlinks URBs that time out or are
+/// cancelled.
+///
+/// A URB that times out is unlinked (CMD_UNLINK); if its RET_SUBMIT still arrives first (the
+/// server completed it meanwhile), its data is delivered rather than lost. A server that answers
+/// neither within ``unlinkGrace`` fails the URB anyway.
+final class USBIPConnection: Sendable {
+    let socket: USBIPSocket
+    /// `busnum << 16 | devnum` of the imported device.
+    let devid: UInt32
+    /// How long to wait for RET_UNLINK after sending CMD_UNLINK.
+    let unlinkGrace: Duration
+
+    private let state = Mutex(State())
+    private let writer: DispatchQueue
+
+    private struct Pending: Sendable {
+        var direction: USBIPDirection
+        var continuation: CheckedContinuation<USBIPSubmitReturn, any Error>
+        /// Set when the URB is being unlinked: the error to throw unless data still arrives.
+        var abortReason: AbortReason?
+    }
+
+    private enum AbortReason: Sendable {
+        case timeout(Duration)
+        case cancelled
+        case closing
+
+        var error: any Error {
+            switch self {
+            case .timeout(let duration): USBError(code: .timeout, reason: "no answer within \(duration)")
+            case .cancelled: CancellationError()
+            case .closing: USBError(code: .connectionClosed, reason: "the pipe was closed")
+            }
+        }
+    }
+
+    private struct State: Sendable {
+        var nextSeqnum: UInt32 = 1
+        var pending: [UInt32: Pending] = [:]
+        /// CMD_UNLINK seqnum → the seqnum it unlinks.
+        var unlinks: [UInt32: UInt32] = [:]
+        /// Set once the connection is unusable; new URBs fail with it.
+        var failure: USBError?
+        var readerRunning = false
+
+        mutating func takeSeqnum() -> UInt32 {
+            defer {
+                nextSeqnum &+= 1
+                if nextSeqnum == 0 { nextSeqnum = 1 }
+            }
+            return nextSeqnum
+        }
+    }
+
+    init(socket: USBIPSocket, devid: UInt32, unlinkGrace: Duration = .seconds(1)) {
+        self.socket = socket
+        self.devid = devid
+        self.unlinkGrace = unlinkGrace
+        self.writer = DispatchQueue(label: "SealKit.USBIP.writer(\(socket.peer))")
+    }
+
+    // MARK: Reader thread
+
+    /// Starts the thread that reads RET_SUBMIT and RET_UNLINK.
+    func start() throws(USBError) {
+        let started = USBBlocking.startThread { [self] in readLoop() }
+        guard started else {
+            throw USBError(code: .connectionFailed, reason: "cannot start the USB/IP reader thread")
+        }
+        state.withLock { $0.readerRunning = true }
+    }
+
+    private func readLoop() {
+        var buffer: [UInt8] = []
+        var failure = USBError(code: .connectionClosed, reason: "\(socket.peer) closed the connection")
+        reading: while true {
+            let chunk: [UInt8]
+            do {
+                chunk = try socket.receive(maximum: 65_536)
+            } catch {
+                failure = error
+                break
+            }
+            if chunk.isEmpty { break }
+            buffer.append(contentsOf: chunk)
+            while true {
+                let decoded: (message: USBIPReturn, consumed: Int)?
+                do {
+                    decoded = try USBIPReturn.decode(from: buffer, directionOf: { seqnum in
+                        self.state.withLock { $0.pending[seqnum]?.direction }
+                    })
+                } catch {
+                    failure = USBError(code: .protocolError, reason: "\(socket.peer): \(error)")
+                    break reading
+                }
+                guard let (message, consumed) = decoded else { break }
+                buffer.removeFirst(consumed)
+                dispatch(message)
+            }
+        }
+        finish(failure)
+        socket.close()
+    }
+
+    private func dispatch(_ message: USBIPReturn) {
+        switch message {
+        case .submit(let ret):
+            guard let pending = state.withLock({ $0.pending.removeValue(forKey: ret.seqnum) }) else { return }
+            if let reason = pending.abortReason, ret.status != 0 {
+                pending.continuation.resume(throwing: reason.error)
+            } else {
+                pending.continuation.resume(returning: ret)
+            }
+        case .unlink(let ret):
+            let pending = state.withLock { state -> Pending? in
+                guard let target = state.unlinks.removeValue(forKey: ret.seqnum) else { return nil }
+                return state.pending.removeValue(forKey: target)
+            }
+            guard let pending else { return }
+            pending.continuation.resume(throwing: (pending.abortReason ?? .timeout(.zero)).error)
+        }
+    }
+
+    /// Fails every pending URB and refuses new ones.
+    private func finish(_ failure: USBError) {
+        let pending = state.withLock { state -> [Pending] in
+            if state.failure == nil { state.failure = failure }
+            state.readerRunning = false
+            defer {
+                state.pending = [:]
+                state.unlinks = [:]
+            }
+            return Array(state.pending.values)
+        }
+        for entry in pending { entry.continuation.resume(throwing: failure) }
+    }
+
+    // MARK: URBs
+
+    /// Submits one URB and waits for its RET_SUBMIT.
+    ///
+    /// - Throws: ``USBError`` (`timeout`, `connectionClosed`, `protocolError`) or
+    ///   `CancellationError`; the RET_SUBMIT status is not interpreted here.
+    func submit(direction: USBIPDirection, endpoint: UInt8, length: Int, data: [UInt8] = [],
+                setup: USBSetupPacket? = nil, interval: UInt32 = 0, timeout: Duration) async throws -> USBIPSubmitReturn {
+        let seqnum = state.withLock { $0.takeSeqnum() }
+        let bytes = USBIPCommand.submit(USBIPSubmit(
+            seqnum: seqnum, devid: devid, direction: direction, endpoint: UInt32(endpoint & 0x0F),
+            transferBufferLength: UInt32(clamping: length), interval: interval, setup: setup,
+            data: direction == .out ? data : [])).encoded()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<USBIPSubmitReturn, any Error>) in
+                let refused = state.withLock { state -> USBError? in
+                    if let failure = state.failure { return failure }
+                    state.pending[seqnum] = Pending(direction: direction, continuation: continuation)
+                    return nil
+                }
+                if let refused {
+                    continuation.resume(throwing: refused)
+                    return
+                }
+                writer.async { [self] in
+                    do { try socket.sendAll(bytes) } catch { fail(error) }
+                }
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(timeout)))) { [weak self] in
+                    self?.abort(seqnum, .timeout(timeout))
+                }
+                if Task.isCancelled { abort(seqnum, .cancelled) }
+            }
+        } onCancel: {
+            abort(seqnum, .cancelled)
+        }
+    }
+
+    /// Unlinks a pending URB: sends CMD_UNLINK and fails the URB on RET_UNLINK (or after the
+    /// grace period), unless its RET_SUBMIT arrives first.
+    private func abort(_ seqnum: UInt32, _ reason: AbortReason) {
+        let unlink = state.withLock { state -> [UInt8]? in
+            guard var pending = state.pending[seqnum], pending.abortReason == nil, state.failure == nil else { return nil }
+            pending.abortReason = reason
+            state.pending[seqnum] = pending
+            let unlinkSeqnum = state.takeSeqnum()
+            state.unlinks[unlinkSeqnum] = seqnum
+            return USBIPCommand.unlink(USBIPUnlink(seqnum: unlinkSeqnum, devid: devid, direction: pending.direction,
+                                                   unlinkSeqnum: seqnum)).encoded()
+        }
+        guard let unlink else { return }
+        writer.async { [self] in
+            do { try socket.sendAll(unlink) } catch { fail(error) }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(unlinkGrace)))) { [weak self] in
+            self?.expire(seqnum)
+        }
+    }
+
+    /// The server answered neither RET_SUBMIT nor RET_UNLINK in time: fail the URB.
+    private func expire(_ seqnum: UInt32) {
+        let pending = state.withLock { state -> Pending? in
+            guard let pending = state.pending[seqnum], pending.abortReason != nil else { return nil }
+            state.pending[seqnum] = nil
+            state.unlinks = state.unlinks.filter { $0.value != seqnum }
+            return pending
+        }
+        guard let pending else { return }
+        pending.continuation.resume(throwing: (pending.abortReason ?? .timeout(.zero)).error)
+    }
+
+    private func fail(_ error: any Error) {
+        let usbError = error as? USBError ?? USBError(code: .connectionClosed, reason: "\(error)")
+        state.withLock { if $0.failure == nil { $0.failure = usbError } }
+        socket.shutdown()
+    }
+
+    // MARK: Closing
+
+    /// Unlinks every pending URB, waits up to ``unlinkGrace`` for the server's answers, then
+    /// closes the connection. Idempotent.
+    func close() async {
+        let seqnums = state.withLock { state -> [UInt32] in
+            state.failure == nil ? Array(state.pending.keys) : []
+        }
+        for seqnum in seqnums { abort(seqnum, .closing) }
+        let deadline = ContinuousClock.now + unlinkGrace
+        while ContinuousClock.now < deadline, state.withLock({ !$0.pending.isEmpty && $0.failure == nil }) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        state.withLock { if $0.failure == nil { $0.failure = USBError(code: .connectionClosed, reason: "the pipe was closed") } }
+        socket.shutdown()
+        let running = state.withLock { $0.readerRunning }
+        if !running { socket.close() }
+    }
+
+    /// Shuts the connection down at once (no unlinks), e.g. from a `deinit`.
+    func abortNow() {
+        state.withLock { if $0.failure == nil { $0.failure = USBError(code: .connectionClosed, reason: "the pipe was released") } }
+        socket.shutdown()
+    }
+}
