@@ -35,11 +35,11 @@ extension SealAppletRuntime {
         let n = counter + 1
 
         // 1. Watermark.
-        let serial = Watermark.serial(chipID: chipID, counter: n)
+        let serial = Watermark.serial(chipPrefix: store.keyObjects.serialPrefix(for: chipID), counter: n)
         let code = Watermark.expirationCode(keyedMAC: try store.watermarkMAC(), serial: serial, expiry: expiry)
         // 2. TBS and signature.
         let sealKey = try store.sealPrivateKey()
-        let metadataDigest = Array(SHA256.hash(data: request.metadataEncoding))
+        let metadataDigest = request.metadataEncoding.withUnsafeBytes { Array(SHA256.hash(data: $0)) }
         let tbs = StampTBS(
             chipID: chipID, counter: n, serial: serial, expiry: expiry, expirationCode: code,
             documentDigest: request.documentDigest, metadataDigest: metadataDigest,

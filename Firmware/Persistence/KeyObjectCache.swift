@@ -16,6 +16,15 @@ final class KeyObjectCache {
     }
     private var entries: [Entry] = []
     private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
+    private var serialPrefix: (chipID: [UInt8], prefix: UInt64)?
+
+    /// The chip's watermark serial prefix (SPEC §10.1), computed once per chip ID.
+    func serialPrefix(for chipID: [UInt8]) -> UInt64 {
+        if let cached = serialPrefix, cached.chipID == chipID { return cached.prefix }
+        let prefix = Watermark.chipPrefix(chipID: chipID)
+        serialPrefix = (chipID, prefix)
+        return prefix
+    }
 
     /// An HMAC keyed with `key`, kept while the key's NVM bytes stay the same.
     func keyedMAC(for key: [UInt8]) -> HMAC<SHA256> {

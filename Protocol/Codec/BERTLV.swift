@@ -146,25 +146,40 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
     /// forms rather than failing.
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(9 + value.count)
         append(to: &out)
         return out
     }
 
-    /// Appends the encoding to `out`, avoiding intermediate arrays when encoding lists.
+    /// Appends the encoding to `out`, avoiding intermediate arrays when encoding lists: every
+    /// response the chip builds goes through here.
     func append(to out: inout [UInt8]) {
-        out += tag.bytes
+        let raw = tag.rawValue
+        if raw > 0xFFFFFF { out.append(UInt8(truncatingIfNeeded: raw >> 24)) }
+        if raw > 0xFFFF { out.append(UInt8(truncatingIfNeeded: raw >> 16)) }
+        if raw > 0xFF { out.append(UInt8(truncatingIfNeeded: raw >> 8)) }
+        out.append(UInt8(truncatingIfNeeded: raw))
         let length = value.count
         if length < 0x80 {
             out.append(UInt8(length))
+        } else if length <= 0xFF {
+            out.append(0x81)
+            out.append(UInt8(length))
+        } else if length <= 0xFFFF {
+            out.append(0x82)
+            out.append(UInt8(truncatingIfNeeded: length >> 8))
+            out.append(UInt8(truncatingIfNeeded: length))
+        } else if length <= 0xFF_FFFF {
+            out.append(0x83)
+            out.append(UInt8(truncatingIfNeeded: length >> 16))
+            out.append(UInt8(truncatingIfNeeded: length >> 8))
+            out.append(UInt8(truncatingIfNeeded: length))
         } else {
-            var lengthBytes: [UInt8] = []
-            var remaining = length
-            while remaining > 0 {
-                lengthBytes.insert(UInt8(truncatingIfNeeded: remaining), at: 0)
-                remaining >>= 8
-            }
-            out.append(0x80 | UInt8(lengthBytes.count))
-            out += lengthBytes
+            out.append(0x84)
+            out.append(UInt8(truncatingIfNeeded: length >> 24))
+            out.append(UInt8(truncatingIfNeeded: length >> 16))
+            out.append(UInt8(truncatingIfNeeded: length >> 8))
+            out.append(UInt8(truncatingIfNeeded: length))
         }
         out += value
     }
@@ -318,6 +333,8 @@ extension Array where Element == TLV {
     /// The concatenated encodings of the objects, in order.
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
+        // Tag ≤ 4 and length ≤ 4 bytes per object: one allocation for the whole list.
+        out.reserveCapacity(reduce(0) { $0 + 8 + $1.value.count })
         for object in self { object.append(to: &out) }
         return out
     }

@@ -42,10 +42,9 @@ public struct AuditEntry: Hashable, Sendable {
     /// entryHash(n) = SHA-256("SEALKIT-AUDIT-V1" || entryHash(n-1) || TBS(n) || signature(n)).
     public static func chainHash(previous: [UInt8], tbs: [UInt8], signature: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
-        hasher.update(data: chainDomain)
-        hasher.update(data: previous)
-        hasher.update(data: tbs)
-        hasher.update(data: signature)
+        for part in [chainDomain, previous, tbs, signature] {
+            part.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        }
         return Array(hasher.finalize())
     }
 

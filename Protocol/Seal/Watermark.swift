@@ -19,7 +19,11 @@ public enum Watermark {
 
     /// The serial for `counter` on the chip `chipID` (SPEC §10.1), e.g. `"3KQ8-ZR1M-0000001-7"`.
     public static func serial(chipID: [UInt8], counter: UInt32) -> String {
-        let prefix = chipPrefix(chipID: chipID)
+        serial(chipPrefix: chipPrefix(chipID: chipID), counter: counter)
+    }
+
+    /// The serial from a precomputed ``chipPrefix(chipID:)``: a chip computes its prefix once.
+    public static func serial(chipPrefix prefix: UInt64, counter: UInt32) -> String {
         var chars: [UInt8] = []
         chars.reserveCapacity(serialLength)
         let p = base32(prefix, digits: 8)
@@ -77,10 +81,13 @@ public enum Watermark {
     /// The expiration code from an HMAC already keyed with the watermark key: a chip keeps the
     /// keyed state and saves the key schedule on every stamp.
     public static func expirationCode(keyedMAC: HMAC<SHA256>, serial: String, expiry: UInt64) -> String {
-        var message = expiryDomain + Array(serial.utf8)
+        var message: [UInt8] = []
+        message.reserveCapacity(expiryDomain.count + serialLength + 8)
+        message += expiryDomain
+        message += serial.utf8
         message.appendBigEndian(expiry)
         var hmac = keyedMAC
-        hmac.update(data: message)
+        message.withUnsafeBytes { hmac.update(data: $0) }
         let mac = Array(hmac.finalize())
         let offset = Int(mac[31] & 0x0F)
         let binary = UInt32(mac[offset] & 0x7F) << 24 | UInt32(mac[offset + 1]) << 16
