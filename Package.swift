@@ -105,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "sealbench",
             dependencies: [
-                "SealSimulator", "SealHostDriver", "SealProtocol",
+                "SealSimulator", "SealHostDriver", "SealProtocol", "SealFirmware",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/sealbench"
@@ -118,12 +118,19 @@ let package = Package(
         ),
         .testTarget(
             name: "SealHostDriverTests",
-            dependencies: ["SealHostDriver", "SealProtocol", "SealSimulator"],
+            dependencies: [
+                "SealHostDriver", "SealProtocol", "SealSimulator", "SealFirmware",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             path: "Tests/SealHostDriverTests"
         ),
         .testTarget(
             name: "SealConformanceTests",
-            dependencies: ["SealConformance", "SealSimulator", "SealHostDriver"],
+            dependencies: [
+                "SealConformance", "SealSimulator", "SealHostDriver", "SealFirmware", "SealProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/SealConformanceTests"
         ),
     ],

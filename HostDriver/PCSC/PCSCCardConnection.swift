@@ -94,8 +94,32 @@ final class PCSCCardConnection {
             try recoverFromReset()
             rv = transmitOnce(apdu)
         }
-        guard rv.code == PCSCReturnCode.success else { throw failure(rv.code, "SCardTransmit") }
+        guard rv.code == PCSCReturnCode.success else {
+            if rv.code == LONG(SCARD_E_NOT_TRANSACTED) {
+                throw noAnswer("SCardTransmit(\"\(reader)\"): \(PCSCReturnCode.describe(rv.code))", returnCode: rv.code)
+            }
+            throw failure(rv.code, "SCardTransmit")
+        }
+        guard rv.length > 0 else {
+            throw noAnswer("SCardTransmit(\"\(reader)\") succeeded with a 0-byte response", returnCode: nil)
+        }
         return Array(receiveBuffer.prefix(min(rv.length, receiveBuffer.count)))
+    }
+
+    /// The card did not answer a command: `SCARD_E_NOT_TRANSACTED`, or success with no bytes at all.
+    /// With vpcd both happen when the virtual card's socket closes (idle, or in the middle of a
+    /// command) before pcscd's presence poll notices the removal. The command may or may not have
+    /// run on the card. If `SCardStatus` already says the card is gone, report a removal;
+    /// otherwise an unresponsive card (``PCSCError/Code-swift.struct/cardUnresponsive``).
+    private func noAnswer(_ what: String, returnCode: LONG?) -> PCSCError {
+        do throws(PCSCError) {
+            _ = try atr()
+        } catch where error.code == .cardRemoved || error.code == .noCard || error.code == .readerUnavailable {
+            return PCSCError(code: error.code, reason: "\(what), then \(error.reason)", reader: reader,
+                             returnCode: error.returnCode)
+        } catch {}
+        return PCSCError(code: .cardUnresponsive, reason: "\(what): the card did not answer", reader: reader,
+                         returnCode: returnCode.map(PCSCReturnCode.value))
     }
 
     private func transmitOnce(_ apdu: [UInt8]) -> (code: LONG, length: Int) {

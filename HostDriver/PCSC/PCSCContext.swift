@@ -4,7 +4,7 @@ internal import CPCSCLite
 /// `MAX_BUFFER_SIZE_EXTENDED` from `<pcsclite.h>` (4 + 3 + 2^16 + 3 + 2), which Swift does not import
 /// because the macro is an expression. Receive buffers of this size hold any extended-length
 /// response (65 536 data bytes + SW1 SW2 = 65 538).
-let pcscMaxBufferSizeExtended = 65_548
+let pcscMaxBufferSizeExtended = PCSCTransport.maxAPDULength
 
 /// An `SCARDCONTEXT`: one connection of this process to pcscd.
 ///

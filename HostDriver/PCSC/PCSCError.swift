@@ -56,7 +56,7 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
         let where_ = reader.map { " in reader \"\($0)\"" } ?? ""
         switch code {
         case .serviceUnavailable:
-            return "The PC/SC service (pcscd) is not running; start it: sudo systemctl start pcscd, or run pcscd -f."
+            return "The PC/SC service (pcscd) is not running (\(reason)); start it: sudo systemctl start pcscd, or run pcscd -f."
         case .readerNotFound:
             if readers.isEmpty {
                 return "\(reason); no smart-card reader is connected: plug one in and check that pcscd sees it (pcsc_scan -r)."
@@ -73,7 +73,7 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
         case .cardReset:
             return "The token\(where_) was reset by another application again right after reconnecting; close other applications using it and retry."
         case .cardUnresponsive:
-            return "The token\(where_) does not answer (mute or unpowered); remove it, reinsert it and connect again."
+            return "The token\(where_) does not answer (\(reason)); reinsert it and connect again, and if a stamp was in progress call recoverStamp."
         case .protocolNotSupported:
             return "The token\(where_) does not offer T=1 (\(reason)); seal tokens use T=1, so insert a seal token."
         case .cardUnsupported:
@@ -129,7 +129,9 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
 
-        /// The PC/SC service is not running (`SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED`).
+        /// The PC/SC service is not running (`SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED`), or it
+        /// went away during a call (`SCARD_F_COMM_ERROR`: pcsc-lite's answer when pcscd stops while a
+        /// client waits in `SCardGetStatusChange`).
         public static let serviceUnavailable = Code("serviceUnavailable")
         /// No reader has the given name, or no reader matches the query (`SCARD_E_UNKNOWN_READER`).
         public static let readerNotFound = Code("readerNotFound")
@@ -144,8 +146,9 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The card was reset by another application, and again after the one automatic reconnect
         /// (`SCARD_W_RESET_CARD`).
         public static let cardReset = Code("cardReset")
-        /// The card does not answer the reset or is unpowered (`SCARD_W_UNRESPONSIVE_CARD`,
-        /// `SCARD_W_UNPOWERED_CARD`).
+        /// The card does not answer: mute at reset or unpowered (`SCARD_W_UNRESPONSIVE_CARD`,
+        /// `SCARD_W_UNPOWERED_CARD`), or no answer to a command (`SCARD_E_NOT_TRANSACTED` from
+        /// `SCardTransmit`; the command may or may not have run).
         public static let cardUnresponsive = Code("cardUnresponsive")
         /// The card does not offer T=1 (`SCARD_E_PROTO_MISMATCH`, or a T=0-only card).
         public static let protocolNotSupported = Code("protocolNotSupported")

@@ -13,7 +13,8 @@ internal import CPCSCLite
 ///   offer T=0 with ``SealDriverError/Code-swift.struct/notSupportedByToken``.
 /// - **Threads**: the actor runs on its own serial dispatch queue, so the blocking PC/SC calls never
 ///   occupy the cooperative pool; it owns its own `SCARDCONTEXT`, established by ``connect()`` and
-///   released by ``disconnect()``.
+///   released by ``disconnect()`` (or, failing that, when the transport is deallocated — call
+///   ``disconnect()`` rather than relying on it, so the card is released at a known point).
 /// - **Resets by others**: when another application resets the card (`SCARD_W_RESET_CARD`), the
 ///   transport reconnects with `SCARD_LEAVE_CARD` and retries the call once (see
 ///   ``recoveredResets``). The token's volatile state (PIN verification, issuer authentication) is
@@ -161,18 +162,15 @@ public actor PCSCTransport: CardTransport {
     /// application.
     ///
     /// - Throws: ``SealDriverError``: `notConnected` before ``connect()``; `invalidArgument` for an
-    ///   empty APDU or one longer than 65 548 bytes; `cardRemoved` when the card was pulled (the
-    ///   transport is then disconnected); `noResponse` for a mute card; `transportFailure` for an
+    ///   empty APDU, one longer than 65 548 bytes, or a 1-byte APDU to a vpcd reader
+    ///   (`Virtual PCD …`, whose protocol cannot carry it); `noResponse` when the card did not
+    ///   answer (the command may or may not have run); `cardRemoved` when the card was pulled (the
+    ///   transport is then disconnected); `transportFailure` for an
     ///   unplugged reader, pcscd gone, or other PC/SC failures.
     public func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
+        try validate(apdu)
         #if canImport(CPCSCLite)
-        guard let connection else {
-            throw SealDriverError(code: .notConnected, reason: "\(name): transmit before connect()")
-        }
-        guard !apdu.isEmpty, apdu.count <= pcscMaxBufferSizeExtended else {
-            throw SealDriverError(code: .invalidArgument,
-                                  reason: "an APDU of \(apdu.count) bytes (PC/SC accepts 1 to \(pcscMaxBufferSizeExtended))")
-        }
+        guard let connection else { throw notConnected("transmit") }
         do throws(PCSCError) {
             return try connection.transmit(apdu)
         } catch {
@@ -180,7 +178,7 @@ public actor PCSCTransport: CardTransport {
             throw error.driverError
         }
         #else
-        throw Self.unsupported
+        throw notConnected("transmit")
         #endif
     }
 
@@ -206,11 +204,13 @@ public actor PCSCTransport: CardTransport {
 
     // MARK: Internals
 
+    /// Whether the reader belongs to vsmartcard's vpcd driver (its readers are named
+    /// `Virtual PCD <n> <slot>` by the `FRIENDLYNAME` of its reader.conf entry).
+    private nonisolated var isVirtualPCD: Bool { name.hasPrefix("Virtual PCD") }
+
     private func beginTransaction() throws {
         #if canImport(CPCSCLite)
-        guard let connection else {
-            throw SealDriverError(code: .notConnected, reason: "\(name): withTransaction before connect()")
-        }
+        guard let connection else { throw notConnected("withTransaction") }
         do throws(PCSCError) {
             try connection.beginTransaction()
         } catch {
@@ -218,9 +218,32 @@ public actor PCSCTransport: CardTransport {
             throw error.driverError
         }
         #else
-        throw Self.unsupported
+        throw notConnected("withTransaction")
         #endif
     }
+
+    private nonisolated func notConnected(_ call: String) -> SealDriverError {
+        SealDriverError(code: .notConnected, reason: "\(name): \(call) before connect()")
+    }
+
+    /// Refuses, before anything is sent, APDUs that PC/SC cannot carry.
+    private nonisolated func validate(_ apdu: [UInt8]) throws {
+        guard !apdu.isEmpty, apdu.count <= Self.maxAPDULength else {
+            throw SealDriverError(code: .invalidArgument,
+                                  reason: "an APDU of \(apdu.count) bytes (PC/SC accepts 1 to \(Self.maxAPDULength))")
+        }
+        guard apdu.count > 1 || !isVirtualPCD else {
+            // vpcd frames a 1-byte payload as a control message (00 off, 01 on, 02 reset, 04 ATR), so
+            // the virtual card never answers, SCardTransmit never returns, and pcscd blocks the
+            // reader for every client until the virtual card disconnects (measured with pcsc-lite
+            // 1.9.9 + vsmartcard-vpcd 3.3).
+            throw SealDriverError(code: .invalidArgument,
+                                  reason: "a 1-byte command cannot go through vpcd (\(name)): vpcd reads 1-byte frames as control messages, so the virtual card would never answer and pcscd would block the reader")
+        }
+    }
+
+    /// `MAX_BUFFER_SIZE_EXTENDED`, the longest APDU (and response) PC/SC carries.
+    static let maxAPDULength = 65_548
 
     private func endTransaction() {
         #if canImport(CPCSCLite)

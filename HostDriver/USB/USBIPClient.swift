@@ -74,8 +74,15 @@ public struct USBIPClient: Sendable {
                     throw USBError(code: .protocolError, reason: "OP_REP_DEVLIST in reply to OP_REQ_IMPORT")
                 }
                 guard status == 0, let device else {
-                    throw USBError(code: status == 1 ? .deviceNotFound : .importFailed,
-                                   reason: "\(address.endpoint) answered OP_REQ_IMPORT for \(bus) with status \(status)",
+                    // Linux usbip statuses: 1 ST_NA, 2 ST_DEV_BUSY, 3 ST_DEV_ERR, 4 ST_NODEV, 5 ST_ERROR.
+                    let meaning = switch status {
+                    case 1, 4: "no such device"
+                    case 2: "busy: imported by another client"
+                    case 3: "device error"
+                    default: "error"
+                    }
+                    throw USBError(code: status == 1 || status == 4 ? .deviceNotFound : .importFailed,
+                                   reason: "\(address.endpoint) answered OP_REQ_IMPORT for \(bus) with status \(status) (\(meaning))",
                                    device: bus)
                 }
                 return (socket, device)

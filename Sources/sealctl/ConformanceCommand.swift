@@ -29,7 +29,7 @@ struct Conformance: AsyncParsableCommand {
     @Flag(help: "Print every APDU (to stderr).") var trace = false
 
     func run() async throws {
-        let conformanceTarget = try await userFacing { try await makeTarget() }
+        let (conformanceTarget, transport) = try await userFacing { try await makeTarget() }
         var runner = ConformanceRunner()
         if !only.isEmpty { runner = runner.selecting(only) }
         let report = await runner.run(target: conformanceTarget) { result in
@@ -38,6 +38,7 @@ struct Conformance: AsyncParsableCommand {
         try userFacingWrite(junit) { Data(report.junitXML().utf8) }
         try userFacingWrite(json) { try report.json() }
         try userFacingWrite(markdown) { Data(report.markdown().utf8) }
+        await release(transport)
         print(report.summaryLine)
         if !report.allMandatoryPassed { throw ExitCode(1) }
     }
@@ -51,7 +52,7 @@ struct Conformance: AsyncParsableCommand {
         }
     }
 
-    private func makeTarget() async throws -> ConformanceTarget {
+    private func makeTarget() async throws -> (ConformanceTarget, any CardTransport) {
         var roots: [Certificate] = []
         for path in vendorRoot {
             let pem = String(decoding: try readFile(path, what: "vendor root"), as: UTF8.self)
@@ -59,13 +60,20 @@ struct Conformance: AsyncParsableCommand {
         }
         if roots.isEmpty { roots = [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)] }
         let issuerPEM = try issuerKey.map { String(decoding: try readFile($0, what: "issuer key"), as: UTF8.self) }
-        let targetOptions = target
-        // Open once up front so a missing token or state file is one clear error, not 200 failures.
-        let probe = try await targetOptions.openTransport()
-        await probe.disconnect()
-        return try SimulatorConformanceTarget.make(
-            name: targetOptions.targetDescription,
-            openToken: { try await targetOptions.openTransport() },
-            pin: pin, puk: puk, issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots)
+        // One transport for the whole run: every case connects and disconnects it, as it would a
+        // token left in a reader (a USB/IP device can only be imported by one client at a time).
+        let transport = try await target.openTransport()
+        let name = target.targetDescription
+        if target.isSimulated {
+            return (try SimulatorConformanceTarget.make(
+                name: name, openToken: { transport }, pin: pin, puk: puk,
+                issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots), transport)
+        }
+        // A token in a reader: only what the user supplies. Issuer cases need --issuer-key (the test
+        // issuer key for sealsim tokens: Fixtures/test-issuer/issuer-key.pem); fresh tokens and
+        // power-loss injection exist only in process, so those cases are skipped.
+        let signer = try issuerPEM.map { P256IssuerSigner(privateKey: try P256.Signing.PrivateKey(pemRepresentation: $0)) }
+        return (ConformanceTarget(name: name, openToken: { transport }, pin: pin, puk: puk, issuerSigner: signer,
+                                  vendorRoots: roots), transport)
     }
 }

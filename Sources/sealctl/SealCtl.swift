@@ -11,7 +11,7 @@ struct SealCtl: AsyncParsableCommand {
             With no target option every command uses the embedded default: a simulated token kept in \
             $SEALKIT_HOME (default ~/.sealkit), made on first use under the TEST vendor CA with PIN 123456.
             """,
-        subcommands: [Info.self, Stamp.self, Verify.self, Audit.self, Conformance.self])
+        subcommands: [Info.self, Stamp.self, Verify.self, Audit.self, Conformance.self, Readers.self, Sim.self])
 }
 
 /// A user-facing failure: printed as one line, exit status 1.

@@ -3,8 +3,8 @@ import Foundation
 import SealHostDriver
 import SealSimulator
 
-/// Which token a command talks to. Today: the embedded simulator (default) or a simulated token's
-/// state file; PC/SC readers and USB devices join here later.
+/// Which token a command talks to: the embedded simulator (default), a simulated token's state
+/// file, a PC/SC reader, or a USB CCID device (libusb or USB/IP).
 struct TargetOptions: ParsableArguments {
     @Flag(help: "Use the embedded simulated token (the default when no other target is given).")
     var simulator = false
@@ -12,13 +12,49 @@ struct TargetOptions: ParsableArguments {
     @Option(help: "Use the simulated token whose state file is at this path (made with `sealsim manufacture`).")
     var tokenState: String?
 
+    @Option(help: "Use the token in this PC/SC reader (exact name or unique substring, see `sealctl readers`).")
+    var reader: String?
+
+    @Flag(help: "With --reader: connect exclusively (SCARD_SHARE_EXCLUSIVE) instead of shared.")
+    var exclusive = false
+
+    @Option(name: .customLong("usb"), help: ArgumentHelp(
+        "Use a USB CCID token directly through libusb (optionally VID:PID; `--usb any` for the first CCID device).",
+        valueName: "VID:PID|any"))
+    var usb: String?
+
+    @Option(help: ArgumentHelp("Use a USB CCID token exported over USB/IP.", valueName: "HOST[:PORT][/BUSID]"))
+    var usbip: String?
+
+    var isSimulated: Bool { reader == nil && usb == nil && usbip == nil }
+
     func validate() throws {
-        if simulator && tokenState != nil { throw ValidationError("give --simulator or --token-state, not both") }
+        let chosen = [simulator, tokenState != nil, reader != nil, usb != nil, usbip != nil].filter { $0 }.count
+        if chosen > 1 { throw ValidationError("give only one of --simulator, --token-state, --reader, --usb, --usbip") }
     }
 
-    var targetDescription: String { tokenState.map { "simulated token \($0)" } ?? "embedded simulator" }
+    var targetDescription: String {
+        if let reader { return "PC/SC reader \(reader)" }
+        if let usb { return "USB CCID device \(usb)" }
+        if let usbip { return "USB/IP device \(usbip)" }
+        return tokenState.map { "simulated token \($0)" } ?? "embedded simulator"
+    }
 
     func openTransport() async throws -> any CardTransport {
+        if let usbip {
+            do { return try await CCIDTransport.usbip(usbip) } catch { throw CLIError(error.message) }
+        }
+        if let usb {
+            do { return try await CCIDTransport.usb(usb == "any" ? nil : usb) } catch { throw CLIError(error.message) }
+        }
+        if let reader {
+            do {
+                let name = try await PCSCTransport.resolve(readerQuery: reader)
+                return PCSCTransport(readerName: name, shareMode: exclusive ? .exclusive : .shared)
+            } catch {
+                throw CLIError(error.message)
+            }
+        }
         if let tokenState {
             return try TokenStore.openToken(at: URL(fileURLWithPath: tokenState))
         }
@@ -49,14 +85,22 @@ func withToken<T>(_ target: TargetOptions, _ output: OutputOptions, _ body: (Sea
     try await userFacing {
         let transport = try await target.openTransport()
         let token = SealToken(transport: transport, trace: output.traceHandler)
-        try await token.connect()
         do {
+            try await token.connect()
             let result = try await body(token)
             await token.disconnect()
+            await release(transport)
             return result
         } catch {
             await token.disconnect()
+            await release(transport)
             throw error
         }
     }
+}
+
+/// Releases what a transport holds beyond the session: USB transports unlink pending transfers and
+/// close the device or connection.
+func release(_ transport: any CardTransport) async {
+    if let ccid = transport as? CCIDTransport { await ccid.close() }
 }

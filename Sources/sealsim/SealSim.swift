@@ -9,8 +9,8 @@ import SealSimulator
 struct SealSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sealsim",
-        abstract: "The SealKit seal-chip simulator: make simulated tokens and (later) serve them to PC/SC and USB.",
-        subcommands: [Manufacture.self, Personalize.self, Transcript.self])
+        abstract: "The SealKit seal-chip simulator: make simulated tokens and serve them to PC/SC (vpcd) and USB (USB/IP).",
+        subcommands: [Manufacture.self, Personalize.self, Serve.self, Transcript.self])
 }
 
 /// Reads a PEM file, or fails with one line that names the file.
@@ -177,6 +177,70 @@ struct Transcript: AsyncParsableCommand {
             }
         } else {
             print(text, terminator: "")
+        }
+    }
+}
+
+/// `[HOST:]PORT` → (host, port).
+func parseEndpoint(_ text: String, defaultHost: String = "127.0.0.1") throws -> (host: String, port: UInt16) {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+    let host = parts.count == 2 ? String(parts[0]) : defaultHost
+    guard parts.count <= 2, !host.isEmpty, let port = UInt16(parts.last ?? ""), port > 0 else {
+        throw ValidationError("expected [HOST:]PORT, got \(text)")
+    }
+    return (host, port)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve simulated tokens to pcscd's vpcd driver and/or as USB CCID devices over USB/IP.",
+        discussion: """
+            --vpcd: one token per vpcd slot (TCP port PORT + slot); by default sealsim connects to vpcd \
+            (pcscd with vsmartcard-vpcd) and retries until it is up; --reversed listens instead. \
+            Control a running simulator with `sealctl sim insert|remove|reset|status --slot N`. \
+            --usbip: a USB/IP server (default 127.0.0.1:3240) exporting one CCID device per slot. \
+            Runs until SIGINT or SIGTERM; every token's NVM persists in its state file.
+            """)
+
+    @Option(help: "Serve to vpcd at [HOST:]PORT (default port 35963).") var vpcd: String?
+    @Option(help: "Serve USB/IP at [HOST:]PORT (default 127.0.0.1:3240).") var usbip: String?
+    @Flag(help: "Serve USB/IP on the default 127.0.0.1:3240 (same as --usbip 127.0.0.1:3240).") var usbipDefault = false
+    @Option(help: "Number of tokens (slots).") var slots: Int = 2
+    @Option(help: "State directory (default $SEALKIT_HOME/vpcd or $SEALKIT_HOME/usbip).") var state: String?
+    @Flag(help: "vpcd reversed mode: listen and let vpcd connect.") var reversed = false
+    @Option(help: "USB: send a CCID time extension before answers that took at least this many milliseconds.")
+    var timeExtensionMs: Int = 0
+
+    func validate() throws {
+        if vpcd == nil && usbip == nil && !usbipDefault { throw ValidationError("give --vpcd [HOST:]PORT and/or --usbip [HOST:]PORT") }
+        guard (1...16).contains(slots) else { throw ValidationError("--slots must be 1 to 16") }
+        guard timeExtensionMs >= 0 else { throw ValidationError("--time-extension-ms must not be negative") }
+    }
+
+    func run() async throws {
+        let home = TokenStore().home
+        let log: @Sendable (String) -> Void = { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        let vpcdEndpoint = try vpcd.map { try parseEndpoint($0) }
+        let usbipEndpoint: (host: String, port: UInt16)? = try usbip.map { try parseEndpoint($0) } ?? (usbipDefault ? (host: "127.0.0.1", port: 3240) : nil)
+        let slots = self.slots, reversed = self.reversed, state = self.state
+        let threshold = Duration.milliseconds(timeExtensionMs)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let endpoint = vpcdEndpoint {
+                let directory = state.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? home.appendingPathComponent("vpcd", isDirectory: true)
+                group.addTask {
+                    try await VPCDCardServer.serve(vpcd: endpoint, slots: slots, stateDirectory: directory, reversed: reversed, log: log)
+                }
+            }
+            if let endpoint = usbipEndpoint {
+                let directory = state.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? USBIPServer.defaultStateDirectory(home: home)
+                group.addTask {
+                    try await USBIPServer.serveUSBIP(host: endpoint.host, port: endpoint.port, slots: slots, stateDirectory: directory,
+                                                     timeExtensionThreshold: threshold, log: log)
+                }
+            }
+            try await group.waitForAll()
         }
     }
 }

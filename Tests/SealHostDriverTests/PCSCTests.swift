@@ -176,7 +176,8 @@ struct PCSCErrorMappingTests {
         Row(rv: LONG(SCARD_E_SHARING_VIOLATION), code: .sharingViolation, driverCode: .transportFailure),
         Row(rv: LONG(SCARD_E_TIMEOUT), code: .timeout, driverCode: .transportFailure),
         Row(rv: LONG(SCARD_E_CANCELLED), code: .cancelled, driverCode: .transportFailure),
-        Row(rv: LONG(SCARD_F_COMM_ERROR), code: .failure, driverCode: .transportFailure),
+        Row(rv: LONG(SCARD_F_COMM_ERROR), code: .serviceUnavailable, driverCode: .transportFailure),
+        Row(rv: LONG(SCARD_E_NOT_TRANSACTED), code: .cardUnresponsive, driverCode: .noResponse),
         Row(rv: LONG(SCARD_E_INVALID_HANDLE), code: .failure, driverCode: .transportFailure),
         Row(rv: 0x1234, code: .failure, driverCode: .transportFailure),
     ]
@@ -242,6 +243,18 @@ struct PCSCTransportStateTests {
         #expect(await transport.recoveredResets == 0)
     }
 
+    @Test func invalidAPDUsAreRefusedBeforeAnythingIsSent() async {
+        let vpcd = PCSCTransport(readerName: "Virtual PCD 00 00")
+        await #expect(throws: SealDriverError(code: .invalidArgument, reason: "")) { try await vpcd.transmit([]) }
+        await #expect(throws: SealDriverError(code: .invalidArgument, reason: "")) {
+            try await vpcd.transmit([UInt8](repeating: 0, count: 65_549))
+        }
+        // vpcd would read a 1-byte frame as a control message and never answer.
+        await #expect(throws: SealDriverError(code: .invalidArgument, reason: "")) { try await vpcd.transmit([0x00]) }
+        let other = PCSCTransport(readerName: "ACS ACR39U ICC Reader 00 00")
+        await #expect(throws: SealDriverError(code: .notConnected, reason: "")) { try await other.transmit([0x00]) }
+    }
+
     @Test func eventsDescribeThemselves() {
         let event = PCSCReaderEvent.cardInserted(reader: "Virtual PCD 00 00", atr: [0x3B, 0x8A])
         #expect(event.reader == "Virtual PCD 00 00")
@@ -305,6 +318,19 @@ struct PCSCIntegrationTests {
         for reader in readers where reader.isCardPresent {
             #expect(events.contains(.cardInserted(reader: reader.name, atr: reader.atr ?? [])))
         }
+    }
+
+    @Test func monitorWithoutExistingReadersReportsNothingWhenNothingChanges() async throws {
+        let task = Task { () throws -> [PCSCReaderEvent] in
+            var events: [PCSCReaderEvent] = []
+            for try await event in PCSCReaderMonitor(reportsExistingReaders: false, pollInterval: .milliseconds(50)) {
+                events.append(event)
+            }
+            return events
+        }
+        try await Task.sleep(for: .milliseconds(300))   // several poll rounds, each re-reading the list
+        task.cancel()
+        #expect(try await task.value == [])
     }
 
     @Test func monitorEndsWhenTheIteratorIsDropped() async throws {

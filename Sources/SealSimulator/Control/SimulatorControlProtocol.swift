@@ -37,7 +37,7 @@ public enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertibl
     ///
     /// - Throws: ``SimulatorError`` with code `controlCommand` for anything else.
     public init(parsing line: String) throws(SimulatorError) {
-        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }).map(String.init)
+        let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let keyword = words.first?.lowercased() else {
             throw SimulatorError(.controlCommand, "empty command (try: status, insert N, remove N, reset N, tear N K)")
         }
@@ -106,11 +106,13 @@ public struct SimulatorSlotStatus: Equatable, Sendable, CustomStringConvertible 
 
     /// The slot number (reader `Virtual PCD 00 0N`).
     public var slot: Int
+    /// The connection state.
     public var state: State
     /// Whether the chip is powered (pcscd powers a card when it is inserted and when an
     /// application connects; it may power it down when idle).
     public var powered: Bool
 
+    /// A slot's status.
     public init(slot: Int, state: State, powered: Bool) {
         self.slot = slot
         self.state = state
@@ -141,8 +143,10 @@ public struct SimulatorStatus: Equatable, Sendable, CustomStringConvertible {
     public var host: String
     /// The port of slot 0.
     public var basePort: UInt16
+    /// Every slot, from slot 0.
     public var slots: [SimulatorSlotStatus]
 
+    /// A status.
     public init(reversed: Bool, host: String, basePort: UInt16, slots: [SimulatorSlotStatus]) {
         self.reversed = reversed
         self.host = host
@@ -150,6 +154,7 @@ public struct SimulatorStatus: Equatable, Sendable, CustomStringConvertible {
         self.slots = slots
     }
 
+    /// The reply text: `mode=… vpcd=host:port slot0=… …`.
     public var description: String {
         (["mode=\(reversed ? "reversed" : "normal")", "vpcd=\(host):\(basePort)"] + slots.map(\.description)).joined(separator: " ")
     }

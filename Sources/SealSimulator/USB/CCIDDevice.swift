@@ -74,7 +74,7 @@ public enum CCIDControlResult: Hashable, Sendable {
 ///   Between the request and the message, other commands to the slot fail with FF
 ///   (CMD_ABORTED), and so does the command that was in progress.
 public struct CCIDDevice: Sendable {
-    /// The reader's shape.
+    /// The reader's shape (``CCIDDeviceConfiguration/normalized``).
     public let configuration: CCIDDeviceConfiguration
 
     private var slots: [Slot]
@@ -120,6 +120,7 @@ public struct CCIDDevice: Sendable {
     /// A reader with the given shape; `cardPresent[k]` says whether slot k holds a card
     /// (missing entries: present). Every card starts unpowered.
     public init(configuration: CCIDDeviceConfiguration = CCIDDeviceConfiguration(), cardPresent: [Bool] = []) {
+        let configuration = configuration.normalized
         self.configuration = configuration
         self.slots = (0..<configuration.slotCount).map { index in
             Slot(present: index < cardPresent.count ? cardPresent[index] : true)

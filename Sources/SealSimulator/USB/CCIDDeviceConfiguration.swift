@@ -52,6 +52,15 @@ public struct CCIDDeviceConfiguration: Hashable, Sendable {
         self.maximumChainedCommandLength = max(maximumChainedCommandLength, 0)
     }
 
+    /// The configuration with every field brought into its range (fields are `var`s and may
+    /// have been set after `init`). ``CCIDDevice`` works with this.
+    public var normalized: CCIDDeviceConfiguration {
+        CCIDDeviceConfiguration(slotCount: slotCount, maxMessageLength: maxMessageLength, clockKHz: clockKHz, dataRate: dataRate,
+                                timeExtensionThreshold: max(timeExtensionThreshold, .zero),
+                                timeExtensionMultiplier: timeExtensionMultiplier,
+                                maximumChainedCommandLength: maximumChainedCommandLength)
+    }
+
     /// `dwFeatures` of every SealKit reader: automatic parameter configuration from the ATR,
     /// activation, voltage, clock, baud rate, parameter negotiation and PPS (0xFE), and the
     /// extended APDU exchange level (0x00040000) — the reader exchanges whole APDUs, so the host
@@ -66,13 +75,14 @@ public struct CCIDDeviceConfiguration: Hashable, Sendable {
 
     /// The CCID functional descriptor this configuration announces.
     public var classDescriptor: CCIDClassDescriptor {
-        CCIDClassDescriptor(
+        let slotCount = min(max(slotCount, 1), Self.maximumSlots)
+        return CCIDClassDescriptor(
             bcdCCID: 0x0110, maxSlotIndex: UInt8(slotCount - 1), voltageSupport: 0x07,
             protocols: CCIDClassDescriptor.protocolT1,
             defaultClock: clockKHz, maximumClock: clockKHz, numClockSupported: 0,
             dataRate: dataRate, maxDataRate: dataRate, numDataRatesSupported: 0,
             maxIFSD: 254, synchProtocols: 0, mechanical: 0, features: Self.features,
-            maxCCIDMessageLength: UInt32(maxMessageLength), classGetResponse: 0xFF, classEnvelope: 0xFF,
+            maxCCIDMessageLength: UInt32(clamping: maxMessageLength), classGetResponse: 0xFF, classEnvelope: 0xFF,
             lcdLayout: 0, pinSupport: 0, maxCCIDBusySlots: UInt8(slotCount))
     }
 }

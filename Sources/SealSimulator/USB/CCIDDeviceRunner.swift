@@ -46,8 +46,8 @@ public enum CCIDDeviceOutput: Hashable, Sendable {
 /// yields every message it causes.
 ///
 /// Time extension: when ``CCIDDeviceConfiguration/timeExtensionThreshold`` is above zero and an
-/// operation takes longer, the time-extension `RDR_to_PC_DataBlock` (`bStatus` 0x80) is queued
-/// just before the real answer — one per threshold elapsed. The host reads it, extends its
+/// operation takes at least that long, one time-extension `RDR_to_PC_DataBlock` (`bStatus` 0x80)
+/// is queued just before the real answer. The host reads it, extends its
 /// timeout and reads again, exactly as if it had arrived while the chip was working (the runner
 /// is synchronous, so it cannot send it earlier; ``CCIDDevice`` itself supports an asynchronous
 /// driver that calls ``CCIDDevice/requestTimeExtension(slot:)`` from a timer).
@@ -67,7 +67,7 @@ public final class CCIDDeviceRunner {
     public init(configuration: CCIDDeviceConfiguration = CCIDDeviceConfiguration(), cards: [any CCIDCard],
                 cardPresent: [Bool] = [], clock: any Clock<Duration> = ContinuousClock()) {
         var configuration = configuration
-        configuration.slotCount = min(configuration.slotCount, max(cards.count, 1))
+        configuration.slotCount = min(max(configuration.slotCount, 1), max(cards.count, 1))
         self.device = CCIDDevice(configuration: configuration,
                                  cardPresent: (0..<configuration.slotCount).map { $0 < cards.count && ($0 >= cardPresent.count || cardPresent[$0]) })
         self.cards = cards
@@ -148,16 +148,14 @@ public final class CCIDDeviceRunner {
         return (value, start.duration(to: clock.now))
     }
 
-    /// One time-extension message per threshold the operation took (at most 16).
+    /// The time-extension message owed for an operation that took `elapsed`: one when it reached
+    /// the threshold, none otherwise.
     private func timeExtensions(slot: Int, elapsed: Duration) -> [CCIDDeviceOutput] {
         let threshold = device.configuration.timeExtensionThreshold
         guard threshold > .zero, elapsed >= threshold else { return [] }
-        let count = min(Int(elapsed / threshold), 16)
-        return (0..<count).flatMap { _ in
-            device.requestTimeExtension(slot: slot).compactMap { action -> CCIDDeviceOutput? in
-                if case .bulkIn(let bytes) = action { return .bulkIn(bytes) }
-                return nil
-            }
+        return device.requestTimeExtension(slot: slot).compactMap { action -> CCIDDeviceOutput? in
+            if case .bulkIn(let bytes) = action { return .bulkIn(bytes) }
+            return nil
         }
     }
 }

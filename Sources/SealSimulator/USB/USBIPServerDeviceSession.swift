@@ -47,7 +47,7 @@ public struct USBIPServerReply: Hashable, Sendable {
 ///   same transfer are held for the host's unlink instead of being given the next message.
 /// - Interrupt IN (ep 3): URBs wait until a slot changes; unread NotifySlotChange messages are
 ///   merged (presence from the latest, "changed" bits accumulated), as a reader does. A session
-///   starts with the initial NotifySlotChange queued.
+///   starts with the initial NotifySlotChange queued, and SET_CONFIGURATION queues it again.
 /// - CMD_UNLINK: a waiting URB is dropped and answered `-ECONNRESET` (and never gets a
 ///   RET_SUBMIT); an unknown or completed one is answered 0.
 public final class USBIPServerDeviceSession {
@@ -223,6 +223,8 @@ public final class USBIPServerDeviceSession {
             configurationValue = UInt8(setup.value)
             halted = []
             assembler.reset()
+            // A (re)configured reader reports its slots again; merged with an unread report.
+            if configurationValue != 0 { queueInterrupt(runner.device.initialSlotChangeNotification()) }
             return []
         case (0x0A, true):  // GET_INTERFACE
             return configurationValue != 0 && setup.index == UInt16(CCIDUSBDescriptorSet.interfaceNumber) ? [0] : nil

@@ -44,13 +44,20 @@ public final class VPCDCardServer: Sendable {
         /// How long a token stays out when it goes mute or is power-cycled, so that vpcd's
         /// presence poll (every ~400 ms) sees the removal. Default 1 000 ms.
         public var reinsertDelayMilliseconds: Int
-        /// First and largest delay between attempts to reach vpcd (doubling). Default 100…2 000 ms.
+        /// First delay between attempts to reach vpcd; it doubles after each failure. Default 100 ms.
         public var initialRetryMilliseconds: Int
+        /// Largest delay between attempts to reach vpcd. Default 2 000 ms.
         public var maximumRetryMilliseconds: Int
         /// Set TCP_NODELAY on vpcd connections (default on; off only to measure its effect).
         public var tcpNoDelay: Bool
         /// Re-arm TCP_QUICKACK around every read (Linux; default on; off only to measure).
         public var tcpQuickAck: Bool
+        /// Reversed mode only: allow `remove`, `reset` and `tear`, which drop vpcd's connection.
+        /// Off by default because the vpcd of Debian 12 / Ubuntu 24.04 (vsmartcard-vpcd
+        /// 3.3+dfsg) aborts the whole pcscd ("bit out of range 0 - FD_SETSIZE on fd_set") at its
+        /// next presence poll after a reversed connection drops. Turn it on only with a vpcd that
+        /// reconnects.
+        public var reversedDisconnectsAllowed: Bool
 
         /// The default configuration for `slots` slots on vpcd's standard ports.
         public init(stateDirectory: URL, host: String = "127.0.0.1", basePort: UInt16 = 35963, slots: Int = 2, reversed: Bool = false) {
@@ -65,6 +72,7 @@ public final class VPCDCardServer: Sendable {
             self.maximumRetryMilliseconds = 2_000
             self.tcpNoDelay = true
             self.tcpQuickAck = true
+            self.reversedDisconnectsAllowed = false
         }
     }
 
@@ -87,6 +95,7 @@ public final class VPCDCardServer: Sendable {
         home.appendingPathComponent("vpcd", isDirectory: true)
     }
 
+    /// The configuration the server was started with.
     public let configuration: Configuration
     private let slots: [VPCDSlot]
     private let control: SimulatorControlServer
@@ -156,10 +165,10 @@ public final class VPCDCardServer: Sendable {
         let control = try SimulatorControlServer(path: configuration.controlSocket.path, handler: { handlerBox.reply(to: $0) }, log: log)
         let server = VPCDCardServer(configuration: configuration, slots: slots, control: control, stateLock: stateLock, log: log)
         handlerBox.server = server
-        for slot in slots { slot.start() }
-        control.start()
         let mode = configuration.reversed ? "listening on" : "connecting to vpcd at"
         log("sealsim: \(configuration.slots) slot(s), \(mode) \(configuration.host):\(configuration.basePort)…\(Int(configuration.basePort) + configuration.slots - 1); control socket \(configuration.controlSocket.path)")
+        for slot in slots { slot.start() }
+        control.start()
         return server
     }
 
@@ -184,7 +193,7 @@ public final class VPCDCardServer: Sendable {
     }
 
     /// Executes one control command and returns the reply line (`ok …` or `error …`), as the
-    /// control socket does.
+    /// control socket does. Blocks: `reset` takes ``Configuration/reinsertDelayMilliseconds``.
     public func reply(to line: String) -> String {
         let command: SimulatorControlCommand
         do {
@@ -202,6 +211,14 @@ public final class VPCDCardServer: Sendable {
             return "error no slot \(index): this simulator has slot\(slots.count == 1 ? " 0" : "s 0-\(slots.count - 1)")"
         }
         let slot = slots[index]
+        if configuration.reversed, !configuration.reversedDisconnectsAllowed {
+            switch command {
+            case .remove, .reset, .tear:
+                return "error '\(command)' is refused in reversed mode: it drops vpcd's connection, and the vpcd of Debian 12 / Ubuntu 24.04 then aborts pcscd; use normal mode (vpcd listens) to remove or power-cycle tokens"
+            case .insert, .status:
+                break
+            }
+        }
         switch command {
         case .insert:
             let wasPresent = slot.isPresent

@@ -37,6 +37,7 @@ public enum VPCDFrameError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The stream cannot be resynchronized: close the connection.
     case oversize(length: Int, limit: Int)
 
+    /// A one-line explanation.
     public var description: String {
         switch self {
         case .payloadTooLong(let count):
@@ -84,8 +85,7 @@ public struct VPCDFrameDecoder: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
-    /// Appends `count` bytes starting at `pointer` (the socket read buffer), without an
-    /// intermediate array.
+    /// Appends the bytes of a raw buffer (the socket read buffer), without an intermediate array.
     public mutating func append(_ pointer: UnsafeRawBufferPointer) {
         append(pointer.bindMemory(to: UInt8.self))
     }

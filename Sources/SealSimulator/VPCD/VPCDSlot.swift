@@ -180,12 +180,8 @@ final class VPCDSlot: @unchecked Sendable {
                 POSIXSocket.closeDescriptor(descriptor)
                 continue
             }
-            if announcedOutage {
-                announcedOutage = false
-                log("slot \(index): \(settings.reversed ? "vpcd connected from" : "connected to vpcd at") \(endpoint)")
-            } else {
-                log("slot \(index): card present on \(endpoint)")
-            }
+            announcedOutage = false
+            log("slot \(index): \(settings.reversed ? "vpcd connected on" : "connected to vpcd at") \(endpoint)")
 
             let end = serve(descriptor, buffer: &readBuffer)
             locked { connection = -1 }
@@ -193,7 +189,7 @@ final class VPCDSlot: @unchecked Sendable {
 
             switch end {
             case .removed:
-                log("slot \(index): card removed")
+                log("slot \(index): \(locked({ stopping }) ? "disconnected (shutting down)" : "card removed")")
             case .closedByPeer:
                 log("slot \(index): vpcd closed the connection; \(settings.reversed ? "waiting for it to reconnect" : "reconnecting")")
                 // Do not hammer a vpcd that is going down: give it the first back-off step.
@@ -207,6 +203,9 @@ final class VPCDSlot: @unchecked Sendable {
                 // the listening socket is closed too, or vpcd's reconnect would be accepted by the
                 // kernel and the removal would go unnoticed.
                 log("slot \(index): the chip went mute (power lost during a command); card re-presented in \(settings.reinsertDelayMilliseconds) ms")
+                if settings.reversed {
+                    log("slot \(index): warning: reversed mode: a vpcd that does not reconnect (Debian 12's) aborts pcscd now")
+                }
                 POSIXSocket.closeDescriptor(listener)
                 listener = -1
                 locked { phase = .waiting }

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import SealSimulator
+
+struct Sim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Control a running `sealsim serve --vpcd`: insert, remove or reset a token, or show the slots.",
+        subcommands: [Insert.self, Remove.self, Reset.self, Status.self])
+
+    struct Options: ParsableArguments {
+        @Option(help: "The simulator's state directory (default $SEALKIT_HOME/vpcd).") var state: String?
+
+        var client: SimulatorControlClient {
+            let directory = state.map { URL(fileURLWithPath: $0, isDirectory: true) }
+                ?? TokenStore().home.appendingPathComponent("vpcd", isDirectory: true)
+            return SimulatorControlClient(stateDirectory: directory)
+        }
+    }
+
+    struct Insert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Insert the token of a slot (connect it to vpcd).")
+        @OptionGroup var options: Options
+        @Option(help: "Slot number.") var slot: Int
+        func run() async throws {
+            do { try options.client.insert(slot: slot) } catch { throw CLIError(error.message) }
+            print("slot \(slot): inserted")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove the token of a slot (the reader sees no card).")
+        @OptionGroup var options: Options
+        @Option(help: "Slot number.") var slot: Int
+        func run() async throws {
+            do { try options.client.remove(slot: slot) } catch { throw CLIError(error.message) }
+            print("slot \(slot): removed")
+        }
+    }
+
+    struct Reset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Power-cycle the token of a slot (remove and insert).")
+        @OptionGroup var options: Options
+        @Option(help: "Slot number.") var slot: Int
+        func run() async throws {
+            do { try options.client.reset(slot: slot) } catch { throw CLIError(error.message) }
+            print("slot \(slot): reset")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show each slot's state.")
+        @OptionGroup var options: Options
+        func run() async throws {
+            let status: SimulatorStatus
+            do { status = try options.client.status() } catch { throw CLIError(error.message) }
+            print(status)
+        }
+    }
+}

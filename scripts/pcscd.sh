@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# pcscd with vsmartcard's vpcd virtual readers, for the simulator behind PC/SC
+# (`sealsim serve --vpcd`, docs/simulator.md).
+#
+#   scripts/pcscd.sh start    install what is missing, start pcscd unless it runs, wait for the readers
+#   scripts/pcscd.sh stop     stop pcscd
+#   scripts/pcscd.sh status   is pcscd up, and does it list the vpcd readers? (exit 0 if so, 1 if not)
+#
+# Idempotent: `start` on a running pcscd only waits for its readers. There is no systemd here:
+# pcscd is started directly (it daemonizes) and found with `pgrep -x pcscd` and its socket.
+# SEALKIT_PCSCD_TIMEOUT (seconds, default 10) bounds the wait for the readers.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PCSCD_SOCKET=/run/pcscd/pcscd.comm
+PCSCD_PIDFILE=/run/pcscd/pcscd.pid
+VPCD_READER="Virtual PCD 00 00"
+TIMEOUT="${SEALKIT_PCSCD_TIMEOUT:-10}"
+PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools opensc libccid)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+pcscd_pids() { pgrep -x pcscd 2>/dev/null || true; }
+
+pcscd_running() { [ -n "$(pcscd_pids)" ]; }
+
+# The readers pcscd lists (one per line), or nothing when it does not answer within 2 s.
+list_readers() {
+    timeout 2 pcsc_scan -r 2>/dev/null | sed -n 's/^[0-9]*: //p' || true
+}
+
+readers_ready() {
+    local readers
+    readers="$(list_readers)"
+    grep -qx "$VPCD_READER" <<<"$readers"
+}
+
+# Polls until `$1` succeeds or TIMEOUT seconds pass.
+wait_until() {
+    local deadline=$((SECONDS + TIMEOUT))
+    until "$1"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then return 1; fi
+        sleep 0.2
+    done
+}
+
+socket_ready() { [ -S "$PCSCD_SOCKET" ]; }
+
+print_readers() {
+    list_readers | sed 's/^/    /'
+}
+
+cmd_start() {
+    apt_ensure "${PACKAGES[@]}"
+    if pcscd_running; then
+        echo "==> pcscd already running (pid $(pcscd_pids | tr '\n' ' ' | sed 's/ $//'))"
+    else
+        echo "==> starting pcscd"
+        as_root pcscd
+    fi
+    if ! wait_until socket_ready; then
+        echo "error: pcscd did not create $PCSCD_SOCKET within ${TIMEOUT}s" >&2
+        exit 1
+    fi
+    if ! wait_until readers_ready; then
+        echo "error: pcscd is up but does not list \"$VPCD_READER\" after ${TIMEOUT}s." >&2
+        echo "       Is vpcd configured (/etc/reader.conf.d/vpcd from vsmartcard-vpcd)? Readers listed:" >&2
+        print_readers >&2
+        exit 1
+    fi
+    echo "==> pcscd ready; readers:"
+    print_readers
+    echo "    (vpcd listens on 127.0.0.1:35963 + slot; start the simulator with: sealsim serve --vpcd)"
+}
+
+cmd_stop() {
+    if ! pcscd_running; then
+        echo "==> pcscd is not running"
+        return 0
+    fi
+    local pids
+    if [ -s "$PCSCD_PIDFILE" ] && kill -0 "$(tr -d '\0' < "$PCSCD_PIDFILE")" 2>/dev/null; then
+        pids="$(tr -d '\0' < "$PCSCD_PIDFILE")"
+    else
+        pids="$(pcscd_pids)"
+    fi
+    echo "==> stopping pcscd (pid $(echo $pids))"
+    # shellcheck disable=SC2086  # one argument per pid
+    as_root kill $pids
+    if ! wait_until pcscd_stopped; then
+        echo "error: pcscd still running after ${TIMEOUT}s" >&2
+        exit 1
+    fi
+}
+
+pcscd_stopped() { ! pcscd_running; }
+
+cmd_status() {
+    if ! pcscd_running; then
+        echo "pcscd: not running"
+        return 1
+    fi
+    echo "pcscd: running (pid $(pcscd_pids | tr '\n' ' ' | sed 's/ $//'))"
+    if ! socket_ready; then
+        echo "socket: $PCSCD_SOCKET missing"
+        return 1
+    fi
+    echo "socket: $PCSCD_SOCKET"
+    echo "readers:"
+    print_readers
+    readers_ready
+}
+
+case "${1:-start}" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    -h|--help|help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
+    *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+esac
