@@ -9,7 +9,7 @@ swift build --product sealctl >/dev/null
 swift build --product sealsim >/dev/null
 bin=$(swift build --show-bin-path)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 export SEALKIT_HOME="$work/home"
 root=Fixtures/test-vendor-ca/ca-cert.pem
 passed=0; failed=0
@@ -23,6 +23,7 @@ check() {  # check NAME EXPECTED_EXIT COMMAND...
         failed=$((failed + 1)); echo "[FAIL] $name: exit $status, expected $expected"; sed 's/^/    /' "$work/out" "$work/err" | head -20
     fi
 }
+reader_is_empty() { ! reader_has_card "$1"; }
 contains() {  # contains NAME FILE PATTERN
     if grep -qE "$3" "$2"; then passed=$((passed + 1)); echo "[PASS] $1"; else failed=$((failed + 1)); echo "[FAIL] $1: /$3/ not in output"; sed 's/^/    /' "$2" | head -20; fi
 }
@@ -73,6 +74,50 @@ check "conformance with JUnit, JSON and Markdown" 0 "$bin/sealctl" conformance -
 contains "conformance closing line" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
 tests=$(grep -o '<testcase ' "$work/out.xml" | wc -l)
 if [ "$tests" -ge 60 ]; then passed=$((passed + 1)); echo "[PASS] JUnit has $tests test cases"; else failed=$((failed + 1)); echo "[FAIL] JUnit has only $tests test cases"; fi
+
+# ---- PC/SC: the simulated token behind pcscd + vpcd (scripts/pcscd.sh start ran before) ----
+SEALCTL="$bin/sealctl"
+if scripts/pcscd.sh status >/dev/null 2>&1; then
+    vpcd_state="$work/vpcd"
+    "$bin/sealsim" serve --vpcd 127.0.0.1:35963 --slots 1 --state "$vpcd_state" >"$work/sealsim-vpcd.log" 2>&1 &
+    vpcd_sim=$!
+    check "sealsim serve --vpcd puts a token in Virtual PCD 00 00" 0 wait_for reader_has_card "Virtual PCD 00 00"
+    check "opensc-tool -a" 0 opensc-tool -r "Virtual PCD 00 00" -a
+    contains "opensc-tool prints the seal ATR" "$work/out" "3b:8a:81:01:80:73:80:00:c0:54:53:45:41:4c:f6"
+    check "opensc-tool -s SELECT by the seal AID" 0 opensc-tool -r "Virtual PCD 00 00" -s "00 A4 04 00 09 F0 53 45 41 4C 4B 49 54 01"
+    contains "SELECT answers 90 00" "$work/out" "SW1=0x90, SW2=0x00"
+    check "sealctl readers lists the card" 0 "$bin/sealctl" readers
+    contains "readers shows the ATR" "$work/out" "Virtual PCD 00 00 +\[card present, ATR 3B8A810180738000C0545345414CF6"
+    check "stamp through PC/SC" 0 "$bin/sealctl" stamp --reader "00 00" --document "$work/contract.txt" --pin 123456 --out "$work/pcsc-record.json"
+    check "verify the PC/SC record" 0 "$bin/sealctl" verify "$work/pcsc-record.json" --document "$work/contract.txt" --vendor-root "$root"
+    check "conformance through PC/SC" 0 "$bin/sealctl" conformance --reader "Virtual PCD 00 00" \
+        --issuer-key Fixtures/test-issuer/issuer-key.pem --junit "$work/pcsc.xml"
+    contains "PC/SC conformance: no failure" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
+    check "sealctl sim remove" 0 "$bin/sealctl" sim remove --slot 0 --state "$vpcd_state"
+    check "the reader empties" 0 wait_for reader_is_empty "Virtual PCD 00 00"
+    check "info on an empty reader is a clean error" 1 "$bin/sealctl" info --reader "Virtual PCD 00 00"
+    contains "the error says the card is gone" "$work/err" "(removed|no token|no card)"
+    check "sealctl sim insert" 0 "$bin/sealctl" sim insert --slot 0 --state "$vpcd_state"
+    check "the token comes back" 0 wait_for reader_has_card "Virtual PCD 00 00"
+    check "info after re-insert" 0 "$bin/sealctl" info --reader "Virtual PCD 00 00"
+    kill "$vpcd_sim"; wait "$vpcd_sim" 2>/dev/null || true
+else
+    failed=$((failed + 1)); echo "[FAIL] pcscd is not running (run scripts/pcscd.sh start)"
+fi
+
+# ---- USB: the simulated token as a USB CCID device over USB/IP ----
+usb_port=${SEALKIT_USBIP_PORT:-3240}
+"$bin/sealsim" serve --usbip "127.0.0.1:$usb_port" --slots 1 --state "$work/usbip" >"$work/sealsim-usbip.log" 2>&1 &
+usb_sim=$!
+check "the USB/IP server answers" 0 wait_for usbip --tcp-port "$usb_port" list -r 127.0.0.1
+check "usbip list -r shows the token" 0 usbip --tcp-port "$usb_port" list -r 127.0.0.1
+contains "usbip list shows a CCID interface" "$work/out" "Smart ?Card.*\(0b/00/00\)"
+check "info over USB/IP" 0 "$bin/sealctl" info --usbip "127.0.0.1:$usb_port"
+check "conformance over USB/IP" 0 "$bin/sealctl" conformance --usbip "127.0.0.1:$usb_port" \
+    --issuer-key Fixtures/test-issuer/issuer-key.pem
+contains "USB/IP conformance: no failure" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
+check "libusb reports no USB devices cleanly" 0 "$bin/sealctl" readers
+kill "$usb_sim"; wait "$usb_sim" 2>/dev/null || true
 
 echo "tour: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

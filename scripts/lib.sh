@@ -33,3 +33,21 @@ ensure_build_deps() {
     command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libpcsclite libusb-1.0 2>/dev/null && return 0
     apt_ensure pkg-config libpcsclite-dev libusb-1.0-0-dev
 }
+
+# Polls `$@` every 0.2 s until it succeeds, for at most $WAIT_SECONDS (default 15) seconds.
+wait_for() {
+    local deadline=$((SECONDS + ${WAIT_SECONDS:-15}))
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.2
+    done
+}
+
+# Whether PC/SC reader "$1" has a card (asks pcscd through sealctl).
+reader_has_card() {
+    "$SEALCTL" readers --json 2>/dev/null | python3 -c '
+import json, sys
+reader = sys.argv[1]
+data = json.load(sys.stdin)
+sys.exit(0 if any(r["name"] == reader and r["cardPresent"] for r in data["readers"]) else 1)' "$1"
+}

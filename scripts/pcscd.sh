@@ -7,7 +7,8 @@
 #   scripts/pcscd.sh status   is pcscd up, and does it list the vpcd readers? (exit 0 if so, 1 if not)
 #
 # Idempotent: `start` on a running pcscd only waits for its readers. There is no systemd here:
-# pcscd is started directly (it daemonizes) and found with `pgrep -x pcscd` and its socket.
+# pcscd is started directly (it daemonizes). "Running" means its socket answers in this mount
+# namespace — a pcscd of another namespace (pgrep sees it) does not serve our clients.
 # SEALKIT_PCSCD_TIMEOUT (seconds, default 10) bounds the wait for the readers.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -23,7 +24,7 @@ as_root() {
 
 pcscd_pids() { pgrep -x pcscd 2>/dev/null || true; }
 
-pcscd_running() { [ -n "$(pcscd_pids)" ]; }
+pcscd_running() { [ -S "$PCSCD_SOCKET" ] && timeout 2 pcsc_scan -r >/dev/null 2>&1; }
 
 # The readers pcscd lists (one per line), or nothing when it does not answer within 2 s.
 list_readers() {

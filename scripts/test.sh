@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and integration tests (swift test, which also runs the full
-# conformance suite in process), then the command-line tour end to end (scripts/cli-tour.sh).
+# The whole test suite: starts pcscd with the vpcd readers (installing what is missing), runs
+# `swift test` with the PC/SC integration tests enabled (it also runs the full conformance suite
+# in process), then the command-line tour end to end: the embedded simulator, PC/SC through
+# pcscd + vpcd, and USB CCID over USB/IP (scripts/cli-tour.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_swift
 ensure_build_deps
 cd "$(repo_root)"
+scripts/pcscd.sh start
+apt_ensure usbip
 swift build --build-tests
-swift test --skip-build
+SEALKIT_PCSC_TESTS=1 swift test --skip-build
 scripts/cli-tour.sh

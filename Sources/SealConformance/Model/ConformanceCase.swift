@@ -25,7 +25,7 @@ public enum ConformanceRequirement: String, Sendable, Hashable, Codable, CaseIte
     public var description: String { rawValue }
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
     }
 
     /// The flag spelling used in reports and docs, e.g. `.issuerKey`.
