@@ -9,7 +9,7 @@ swift build --product sealctl >/dev/null
 swift build --product sealsim >/dev/null
 bin=$(swift build --show-bin-path)
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export SEALKIT_HOME="$work/home"
 root=Fixtures/test-vendor-ca/ca-cert.pem
 passed=0; failed=0

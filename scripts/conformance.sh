@@ -24,7 +24,7 @@ scripts/pcscd.sh start
 state=$(mktemp -d)
 "$bin/sealsim" serve --vpcd 127.0.0.1:35963 --slots 1 --state "$state" >"$state/sealsim.log" 2>&1 &
 sim=$!
-trap 'kill "$sim" 2>/dev/null; wait "$sim" 2>/dev/null; rm -rf "$state"' EXIT
+trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true; rm -rf "$state"' EXIT
 if ! wait_for reader_has_card "Virtual PCD 00 00"; then
     echo "error: the simulated token did not appear in \"Virtual PCD 00 00\" within 15 s; sealsim said:" >&2
     sed 's/^/    /' "$state/sealsim.log" >&2
