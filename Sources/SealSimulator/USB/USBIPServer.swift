@@ -90,11 +90,11 @@ public final class USBIPServer: Sendable {
     private let wake: WakeSignal
     private let log: @Sendable (String) -> Void
     private let state = ServerState()
-    private let stateLock: USBStateDirectoryLock
+    private let stateLock: StateDirectoryLock
     private let acceptFinished = DispatchSemaphore(value: 0)
 
     private init(configuration: Configuration, port: UInt16, exports: [ExportedDevice], listener: Int32, wake: WakeSignal,
-                 stateLock: USBStateDirectoryLock, log: @escaping @Sendable (String) -> Void) {
+                 stateLock: StateDirectoryLock, log: @escaping @Sendable (String) -> Void) {
         self.configuration = configuration
         self.port = port
         self.exports = exports
@@ -121,7 +121,7 @@ public final class USBIPServer: Sendable {
         } catch {
             throw SimulatorError(.stateFile, "cannot create the state directory \(directory.path): \(error)")
         }
-        let stateLock = try USBStateDirectoryLock(directory: directory)
+        let stateLock = try StateDirectoryLock(directory: directory, fileName: "usbip.lock", serverKind: "USB/IP simulator")
 
         // One token, one single-slot reader.
         var deviceConfiguration = configuration.device.normalized
@@ -229,7 +229,7 @@ public final class USBIPServer: Sendable {
     public static func serveUSBIP(host: String, port: UInt16, slots: Int, stateDirectory: URL,
                                   timeExtensionThreshold: Duration = .zero,
                                   log: @escaping @Sendable (String) -> Void) async throws {
-        let termination = USBIPTerminationSignals()
+        let termination = TerminationSignals()
         var configuration = Configuration(stateDirectory: stateDirectory, host: host, port: port, devices: slots)
         configuration.device = CCIDDeviceConfiguration(timeExtensionThreshold: timeExtensionThreshold)
         let server = try await start(configuration: configuration, log: log)
@@ -600,81 +600,5 @@ private enum USBIPSocket {
         default:
             return nil
         }
-    }
-}
-
-/// An exclusive `flock` on `<stateDirectory>/usbip.lock`: two USB/IP servers over the same
-/// token files would corrupt each other's NVM. (The vpcd server uses its own lock and files, so
-/// both may share a state directory.)
-private final class USBStateDirectoryLock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var descriptor: Int32
-
-    init(directory: URL) throws {
-        let path = directory.appendingPathComponent("usbip.lock", isDirectory: false).path
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw SimulatorError(.cardServer, "cannot open \(path): \(SocketFailure("open"))")
-        }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let failure = SocketFailure("flock")
-            close(fd)
-            if failure.code == EWOULDBLOCK {
-                throw SimulatorError(.cardServer, "another USB/IP simulator is serving \(directory.path) (\(path) is locked)")
-            }
-            throw SimulatorError(.cardServer, "cannot lock \(path): \(failure)")
-        }
-        descriptor = fd
-    }
-
-    func release() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard descriptor >= 0 else { return }
-        close(descriptor)
-        descriptor = -1
-    }
-
-    deinit { release() }
-}
-
-/// SIGINT and SIGTERM for the lifetime of ``USBIPServer/serveUSBIP(host:port:slots:stateDirectory:timeExtensionThreshold:log:)``.
-private final class USBIPTerminationSignals: @unchecked Sendable {
-    private let lock = NSLock()
-    private var sources: [any DispatchSourceSignal] = []
-    private var continuation: AsyncStream<Int32>.Continuation?
-    private let stream: AsyncStream<Int32>
-
-    init() {
-        var captured: AsyncStream<Int32>.Continuation?
-        stream = AsyncStream(bufferingPolicy: .bufferingNewest(1)) { captured = $0 }
-        continuation = captured
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.deliver(number) }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func deliver(_ number: Int32) {
-        lock.lock()
-        let continuation = continuation
-        lock.unlock()
-        continuation?.yield(number)
-    }
-
-    /// The next signal; `nil` when the calling task is cancelled.
-    func next() async -> Int32? {
-        let stream = self.stream
-        for await number in stream { return number }
-        return nil
-    }
-
-    deinit {
-        for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
     }
 }

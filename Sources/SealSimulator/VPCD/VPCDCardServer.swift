@@ -133,7 +133,7 @@ public final class VPCDCardServer: Sendable {
         } catch {
             throw SimulatorError(.stateFile, "cannot create the state directory \(directory.path): \(error)")
         }
-        let stateLock = try StateDirectoryLock(directory: directory)
+        let stateLock = try StateDirectoryLock(directory: directory, fileName: "sealsim.lock", serverKind: "simulator")
 
         var slots: [VPCDSlot] = []
         for index in 0..<configuration.slots {
@@ -344,83 +344,5 @@ private final class OnceFlag: @unchecked Sendable {
         if claimed { return false }
         claimed = true
         return true
-    }
-}
-
-/// An exclusive `flock` on `<stateDirectory>/sealsim.lock`: two servers over the same state files
-/// would corrupt each other's NVM. The kernel drops the lock when the process dies, so a killed
-/// simulator never leaves a stale one.
-private final class StateDirectoryLock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var descriptor: Int32
-
-    init(directory: URL) throws {
-        let path = directory.appendingPathComponent("sealsim.lock", isDirectory: false).path
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw SimulatorError(.cardServer, "cannot open \(path): \(SocketFailure("open"))")
-        }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let failure = SocketFailure("flock")
-            close(fd)
-            if failure.code == EWOULDBLOCK {
-                throw SimulatorError(.cardServer, "another simulator is serving \(directory.path) (\(path) is locked)")
-            }
-            throw SimulatorError(.cardServer, "cannot lock \(path): \(failure)")
-        }
-        descriptor = fd
-    }
-
-    func release() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard descriptor >= 0 else { return }
-        close(descriptor)
-        descriptor = -1
-    }
-
-    deinit { release() }
-}
-
-/// SIGINT and SIGTERM as an async sequence, for the lifetime of `serve`: the signals are ignored
-/// by default handling while it waits and restored afterwards.
-private final class TerminationSignals: @unchecked Sendable {
-    private let lock = NSLock()
-    private var sources: [any DispatchSourceSignal] = []
-    private var continuation: AsyncStream<Int32>.Continuation?
-    private let stream: AsyncStream<Int32>
-
-    init() {
-        var captured: AsyncStream<Int32>.Continuation?
-        stream = AsyncStream(bufferingPolicy: .bufferingNewest(1)) { captured = $0 }
-        continuation = captured
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.deliver(number) }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func deliver(_ number: Int32) {
-        lock.lock()
-        let continuation = continuation
-        lock.unlock()
-        continuation?.yield(number)
-    }
-
-    /// The next signal; `nil` when the calling task is cancelled.
-    func next() async -> Int32? {
-        let stream = self.stream
-        for await number in stream { return number }
-        return nil
-    }
-
-    deinit {
-        for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
-        continuation?.finish()
     }
 }
