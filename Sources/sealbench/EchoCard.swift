@@ -43,10 +43,10 @@ final class EchoCard: Sendable {
     /// Starts the card's thread; it keeps (re)connecting to vpcd until ``stop()``.
     func start() {
         let thread = Thread { [self] in
+            Thread.current.name = "sealbench-echo"  // set from the thread itself, or Linux never sees it (top, perf)
             run()
             state.withLock { $0.finished = true }
         }
-        thread.name = "sealbench-echo-card"
         thread.start()
     }
 

@@ -17,14 +17,28 @@ final class VolatileBackingStore: NVMBackingStore {
     func store(snapshot: NVMSnapshot) throws {}
 }
 
+/// The in-memory store the benchmark token is made in. `InProcessTransport` takes its store as
+/// `sending`, and the image is read back after personalization: this box is shared on purpose,
+/// used by one task at a time (the transport is disconnected before the image is read).
+final class FactoryBackingStore: NVMBackingStore, @unchecked Sendable {
+    private let memory = InMemoryBackingStore()
+    var image: [UInt8]? { memory.image }
+    func load() throws -> [UInt8]? { try memory.load() }
+    func store(_ image: [UInt8]) throws { try memory.store(image) }
+    func store(snapshot: NVMSnapshot) throws { try memory.store(snapshot: snapshot) }
+}
+
 enum StampBenchmark {
     /// Measures for about `seconds` and prints the figures; throws what setup or a STAMP throws.
+    /// On the main actor, like the top-level code it was: setup runs there, the measurement in a
+    /// detached task.
+    @MainActor
     static func run(seconds: Double) async throws {
         #if DEBUG
         print("note: debug build; run `swift run -c release sealbench` for representative figures")
         #endif
         // One ACTIVE personalized token, kept as an NVM image every measurement starts from.
-        let factoryBacking = InMemoryBackingStore()
+        let factoryBacking = FactoryBackingStore()
         let issuerPEM = P256.Signing.PrivateKey().pemRepresentation
         let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerPEM)
         try TokenFactory.manufacture(backing: factoryBacking, ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)

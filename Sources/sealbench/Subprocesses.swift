@@ -1,6 +1,5 @@
 // The subprocesses the transport benchmark starts (sealsim, sealctl), and their cleanup on every
 // exit path: normal return, a thrown error, exit(), SIGINT, SIGTERM, SIGHUP.
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -52,7 +51,6 @@ final class Child: Sendable {
 /// Every child started and not yet stopped.
 enum Children {
     private static let running = Mutex<[Int32: Child]>([:])
-    private static let signalSources = Mutex<[any DispatchSourceSignal]>([])
 
     /// Starts `executable arguments`, stdout and stderr to `log`.
     static func spawn(_ name: String, executable: URL, arguments: [String], log: URL) throws -> Child {
@@ -95,23 +93,40 @@ enum Children {
     }
 
     /// Cleans up at exit() and on SIGINT / SIGTERM / SIGHUP (then exits 128 + signal).
+    ///
+    /// The signals get a handler rather than `SIG_IGN` + a dispatch source: an ignored signal stays
+    /// ignored across exec, and Foundation's `Process` does not reset it, so every child (sealctl,
+    /// pcscd started by scripts/pcscd.sh) would ignore SIGTERM. A caught signal is reset to the
+    /// default in the child. The handler only writes the signal number to a pipe; a thread reads
+    /// it and exits, which runs the cleanup through `atexit`.
     static func installCleanup(_ extra: @escaping @Sendable () -> Void) {
         Cleanup.extra.withLock { $0.append(extra) }
         atexit { Cleanup.run() }
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("sealbench: signal \(number), stopping the subprocesses\n".utf8))
-                exit(128 + number)  // atexit runs the cleanup
-            }
-            source.resume()
-            sources.append(source)
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return }
+        for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        signalPipeWriteEnd = ends[1]
+        let readEnd = ends[0]
+        let watcher = Thread {
+            Thread.current.name = "sealbench-signals"
+            var number: UInt8 = 0
+            while read(readEnd, &number, 1) < 0, errno == EINTR {}
+            FileHandle.standardError.write(Data("sealbench: signal \(number), stopping the subprocesses\n".utf8))
+            exit(128 + Int32(number))  // atexit runs the cleanup
         }
-        signalSources.withLock { $0 = sources }
+        watcher.start()
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            _ = signal(number) { received in
+                var byte = UInt8(truncatingIfNeeded: received)
+                _ = write(signalPipeWriteEnd, &byte, 1)
+            }
+        }
     }
 }
+
+/// The write end of the signal pipe, read by the async-signal-safe handler (set once, before the
+/// handlers are installed).
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 
 /// What runs at exit: the children, then the registered extras (temporary directories, the echo card).
 enum Cleanup {

@@ -1,151 +1,32 @@
-// sealbench — prints in-process STAMP/s beside raw swift-crypto P-256 signatures/s measured in the
-// same run, and their ratio (goal: 0.7 or better). A benchmark, not a test: it asserts nothing.
+// sealbench — benchmarks that print numbers and assert nothing (docs/benchmarks.md).
 //
-//   swift run -c release sealbench [--seconds S]
-import Crypto
+//   swift run -c release sealbench [--seconds S]     in-process STAMP/s beside raw P-256 signatures/s
+//   .build/release/sealbench transports              the simulator behind PC/SC and USB/IP
 import Foundation
-import SealFirmware
-import SealHostDriver
-import SealProtocol
-import SealSimulator
 
-/// An NVM backing store that keeps nothing: the benchmark measures the chip, not the simulator's
-/// durability layer (the state-file figure is printed separately).
-final class VolatileBackingStore: NVMBackingStore {
-    var image: [UInt8]?
-    init(image: [UInt8]?) { self.image = image }
-    func load() throws -> [UInt8]? { image }
-    func store(_ image: [UInt8]) throws {}
-    func store(snapshot: NVMSnapshot) throws {}
-}
-
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-/// Runs `body` for about `seconds` and returns (operations, elapsed seconds).
-func run(seconds: Double, _ body: () async throws -> Void) async throws -> (count: Int, elapsed: Double) {
-    var count = 0
-    let start = now()
-    var elapsed = 0.0
-    repeat {
-        for _ in 0..<25 { try await body() }
-        count += 25
-        elapsed = now() - start
-    } while elapsed < seconds
-    return (count, elapsed)
-}
-
-struct Tally {
-    var count = 0
-    var elapsed = 0.0
-    var perSecond: Double { elapsed > 0 ? Double(count) / elapsed : 0 }
-    mutating func add(_ sample: (count: Int, elapsed: Double)) {
-        count += sample.count
-        elapsed += sample.elapsed
+switch BenchCommand.parse(Array(CommandLine.arguments.dropFirst())) {
+case .stamp(let seconds):
+    do {
+        try await StampBenchmark.run(seconds: seconds)
+    } catch {
+        FileHandle.standardError.write(Data("sealbench: error: \(error)\n".utf8))
+        exit(1)
     }
-}
-
-var seconds = 6.0
-var arguments = CommandLine.arguments.dropFirst().makeIterator()
-while let argument = arguments.next() {
-    if argument == "--seconds", let value = arguments.next(), let parsed = Double(value), parsed > 0 {
-        seconds = parsed
-    } else {
-        FileHandle.standardError.write(Data("usage: sealbench [--seconds S]\n".utf8))
-        exit(2)
+case .transports(let options):
+    do {
+        try await TransportBenchmark.run(options)
+        Cleanup.run()
+    } catch {
+        FileHandle.standardError.write(Data("sealbench transports: error: \(error)\n".utf8))
+        Cleanup.run()
+        exit(1)
     }
-}
-
-do {
-    #if DEBUG
-    print("note: debug build; run `swift run -c release sealbench` for representative figures")
-    #endif
-    // One ACTIVE personalized token, kept as an NVM image every measurement starts from.
-    let factoryBacking = InMemoryBackingStore()
-    let issuerPEM = P256.Signing.PrivateKey().pemRepresentation
-    let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerPEM)
-    try TokenFactory.manufacture(backing: factoryBacking, ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
-    let setup = try InProcessTransport(backing: factoryBacking)
-    let personalization = TokenStore.defaultPersonalization(watermarkKey: [UInt8](repeating: 7, count: 32))
-    try await TokenFactory.personalize(transport: setup, issuerKey: try P256.Signing.PrivateKey(pemRepresentation: issuerPEM),
-                                       data: personalization, activate: true)
-    await setup.disconnect()
-    guard let tokenImage = factoryBacking.image else { throw SealDriverError(code: .transportFailure, reason: "no token image") }
-
-    let request = try StampRequest(documentDigest: Array(SHA256.hash(data: Array("benchmark document".utf8))),
-                                   metadata: StampMetadata(time: 1_764_000_000, operatorID: "bench"))
-    let command = SealCommand.stamp(request)
-    let stampBytes = try CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: request.encoded(), ne: 65536).encoded()
-    let message = [UInt8](repeating: 0x5A, count: 219)  // the size of a stamp TBS
-    let rounds = 20
-    let slice = seconds / Double(rounds * 3)
-
-    // Everything is measured in one detached task on the cooperative pool, as an integrator's
-    // async code would call it (from the main actor every SealToken call would add two thread
-    // switches), and in interleaved short rounds, so that load from other processes hits raw
-    // signing and STAMP alike; the ratio is the median of the per-round ratios.
-    let result = try await Task.detached { () async throws -> (raw: Tally, stamp: Tally, chip: Tally, ratios: [Double], file: Tally) in
-        let rawKey = P256.Signing.PrivateKey()
-        let token = SealToken(transport: try InProcessTransport(backing: VolatileBackingStore(image: tokenImage)))
-        _ = try await token.connect()
-        try await token.verifyPIN(TestCredentials.defaultPIN)
-        let chip = try SealChip(nvm: try NonVolatileMemory(backing: VolatileBackingStore(image: tokenImage)), random: SystemChipRandom())
-        _ = try chip.powerOn()
-        _ = chip.process(try SealCommand.select().encoded())
-        _ = chip.process(try SealCommand.verify(pin: TestCredentials.defaultPIN).encoded())
-
-        let signRaw = { () throws in _ = try rawKey.signature(for: message) }
-        let stampThroughDriver = { () async throws in
-            let response = try await token.send(command)
-            guard response.statusWord == .success else { throw SealDriverError(statusWord: response.statusWord, command: "STAMP") }
-        }
-        let stampOnChip = { () throws in
-            guard case .response(let bytes) = chip.process(stampBytes), bytes.suffix(2) == [0x90, 0x00] else {
-                throw SealDriverError(code: .transportFailure, reason: "chip refused STAMP")
-            }
-        }
-        // Warm-up.
-        for _ in 0..<50 { try signRaw(); try await stampThroughDriver(); try stampOnChip() }
-
-        var raw = Tally(), stamp = Tally(), chipOnly = Tally()
-        var ratios: [Double] = []
-        for _ in 0..<rounds {
-            let r = try await run(seconds: slice) { try signRaw() }
-            let s = try await run(seconds: slice) { try await stampThroughDriver() }
-            let c = try await run(seconds: slice) { try stampOnChip() }
-            raw.add(r); stamp.add(s); chipOnly.add(c)
-            ratios.append((Double(s.count) / s.elapsed) / (Double(r.count) / r.elapsed))
-        }
-
-        // With the simulator's state file: every committed STAMP rewrites and fsyncs the image.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sealbench-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let stateFile = FileBackingStore(url: directory.appendingPathComponent("token.nvm"))
-        try stateFile.store(tokenImage)
-        let fileToken = SealToken(transport: try InProcessTransport(backing: stateFile))
-        _ = try await fileToken.connect()
-        try await fileToken.verifyPIN(TestCredentials.defaultPIN)
-        var file = Tally()
-        file.add(try await run(seconds: min(1, seconds / 4)) {
-            let response = try await fileToken.send(command)
-            guard response.statusWord == .success else { throw SealDriverError(statusWord: response.statusWord, command: "STAMP") }
-        })
-        return (raw, stamp, chipOnly, ratios, file)
-    }.value
-
-    let ratios = result.ratios.sorted()
-    let median = ratios[ratios.count / 2]
-    print(String(format: "raw P-256 ECDSA sign (swift-crypto):     %10.0f signatures/s  (%d)", result.raw.perSecond, result.raw.count))
-    print(String(format: "in-process STAMP (SealToken+chip):       %10.0f stamps/s      (%d)", result.stamp.perSecond, result.stamp.count))
-    print(String(format: "  chip alone (SealChip.process):         %10.0f stamps/s      (%d)", result.chip.perSecond, result.chip.count))
-    print(String(format: "  with the state file (fsync per stamp): %10.0f stamps/s      (%d)", result.file.perSecond, result.file.count))
-    print(String(format: "ratio STAMP/raw: %.2f median of %d interleaved rounds (min %.2f, max %.2f; goal >= 0.70)",
-                 median, ratios.count, ratios.first ?? 0, ratios.last ?? 0))
-} catch {
-    FileHandle.standardError.write(Data("sealbench: error: \(error)\n".utf8))
-    exit(1)
+case .echoCard(let port):
+    // The echo card alone, in its own process, until SIGTERM / SIGINT (their default action).
+    let card = EchoCard(port: port)
+    card.start()
+    FileHandle.standardOutput.write(Data("echo card: connecting to vpcd at 127.0.0.1:\(port)\n".utf8))
+    while !card.isActive { try? await Task.sleep(for: .milliseconds(20)) }
+    FileHandle.standardOutput.write(Data("echo card: active\n".utf8))
+    while true { try? await Task.sleep(for: .seconds(3600)) }
 }

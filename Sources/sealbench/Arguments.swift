@@ -1,0 +1,66 @@
+// Command line: `sealbench [--seconds S]` (STAMP vs raw P-256, the default) and
+// `sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]`
+// and `sealbench echo-card [--port P]` (the echo card alone, for measuring the PC/SC stack).
+import Foundation
+
+enum BenchCommand {
+    case stamp(seconds: Double)
+    case transports(TransportOptions)
+    case echoCard(port: UInt16)
+
+    static let usage = """
+        usage: sealbench [--seconds S]
+               sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]
+               sealbench echo-card [--port P]
+
+        """
+
+    /// Parses the arguments (without the program name); prints the usage and exits 2 when they
+    /// do not parse.
+    static func parse(_ arguments: [String]) -> BenchCommand {
+        var iterator = arguments.makeIterator()
+        if arguments.first == "echo-card" {
+            _ = iterator.next()
+            var port = PCSCService.basePort + 1
+            while let argument = iterator.next() {
+                guard argument == "--port", let value = iterator.next().flatMap({ UInt16($0) }), value > 0 else { fail() }
+                port = value
+            }
+            return .echoCard(port: port)
+        }
+        if arguments.first == "transports" {
+            _ = iterator.next()
+            var options = TransportOptions()
+            while let argument = iterator.next() {
+                switch argument {
+                case "--count": options.count = positive(iterator.next())
+                case "--block": options.block = positive(iterator.next())
+                case "--stamps": options.stamps = positive(iterator.next())
+                case "--no-conformance": options.conformance = false
+                case "--echo-process": options.echoProcess = true
+                default: fail()
+                }
+            }
+            return .transports(options)
+        }
+        var seconds = 6.0
+        while let argument = iterator.next() {
+            if argument == "--seconds", let value = iterator.next(), let parsed = Double(value), parsed > 0 {
+                seconds = parsed
+            } else {
+                fail()
+            }
+        }
+        return .stamp(seconds: seconds)
+    }
+
+    private static func positive(_ text: String?) -> Int {
+        guard let text, let value = Int(text), value > 0 else { fail() }
+        return value
+    }
+
+    private static func fail() -> Never {
+        FileHandle.standardError.write(Data(usage.utf8))
+        exit(2)
+    }
+}
