@@ -58,6 +58,28 @@ struct PCSCInteropTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    @Test("PCSCTransport connects, transmits inside a transaction, resets and disconnects")
+    func transportExchangesAPDUs() async throws {
+        try await Self.withServedToken { _ in
+            let reader = try #require(try await PCSCReaders.list().first { $0.name == Self.reader && $0.isCardPresent })
+            let transport = PCSCTransport(readerName: reader.name)
+            let atr = try await transport.connect()
+            #expect(atr == reader.atr)
+            let select: [UInt8] = [0x00, 0xA4, 0x04, 0x00, 0x09] + SealApplet.aid + [0x00]
+            let answer = try await transport.withTransaction {
+                try await transport.transmit(select)
+            }
+            #expect(answer.suffix(2) == [0x90, 0x00])
+            #expect(try await transport.reset() == atr)
+            // After the reset the applet is deselected (SPEC §2.3): GET DATA answers 6D00.
+            #expect(try await transport.transmit([0x00, 0xCA, 0x01, 0x02, 0x00]) == [0x6D, 0x00])
+            await transport.disconnect()
+            await #expect(throws: SealDriverError(code: .notConnected, reason: "")) {
+                try await transport.transmit(select)
+            }
+        }
+    }
+
     @Test("pcsc_scan lists the reader and the seal token with its ATR")
     func pcscScanSeesTheToken() async throws {
         try await Self.withServedToken { _ in

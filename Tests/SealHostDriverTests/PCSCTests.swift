@@ -348,27 +348,4 @@ struct PCSCIntegrationTests {
         iterator = nil   // SCardCancel; the monitor thread releases its context
         #expect(iterator == nil)
     }
-
-    /// Exercises connect/transmit/transaction/reset on a card in the first vpcd reader, when one is
-    /// there (the lead's simulator, or any virtual card on TCP 35963).
-    @Test func exchangesAPDUsWithAVirtualCard() async throws {
-        guard let reader = try await PCSCReaders.list().first(where: { $0.isCardPresent && $0.name.hasPrefix("Virtual PCD") }) else {
-            return   // no virtual card connected: nothing to exchange with
-        }
-        let transport = PCSCTransport(readerName: reader.name)
-        let atr = try await transport.connect()
-        #expect(!atr.isEmpty)
-        #expect(atr == reader.atr)
-        let select: [UInt8] = [0x00, 0xA4, 0x04, 0x00, 0x00]
-        let answer = try await transport.withTransaction {
-            try await transport.transmit(select)
-        }
-        #expect(answer.count >= 2)
-        #expect(try await transport.reset() == atr)
-        #expect(try await transport.transmit(select).count >= 2)
-        await transport.disconnect()
-        await #expect(throws: SealDriverError(code: .notConnected, reason: "")) {
-            try await transport.transmit(select)
-        }
-    }
 }

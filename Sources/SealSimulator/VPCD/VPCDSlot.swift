@@ -70,11 +70,14 @@ final class VPCDSlot: @unchecked Sendable {
             return started
         }
         guard !alreadyStarted else { return }
+        let name = "sealsim-vpcd-slot\(index)"
         let thread = Thread { [self] in
+            // Set from inside: on Linux a name set before start() never reaches the OS thread,
+            // and top/perf would show "oot.default-qos".
+            Thread.current.name = name
             run()
             finished.signal()
         }
-        thread.name = "sealsim-vpcd-slot\(index)"
         thread.start()
     }
 
