@@ -49,18 +49,18 @@ public struct AuditEntry: Hashable, Sendable {
     }
 
     public func encoded() -> [UInt8] {
-        [
-            TLV(tag: SealTag.counter, value: bigEndianBytes(counter)),
-            TLV(tag: SealTag.time, value: bigEndianBytes(time)),
-            TLV(tag: SealTag.documentDigest, value: documentDigest),
-            TLV(tag: SealTag.metadataDigest, value: metadataDigest),
-            TLV(tag: SealTag.serial, value: Array(serial.utf8)),
-            TLV(tag: SealTag.expiry, value: bigEndianBytes(expiry)),
-            TLV(tag: SealTag.expirationCode, value: Array(expirationCode.utf8)),
-            TLV(tag: SealTag.grantSerial, value: bigEndianBytes(grantSerial)),
-            TLV(tag: SealTag.previousEntryHash, value: previousHash),
-            TLV(tag: SealTag.signature, value: signature),
-        ].encoded()
+        var writer = TLVWriter(capacity: 250)
+        writer.append(SealTag.counter, bigEndian: counter)
+        writer.append(SealTag.time, bigEndian: time)
+        writer.append(SealTag.documentDigest, documentDigest)
+        writer.append(SealTag.metadataDigest, metadataDigest)
+        writer.append(SealTag.serial, utf8: serial)
+        writer.append(SealTag.expiry, bigEndian: expiry)
+        writer.append(SealTag.expirationCode, utf8: expirationCode)
+        writer.append(SealTag.grantSerial, bigEndian: grantSerial)
+        writer.append(SealTag.previousEntryHash, previousHash)
+        writer.append(SealTag.signature, signature)
+        return writer.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws(SealDataError) {

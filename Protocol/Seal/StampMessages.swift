@@ -54,13 +54,13 @@ public struct StampResponse: Hashable, Sendable {
     }
 
     public func encoded() -> [UInt8] {
-        [
-            TLV(tag: SealTag.counter, value: bigEndianBytes(counter)),
-            TLV(tag: SealTag.serial, value: Array(serial.utf8)),
-            TLV(tag: SealTag.expiry, value: bigEndianBytes(expiry)),
-            TLV(tag: SealTag.expirationCode, value: Array(expirationCode.utf8)),
-            TLV(tag: SealTag.signature, value: signature),
-        ].encoded()
+        var writer = TLVWriter(capacity: 120)
+        writer.append(SealTag.counter, bigEndian: counter)
+        writer.append(SealTag.serial, utf8: serial)
+        writer.append(SealTag.expiry, bigEndian: expiry)
+        writer.append(SealTag.expirationCode, utf8: expirationCode)
+        writer.append(SealTag.signature, signature)
+        return writer.bytes
     }
 
     public init(decoding bytes: [UInt8]) throws(SealDataError) {

@@ -37,11 +37,10 @@ public struct StampTBS: Hashable, Sendable {
         out.reserveCapacity(220)
         out += chipID
         out.appendBigEndian(counter)
-        let serialBytes = Array(serial.utf8)
-        out.append(UInt8(truncatingIfNeeded: serialBytes.count))
-        out += serialBytes
+        out.append(UInt8(truncatingIfNeeded: serial.utf8.count))
+        out += serial.utf8
         out.appendBigEndian(expiry)
-        out += Array(expirationCode.utf8)
+        out += expirationCode.utf8
         out += documentDigest
         out += metadataDigest
         out += featureHash
