@@ -50,13 +50,19 @@ public struct StampMetadata: Hashable, Sendable, Codable {
         default:
             throw SealDataError(.missingField, "latitude and longitude must be given together")
         }
-        for (name, text) in [("operator ID", operatorID), ("organization unit", organizationUnit), ("approval node", approvalNode)] {
-            if let text, !(1...Self.maxTextLength).contains(text.utf8.count) {
-                throw SealDataError(.invalidLength, "\(name) must be 1 to \(Self.maxTextLength) UTF-8 bytes")
-            }
-        }
+        // Checked one by one rather than through an array of (name, text) pairs: the chip runs
+        // this on every STAMP.
+        try Self.checkText(operatorID, "operator ID")
+        try Self.checkText(organizationUnit, "organization unit")
+        try Self.checkText(approvalNode, "approval node")
         if let fingerprint = deviceFingerprint, !(1...Self.maxTextLength).contains(fingerprint.count) {
             throw SealDataError(.invalidLength, "device fingerprint must be 1 to \(Self.maxTextLength) bytes")
+        }
+    }
+
+    private static func checkText(_ text: String?, _ name: String) throws(SealDataError) {
+        if let text, !(1...maxTextLength).contains(text.utf8.count) {
+            throw SealDataError(.invalidLength, "\(name) must be 1 to \(maxTextLength) UTF-8 bytes")
         }
     }
 
