@@ -50,6 +50,38 @@ public enum TokenFactory {
         return publicKey
     }
 
+    /// Makes a ready-to-use test token at `target` when none exists: manufactured under the test
+    /// vendor CA with the test issuer key, personalized like the default token
+    /// (``TokenStore/defaultPersonalization(watermarkKey:)``) and activated; its watermark key is
+    /// written to `watermarkKeyFile`. Built in a staging file and renamed into place, so an
+    /// interrupted run never leaves a half-made token. Used for the default token and for every
+    /// slot of `sealsim serve`.
+    ///
+    /// - Returns: `true` when a token was made, `false` when one already existed.
+    @discardableResult
+    public static func provisionTestToken(at target: URL, watermarkKeyFile: URL, label: String) async throws -> Bool {
+        guard !FileManager.default.fileExists(atPath: target.path) else { return false }
+        let directory = target.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let staging = directory.appendingPathComponent(target.lastPathComponent + ".making", isDirectory: false)
+        try? FileManager.default.removeItem(at: staging)
+        do {
+            let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM)
+            try manufacture(backing: FileBackingStore(url: staging), ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
+            let watermarkKey = SystemChipRandom().randomBytes(count: 32)
+            let transport = try InProcessTransport(name: "\(label) (personalization)", backing: FileBackingStore(url: staging))
+            try await personalize(transport: transport, issuerKey: issuerKey,
+                                  data: TokenStore.defaultPersonalization(watermarkKey: watermarkKey), activate: true)
+            try Data(hexString(watermarkKey).utf8).write(to: watermarkKeyFile, options: .atomic)
+            try FileManager.default.moveItem(at: staging, to: target)
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            if error is SimulatorError { throw error }
+            throw SimulatorError(.personalization, "cannot make the token of \(label) in \(target.path): \(error)")
+        }
+        return true
+    }
+
     /// SHA-256 of the bytes of an imprint image or physical fingerprint: the physical-feature hash.
     public static func featureHash(of bytes: [UInt8]) -> [UInt8] {
         Array(SHA256.hash(data: bytes))

@@ -31,9 +31,7 @@ public struct TokenStore: Sendable {
 
     /// Opens the default token, making it first when it does not exist yet.
     public func openDefaultToken() async throws -> InProcessTransport {
-        if !FileManager.default.fileExists(atPath: defaultTokenURL.path) {
-            try await createDefaultToken()
-        }
+        try await TokenFactory.provisionTestToken(at: defaultTokenURL, watermarkKeyFile: defaultWatermarkKeyURL, label: "the default token")
         return try InProcessTransport(name: "SealKit simulator (\(defaultTokenURL.path))", backing: FileBackingStore(url: defaultTokenURL))
     }
 
@@ -58,22 +56,5 @@ public struct TokenStore: Sendable {
             featureHash: TokenFactory.featureHash(of: Array("SealKit demo seal imprint".utf8)),
             pin: TestCredentials.defaultPIN, pinTryLimit: 3, puk: TestCredentials.defaultPUK, pukTryLimit: 10,
             watermarkValiditySeconds: 365 * 86_400, watermarkKey: watermarkKey)
-    }
-
-    private func createDefaultToken() async throws {
-        let directory = defaultTokenURL.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        // Build in a temporary file and rename, so an interrupted first run never leaves a
-        // half-made default token behind.
-        let staging = directory.appendingPathComponent("default.nvm.making")
-        try? FileManager.default.removeItem(at: staging)
-        let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM)
-        try TokenFactory.manufacture(backing: FileBackingStore(url: staging), ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
-        let watermarkKey = SystemChipRandom().randomBytes(count: 32)
-        let transport = try InProcessTransport(backing: FileBackingStore(url: staging))
-        try await TokenFactory.personalize(transport: transport, issuerKey: issuerKey,
-                                           data: Self.defaultPersonalization(watermarkKey: watermarkKey), activate: true)
-        try Data(hexString(watermarkKey).utf8).write(to: defaultWatermarkKeyURL, options: .atomic)
-        try FileManager.default.moveItem(at: staging, to: defaultTokenURL)
     }
 }

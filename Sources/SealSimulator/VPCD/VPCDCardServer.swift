@@ -292,27 +292,9 @@ public final class VPCDCardServer: Sendable {
     /// - Returns: `true` when a token was made, `false` when one already existed.
     @discardableResult
     public static func provisionToken(slot: Int, stateDirectory: URL) async throws -> Bool {
-        let target = stateFile(slot: slot, stateDirectory: stateDirectory)
-        guard !FileManager.default.fileExists(atPath: target.path) else { return false }
-        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
-        let staging = stateDirectory.appendingPathComponent("slot-\(slot).nvm.making", isDirectory: false)
-        try? FileManager.default.removeItem(at: staging)
-        do {
-            let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM)
-            try TokenFactory.manufacture(backing: FileBackingStore(url: staging), ca: try VendorCA.testVendor(),
-                                         issuerPublicKey: issuerKey.publicKey)
-            let watermarkKey = SystemChipRandom().randomBytes(count: 32)
-            let transport = try InProcessTransport(name: "sealsim slot \(slot) (personalization)", backing: FileBackingStore(url: staging))
-            try await TokenFactory.personalize(transport: transport, issuerKey: issuerKey,
-                                               data: TokenStore.defaultPersonalization(watermarkKey: watermarkKey), activate: true)
-            try Data(hexString(watermarkKey).utf8).write(to: watermarkKeyFile(slot: slot, stateDirectory: stateDirectory), options: .atomic)
-            try FileManager.default.moveItem(at: staging, to: target)
-        } catch {
-            try? FileManager.default.removeItem(at: staging)
-            if error is SimulatorError { throw error }
-            throw SimulatorError(.personalization, "cannot make the token of slot \(slot) in \(target.path): \(error)")
-        }
-        return true
+        try await TokenFactory.provisionTestToken(
+            at: stateFile(slot: slot, stateDirectory: stateDirectory),
+            watermarkKeyFile: watermarkKeyFile(slot: slot, stateDirectory: stateDirectory), label: "vpcd slot \(slot)")
     }
 }
 
