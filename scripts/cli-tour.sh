@@ -99,7 +99,22 @@ if scripts/pcscd.sh status >/dev/null 2>&1; then
     contains "the error says the card is gone" "$work/err" "(removed|no token|no card)"
     check "sealctl sim insert" 0 "$bin/sealctl" sim insert --slot 0 --state "$vpcd_state"
     check "the token comes back" 0 wait_for reader_has_card "Virtual PCD 00 00"
-    check "info after re-insert" 0 "$bin/sealctl" info --reader "Virtual PCD 00 00"
+    check "info after re-insert" 0 "$bin/sealctl" info --reader "Virtual PCD 00 00" --json
+    counter_before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["counter"])' "$work/out")
+    # Power loss at the next NVM write — the try-counter journal entry of the VERIFY that `stamp`
+    # sends first: the chip goes mute, the reader sees the card leave and come back, and no state
+    # changed (SPEC §11), so the counter is as before.
+    check "sealctl sim tear" 0 "$bin/sealctl" sim tear --slot 0 --at 1 --state "$vpcd_state"
+    check "a torn STAMP is a clean error" 1 "$bin/sealctl" stamp --reader "00 00" --document "$work/contract.txt" --pin 123456 --out "$work/torn.json"
+    check "the token comes back after the tear" 0 wait_for reader_has_card "Virtual PCD 00 00"
+    check "info after the tear" 0 wait_for "$bin/sealctl" info --reader "Virtual PCD 00 00" --json
+    "$bin/sealctl" info --reader "Virtual PCD 00 00" --json >"$work/after-tear.json" 2>/dev/null || true
+    counter_after=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["counter"])' "$work/after-tear.json" 2>/dev/null || echo "?")
+    if [ "$counter_before" = "$counter_after" ]; then
+        passed=$((passed + 1)); echo "[PASS] the torn STAMP left the counter at $counter_after"
+    else
+        failed=$((failed + 1)); echo "[FAIL] counter $counter_before before the torn STAMP, $counter_after after"
+    fi
     kill "$vpcd_sim"; wait "$vpcd_sim" 2>/dev/null || true
 else
     failed=$((failed + 1)); echo "[FAIL] pcscd is not running (run scripts/pcscd.sh start)"

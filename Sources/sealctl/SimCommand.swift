@@ -4,8 +4,8 @@ import SealSimulator
 
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Control a running `sealsim serve --vpcd`: insert, remove or reset a token, or show the slots.",
-        subcommands: [Insert.self, Remove.self, Reset.self, Status.self])
+        abstract: "Control a running `sealsim serve --vpcd`: insert, remove, reset or tear a token, or show the slots.",
+        subcommands: [Insert.self, Remove.self, Reset.self, Tear.self, Status.self])
 
     struct Options: ParsableArguments {
         @Option(help: "The simulator's state directory (default $SEALKIT_HOME/vpcd).") var state: String?
@@ -44,6 +44,25 @@ struct Sim: AsyncParsableCommand {
         func run() async throws {
             do { try options.client.reset(slot: slot) } catch { throw CLIError(error.message) }
             print("slot \(slot): reset")
+        }
+    }
+
+    struct Tear: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cut a token's power at its K-th NVM write from now (power-loss injection); --off disarms.")
+        @OptionGroup var options: Options
+        @Option(help: "Slot number.") var slot: Int
+        @Option(name: .customLong("at"), help: "The NVM write (1 = the next) at which power is lost.") var write: Int?
+        @Flag(help: "Disarm a pending power loss.") var off = false
+
+        func validate() throws {
+            if (write == nil) == !off { throw ValidationError("give --at K or --off") }
+            if let write, write < 1 { throw ValidationError("--at must be 1 or more") }
+        }
+
+        func run() async throws {
+            do { try options.client.tear(slot: slot, atNVMWrite: write) } catch { throw CLIError(error.message) }
+            print(write.map { "slot \(slot): power is lost at NVM write \($0) from now" } ?? "slot \(slot): power loss disarmed")
         }
     }
 
