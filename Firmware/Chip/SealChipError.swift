@@ -1,5 +1,6 @@
+import SealProtocol
 /// Errors of the chip's factory and host-side interfaces (not APDU status words).
-public struct SealChipError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct SealChipError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
         /// The chip ID is not 16 bytes.
@@ -30,6 +31,4 @@ public struct SealChipError: Error, Hashable, Sendable, CustomStringConvertible 
     public var description: String { "SealChipError.\(code): \(reason)" }
 
     /// Errors are equal when their codes are; the reason is diagnostic only.
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }

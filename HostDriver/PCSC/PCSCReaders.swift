@@ -23,15 +23,9 @@ public enum PCSCReaders {
     ///   ``PCSCError/Code-swift.struct/platformUnsupported`` on builds without libpcsclite.
     public static func list() async throws(PCSCError) -> [PCSCReaderInfo] {
         #if canImport(CPCSCLite)
-        let result = await PCSCSerialExecutor.runBlocking(label: "SealKit.PCSC.list") { () -> Result<[PCSCReaderInfo], PCSCError> in
-            do throws(PCSCError) {
-                let context = try PCSCContext.establish()
-                return .success(try context.readerInfos(context.listReaders()))
-            } catch {
-                return .failure(error)
-            }
+        try await withContext(label: "SealKit.PCSC.list") { context throws(PCSCError) in
+            try context.readerInfos(context.listReaders())
         }
-        return try result.get()
         #else
         throw PCSCError(code: .platformUnsupported, reason: "built without libpcsclite")
         #endif
@@ -42,16 +36,27 @@ public enum PCSCReaders {
     /// - Throws: as ``list()``.
     public static func names() async throws(PCSCError) -> [String] {
         #if canImport(CPCSCLite)
-        let result = await PCSCSerialExecutor.runBlocking(label: "SealKit.PCSC.names") { () -> Result<[String], PCSCError> in
+        try await withContext(label: "SealKit.PCSC.names") { context throws(PCSCError) in
+            try context.listReaders()
+        }
+        #else
+        throw PCSCError(code: .platformUnsupported, reason: "built without libpcsclite")
+        #endif
+    }
+
+    #if canImport(CPCSCLite)
+    /// Runs `body` with a fresh context on a thread of its own (PC/SC calls block).
+    private static func withContext<T: Sendable>(
+        label: String, _ body: @escaping @Sendable (PCSCContext) throws(PCSCError) -> T
+    ) async throws(PCSCError) -> T {
+        let result = await PCSCSerialExecutor.runBlocking(label: label) { () -> Result<T, PCSCError> in
             do throws(PCSCError) {
-                return .success(try PCSCContext.establish().listReaders())
+                return .success(try body(try PCSCContext.establish()))
             } catch {
                 return .failure(error)
             }
         }
         return try result.get()
-        #else
-        throw PCSCError(code: .platformUnsupported, reason: "built without libpcsclite")
-        #endif
     }
+    #endif
 }

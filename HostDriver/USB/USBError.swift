@@ -14,7 +14,7 @@ import SealProtocol
 /// ``message`` says what to do, e.g. for ``Code-swift.struct/permissionDenied``: "no permission to
 /// open 1234:5678: add a udev rule or run as root". `Equatable` and `Hashable` consider ``code``
 /// only.
-public struct USBError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct USBError: CodedError {
     /// The kind of failure.
     public let code: Code
     /// Technical detail for logs (the call, its error name, the device). Not part of equality.
@@ -29,8 +29,6 @@ public struct USBError: Error, Hashable, Sendable, CustomStringConvertible {
         self.device = device
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// One line for people: what happened and what to do.
     public var message: String {

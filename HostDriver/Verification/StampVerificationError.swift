@@ -1,8 +1,9 @@
+import SealProtocol
 /// A failed stamp verification: the first failed check of a ``StampVerificationReport``.
 ///
 /// The ``code`` is the failed check's ``StampVerificationCheck/ID`` — one stable code per check.
 /// `Equatable` and `Hashable` consider ``code`` only.
-public struct StampVerificationError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct StampVerificationError: CodedError {
     /// The code of a verification error: the identifier of the failed check.
     public typealias Code = StampVerificationCheck.ID
 
@@ -10,6 +11,8 @@ public struct StampVerificationError: Error, Hashable, Sendable, CustomStringCon
     public let code: Code
     /// What did not match. Not part of equality.
     public let detail: String
+    /// ``detail``, under the name ``CodedError`` uses.
+    public var reason: String { detail }
 
     /// Creates an error.
     public init(code: Code, detail: String) {
@@ -17,8 +20,6 @@ public struct StampVerificationError: Error, Hashable, Sendable, CustomStringCon
         self.detail = detail
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// One line: which check failed, why, and that the stamp must not be trusted.
     public var description: String {

@@ -15,7 +15,7 @@
 /// carry human-readable detail for logs.
 ///
 /// `Equatable` and `Hashable` consider only ``code``.
-public struct APDUDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct APDUDecodingError: CodedError {
     /// The kind of failure.
     public let code: Code
     /// Human-readable detail. Not part of equality.
@@ -27,12 +27,7 @@ public struct APDUDecodingError: Error, Hashable, Sendable, CustomStringConverti
         self.reason = reason
     }
 
-    public var description: String {
-        reason.isEmpty ? "APDUDecodingError.\(code)" : "APDUDecodingError.\(code): \(reason)"
-    }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// The kind of an ``APDUDecodingError``.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -78,7 +73,7 @@ public struct APDUDecodingError: Error, Hashable, Sendable, CustomStringConverti
 /// An error thrown while decoding BER-TLV data objects.
 ///
 /// `Equatable` and `Hashable` consider only ``code``.
-public struct TLVDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct TLVDecodingError: CodedError {
     /// The kind of failure.
     public let code: Code
     /// Human-readable detail. Not part of equality.
@@ -90,12 +85,7 @@ public struct TLVDecodingError: Error, Hashable, Sendable, CustomStringConvertib
         self.reason = reason
     }
 
-    public var description: String {
-        reason.isEmpty ? "TLVDecodingError.\(code)" : "TLVDecodingError.\(code): \(reason)"
-    }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// The kind of a ``TLVDecodingError``.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -145,7 +135,7 @@ public struct TLVDecodingError: Error, Hashable, Sendable, CustomStringConvertib
 /// An error thrown while parsing or building an ISO 7816-3 Answer-to-Reset.
 ///
 /// `Equatable` and `Hashable` consider only ``code``.
-public struct ATRError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ATRError: CodedError {
     /// The kind of failure.
     public let code: Code
     /// Human-readable detail. Not part of equality.
@@ -157,12 +147,7 @@ public struct ATRError: Error, Hashable, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String {
-        reason.isEmpty ? "ATRError.\(code)" : "ATRError.\(code): \(reason)"
-    }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// The kind of an ``ATRError``.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

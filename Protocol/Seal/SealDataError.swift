@@ -2,7 +2,7 @@
 /// the host driver reports them as malformed responses.
 ///
 /// Codes are stable so that tools can match on them (swift-asn1 style).
-public struct SealDataError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct SealDataError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
         public static let malformedTLV = Code(name: "malformedTLV")
@@ -23,6 +23,4 @@ public struct SealDataError: Error, Hashable, Sendable, CustomStringConvertible 
         self.code = code
         self.reason = reason
     }
-
-    public var description: String { "SealDataError.\(code): \(reason)" }
 }

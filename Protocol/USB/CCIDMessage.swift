@@ -14,7 +14,7 @@
 ///
 /// Inspect ``code``; ``reason`` carries detail for logs. `Equatable` and `Hashable` consider only
 /// ``code``.
-public struct CCIDMessageError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct CCIDMessageError: CodedError {
     /// The kind of failure.
     public let code: Code
     /// Human-readable detail. Not part of equality.
@@ -26,12 +26,7 @@ public struct CCIDMessageError: Error, Hashable, Sendable, CustomStringConvertib
         self.reason = reason
     }
 
-    public var description: String {
-        reason.isEmpty ? "CCIDMessageError.\(code)" : "CCIDMessageError.\(code): \(reason)"
-    }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// The kind of a ``CCIDMessageError``. Codes are stable.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

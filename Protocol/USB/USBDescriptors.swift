@@ -10,7 +10,7 @@
 /// An error thrown while decoding a USB descriptor.
 ///
 /// `Equatable` and `Hashable` consider only ``code``.
-public struct USBDescriptorError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct USBDescriptorError: CodedError {
     /// The kind of failure.
     public let code: Code
     /// Human-readable detail. Not part of equality.
@@ -22,12 +22,7 @@ public struct USBDescriptorError: Error, Hashable, Sendable, CustomStringConvert
         self.reason = reason
     }
 
-    public var description: String {
-        reason.isEmpty ? "USBDescriptorError.\(code)" : "USBDescriptorError.\(code): \(reason)"
-    }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// The kind of a ``USBDescriptorError``.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -13,7 +13,7 @@
 ///
 /// Inspect ``code``; ``reason`` carries detail for logs. `Equatable` and `Hashable` consider only
 /// ``code``.
-public struct USBIPMessageError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct USBIPMessageError: CodedError {
     /// The kind of failure.
     public let code: Code
     /// Human-readable detail. Not part of equality.
@@ -25,12 +25,7 @@ public struct USBIPMessageError: Error, Hashable, Sendable, CustomStringConverti
         self.reason = reason
     }
 
-    public var description: String {
-        reason.isEmpty ? "USBIPMessageError.\(code)" : "USBIPMessageError.\(code): \(reason)"
-    }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// The kind of a ``USBIPMessageError``. Codes are stable.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -13,26 +13,16 @@ actor OnTransportExecutor {
 
     init(_ transport: PCSCTransport) { self.transport = transport }
 
-    /// `count` round trips of `apdu`; each response must end with `expected` status bytes.
+    /// `count` round trips of `apdu`, timed on the transport's own executor (no hop per call).
     func roundTrips(_ apdu: [UInt8], count: Int, what: String) async throws -> [Double] {
-        var samples: [Double] = []
-        samples.reserveCapacity(count)
-        for _ in 0..<count {
-            let start = now()
-            let response = try await transport.transmit(apdu)
-            let end = now()
-            guard response.count >= 2, response[response.count - 2] == 0x90, response[response.count - 1] == 0x00 else {
-                throw BenchError("\(what): unexpected answer \(hex(response)) to \(hex(apdu))")
-            }
-            samples.append(end - start)
-        }
-        return samples
+        try await sealbench.roundTrips(transport, apdu, count: count, what: what)
     }
 }
 
-/// Times round trips of any transport called from the caller's task, as application code calls
-/// it: each sample includes the hops to the transport's executor and back.
-func roundTrips(_ transport: any CardTransport, _ apdu: [UInt8], count: Int, what: String) async throws -> [Double] {
+/// Times round trips of any transport on the caller's executor (`nonisolated(nonsending)`): called
+/// from a task, as application code calls it, each sample includes the hops to the transport's
+/// executor and back; called from an actor on the transport's executor, none.
+nonisolated(nonsending) func roundTrips(_ transport: any CardTransport, _ apdu: [UInt8], count: Int, what: String) async throws -> [Double] {
     var samples: [Double] = []
     samples.reserveCapacity(count)
     for _ in 0..<count {

@@ -37,6 +37,14 @@ final class TerminationSignals: @unchecked Sendable {
         continuation?.yield(number)
     }
 
+    /// Waits for SIGINT or SIGTERM (or cancellation of the calling task) and logs which one came:
+    /// the end of every `sealsim serve`.
+    func waitForTermination(log: @Sendable (String) -> Void) async {
+        if let signal = await next() {
+            log("sealsim: \(signal == SIGTERM ? "SIGTERM" : "SIGINT") received, shutting down")
+        }
+    }
+
     /// The next signal; `nil` when the calling task is cancelled.
     func next() async -> Int32? {
         let stream = self.stream

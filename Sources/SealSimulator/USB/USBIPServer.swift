@@ -233,9 +233,7 @@ public final class USBIPServer: Sendable {
         var configuration = Configuration(stateDirectory: stateDirectory, host: host, port: port, devices: slots)
         configuration.device = CCIDDeviceConfiguration(timeExtensionThreshold: timeExtensionThreshold)
         let server = try await start(configuration: configuration, log: log)
-        if let signal = await termination.next() {
-            log("sealsim: \(signal == SIGTERM ? "SIGTERM" : "SIGINT") received, shutting down")
-        }
+        await termination.waitForTermination(log: log)
         server.stop()
     }
 

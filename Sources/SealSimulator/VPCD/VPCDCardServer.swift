@@ -276,9 +276,7 @@ public final class VPCDCardServer: Sendable {
         configuration.controlSocket = SimulatorControlClient.socketURL(stateDirectory: stateDirectory)
         let termination = TerminationSignals()
         let server = try await start(configuration: configuration, log: log)
-        if let signal = await termination.next() {
-            log("sealsim: \(signal == SIGTERM ? "SIGTERM" : "SIGINT") received, shutting down")
-        }
+        await termination.waitForTermination(log: log)
         server.stop()
     }
 
