@@ -1,18 +1,28 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependency direction (see README "Layout"):
-//   SealProtocol  <-  SealFirmware (the chip)
-//   SealProtocol  <-  SealHostDriver (what integrators link)
-//   SealFirmware + SealHostDriver  <-  SealSimulator (in-process transport, manufacturing, token store)
-//   SealHostDriver  <-  SealConformance
-//   executables on top.
+// Targets and the one direction their dependencies point (docs/architecture.md draws it):
+//
+//   SealProtocol (Protocol/)            the APDU codec and the seal encodings; nothing of ours
+//   SealFirmware (Firmware/)            the chip model                          -> SealProtocol
+//   SealHostDriver (HostDriver/Core)    what integrators link; no C library     -> SealProtocol
+//   SealPCSC (HostDriver/PCSC)          PC/SC backend, libpcsclite              -> SealHostDriver
+//   SealReaderWire (Sources/)           CCID, USB/IP, USB descriptor, vpcd wire formats
+//   SealUSB (HostDriver/USB)            USB CCID backend, libusb + USB/IP       -> SealHostDriver, SealReaderWire
+//   SealSimulatedToken (Sources/)       the chip in process, for tests          -> SealFirmware, SealHostDriver
+//   SealSimulatorServers (Sources/)     vpcd, USB/IP and control servers        -> SealSimulatedToken, SealReaderWire
+//   SealConformance (Sources/)          the conformance suite                   -> SealHostDriver
+//   executables on top. The chip and the driver never depend on each other; the simulator links
+//   neither libpcsclite nor libusb.
 let package = Package(
     name: "SealKit",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "SealProtocol", targets: ["SealProtocol"]),
         .library(name: "SealHostDriver", targets: ["SealHostDriver"]),
+        .library(name: "SealPCSC", targets: ["SealPCSC"]),
+        .library(name: "SealUSB", targets: ["SealUSB"]),
+        .library(name: "SealSimulatedToken", targets: ["SealSimulatedToken"]),
         .library(name: "SealFirmware", targets: ["SealFirmware"]),
         .library(name: "SealConformance", targets: ["SealConformance"]),
         .executable(name: "sealctl", targets: ["sealctl"]),
@@ -45,6 +55,7 @@ let package = Package(
             path: "Protocol",
             exclude: ["SPEC.md"]
         ),
+        .target(name: "SealReaderWire", dependencies: ["SealProtocol"], path: "Sources/SealReaderWire"),
         .target(
             name: "SealFirmware",
             dependencies: ["SealProtocol", .product(name: "Crypto", package: "swift-crypto")],
@@ -54,29 +65,45 @@ let package = Package(
             name: "SealHostDriver",
             dependencies: [
                 "SealProtocol",
-                .target(name: "CPCSCLite", condition: .when(platforms: [.linux])),
-                .target(name: "CLibUSB", condition: .when(platforms: [.linux])),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "HostDriver"
+            path: "HostDriver/Core"
         ),
         .target(
-            name: "SealSimulator",
+            name: "SealPCSC",
+            dependencies: ["SealHostDriver", .target(name: "CPCSCLite", condition: .when(platforms: [.linux]))],
+            path: "HostDriver/PCSC"
+        ),
+        .target(
+            name: "SealUSB",
             dependencies: [
-                "SealFirmware", "SealHostDriver", "SealProtocol",
+                "SealHostDriver", "SealReaderWire",
+                .target(name: "CLibUSB", condition: .when(platforms: [.linux])),
+            ],
+            path: "HostDriver/USB"
+        ),
+        .target(
+            name: "SealSimulatedToken",
+            dependencies: [
+                "SealFirmware", "SealHostDriver",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
-            path: "Sources/SealSimulator"
+            path: "Sources/SealSimulatedToken"
+        ),
+        .target(
+            name: "SealSimulatorServers",
+            dependencies: ["SealSimulatedToken", "SealReaderWire", "SealFirmware", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/SealSimulatorServers"
         ),
         .target(
             name: "SealConformance",
             dependencies: [
-                "SealHostDriver", "SealProtocol",
+                "SealHostDriver",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
@@ -85,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "sealctl",
             dependencies: [
-                "SealConformance", "SealSimulator", "SealHostDriver", "SealProtocol",
+                "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -96,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "sealsim",
             dependencies: [
-                "SealSimulator", "SealFirmware", "SealProtocol",
+                "SealSimulatedToken", "SealSimulatorServers", "SealFirmware",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -105,30 +132,51 @@ let package = Package(
         .executableTarget(
             name: "sealbench",
             dependencies: [
-                "SealSimulator", "SealHostDriver", "SealProtocol", "SealFirmware",
+                "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB", "SealFirmware",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/sealbench"
         ),
         .testTarget(name: "SealProtocolTests", dependencies: ["SealProtocol"], path: "Tests/SealProtocolTests"),
+        .testTarget(name: "SealReaderWireTests", dependencies: ["SealReaderWire", "SealProtocol"], path: "Tests/SealReaderWireTests"),
         .testTarget(
             name: "SealFirmwareTests",
-            dependencies: ["SealFirmware", "SealProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SealFirmware", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/SealFirmwareTests"
         ),
         .testTarget(
             name: "SealHostDriverTests",
             dependencies: [
-                "SealHostDriver", "SealProtocol", "SealSimulator", "SealFirmware",
+                "SealHostDriver", "SealSimulatedToken",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
             ],
             path: "Tests/SealHostDriverTests"
         ),
         .testTarget(
+            name: "SealPCSCTests",
+            dependencies: ["SealPCSC", "SealSimulatorServers", "SealSimulatedToken", "SealHostDriver", "SealProtocol", "SealFirmware"],
+            path: "Tests/SealPCSCTests"
+        ),
+        .testTarget(
+            name: "SealUSBTests",
+            dependencies: ["SealUSB", "SealReaderWire", "SealSimulatorServers", "SealSimulatedToken", "SealHostDriver", "SealProtocol", "SealFirmware", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/SealUSBTests"
+        ),
+        .testTarget(
+            name: "SealSimulatedTokenTests",
+            dependencies: ["SealSimulatedToken", "SealHostDriver", "SealProtocol", "SealFirmware"],
+            path: "Tests/SealSimulatedTokenTests"
+        ),
+        .testTarget(
+            name: "SealSimulatorServersTests",
+            dependencies: ["SealSimulatorServers", "SealReaderWire", "SealUSB", "SealSimulatedToken", "SealHostDriver", "SealProtocol", "SealFirmware"],
+            path: "Tests/SealSimulatorServersTests"
+        ),
+        .testTarget(
             name: "SealConformanceTests",
             dependencies: [
-                "SealConformance", "SealSimulator", "SealHostDriver", "SealFirmware", "SealProtocol",
+                "SealConformance", "SealSimulatedToken", "SealHostDriver",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/SealConformanceTests"

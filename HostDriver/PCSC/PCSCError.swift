@@ -1,3 +1,4 @@
+import SealHostDriver
 /// An error of the PC/SC backend: reader discovery, reader monitoring and the PC/SC transport.
 ///
 /// Like ``SealDriverError`` it is a struct with a stable ``code`` (new codes never break a client's

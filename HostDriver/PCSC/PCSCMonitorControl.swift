@@ -1,5 +1,6 @@
 #if canImport(CPCSCLite)
 internal import CPCSCLite
+import SealHostDriver
 import Synchronization
 
 /// Cancellation shared between a ``PCSCReaderMonitor`` iteration (whose loop blocks in

@@ -1,3 +1,4 @@
+import SealHostDriver
 #if canImport(CPCSCLite)
 internal import CPCSCLite
 

@@ -1,3 +1,4 @@
+import SealHostDriver
 /// PC/SC "multi-strings": `SCardListReaders` returns reader names as NUL-terminated strings one
 /// after another, ended by an empty string (so the buffer ends in two NULs), e.g.
 /// `"Virtual PCD 00 00\0Virtual PCD 00 01\0\0"`.

@@ -1,3 +1,4 @@
+import SealHostDriver
 /// A change seen by ``PCSCReaderMonitor``.
 public enum PCSCReaderEvent: Hashable, Sendable, CustomStringConvertible {
     /// A reader appeared (or was already there when monitoring started, if the monitor reports

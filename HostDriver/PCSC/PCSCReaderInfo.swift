@@ -1,3 +1,4 @@
+import SealHostDriver
 /// One PC/SC reader as ``PCSCReaders/list()`` found it.
 public struct PCSCReaderInfo: Hashable, Sendable, CustomStringConvertible {
     /// The reader name exactly as PC/SC reports it, e.g. `"Virtual PCD 00 00"`. Pass it to

@@ -1,3 +1,4 @@
+import SealHostDriver
 /// Resolves what a user typed (`sealctl --reader`) to one PC/SC reader name.
 enum PCSCReaderQuery {
     /// Resolves `query` against `readers`:

@@ -1,3 +1,4 @@
+import SealHostDriver
 /// The state flags PC/SC reports for a reader (`SCARD_STATE_*`, the `dwEventState` of
 /// `SCardGetStatusChange`).
 ///

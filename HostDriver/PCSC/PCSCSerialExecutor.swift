@@ -1,3 +1,4 @@
+import SealHostDriver
 import Dispatch
 
 /// The executor of one ``PCSCTransport``: a private serial `DispatchQueue`.

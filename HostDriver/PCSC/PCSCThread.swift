@@ -1,5 +1,6 @@
 #if canImport(CPCSCLite)
 #if canImport(Glibc)
+import SealHostDriver
 import Glibc
 #elseif canImport(Musl)
 import Musl

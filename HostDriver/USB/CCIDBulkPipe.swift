@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// The USB pipes of one CCID interface: bulk OUT, bulk IN and (optionally) interrupt IN.

@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// An error of the CCID layer: the host session's checks on the reader's replies and the reader's

@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// The host side of the CCID bulk protocol as a pure state machine: no I/O, no clock.

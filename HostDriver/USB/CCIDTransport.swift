@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// A ``CardTransport`` to a seal token behind a USB CCID interface, over any ``CCIDBulkPipe``.

@@ -1,6 +1,8 @@
 #if canImport(CLibUSB)
 internal import CLibUSB
 #endif
+import SealHostDriver
+import SealReaderWire
 import Dispatch
 import SealProtocol
 

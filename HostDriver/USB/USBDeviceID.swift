@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// A USB vendor and product id, written `VVVV:PPPP` in hex as `lsusb` prints it.

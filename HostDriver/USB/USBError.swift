@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// An error of the USB access layer: USB/IP connections, libusb device access, enumeration.

@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// Where a USB/IP server is, and optionally which device: `HOST[:PORT][/BUSID]`.

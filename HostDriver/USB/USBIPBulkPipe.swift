@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// The CCID interface of a device imported from a USB/IP server: bulk OUT, bulk IN and

@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import SealProtocol
 
 /// A USB/IP client: lists a server's exported devices and imports one as a ``USBIPBulkPipe``.

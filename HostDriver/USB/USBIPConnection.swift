@@ -1,3 +1,5 @@
+import SealHostDriver
+import SealReaderWire
 import Dispatch
 import SealProtocol
 import Synchronization

@@ -1,4 +1,6 @@
 #if canImport(Glibc)
+import SealHostDriver
+import SealReaderWire
 import Glibc
 #elseif canImport(Musl)
 import Musl

@@ -196,21 +196,21 @@ public struct ATRError: CodedError {
 /// Upper-case hex formatting shared by the codec's `description`s and error reasons.
 ///
 /// Kept internal and dependency-free so the codec does not need Foundation.
-enum CodecHex {
+package enum CodecHex {
     private static let digits: [Character] = Array("0123456789ABCDEF")
 
     /// `0x9F` → `"9F"`.
-    static func byte(_ value: UInt8) -> String {
+    package static func byte(_ value: UInt8) -> String {
         String([digits[Int(value >> 4)], digits[Int(value & 0x0F)]])
     }
 
     /// `[0x00, 0xA4]` → `"00 A4"`.
-    static func bytes(_ values: [UInt8]) -> String {
+    package static func bytes(_ values: [UInt8]) -> String {
         values.map(byte).joined(separator: " ")
     }
 
     /// `0x6982` → `"6982"`.
-    static func word(_ value: UInt16) -> String {
+    package static func word(_ value: UInt16) -> String {
         byte(UInt8(truncatingIfNeeded: value >> 8)) + byte(UInt8(truncatingIfNeeded: value))
     }
 }

@@ -1,7 +1,7 @@
 /// Big-endian integer helpers used by every fixed-layout encoding of SPEC §9 and §10.
 extension Array where Element == UInt8 {
     @inlinable
-    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+    package mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
         var big = value.bigEndian
         Swift.withUnsafeBytes(of: &big) { append(contentsOf: $0) }
     }
@@ -9,7 +9,7 @@ extension Array where Element == UInt8 {
 
 /// Reads a big-endian unsigned integer from exactly `bytes.count` bytes.
 @inlinable
-func readBigEndian<T: FixedWidthInteger>(_ bytes: some Collection<UInt8>, as: T.Type) -> T {
+package func readBigEndian<T: FixedWidthInteger>(_ bytes: some Collection<UInt8>, as: T.Type) -> T {
     var value: T = 0
     for byte in bytes { value = value << 8 | T(byte) }
     return value
@@ -17,7 +17,7 @@ func readBigEndian<T: FixedWidthInteger>(_ bytes: some Collection<UInt8>, as: T.
 
 /// Big-endian bytes of an integer.
 @inlinable
-public func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+package func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(MemoryLayout<T>.size)
     out.appendBigEndian(value)
@@ -25,7 +25,7 @@ public func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
 }
 
 /// Decodes a big-endian unsigned integer of exactly `MemoryLayout<T>.size` bytes, or throws.
-public func decodeBigEndian<T: FixedWidthInteger>(_ bytes: [UInt8], as type: T.Type, field: String) throws(SealDataError) -> T {
+package func decodeBigEndian<T: FixedWidthInteger>(_ bytes: [UInt8], as type: T.Type, field: String) throws(SealDataError) -> T {
     guard bytes.count == MemoryLayout<T>.size else {
         throw SealDataError(.invalidLength, "\(field) must be \(MemoryLayout<T>.size) bytes, got \(bytes.count)")
     }
@@ -33,7 +33,7 @@ public func decodeBigEndian<T: FixedWidthInteger>(_ bytes: [UInt8], as type: T.T
 }
 
 /// Uppercase hex without separators, as used in certificate subjects and JSON records.
-public func hexString(_ bytes: some Sequence<UInt8>) -> String {
+package func hexString(_ bytes: some Sequence<UInt8>) -> String {
     let digits = Array("0123456789ABCDEF".utf8)
     var out: [UInt8] = []
     for byte in bytes {
@@ -44,7 +44,7 @@ public func hexString(_ bytes: some Sequence<UInt8>) -> String {
 }
 
 /// Parses hex (upper or lower case, optional spaces); nil when not hex.
-public func bytesFromHex(_ text: String) -> [UInt8]? {
+package func bytesFromHex(_ text: String) -> [UInt8]? {
     var out: [UInt8] = []
     var high: UInt8?
     for scalar in text.unicodeScalars {

@@ -51,7 +51,7 @@ public struct StampTBS: Hashable, Sendable {
 }
 
 /// The key ID of a seal public key: SHA-256 of its 65-byte X9.63 form (SPEC §9.3).
-public func sealKeyID(publicKeyX963 key: [UInt8]) -> [UInt8] {
+package func sealKeyID(publicKeyX963 key: [UInt8]) -> [UInt8] {
     Array(SHA256.hash(data: key))
 }
 

@@ -1,6 +1,7 @@
 // Command line: `sealbench [--seconds S]` (STAMP vs raw P-256, the default) and
 // `sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]`
 // and `sealbench echo-card [--port P]` (the echo card alone, for measuring the PC/SC stack).
+import SealPCSC
 import Foundation
 
 enum BenchCommand {

@@ -1,4 +1,5 @@
 // Finds (or starts, through scripts/pcscd.sh) the pcscd whose vpcd serves ports 35963 and 35964.
+import SealPCSC
 import Foundation
 import SealHostDriver
 

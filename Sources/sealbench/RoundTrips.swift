@@ -1,4 +1,5 @@
 // Timed APDU round trips through a CardTransport.
+import SealPCSC
 import Foundation
 import SealHostDriver
 

@@ -1,4 +1,5 @@
 // The simulator's resident memory with two idle vpcd slots.
+import SealPCSC
 import Foundation
 
 enum SimulatorMemory {

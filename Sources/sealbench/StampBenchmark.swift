@@ -5,7 +5,7 @@ import Foundation
 import SealFirmware
 import SealHostDriver
 import SealProtocol
-import SealSimulator
+import SealSimulatedToken
 
 /// An NVM backing store that keeps nothing: the benchmark measures the chip, not the simulator's
 /// durability layer (the state-file figure is printed separately).

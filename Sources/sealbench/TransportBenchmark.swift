@@ -1,11 +1,14 @@
 // `sealbench transports`: the simulator behind real transports — PC/SC (pcscd + vpcd) beside a
 // minimal echo card on the same pcscd, USB/IP, STAMP and the conformance suite through PC/SC, and
 // the simulator's resident memory. Numbers only; see docs/benchmarks.md for what each one means.
+import SealUSB
+import SealPCSC
+import SealSimulatorServers
 import Crypto
 import Foundation
 import SealHostDriver
 import SealProtocol
-import SealSimulator
+import SealSimulatedToken
 
 #if canImport(Glibc)
 import Glibc

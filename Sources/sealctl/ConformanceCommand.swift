@@ -5,7 +5,7 @@ import SealConformance
 import SealFirmware
 import SealHostDriver
 import SealProtocol
-import SealSimulator
+import SealSimulatedToken
 import X509
 
 struct Conformance: AsyncParsableCommand {

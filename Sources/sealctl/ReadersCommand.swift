@@ -1,3 +1,4 @@
+import SealPCSC
 import ArgumentParser
 import Foundation
 import SealHostDriver

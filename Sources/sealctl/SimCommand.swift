@@ -1,6 +1,7 @@
+import SealSimulatorServers
 import ArgumentParser
 import Foundation
-import SealSimulator
+import SealSimulatedToken
 
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +23,7 @@ struct Sim: AsyncParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Slot number.") var slot: Int
         func run() async throws {
-            do { try options.client.insert(slot: slot) } catch { throw CLIError(error.message) }
+            do { try options.client.insert(slot: slot) } catch { throw CLIError(error.reason) }
             print("slot \(slot): inserted")
         }
     }
@@ -32,7 +33,7 @@ struct Sim: AsyncParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Slot number.") var slot: Int
         func run() async throws {
-            do { try options.client.remove(slot: slot) } catch { throw CLIError(error.message) }
+            do { try options.client.remove(slot: slot) } catch { throw CLIError(error.reason) }
             print("slot \(slot): removed")
         }
     }
@@ -42,7 +43,7 @@ struct Sim: AsyncParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Slot number.") var slot: Int
         func run() async throws {
-            do { try options.client.reset(slot: slot) } catch { throw CLIError(error.message) }
+            do { try options.client.reset(slot: slot) } catch { throw CLIError(error.reason) }
             print("slot \(slot): reset")
         }
     }
@@ -61,7 +62,7 @@ struct Sim: AsyncParsableCommand {
         }
 
         func run() async throws {
-            do { try options.client.tear(slot: slot, atNVMWrite: write) } catch { throw CLIError(error.message) }
+            do { try options.client.tear(slot: slot, atNVMWrite: write) } catch { throw CLIError(error.reason) }
             print(write.map { "slot \(slot): power is lost at NVM write \($0) from now" } ?? "slot \(slot): power loss disarmed")
         }
     }
@@ -71,7 +72,7 @@ struct Sim: AsyncParsableCommand {
         @OptionGroup var options: Options
         func run() async throws {
             let status: SimulatorStatus
-            do { status = try options.client.status() } catch { throw CLIError(error.message) }
+            do { status = try options.client.status() } catch { throw CLIError(error.reason) }
             print(status)
         }
     }

@@ -4,7 +4,7 @@ import SealConformance
 import SealFirmware
 import SealHostDriver
 import SealProtocol
-import SealSimulator
+import SealSimulatedToken
 import X509
 
 /// Builds the conformance target for a simulated token under test: the simulator also offers what

@@ -1,7 +1,9 @@
+import SealUSB
+import SealPCSC
 import ArgumentParser
 import Foundation
 import SealHostDriver
-import SealSimulator
+import SealSimulatedToken
 
 /// Which token a command talks to: the embedded simulator (default), a simulated token's state
 /// file, a PC/SC reader, or a USB CCID device (libusb or USB/IP).

@@ -1,3 +1,4 @@
+import SealUSB
 import SealHostDriver
 
 /// USB CCID devices the driver can see through libusb, or why it sees none.

@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 import SealHostDriver
 import SealProtocol
-import SealSimulator
+import SealSimulatedToken
 import SwiftASN1
 import X509
 

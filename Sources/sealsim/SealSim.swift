@@ -1,9 +1,10 @@
+import SealSimulatorServers
 import ArgumentParser
 import Crypto
 import Foundation
 import SealFirmware
 import SealProtocol
-import SealSimulator
+import SealSimulatedToken
 
 @main
 struct SealSim: AsyncParsableCommand {

@@ -4,7 +4,7 @@ import SealConformance
 import SealFirmware
 import SealHostDriver
 import SealProtocol
-import SealSimulator
+import SealSimulatedToken
 import Testing
 
 /// The whole conformance suite against the in-process simulated chip, with every requirement

@@ -1,5 +1,5 @@
 import Crypto
-import SealHostDriver
+@_spi(Testing) import SealHostDriver
 import SealProtocol
 
 extension ConformanceCatalog {

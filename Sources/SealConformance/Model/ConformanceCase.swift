@@ -1,4 +1,4 @@
-import SealHostDriver
+@_spi(Testing) import SealHostDriver
 import SealProtocol
 
 /// Whether a requirement of Protocol/SPEC.md is a MUST (mandatory) or a SHOULD/MAY (optional).

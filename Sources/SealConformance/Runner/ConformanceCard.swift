@@ -1,4 +1,4 @@
-import SealHostDriver
+@_spi(Testing) import SealHostDriver
 import SealProtocol
 
 /// A token as the suite drives it: raw APDUs over a `CardTransport`, with a small host-side
@@ -39,7 +39,7 @@ public actor ConformanceCard {
     }
 
     /// The transport's fault injection, when it has one (simulated tokens).
-    public nonisolated var faultInjector: (any FaultInjectingTransport)? {
+    @_spi(Testing) public nonisolated var faultInjector: (any FaultInjectingTransport)? {
         transport as? any FaultInjectingTransport
     }
 

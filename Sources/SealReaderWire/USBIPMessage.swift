@@ -1,0 +1,1034 @@
+import SealProtocol
+// USB/IP (Linux Documentation/usb/usbip_protocol.rst, version 0x0111): the operation phase
+// (OP_REQ/OP_REP_DEVLIST, OP_REQ/OP_REP_IMPORT, 8-byte header) and the URB phase (48-byte
+// headers: CMD_SUBMIT, RET_SUBMIT, CMD_UNLINK, RET_UNLINK). Everything is big-endian except the
+// USB setup packet, which is carried as the 8 raw (little-endian) USB bytes.
+//
+// Pure: no I/O. Each message type has an incremental decoder, `decode(from:) → (message,
+// consumed)?`, that returns nil while bytes are missing and throws a typed error for malformed
+// input; lengths announced by the peer are bounded before anything is allocated.
+
+// MARK: - Errors
+
+/// An error thrown while decoding a USB/IP message.
+///
+/// Inspect ``code``; ``reason`` carries detail for logs. `Equatable` and `Hashable` consider only
+/// ``code``.
+public struct USBIPMessageError: CodedError {
+    /// The kind of failure.
+    public let code: Code
+    /// Human-readable detail. Not part of equality.
+    public let reason: String
+
+    /// Creates an error with a code and a diagnostic reason.
+    public init(code: Code, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+
+
+    /// The kind of a ``USBIPMessageError``. Codes are stable.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Backing: Hashable, Sendable {
+            case badVersion, unknownCode, truncated, lengthTooLarge, invalidValue, trailingBytes
+        }
+
+        private let backing: Backing
+        private init(_ backing: Backing) { self.backing = backing }
+
+        /// An operation header whose version is not `0x0111`.
+        public static let badVersion = Code(.badVersion)
+        /// An operation or URB command code this side does not expect.
+        public static let unknownCode = Code(.unknownCode)
+        /// The input ended inside a message (only from the whole-input initializers).
+        public static let truncated = Code(.truncated)
+        /// A length or count over the decoder's bound: device count, transfer length, ISO packets.
+        public static let lengthTooLarge = Code(.lengthTooLarge)
+        /// A field outside its domain, e.g. a direction other than 0 or 1.
+        public static let invalidValue = Code(.invalidValue)
+        /// Bytes follow the message in an input that should hold exactly one.
+        public static let trailingBytes = Code(.trailingBytes)
+
+        public var description: String {
+            switch backing {
+            case .badVersion: "badVersion"
+            case .unknownCode: "unknownCode"
+            case .truncated: "truncated"
+            case .lengthTooLarge: "lengthTooLarge"
+            case .invalidValue: "invalidValue"
+            case .trailingBytes: "trailingBytes"
+            }
+        }
+    }
+}
+
+// MARK: - Constants
+
+/// USB/IP protocol constants.
+public enum USBIP {
+    /// The protocol version of the operation headers, `0x0111`.
+    public static let version: UInt16 = 0x0111
+    /// The IANA port, 3240.
+    public static let defaultPort: UInt16 = 3240
+
+    /// `8005` OP_REQ_DEVLIST.
+    public static let opRequestDeviceList: UInt16 = 0x8005
+    /// `0005` OP_REP_DEVLIST.
+    public static let opReplyDeviceList: UInt16 = 0x0005
+    /// `8003` OP_REQ_IMPORT.
+    public static let opRequestImport: UInt16 = 0x8003
+    /// `0003` OP_REP_IMPORT.
+    public static let opReplyImport: UInt16 = 0x0003
+
+    /// `1` USBIP_CMD_SUBMIT.
+    public static let commandSubmit: UInt32 = 1
+    /// `2` USBIP_CMD_UNLINK.
+    public static let commandUnlink: UInt32 = 2
+    /// `3` USBIP_RET_SUBMIT.
+    public static let returnSubmit: UInt32 = 3
+    /// `4` USBIP_RET_UNLINK.
+    public static let returnUnlink: UInt32 = 4
+
+    /// Size of the operation header: version, code, status.
+    public static let operationHeaderSize = 8
+    /// Size of a device record without its interfaces.
+    public static let deviceRecordSize = 312
+    /// Size of one interface record in OP_REP_DEVLIST.
+    public static let interfaceRecordSize = 4
+    /// Size of every URB-phase header.
+    public static let urbHeaderSize = 48
+    /// Size of one ISO packet descriptor after the transfer data.
+    public static let isoPacketDescriptorSize = 16
+    /// The bus id field size in bytes.
+    public static let busIDSize = 32
+    /// The sysfs path field size in bytes.
+    public static let pathSize = 256
+
+    /// The default bound on transfer lengths accepted by the URB decoders (1 MiB).
+    public static let defaultMaximumTransferLength = 1 << 20
+    /// The default bound on the device count of OP_REP_DEVLIST.
+    public static let defaultMaximumDevices = 1024
+    /// The bound on ISO packets per URB (the Linux driver's `USBIP_MAX_ISO_PACKETS`).
+    public static let maximumISOPackets = 1024
+
+    /// `number_of_packets` for a non-isochronous URB as newer Linux kernels send it (`-1`);
+    /// older ones send 0. Both mean "no ISO descriptors follow".
+    public static let nonISOPacketCount: UInt32 = 0xFFFF_FFFF
+
+    /// `USBIP_URB_SHORT_NOT_OK` transfer flag.
+    public static let urbShortNotOK: UInt32 = 0x0001
+    /// `USBIP_URB_ZERO_PACKET` transfer flag: end an OUT transfer that is a multiple of the
+    /// packet size with a zero-length packet.
+    public static let urbZeroPacket: UInt32 = 0x0040
+}
+
+/// The transfer direction of a URB.
+public enum USBIPDirection: UInt32, Sendable, Hashable {
+    /// 0: host to device.
+    case out = 0
+    /// 1: device to host.
+    case `in` = 1
+}
+
+/// `speed` of a device record (Linux `enum usb_device_speed`).
+public struct USBIPSpeed: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The raw value.
+    public var rawValue: UInt32
+    /// Wraps a raw value.
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// 0: unknown.
+    public static let unknown = USBIPSpeed(rawValue: 0)
+    /// 1: low speed, 1.5 Mbit/s.
+    public static let low = USBIPSpeed(rawValue: 1)
+    /// 2: full speed, 12 Mbit/s.
+    public static let full = USBIPSpeed(rawValue: 2)
+    /// 3: high speed, 480 Mbit/s.
+    public static let high = USBIPSpeed(rawValue: 3)
+    /// 4: wireless USB.
+    public static let wireless = USBIPSpeed(rawValue: 4)
+    /// 5: SuperSpeed, 5 Gbit/s.
+    public static let superSpeed = USBIPSpeed(rawValue: 5)
+    /// 6: SuperSpeed+, 10 Gbit/s.
+    public static let superSpeedPlus = USBIPSpeed(rawValue: 6)
+
+    public var description: String {
+        switch rawValue {
+        case 0: "unknown"
+        case 1: "low"
+        case 2: "full"
+        case 3: "high"
+        case 4: "wireless"
+        case 5: "super"
+        case 6: "super+"
+        default: "speed \(rawValue)"
+        }
+    }
+}
+
+// MARK: - Device records
+
+/// One interface entry of an OP_REP_DEVLIST device record.
+public struct USBIPInterface: Hashable, Sendable {
+    /// `bInterfaceClass` (`0B` for CCID).
+    public var interfaceClass: UInt8
+    /// `bInterfaceSubClass`.
+    public var interfaceSubClass: UInt8
+    /// `bInterfaceProtocol`.
+    public var interfaceProtocol: UInt8
+
+    /// Creates an interface entry.
+    public init(interfaceClass: UInt8, interfaceSubClass: UInt8 = 0, interfaceProtocol: UInt8 = 0) {
+        self.interfaceClass = interfaceClass
+        self.interfaceSubClass = interfaceSubClass
+        self.interfaceProtocol = interfaceProtocol
+    }
+}
+
+/// The 312-byte exported-device record of OP_REP_DEVLIST and OP_REP_IMPORT.
+public struct USBIPDevice: Hashable, Sendable {
+    /// `path[256]`: the sysfs path on the server, NUL-padded on the wire.
+    public var path: String
+    /// `busid[32]`, e.g. `"1-1"`, NUL-padded on the wire; what OP_REQ_IMPORT names.
+    public var busID: String
+    /// `busnum`.
+    public var busNumber: UInt32
+    /// `devnum`.
+    public var deviceNumber: UInt32
+    /// `speed`.
+    public var speed: USBIPSpeed
+    /// `idVendor`.
+    public var vendorID: UInt16
+    /// `idProduct`.
+    public var productID: UInt16
+    /// `bcdDevice`.
+    public var bcdDevice: UInt16
+    /// `bDeviceClass`.
+    public var deviceClass: UInt8
+    /// `bDeviceSubClass`.
+    public var deviceSubClass: UInt8
+    /// `bDeviceProtocol`.
+    public var deviceProtocol: UInt8
+    /// `bConfigurationValue`: the current configuration.
+    public var configurationValue: UInt8
+    /// `bNumConfigurations`.
+    public var numberOfConfigurations: UInt8
+    /// `bNumInterfaces`.
+    public var numberOfInterfaces: UInt8
+    /// The interface entries (OP_REP_DEVLIST only; empty after decoding OP_REP_IMPORT).
+    ///
+    /// OP_REP_DEVLIST encodes exactly ``numberOfInterfaces`` entries: missing ones as zeros,
+    /// extra ones dropped.
+    public var interfaces: [USBIPInterface]
+
+    /// Creates a device record; `numberOfInterfaces` defaults to `interfaces.count`.
+    public init(path: String, busID: String, busNumber: UInt32, deviceNumber: UInt32, speed: USBIPSpeed,
+                vendorID: UInt16, productID: UInt16, bcdDevice: UInt16 = 0,
+                deviceClass: UInt8 = 0, deviceSubClass: UInt8 = 0, deviceProtocol: UInt8 = 0,
+                configurationValue: UInt8 = 1, numberOfConfigurations: UInt8 = 1,
+                numberOfInterfaces: UInt8? = nil, interfaces: [USBIPInterface] = []) {
+        self.path = path
+        self.busID = busID
+        self.busNumber = busNumber
+        self.deviceNumber = deviceNumber
+        self.speed = speed
+        self.vendorID = vendorID
+        self.productID = productID
+        self.bcdDevice = bcdDevice
+        self.deviceClass = deviceClass
+        self.deviceSubClass = deviceSubClass
+        self.deviceProtocol = deviceProtocol
+        self.configurationValue = configurationValue
+        self.numberOfConfigurations = numberOfConfigurations
+        self.numberOfInterfaces = numberOfInterfaces ?? UInt8(clamping: interfaces.count)
+        self.interfaces = interfaces
+    }
+
+    /// Whether an interface entry has class `0B` (CCID, smart card).
+    public var hasCCIDInterface: Bool { interfaces.contains { $0.interfaceClass == 0x0B } }
+
+    /// The 312-byte record; with `interfaces: true`, followed by ``numberOfInterfaces``
+    /// 4-byte interface entries (OP_REP_DEVLIST).
+    public func encoded(interfaces withInterfaces: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(USBIP.deviceRecordSize + (withInterfaces ? Int(numberOfInterfaces) * 4 : 0))
+        out.append(contentsOf: fixedString(path, size: USBIP.pathSize))
+        out.append(contentsOf: fixedString(busID, size: USBIP.busIDSize))
+        out.appendUSBIP(busNumber)
+        out.appendUSBIP(deviceNumber)
+        out.appendUSBIP(speed.rawValue)
+        out.appendUSBIP(vendorID)
+        out.appendUSBIP(productID)
+        out.appendUSBIP(bcdDevice)
+        out.append(contentsOf: [deviceClass, deviceSubClass, deviceProtocol,
+                                configurationValue, numberOfConfigurations, numberOfInterfaces])
+        if withInterfaces {
+            for index in 0..<Int(numberOfInterfaces) {
+                let entry = index < interfaces.count ? interfaces[index] : USBIPInterface(interfaceClass: 0)
+                out.append(contentsOf: [entry.interfaceClass, entry.interfaceSubClass, entry.interfaceProtocol, 0])
+            }
+        }
+        return out
+    }
+
+    /// Decodes a record at `offset` (bounds already checked by the caller).
+    fileprivate init(record reader: inout USBIPReader) {
+        path = reader.string(USBIP.pathSize)
+        busID = reader.string(USBIP.busIDSize)
+        busNumber = reader.u32()
+        deviceNumber = reader.u32()
+        speed = USBIPSpeed(rawValue: reader.u32())
+        vendorID = reader.u16()
+        productID = reader.u16()
+        bcdDevice = reader.u16()
+        deviceClass = reader.u8()
+        deviceSubClass = reader.u8()
+        deviceProtocol = reader.u8()
+        configurationValue = reader.u8()
+        numberOfConfigurations = reader.u8()
+        numberOfInterfaces = reader.u8()
+        interfaces = []
+    }
+}
+
+// MARK: - Operation header and messages
+
+/// The 8-byte operation header: `version u16, code u16, status u32`.
+public struct USBIPOperationHeader: Hashable, Sendable {
+    /// `version`, `0x0111`.
+    public var version: UInt16
+    /// `code`, e.g. `0x8005`.
+    public var code: UInt16
+    /// `status`: 0 for success (always 0 in requests).
+    public var status: UInt32
+
+    /// Creates a header.
+    public init(version: UInt16 = USBIP.version, code: UInt16, status: UInt32 = 0) {
+        self.version = version
+        self.code = code
+        self.status = status
+    }
+
+    /// The 8 bytes.
+    public var encoded: [UInt8] {
+        var out: [UInt8] = []
+        out.appendUSBIP(version)
+        out.appendUSBIP(code)
+        out.appendUSBIP(status)
+        return out
+    }
+
+    /// Reads a header at the start of `buffer`, or `nil` when fewer than 8 bytes are there.
+    /// The version is not checked here.
+    public static func peek(_ buffer: [UInt8]) -> USBIPOperationHeader? {
+        guard buffer.count >= USBIP.operationHeaderSize else { return nil }
+        var reader = USBIPReader(buffer)
+        return USBIPOperationHeader(version: reader.u16(), code: reader.u16(), status: reader.u32())
+    }
+
+    fileprivate static func checked(_ buffer: [UInt8], expecting codes: [UInt16], side: String) throws(USBIPMessageError) -> USBIPOperationHeader? {
+        guard let header = peek(buffer) else { return nil }
+        guard header.version == USBIP.version else {
+            throw USBIPMessageError(code: .badVersion,
+                                    reason: "version \(hex16(header.version)), expected \(hex16(USBIP.version))")
+        }
+        guard codes.contains(header.code) else {
+            throw USBIPMessageError(code: .unknownCode,
+                                    reason: "operation code \(hex16(header.code)) is not a USB/IP \(side)")
+        }
+        return header
+    }
+}
+
+/// A client's operation request.
+public enum USBIPOperationRequest: Hashable, Sendable {
+    /// OP_REQ_DEVLIST: list the exported devices.
+    case deviceList
+    /// OP_REQ_IMPORT: attach the device with this bus id; on success the connection switches to
+    /// the URB phase.
+    case importDevice(busID: String)
+
+    /// The wire bytes.
+    public func encoded() -> [UInt8] {
+        switch self {
+        case .deviceList:
+            USBIPOperationHeader(code: USBIP.opRequestDeviceList).encoded
+        case .importDevice(let busID):
+            USBIPOperationHeader(code: USBIP.opRequestImport).encoded + fixedString(busID, size: USBIP.busIDSize)
+        }
+    }
+
+    /// Decodes the request at the start of `buffer` (server side).
+    ///
+    /// - Returns: the request and its size, or `nil` when more bytes are needed.
+    /// - Throws: ``USBIPMessageError``: `.badVersion`, `.unknownCode` (any code but `8005`, `8003`).
+    public static func decode(from buffer: [UInt8]) throws(USBIPMessageError) -> (message: USBIPOperationRequest, consumed: Int)? {
+        guard let header = try USBIPOperationHeader.checked(
+            buffer, expecting: [USBIP.opRequestDeviceList, USBIP.opRequestImport], side: "request") else { return nil }
+        switch header.code {
+        case USBIP.opRequestDeviceList:
+            return (.deviceList, USBIP.operationHeaderSize)
+        default:
+            let size = USBIP.operationHeaderSize + USBIP.busIDSize
+            guard buffer.count >= size else { return nil }
+            var reader = USBIPReader(buffer, at: USBIP.operationHeaderSize)
+            return (.importDevice(busID: reader.string(USBIP.busIDSize)), size)
+        }
+    }
+}
+
+/// A server's operation reply.
+public enum USBIPOperationReply: Hashable, Sendable {
+    /// OP_REP_DEVLIST: `status` and, when it is 0, the device records with their interfaces.
+    case deviceList(status: UInt32, devices: [USBIPDevice])
+    /// OP_REP_IMPORT: `status` (0 success, else an error and nothing follows) and the imported
+    /// device's record (without interface entries).
+    case importDevice(status: UInt32, device: USBIPDevice?)
+
+    /// The wire bytes. A non-zero status writes the header only.
+    public func encoded() -> [UInt8] {
+        switch self {
+        case .deviceList(let status, let devices):
+            var out = USBIPOperationHeader(code: USBIP.opReplyDeviceList, status: status).encoded
+            guard status == 0 else { return out }
+            out.appendUSBIP(UInt32(clamping: devices.count))
+            for device in devices { out.append(contentsOf: device.encoded(interfaces: true)) }
+            return out
+        case .importDevice(let status, let device):
+            var out = USBIPOperationHeader(code: USBIP.opReplyImport, status: status).encoded
+            guard status == 0, let device else { return out }
+            out.append(contentsOf: device.encoded(interfaces: false))
+            return out
+        }
+    }
+
+    /// Decodes the reply at the start of `buffer` (client side).
+    ///
+    /// - Parameter maximumDevices: bound on OP_REP_DEVLIST's `ndev`, checked before anything else
+    ///   is read.
+    /// - Returns: the reply and its size, or `nil` when more bytes are needed.
+    /// - Throws: ``USBIPMessageError``: `.badVersion`, `.unknownCode` (any code but `0005`,
+    ///   `0003`), `.lengthTooLarge` for too many devices.
+    public static func decode(from buffer: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices)
+        throws(USBIPMessageError) -> (message: USBIPOperationReply, consumed: Int)?
+    {
+        guard let header = try USBIPOperationHeader.checked(
+            buffer, expecting: [USBIP.opReplyDeviceList, USBIP.opReplyImport], side: "reply") else { return nil }
+        var reader = USBIPReader(buffer, at: USBIP.operationHeaderSize)
+        if header.code == USBIP.opReplyImport {
+            guard header.status == 0 else {
+                return (.importDevice(status: header.status, device: nil), USBIP.operationHeaderSize)
+            }
+            guard reader.remaining >= USBIP.deviceRecordSize else { return nil }
+            let device = USBIPDevice(record: &reader)
+            return (.importDevice(status: 0, device: device), reader.offset)
+        }
+        guard header.status == 0 else {
+            return (.deviceList(status: header.status, devices: []), USBIP.operationHeaderSize)
+        }
+        guard reader.remaining >= 4 else { return nil }
+        let count = reader.u32()
+        guard count <= UInt32(clamping: maximumDevices) else {
+            throw USBIPMessageError(code: .lengthTooLarge,
+                                    reason: "OP_REP_DEVLIST announces \(count) devices, more than \(maximumDevices)")
+        }
+        var devices: [USBIPDevice] = []
+        for _ in 0..<count {
+            guard reader.remaining >= USBIP.deviceRecordSize else { return nil }
+            var device = USBIPDevice(record: &reader)
+            let interfaceBytes = Int(device.numberOfInterfaces) * USBIP.interfaceRecordSize
+            guard reader.remaining >= interfaceBytes else { return nil }
+            for _ in 0..<device.numberOfInterfaces {
+                let entry = USBIPInterface(interfaceClass: reader.u8(), interfaceSubClass: reader.u8(),
+                                           interfaceProtocol: reader.u8())
+                _ = reader.u8()
+                device.interfaces.append(entry)
+            }
+            devices.append(device)
+        }
+        return (.deviceList(status: 0, devices: devices), reader.offset)
+    }
+
+    /// Decodes an input that holds exactly one reply.
+    ///
+    /// - Throws: `.truncated` when it ends early, `.trailingBytes` when bytes follow, and the
+    ///   errors of ``decode(from:maximumDevices:)``.
+    public init(decoding bytes: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices) throws(USBIPMessageError) {
+        guard let (message, consumed) = try Self.decode(from: bytes, maximumDevices: maximumDevices) else {
+            throw USBIPMessageError(code: .truncated, reason: "the reply ends after \(bytes.count) bytes")
+        }
+        try checkNoTrailing(bytes.count, consumed)
+        self = message
+    }
+}
+
+// MARK: - URB phase
+
+/// A USB control-transfer setup packet (USB 2.0 §9.3), carried raw in CMD_SUBMIT's `setup[8]`
+/// (its 16-bit fields are little-endian, unlike the rest of USB/IP).
+public struct USBSetupPacket: Hashable, Sendable {
+    /// `bmRequestType`: direction (bit 7, 1 = IN), type (bits 5–6), recipient (bits 0–4).
+    public var requestType: UInt8
+    /// `bRequest`.
+    public var request: UInt8
+    /// `wValue`.
+    public var value: UInt16
+    /// `wIndex`.
+    public var index: UInt16
+    /// `wLength`: the data-stage length.
+    public var length: UInt16
+
+    /// Creates a setup packet.
+    public init(requestType: UInt8, request: UInt8, value: UInt16, index: UInt16, length: UInt16) {
+        self.requestType = requestType
+        self.request = request
+        self.value = value
+        self.index = index
+        self.length = length
+    }
+
+    /// Reads the 8 setup bytes; `nil` unless exactly 8.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 8 else { return nil }
+        requestType = bytes[0]
+        request = bytes[1]
+        value = UInt16(bytes[2]) | UInt16(bytes[3]) << 8
+        index = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
+        length = UInt16(bytes[6]) | UInt16(bytes[7]) << 8
+    }
+
+    /// The 8 setup bytes.
+    public var bytes: [UInt8] {
+        [requestType, request,
+         UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8),
+         UInt8(truncatingIfNeeded: index), UInt8(truncatingIfNeeded: index >> 8),
+         UInt8(truncatingIfNeeded: length), UInt8(truncatingIfNeeded: length >> 8)]
+    }
+
+    /// Whether the data stage is device-to-host.
+    public var isDeviceToHost: Bool { requestType & 0x80 != 0 }
+
+    /// `GET_DESCRIPTOR` (`80 06`) of `type` (1 device, 2 configuration, 3 string, …) and `index`.
+    public static func getDescriptor(type: UInt8, index: UInt8 = 0, languageID: UInt16 = 0, length: UInt16) -> USBSetupPacket {
+        USBSetupPacket(requestType: 0x80, request: 0x06, value: UInt16(type) << 8 | UInt16(index),
+                       index: languageID, length: length)
+    }
+
+    /// `SET_CONFIGURATION` (`00 09`).
+    public static func setConfiguration(_ value: UInt8) -> USBSetupPacket {
+        USBSetupPacket(requestType: 0x00, request: 0x09, value: UInt16(value), index: 0, length: 0)
+    }
+
+    /// `SET_INTERFACE` (`01 0B`).
+    public static func setInterface(_ interface: UInt8, alternateSetting: UInt8 = 0) -> USBSetupPacket {
+        USBSetupPacket(requestType: 0x01, request: 0x0B, value: UInt16(alternateSetting), index: UInt16(interface), length: 0)
+    }
+
+    /// `CLEAR_FEATURE(ENDPOINT_HALT)` (`02 01`) for `endpoint` (address with direction bit).
+    public static func clearHalt(endpoint: UInt8) -> USBSetupPacket {
+        USBSetupPacket(requestType: 0x02, request: 0x01, value: 0, index: UInt16(endpoint), length: 0)
+    }
+}
+
+/// One ISO packet descriptor following the transfer data: `offset, length, actual_length, status`.
+public struct USBIPISOPacket: Hashable, Sendable {
+    /// Offset of the packet in the transfer buffer.
+    public var offset: UInt32
+    /// Expected length.
+    public var length: UInt32
+    /// Actual length.
+    public var actualLength: UInt32
+    /// Status (negative errno as u32 bits).
+    public var status: UInt32
+
+    /// Creates a descriptor.
+    public init(offset: UInt32, length: UInt32, actualLength: UInt32 = 0, status: UInt32 = 0) {
+        self.offset = offset
+        self.length = length
+        self.actualLength = actualLength
+        self.status = status
+    }
+}
+
+/// The 20-byte basic header common to all URB-phase messages.
+public struct USBIPBasicHeader: Hashable, Sendable {
+    /// `command`: 1 CMD_SUBMIT, 2 CMD_UNLINK, 3 RET_SUBMIT, 4 RET_UNLINK.
+    public var command: UInt32
+    /// `seqnum`: the request's sequence number; a reply carries its request's.
+    public var seqnum: UInt32
+    /// `devid`: `busnum << 16 | devnum` in requests; 0 in replies.
+    public var devid: UInt32
+    /// `direction`: 0 OUT, 1 IN (0 in replies from Linux servers).
+    public var direction: UInt32
+    /// `ep`: the endpoint number without direction bit (0 in replies from Linux servers).
+    public var endpoint: UInt32
+
+    /// Creates a basic header.
+    public init(command: UInt32, seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0) {
+        self.command = command
+        self.seqnum = seqnum
+        self.devid = devid
+        self.direction = direction
+        self.endpoint = endpoint
+    }
+
+    /// Reads the basic header at the start of `buffer`, or `nil` when fewer than 48 bytes (a
+    /// whole URB header) are there.
+    public static func peek(_ buffer: [UInt8]) -> USBIPBasicHeader? {
+        guard buffer.count >= USBIP.urbHeaderSize else { return nil }
+        var reader = USBIPReader(buffer)
+        return USBIPBasicHeader(command: reader.u32(), seqnum: reader.u32(), devid: reader.u32(),
+                                direction: reader.u32(), endpoint: reader.u32())
+    }
+
+    fileprivate func append(to out: inout [UInt8]) {
+        out.appendUSBIP(command)
+        out.appendUSBIP(seqnum)
+        out.appendUSBIP(devid)
+        out.appendUSBIP(direction)
+        out.appendUSBIP(endpoint)
+    }
+}
+
+/// USBIP_CMD_SUBMIT: submit a URB.
+public struct USBIPSubmit: Hashable, Sendable {
+    /// `seqnum`.
+    public var seqnum: UInt32
+    /// `devid`: `busnum << 16 | devnum` of the imported device.
+    public var devid: UInt32
+    /// `direction`.
+    public var direction: USBIPDirection
+    /// `ep`: endpoint number, 0…15, without the direction bit.
+    public var endpoint: UInt32
+    /// `transfer_flags` (`USBIP_URB_*`).
+    public var transferFlags: UInt32
+    /// `transfer_buffer_length`: bytes to send (OUT, equals `data.count`) or to receive (IN).
+    public var transferBufferLength: UInt32
+    /// `start_frame` (ISO).
+    public var startFrame: UInt32
+    /// `number_of_packets`: ISO packet count, or 0 / `0xFFFFFFFF` for non-ISO.
+    public var numberOfPackets: UInt32
+    /// `interval` (interrupt and ISO).
+    public var interval: UInt32
+    /// `setup[8]`: the control setup packet for endpoint 0, zeros otherwise.
+    public var setup: [UInt8]
+    /// OUT data.
+    public var data: [UInt8]
+    /// ISO packet descriptors.
+    public var isoPackets: [USBIPISOPacket]
+
+    /// Creates a submit. For OUT, `transferBufferLength` defaults to `data.count`.
+    public init(seqnum: UInt32, devid: UInt32, direction: USBIPDirection, endpoint: UInt32,
+                transferFlags: UInt32 = 0, transferBufferLength: UInt32? = nil, startFrame: UInt32 = 0,
+                numberOfPackets: UInt32 = 0, interval: UInt32 = 0, setup: USBSetupPacket? = nil,
+                data: [UInt8] = [], isoPackets: [USBIPISOPacket] = []) {
+        self.seqnum = seqnum
+        self.devid = devid
+        self.direction = direction
+        self.endpoint = endpoint
+        self.transferFlags = transferFlags
+        self.transferBufferLength = transferBufferLength ?? UInt32(clamping: data.count)
+        self.startFrame = startFrame
+        self.numberOfPackets = numberOfPackets
+        self.interval = interval
+        self.setup = setup?.bytes ?? [UInt8](repeating: 0, count: 8)
+        self.data = data
+        self.isoPackets = isoPackets
+    }
+
+    /// The decoded setup packet (always 8 bytes on the wire).
+    public var setupPacket: USBSetupPacket? { USBSetupPacket(bytes: setup) }
+}
+
+/// USBIP_RET_SUBMIT: the result of a CMD_SUBMIT.
+public struct USBIPSubmitReturn: Hashable, Sendable {
+    /// `seqnum` of the CMD_SUBMIT.
+    public var seqnum: UInt32
+    /// `devid` (0 from Linux servers).
+    public var devid: UInt32
+    /// `direction` as sent (0 from Linux servers; the client knows it from its request).
+    public var direction: UInt32
+    /// `ep` as sent.
+    public var endpoint: UInt32
+    /// `status`: 0 success, or a negative errno (`-32` EPIPE: stall; `-104` ECONNRESET: unlinked).
+    public var status: Int32
+    /// `actual_length`: bytes transferred; for IN, the data that follows.
+    public var actualLength: UInt32
+    /// `start_frame`.
+    public var startFrame: UInt32
+    /// `number_of_packets`.
+    public var numberOfPackets: UInt32
+    /// `error_count` (ISO).
+    public var errorCount: UInt32
+    /// IN data (`actual_length` bytes); empty for OUT.
+    public var data: [UInt8]
+    /// ISO packet descriptors.
+    public var isoPackets: [USBIPISOPacket]
+
+    /// Creates a return. For IN, `actualLength` defaults to `data.count`.
+    public init(seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0,
+                status: Int32 = 0, actualLength: UInt32? = nil, startFrame: UInt32 = 0,
+                numberOfPackets: UInt32 = 0, errorCount: UInt32 = 0, data: [UInt8] = [],
+                isoPackets: [USBIPISOPacket] = []) {
+        self.seqnum = seqnum
+        self.devid = devid
+        self.direction = direction
+        self.endpoint = endpoint
+        self.status = status
+        self.actualLength = actualLength ?? UInt32(clamping: data.count)
+        self.startFrame = startFrame
+        self.numberOfPackets = numberOfPackets
+        self.errorCount = errorCount
+        self.data = data
+        self.isoPackets = isoPackets
+    }
+}
+
+/// USBIP_CMD_UNLINK: cancel the pending URB `unlinkSeqnum`.
+public struct USBIPUnlink: Hashable, Sendable {
+    /// `seqnum` of this request.
+    public var seqnum: UInt32
+    /// `devid`.
+    public var devid: UInt32
+    /// `direction`.
+    public var direction: USBIPDirection
+    /// `ep`.
+    public var endpoint: UInt32
+    /// The seqnum of the CMD_SUBMIT to cancel.
+    public var unlinkSeqnum: UInt32
+
+    /// Creates an unlink request.
+    public init(seqnum: UInt32, devid: UInt32, direction: USBIPDirection = .out, endpoint: UInt32 = 0, unlinkSeqnum: UInt32) {
+        self.seqnum = seqnum
+        self.devid = devid
+        self.direction = direction
+        self.endpoint = endpoint
+        self.unlinkSeqnum = unlinkSeqnum
+    }
+}
+
+/// USBIP_RET_UNLINK: the result of a CMD_UNLINK.
+public struct USBIPUnlinkReturn: Hashable, Sendable {
+    /// `seqnum` of the CMD_UNLINK.
+    public var seqnum: UInt32
+    /// `devid` (0 from Linux servers).
+    public var devid: UInt32
+    /// `direction` as sent.
+    public var direction: UInt32
+    /// `ep` as sent.
+    public var endpoint: UInt32
+    /// `status`: `-104` (ECONNRESET) when the URB was cancelled, 0 when it had already completed.
+    public var status: Int32
+
+    /// Creates an unlink return.
+    public init(seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0, status: Int32) {
+        self.seqnum = seqnum
+        self.devid = devid
+        self.direction = direction
+        self.endpoint = endpoint
+        self.status = status
+    }
+}
+
+/// A URB-phase message from client to server.
+public enum USBIPCommand: Hashable, Sendable {
+    /// USBIP_CMD_SUBMIT.
+    case submit(USBIPSubmit)
+    /// USBIP_CMD_UNLINK.
+    case unlink(USBIPUnlink)
+
+    /// The `seqnum`.
+    public var seqnum: UInt32 {
+        switch self {
+        case .submit(let submit): submit.seqnum
+        case .unlink(let unlink): unlink.seqnum
+        }
+    }
+
+    /// The wire bytes: the 48-byte header, then OUT data, then ISO descriptors.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        switch self {
+        case .submit(let submit):
+            out.reserveCapacity(USBIP.urbHeaderSize + submit.data.count)
+            USBIPBasicHeader(command: USBIP.commandSubmit, seqnum: submit.seqnum, devid: submit.devid,
+                             direction: submit.direction.rawValue, endpoint: submit.endpoint).append(to: &out)
+            out.appendUSBIP(submit.transferFlags)
+            out.appendUSBIP(submit.transferBufferLength)
+            out.appendUSBIP(submit.startFrame)
+            out.appendUSBIP(submit.numberOfPackets)
+            out.appendUSBIP(submit.interval)
+            out.append(contentsOf: fixedBytes(submit.setup, size: 8))
+            if submit.direction == .out { out.append(contentsOf: submit.data) }
+            appendISO(submit.isoPackets, to: &out)
+        case .unlink(let unlink):
+            USBIPBasicHeader(command: USBIP.commandUnlink, seqnum: unlink.seqnum, devid: unlink.devid,
+                             direction: unlink.direction.rawValue, endpoint: unlink.endpoint).append(to: &out)
+            out.appendUSBIP(unlink.unlinkSeqnum)
+            out.append(contentsOf: [UInt8](repeating: 0, count: 24))
+        }
+        return out
+    }
+
+    /// Decodes the command at the start of `buffer` (server side).
+    ///
+    /// - Parameter maximumTransferLength: bound on `transfer_buffer_length`, checked as soon as
+    ///   the header is there.
+    /// - Returns: the command and its size, or `nil` when more bytes are needed.
+    /// - Throws: ``USBIPMessageError``: `.unknownCode` (a command other than 1 or 2),
+    ///   `.invalidValue` (direction other than 0/1), `.lengthTooLarge` (transfer length or ISO
+    ///   packet count over the bound).
+    public static func decode(from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength)
+        throws(USBIPMessageError) -> (message: USBIPCommand, consumed: Int)?
+    {
+        guard let basic = USBIPBasicHeader.peek(buffer) else { return nil }
+        let direction = try checkedDirection(basic.direction)
+        var reader = USBIPReader(buffer, at: 20)
+        switch basic.command {
+        case USBIP.commandSubmit:
+            let flags = reader.u32()
+            let length = reader.u32()
+            let startFrame = reader.u32()
+            let packets = reader.u32()
+            let interval = reader.u32()
+            let setup = reader.bytes(8)
+            try checkTransferLength(length, maximumTransferLength, "transfer_buffer_length")
+            let isoCount = try isoPacketCount(packets)
+            let dataCount = direction == .out ? Int(length) : 0
+            guard reader.remaining >= dataCount + isoCount * USBIP.isoPacketDescriptorSize else { return nil }
+            let data = reader.bytes(dataCount)
+            let iso = readISO(isoCount, &reader)
+            let submit = USBIPSubmit(seqnum: basic.seqnum, devid: basic.devid, direction: direction,
+                                     endpoint: basic.endpoint, transferFlags: flags, transferBufferLength: length,
+                                     startFrame: startFrame, numberOfPackets: packets, interval: interval,
+                                     setup: nil, data: data, isoPackets: iso)
+            var withSetup = submit
+            withSetup.setup = setup
+            return (.submit(withSetup), reader.offset)
+        case USBIP.commandUnlink:
+            let unlink = USBIPUnlink(seqnum: basic.seqnum, devid: basic.devid, direction: direction,
+                                     endpoint: basic.endpoint, unlinkSeqnum: reader.u32())
+            return (.unlink(unlink), USBIP.urbHeaderSize)
+        default:
+            throw USBIPMessageError(code: .unknownCode, reason: "URB command \(basic.command) is not CMD_SUBMIT (1) or CMD_UNLINK (2)")
+        }
+    }
+
+    /// Decodes an input that holds exactly one command.
+    ///
+    /// - Throws: `.truncated`, `.trailingBytes`, and the errors of ``decode(from:maximumTransferLength:)``.
+    public init(decoding bytes: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(USBIPMessageError) {
+        guard let (message, consumed) = try Self.decode(from: bytes, maximumTransferLength: maximumTransferLength) else {
+            throw USBIPMessageError(code: .truncated, reason: "the command ends after \(bytes.count) bytes")
+        }
+        try checkNoTrailing(bytes.count, consumed)
+        self = message
+    }
+}
+
+/// A URB-phase message from server to client.
+public enum USBIPReturn: Hashable, Sendable {
+    /// USBIP_RET_SUBMIT.
+    case submit(USBIPSubmitReturn)
+    /// USBIP_RET_UNLINK.
+    case unlink(USBIPUnlinkReturn)
+
+    /// The `seqnum` of the request this answers.
+    public var seqnum: UInt32 {
+        switch self {
+        case .submit(let submit): submit.seqnum
+        case .unlink(let unlink): unlink.seqnum
+        }
+    }
+
+    /// The wire bytes. `direction` says whether RET_SUBMIT's data is sent: the IN data of
+    /// `data` follows the header only for IN transfers (Linux servers write 0 in the header's
+    /// direction field, so it is passed separately).
+    public func encoded(direction: USBIPDirection) -> [UInt8] {
+        var out: [UInt8] = []
+        switch self {
+        case .submit(let ret):
+            out.reserveCapacity(USBIP.urbHeaderSize + ret.data.count)
+            USBIPBasicHeader(command: USBIP.returnSubmit, seqnum: ret.seqnum, devid: ret.devid,
+                             direction: ret.direction, endpoint: ret.endpoint).append(to: &out)
+            out.appendUSBIP(UInt32(bitPattern: ret.status))
+            out.appendUSBIP(ret.actualLength)
+            out.appendUSBIP(ret.startFrame)
+            out.appendUSBIP(ret.numberOfPackets)
+            out.appendUSBIP(ret.errorCount)
+            out.append(contentsOf: [UInt8](repeating: 0, count: 8))
+            if direction == .in { out.append(contentsOf: ret.data) }
+            appendISO(ret.isoPackets, to: &out)
+        case .unlink(let ret):
+            USBIPBasicHeader(command: USBIP.returnUnlink, seqnum: ret.seqnum, devid: ret.devid,
+                             direction: ret.direction, endpoint: ret.endpoint).append(to: &out)
+            out.appendUSBIP(UInt32(bitPattern: ret.status))
+            out.append(contentsOf: [UInt8](repeating: 0, count: 24))
+        }
+        return out
+    }
+
+    /// Decodes the return at the start of `buffer` (client side).
+    ///
+    /// Whether RET_SUBMIT carries `actual_length` data bytes depends on the direction of the
+    /// request, which Linux servers do not echo: `directionOf` maps a seqnum to the direction
+    /// of the pending CMD_SUBMIT; when it returns `nil`, the header's own direction field is used.
+    ///
+    /// - Returns: the return and its size, or `nil` when more bytes are needed.
+    /// - Throws: ``USBIPMessageError``: `.unknownCode` (a command other than 3 or 4),
+    ///   `.lengthTooLarge` (`actual_length` or ISO packet count over the bound),
+    ///   `.invalidValue` (the header direction, when used, is not 0/1).
+    public static func decode(
+        from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength,
+        directionOf: (UInt32) -> USBIPDirection? = { _ in nil }
+    ) throws(USBIPMessageError) -> (message: USBIPReturn, consumed: Int)? {
+        guard let basic = USBIPBasicHeader.peek(buffer) else { return nil }
+        var reader = USBIPReader(buffer, at: 20)
+        switch basic.command {
+        case USBIP.returnSubmit:
+            let status = Int32(bitPattern: reader.u32())
+            let actual = reader.u32()
+            let startFrame = reader.u32()
+            let packets = reader.u32()
+            let errorCount = reader.u32()
+            try checkTransferLength(actual, maximumTransferLength, "actual_length")
+            let isoCount = try isoPacketCount(packets)
+            let direction: USBIPDirection
+            if let known = directionOf(basic.seqnum) {
+                direction = known
+            } else {
+                direction = try checkedDirection(basic.direction)
+            }
+            let dataCount = direction == .in ? Int(actual) : 0
+            reader.offset = USBIP.urbHeaderSize
+            guard reader.remaining >= dataCount + isoCount * USBIP.isoPacketDescriptorSize else { return nil }
+            let data = reader.bytes(dataCount)
+            let iso = readISO(isoCount, &reader)
+            return (.submit(USBIPSubmitReturn(
+                seqnum: basic.seqnum, devid: basic.devid, direction: basic.direction, endpoint: basic.endpoint,
+                status: status, actualLength: actual, startFrame: startFrame, numberOfPackets: packets,
+                errorCount: errorCount, data: data, isoPackets: iso)), reader.offset)
+        case USBIP.returnUnlink:
+            let status = Int32(bitPattern: reader.u32())
+            return (.unlink(USBIPUnlinkReturn(seqnum: basic.seqnum, devid: basic.devid, direction: basic.direction,
+                                              endpoint: basic.endpoint, status: status)), USBIP.urbHeaderSize)
+        default:
+            throw USBIPMessageError(code: .unknownCode, reason: "URB command \(basic.command) is not RET_SUBMIT (3) or RET_UNLINK (4)")
+        }
+    }
+
+    /// Decodes an input that holds exactly one return.
+    ///
+    /// - Throws: `.truncated`, `.trailingBytes`, and the errors of
+    ///   ``decode(from:maximumTransferLength:directionOf:)``.
+    public init(decoding bytes: [UInt8], direction: USBIPDirection,
+                maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(USBIPMessageError) {
+        guard let (message, consumed) = try Self.decode(from: bytes, maximumTransferLength: maximumTransferLength,
+                                                        directionOf: { _ in direction }) else {
+            throw USBIPMessageError(code: .truncated, reason: "the return ends after \(bytes.count) bytes")
+        }
+        try checkNoTrailing(bytes.count, consumed)
+        self = message
+    }
+}
+
+// MARK: - Helpers
+
+private func checkedDirection(_ raw: UInt32) throws(USBIPMessageError) -> USBIPDirection {
+    guard let direction = USBIPDirection(rawValue: raw) else {
+        throw USBIPMessageError(code: .invalidValue, reason: "direction \(raw) is neither 0 (OUT) nor 1 (IN)")
+    }
+    return direction
+}
+
+private func checkTransferLength(_ length: UInt32, _ maximum: Int, _ field: String) throws(USBIPMessageError) {
+    guard UInt64(length) <= UInt64(max(0, maximum)) else {
+        throw USBIPMessageError(code: .lengthTooLarge, reason: "\(field) \(length) exceeds the bound of \(maximum)")
+    }
+}
+
+private func isoPacketCount(_ raw: UInt32) throws(USBIPMessageError) -> Int {
+    if raw == 0 || raw == USBIP.nonISOPacketCount { return 0 }
+    guard raw <= UInt32(USBIP.maximumISOPackets) else {
+        throw USBIPMessageError(code: .lengthTooLarge,
+                                reason: "number_of_packets \(raw) exceeds \(USBIP.maximumISOPackets)")
+    }
+    return Int(raw)
+}
+
+private func readISO(_ count: Int, _ reader: inout USBIPReader) -> [USBIPISOPacket] {
+    (0..<count).map { _ in
+        USBIPISOPacket(offset: reader.u32(), length: reader.u32(), actualLength: reader.u32(), status: reader.u32())
+    }
+}
+
+private func appendISO(_ packets: [USBIPISOPacket], to out: inout [UInt8]) {
+    for packet in packets {
+        out.appendUSBIP(packet.offset)
+        out.appendUSBIP(packet.length)
+        out.appendUSBIP(packet.actualLength)
+        out.appendUSBIP(packet.status)
+    }
+}
+
+private func checkNoTrailing(_ count: Int, _ consumed: Int) throws(USBIPMessageError) {
+    guard consumed == count else {
+        throw USBIPMessageError(code: .trailingBytes, reason: "\(count - consumed) byte(s) after a \(consumed)-byte message")
+    }
+}
+
+/// `text` as UTF-8, cut to `size - 1` bytes so a NUL always ends it, then NUL-padded to `size`.
+private func fixedString(_ text: String, size: Int) -> [UInt8] {
+    fixedBytes(Array(Array(text.utf8).prefix(size - 1)), size: size)
+}
+
+private func fixedBytes(_ bytes: [UInt8], size: Int) -> [UInt8] {
+    Array(bytes.prefix(size)) + [UInt8](repeating: 0, count: max(0, size - bytes.count))
+}
+
+private func hex16(_ value: UInt16) -> String { CodecHex.word(value) }
+
+extension Array where Element == UInt8 {
+    fileprivate mutating func appendUSBIP<T: FixedWidthInteger>(_ value: T) {
+        var big = value.bigEndian
+        Swift.withUnsafeBytes(of: &big) { append(contentsOf: $0) }
+    }
+}
+
+/// A big-endian cursor; callers check `remaining` before reading.
+private struct USBIPReader {
+    let buffer: [UInt8]
+    var offset: Int
+
+    init(_ buffer: [UInt8], at offset: Int = 0) {
+        self.buffer = buffer
+        self.offset = offset
+    }
+
+    var remaining: Int { buffer.count - offset }
+
+    mutating func u8() -> UInt8 {
+        guard offset < buffer.count else { return 0 }
+        defer { offset += 1 }
+        return buffer[offset]
+    }
+
+    mutating func u16() -> UInt16 { UInt16(u8()) << 8 | UInt16(u8()) }
+
+    mutating func u32() -> UInt32 { UInt32(u16()) << 16 | UInt32(u16()) }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        let end = Swift.min(buffer.count, offset + count)
+        defer { offset = end }
+        return Array(buffer[Swift.min(offset, end)..<end])
+    }
+
+    /// A NUL-padded string field: the bytes before the first NUL, as UTF-8 (invalid sequences
+    /// repaired).
+    mutating func string(_ size: Int) -> String {
+        let raw = bytes(size)
+        let text = raw.prefix { $0 != 0 }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

@@ -1,0 +1,129 @@
+import SealProtocol
+/// The framing of vsmartcard's vpcd socket protocol: every message, in both directions, is a
+/// 2-byte big-endian length followed by that many payload bytes.
+///
+/// A 1-byte payload is a control message (see ``VPCDMessage``); any longer payload is an APDU.
+/// The largest payload a frame can carry is ``maximumPayloadLength`` (65 535 bytes).
+public enum VPCDFrame {
+    /// The largest payload the 2-byte length can describe.
+    public static let maximumPayloadLength = Int(UInt16.max)
+
+    /// Length of the frame header (the big-endian payload length).
+    public static let headerLength = 2
+
+    /// Encodes one frame: the 2-byte big-endian length of `payload`, then `payload`.
+    ///
+    /// The result is meant to be written to the socket in one `send`, so that the length and the
+    /// payload leave in the same TCP segment.
+    ///
+    /// - Throws: ``VPCDFrameError/payloadTooLong(_:)`` when `payload` has more than
+    ///   ``maximumPayloadLength`` bytes.
+    public static func encode(_ payload: some Collection<UInt8>) throws(VPCDFrameError) -> [UInt8] {
+        let count = payload.count
+        guard count <= maximumPayloadLength else { throw .payloadTooLong(count) }
+        var frame: [UInt8] = []
+        frame.reserveCapacity(headerLength + count)
+        frame.append(UInt8(truncatingIfNeeded: count >> 8))
+        frame.append(UInt8(truncatingIfNeeded: count))
+        frame.append(contentsOf: payload)
+        return frame
+    }
+}
+
+/// Why a vpcd frame could not be encoded or decoded.
+public enum VPCDFrameError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A payload to encode is longer than ``VPCDFrame/maximumPayloadLength``.
+    case payloadTooLong(Int)
+    /// A received frame announces a payload longer than the decoder accepts (length, limit).
+    /// The stream cannot be resynchronized: close the connection.
+    case oversize(length: Int, limit: Int)
+
+    /// A one-line explanation.
+    public var description: String {
+        switch self {
+        case .payloadTooLong(let count):
+            return "a vpcd frame carries at most \(VPCDFrame.maximumPayloadLength) bytes, got \(count)"
+        case .oversize(let length, let limit):
+            return "received a vpcd frame of \(length) bytes, more than the \(limit) accepted"
+        }
+    }
+}
+
+/// An incremental decoder of vpcd frames from a byte stream.
+///
+/// Feed it whatever `recv` returned with ``append(_:)``, then take complete payloads with
+/// ``nextPayload()`` until it returns `nil`. Frames split across reads, several frames in one read
+/// and zero-length frames are all handled; bytes of an incomplete frame stay buffered until the
+/// rest arrives.
+///
+/// After an ``VPCDFrameError/oversize(length:limit:)`` error the decoder stays failed: a length
+/// prefix cannot be trusted any more, so the connection must be closed.
+public struct VPCDFrameDecoder: Sendable {
+    /// The largest payload accepted; longer frames are rejected as soon as their header arrives,
+    /// before their payload is buffered.
+    public let maximumPayloadLength: Int
+
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var failure: VPCDFrameError?
+
+    /// A decoder accepting payloads of up to `maximumPayloadLength` bytes (clamped to
+    /// 0…``VPCDFrame/maximumPayloadLength``).
+    public init(maximumPayloadLength: Int = VPCDFrame.maximumPayloadLength) {
+        self.maximumPayloadLength = min(max(maximumPayloadLength, 0), VPCDFrame.maximumPayloadLength)
+    }
+
+    /// Bytes received but not yet returned as a payload (a partial frame).
+    public var bufferedByteCount: Int { buffer.count - start }
+
+    /// Appends bytes read from the socket.
+    public mutating func append(_ bytes: some Collection<UInt8>) {
+        guard failure == nil else { return }
+        if start > 0, start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends the bytes of a raw buffer (the socket read buffer), without an intermediate array.
+    public mutating func append(_ pointer: UnsafeRawBufferPointer) {
+        append(pointer.bindMemory(to: UInt8.self))
+    }
+
+    /// The payload of the next complete frame, or `nil` when more bytes are needed.
+    ///
+    /// - Throws: ``VPCDFrameError/oversize(length:limit:)`` when the next frame announces a
+    ///   payload longer than ``maximumPayloadLength``; every later call throws it again.
+    public mutating func nextPayload() throws(VPCDFrameError) -> [UInt8]? {
+        if let failure { throw failure }
+        let available = buffer.count - start
+        guard available >= VPCDFrame.headerLength else { return nil }
+        let length = Int(buffer[start]) << 8 | Int(buffer[start + 1])
+        guard length <= maximumPayloadLength else {
+            let error = VPCDFrameError.oversize(length: length, limit: maximumPayloadLength)
+            failure = error
+            buffer = []
+            start = 0
+            throw error
+        }
+        guard available >= VPCDFrame.headerLength + length else { return nil }
+        let payloadStart = start + VPCDFrame.headerLength
+        let payload = Array(buffer[payloadStart ..< payloadStart + length])
+        start = payloadStart + length
+        compactIfWorthwhile()
+        return payload
+    }
+
+    /// Drops consumed bytes once they dominate the buffer, so a long-lived connection does not
+    /// keep growing it and compaction stays amortized O(1) per byte.
+    private mutating func compactIfWorthwhile() {
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start >= 4096, start * 2 >= buffer.count {
+            buffer.removeSubrange(0 ..< start)
+            start = 0
+        }
+    }
+}

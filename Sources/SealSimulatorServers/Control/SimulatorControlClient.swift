@@ -1,0 +1,103 @@
+import SealSimulatedToken
+import SealReaderWire
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A client of a running `sealsim serve`'s control socket: what `sealctl sim insert|remove|reset`
+/// uses to insert, remove or power-cycle a simulated token without restarting the simulator.
+///
+/// Each call opens the socket, sends one command line, reads the one-line reply and closes.
+/// Calls block (a `reset` takes about a second: the token stays out long enough for pcscd to
+/// notice); call them from a thread that may block, or from an async context that can afford it.
+///
+/// ```swift
+/// let client = SimulatorControlClient(stateDirectory: state)
+/// try client.remove(slot: 0)       // pcscd: card removed from "Virtual PCD 00 00"
+/// try client.insert(slot: 0)       // and inserted again
+/// print(try client.status())       // mode=normal vpcd=127.0.0.1:35963 slot0=active,powered ...
+/// ```
+public struct SimulatorControlClient: Sendable {
+    /// The name of the control socket in the simulator's state directory.
+    public static let socketFileName = "sealsim.sock"
+
+    /// The socket of the simulator whose state directory is `stateDirectory`.
+    public static func socketURL(stateDirectory: URL) -> URL {
+        stateDirectory.appendingPathComponent(socketFileName, isDirectory: false)
+    }
+
+    /// The control socket this client talks to.
+    public let socketURL: URL
+    /// How long to wait for a reply, in milliseconds.
+    public var replyTimeoutMilliseconds: Int
+
+    /// A client of the socket at `socketURL`.
+    public init(socketURL: URL, replyTimeoutMilliseconds: Int = 15_000) {
+        self.socketURL = socketURL
+        self.replyTimeoutMilliseconds = replyTimeoutMilliseconds
+    }
+
+    /// A client of the simulator serving `stateDirectory` (socket `<stateDirectory>/sealsim.sock`).
+    public init(stateDirectory: URL, replyTimeoutMilliseconds: Int = 15_000) {
+        self.init(socketURL: Self.socketURL(stateDirectory: stateDirectory), replyTimeoutMilliseconds: replyTimeoutMilliseconds)
+    }
+
+    /// Sends `command` and returns the text of the `ok` reply after `ok ` (possibly empty).
+    ///
+    /// - Throws: ``SimulatorError`` with code `controlSocket` when no simulator answers on the
+    ///   socket, or `controlCommand` with the simulator's message when it replied `error …`.
+    @discardableResult
+    public func send(_ command: SimulatorControlCommand) throws(SimulatorError) -> String {
+        let path = socketURL.path
+        let fd: Int32
+        do {
+            fd = try POSIXSocket.connectUnix(path: path)
+        } catch {
+            let hint = error.code == ENOENT || error.code == ECONNREFUSED ? " (is `sealsim serve --vpcd` running with this state directory?)" : ""
+            throw SimulatorError(.controlSocket, "cannot reach the simulator's control socket: \(error)\(hint)")
+        }
+        defer { POSIXSocket.closeDescriptor(fd) }
+        POSIXSocket.setTimeouts(fd, milliseconds: replyTimeoutMilliseconds)
+        do {
+            try POSIXSocket.sendAll(fd, Array("\(command)\n".utf8))
+        } catch {
+            throw SimulatorError(.controlSocket, "cannot send '\(command)' to \(path): \(error)")
+        }
+        var reader = LineReader(fd: fd)
+        guard let reply = reader.nextLine() else {
+            throw SimulatorError(.controlSocket, "no reply to '\(command)' from \(path)")
+        }
+        if reply == "ok" { return "" }
+        if reply.hasPrefix("ok ") { return String(reply.dropFirst(3)) }
+        if reply.hasPrefix("error") {
+            throw SimulatorError(.controlCommand, String(reply.dropFirst(5)).trimmingCharacters(in: .whitespaces))
+        }
+        throw SimulatorError(.controlSocket, "unexpected reply to '\(command)': \(reply)")
+    }
+
+    /// Presents the token of `slot` to its reader again (after ``remove(slot:)``).
+    public func insert(slot: Int) throws(SimulatorError) { try send(.insert(slot: slot)) }
+
+    /// Takes the token of `slot` out: PC/SC reports the card removed until ``insert(slot:)``.
+    public func remove(slot: Int) throws(SimulatorError) { try send(.remove(slot: slot)) }
+
+    /// Power-cycles the token of `slot`: it is removed, its chip loses power, and it is presented
+    /// again once pcscd has seen the removal. Returns when the token is back.
+    public func reset(slot: Int) throws(SimulatorError) { try send(.reset(slot: slot)) }
+
+    /// Arms a power loss at the `n`-th NVM write from now on the chip of `slot` (`nil` disarms).
+    /// The command in progress then gets no answer and the token drops out and comes back, as a
+    /// token pulled out mid-write.
+    public func tear(slot: Int, atNVMWrite n: Int?) throws(SimulatorError) { try send(.tear(slot: slot, atNVMWrite: n)) }
+
+    /// The state of every slot.
+    public func status() throws(SimulatorError) -> SimulatorStatus {
+        try SimulatorStatus(parsing: try send(.status))
+    }
+}

@@ -1,0 +1,162 @@
+import SealSimulatedToken
+import SealReaderWire
+import SealFirmware
+import SealProtocol
+
+/// A card in a CCID slot: what ``CCIDDeviceRunner`` drives synchronously.
+///
+/// Implementations are used from one thread at a time (the runner's); they need not be
+/// `Sendable`.
+public protocol CCIDCard: AnyObject {
+    /// Cold reset. Returns the ATR, or `nil` when the card did not come up.
+    func powerOn() -> [UInt8]?
+    /// Removes power; volatile state is lost.
+    func powerOff()
+    /// Processes one command APDU.
+    func transmit(_ apdu: [UInt8]) -> ChipResponse
+}
+
+/// A ``SimulatedChip`` in a CCID slot.
+public final class SimulatedChipCard: CCIDCard {
+    /// The chip.
+    public let chip: SimulatedChip
+
+    /// Puts `chip` in the slot.
+    public init(chip: SimulatedChip) {
+        self.chip = chip
+    }
+
+    public func powerOn() -> [UInt8]? { try? chip.powerOn() }
+    public func powerOff() { chip.powerOff() }
+    public func transmit(_ apdu: [UInt8]) -> ChipResponse { chip.process(apdu) }
+}
+
+/// An output of ``CCIDDeviceRunner``: a message for one of the device's IN endpoints, or a note
+/// for the log.
+public enum CCIDDeviceOutput: Hashable, Sendable {
+    /// A complete RDR_to_PC message for the bulk-IN endpoint.
+    case bulkIn([UInt8])
+    /// A message for the interrupt-IN endpoint.
+    case interruptIn([UInt8])
+    /// Something worth logging (a discarded transfer, an outcome nobody waited for).
+    case note(String)
+}
+
+/// Drives a ``CCIDDevice`` with real cards, synchronously: each card operation the device asks
+/// for is carried out at once on the calling thread and its outcome fed back, so one input
+/// yields every message it causes.
+///
+/// Time extension: when ``CCIDDeviceConfiguration/timeExtensionThreshold`` is above zero and an
+/// operation takes at least that long, one time-extension `RDR_to_PC_DataBlock` (`bStatus` 0x80)
+/// is queued just before the real answer. The host reads it, extends its
+/// timeout and reads again, exactly as if it had arrived while the chip was working (the runner
+/// is synchronous, so it cannot send it earlier; ``CCIDDevice`` itself supports an asynchronous
+/// driver that calls ``CCIDDevice/requestTimeExtension(slot:)`` from a timer).
+///
+/// Not thread-safe: confine a runner to one thread (the USB/IP server gives each connection one).
+public final class CCIDDeviceRunner {
+    /// The state machine (read it for inspection; inputs go through the runner).
+    public private(set) var device: CCIDDevice
+    private let cards: [any CCIDCard]
+    private let clock: any Clock<Duration>
+
+    /// A runner over `cards` (one per slot; the device has `cards.count` slots unless the
+    /// configuration says fewer). `cardPresent[k]` says whether slot k's card is inserted.
+    ///
+    /// - Parameter clock: measures card operations for time extensions (default: the
+    ///   continuous clock).
+    public init(configuration: CCIDDeviceConfiguration = CCIDDeviceConfiguration(), cards: [any CCIDCard],
+                cardPresent: [Bool] = [], clock: any Clock<Duration> = ContinuousClock()) {
+        var configuration = configuration
+        configuration.slotCount = min(max(configuration.slotCount, 1), max(cards.count, 1))
+        self.device = CCIDDevice(configuration: configuration,
+                                 cardPresent: (0..<configuration.slotCount).map { $0 < cards.count && ($0 >= cardPresent.count || cardPresent[$0]) })
+        self.cards = cards
+        self.clock = clock
+    }
+
+    /// Handles one complete bulk-OUT message; see ``CCIDDevice/receiveBulkOut(_:)``.
+    public func receiveBulkOut(_ message: [UInt8]) -> [CCIDDeviceOutput] {
+        perform(device.receiveBulkOut(message))
+    }
+
+    /// Handles a CCID class request; see ``CCIDDevice/handleClassRequest(_:data:)``.
+    ///
+    /// - Returns: `nil` to stall, else the IN data and the messages the request caused.
+    public func handleClassRequest(_ setup: USBSetupPacket, data: [UInt8] = []) -> (data: [UInt8], outputs: [CCIDDeviceOutput])? {
+        switch device.handleClassRequest(setup, data: data) {
+        case .stall:
+            return nil
+        case .completed(let data, let actions):
+            return (data, perform(actions))
+        }
+    }
+
+    /// Inserts or removes slot `slot`'s card; see ``CCIDDevice/setCardPresent(_:slot:)``.
+    public func setCardPresent(_ present: Bool, slot: Int) -> [CCIDDeviceOutput] {
+        perform(device.setCardPresent(present, slot: slot))
+    }
+
+    /// Powers every card off (the device is being unplugged or reset).
+    public func powerOffAll() {
+        for card in cards { card.powerOff() }
+    }
+
+    private func perform(_ actions: [CCIDDeviceAction]) -> [CCIDDeviceOutput] {
+        var outputs: [CCIDDeviceOutput] = []
+        var queue = actions[...]
+        while let action = queue.popFirst() {
+            switch action {
+            case .bulkIn(let bytes):
+                outputs.append(.bulkIn(bytes))
+            case .interruptIn(let bytes):
+                outputs.append(.interruptIn(bytes))
+            case .discarded(let reason):
+                outputs.append(.note(reason))
+            case .card(let slot, let operation):
+                guard cards.indices.contains(slot) else {
+                    outputs.append(.note("card operation for slot \(slot), which has no card"))
+                    continue
+                }
+                let card = cards[slot]
+                if case .powerOff = operation {
+                    card.powerOff()
+                    continue
+                }
+                let (outcome, elapsed) = Self.measure(clock) { () -> CCIDCardOutcome in
+                    switch operation {
+                    case .powerOff:
+                        return .powerOnFailed  // handled above
+                    case .powerOn:
+                        return card.powerOn().map { .answerToReset($0) } ?? .powerOnFailed
+                    case .transmit(let apdu):
+                        switch card.transmit(apdu) {
+                        case .response(let bytes): return .response(bytes)
+                        case .mute: return .mute
+                        }
+                    }
+                }
+                outputs += timeExtensions(slot: slot, elapsed: elapsed)
+                queue = device.complete(slot: slot, with: outcome)[...] + queue
+            }
+        }
+        return outputs
+    }
+
+    private static func measure<C: Clock, T>(_ clock: C, _ body: () -> T) -> (T, Duration) where C.Duration == Duration {
+        let start = clock.now
+        let value = body()
+        return (value, start.duration(to: clock.now))
+    }
+
+    /// The time-extension message owed for an operation that took `elapsed`: one when it reached
+    /// the threshold, none otherwise.
+    private func timeExtensions(slot: Int, elapsed: Duration) -> [CCIDDeviceOutput] {
+        let threshold = device.configuration.timeExtensionThreshold
+        guard threshold > .zero, elapsed >= threshold else { return [] }
+        return device.requestTimeExtension(slot: slot).compactMap { action -> CCIDDeviceOutput? in
+            if case .bulkIn(let bytes) = action { return .bulkIn(bytes) }
+            return nil
+        }
+    }
+}

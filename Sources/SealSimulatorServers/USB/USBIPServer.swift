@@ -1,0 +1,575 @@
+import SealSimulatedToken
+import SealReaderWire
+import SealHostDriver
+import Crypto
+import Dispatch
+import Foundation
+import SealFirmware
+import SealProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Simulated SealKit tokens as USB CCID devices exported over USB/IP (TCP, default port 3240):
+/// what `sealsim serve --usbip [HOST:]PORT` runs.
+///
+/// Token k is the USB device with bus ID `1-(k+1)` (`1-1`, `1-2`, …): a full-speed CCID reader
+/// with its card built in (see ``CCIDUSBDescriptorSet`` and docs/usb.md), whose chip keeps its
+/// NVM in `<stateDirectory>/usb-slot-k.nvm` — made on first use like the default token (test
+/// vendor CA, default personalization, PIN ``TestCredentials/defaultPIN``) and persisted, so a
+/// killed server comes back in its last committed state. Its USB serial number is the chip ID in
+/// hex.
+///
+/// A Linux host attaches a token with `usbip attach -r HOST -b 1-1` (vhci-hcd), after which
+/// pcscd/libccid see a reader; `usbip list -r HOST` lists the tokens. SealKit's own USB/IP client
+/// can talk to it directly, with no kernel involved.
+///
+/// Each client connection runs on its own thread with blocking sockets; the protocol itself is
+/// the pure ``USBIPServerConnection`` / ``USBIPServerDeviceSession`` / ``CCIDDevice`` stack. A
+/// device is imported by one client at a time (another gets `ST_DEV_BUSY`); when its client
+/// disconnects, its chip is powered off and the device can be imported again.
+public final class USBIPServer: Sendable {
+    /// Everything that shapes a server.
+    public struct Configuration: Sendable {
+        /// The address to listen on. Default `127.0.0.1`.
+        public var host: String
+        /// The TCP port; 0 picks a free one (see ``USBIPServer/port``). Default 3240.
+        public var port: UInt16
+        /// Number of tokens (USB devices), 1…``USBIPServer/maximumDevices``.
+        public var devices: Int
+        /// Where the tokens' state files and the lock live.
+        public var stateDirectory: URL
+        /// The reader model of every device (message size, time extension); `slotCount` is
+        /// always 1 (one token, one single-slot reader).
+        public var device: CCIDDeviceConfiguration
+        /// VID:PID, bcdDevice and strings; the serial number is replaced by each chip's ID.
+        public var identity: CCIDUSBIdentity
+
+        public init(stateDirectory: URL, host: String = "127.0.0.1", port: UInt16 = USBIP.defaultPort, devices: Int = 1) {
+            self.host = host
+            self.port = port
+            self.devices = devices
+            self.stateDirectory = stateDirectory
+            self.device = CCIDDeviceConfiguration()
+            self.identity = CCIDUSBIdentity(serialNumber: "")
+        }
+    }
+
+    /// Most devices one server exports.
+    public static let maximumDevices = 16
+
+    /// The state file of token `slot`: `<stateDirectory>/usb-slot-<slot>.nvm`.
+    public static func stateFile(slot: Int, stateDirectory: URL) -> URL {
+        stateDirectory.appendingPathComponent("usb-slot-\(slot).nvm", isDirectory: false)
+    }
+
+    /// The watermark key of token `slot`: `<stateDirectory>/usb-slot-<slot>.watermark-key` (hex).
+    public static func watermarkKeyFile(slot: Int, stateDirectory: URL) -> URL {
+        stateDirectory.appendingPathComponent("usb-slot-\(slot).watermark-key", isDirectory: false)
+    }
+
+    /// A suggested state directory under a SealKit home: `<home>/usbip`.
+    public static func defaultStateDirectory(home: URL) -> URL {
+        home.appendingPathComponent("usbip", isDirectory: true)
+    }
+
+    /// The bus ID of token `slot`: `1-<slot + 1>`.
+    public static func busID(slot: Int) -> String { "1-\(slot + 1)" }
+
+    public let configuration: Configuration
+    /// The port actually listened on (the configured one, or the one the system picked for 0).
+    public let port: UInt16
+    /// The exported bus IDs, in slot order.
+    public var busIDs: [String] { exports.map(\.busID) }
+
+    private let exports: [ExportedDevice]
+    private let listener: Int32
+    private let wake: WakeSignal
+    private let log: @Sendable (String) -> Void
+    private let state = ServerState()
+    private let stateLock: StateDirectoryLock
+    private let acceptFinished = DispatchSemaphore(value: 0)
+
+    private init(configuration: Configuration, port: UInt16, exports: [ExportedDevice], listener: Int32, wake: WakeSignal,
+                 stateLock: StateDirectoryLock, log: @escaping @Sendable (String) -> Void) {
+        self.configuration = configuration
+        self.port = port
+        self.exports = exports
+        self.listener = listener
+        self.wake = wake
+        self.stateLock = stateLock
+        self.log = log
+    }
+
+    /// Starts a server: locks the state directory, makes the tokens that do not exist yet, opens
+    /// them, listens and starts accepting connections. Returns once clients can connect.
+    ///
+    /// - Throws: ``SimulatorError``: `invalidArgument` for a bad configuration, `cardServer` when
+    ///   the state directory is in use or the address cannot be listened on, and the errors of
+    ///   making or opening a token.
+    public static func start(configuration: Configuration, log: @escaping @Sendable (String) -> Void) async throws -> USBIPServer {
+        guard (1...maximumDevices).contains(configuration.devices) else {
+            throw SimulatorError(.invalidArgument, "devices must be 1…\(maximumDevices), got \(configuration.devices)")
+        }
+        guard !configuration.host.isEmpty else { throw SimulatorError(.invalidArgument, "the USB/IP listen address is empty") }
+        let directory = configuration.stateDirectory
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SimulatorError(.stateFile, "cannot create the state directory \(directory.path): \(error)")
+        }
+        let stateLock = try StateDirectoryLock(directory: directory, fileName: "usbip.lock", serverKind: "USB/IP simulator")
+
+        // One token, one single-slot reader.
+        var deviceConfiguration = configuration.device.normalized
+        deviceConfiguration.slotCount = 1
+        var exports: [ExportedDevice] = []
+        for slot in 0..<configuration.devices {
+            let stateFile = stateFile(slot: slot, stateDirectory: directory)
+            if try await provisionToken(slot: slot, stateDirectory: directory) {
+                log("usbip \(busID(slot: slot)): made a new token in \(stateFile.path) (PIN \(TestCredentials.defaultPIN))")
+            }
+            let chipID: [UInt8]
+            let token: SimulatedChip
+            do {
+                let reader = SealToken(transport: try TokenStore.openToken(at: stateFile))
+                _ = try await reader.connect()
+                chipID = try await reader.chipID()
+                await reader.disconnect()
+                token = try SimulatedChip(stateFile: stateFile)
+            } catch {
+                throw SimulatorError(.stateFile, "cannot open the token of \(busID(slot: slot)) (\(stateFile.path)): \(error)")
+            }
+            var identity = configuration.identity
+            identity.serialNumber = hexString(chipID)
+            let descriptors = CCIDUSBDescriptorSet(identity: identity, configuration: deviceConfiguration)
+            // devnum 1 is the root hub's; the tokens are 2, 3, … on bus 1.
+            let record = descriptors.usbipRecord(path: stateFile.path, busID: busID(slot: slot), busNumber: 1, deviceNumber: UInt32(slot + 2))
+            exports.append(ExportedDevice(slot: slot, record: record, descriptors: descriptors, device: deviceConfiguration, token: token))
+        }
+
+        let listener: Int32
+        let port: UInt16
+        let wake: WakeSignal
+        do {
+            (listener, port) = try USBIPSocket.openListener(host: configuration.host, port: configuration.port)
+            wake = try WakeSignal()
+        } catch {
+            throw SimulatorError(.cardServer, "cannot listen for USB/IP on \(configuration.host):\(configuration.port): \(error)")
+        }
+        let server = USBIPServer(configuration: configuration, port: port, exports: exports, listener: listener, wake: wake,
+                                 stateLock: stateLock, log: log)
+        let thread = Thread { [server] in
+            server.acceptLoop()
+            server.acceptFinished.signal()
+        }
+        thread.name = "sealsim-usbip-accept"
+        thread.start()
+        log("sealsim: USB/IP on \(configuration.host):\(port), \(exports.count) device(s): "
+            + exports.map { "\($0.busID) \(String(format: "%04x:%04x", $0.record.vendorID, $0.record.productID)) serial \($0.descriptors.identity.serialNumber)" }.joined(separator: ", "))
+        return server
+    }
+
+    /// Stops accepting, closes every connection (their devices are detached and powered off) and
+    /// releases the state directory. Idempotent; blocks until the threads have finished.
+    public func stop() {
+        guard state.beginStopping() else { return }
+        wake.signal()
+        _ = acceptFinished.wait(timeout: .now() + 5)
+        POSIXSocket.closeDescriptor(listener)
+        for connection in state.connections() {
+            connection.interrupt()
+        }
+        for connection in state.connections() {
+            connection.waitFinished()
+        }
+        stateLock.release()
+        log("sealsim: USB/IP stopped")
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Inserts or removes the card of token `slot` (`RDR_to_PC_NotifySlotChange` to the client
+    /// that imported it). A token's card is built in, so this models a reader whose card is
+    /// pulled — useful to exercise a host's slot-change handling.
+    ///
+    /// - Returns: `false` when there is no such slot.
+    @discardableResult
+    public func setCardPresent(_ present: Bool, slot: Int) -> Bool {
+        guard exports.indices.contains(slot) else { return false }
+        exports[slot].setPresent(present)
+        return true
+    }
+
+    /// The bus IDs currently imported by a client.
+    public func importedBusIDs() -> [String] {
+        exports.filter(\.isAttached).map(\.busID)
+    }
+
+    // MARK: - sealsim serve --usbip
+
+    /// Runs the USB/IP server until SIGINT or SIGTERM, or until the calling task is cancelled:
+    /// the body of `sealsim serve --usbip [HOST:]PORT`.
+    ///
+    /// - Parameters:
+    ///   - host: the address to listen on (`127.0.0.1` keeps it local; `0.0.0.0` or `::` exports
+    ///     to the network — USB/IP has no authentication).
+    ///   - port: the TCP port (3240 is USB/IP's; 0 picks a free one, logged at start).
+    ///   - slots: how many tokens to export, one USB device each (`1-1`, `1-2`, …).
+    ///   - stateDirectory: the tokens' state files (`usb-slot-k.nvm`) and the lock.
+    ///   - timeExtensionThreshold: send a CCID time extension before answers the chip took at
+    ///     least this long to compute (STAMP and PERSONALIZE sign with ECDSA); `.zero`, the
+    ///     default, never does.
+    ///   - log: receives one line per event (imports, detaches, errors), from any thread.
+    public static func serveUSBIP(host: String, port: UInt16, slots: Int, stateDirectory: URL,
+                                  timeExtensionThreshold: Duration = .zero,
+                                  log: @escaping @Sendable (String) -> Void) async throws {
+        let termination = TerminationSignals()
+        var configuration = Configuration(stateDirectory: stateDirectory, host: host, port: port, devices: slots)
+        configuration.device = CCIDDeviceConfiguration(timeExtensionThreshold: timeExtensionThreshold)
+        let server = try await start(configuration: configuration, log: log)
+        await termination.waitForTermination(log: log)
+        server.stop()
+    }
+
+    // MARK: - Tokens
+
+    /// Makes token `slot`'s state file when it does not exist: manufactured under the test vendor
+    /// CA, personalized like the default token and activated; its watermark key is written to
+    /// ``watermarkKeyFile(slot:stateDirectory:)``. Built in a staging file and renamed, so an
+    /// interrupted run never leaves a half-made token.
+    ///
+    /// - Returns: `true` when a token was made, `false` when one already existed.
+    @discardableResult
+    public static func provisionToken(slot: Int, stateDirectory: URL) async throws -> Bool {
+        try await TokenFactory.provisionTestToken(
+            at: stateFile(slot: slot, stateDirectory: stateDirectory),
+            watermarkKeyFile: watermarkKeyFile(slot: slot, stateDirectory: stateDirectory), label: "USB device \(busID(slot: slot))")
+    }
+
+    // MARK: - Threads
+
+    private func acceptLoop() {
+        while !state.isStopping {
+            let descriptor: Int32?
+            do {
+                descriptor = try POSIXSocket.acceptConnection(listener, wake: wake)
+            } catch {
+                log("usbip: accept failed (\(error)); retrying")
+                Thread.sleep(forTimeInterval: 0.1)
+                continue
+            }
+            guard let fd = descriptor else { continue }  // woken: re-check stopping
+            POSIXSocket.setNoDelay(fd)
+            let peer = USBIPSocket.peerName(fd)
+            let connection: ConnectionHandle
+            do {
+                connection = try ConnectionHandle(fd: fd, peer: peer)
+            } catch {
+                log("usbip: cannot serve \(peer): \(error)")
+                POSIXSocket.closeDescriptor(fd)
+                continue
+            }
+            guard state.add(connection) else {
+                POSIXSocket.closeDescriptor(fd)
+                break
+            }
+            let thread = Thread { [self] in
+                serve(connection)
+                state.remove(connection)
+                connection.markFinished()
+            }
+            thread.name = "sealsim-usbip-\(peer)"
+            thread.start()
+        }
+    }
+
+    /// Serves one client until it disconnects or the server stops.
+    private func serve(_ connection: ConnectionHandle) {
+        let fd = connection.fd
+        var attached: ExportedDevice?
+        var knownPresence = true
+        let machine = USBIPServerConnection(
+            listDevices: { [exports] in exports.map(\.record) },
+            importDevice: { [exports, log] busID in
+                guard let device = exports.first(where: { $0.busID == busID }) else {
+                    log("usbip: \(connection.peer) asked for unknown bus ID \(busID)")
+                    return .refused(status: USBIPServerConnection.statusUnavailable)
+                }
+                guard device.attach(connection) else {
+                    log("usbip: \(connection.peer) asked for \(busID), already imported by another client")
+                    return .refused(status: USBIPServerConnection.statusBusy)
+                }
+                attached = device
+                knownPresence = device.isPresent
+                log("usbip: \(busID) imported by \(connection.peer)")
+                return .attached(device.record, device.makeSession(present: knownPresence, log: log))
+            })
+        defer {
+            machine.close(reason: "connection ended")
+            if let device = attached {
+                device.detach(connection)
+                log("usbip: \(device.busID) detached (\(connection.peer))")
+            }
+            POSIXSocket.closeDescriptor(fd)
+        }
+
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while !state.isStopping {
+            switch connection.wake.wait(for: fd, events: Int16(POLLIN), timeoutMilliseconds: -1) {
+            case .timedOut:
+                continue
+            case .woken:
+                // A presence change for the attached device, or the server stopping.
+                guard let device = attached, let session = machine.session else { continue }
+                let present = device.isPresent
+                guard present != knownPresence else { continue }
+                knownPresence = present
+                var output: [UInt8] = []
+                for reply in session.setCardPresent(present, slot: 0) { output += reply.encoded() }
+                guard send(output, on: fd) else { return }
+            case .ready:
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return }
+                let output = machine.receive(buffer[..<count])
+                guard send(output, on: fd) else { return }
+                if case .closed(let reason) = machine.phase {
+                    log("usbip: closing the connection of \(connection.peer): \(reason)")
+                    return
+                }
+            }
+        }
+    }
+
+    private func send(_ bytes: [UInt8], on fd: Int32) -> Bool {
+        guard !bytes.isEmpty else { return true }
+        do {
+            try POSIXSocket.sendAll(fd, bytes)
+            return true
+        } catch {
+            return false
+        }
+    }
+}
+
+// MARK: - Supporting types
+
+/// A token exported as a USB device: its record, descriptors and chip, and which connection (if
+/// any) has imported it.
+private final class ExportedDevice: @unchecked Sendable {
+    let slot: Int
+    let record: USBIPDevice
+    let descriptors: CCIDUSBDescriptorSet
+    let deviceConfiguration: CCIDDeviceConfiguration
+    let token: SimulatedChip
+    var busID: String { record.busID }
+
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var owner: ConnectionHandle?
+    private var present = true
+
+    init(slot: Int, record: USBIPDevice, descriptors: CCIDUSBDescriptorSet, device: CCIDDeviceConfiguration, token: SimulatedChip) {
+        self.slot = slot
+        self.record = record
+        self.descriptors = descriptors
+        self.deviceConfiguration = device
+        self.token = token
+    }
+
+    var isPresent: Bool { locked { present } }
+    var isAttached: Bool { locked { owner != nil } }
+
+    func attach(_ connection: ConnectionHandle) -> Bool {
+        locked {
+            guard owner == nil else { return false }
+            owner = connection
+            return true
+        }
+    }
+
+    func detach(_ connection: ConnectionHandle) {
+        locked {
+            if owner === connection { owner = nil }
+        }
+        token.powerOff()
+    }
+
+    func setPresent(_ value: Bool) {
+        let wakeOwner = locked { () -> ConnectionHandle? in
+            present = value
+            return owner
+        }
+        wakeOwner?.wake.signal()
+    }
+
+    /// A fresh USB device model over the token (the chip starts unpowered, as on plug-in).
+    func makeSession(present: Bool, log: @escaping @Sendable (String) -> Void) -> USBIPServerDeviceSession {
+        token.powerOff()
+        let runner = CCIDDeviceRunner(configuration: deviceConfiguration, cards: [SimulatedChipCard(chip: token)], cardPresent: [present])
+        let busID = self.busID
+        return USBIPServerDeviceSession(descriptors: descriptors, runner: runner, devid: record.busNumber << 16 | record.deviceNumber,
+                                        note: { log("usbip \(busID): \($0)") })
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+}
+
+/// One client connection: its socket, the signal that interrupts its thread, and completion.
+private final class ConnectionHandle: @unchecked Sendable {
+    let fd: Int32
+    let peer: String
+    let wake: WakeSignal
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(fd: Int32, peer: String) throws(SocketFailure) {
+        self.fd = fd
+        self.peer = peer
+        self.wake = try WakeSignal()
+    }
+
+    /// Wakes the thread (it sees the server stopping) and unblocks any `send` in progress.
+    func interrupt() {
+        POSIXSocket.shutdownBoth(fd)
+        wake.signal()
+    }
+
+    func markFinished() { finished.signal() }
+
+    func waitFinished() { _ = finished.wait(timeout: .now() + 5) }
+}
+
+/// The server's mutable bookkeeping: stopping, and the live connections.
+private final class ServerState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopping = false
+    private var live: [ObjectIdentifier: ConnectionHandle] = [:]
+
+    var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopping
+    }
+
+    /// Claims the stop; `false` when already stopping.
+    func beginStopping() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if stopping { return false }
+        stopping = true
+        return true
+    }
+
+    /// Registers a connection; `false` when the server is stopping.
+    func add(_ connection: ConnectionHandle) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopping else { return false }
+        live[ObjectIdentifier(connection)] = connection
+        return true
+    }
+
+    func remove(_ connection: ConnectionHandle) {
+        lock.lock()
+        live[ObjectIdentifier(connection)] = nil
+        lock.unlock()
+    }
+
+    func connections() -> [ConnectionHandle] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(live.values)
+    }
+}
+
+/// Listening and naming TCP sockets for the USB/IP server.
+private enum USBIPSocket {
+    /// A listening socket on `host:port` (SO_REUSEADDR, backlog 16) and the port it got.
+    static func openListener(host: String, port: UInt16) throws(SocketFailure) -> (Int32, UInt16) {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = POSIXSocket.streamType
+        hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw SocketFailure("resolve \(host): \(String(cString: gai_strerror(status)))", EINVAL)
+        }
+        defer { freeaddrinfo(first) }
+        var failure = SocketFailure("listen \(host):\(port)", EADDRNOTAVAIL)
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            cursor = info.pointee.ai_next
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            guard fd >= 0 else {
+                failure = SocketFailure("socket")
+                continue
+            }
+            POSIXSocket.prepare(fd)
+            _ = POSIXSocket.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+            guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+                failure = SocketFailure("bind \(host):\(port)")
+                POSIXSocket.closeDescriptor(fd)
+                continue
+            }
+            guard listen(fd, 16) == 0 else {
+                failure = SocketFailure("listen \(host):\(port)")
+                POSIXSocket.closeDescriptor(fd)
+                continue
+            }
+            return (fd, boundPort(fd) ?? port)
+        }
+        throw failure
+    }
+
+    static func boundPort(_ fd: Int32) -> UInt16? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard result == 0 else { return nil }
+        return port(of: storage)
+    }
+
+    static func peerName(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard result == 0 else { return "a client" }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let named = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+            }
+        }
+        let address = named == 0 ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+        return "\(address):\(port(of: storage) ?? 0)"
+    }
+
+    private static func port(of storage: sockaddr_storage) -> UInt16? {
+        var storage = storage
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import SealSimulatedToken
+import SealReaderWire
+import SealProtocol
+
+/// The answer of a device catalog to OP_REQ_IMPORT.
+public enum USBIPImportResult {
+    /// The device is now attached to this connection: its record and its URB-phase session.
+    case attached(USBIPDevice, USBIPServerDeviceSession)
+    /// Refused, with the OP_REP_IMPORT status: ``USBIPServerConnection/statusUnavailable`` (1)
+    /// for an unknown bus ID, ``USBIPServerConnection/statusBusy`` (2) for a device another
+    /// client holds.
+    case refused(status: UInt32)
+}
+
+/// One USB/IP client connection, as a pure byte-stream state machine: the operation phase
+/// (OP_REQ_DEVLIST, OP_REQ_IMPORT) and, once a device is imported, the URB phase, handed to the
+/// device's ``USBIPServerDeviceSession``. Bytes from the socket in, bytes for the socket out.
+///
+/// Like `usbipd`, the connection answers any number of DEVLIST requests, switches to the URB
+/// phase on a successful IMPORT, and ends after a refused IMPORT or on malformed input.
+public final class USBIPServerConnection {
+    /// OP_REP_IMPORT status for an unknown bus ID (`ST_NA`).
+    public static let statusUnavailable: UInt32 = 1
+    /// OP_REP_IMPORT status for a device already imported by another client (`ST_DEV_BUSY`).
+    public static let statusBusy: UInt32 = 2
+
+    /// Where the connection is.
+    public enum Phase {
+        /// Operation phase: DEVLIST and IMPORT requests.
+        case operation
+        /// URB phase with the imported device.
+        case attached(USBIPDevice, USBIPServerDeviceSession)
+        /// Ended; further input is ignored.
+        case closed(reason: String)
+    }
+
+    /// The current phase.
+    public private(set) var phase: Phase = .operation
+
+    private let listDevices: () -> [USBIPDevice]
+    private let importDevice: (String) -> USBIPImportResult
+    private let maximumTransferLength: Int
+    private var buffer: [UInt8] = []
+
+    /// A connection over a catalog of devices.
+    ///
+    /// - Parameters:
+    ///   - listDevices: the records OP_REP_DEVLIST reports (with their interfaces).
+    ///   - importDevice: attaches the device with this bus ID to the connection.
+    ///   - maximumTransferLength: bound on a CMD_SUBMIT's `transfer_buffer_length` (default
+    ///     1 MiB); a larger one ends the connection.
+    public init(listDevices: @escaping () -> [USBIPDevice], importDevice: @escaping (String) -> USBIPImportResult,
+                maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) {
+        self.listDevices = listDevices
+        self.importDevice = importDevice
+        self.maximumTransferLength = maximumTransferLength
+    }
+
+    /// The session of the imported device, once there is one.
+    public var session: USBIPServerDeviceSession? {
+        if case .attached(_, let session) = phase { return session }
+        return nil
+    }
+
+    /// Whether the connection has ended (the socket should be closed after sending the last
+    /// output).
+    public var isClosed: Bool {
+        if case .closed = phase { return true }
+        return false
+    }
+
+    /// Takes bytes read from the socket and returns the bytes to write back.
+    public func receive(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        guard !isClosed else { return [] }
+        buffer.append(contentsOf: bytes)
+        var output: [UInt8] = []
+        var consumedTotal = 0
+        defer { buffer.removeFirst(consumedTotal) }
+        while !isClosed {
+            let pending = consumedTotal == 0 ? buffer : Array(buffer[consumedTotal...])
+            switch phase {
+            case .closed:
+                return output
+            case .operation:
+                let decoded: (message: USBIPOperationRequest, consumed: Int)?
+                do {
+                    decoded = try USBIPOperationRequest.decode(from: pending)
+                } catch {
+                    phase = .closed(reason: "malformed operation request: \(error)")
+                    return output
+                }
+                guard let (request, consumed) = decoded else { return output }
+                consumedTotal += consumed
+                output += answer(request)
+            case .attached(_, let session):
+                let decoded: (message: USBIPCommand, consumed: Int)?
+                do {
+                    decoded = try USBIPCommand.decode(from: pending, maximumTransferLength: maximumTransferLength)
+                } catch {
+                    phase = .closed(reason: "malformed URB command: \(error)")
+                    return output
+                }
+                guard let (command, consumed) = decoded else { return output }
+                consumedTotal += consumed
+                for reply in session.handle(command) { output += reply.encoded() }
+            }
+        }
+        return output
+    }
+
+    /// Ends the connection (the peer closed it, or the server stops); detaches the device.
+    public func close(reason: String) {
+        if case .attached(_, let session) = phase { session.detach() }
+        phase = .closed(reason: reason)
+    }
+
+    private func answer(_ request: USBIPOperationRequest) -> [UInt8] {
+        switch request {
+        case .deviceList:
+            return USBIPOperationReply.deviceList(status: 0, devices: listDevices()).encoded()
+        case .importDevice(let busID):
+            switch importDevice(busID) {
+            case .attached(let device, let session):
+                phase = .attached(device, session)
+                return USBIPOperationReply.importDevice(status: 0, device: device).encoded()
+            case .refused(let status):
+                phase = .closed(reason: "import of \(busID) refused (status \(status))")
+                return USBIPOperationReply.importDevice(status: status == 0 ? Self.statusUnavailable : status, device: nil).encoded()
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import SealSimulatedToken
+import SealReaderWire
+import SealFirmware
+
+/// One decoded message from vpcd (the payload of one ``VPCDFrame``).
+public enum VPCDMessage: Equatable, Sendable {
+    /// Control byte `00`: the reader cuts power. Not answered.
+    case powerOff
+    /// Control byte `01`: the reader powers the card. Not answered.
+    case powerOn
+    /// Control byte `02`: the reader resets the card. Not answered.
+    case reset
+    /// Control byte `04`: vpcd asks for the ATR (it does so about every 400 ms per slot to check
+    /// that the card is still present). Answered with the ATR as a normal frame.
+    case atrRequest
+    /// Any other 1-byte payload: not part of the protocol. Ignored, not answered.
+    case unknownControl(UInt8)
+    /// A zero-length frame: vpcd never sends one. Ignored, not answered.
+    case empty
+    /// A payload of two or more bytes: a command APDU, answered with the response APDU.
+    case commandAPDU([UInt8])
+
+    /// The control byte that vpcd sends for a power-off.
+    public static let powerOffByte: UInt8 = 0x00
+    /// The control byte that vpcd sends for a power-on.
+    public static let powerOnByte: UInt8 = 0x01
+    /// The control byte that vpcd sends for a reset.
+    public static let resetByte: UInt8 = 0x02
+    /// The control byte that vpcd sends to request the ATR.
+    public static let atrRequestByte: UInt8 = 0x04
+
+    /// Classifies a frame payload.
+    public init(payload: [UInt8]) {
+        switch payload.count {
+        case 0:
+            self = .empty
+        case 1:
+            switch payload[0] {
+            case Self.powerOffByte: self = .powerOff
+            case Self.powerOnByte: self = .powerOn
+            case Self.resetByte: self = .reset
+            case Self.atrRequestByte: self = .atrRequest
+            default: self = .unknownControl(payload[0])
+            }
+        default:
+            self = .commandAPDU(payload)
+        }
+    }
+
+    /// The frame payload of this message (what vpcd would send).
+    public var payload: [UInt8] {
+        switch self {
+        case .powerOff: return [Self.powerOffByte]
+        case .powerOn: return [Self.powerOnByte]
+        case .reset: return [Self.resetByte]
+        case .atrRequest: return [Self.atrRequestByte]
+        case .unknownControl(let byte): return [byte]
+        case .empty: return []
+        case .commandAPDU(let bytes): return bytes
+        }
+    }
+}
+
+/// What the card side must do in answer to a vpcd message; produced by ``VPCDCardProtocol``.
+public enum VPCDAction: Equatable, Sendable {
+    /// Write these bytes — one complete, already-framed message — to the socket in one `send`.
+    case send([UInt8])
+    /// Power the chip on (cold reset). Nothing is written back.
+    case powerOn
+    /// Power the chip off. Nothing is written back.
+    case powerOff
+    /// Reset the chip: a warm reset when it is powered, a power-on when it is not. Nothing is
+    /// written back.
+    case reset
+    /// Give this command APDU to the chip, then pass the chip's answer to
+    /// ``VPCDCardProtocol/handle(_:)-(ChipResponse)``, which turns it into the next action.
+    case transmit([UInt8])
+    /// The card went silent (it lost power in the middle of a command): close the connection, as
+    /// a real card that stops answering looks to the reader.
+    case disconnect
+    /// Nothing to do.
+    case none
+}
+
+/// The card side of the vpcd protocol as a pure state machine: decoded messages in, actions out.
+///
+/// It owns no socket and no chip, so every transition can be tested byte by byte. The socket
+/// layer decodes frames, feeds each ``VPCDMessage`` to ``handle(_:)-(VPCDMessage)`` and performs
+/// the returned ``VPCDAction``; for a command APDU it hands the bytes to the chip and feeds the
+/// ``ChipResponse`` back through ``handle(_:)-(ChipResponse)``.
+///
+/// | message | action |
+/// |---|---|
+/// | `00` power off | ``VPCDAction/powerOff`` |
+/// | `01` power on | ``VPCDAction/powerOn`` |
+/// | `02` reset | ``VPCDAction/reset`` |
+/// | `04` ATR request | ``VPCDAction/send(_:)`` of the framed ATR (whatever the power state) |
+/// | other 1-byte, empty | ``VPCDAction/none`` |
+/// | command APDU | ``VPCDAction/transmit(_:)``, then ``VPCDAction/send(_:)`` of the framed response, or ``VPCDAction/disconnect`` when the chip is mute |
+public struct VPCDCardProtocol: Sendable {
+    /// The status word sent instead of a response too long for one vpcd frame (`6F 00`, no
+    /// precise diagnosis). The seal chip never produces one; the guard keeps the wire well formed.
+    public static let responseTooLongStatus: [UInt8] = [0x6F, 0x00]
+
+    /// The ATR answered to every ATR request.
+    public let answerToReset: [UInt8]
+
+    /// Whether a command APDU was handed to the chip and its answer is still expected.
+    public private(set) var isAwaitingChipResponse = false
+
+    private let framedATR: [UInt8]
+
+    /// A state machine answering ATR requests with `answerToReset` (default: the seal chip's ATR).
+    public init(answerToReset: [UInt8] = SealChip.answerToReset) {
+        self.answerToReset = answerToReset
+        // An ATR is at most 33 bytes; the fallback only guards the type system.
+        self.framedATR = (try? VPCDFrame.encode(answerToReset)) ?? [0x00, 0x00]
+    }
+
+    /// The action for one message from vpcd.
+    ///
+    /// vpcd never sends a message while it waits for a response; one that arrives while
+    /// ``isAwaitingChipResponse`` is a protocol violation and yields ``VPCDAction/disconnect``.
+    public mutating func handle(_ message: VPCDMessage) -> VPCDAction {
+        guard !isAwaitingChipResponse else { return .disconnect }
+        switch message {
+        case .powerOff: return .powerOff
+        case .powerOn: return .powerOn
+        case .reset: return .reset
+        case .atrRequest: return .send(framedATR)
+        case .unknownControl, .empty: return .none
+        case .commandAPDU(let command):
+            isAwaitingChipResponse = true
+            return .transmit(command)
+        }
+    }
+
+    /// The action for the chip's answer to the command of the last ``VPCDAction/transmit(_:)``.
+    public mutating func handle(_ response: ChipResponse) -> VPCDAction {
+        guard isAwaitingChipResponse else { return .none }
+        isAwaitingChipResponse = false
+        switch response {
+        case .mute:
+            return .disconnect
+        case .response(let bytes):
+            if let frame = try? VPCDFrame.encode(bytes) { return .send(frame) }
+            return .send((try? VPCDFrame.encode(Self.responseTooLongStatus)) ?? [0x00, 0x02, 0x6F, 0x00])
+        }
+    }
+}
