@@ -5,7 +5,7 @@ extension SealAppletRuntime {
     func readAuditLog(_ command: AppletCommand) throws(CommandFailure) -> CommandResult {
         guard command.data.count == 4 else { throw .wrongLength }
         try requireLifecycle(for: .readAuditLog)
-        let requested = PersistentStore.uint32(command.data)
+        let requested = readBigEndian(command.data, as: UInt32.self)
         let head = try store.auditHead()
         let counter = requested == 0 ? head.newestCounter : requested
         guard let entry = try store.auditEntry(counter: counter, head: head) else { throw .referencedDataNotFound }

@@ -1,3 +1,5 @@
+import SealProtocol
+
 /// The contents of the chip's NVM array — record area plus journal — and its
 /// versioned binary serialization (the durable image held by an ``NVMBackingStore``).
 ///
@@ -49,28 +51,28 @@ struct NVMImage: Equatable, Sendable {
         out.reserveCapacity(Self.minimumSize + records.values.reduce(0) { $0 + 4 + $1.count })
         out += Self.magic
         out.append(Self.currentVersion)
-        Self.append32(UInt32(clamping: records.count), to: &out)
+        out.appendBigEndian(UInt32(clamping: records.count))
         for id in records.keys.sorted() {
             let value = records[id] ?? []
-            Self.append16(id, to: &out)
-            Self.append16(UInt16(clamping: value.count), to: &out)
+            out.appendBigEndian(id)
+            out.appendBigEndian(UInt16(clamping: value.count))
             out += value
         }
         out.append(journalCommitted ? 1 : 0)
-        Self.append32(UInt32(clamping: journal.count), to: &out)
+        out.appendBigEndian(UInt32(clamping: journal.count))
         for entry in journal {
-            Self.append16(entry.id, to: &out)
+            out.appendBigEndian(entry.id)
             switch entry.change {
             case .write(let value):
                 out.append(0)
-                Self.append16(UInt16(clamping: value.count), to: &out)
+                out.appendBigEndian(UInt16(clamping: value.count))
                 out += value
             case .erase:
                 out.append(1)
-                Self.append16(0, to: &out)
+                out.appendBigEndian(UInt16(0))
             }
         }
-        Self.append32(NVMCRC32.checksum(out), to: &out)
+        out.appendBigEndian(NVMCRC32.checksum(out))
         return out
     }
 
@@ -91,8 +93,7 @@ struct NVMImage: Equatable, Sendable {
             throw Self.corrupt("unsupported image version \(bytes[4]); this firmware reads version \(Self.currentVersion)")
         }
         let bodyEnd = bytes.count - 4
-        let stored = (UInt32(bytes[bodyEnd]) << 24) | (UInt32(bytes[bodyEnd + 1]) << 16)
-            | (UInt32(bytes[bodyEnd + 2]) << 8) | UInt32(bytes[bodyEnd + 3])
+        let stored = readBigEndian(bytes[bodyEnd...], as: UInt32.self)
         let computed = NVMCRC32.checksum(bytes[..<bodyEnd])
         guard stored == computed else {
             throw Self.corrupt(
@@ -162,18 +163,6 @@ struct NVMImage: Equatable, Sendable {
         NVMError(.corruptImage, message)
     }
 
-    private static func append16(_ value: UInt16, to out: inout [UInt8]) {
-        out.append(UInt8(truncatingIfNeeded: value >> 8))
-        out.append(UInt8(truncatingIfNeeded: value))
-    }
-
-    private static func append32(_ value: UInt32, to out: inout [UInt8]) {
-        out.append(UInt8(truncatingIfNeeded: value >> 24))
-        out.append(UInt8(truncatingIfNeeded: value >> 16))
-        out.append(UInt8(truncatingIfNeeded: value >> 8))
-        out.append(UInt8(truncatingIfNeeded: value))
-    }
-
     private static func hex32(_ value: UInt32) -> String {
         let digits = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
@@ -209,12 +198,12 @@ struct NVMImage: Equatable, Sendable {
 
         mutating func u16(_ field: String) throws(NVMError) -> UInt16 {
             let slice = try take(2, field)
-            return slice.reduce(0) { ($0 << 8) | UInt16($1) }
+            return readBigEndian(slice, as: UInt16.self)
         }
 
         mutating func u32(_ field: String) throws(NVMError) -> UInt32 {
             let slice = try take(4, field)
-            return slice.reduce(0) { ($0 << 8) | UInt32($1) }
+            return readBigEndian(slice, as: UInt32.self)
         }
 
         mutating func bytes(_ count: Int, _ field: String) throws(NVMError) -> [UInt8] {

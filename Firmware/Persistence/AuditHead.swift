@@ -17,7 +17,7 @@ struct AuditHead: Equatable {
 
     init?(stored: [UInt8]) {
         guard stored.count == Self.storedLength else { return nil }
-        newestCounter = stored.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        newestCounter = readBigEndian(stored.prefix(4), as: UInt32.self)
         hash = Array(stored.dropFirst(4))
     }
 

@@ -118,7 +118,7 @@ struct PersistentStore {
     }
 
     func watermarkValidity() throws(CommandFailure) -> UInt32 {
-        Self.uint32(try required(.watermarkValidity, length: 4))
+        readBigEndian(try required(.watermarkValidity, length: 4), as: UInt32.self)
     }
 
     /// An HMAC keyed with the watermark key (SPEC §10.2), cached as long as the key is unchanged.
@@ -192,11 +192,7 @@ struct PersistentStore {
     private func optionalUInt32(_ id: RecordID) throws(CommandFailure) -> UInt32 {
         guard let value = read(id) else { return 0 }
         guard value.count == 4 else { throw .memoryFailure }
-        return Self.uint32(value)
-    }
-
-    static func uint32(_ bytes: [UInt8]) -> UInt32 {
-        bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return readBigEndian(value, as: UInt32.self)
     }
 
     private func privateKey(_ raw: [UInt8]) throws(CommandFailure) -> P256.Signing.PrivateKey {

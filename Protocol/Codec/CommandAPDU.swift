@@ -142,20 +142,15 @@ public struct CommandAPDU: Hashable, Sendable, CustomStringConvertible {
             // The 00 marker comes once, before whichever length field is first.
             out.append(0x00)
             if !data.isEmpty {
-                Self.appendUInt16(data.count, to: &out)
+                out.appendBigEndian(UInt16(truncatingIfNeeded: data.count))
                 out += data
             }
             if let ne {
                 // 65536 truncates to 0000, the extended Le encoding of 65536.
-                Self.appendUInt16(ne, to: &out)
+                out.appendBigEndian(UInt16(truncatingIfNeeded: ne))
             }
         }
         return out
-    }
-
-    private static func appendUInt16(_ value: Int, to out: inout [UInt8]) {
-        out.append(UInt8(truncatingIfNeeded: value >> 8))
-        out.append(UInt8(truncatingIfNeeded: value))
     }
 
     // MARK: Decoding

@@ -1,18 +1,50 @@
-/// Big-endian integer helpers used by every fixed-layout encoding of SPEC §9 and §10.
+// The byte-order helpers of the whole package, one copy each (`package`, not part of any
+// product's API): SealKit's own encodings (SPEC §7-§10, the NVM image, USB/IP) are big-endian, the
+// USB descriptors and CCID messages little-endian.
+
 extension Array where Element == UInt8 {
+    /// Appends the `MemoryLayout<T>.size` big-endian bytes of `value`.
     @inlinable
     package mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
         var big = value.bigEndian
         Swift.withUnsafeBytes(of: &big) { append(contentsOf: $0) }
     }
+
+    /// Appends the `MemoryLayout<T>.size` little-endian bytes of `value`.
+    @inlinable
+    package mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        var little = value.littleEndian
+        Swift.withUnsafeBytes(of: &little) { append(contentsOf: $0) }
+    }
 }
 
-/// Reads a big-endian unsigned integer from exactly `bytes.count` bytes.
+/// Reads a big-endian unsigned integer from exactly `bytes.count` bytes (at most
+/// `MemoryLayout<T>.size`; the caller checks the count).
 @inlinable
 package func readBigEndian<T: FixedWidthInteger>(_ bytes: some Collection<UInt8>, as: T.Type) -> T {
     var value: T = 0
     for byte in bytes { value = value << 8 | T(byte) }
     return value
+}
+
+/// Reads a little-endian unsigned integer from exactly `bytes.count` bytes (at most
+/// `MemoryLayout<T>.size`; the caller checks the count).
+@inlinable
+package func readLittleEndian<T: FixedWidthInteger>(_ bytes: some Collection<UInt8>, as: T.Type) -> T {
+    var value: T = 0
+    var shift = 0
+    for byte in bytes {
+        value |= T(byte) << shift
+        shift += 8
+    }
+    return value
+}
+
+/// Reads the `MemoryLayout<T>.size` little-endian bytes at `offset` of a fixed-layout record
+/// (USB descriptors, CCID headers); the caller checks the bounds.
+@inlinable
+package func readLittleEndian<T: FixedWidthInteger>(_ bytes: [UInt8], at offset: Int, as type: T.Type) -> T {
+    readLittleEndian(bytes[offset..<offset + MemoryLayout<T>.size], as: type)
 }
 
 /// Big-endian bytes of an integer.
@@ -21,6 +53,15 @@ package func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(MemoryLayout<T>.size)
     out.appendBigEndian(value)
+    return out
+}
+
+/// Little-endian bytes of an integer.
+@inlinable
+package func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(MemoryLayout<T>.size)
+    out.appendLittleEndian(value)
     return out
 }
 

@@ -14,7 +14,7 @@ public enum Watermark {
     /// The 40-bit chip prefix of every serial the chip mints.
     public static func chipPrefix(chipID: [UInt8]) -> UInt64 {
         let digest = Array(SHA256.hash(data: serialDomain + chipID))
-        return digest.prefix(5).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return readBigEndian(digest.prefix(5), as: UInt64.self)
     }
 
     /// The serial for `counter` on the chip `chipID` (SPEC §10.1), e.g. `"3KQ8-ZR1M-0000001-7"`.
@@ -90,8 +90,7 @@ public enum Watermark {
         message.withUnsafeBytes { hmac.update(data: $0) }
         let mac = Array(hmac.finalize())
         let offset = Int(mac[31] & 0x0F)
-        let binary = UInt32(mac[offset] & 0x7F) << 24 | UInt32(mac[offset + 1]) << 16
-            | UInt32(mac[offset + 2]) << 8 | UInt32(mac[offset + 3])
+        let binary = readBigEndian(mac[offset..<offset + 4], as: UInt32.self) & 0x7FFF_FFFF
         let code = binary % 100_000_000
         let digits = String(code)
         return String(repeating: "0", count: codeDigits - digits.count) + digits

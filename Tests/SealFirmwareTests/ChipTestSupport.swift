@@ -190,7 +190,7 @@ final class ChipHarness {
     }
 
     func counter() -> UInt32 {
-        PersistentStore.uint32(getData(.counter).data)
+        readBigEndian(getData(.counter).data, as: UInt32.self)
     }
 
     func auditStatus() throws -> AuditStatus {

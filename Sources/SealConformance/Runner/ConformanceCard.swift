@@ -144,7 +144,7 @@ public actor ConformanceCard {
     public func counter() async throws -> UInt32 {
         let bytes = try await getData(.counter)
         try expect(bytes.count == 4, "\(label): GET DATA 0103 (counter) must be 4 bytes, got \(bytes.count)")
-        return bytes.reduce(0) { $0 << 8 | UInt32($1) }
+        return readBigEndian(bytes, as: UInt32.self)
     }
 
     public func chipID() async throws -> [UInt8] {

@@ -73,11 +73,6 @@ public func checkECDSA(publicKey: P256.Signing.PublicKey, signature: [UInt8], me
     try expect(publicKey.isValidSignature(parsed, for: message), "\(what) does not verify")
 }
 
-/// Reads a big-endian u32 from 4 bytes.
-func u32(_ bytes: [UInt8]) -> UInt32 {
-    bytes.reduce(0) { $0 << 8 | UInt32($1) }
-}
-
 /// The entry hash of SPEC §9.6 for `entry`, given the token's facts.
 func auditEntryHash(_ entry: AuditEntry, facts: TokenFacts) -> [UInt8] {
     AuditEntry.chainHash(previous: entry.previousHash, tbs: entry.tbs(chipID: facts.chipID, featureHash: facts.featureHash, keyID: facts.keyID).encoded(),
