@@ -21,7 +21,7 @@ import SealProtocol
 /// Implementations throw ``USBError`` (``USBError/Code-swift.struct/timeout`` when nothing came
 /// in time, ``USBError/Code-swift.struct/deviceGone`` when the device went away) or
 /// `CancellationError`.
-public protocol CCIDBulkPipe: Sendable {
+package protocol CCIDBulkPipe: Sendable {
     /// Writes one bulk OUT transfer.
     func write(_ bytes: [UInt8]) async throws
 
@@ -41,7 +41,7 @@ public protocol CCIDBulkPipe: Sendable {
 
 extension CCIDBulkPipe {
     /// Does nothing.
-    public func close() async {}
+    package func close() async {}
 }
 
 /// What a CCID pipe knows about the reader behind it, from its USB descriptors.
@@ -60,7 +60,7 @@ public struct CCIDReaderDescription: Hashable, Sendable, CustomStringConvertible
     public var location: String
 
     /// Creates a description.
-    public init(vendorID: UInt16, productID: UInt16, interfaceNumber: UInt8, ccid: CCIDClassDescriptor?,
+    package init(vendorID: UInt16, productID: UInt16, interfaceNumber: UInt8, ccid: CCIDClassDescriptor?,
                 bulkInPacketSize: Int, location: String) {
         self.vendorID = vendorID
         self.productID = productID

@@ -28,9 +28,9 @@ import SealProtocol
 ///
 /// After a transport failure (timeout, cancellation) call ``abandon()``: the reply of the
 /// abandoned command, should it still come, is then discarded instead of failing the next one.
-public struct CCIDHostSession: Sendable {
+package struct CCIDHostSession: Sendable {
     /// What the driver does next.
-    public enum Step: Hashable, Sendable {
+    package enum Step: Hashable, Sendable {
         /// Read a bulk IN transfer and pass it to ``CCIDHostSession/receive(_:)``.
         case read
         /// The reader asked for more time (`bStatus` 0x80, `bError` = BWT multiplier): keep
@@ -45,17 +45,17 @@ public struct CCIDHostSession: Sendable {
     }
 
     /// `bSlot` of every command.
-    public let slot: UInt8
+    package let slot: UInt8
     /// `dwMaxCCIDMessageLength`: commands longer than this are chained; longer replies are errors.
-    public let maximumMessageLength: Int
+    package let maximumMessageLength: Int
     /// Time-extension replies accepted per command before ``CCIDError/Code-swift.struct/timeExtensionLimit``.
-    public let maximumTimeExtensions: Int
+    package let maximumTimeExtensions: Int
     /// Bound on a reassembled (chained) response.
-    public let maximumResponseLength: Int
+    package let maximumResponseLength: Int
     /// Consecutive stray zero-length transfers tolerated while waiting for a reply.
-    public let maximumEmptyTransfers: Int
+    package let maximumEmptyTransfers: Int
     /// The `bSeq` the next command gets.
-    public private(set) var nextSequence: UInt8
+    package private(set) var nextSequence: UInt8
 
     private var buffer: [UInt8] = []
     private var pending: Pending?
@@ -76,7 +76,7 @@ public struct CCIDHostSession: Sendable {
     }
 
     /// The smallest `dwMaxCCIDMessageLength` the session works with: a header and one data byte.
-    public static let minimumMessageLength = CCIDHeader.size + 1
+    package static let minimumMessageLength = CCIDHeader.size + 1
 
     /// Creates a session.
     ///
@@ -88,7 +88,7 @@ public struct CCIDHostSession: Sendable {
     ///   - maximumResponseLength: bound on a reassembled response (default 65 538: an extended
     ///     response of 65 536 bytes plus SW1 SW2).
     ///   - firstSequence: `bSeq` of the first command.
-    public init(slot: UInt8 = 0, maximumMessageLength: Int = CCIDMessage.defaultMaximumLength,
+    package init(slot: UInt8 = 0, maximumMessageLength: Int = CCIDMessage.defaultMaximumLength,
                 maximumTimeExtensions: Int = 64, maximumResponseLength: Int = 65_538,
                 maximumEmptyTransfers: Int = 8, firstSequence: UInt8 = 0) {
         self.slot = slot
@@ -100,10 +100,10 @@ public struct CCIDHostSession: Sendable {
     }
 
     /// Whether a command is in flight.
-    public var isBusy: Bool { pending != nil }
+    package var isBusy: Bool { pending != nil }
 
     /// The `bSeq` of the message in flight (the last part sent), if any.
-    public var pendingSequence: UInt8? { pending?.sequence }
+    package var pendingSequence: UInt8? { pending?.sequence }
 
     // MARK: Commands
 
@@ -117,7 +117,7 @@ public struct CCIDHostSession: Sendable {
     ///   ``CCIDError/Code-swift.struct/commandTooLong`` when a non-XfrBlock command does not fit, or
     ///   when an XfrBlock that does not fit already uses a `wLevelParameter`;
     ///   ``CCIDError/Code-swift.struct/unexpectedMessage`` for a reply kind or unknown type.
-    public mutating func start(_ kind: CCIDMessage.Kind) throws(CCIDError) -> [UInt8] {
+    package mutating func start(_ kind: CCIDMessage.Kind) throws(CCIDError) -> [UInt8] {
         guard pending == nil else {
             throw CCIDError(code: .busy, reason: "\(kind.name) started while bSeq \(pending?.sequence ?? 0) is in flight")
         }
@@ -149,7 +149,7 @@ public struct CCIDHostSession: Sendable {
 
     /// Marks the command in flight as abandoned (its reply timed out or the caller gave up):
     /// a late reply with its `bSeq` will be discarded. Buffered bytes are dropped.
-    public mutating func abandon() {
+    package mutating func abandon() {
         if let pending { markStale(pending.sequence) }
         pending = nil
         buffer = []
@@ -166,7 +166,7 @@ public struct CCIDHostSession: Sendable {
     ///
     /// - Throws: ``CCIDError/Code-swift.struct/malformedMessage`` for a truncated message or
     ///   too many empty transfers in a row.
-    public mutating func receive(_ bytes: [UInt8]) throws(CCIDError) {
+    package mutating func receive(_ bytes: [UInt8]) throws(CCIDError) {
         guard bytes.isEmpty else {
             emptyTransfers = 0
             buffer.append(contentsOf: bytes)
@@ -193,7 +193,7 @@ public struct CCIDHostSession: Sendable {
     ///   `malformedMessage`, `timeExtensionLimit`, `chainingError`, `responseTooLong`, and for
     ///   failed replies `iccMute`, `cardAbsent` or `slotFailure`. After an error no command is in
     ///   flight.
-    public mutating func next() throws(CCIDError) -> Step {
+    package mutating func next() throws(CCIDError) -> Step {
         while true {
             guard var state = pending else {
                 throw CCIDError(code: .unexpectedMessage, reason: "no command in flight")

@@ -67,7 +67,7 @@ public actor CCIDTransport: CardTransport {
     ///     assumes an extended-APDU-level reader that accepts messages of
     ///     ``CCIDMessage/defaultMaximumLength`` bytes.
     ///   - name: defaults to the description.
-    public init(pipe: any CCIDBulkPipe, description: CCIDReaderDescription? = nil, name: String? = nil,
+    package init(pipe: any CCIDBulkPipe, description: CCIDReaderDescription? = nil, name: String? = nil,
                 configuration: Configuration = Configuration()) {
         self.pipe = pipe
         self.reader = description
@@ -157,7 +157,7 @@ public actor CCIDTransport: CardTransport {
     /// (`GetSlotStatus`, `GetParameters`, `Escape`).
     ///
     /// - Throws: ``SealDriverError`` as ``transmit(_:)``.
-    public func send(_ command: CCIDMessage.Kind) async throws -> CCIDMessage {
+    package func send(_ command: CCIDMessage.Kind) async throws -> CCIDMessage {
         try await exclusively { () async throws(SealDriverError) -> CCIDMessage in
             guard !closed else { throw Self.closedError }
             return try await run(command)
@@ -169,7 +169,7 @@ public actor CCIDTransport: CardTransport {
     ///
     /// - Throws: ``SealDriverError``: `noResponse` when nothing came in time, `transportFailure`
     ///   for pipes without an interrupt endpoint or a malformed message.
-    public func waitForInterrupt(timeout: Duration) async throws -> CCIDInterruptMessage {
+    package func waitForInterrupt(timeout: Duration) async throws -> CCIDInterruptMessage {
         do {
             let bytes = try await pipe.readInterrupt(maxLength: 64, timeout: timeout)
             return try CCIDInterruptMessage(decoding: bytes)

@@ -24,13 +24,13 @@ import SealProtocol
 /// libusb's synchronous calls run on two serial dispatch queues of the pipe (bulk, interrupt),
 /// never on the cooperative pool. A transfer in progress cannot be cancelled; it ends at its
 /// timeout.
-public final class LibUSBBulkPipe: CCIDBulkPipe {
+package final class LibUSBBulkPipe: CCIDBulkPipe {
     /// What ``CCIDTransport`` needs to know about the reader.
-    public let reader: CCIDReaderDescription
+    package let reader: CCIDReaderDescription
     /// The device.
-    public let device: USBDeviceInfo
+    package let device: USBDeviceInfo
     /// Bound on each bulk OUT transfer.
-    public let writeTimeout: Duration
+    package let writeTimeout: Duration
 
     #if canImport(CLibUSB)
     private let handle: LibUSBHandle
@@ -47,7 +47,7 @@ public final class LibUSBBulkPipe: CCIDBulkPipe {
     /// - Throws: ``USBError``: `noUSBDevices`, `libusbUnavailable`, `deviceNotFound` (no CCID
     ///   device, or none with `id`), `noCCIDInterface`, `permissionDenied`, `deviceBusy`,
     ///   `deviceGone`, `transferFailed`.
-    public static func open(_ id: USBDeviceID? = nil, writeTimeout: Duration = .seconds(5)) async throws(USBError) -> LibUSBBulkPipe {
+    package static func open(_ id: USBDeviceID? = nil, writeTimeout: Duration = .seconds(5)) async throws(USBError) -> LibUSBBulkPipe {
         #if canImport(CLibUSB)
         let label = "SealKit.LibUSB.\(id?.description ?? "ccid")"
         let bulkQueue = DispatchQueue(label: label + ".bulk")
@@ -81,7 +81,7 @@ public final class LibUSBBulkPipe: CCIDBulkPipe {
     // MARK: CCIDBulkPipe
 
     /// Writes one bulk OUT transfer.
-    public func write(_ bytes: [UInt8]) async throws {
+    package func write(_ bytes: [UInt8]) async throws {
         #if canImport(CLibUSB)
         let handle = handle
         let endpoint = bulkOut.address
@@ -96,7 +96,7 @@ public final class LibUSBBulkPipe: CCIDBulkPipe {
 
     /// Reads one bulk IN transfer (the request rounded up to a multiple of `wMaxPacketSize`, so
     /// that a full last packet never overflows). A timeout after part of the data returns it.
-    public func read(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
+    package func read(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
         #if canImport(CLibUSB)
         let handle = handle
         let endpoint = bulkIn.address
@@ -110,7 +110,7 @@ public final class LibUSBBulkPipe: CCIDBulkPipe {
     }
 
     /// Reads one interrupt IN transfer.
-    public func readInterrupt(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
+    package func readInterrupt(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
         #if canImport(CLibUSB)
         guard let interruptIn else {
             throw USBError(code: .transferFailed, reason: "the CCID interface has no interrupt IN endpoint",
@@ -128,7 +128,7 @@ public final class LibUSBBulkPipe: CCIDBulkPipe {
     }
 
     /// Waits for transfers in progress, releases the interface and closes the device.
-    public func close() async {
+    package func close() async {
         #if canImport(CLibUSB)
         let handle = handle
         let interruptQueue = interruptQueue

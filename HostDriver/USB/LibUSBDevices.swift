@@ -21,7 +21,7 @@ public struct USBDeviceInfo: Hashable, Sendable, CustomStringConvertible {
     public var ccid: CCIDClassDescriptor?
 
     /// Creates a description.
-    public init(id: USBDeviceID, busNumber: UInt8, deviceAddress: UInt8, interfaceNumber: UInt8?, ccid: CCIDClassDescriptor?) {
+    package init(id: USBDeviceID, busNumber: UInt8, deviceAddress: UInt8, interfaceNumber: UInt8?, ccid: CCIDClassDescriptor?) {
         self.id = id
         self.busNumber = busNumber
         self.deviceAddress = deviceAddress

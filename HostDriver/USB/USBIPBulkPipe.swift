@@ -7,19 +7,19 @@ import SealProtocol
 ///
 /// ``close()`` unlinks pending URBs (CMD_UNLINK) and closes the connection; releasing the pipe
 /// without closing it shuts the connection down without unlinks.
-public final class USBIPBulkPipe: CCIDBulkPipe {
+package final class USBIPBulkPipe: CCIDBulkPipe {
     /// The exported device's record from OP_REP_IMPORT.
-    public let device: USBIPDevice
+    package let device: USBIPDevice
     /// Its device descriptor.
-    public let deviceDescriptor: USBDeviceDescriptor
+    package let deviceDescriptor: USBDeviceDescriptor
     /// Its configuration, as GET_DESCRIPTOR returned it.
-    public let configuration: USBConfiguration
+    package let configuration: USBConfiguration
     /// The CCID interface used.
-    public let interface: USBInterface
+    package let interface: USBInterface
     /// What ``CCIDTransport`` needs to know about the reader.
-    public let reader: CCIDReaderDescription
+    package let reader: CCIDReaderDescription
     /// Bound on each bulk OUT transfer.
-    public let writeTimeout: Duration
+    package let writeTimeout: Duration
 
     private let connection: USBIPConnection
     private let bulkIn: USBEndpointDescriptor
@@ -110,20 +110,20 @@ public final class USBIPBulkPipe: CCIDBulkPipe {
     // MARK: CCIDBulkPipe
 
     /// Sends one bulk OUT transfer.
-    public func write(_ bytes: [UInt8]) async throws {
+    package func write(_ bytes: [UInt8]) async throws {
         let ret = try await submit(.out, bulkOut, length: bytes.count, data: bytes, timeout: writeTimeout)
         try Self.check(ret, device: reader.deviceID, what: "bulk OUT")
     }
 
     /// Reads one bulk IN transfer; the request is rounded up to a multiple of `wMaxPacketSize`.
-    public func read(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
+    package func read(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
         let ret = try await submit(.in, bulkIn, length: Self.rounded(maxLength, bulkIn), timeout: timeout)
         try Self.check(ret, device: reader.deviceID, what: "bulk IN")
         return ret.data
     }
 
     /// Reads one interrupt IN transfer.
-    public func readInterrupt(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
+    package func readInterrupt(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
         guard let interruptIn else {
             throw USBError(code: .transferFailed, reason: "the CCID interface has no interrupt IN endpoint", device: reader.deviceID)
         }
@@ -134,7 +134,7 @@ public final class USBIPBulkPipe: CCIDBulkPipe {
     }
 
     /// Unlinks pending URBs and closes the connection.
-    public func close() async {
+    package func close() async {
         await connection.close()
     }
 

@@ -54,7 +54,7 @@ public struct USBIPClient: Sendable {
     /// - Throws: ``USBError``: `deviceNotFound` (no such bus id, or no CCID device),
     ///   `importFailed` (the server refused), `noCCIDInterface`, `invalidDescriptor`,
     ///   `connectionFailed`, `connectionClosed`, `timeout`, `protocolError`.
-    public func importDevice(busID: String? = nil) async throws(USBError) -> USBIPBulkPipe {
+    package func importDevice(busID: String? = nil) async throws(USBError) -> USBIPBulkPipe {
         var chosen = busID ?? address.busID
         if chosen == nil {
             let exported = try await devices()

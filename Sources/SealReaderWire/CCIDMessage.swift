@@ -15,14 +15,14 @@ import SealProtocol
 ///
 /// Inspect ``code``; ``reason`` carries detail for logs. `Equatable` and `Hashable` consider only
 /// ``code``.
-public struct CCIDMessageError: CodedError {
+package struct CCIDMessageError: CodedError {
     /// The kind of failure.
-    public let code: Code
+    package let code: Code
     /// Human-readable detail. Not part of equality.
-    public let reason: String
+    package let reason: String
 
     /// Creates an error with a code and a diagnostic reason.
-    public init(code: Code, reason: String) {
+    package init(code: Code, reason: String) {
         self.code = code
         self.reason = reason
     }
@@ -30,7 +30,7 @@ public struct CCIDMessageError: CodedError {
 
 
     /// The kind of a ``CCIDMessageError``. Codes are stable.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case truncated, lengthTooLarge, invalidLength, trailingBytes, empty
         }
@@ -39,19 +39,19 @@ public struct CCIDMessageError: CodedError {
         private init(_ backing: Backing) { self.backing = backing }
 
         /// The transfer ended before the header or before the `dwLength` data bytes it announces.
-        public static let truncated = Code(.truncated)
+        package static let truncated = Code(.truncated)
         /// `10 + dwLength` exceeds the maximum message length (`dwMaxCCIDMessageLength`).
-        public static let lengthTooLarge = Code(.lengthTooLarge)
+        package static let lengthTooLarge = Code(.lengthTooLarge)
         /// `dwLength` (or an interrupt message's size) does not fit the message type, e.g. data
         /// on an `IccPowerOff` or a `SetDataRateAndClockFrequency` that is not 8 bytes.
         /// The message is still framed: the bytes it occupies are known from its header.
-        public static let invalidLength = Code(.invalidLength)
+        package static let invalidLength = Code(.invalidLength)
         /// Bytes follow the message in a transfer that should hold exactly one.
-        public static let trailingBytes = Code(.trailingBytes)
+        package static let trailingBytes = Code(.trailingBytes)
         /// An interrupt transfer without any byte.
-        public static let empty = Code(.empty)
+        package static let empty = Code(.empty)
 
-        public var description: String {
+        package var description: String {
             switch backing {
             case .truncated: "truncated"
             case .lengthTooLarge: "lengthTooLarge"
@@ -67,34 +67,34 @@ public struct CCIDMessageError: CodedError {
 
 /// `bStatus` of an RDR_to_PC message (CCID §6.2.6): ICC status in bits 0–1, command status in
 /// bits 6–7. Bits 2–5 are RFU and kept as received.
-public struct CCIDSlotStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+package struct CCIDSlotStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     /// The raw `bStatus` byte.
-    public var rawValue: UInt8
+    package var rawValue: UInt8
 
     /// Wraps a raw `bStatus` byte.
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    package init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// Builds `bStatus` from its two fields.
-    public init(icc: ICCStatus, command: CommandStatus) {
+    package init(icc: ICCStatus, command: CommandStatus) {
         rawValue = command.rawValue << 6 | icc.rawValue
     }
 
     /// bmICCStatus (bits 0–1).
-    public var iccStatus: ICCStatus { ICCStatus(rawValue: rawValue & 0x03) ?? .rfu }
+    package var iccStatus: ICCStatus { ICCStatus(rawValue: rawValue & 0x03) ?? .rfu }
     /// bmCommandStatus (bits 6–7).
-    public var commandStatus: CommandStatus { CommandStatus(rawValue: rawValue >> 6) ?? .rfu }
+    package var commandStatus: CommandStatus { CommandStatus(rawValue: rawValue >> 6) ?? .rfu }
 
     /// Processed without error, ICC present and active.
-    public static let active = CCIDSlotStatus(icc: .active, command: .processed)
+    package static let active = CCIDSlotStatus(icc: .active, command: .processed)
     /// Processed without error, ICC present but powered off.
-    public static let inactive = CCIDSlotStatus(icc: .presentInactive, command: .processed)
+    package static let inactive = CCIDSlotStatus(icc: .presentInactive, command: .processed)
     /// Processed without error, no ICC.
-    public static let absent = CCIDSlotStatus(icc: .absent, command: .processed)
+    package static let absent = CCIDSlotStatus(icc: .absent, command: .processed)
     /// Time extension requested (`0x80`), ICC active.
-    public static let timeExtension = CCIDSlotStatus(icc: .active, command: .timeExtension)
+    package static let timeExtension = CCIDSlotStatus(icc: .active, command: .timeExtension)
 
     /// The ICC status field.
-    public enum ICCStatus: UInt8, Sendable, Hashable {
+    package enum ICCStatus: UInt8, Sendable, Hashable {
         /// 0: an ICC is present and active (powered on and in operation).
         case active = 0
         /// 1: an ICC is present and inactive (not activated or shut down by hardware error).
@@ -106,7 +106,7 @@ public struct CCIDSlotStatus: RawRepresentable, Hashable, Sendable, CustomString
     }
 
     /// The command status field.
-    public enum CommandStatus: UInt8, Sendable, Hashable {
+    package enum CommandStatus: UInt8, Sendable, Hashable {
         /// 0: processed without error.
         case processed = 0
         /// 1: failed; `bError` holds the error code.
@@ -117,7 +117,7 @@ public struct CCIDSlotStatus: RawRepresentable, Hashable, Sendable, CustomString
         case rfu = 3
     }
 
-    public var description: String {
+    package var description: String {
         "bStatus \(CodecHex.byte(rawValue)) (ICC \(iccStatus), \(commandStatus))"
     }
 }
@@ -201,28 +201,28 @@ public struct CCIDSlotError: RawRepresentable, Hashable, Sendable, CustomStringC
 
 /// `bChainParameter` of `RDR_to_PC_DataBlock` (CCID §6.2.1) and `wLevelParameter` of
 /// `PC_to_RDR_XfrBlock` at APDU exchange level (§6.1.4).
-public struct CCIDChainParameter: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+package struct CCIDChainParameter: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     /// The raw value.
-    public var rawValue: UInt16
+    package var rawValue: UInt16
 
     /// Wraps a raw value.
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    package init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// `00`: the response (or command) begins and ends in this message.
-    public static let complete = CCIDChainParameter(rawValue: 0x00)
+    package static let complete = CCIDChainParameter(rawValue: 0x00)
     /// `01`: begins, and continues in the next message.
-    public static let begins = CCIDChainParameter(rawValue: 0x01)
+    package static let begins = CCIDChainParameter(rawValue: 0x01)
     /// `02`: continues the previous message and ends here.
-    public static let ends = CCIDChainParameter(rawValue: 0x02)
+    package static let ends = CCIDChainParameter(rawValue: 0x02)
     /// `03`: continues the previous message and continues in the next.
-    public static let continues = CCIDChainParameter(rawValue: 0x03)
+    package static let continues = CCIDChainParameter(rawValue: 0x03)
     /// `10`: empty message; the other side asks for the next part of a chain.
-    public static let continueRequest = CCIDChainParameter(rawValue: 0x10)
+    package static let continueRequest = CCIDChainParameter(rawValue: 0x10)
 
     /// Whether more parts follow this one (`01` or `03`).
-    public var hasMore: Bool { self == .begins || self == .continues }
+    package var hasMore: Bool { self == .begins || self == .continues }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .complete: "complete"
         case .begins: "begins"
@@ -235,57 +235,57 @@ public struct CCIDChainParameter: RawRepresentable, Hashable, Sendable, CustomSt
 }
 
 /// `bPowerSelect` of `PC_to_RDR_IccPowerOn` (CCID §6.1.1).
-public struct CCIDPowerSelect: RawRepresentable, Hashable, Sendable {
+package struct CCIDPowerSelect: RawRepresentable, Hashable, Sendable {
     /// The raw value.
-    public var rawValue: UInt8
+    package var rawValue: UInt8
     /// Wraps a raw value.
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    package init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// `00`: automatic voltage selection.
-    public static let automatic = CCIDPowerSelect(rawValue: 0)
+    package static let automatic = CCIDPowerSelect(rawValue: 0)
     /// `01`: 5.0 V.
-    public static let volts5 = CCIDPowerSelect(rawValue: 1)
+    package static let volts5 = CCIDPowerSelect(rawValue: 1)
     /// `02`: 3.0 V.
-    public static let volts3 = CCIDPowerSelect(rawValue: 2)
+    package static let volts3 = CCIDPowerSelect(rawValue: 2)
     /// `03`: 1.8 V.
-    public static let volts1_8 = CCIDPowerSelect(rawValue: 3)
+    package static let volts1_8 = CCIDPowerSelect(rawValue: 3)
 }
 
 /// `bClockStatus` of `RDR_to_PC_SlotStatus` (CCID §6.2.2).
-public struct CCIDClockStatus: RawRepresentable, Hashable, Sendable {
+package struct CCIDClockStatus: RawRepresentable, Hashable, Sendable {
     /// The raw value.
-    public var rawValue: UInt8
+    package var rawValue: UInt8
     /// Wraps a raw value.
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    package init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// `00`: clock running.
-    public static let running = CCIDClockStatus(rawValue: 0)
+    package static let running = CCIDClockStatus(rawValue: 0)
     /// `01`: clock stopped in state L.
-    public static let stoppedLow = CCIDClockStatus(rawValue: 1)
+    package static let stoppedLow = CCIDClockStatus(rawValue: 1)
     /// `02`: clock stopped in state H.
-    public static let stoppedHigh = CCIDClockStatus(rawValue: 2)
+    package static let stoppedHigh = CCIDClockStatus(rawValue: 2)
     /// `03`: clock stopped in an unknown state.
-    public static let stoppedUnknown = CCIDClockStatus(rawValue: 3)
+    package static let stoppedUnknown = CCIDClockStatus(rawValue: 3)
 }
 
 // MARK: - Header
 
 /// The 10-byte header shared by all bulk CCID messages:
 /// `bMessageType, dwLength (LE u32), bSlot, bSeq, 3 message-specific bytes`.
-public struct CCIDHeader: Hashable, Sendable {
+package struct CCIDHeader: Hashable, Sendable {
     /// The header size in bytes.
-    public static let size = 10
+    package static let size = 10
 
     /// `bMessageType`.
-    public var messageType: UInt8
+    package var messageType: UInt8
     /// `dwLength`: the number of data bytes after the header.
-    public var length: UInt32
+    package var length: UInt32
     /// `bSlot`.
-    public var slot: UInt8
+    package var slot: UInt8
     /// `bSeq`.
-    public var sequence: UInt8
+    package var sequence: UInt8
     /// The three message-specific bytes (offsets 7, 8, 9).
-    public var specific: (UInt8, UInt8, UInt8) {
+    package var specific: (UInt8, UInt8, UInt8) {
         get { (specific0, specific1, specific2) }
         set { (specific0, specific1, specific2) = newValue }
     }
@@ -295,7 +295,7 @@ public struct CCIDHeader: Hashable, Sendable {
     private var specific2: UInt8
 
     /// Creates a header.
-    public init(messageType: UInt8, length: UInt32, slot: UInt8, sequence: UInt8,
+    package init(messageType: UInt8, length: UInt32, slot: UInt8, sequence: UInt8,
                 specific: (UInt8, UInt8, UInt8) = (0, 0, 0)) {
         self.messageType = messageType
         self.length = length
@@ -308,78 +308,79 @@ public struct CCIDHeader: Hashable, Sendable {
     ///
     /// Lets a reader answer a message that fails to decode (``CCIDMessageError/Code-swift.struct/invalidLength``)
     /// with the right `bSlot`/`bSeq`, and skip `10 + dwLength` bytes.
-    public static func peek(_ buffer: some Collection<UInt8>) -> CCIDHeader? {
+    package static func peek(_ buffer: some Collection<UInt8>) -> CCIDHeader? {
         guard buffer.count >= size else { return nil }
         var iterator = buffer.makeIterator()
         var bytes = [UInt8](repeating: 0, count: size)
         for index in 0..<size { bytes[index] = iterator.next() ?? 0 }
         return CCIDHeader(
             messageType: bytes[0],
-            length: UInt32(bytes[1]) | UInt32(bytes[2]) << 8 | UInt32(bytes[3]) << 16 | UInt32(bytes[4]) << 24,
+            length: readLittleEndian(bytes, at: 1, as: UInt32.self),
             slot: bytes[5], sequence: bytes[6], specific: (bytes[7], bytes[8], bytes[9])
         )
     }
 
     /// The 10 header bytes.
-    public var encoded: [UInt8] {
-        [messageType,
-         UInt8(truncatingIfNeeded: length), UInt8(truncatingIfNeeded: length >> 8),
-         UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 24),
-         slot, sequence, specific0, specific1, specific2]
+    package var encoded: [UInt8] {
+        var out: [UInt8] = [messageType]
+        out.reserveCapacity(Self.size)
+        out.appendLittleEndian(length)
+        out += [slot, sequence, specific0, specific1, specific2]
+        return out
     }
 
     /// The whole message size, `10 + dwLength`.
-    public var messageSize: Int { Self.size + Int(length) }
+    package var messageSize: Int { Self.size + Int(length) }
 }
 
 // MARK: - Message type bytes
 
 /// The `bMessageType` values of CCID 1.1.
-public enum CCIDMessageType {
+package enum CCIDMessageType {
     /// `62` PC_to_RDR_IccPowerOn.
-    public static let iccPowerOn: UInt8 = 0x62
+    package static let iccPowerOn: UInt8 = 0x62
     /// `63` PC_to_RDR_IccPowerOff.
-    public static let iccPowerOff: UInt8 = 0x63
+    package static let iccPowerOff: UInt8 = 0x63
     /// `65` PC_to_RDR_GetSlotStatus.
-    public static let getSlotStatus: UInt8 = 0x65
+    package static let getSlotStatus: UInt8 = 0x65
     /// `6F` PC_to_RDR_XfrBlock.
-    public static let xfrBlock: UInt8 = 0x6F
+    package static let xfrBlock: UInt8 = 0x6F
     /// `6C` PC_to_RDR_GetParameters.
-    public static let getParameters: UInt8 = 0x6C
+    package static let getParameters: UInt8 = 0x6C
     /// `6D` PC_to_RDR_ResetParameters.
-    public static let resetParameters: UInt8 = 0x6D
+    package static let resetParameters: UInt8 = 0x6D
     /// `61` PC_to_RDR_SetParameters.
-    public static let setParameters: UInt8 = 0x61
+    package static let setParameters: UInt8 = 0x61
     /// `6B` PC_to_RDR_Escape.
-    public static let escape: UInt8 = 0x6B
+    package static let escape: UInt8 = 0x6B
     /// `6E` PC_to_RDR_IccClock.
-    public static let iccClock: UInt8 = 0x6E
+    package static let iccClock: UInt8 = 0x6E
     /// `6A` PC_to_RDR_T0APDU.
-    public static let t0APDU: UInt8 = 0x6A
+    package static let t0APDU: UInt8 = 0x6A
     /// `69` PC_to_RDR_Secure.
-    public static let secure: UInt8 = 0x69
+    package static let secure: UInt8 = 0x69
     /// `71` PC_to_RDR_Mechanical.
-    public static let mechanical: UInt8 = 0x71
+    package static let mechanical: UInt8 = 0x71
     /// `72` PC_to_RDR_Abort.
-    public static let abort: UInt8 = 0x72
+    package static let abort: UInt8 = 0x72
     /// `73` PC_to_RDR_SetDataRateAndClockFrequency.
-    public static let setDataRateAndClockFrequency: UInt8 = 0x73
+    package static let setDataRateAndClockFrequency: UInt8 = 0x73
 
     /// `80` RDR_to_PC_DataBlock.
-    public static let dataBlock: UInt8 = 0x80
+    package static let dataBlock: UInt8 = 0x80
     /// `81` RDR_to_PC_SlotStatus.
-    public static let slotStatus: UInt8 = 0x81
+    package static let slotStatus: UInt8 = 0x81
     /// `82` RDR_to_PC_Parameters.
-    public static let parameters: UInt8 = 0x82
+    package static let parameters: UInt8 = 0x82
     /// `83` RDR_to_PC_Escape.
-    public static let escapeResponse: UInt8 = 0x83
+    package static let escapeResponse: UInt8 = 0x83
     /// `84` RDR_to_PC_DataRateAndClockFrequency.
-    public static let dataRateAndClockFrequency: UInt8 = 0x84
+    package static let dataRateAndClockFrequency: UInt8 = 0x84
 
     /// `50` RDR_to_PC_NotifySlotChange (interrupt IN).
-    public static let notifySlotChange: UInt8 = 0x50
+    package static let notifySlotChange: UInt8 = 0x50
     /// `51` RDR_to_PC_HardwareError (interrupt IN).
-    public static let hardwareError: UInt8 = 0x51
+    package static let hardwareError: UInt8 = 0x51
 }
 
 // MARK: - Bulk messages
@@ -398,28 +399,28 @@ public enum CCIDMessageType {
 /// ```
 ///
 /// Reserved (RFU) header bytes are written as zero and ignored when decoding.
-public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
+package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
     /// `bSlot`.
-    public var slot: UInt8
+    package var slot: UInt8
     /// `bSeq`.
-    public var sequence: UInt8
+    package var sequence: UInt8
     /// The message type and its fields.
-    public var kind: Kind
+    package var kind: Kind
 
     /// The default bound on `10 + dwLength` when decoding: an extended APDU (65 544 bytes) plus
     /// the header, rounded up — generous for any reader; pass the reader's
     /// `dwMaxCCIDMessageLength` to be strict.
-    public static let defaultMaximumLength = 65_546 + CCIDHeader.size
+    package static let defaultMaximumLength = 65_546 + CCIDHeader.size
 
     /// Creates a message.
-    public init(slot: UInt8 = 0, sequence: UInt8, kind: Kind) {
+    package init(slot: UInt8 = 0, sequence: UInt8, kind: Kind) {
         self.slot = slot
         self.sequence = sequence
         self.kind = kind
     }
 
     /// The message type and its type-specific fields.
-    public enum Kind: Hashable, Sendable {
+    package enum Kind: Hashable, Sendable {
         // PC_to_RDR (bulk OUT)
 
         /// `62` PC_to_RDR_IccPowerOn.
@@ -474,7 +475,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         case unknown(type: UInt8, specific: [UInt8], data: [UInt8])
 
         /// The `bMessageType` byte.
-        public var messageType: UInt8 {
+        package var messageType: UInt8 {
             switch self {
             case .iccPowerOn: CCIDMessageType.iccPowerOn
             case .iccPowerOff: CCIDMessageType.iccPowerOff
@@ -500,7 +501,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         }
 
         /// The CCID name, e.g. `"PC_to_RDR_XfrBlock"`.
-        public var name: String {
+        package var name: String {
             switch self {
             case .iccPowerOn: "PC_to_RDR_IccPowerOn"
             case .iccPowerOff: "PC_to_RDR_IccPowerOff"
@@ -526,10 +527,10 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         }
 
         /// Whether this is a PC_to_RDR command (`bMessageType` below `80`).
-        public var isCommand: Bool { messageType < 0x80 }
+        package var isCommand: Bool { messageType < 0x80 }
 
         /// For an RDR_to_PC reply, its `bStatus` and `bError`; `nil` for commands and unknown types.
-        public var replyStatus: (status: CCIDSlotStatus, error: CCIDSlotError)? {
+        package var replyStatus: (status: CCIDSlotStatus, error: CCIDSlotError)? {
             switch self {
             case .dataBlock(let status, let error, _, _),
                  .slotStatus(let status, let error, _),
@@ -546,14 +547,14 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
     // MARK: Encoding
 
     /// The header this message encodes to.
-    public var header: CCIDHeader {
+    package var header: CCIDHeader {
         let (specific, data) = Self.fields(of: kind)
         return CCIDHeader(messageType: kind.messageType, length: UInt32(clamping: data.count),
                           slot: slot, sequence: sequence, specific: specific)
     }
 
     /// The wire bytes: the 10-byte header and the data. Data must be shorter than 4 GiB.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         let (specific, data) = Self.fields(of: kind)
         let header = CCIDHeader(messageType: kind.messageType, length: UInt32(clamping: data.count),
                                 slot: slot, sequence: sequence, specific: specific)
@@ -564,17 +565,14 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
     }
 
     private static func fields(of kind: Kind) -> (specific: (UInt8, UInt8, UInt8), data: [UInt8]) {
-        func le16(_ value: UInt16) -> (UInt8, UInt8) {
-            (UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8))
-        }
         switch kind {
         case .iccPowerOn(let select):
             return ((select.rawValue, 0, 0), [])
         case .iccPowerOff, .getSlotStatus, .getParameters, .resetParameters, .abort:
             return ((0, 0, 0), [])
         case .xfrBlock(let bwi, let level, let data), .secure(let bwi, let level, let data):
-            let (low, high) = le16(level)
-            return ((bwi, low, high), data)
+            let levelBytes = littleEndianBytes(level)
+            return ((bwi, levelBytes[0], levelBytes[1]), data)
         case .setParameters(let protocolNumber, let data):
             return ((protocolNumber, 0, 0), data)
         case .escape(let data):
@@ -586,7 +584,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         case .mechanical(let function):
             return ((function, 0, 0), [])
         case .setDataRateAndClockFrequency(let clock, let rate):
-            return ((0, 0, 0), littleEndian32(clock) + littleEndian32(rate))
+            return ((0, 0, 0), littleEndianBytes(clock) + littleEndianBytes(rate))
         case .dataBlock(let status, let error, let chain, let data):
             return ((status.rawValue, error.rawValue, chain), data)
         case .slotStatus(let status, let error, let clock):
@@ -596,7 +594,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         case .escapeResponse(let status, let error, let data):
             return ((status.rawValue, error.rawValue, 0), data)
         case .dataRateAndClockFrequency(let status, let error, let clock, let rate):
-            return ((status.rawValue, error.rawValue, 0), littleEndian32(clock) + littleEndian32(rate))
+            return ((status.rawValue, error.rawValue, 0), littleEndianBytes(clock) + littleEndianBytes(rate))
         case .unknown(_, let specific, let data):
             let padded = Array(specific.prefix(3)) + [UInt8](repeating: 0, count: max(0, 3 - specific.count))
             return ((padded[0], padded[1], padded[2]), data)
@@ -614,7 +612,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
     ///   `.invalidLength` when `dwLength` does not fit the message type (the message is framed
     ///   nonetheless: ``CCIDHeader/peek(_:)`` tells how many bytes to skip).
     ///   Unknown message types are not errors: they decode to ``Kind/unknown(type:specific:data:)``.
-    public static func decode(
+    package static func decode(
         from buffer: some Collection<UInt8>, maximumLength: Int = defaultMaximumLength
     ) throws(CCIDMessageError) -> (message: CCIDMessage, consumed: Int)? {
         guard let header = CCIDHeader.peek(buffer) else { return nil }
@@ -634,7 +632,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``CCIDMessageError``: `.truncated` when the transfer ends before the header or
     ///   the data, `.trailingBytes` when bytes follow the message, and the errors of
     ///   ``decode(from:maximumLength:)``.
-    public init(decoding bytes: [UInt8], maximumLength: Int = defaultMaximumLength) throws(CCIDMessageError) {
+    package init(decoding bytes: [UInt8], maximumLength: Int = defaultMaximumLength) throws(CCIDMessageError) {
         guard let (message, consumed) = try Self.decode(from: bytes, maximumLength: maximumLength) else {
             if let header = CCIDHeader.peek(bytes) {
                 throw CCIDMessageError(
@@ -653,7 +651,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
 
     private static func message(header: CCIDHeader, data: [UInt8]) throws(CCIDMessageError) -> CCIDMessage {
         let (s0, s1, s2) = header.specific
-        let level = UInt16(s1) | UInt16(s2) << 8
+        let level = readLittleEndian([s1, s2], as: UInt16.self)
         let type = header.messageType
 
         func noData(_ kind: Kind) throws(CCIDMessageError) -> Kind {
@@ -668,7 +666,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
                 throw CCIDMessageError(code: .invalidLength,
                                        reason: "\(name) carries 8 data bytes, dwLength is \(header.length)")
             }
-            return (readLittleEndian32(data, at: 0), readLittleEndian32(data, at: 4))
+            return (readLittleEndian(data, at: 0, as: UInt32.self), readLittleEndian(data, at: 4, as: UInt32.self))
         }
 
         let kind: Kind
@@ -715,7 +713,7 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         return CCIDMessage(slot: header.slot, sequence: header.sequence, kind: kind)
     }
 
-    public var description: String {
+    package var description: String {
         var text = "\(kind.name) slot \(slot) seq \(sequence)"
         if let (status, error) = kind.replyStatus {
             text += ", \(status)"
@@ -729,15 +727,15 @@ public struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
 
 /// `bmSlotICCState` of `RDR_to_PC_NotifySlotChange`: two bits per slot, slot 0 in the low bits of
 /// the first byte — bit 2n "ICC present", bit 2n+1 "changed since the last message".
-public struct CCIDSlotChange: Hashable, Sendable {
+package struct CCIDSlotChange: Hashable, Sendable {
     /// The raw bitmap bytes.
-    public var bitmap: [UInt8]
+    package var bitmap: [UInt8]
 
     /// Wraps raw bitmap bytes.
-    public init(bitmap: [UInt8]) { self.bitmap = bitmap }
+    package init(bitmap: [UInt8]) { self.bitmap = bitmap }
 
     /// Builds the bitmap for slots 0, 1, … in order; `ceil(2·count / 8)` bytes (at least one).
-    public init(slots: [(present: Bool, changed: Bool)]) {
+    package init(slots: [(present: Bool, changed: Bool)]) {
         var bitmap = [UInt8](repeating: 0, count: max(1, (slots.count * 2 + 7) / 8))
         for (index, slot) in slots.enumerated() {
             let shift = (index % 4) * 2
@@ -748,13 +746,13 @@ public struct CCIDSlotChange: Hashable, Sendable {
     }
 
     /// The number of slots the bitmap describes (4 per byte).
-    public var slotCount: Int { bitmap.count * 4 }
+    package var slotCount: Int { bitmap.count * 4 }
 
     /// Whether an ICC is present in `slot`; `false` beyond the bitmap.
-    public func isPresent(slot: Int) -> Bool { bit(slot * 2) }
+    package func isPresent(slot: Int) -> Bool { bit(slot * 2) }
 
     /// Whether `slot` changed since the last NotifySlotChange; `false` beyond the bitmap.
-    public func hasChanged(slot: Int) -> Bool { bit(slot * 2 + 1) }
+    package func hasChanged(slot: Int) -> Bool { bit(slot * 2 + 1) }
 
     private func bit(_ index: Int) -> Bool {
         guard index >= 0, index / 8 < bitmap.count else { return false }
@@ -763,7 +761,7 @@ public struct CCIDSlotChange: Hashable, Sendable {
 }
 
 /// A message on the CCID interrupt-IN endpoint (CCID §6.3).
-public enum CCIDInterruptMessage: Hashable, Sendable {
+package enum CCIDInterruptMessage: Hashable, Sendable {
     /// `50` RDR_to_PC_NotifySlotChange.
     case notifySlotChange(CCIDSlotChange)
     /// `51` RDR_to_PC_HardwareError: `bSlot`, `bSeq`, `bHardwareErrorCode` (`01` overcurrent).
@@ -772,7 +770,7 @@ public enum CCIDInterruptMessage: Hashable, Sendable {
     case unknown(type: UInt8, data: [UInt8])
 
     /// The wire bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         switch self {
         case .notifySlotChange(let change): [CCIDMessageType.notifySlotChange] + change.bitmap
         case .hardwareError(let slot, let sequence, let code): [CCIDMessageType.hardwareError, slot, sequence, code]
@@ -786,7 +784,7 @@ public enum CCIDInterruptMessage: Hashable, Sendable {
     /// - Throws: ``CCIDMessageError``: `.empty` for no bytes, `.truncated` for a NotifySlotChange
     ///   without a bitmap byte or a HardwareError shorter than 4 bytes, `.trailingBytes` for a
     ///   longer HardwareError.
-    public init(decoding bytes: [UInt8]) throws(CCIDMessageError) {
+    package init(decoding bytes: [UInt8]) throws(CCIDMessageError) {
         guard let type = bytes.first else {
             throw CCIDMessageError(code: .empty, reason: "an interrupt transfer without data")
         }
@@ -815,7 +813,7 @@ public enum CCIDInterruptMessage: Hashable, Sendable {
     ///
     /// - Returns: the message and its size, or `nil` when more bytes are needed.
     ///   An unknown type consumes the whole buffer (its length is unknowable).
-    public static func decode(from buffer: [UInt8], slotCount: Int = 1) -> (message: CCIDInterruptMessage, consumed: Int)? {
+    package static func decode(from buffer: [UInt8], slotCount: Int = 1) -> (message: CCIDInterruptMessage, consumed: Int)? {
         guard let type = buffer.first else { return nil }
         switch type {
         case CCIDMessageType.notifySlotChange:
@@ -829,15 +827,4 @@ public enum CCIDInterruptMessage: Hashable, Sendable {
             return (.unknown(type: type, data: Array(buffer.dropFirst())), buffer.count)
         }
     }
-}
-
-// MARK: - Little-endian helpers
-
-private func littleEndian32(_ value: UInt32) -> [UInt8] {
-    [UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8),
-     UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 24)]
-}
-
-private func readLittleEndian32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
-    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
 }

@@ -11,14 +11,14 @@ import SealProtocol
 /// An error thrown while decoding a USB descriptor.
 ///
 /// `Equatable` and `Hashable` consider only ``code``.
-public struct USBDescriptorError: CodedError {
+package struct USBDescriptorError: CodedError {
     /// The kind of failure.
-    public let code: Code
+    package let code: Code
     /// Human-readable detail. Not part of equality.
-    public let reason: String
+    package let reason: String
 
     /// Creates an error with a code and a diagnostic reason.
-    public init(code: Code, reason: String) {
+    package init(code: Code, reason: String) {
         self.code = code
         self.reason = reason
     }
@@ -26,7 +26,7 @@ public struct USBDescriptorError: CodedError {
 
 
     /// The kind of a ``USBDescriptorError``.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case truncated, invalidLength, unexpectedType, inconsistentTotalLength, invalidValue
         }
@@ -35,17 +35,17 @@ public struct USBDescriptorError: CodedError {
         private init(_ backing: Backing) { self.backing = backing }
 
         /// Fewer bytes than the descriptor (or its `bLength`) needs.
-        public static let truncated = Code(.truncated)
+        package static let truncated = Code(.truncated)
         /// `bLength` is not the fixed length of this descriptor type (or is below 2).
-        public static let invalidLength = Code(.invalidLength)
+        package static let invalidLength = Code(.invalidLength)
         /// `bDescriptorType` is not the one being decoded.
-        public static let unexpectedType = Code(.unexpectedType)
+        package static let unexpectedType = Code(.unexpectedType)
         /// A configuration's `wTotalLength` disagrees with the descriptors that follow it.
-        public static let inconsistentTotalLength = Code(.inconsistentTotalLength)
+        package static let inconsistentTotalLength = Code(.inconsistentTotalLength)
         /// A field holds a value the layout cannot carry (e.g. an odd-length string descriptor).
-        public static let invalidValue = Code(.invalidValue)
+        package static let invalidValue = Code(.invalidValue)
 
-        public var description: String {
+        package var description: String {
             switch backing {
             case .truncated: "truncated"
             case .invalidLength: "invalidLength"
@@ -60,7 +60,7 @@ public struct USBDescriptorError: CodedError {
 // MARK: - Descriptor types
 
 /// `bDescriptorType` values used by a CCID token (USB 2.0 table 9-5, CCID 1.1 §5.1).
-public enum USBDescriptorType: UInt8, Sendable, CaseIterable {
+package enum USBDescriptorType: UInt8, Sendable, CaseIterable {
     case device = 0x01
     case configuration = 0x02
     case string = 0x03
@@ -71,25 +71,6 @@ public enum USBDescriptorType: UInt8, Sendable, CaseIterable {
     case binaryObjectStore = 0x0F
     /// The CCID functional descriptor (class-specific, `CS_DEVICE`-like 0x21).
     case ccidClass = 0x21
-}
-
-// MARK: - Little-endian helpers
-
-extension Array where Element == UInt8 {
-    fileprivate mutating func appendUSBLittleEndian<T: FixedWidthInteger>(_ value: T) {
-        var little = value.littleEndian
-        Swift.withUnsafeBytes(of: &little) { append(contentsOf: $0) }
-    }
-}
-
-/// Reads a little-endian integer of `MemoryLayout<T>.size` bytes at `offset` of `bytes`.
-/// The caller checks the bounds.
-fileprivate func readUSBLittleEndian<T: FixedWidthInteger>(_ bytes: [UInt8], at offset: Int, as: T.Type) -> T {
-    var value: T = 0
-    for index in stride(from: offset + MemoryLayout<T>.size - 1, through: offset, by: -1) {
-        value = value << 8 | T(bytes[index])
-    }
-    return value
 }
 
 /// Checks that `bytes` starts with a descriptor of `type` whose `bLength` is exactly `length`
@@ -115,29 +96,29 @@ fileprivate func checkedUSBDescriptor(_ bytes: some Collection<UInt8>, type: USB
 // MARK: - Device descriptor
 
 /// The 18-byte standard device descriptor (USB 2.0 §9.6.1).
-public struct USBDeviceDescriptor: Hashable, Sendable {
+package struct USBDeviceDescriptor: Hashable, Sendable {
     /// Its fixed `bLength`.
-    public static let length = 18
+    package static let length = 18
 
     /// USB release in BCD, e.g. `0x0200`.
-    public var bcdUSB: UInt16
+    package var bcdUSB: UInt16
     /// 0: the class is given per interface (a CCID token's case).
-    public var deviceClass: UInt8
-    public var deviceSubClass: UInt8
-    public var deviceProtocol: UInt8
+    package var deviceClass: UInt8
+    package var deviceSubClass: UInt8
+    package var deviceProtocol: UInt8
     /// Largest packet on endpoint 0 (8, 16, 32 or 64).
-    public var maxPacketSize0: UInt8
-    public var vendorID: UInt16
-    public var productID: UInt16
+    package var maxPacketSize0: UInt8
+    package var vendorID: UInt16
+    package var productID: UInt16
     /// Device release in BCD.
-    public var bcdDevice: UInt16
+    package var bcdDevice: UInt16
     /// String descriptor indexes (0: none).
-    public var manufacturerIndex: UInt8
-    public var productIndex: UInt8
-    public var serialNumberIndex: UInt8
-    public var configurationCount: UInt8
+    package var manufacturerIndex: UInt8
+    package var productIndex: UInt8
+    package var serialNumberIndex: UInt8
+    package var configurationCount: UInt8
 
-    public init(bcdUSB: UInt16 = 0x0200, deviceClass: UInt8 = 0, deviceSubClass: UInt8 = 0, deviceProtocol: UInt8 = 0,
+    package init(bcdUSB: UInt16 = 0x0200, deviceClass: UInt8 = 0, deviceSubClass: UInt8 = 0, deviceProtocol: UInt8 = 0,
                 maxPacketSize0: UInt8 = 64, vendorID: UInt16, productID: UInt16, bcdDevice: UInt16,
                 manufacturerIndex: UInt8 = 1, productIndex: UInt8 = 2, serialNumberIndex: UInt8 = 3, configurationCount: UInt8 = 1) {
         self.bcdUSB = bcdUSB
@@ -155,16 +136,16 @@ public struct USBDeviceDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the descriptor at the start of `bytes`.
-    public init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
         let b = try checkedUSBDescriptor(bytes, type: .device, length: Self.length, name: "device descriptor")
-        bcdUSB = readUSBLittleEndian(b, at: 2, as: UInt16.self)
+        bcdUSB = readLittleEndian(b, at: 2, as: UInt16.self)
         deviceClass = b[4]
         deviceSubClass = b[5]
         deviceProtocol = b[6]
         maxPacketSize0 = b[7]
-        vendorID = readUSBLittleEndian(b, at: 8, as: UInt16.self)
-        productID = readUSBLittleEndian(b, at: 10, as: UInt16.self)
-        bcdDevice = readUSBLittleEndian(b, at: 12, as: UInt16.self)
+        vendorID = readLittleEndian(b, at: 8, as: UInt16.self)
+        productID = readLittleEndian(b, at: 10, as: UInt16.self)
+        bcdDevice = readLittleEndian(b, at: 12, as: UInt16.self)
         manufacturerIndex = b[14]
         productIndex = b[15]
         serialNumberIndex = b[16]
@@ -172,14 +153,14 @@ public struct USBDeviceDescriptor: Hashable, Sendable {
     }
 
     /// The 18 bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = [UInt8(Self.length), USBDescriptorType.device.rawValue]
         out.reserveCapacity(Self.length)
-        out.appendUSBLittleEndian(bcdUSB)
+        out.appendLittleEndian(bcdUSB)
         out += [deviceClass, deviceSubClass, deviceProtocol, maxPacketSize0]
-        out.appendUSBLittleEndian(vendorID)
-        out.appendUSBLittleEndian(productID)
-        out.appendUSBLittleEndian(bcdDevice)
+        out.appendLittleEndian(vendorID)
+        out.appendLittleEndian(productID)
+        out.appendLittleEndian(bcdDevice)
         out += [manufacturerIndex, productIndex, serialNumberIndex, configurationCount]
         return out
     }
@@ -188,23 +169,23 @@ public struct USBDeviceDescriptor: Hashable, Sendable {
 // MARK: - Configuration descriptor
 
 /// The 9-byte standard configuration descriptor header (USB 2.0 §9.6.3).
-public struct USBConfigurationDescriptor: Hashable, Sendable {
+package struct USBConfigurationDescriptor: Hashable, Sendable {
     /// Its fixed `bLength`.
-    public static let length = 9
+    package static let length = 9
 
     /// Bytes of the whole configuration: this header plus every interface, class and endpoint
     /// descriptor that follows.
-    public var totalLength: UInt16
-    public var interfaceCount: UInt8
+    package var totalLength: UInt16
+    package var interfaceCount: UInt8
     /// The value SET_CONFIGURATION selects it with (1 for the only configuration).
-    public var configurationValue: UInt8
-    public var configurationIndex: UInt8
+    package var configurationValue: UInt8
+    package var configurationIndex: UInt8
     /// Bit 7 reserved (set), bit 6 self-powered, bit 5 remote wakeup.
-    public var attributes: UInt8
+    package var attributes: UInt8
     /// Maximum bus current in 2 mA units.
-    public var maxPower: UInt8
+    package var maxPower: UInt8
 
-    public init(totalLength: UInt16, interfaceCount: UInt8, configurationValue: UInt8 = 1, configurationIndex: UInt8 = 0,
+    package init(totalLength: UInt16, interfaceCount: UInt8, configurationValue: UInt8 = 1, configurationIndex: UInt8 = 0,
                 attributes: UInt8 = 0x80, maxPower: UInt8 = 50) {
         self.totalLength = totalLength
         self.interfaceCount = interfaceCount
@@ -215,9 +196,9 @@ public struct USBConfigurationDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the 9-byte header at the start of `bytes` (what follows is ignored).
-    public init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
         let b = try checkedUSBDescriptor(bytes, type: .configuration, length: Self.length, name: "configuration descriptor")
-        totalLength = readUSBLittleEndian(b, at: 2, as: UInt16.self)
+        totalLength = readLittleEndian(b, at: 2, as: UInt16.self)
         interfaceCount = b[4]
         configurationValue = b[5]
         configurationIndex = b[6]
@@ -226,9 +207,9 @@ public struct USBConfigurationDescriptor: Hashable, Sendable {
     }
 
     /// The 9 bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = [UInt8(Self.length), USBDescriptorType.configuration.rawValue]
-        out.appendUSBLittleEndian(totalLength)
+        out.appendLittleEndian(totalLength)
         out += [interfaceCount, configurationValue, configurationIndex, attributes, maxPower]
         return out
     }
@@ -237,22 +218,22 @@ public struct USBConfigurationDescriptor: Hashable, Sendable {
 // MARK: - Interface descriptor
 
 /// The 9-byte standard interface descriptor (USB 2.0 §9.6.5).
-public struct USBInterfaceDescriptor: Hashable, Sendable {
+package struct USBInterfaceDescriptor: Hashable, Sendable {
     /// Its fixed `bLength`.
-    public static let length = 9
+    package static let length = 9
     /// `bInterfaceClass` of a smart-card (CCID) interface.
-    public static let smartCardClass: UInt8 = 0x0B
+    package static let smartCardClass: UInt8 = 0x0B
 
-    public var interfaceNumber: UInt8
-    public var alternateSetting: UInt8
-    public var endpointCount: UInt8
-    public var interfaceClass: UInt8
-    public var interfaceSubClass: UInt8
+    package var interfaceNumber: UInt8
+    package var alternateSetting: UInt8
+    package var endpointCount: UInt8
+    package var interfaceClass: UInt8
+    package var interfaceSubClass: UInt8
     /// For CCID: 0 bulk transfers (CCID), 1 ICCD version A, 2 ICCD version B.
-    public var interfaceProtocol: UInt8
-    public var interfaceIndex: UInt8
+    package var interfaceProtocol: UInt8
+    package var interfaceIndex: UInt8
 
-    public init(interfaceNumber: UInt8 = 0, alternateSetting: UInt8 = 0, endpointCount: UInt8, interfaceClass: UInt8,
+    package init(interfaceNumber: UInt8 = 0, alternateSetting: UInt8 = 0, endpointCount: UInt8, interfaceClass: UInt8,
                 interfaceSubClass: UInt8 = 0, interfaceProtocol: UInt8 = 0, interfaceIndex: UInt8 = 0) {
         self.interfaceNumber = interfaceNumber
         self.alternateSetting = alternateSetting
@@ -264,7 +245,7 @@ public struct USBInterfaceDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the descriptor at the start of `bytes`.
-    public init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
         let b = try checkedUSBDescriptor(bytes, type: .interface, length: Self.length, name: "interface descriptor")
         interfaceNumber = b[2]
         alternateSetting = b[3]
@@ -276,7 +257,7 @@ public struct USBInterfaceDescriptor: Hashable, Sendable {
     }
 
     /// The 9 bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         [UInt8(Self.length), USBDescriptorType.interface.rawValue, interfaceNumber, alternateSetting, endpointCount,
          interfaceClass, interfaceSubClass, interfaceProtocol, interfaceIndex]
     }
@@ -285,24 +266,24 @@ public struct USBInterfaceDescriptor: Hashable, Sendable {
 // MARK: - Endpoint descriptor
 
 /// The 7-byte standard endpoint descriptor (USB 2.0 §9.6.6).
-public struct USBEndpointDescriptor: Hashable, Sendable {
+package struct USBEndpointDescriptor: Hashable, Sendable {
     /// Its fixed `bLength`.
-    public static let length = 7
+    package static let length = 7
 
     /// The transfer type in bits 0–1 of `bmAttributes`.
-    public enum TransferType: UInt8, Sendable {
+    package enum TransferType: UInt8, Sendable {
         case control = 0, isochronous = 1, bulk = 2, interrupt = 3
     }
 
     /// Bit 7: direction (1 IN, device to host); bits 0–3: endpoint number.
-    public var address: UInt8
-    public var attributes: UInt8
+    package var address: UInt8
+    package var attributes: UInt8
     /// Largest packet, bits 0–10 (bits 11–12: extra transactions per microframe, high speed only).
-    public var maxPacketSize: UInt16
+    package var maxPacketSize: UInt16
     /// Polling interval (frames at full speed) for interrupt endpoints; ignored for bulk.
-    public var interval: UInt8
+    package var interval: UInt8
 
-    public init(address: UInt8, transferType: TransferType, maxPacketSize: UInt16, interval: UInt8 = 0) {
+    package init(address: UInt8, transferType: TransferType, maxPacketSize: UInt16, interval: UInt8 = 0) {
         self.address = address
         self.attributes = transferType.rawValue
         self.maxPacketSize = maxPacketSize
@@ -310,25 +291,25 @@ public struct USBEndpointDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the descriptor at the start of `bytes`.
-    public init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
         let b = try checkedUSBDescriptor(bytes, type: .endpoint, length: Self.length, name: "endpoint descriptor")
         address = b[2]
         attributes = b[3]
-        maxPacketSize = readUSBLittleEndian(b, at: 4, as: UInt16.self)
+        maxPacketSize = readLittleEndian(b, at: 4, as: UInt16.self)
         interval = b[6]
     }
 
     /// The endpoint number (0–15).
-    public var number: UInt8 { address & 0x0F }
+    package var number: UInt8 { address & 0x0F }
     /// Whether data flows device to host.
-    public var isIn: Bool { address & 0x80 != 0 }
+    package var isIn: Bool { address & 0x80 != 0 }
     /// The transfer type (`nil` never happens: two bits cover the four types).
-    public var transferType: TransferType { TransferType(rawValue: attributes & 0x03) ?? .control }
+    package var transferType: TransferType { TransferType(rawValue: attributes & 0x03) ?? .control }
 
     /// The 7 bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = [UInt8(Self.length), USBDescriptorType.endpoint.rawValue, address, attributes]
-        out.appendUSBLittleEndian(maxPacketSize)
+        out.appendLittleEndian(maxPacketSize)
         out.append(interval)
         return out
     }
@@ -346,7 +327,7 @@ public struct USBEndpointDescriptor: Hashable, Sendable {
 /// bClassEnvelope @49, wLcdLayout @50, bPINSupport @52, bMaxCCIDBusySlots @53.
 public struct CCIDClassDescriptor: Hashable, Sendable {
     /// Its fixed `bLength` (0x36).
-    public static let length = 54
+    package static let length = 54
 
     /// `dwProtocols` bit of T=0.
     public static let protocolT0: UInt32 = 0x0000_0001
@@ -413,7 +394,7 @@ public struct CCIDClassDescriptor: Hashable, Sendable {
     /// How many slots may be busy at once.
     public var maxCCIDBusySlots: UInt8
 
-    public init(bcdCCID: UInt16 = 0x0110, maxSlotIndex: UInt8 = 0, voltageSupport: UInt8 = 0x07, protocols: UInt32 = CCIDClassDescriptor.protocolT1,
+    package init(bcdCCID: UInt16 = 0x0110, maxSlotIndex: UInt8 = 0, voltageSupport: UInt8 = 0x07, protocols: UInt32 = CCIDClassDescriptor.protocolT1,
                 defaultClock: UInt32 = 4_000, maximumClock: UInt32 = 4_000, numClockSupported: UInt8 = 0,
                 dataRate: UInt32 = 10_752, maxDataRate: UInt32 = 10_752, numDataRatesSupported: UInt8 = 0,
                 maxIFSD: UInt32 = 254, synchProtocols: UInt32 = 0, mechanical: UInt32 = 0, features: UInt32 = 0x0004_00FE,
@@ -442,26 +423,26 @@ public struct CCIDClassDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the descriptor at the start of `bytes`.
-    public init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
         let b = try checkedUSBDescriptor(bytes, type: .ccidClass, length: Self.length, name: "CCID class descriptor")
-        bcdCCID = readUSBLittleEndian(b, at: 2, as: UInt16.self)
+        bcdCCID = readLittleEndian(b, at: 2, as: UInt16.self)
         maxSlotIndex = b[4]
         voltageSupport = b[5]
-        protocols = readUSBLittleEndian(b, at: 6, as: UInt32.self)
-        defaultClock = readUSBLittleEndian(b, at: 10, as: UInt32.self)
-        maximumClock = readUSBLittleEndian(b, at: 14, as: UInt32.self)
+        protocols = readLittleEndian(b, at: 6, as: UInt32.self)
+        defaultClock = readLittleEndian(b, at: 10, as: UInt32.self)
+        maximumClock = readLittleEndian(b, at: 14, as: UInt32.self)
         numClockSupported = b[18]
-        dataRate = readUSBLittleEndian(b, at: 19, as: UInt32.self)
-        maxDataRate = readUSBLittleEndian(b, at: 23, as: UInt32.self)
+        dataRate = readLittleEndian(b, at: 19, as: UInt32.self)
+        maxDataRate = readLittleEndian(b, at: 23, as: UInt32.self)
         numDataRatesSupported = b[27]
-        maxIFSD = readUSBLittleEndian(b, at: 28, as: UInt32.self)
-        synchProtocols = readUSBLittleEndian(b, at: 32, as: UInt32.self)
-        mechanical = readUSBLittleEndian(b, at: 36, as: UInt32.self)
-        features = readUSBLittleEndian(b, at: 40, as: UInt32.self)
-        maxCCIDMessageLength = readUSBLittleEndian(b, at: 44, as: UInt32.self)
+        maxIFSD = readLittleEndian(b, at: 28, as: UInt32.self)
+        synchProtocols = readLittleEndian(b, at: 32, as: UInt32.self)
+        mechanical = readLittleEndian(b, at: 36, as: UInt32.self)
+        features = readLittleEndian(b, at: 40, as: UInt32.self)
+        maxCCIDMessageLength = readLittleEndian(b, at: 44, as: UInt32.self)
         classGetResponse = b[48]
         classEnvelope = b[49]
-        lcdLayout = readUSBLittleEndian(b, at: 50, as: UInt16.self)
+        lcdLayout = readLittleEndian(b, at: 50, as: UInt16.self)
         pinSupport = b[52]
         maxCCIDBusySlots = b[53]
     }
@@ -470,25 +451,25 @@ public struct CCIDClassDescriptor: Hashable, Sendable {
     public var exchangeLevel: UInt32 { features & Feature.exchangeLevelMask }
 
     /// The 54 bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = [UInt8(Self.length), USBDescriptorType.ccidClass.rawValue]
         out.reserveCapacity(Self.length)
-        out.appendUSBLittleEndian(bcdCCID)
+        out.appendLittleEndian(bcdCCID)
         out += [maxSlotIndex, voltageSupport]
-        out.appendUSBLittleEndian(protocols)
-        out.appendUSBLittleEndian(defaultClock)
-        out.appendUSBLittleEndian(maximumClock)
+        out.appendLittleEndian(protocols)
+        out.appendLittleEndian(defaultClock)
+        out.appendLittleEndian(maximumClock)
         out.append(numClockSupported)
-        out.appendUSBLittleEndian(dataRate)
-        out.appendUSBLittleEndian(maxDataRate)
+        out.appendLittleEndian(dataRate)
+        out.appendLittleEndian(maxDataRate)
         out.append(numDataRatesSupported)
-        out.appendUSBLittleEndian(maxIFSD)
-        out.appendUSBLittleEndian(synchProtocols)
-        out.appendUSBLittleEndian(mechanical)
-        out.appendUSBLittleEndian(features)
-        out.appendUSBLittleEndian(maxCCIDMessageLength)
+        out.appendLittleEndian(maxIFSD)
+        out.appendLittleEndian(synchProtocols)
+        out.appendLittleEndian(mechanical)
+        out.appendLittleEndian(features)
+        out.appendLittleEndian(maxCCIDMessageLength)
         out += [classGetResponse, classEnvelope]
-        out.appendUSBLittleEndian(lcdLayout)
+        out.appendLittleEndian(lcdLayout)
         out += [pinSupport, maxCCIDBusySlots]
         return out
     }
@@ -497,36 +478,36 @@ public struct CCIDClassDescriptor: Hashable, Sendable {
 // MARK: - String descriptors
 
 /// A string descriptor (USB 2.0 §9.6.7): UTF-16LE text, or at index 0 the list of LANGIDs.
-public enum USBStringDescriptor {
+package enum USBStringDescriptor {
     /// US English, the only language a SealKit device reports.
-    public static let languageUSEnglish: UInt16 = 0x0409
+    package static let languageUSEnglish: UInt16 = 0x0409
     /// Longest text that fits a descriptor (`bLength` ≤ 255: 126 UTF-16 code units).
-    public static let maximumCodeUnits = 126
+    package static let maximumCodeUnits = 126
 
     /// String descriptor 0: the supported language IDs.
-    public static func languages(_ ids: [UInt16] = [languageUSEnglish]) -> [UInt8] {
+    package static func languages(_ ids: [UInt16] = [languageUSEnglish]) -> [UInt8] {
         let ids = ids.prefix(maximumCodeUnits)
         var out: [UInt8] = [UInt8(2 + 2 * ids.count), USBDescriptorType.string.rawValue]
-        for id in ids { out.appendUSBLittleEndian(id) }
+        for id in ids { out.appendLittleEndian(id) }
         return out
     }
 
     /// A string descriptor holding `text` as UTF-16LE, cut to ``maximumCodeUnits`` code units.
-    public static func encode(_ text: String) -> [UInt8] {
+    package static func encode(_ text: String) -> [UInt8] {
         let units = Array(text.utf16.prefix(maximumCodeUnits))
         var out: [UInt8] = [UInt8(2 + 2 * units.count), USBDescriptorType.string.rawValue]
-        for unit in units { out.appendUSBLittleEndian(unit) }
+        for unit in units { out.appendLittleEndian(unit) }
         return out
     }
 
     /// The text of a string descriptor (not descriptor 0) at the start of `bytes`.
-    public static func decodeText(_ bytes: some Collection<UInt8>) throws(USBDescriptorError) -> String {
+    package static func decodeText(_ bytes: some Collection<UInt8>) throws(USBDescriptorError) -> String {
         let units = try decodeUnits(bytes)
         return String(decoding: units, as: UTF16.self)
     }
 
     /// The LANGIDs of string descriptor 0 at the start of `bytes`.
-    public static func decodeLanguages(_ bytes: some Collection<UInt8>) throws(USBDescriptorError) -> [UInt16] {
+    package static func decodeLanguages(_ bytes: some Collection<UInt8>) throws(USBDescriptorError) -> [UInt16] {
         try decodeUnits(bytes)
     }
 
@@ -541,7 +522,7 @@ public enum USBStringDescriptor {
             throw USBDescriptorError(code: .invalidValue, reason: "string descriptor bLength \(length) is not even and at least 2")
         }
         guard all.count >= length else { throw USBDescriptorError(code: .truncated, reason: "string descriptor needs \(length) bytes, got \(all.count)") }
-        return stride(from: 2, to: length, by: 2).map { readUSBLittleEndian(all, at: $0, as: UInt16.self) }
+        return stride(from: 2, to: length, by: 2).map { readLittleEndian(all, at: $0, as: UInt16.self) }
     }
 }
 
@@ -549,15 +530,15 @@ public enum USBStringDescriptor {
 
 /// One interface of a configuration: its descriptor, the CCID class descriptor when it is a
 /// smart-card interface, other class-specific descriptors kept verbatim, and its endpoints.
-public struct USBInterface: Hashable, Sendable {
-    public var descriptor: USBInterfaceDescriptor
+package struct USBInterface: Hashable, Sendable {
+    package var descriptor: USBInterfaceDescriptor
     /// The CCID functional descriptor, for class 0x0B interfaces.
-    public var ccid: CCIDClassDescriptor?
+    package var ccid: CCIDClassDescriptor?
     /// Other descriptors between the interface and its endpoints (raw, each with its header).
-    public var otherDescriptors: [[UInt8]]
-    public var endpoints: [USBEndpointDescriptor]
+    package var otherDescriptors: [[UInt8]]
+    package var endpoints: [USBEndpointDescriptor]
 
-    public init(descriptor: USBInterfaceDescriptor, ccid: CCIDClassDescriptor? = nil, otherDescriptors: [[UInt8]] = [], endpoints: [USBEndpointDescriptor]) {
+    package init(descriptor: USBInterfaceDescriptor, ccid: CCIDClassDescriptor? = nil, otherDescriptors: [[UInt8]] = [], endpoints: [USBEndpointDescriptor]) {
         self.descriptor = descriptor
         self.ccid = ccid
         self.otherDescriptors = otherDescriptors
@@ -567,18 +548,18 @@ public struct USBInterface: Hashable, Sendable {
 
 /// A full configuration as GET_DESCRIPTOR(CONFIGURATION) returns it: the 9-byte header followed
 /// by every interface with its class-specific and endpoint descriptors.
-public struct USBConfiguration: Hashable, Sendable {
+package struct USBConfiguration: Hashable, Sendable {
     /// The header; ``encoded()`` recomputes `wTotalLength` and `bNumInterfaces`.
-    public var descriptor: USBConfigurationDescriptor
-    public var interfaces: [USBInterface]
+    package var descriptor: USBConfigurationDescriptor
+    package var interfaces: [USBInterface]
 
-    public init(descriptor: USBConfigurationDescriptor, interfaces: [USBInterface]) {
+    package init(descriptor: USBConfigurationDescriptor, interfaces: [USBInterface]) {
         self.descriptor = descriptor
         self.interfaces = interfaces
     }
 
     /// The configuration bytes, `wTotalLength` and `bNumInterfaces` filled in from the content.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var body: [UInt8] = []
         var interfaceNumbers = Set<UInt8>()
         for interface in interfaces {
@@ -598,7 +579,7 @@ public struct USBConfiguration: Hashable, Sendable {
     ///
     /// - Throws: ``USBDescriptorError`` when a descriptor is truncated or malformed, or when
     ///   `wTotalLength` exceeds the bytes given or cuts a descriptor in two.
-    public init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
         let all = Array(bytes)
         let header = try USBConfigurationDescriptor(decoding: all)
         let total = Int(header.totalLength)

@@ -14,14 +14,14 @@ import SealProtocol
 ///
 /// Inspect ``code``; ``reason`` carries detail for logs. `Equatable` and `Hashable` consider only
 /// ``code``.
-public struct USBIPMessageError: CodedError {
+package struct USBIPMessageError: CodedError {
     /// The kind of failure.
-    public let code: Code
+    package let code: Code
     /// Human-readable detail. Not part of equality.
-    public let reason: String
+    package let reason: String
 
     /// Creates an error with a code and a diagnostic reason.
-    public init(code: Code, reason: String) {
+    package init(code: Code, reason: String) {
         self.code = code
         self.reason = reason
     }
@@ -29,7 +29,7 @@ public struct USBIPMessageError: CodedError {
 
 
     /// The kind of a ``USBIPMessageError``. Codes are stable.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Backing: Hashable, Sendable {
             case badVersion, unknownCode, truncated, lengthTooLarge, invalidValue, trailingBytes
         }
@@ -38,19 +38,19 @@ public struct USBIPMessageError: CodedError {
         private init(_ backing: Backing) { self.backing = backing }
 
         /// An operation header whose version is not `0x0111`.
-        public static let badVersion = Code(.badVersion)
+        package static let badVersion = Code(.badVersion)
         /// An operation or URB command code this side does not expect.
-        public static let unknownCode = Code(.unknownCode)
+        package static let unknownCode = Code(.unknownCode)
         /// The input ended inside a message (only from the whole-input initializers).
-        public static let truncated = Code(.truncated)
+        package static let truncated = Code(.truncated)
         /// A length or count over the decoder's bound: device count, transfer length, ISO packets.
-        public static let lengthTooLarge = Code(.lengthTooLarge)
+        package static let lengthTooLarge = Code(.lengthTooLarge)
         /// A field outside its domain, e.g. a direction other than 0 or 1.
-        public static let invalidValue = Code(.invalidValue)
+        package static let invalidValue = Code(.invalidValue)
         /// Bytes follow the message in an input that should hold exactly one.
-        public static let trailingBytes = Code(.trailingBytes)
+        package static let trailingBytes = Code(.trailingBytes)
 
-        public var description: String {
+        package var description: String {
             switch backing {
             case .badVersion: "badVersion"
             case .unknownCode: "unknownCode"
@@ -66,65 +66,66 @@ public struct USBIPMessageError: CodedError {
 // MARK: - Constants
 
 /// USB/IP protocol constants.
-public enum USBIP {
+@usableFromInline
+package enum USBIP {
     /// The protocol version of the operation headers, `0x0111`.
-    public static let version: UInt16 = 0x0111
+    package static let version: UInt16 = 0x0111
     /// The IANA port, 3240.
-    public static let defaultPort: UInt16 = 3240
+    @usableFromInline package static let defaultPort: UInt16 = 3240
 
     /// `8005` OP_REQ_DEVLIST.
-    public static let opRequestDeviceList: UInt16 = 0x8005
+    package static let opRequestDeviceList: UInt16 = 0x8005
     /// `0005` OP_REP_DEVLIST.
-    public static let opReplyDeviceList: UInt16 = 0x0005
+    package static let opReplyDeviceList: UInt16 = 0x0005
     /// `8003` OP_REQ_IMPORT.
-    public static let opRequestImport: UInt16 = 0x8003
+    package static let opRequestImport: UInt16 = 0x8003
     /// `0003` OP_REP_IMPORT.
-    public static let opReplyImport: UInt16 = 0x0003
+    package static let opReplyImport: UInt16 = 0x0003
 
     /// `1` USBIP_CMD_SUBMIT.
-    public static let commandSubmit: UInt32 = 1
+    package static let commandSubmit: UInt32 = 1
     /// `2` USBIP_CMD_UNLINK.
-    public static let commandUnlink: UInt32 = 2
+    package static let commandUnlink: UInt32 = 2
     /// `3` USBIP_RET_SUBMIT.
-    public static let returnSubmit: UInt32 = 3
+    package static let returnSubmit: UInt32 = 3
     /// `4` USBIP_RET_UNLINK.
-    public static let returnUnlink: UInt32 = 4
+    package static let returnUnlink: UInt32 = 4
 
     /// Size of the operation header: version, code, status.
-    public static let operationHeaderSize = 8
+    package static let operationHeaderSize = 8
     /// Size of a device record without its interfaces.
-    public static let deviceRecordSize = 312
+    package static let deviceRecordSize = 312
     /// Size of one interface record in OP_REP_DEVLIST.
-    public static let interfaceRecordSize = 4
+    package static let interfaceRecordSize = 4
     /// Size of every URB-phase header.
-    public static let urbHeaderSize = 48
+    package static let urbHeaderSize = 48
     /// Size of one ISO packet descriptor after the transfer data.
-    public static let isoPacketDescriptorSize = 16
+    package static let isoPacketDescriptorSize = 16
     /// The bus id field size in bytes.
-    public static let busIDSize = 32
+    package static let busIDSize = 32
     /// The sysfs path field size in bytes.
-    public static let pathSize = 256
+    package static let pathSize = 256
 
     /// The default bound on transfer lengths accepted by the URB decoders (1 MiB).
-    public static let defaultMaximumTransferLength = 1 << 20
+    package static let defaultMaximumTransferLength = 1 << 20
     /// The default bound on the device count of OP_REP_DEVLIST.
-    public static let defaultMaximumDevices = 1024
+    package static let defaultMaximumDevices = 1024
     /// The bound on ISO packets per URB (the Linux driver's `USBIP_MAX_ISO_PACKETS`).
-    public static let maximumISOPackets = 1024
+    package static let maximumISOPackets = 1024
 
     /// `number_of_packets` for a non-isochronous URB as newer Linux kernels send it (`-1`);
     /// older ones send 0. Both mean "no ISO descriptors follow".
-    public static let nonISOPacketCount: UInt32 = 0xFFFF_FFFF
+    package static let nonISOPacketCount: UInt32 = 0xFFFF_FFFF
 
     /// `USBIP_URB_SHORT_NOT_OK` transfer flag.
-    public static let urbShortNotOK: UInt32 = 0x0001
+    package static let urbShortNotOK: UInt32 = 0x0001
     /// `USBIP_URB_ZERO_PACKET` transfer flag: end an OUT transfer that is a multiple of the
     /// packet size with a zero-length packet.
-    public static let urbZeroPacket: UInt32 = 0x0040
+    package static let urbZeroPacket: UInt32 = 0x0040
 }
 
 /// The transfer direction of a URB.
-public enum USBIPDirection: UInt32, Sendable, Hashable {
+package enum USBIPDirection: UInt32, Sendable, Hashable {
     /// 0: host to device.
     case out = 0
     /// 1: device to host.
@@ -179,7 +180,7 @@ public struct USBIPInterface: Hashable, Sendable {
     public var interfaceProtocol: UInt8
 
     /// Creates an interface entry.
-    public init(interfaceClass: UInt8, interfaceSubClass: UInt8 = 0, interfaceProtocol: UInt8 = 0) {
+    package init(interfaceClass: UInt8, interfaceSubClass: UInt8 = 0, interfaceProtocol: UInt8 = 0) {
         self.interfaceClass = interfaceClass
         self.interfaceSubClass = interfaceSubClass
         self.interfaceProtocol = interfaceProtocol
@@ -223,7 +224,7 @@ public struct USBIPDevice: Hashable, Sendable {
     public var interfaces: [USBIPInterface]
 
     /// Creates a device record; `numberOfInterfaces` defaults to `interfaces.count`.
-    public init(path: String, busID: String, busNumber: UInt32, deviceNumber: UInt32, speed: USBIPSpeed,
+    package init(path: String, busID: String, busNumber: UInt32, deviceNumber: UInt32, speed: USBIPSpeed,
                 vendorID: UInt16, productID: UInt16, bcdDevice: UInt16 = 0,
                 deviceClass: UInt8 = 0, deviceSubClass: UInt8 = 0, deviceProtocol: UInt8 = 0,
                 configurationValue: UInt8 = 1, numberOfConfigurations: UInt8 = 1,
@@ -250,17 +251,17 @@ public struct USBIPDevice: Hashable, Sendable {
 
     /// The 312-byte record; with `interfaces: true`, followed by ``numberOfInterfaces``
     /// 4-byte interface entries (OP_REP_DEVLIST).
-    public func encoded(interfaces withInterfaces: Bool) -> [UInt8] {
+    package func encoded(interfaces withInterfaces: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(USBIP.deviceRecordSize + (withInterfaces ? Int(numberOfInterfaces) * 4 : 0))
         out.append(contentsOf: fixedString(path, size: USBIP.pathSize))
         out.append(contentsOf: fixedString(busID, size: USBIP.busIDSize))
-        out.appendUSBIP(busNumber)
-        out.appendUSBIP(deviceNumber)
-        out.appendUSBIP(speed.rawValue)
-        out.appendUSBIP(vendorID)
-        out.appendUSBIP(productID)
-        out.appendUSBIP(bcdDevice)
+        out.appendBigEndian(busNumber)
+        out.appendBigEndian(deviceNumber)
+        out.appendBigEndian(speed.rawValue)
+        out.appendBigEndian(vendorID)
+        out.appendBigEndian(productID)
+        out.appendBigEndian(bcdDevice)
         out.append(contentsOf: [deviceClass, deviceSubClass, deviceProtocol,
                                 configurationValue, numberOfConfigurations, numberOfInterfaces])
         if withInterfaces {
@@ -295,33 +296,33 @@ public struct USBIPDevice: Hashable, Sendable {
 // MARK: - Operation header and messages
 
 /// The 8-byte operation header: `version u16, code u16, status u32`.
-public struct USBIPOperationHeader: Hashable, Sendable {
+package struct USBIPOperationHeader: Hashable, Sendable {
     /// `version`, `0x0111`.
-    public var version: UInt16
+    package var version: UInt16
     /// `code`, e.g. `0x8005`.
-    public var code: UInt16
+    package var code: UInt16
     /// `status`: 0 for success (always 0 in requests).
-    public var status: UInt32
+    package var status: UInt32
 
     /// Creates a header.
-    public init(version: UInt16 = USBIP.version, code: UInt16, status: UInt32 = 0) {
+    package init(version: UInt16 = USBIP.version, code: UInt16, status: UInt32 = 0) {
         self.version = version
         self.code = code
         self.status = status
     }
 
     /// The 8 bytes.
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var out: [UInt8] = []
-        out.appendUSBIP(version)
-        out.appendUSBIP(code)
-        out.appendUSBIP(status)
+        out.appendBigEndian(version)
+        out.appendBigEndian(code)
+        out.appendBigEndian(status)
         return out
     }
 
     /// Reads a header at the start of `buffer`, or `nil` when fewer than 8 bytes are there.
     /// The version is not checked here.
-    public static func peek(_ buffer: [UInt8]) -> USBIPOperationHeader? {
+    package static func peek(_ buffer: [UInt8]) -> USBIPOperationHeader? {
         guard buffer.count >= USBIP.operationHeaderSize else { return nil }
         var reader = USBIPReader(buffer)
         return USBIPOperationHeader(version: reader.u16(), code: reader.u16(), status: reader.u32())
@@ -342,7 +343,7 @@ public struct USBIPOperationHeader: Hashable, Sendable {
 }
 
 /// A client's operation request.
-public enum USBIPOperationRequest: Hashable, Sendable {
+package enum USBIPOperationRequest: Hashable, Sendable {
     /// OP_REQ_DEVLIST: list the exported devices.
     case deviceList
     /// OP_REQ_IMPORT: attach the device with this bus id; on success the connection switches to
@@ -350,7 +351,7 @@ public enum USBIPOperationRequest: Hashable, Sendable {
     case importDevice(busID: String)
 
     /// The wire bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         switch self {
         case .deviceList:
             USBIPOperationHeader(code: USBIP.opRequestDeviceList).encoded
@@ -363,7 +364,7 @@ public enum USBIPOperationRequest: Hashable, Sendable {
     ///
     /// - Returns: the request and its size, or `nil` when more bytes are needed.
     /// - Throws: ``USBIPMessageError``: `.badVersion`, `.unknownCode` (any code but `8005`, `8003`).
-    public static func decode(from buffer: [UInt8]) throws(USBIPMessageError) -> (message: USBIPOperationRequest, consumed: Int)? {
+    package static func decode(from buffer: [UInt8]) throws(USBIPMessageError) -> (message: USBIPOperationRequest, consumed: Int)? {
         guard let header = try USBIPOperationHeader.checked(
             buffer, expecting: [USBIP.opRequestDeviceList, USBIP.opRequestImport], side: "request") else { return nil }
         switch header.code {
@@ -379,7 +380,7 @@ public enum USBIPOperationRequest: Hashable, Sendable {
 }
 
 /// A server's operation reply.
-public enum USBIPOperationReply: Hashable, Sendable {
+package enum USBIPOperationReply: Hashable, Sendable {
     /// OP_REP_DEVLIST: `status` and, when it is 0, the device records with their interfaces.
     case deviceList(status: UInt32, devices: [USBIPDevice])
     /// OP_REP_IMPORT: `status` (0 success, else an error and nothing follows) and the imported
@@ -387,12 +388,12 @@ public enum USBIPOperationReply: Hashable, Sendable {
     case importDevice(status: UInt32, device: USBIPDevice?)
 
     /// The wire bytes. A non-zero status writes the header only.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         switch self {
         case .deviceList(let status, let devices):
             var out = USBIPOperationHeader(code: USBIP.opReplyDeviceList, status: status).encoded
             guard status == 0 else { return out }
-            out.appendUSBIP(UInt32(clamping: devices.count))
+            out.appendBigEndian(UInt32(clamping: devices.count))
             for device in devices { out.append(contentsOf: device.encoded(interfaces: true)) }
             return out
         case .importDevice(let status, let device):
@@ -410,7 +411,7 @@ public enum USBIPOperationReply: Hashable, Sendable {
     /// - Returns: the reply and its size, or `nil` when more bytes are needed.
     /// - Throws: ``USBIPMessageError``: `.badVersion`, `.unknownCode` (any code but `0005`,
     ///   `0003`), `.lengthTooLarge` for too many devices.
-    public static func decode(from buffer: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices)
+    package static func decode(from buffer: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices)
         throws(USBIPMessageError) -> (message: USBIPOperationReply, consumed: Int)?
     {
         guard let header = try USBIPOperationHeader.checked(
@@ -454,7 +455,7 @@ public enum USBIPOperationReply: Hashable, Sendable {
     ///
     /// - Throws: `.truncated` when it ends early, `.trailingBytes` when bytes follow, and the
     ///   errors of ``decode(from:maximumDevices:)``.
-    public init(decoding bytes: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices) throws(USBIPMessageError) {
+    package init(decoding bytes: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices) throws(USBIPMessageError) {
         guard let (message, consumed) = try Self.decode(from: bytes, maximumDevices: maximumDevices) else {
             throw USBIPMessageError(code: .truncated, reason: "the reply ends after \(bytes.count) bytes")
         }
@@ -467,20 +468,20 @@ public enum USBIPOperationReply: Hashable, Sendable {
 
 /// A USB control-transfer setup packet (USB 2.0 §9.3), carried raw in CMD_SUBMIT's `setup[8]`
 /// (its 16-bit fields are little-endian, unlike the rest of USB/IP).
-public struct USBSetupPacket: Hashable, Sendable {
+package struct USBSetupPacket: Hashable, Sendable {
     /// `bmRequestType`: direction (bit 7, 1 = IN), type (bits 5–6), recipient (bits 0–4).
-    public var requestType: UInt8
+    package var requestType: UInt8
     /// `bRequest`.
-    public var request: UInt8
+    package var request: UInt8
     /// `wValue`.
-    public var value: UInt16
+    package var value: UInt16
     /// `wIndex`.
-    public var index: UInt16
+    package var index: UInt16
     /// `wLength`: the data-stage length.
-    public var length: UInt16
+    package var length: UInt16
 
     /// Creates a setup packet.
-    public init(requestType: UInt8, request: UInt8, value: UInt16, index: UInt16, length: UInt16) {
+    package init(requestType: UInt8, request: UInt8, value: UInt16, index: UInt16, length: UInt16) {
         self.requestType = requestType
         self.request = request
         self.value = value
@@ -489,61 +490,63 @@ public struct USBSetupPacket: Hashable, Sendable {
     }
 
     /// Reads the 8 setup bytes; `nil` unless exactly 8.
-    public init?(bytes: [UInt8]) {
+    package init?(bytes: [UInt8]) {
         guard bytes.count == 8 else { return nil }
         requestType = bytes[0]
         request = bytes[1]
-        value = UInt16(bytes[2]) | UInt16(bytes[3]) << 8
-        index = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
-        length = UInt16(bytes[6]) | UInt16(bytes[7]) << 8
+        value = readLittleEndian(bytes, at: 2, as: UInt16.self)
+        index = readLittleEndian(bytes, at: 4, as: UInt16.self)
+        length = readLittleEndian(bytes, at: 6, as: UInt16.self)
     }
 
     /// The 8 setup bytes.
-    public var bytes: [UInt8] {
-        [requestType, request,
-         UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8),
-         UInt8(truncatingIfNeeded: index), UInt8(truncatingIfNeeded: index >> 8),
-         UInt8(truncatingIfNeeded: length), UInt8(truncatingIfNeeded: length >> 8)]
+    package var bytes: [UInt8] {
+        var out: [UInt8] = [requestType, request]
+        out.reserveCapacity(8)
+        out.appendLittleEndian(value)
+        out.appendLittleEndian(index)
+        out.appendLittleEndian(length)
+        return out
     }
 
     /// Whether the data stage is device-to-host.
-    public var isDeviceToHost: Bool { requestType & 0x80 != 0 }
+    package var isDeviceToHost: Bool { requestType & 0x80 != 0 }
 
     /// `GET_DESCRIPTOR` (`80 06`) of `type` (1 device, 2 configuration, 3 string, …) and `index`.
-    public static func getDescriptor(type: UInt8, index: UInt8 = 0, languageID: UInt16 = 0, length: UInt16) -> USBSetupPacket {
+    package static func getDescriptor(type: UInt8, index: UInt8 = 0, languageID: UInt16 = 0, length: UInt16) -> USBSetupPacket {
         USBSetupPacket(requestType: 0x80, request: 0x06, value: UInt16(type) << 8 | UInt16(index),
                        index: languageID, length: length)
     }
 
     /// `SET_CONFIGURATION` (`00 09`).
-    public static func setConfiguration(_ value: UInt8) -> USBSetupPacket {
+    package static func setConfiguration(_ value: UInt8) -> USBSetupPacket {
         USBSetupPacket(requestType: 0x00, request: 0x09, value: UInt16(value), index: 0, length: 0)
     }
 
     /// `SET_INTERFACE` (`01 0B`).
-    public static func setInterface(_ interface: UInt8, alternateSetting: UInt8 = 0) -> USBSetupPacket {
+    package static func setInterface(_ interface: UInt8, alternateSetting: UInt8 = 0) -> USBSetupPacket {
         USBSetupPacket(requestType: 0x01, request: 0x0B, value: UInt16(alternateSetting), index: UInt16(interface), length: 0)
     }
 
     /// `CLEAR_FEATURE(ENDPOINT_HALT)` (`02 01`) for `endpoint` (address with direction bit).
-    public static func clearHalt(endpoint: UInt8) -> USBSetupPacket {
+    package static func clearHalt(endpoint: UInt8) -> USBSetupPacket {
         USBSetupPacket(requestType: 0x02, request: 0x01, value: 0, index: UInt16(endpoint), length: 0)
     }
 }
 
 /// One ISO packet descriptor following the transfer data: `offset, length, actual_length, status`.
-public struct USBIPISOPacket: Hashable, Sendable {
+package struct USBIPISOPacket: Hashable, Sendable {
     /// Offset of the packet in the transfer buffer.
-    public var offset: UInt32
+    package var offset: UInt32
     /// Expected length.
-    public var length: UInt32
+    package var length: UInt32
     /// Actual length.
-    public var actualLength: UInt32
+    package var actualLength: UInt32
     /// Status (negative errno as u32 bits).
-    public var status: UInt32
+    package var status: UInt32
 
     /// Creates a descriptor.
-    public init(offset: UInt32, length: UInt32, actualLength: UInt32 = 0, status: UInt32 = 0) {
+    package init(offset: UInt32, length: UInt32, actualLength: UInt32 = 0, status: UInt32 = 0) {
         self.offset = offset
         self.length = length
         self.actualLength = actualLength
@@ -552,20 +555,20 @@ public struct USBIPISOPacket: Hashable, Sendable {
 }
 
 /// The 20-byte basic header common to all URB-phase messages.
-public struct USBIPBasicHeader: Hashable, Sendable {
+package struct USBIPBasicHeader: Hashable, Sendable {
     /// `command`: 1 CMD_SUBMIT, 2 CMD_UNLINK, 3 RET_SUBMIT, 4 RET_UNLINK.
-    public var command: UInt32
+    package var command: UInt32
     /// `seqnum`: the request's sequence number; a reply carries its request's.
-    public var seqnum: UInt32
+    package var seqnum: UInt32
     /// `devid`: `busnum << 16 | devnum` in requests; 0 in replies.
-    public var devid: UInt32
+    package var devid: UInt32
     /// `direction`: 0 OUT, 1 IN (0 in replies from Linux servers).
-    public var direction: UInt32
+    package var direction: UInt32
     /// `ep`: the endpoint number without direction bit (0 in replies from Linux servers).
-    public var endpoint: UInt32
+    package var endpoint: UInt32
 
     /// Creates a basic header.
-    public init(command: UInt32, seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0) {
+    package init(command: UInt32, seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0) {
         self.command = command
         self.seqnum = seqnum
         self.devid = devid
@@ -575,7 +578,7 @@ public struct USBIPBasicHeader: Hashable, Sendable {
 
     /// Reads the basic header at the start of `buffer`, or `nil` when fewer than 48 bytes (a
     /// whole URB header) are there.
-    public static func peek(_ buffer: [UInt8]) -> USBIPBasicHeader? {
+    package static func peek(_ buffer: [UInt8]) -> USBIPBasicHeader? {
         guard buffer.count >= USBIP.urbHeaderSize else { return nil }
         var reader = USBIPReader(buffer)
         return USBIPBasicHeader(command: reader.u32(), seqnum: reader.u32(), devid: reader.u32(),
@@ -583,43 +586,43 @@ public struct USBIPBasicHeader: Hashable, Sendable {
     }
 
     fileprivate func append(to out: inout [UInt8]) {
-        out.appendUSBIP(command)
-        out.appendUSBIP(seqnum)
-        out.appendUSBIP(devid)
-        out.appendUSBIP(direction)
-        out.appendUSBIP(endpoint)
+        out.appendBigEndian(command)
+        out.appendBigEndian(seqnum)
+        out.appendBigEndian(devid)
+        out.appendBigEndian(direction)
+        out.appendBigEndian(endpoint)
     }
 }
 
 /// USBIP_CMD_SUBMIT: submit a URB.
-public struct USBIPSubmit: Hashable, Sendable {
+package struct USBIPSubmit: Hashable, Sendable {
     /// `seqnum`.
-    public var seqnum: UInt32
+    package var seqnum: UInt32
     /// `devid`: `busnum << 16 | devnum` of the imported device.
-    public var devid: UInt32
+    package var devid: UInt32
     /// `direction`.
-    public var direction: USBIPDirection
+    package var direction: USBIPDirection
     /// `ep`: endpoint number, 0…15, without the direction bit.
-    public var endpoint: UInt32
+    package var endpoint: UInt32
     /// `transfer_flags` (`USBIP_URB_*`).
-    public var transferFlags: UInt32
+    package var transferFlags: UInt32
     /// `transfer_buffer_length`: bytes to send (OUT, equals `data.count`) or to receive (IN).
-    public var transferBufferLength: UInt32
+    package var transferBufferLength: UInt32
     /// `start_frame` (ISO).
-    public var startFrame: UInt32
+    package var startFrame: UInt32
     /// `number_of_packets`: ISO packet count, or 0 / `0xFFFFFFFF` for non-ISO.
-    public var numberOfPackets: UInt32
+    package var numberOfPackets: UInt32
     /// `interval` (interrupt and ISO).
-    public var interval: UInt32
+    package var interval: UInt32
     /// `setup[8]`: the control setup packet for endpoint 0, zeros otherwise.
-    public var setup: [UInt8]
+    package var setup: [UInt8]
     /// OUT data.
-    public var data: [UInt8]
+    package var data: [UInt8]
     /// ISO packet descriptors.
-    public var isoPackets: [USBIPISOPacket]
+    package var isoPackets: [USBIPISOPacket]
 
     /// Creates a submit. For OUT, `transferBufferLength` defaults to `data.count`.
-    public init(seqnum: UInt32, devid: UInt32, direction: USBIPDirection, endpoint: UInt32,
+    package init(seqnum: UInt32, devid: UInt32, direction: USBIPDirection, endpoint: UInt32,
                 transferFlags: UInt32 = 0, transferBufferLength: UInt32? = nil, startFrame: UInt32 = 0,
                 numberOfPackets: UInt32 = 0, interval: UInt32 = 0, setup: USBSetupPacket? = nil,
                 data: [UInt8] = [], isoPackets: [USBIPISOPacket] = []) {
@@ -638,36 +641,36 @@ public struct USBIPSubmit: Hashable, Sendable {
     }
 
     /// The decoded setup packet (always 8 bytes on the wire).
-    public var setupPacket: USBSetupPacket? { USBSetupPacket(bytes: setup) }
+    package var setupPacket: USBSetupPacket? { USBSetupPacket(bytes: setup) }
 }
 
 /// USBIP_RET_SUBMIT: the result of a CMD_SUBMIT.
-public struct USBIPSubmitReturn: Hashable, Sendable {
+package struct USBIPSubmitReturn: Hashable, Sendable {
     /// `seqnum` of the CMD_SUBMIT.
-    public var seqnum: UInt32
+    package var seqnum: UInt32
     /// `devid` (0 from Linux servers).
-    public var devid: UInt32
+    package var devid: UInt32
     /// `direction` as sent (0 from Linux servers; the client knows it from its request).
-    public var direction: UInt32
+    package var direction: UInt32
     /// `ep` as sent.
-    public var endpoint: UInt32
+    package var endpoint: UInt32
     /// `status`: 0 success, or a negative errno (`-32` EPIPE: stall; `-104` ECONNRESET: unlinked).
-    public var status: Int32
+    package var status: Int32
     /// `actual_length`: bytes transferred; for IN, the data that follows.
-    public var actualLength: UInt32
+    package var actualLength: UInt32
     /// `start_frame`.
-    public var startFrame: UInt32
+    package var startFrame: UInt32
     /// `number_of_packets`.
-    public var numberOfPackets: UInt32
+    package var numberOfPackets: UInt32
     /// `error_count` (ISO).
-    public var errorCount: UInt32
+    package var errorCount: UInt32
     /// IN data (`actual_length` bytes); empty for OUT.
-    public var data: [UInt8]
+    package var data: [UInt8]
     /// ISO packet descriptors.
-    public var isoPackets: [USBIPISOPacket]
+    package var isoPackets: [USBIPISOPacket]
 
     /// Creates a return. For IN, `actualLength` defaults to `data.count`.
-    public init(seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0,
+    package init(seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0,
                 status: Int32 = 0, actualLength: UInt32? = nil, startFrame: UInt32 = 0,
                 numberOfPackets: UInt32 = 0, errorCount: UInt32 = 0, data: [UInt8] = [],
                 isoPackets: [USBIPISOPacket] = []) {
@@ -686,20 +689,20 @@ public struct USBIPSubmitReturn: Hashable, Sendable {
 }
 
 /// USBIP_CMD_UNLINK: cancel the pending URB `unlinkSeqnum`.
-public struct USBIPUnlink: Hashable, Sendable {
+package struct USBIPUnlink: Hashable, Sendable {
     /// `seqnum` of this request.
-    public var seqnum: UInt32
+    package var seqnum: UInt32
     /// `devid`.
-    public var devid: UInt32
+    package var devid: UInt32
     /// `direction`.
-    public var direction: USBIPDirection
+    package var direction: USBIPDirection
     /// `ep`.
-    public var endpoint: UInt32
+    package var endpoint: UInt32
     /// The seqnum of the CMD_SUBMIT to cancel.
-    public var unlinkSeqnum: UInt32
+    package var unlinkSeqnum: UInt32
 
     /// Creates an unlink request.
-    public init(seqnum: UInt32, devid: UInt32, direction: USBIPDirection = .out, endpoint: UInt32 = 0, unlinkSeqnum: UInt32) {
+    package init(seqnum: UInt32, devid: UInt32, direction: USBIPDirection = .out, endpoint: UInt32 = 0, unlinkSeqnum: UInt32) {
         self.seqnum = seqnum
         self.devid = devid
         self.direction = direction
@@ -709,20 +712,20 @@ public struct USBIPUnlink: Hashable, Sendable {
 }
 
 /// USBIP_RET_UNLINK: the result of a CMD_UNLINK.
-public struct USBIPUnlinkReturn: Hashable, Sendable {
+package struct USBIPUnlinkReturn: Hashable, Sendable {
     /// `seqnum` of the CMD_UNLINK.
-    public var seqnum: UInt32
+    package var seqnum: UInt32
     /// `devid` (0 from Linux servers).
-    public var devid: UInt32
+    package var devid: UInt32
     /// `direction` as sent.
-    public var direction: UInt32
+    package var direction: UInt32
     /// `ep` as sent.
-    public var endpoint: UInt32
+    package var endpoint: UInt32
     /// `status`: `-104` (ECONNRESET) when the URB was cancelled, 0 when it had already completed.
-    public var status: Int32
+    package var status: Int32
 
     /// Creates an unlink return.
-    public init(seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0, status: Int32) {
+    package init(seqnum: UInt32, devid: UInt32 = 0, direction: UInt32 = 0, endpoint: UInt32 = 0, status: Int32) {
         self.seqnum = seqnum
         self.devid = devid
         self.direction = direction
@@ -732,14 +735,14 @@ public struct USBIPUnlinkReturn: Hashable, Sendable {
 }
 
 /// A URB-phase message from client to server.
-public enum USBIPCommand: Hashable, Sendable {
+package enum USBIPCommand: Hashable, Sendable {
     /// USBIP_CMD_SUBMIT.
     case submit(USBIPSubmit)
     /// USBIP_CMD_UNLINK.
     case unlink(USBIPUnlink)
 
     /// The `seqnum`.
-    public var seqnum: UInt32 {
+    package var seqnum: UInt32 {
         switch self {
         case .submit(let submit): submit.seqnum
         case .unlink(let unlink): unlink.seqnum
@@ -747,25 +750,25 @@ public enum USBIPCommand: Hashable, Sendable {
     }
 
     /// The wire bytes: the 48-byte header, then OUT data, then ISO descriptors.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = []
         switch self {
         case .submit(let submit):
             out.reserveCapacity(USBIP.urbHeaderSize + submit.data.count)
             USBIPBasicHeader(command: USBIP.commandSubmit, seqnum: submit.seqnum, devid: submit.devid,
                              direction: submit.direction.rawValue, endpoint: submit.endpoint).append(to: &out)
-            out.appendUSBIP(submit.transferFlags)
-            out.appendUSBIP(submit.transferBufferLength)
-            out.appendUSBIP(submit.startFrame)
-            out.appendUSBIP(submit.numberOfPackets)
-            out.appendUSBIP(submit.interval)
+            out.appendBigEndian(submit.transferFlags)
+            out.appendBigEndian(submit.transferBufferLength)
+            out.appendBigEndian(submit.startFrame)
+            out.appendBigEndian(submit.numberOfPackets)
+            out.appendBigEndian(submit.interval)
             out.append(contentsOf: fixedBytes(submit.setup, size: 8))
             if submit.direction == .out { out.append(contentsOf: submit.data) }
             appendISO(submit.isoPackets, to: &out)
         case .unlink(let unlink):
             USBIPBasicHeader(command: USBIP.commandUnlink, seqnum: unlink.seqnum, devid: unlink.devid,
                              direction: unlink.direction.rawValue, endpoint: unlink.endpoint).append(to: &out)
-            out.appendUSBIP(unlink.unlinkSeqnum)
+            out.appendBigEndian(unlink.unlinkSeqnum)
             out.append(contentsOf: [UInt8](repeating: 0, count: 24))
         }
         return out
@@ -779,7 +782,7 @@ public enum USBIPCommand: Hashable, Sendable {
     /// - Throws: ``USBIPMessageError``: `.unknownCode` (a command other than 1 or 2),
     ///   `.invalidValue` (direction other than 0/1), `.lengthTooLarge` (transfer length or ISO
     ///   packet count over the bound).
-    public static func decode(from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength)
+    package static func decode(from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength)
         throws(USBIPMessageError) -> (message: USBIPCommand, consumed: Int)?
     {
         guard let basic = USBIPBasicHeader.peek(buffer) else { return nil }
@@ -818,7 +821,7 @@ public enum USBIPCommand: Hashable, Sendable {
     /// Decodes an input that holds exactly one command.
     ///
     /// - Throws: `.truncated`, `.trailingBytes`, and the errors of ``decode(from:maximumTransferLength:)``.
-    public init(decoding bytes: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(USBIPMessageError) {
+    package init(decoding bytes: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(USBIPMessageError) {
         guard let (message, consumed) = try Self.decode(from: bytes, maximumTransferLength: maximumTransferLength) else {
             throw USBIPMessageError(code: .truncated, reason: "the command ends after \(bytes.count) bytes")
         }
@@ -828,14 +831,14 @@ public enum USBIPCommand: Hashable, Sendable {
 }
 
 /// A URB-phase message from server to client.
-public enum USBIPReturn: Hashable, Sendable {
+package enum USBIPReturn: Hashable, Sendable {
     /// USBIP_RET_SUBMIT.
     case submit(USBIPSubmitReturn)
     /// USBIP_RET_UNLINK.
     case unlink(USBIPUnlinkReturn)
 
     /// The `seqnum` of the request this answers.
-    public var seqnum: UInt32 {
+    package var seqnum: UInt32 {
         switch self {
         case .submit(let submit): submit.seqnum
         case .unlink(let unlink): unlink.seqnum
@@ -845,25 +848,25 @@ public enum USBIPReturn: Hashable, Sendable {
     /// The wire bytes. `direction` says whether RET_SUBMIT's data is sent: the IN data of
     /// `data` follows the header only for IN transfers (Linux servers write 0 in the header's
     /// direction field, so it is passed separately).
-    public func encoded(direction: USBIPDirection) -> [UInt8] {
+    package func encoded(direction: USBIPDirection) -> [UInt8] {
         var out: [UInt8] = []
         switch self {
         case .submit(let ret):
             out.reserveCapacity(USBIP.urbHeaderSize + ret.data.count)
             USBIPBasicHeader(command: USBIP.returnSubmit, seqnum: ret.seqnum, devid: ret.devid,
                              direction: ret.direction, endpoint: ret.endpoint).append(to: &out)
-            out.appendUSBIP(UInt32(bitPattern: ret.status))
-            out.appendUSBIP(ret.actualLength)
-            out.appendUSBIP(ret.startFrame)
-            out.appendUSBIP(ret.numberOfPackets)
-            out.appendUSBIP(ret.errorCount)
+            out.appendBigEndian(UInt32(bitPattern: ret.status))
+            out.appendBigEndian(ret.actualLength)
+            out.appendBigEndian(ret.startFrame)
+            out.appendBigEndian(ret.numberOfPackets)
+            out.appendBigEndian(ret.errorCount)
             out.append(contentsOf: [UInt8](repeating: 0, count: 8))
             if direction == .in { out.append(contentsOf: ret.data) }
             appendISO(ret.isoPackets, to: &out)
         case .unlink(let ret):
             USBIPBasicHeader(command: USBIP.returnUnlink, seqnum: ret.seqnum, devid: ret.devid,
                              direction: ret.direction, endpoint: ret.endpoint).append(to: &out)
-            out.appendUSBIP(UInt32(bitPattern: ret.status))
+            out.appendBigEndian(UInt32(bitPattern: ret.status))
             out.append(contentsOf: [UInt8](repeating: 0, count: 24))
         }
         return out
@@ -879,7 +882,7 @@ public enum USBIPReturn: Hashable, Sendable {
     /// - Throws: ``USBIPMessageError``: `.unknownCode` (a command other than 3 or 4),
     ///   `.lengthTooLarge` (`actual_length` or ISO packet count over the bound),
     ///   `.invalidValue` (the header direction, when used, is not 0/1).
-    public static func decode(
+    package static func decode(
         from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength,
         directionOf: (UInt32) -> USBIPDirection? = { _ in nil }
     ) throws(USBIPMessageError) -> (message: USBIPReturn, consumed: Int)? {
@@ -922,7 +925,7 @@ public enum USBIPReturn: Hashable, Sendable {
     ///
     /// - Throws: `.truncated`, `.trailingBytes`, and the errors of
     ///   ``decode(from:maximumTransferLength:directionOf:)``.
-    public init(decoding bytes: [UInt8], direction: USBIPDirection,
+    package init(decoding bytes: [UInt8], direction: USBIPDirection,
                 maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(USBIPMessageError) {
         guard let (message, consumed) = try Self.decode(from: bytes, maximumTransferLength: maximumTransferLength,
                                                         directionOf: { _ in direction }) else {
@@ -965,10 +968,10 @@ private func readISO(_ count: Int, _ reader: inout USBIPReader) -> [USBIPISOPack
 
 private func appendISO(_ packets: [USBIPISOPacket], to out: inout [UInt8]) {
     for packet in packets {
-        out.appendUSBIP(packet.offset)
-        out.appendUSBIP(packet.length)
-        out.appendUSBIP(packet.actualLength)
-        out.appendUSBIP(packet.status)
+        out.appendBigEndian(packet.offset)
+        out.appendBigEndian(packet.length)
+        out.appendBigEndian(packet.actualLength)
+        out.appendBigEndian(packet.status)
     }
 }
 
@@ -989,13 +992,6 @@ private func fixedBytes(_ bytes: [UInt8], size: Int) -> [UInt8] {
 
 private func hex16(_ value: UInt16) -> String { CodecHex.word(value) }
 
-extension Array where Element == UInt8 {
-    fileprivate mutating func appendUSBIP<T: FixedWidthInteger>(_ value: T) {
-        var big = value.bigEndian
-        Swift.withUnsafeBytes(of: &big) { append(contentsOf: $0) }
-    }
-}
-
 /// A big-endian cursor; callers check `remaining` before reading.
 private struct USBIPReader {
     let buffer: [UInt8]
@@ -1014,9 +1010,9 @@ private struct USBIPReader {
         return buffer[offset]
     }
 
-    mutating func u16() -> UInt16 { UInt16(u8()) << 8 | UInt16(u8()) }
+    mutating func u16() -> UInt16 { readBigEndian(bytes(2), as: UInt16.self) }
 
-    mutating func u32() -> UInt32 { UInt32(u16()) << 16 | UInt32(u16()) }
+    mutating func u32() -> UInt32 { readBigEndian(bytes(4), as: UInt32.self) }
 
     mutating func bytes(_ count: Int) -> [UInt8] {
         let end = Swift.min(buffer.count, offset + count)

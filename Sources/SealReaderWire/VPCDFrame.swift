@@ -4,12 +4,12 @@ import SealProtocol
 ///
 /// A 1-byte payload is a control message (see ``VPCDMessage``); any longer payload is an APDU.
 /// The largest payload a frame can carry is ``maximumPayloadLength`` (65 535 bytes).
-public enum VPCDFrame {
+package enum VPCDFrame {
     /// The largest payload the 2-byte length can describe.
-    public static let maximumPayloadLength = Int(UInt16.max)
+    package static let maximumPayloadLength = Int(UInt16.max)
 
     /// Length of the frame header (the big-endian payload length).
-    public static let headerLength = 2
+    package static let headerLength = 2
 
     /// Encodes one frame: the 2-byte big-endian length of `payload`, then `payload`.
     ///
@@ -18,7 +18,7 @@ public enum VPCDFrame {
     ///
     /// - Throws: ``VPCDFrameError/payloadTooLong(_:)`` when `payload` has more than
     ///   ``maximumPayloadLength`` bytes.
-    public static func encode(_ payload: some Collection<UInt8>) throws(VPCDFrameError) -> [UInt8] {
+    package static func encode(_ payload: some Collection<UInt8>) throws(VPCDFrameError) -> [UInt8] {
         let count = payload.count
         guard count <= maximumPayloadLength else { throw .payloadTooLong(count) }
         var frame: [UInt8] = []
@@ -31,7 +31,7 @@ public enum VPCDFrame {
 }
 
 /// Why a vpcd frame could not be encoded or decoded.
-public enum VPCDFrameError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum VPCDFrameError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A payload to encode is longer than ``VPCDFrame/maximumPayloadLength``.
     case payloadTooLong(Int)
     /// A received frame announces a payload longer than the decoder accepts (length, limit).
@@ -39,7 +39,7 @@ public enum VPCDFrameError: Error, Equatable, Sendable, CustomStringConvertible 
     case oversize(length: Int, limit: Int)
 
     /// A one-line explanation.
-    public var description: String {
+    package var description: String {
         switch self {
         case .payloadTooLong(let count):
             return "a vpcd frame carries at most \(VPCDFrame.maximumPayloadLength) bytes, got \(count)"
@@ -58,10 +58,10 @@ public enum VPCDFrameError: Error, Equatable, Sendable, CustomStringConvertible 
 ///
 /// After an ``VPCDFrameError/oversize(length:limit:)`` error the decoder stays failed: a length
 /// prefix cannot be trusted any more, so the connection must be closed.
-public struct VPCDFrameDecoder: Sendable {
+package struct VPCDFrameDecoder: Sendable {
     /// The largest payload accepted; longer frames are rejected as soon as their header arrives,
     /// before their payload is buffered.
-    public let maximumPayloadLength: Int
+    package let maximumPayloadLength: Int
 
     private var buffer: [UInt8] = []
     private var start = 0
@@ -69,15 +69,15 @@ public struct VPCDFrameDecoder: Sendable {
 
     /// A decoder accepting payloads of up to `maximumPayloadLength` bytes (clamped to
     /// 0…``VPCDFrame/maximumPayloadLength``).
-    public init(maximumPayloadLength: Int = VPCDFrame.maximumPayloadLength) {
+    package init(maximumPayloadLength: Int = VPCDFrame.maximumPayloadLength) {
         self.maximumPayloadLength = min(max(maximumPayloadLength, 0), VPCDFrame.maximumPayloadLength)
     }
 
     /// Bytes received but not yet returned as a payload (a partial frame).
-    public var bufferedByteCount: Int { buffer.count - start }
+    package var bufferedByteCount: Int { buffer.count - start }
 
     /// Appends bytes read from the socket.
-    public mutating func append(_ bytes: some Collection<UInt8>) {
+    package mutating func append(_ bytes: some Collection<UInt8>) {
         guard failure == nil else { return }
         if start > 0, start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
@@ -87,7 +87,7 @@ public struct VPCDFrameDecoder: Sendable {
     }
 
     /// Appends the bytes of a raw buffer (the socket read buffer), without an intermediate array.
-    public mutating func append(_ pointer: UnsafeRawBufferPointer) {
+    package mutating func append(_ pointer: UnsafeRawBufferPointer) {
         append(pointer.bindMemory(to: UInt8.self))
     }
 
@@ -95,7 +95,7 @@ public struct VPCDFrameDecoder: Sendable {
     ///
     /// - Throws: ``VPCDFrameError/oversize(length:limit:)`` when the next frame announces a
     ///   payload longer than ``maximumPayloadLength``; every later call throws it again.
-    public mutating func nextPayload() throws(VPCDFrameError) -> [UInt8]? {
+    package mutating func nextPayload() throws(VPCDFrameError) -> [UInt8]? {
         if let failure { throw failure }
         let available = buffer.count - start
         guard available >= VPCDFrame.headerLength else { return nil }

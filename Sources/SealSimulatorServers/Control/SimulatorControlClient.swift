@@ -23,28 +23,28 @@ import Darwin
 /// try client.insert(slot: 0)       // and inserted again
 /// print(try client.status())       // mode=normal vpcd=127.0.0.1:35963 slot0=active,powered ...
 /// ```
-public struct SimulatorControlClient: Sendable {
+package struct SimulatorControlClient: Sendable {
     /// The name of the control socket in the simulator's state directory.
-    public static let socketFileName = "sealsim.sock"
+    package static let socketFileName = "sealsim.sock"
 
     /// The socket of the simulator whose state directory is `stateDirectory`.
-    public static func socketURL(stateDirectory: URL) -> URL {
+    package static func socketURL(stateDirectory: URL) -> URL {
         stateDirectory.appendingPathComponent(socketFileName, isDirectory: false)
     }
 
     /// The control socket this client talks to.
-    public let socketURL: URL
+    package let socketURL: URL
     /// How long to wait for a reply, in milliseconds.
-    public var replyTimeoutMilliseconds: Int
+    package var replyTimeoutMilliseconds: Int
 
     /// A client of the socket at `socketURL`.
-    public init(socketURL: URL, replyTimeoutMilliseconds: Int = 15_000) {
+    package init(socketURL: URL, replyTimeoutMilliseconds: Int = 15_000) {
         self.socketURL = socketURL
         self.replyTimeoutMilliseconds = replyTimeoutMilliseconds
     }
 
     /// A client of the simulator serving `stateDirectory` (socket `<stateDirectory>/sealsim.sock`).
-    public init(stateDirectory: URL, replyTimeoutMilliseconds: Int = 15_000) {
+    package init(stateDirectory: URL, replyTimeoutMilliseconds: Int = 15_000) {
         self.init(socketURL: Self.socketURL(stateDirectory: stateDirectory), replyTimeoutMilliseconds: replyTimeoutMilliseconds)
     }
 
@@ -53,7 +53,7 @@ public struct SimulatorControlClient: Sendable {
     /// - Throws: ``SimulatorError`` with code `controlSocket` when no simulator answers on the
     ///   socket, or `controlCommand` with the simulator's message when it replied `error …`.
     @discardableResult
-    public func send(_ command: SimulatorControlCommand) throws(SimulatorError) -> String {
+    package func send(_ command: SimulatorControlCommand) throws(SimulatorError) -> String {
         let path = socketURL.path
         let fd: Int32
         do {
@@ -82,22 +82,22 @@ public struct SimulatorControlClient: Sendable {
     }
 
     /// Presents the token of `slot` to its reader again (after ``remove(slot:)``).
-    public func insert(slot: Int) throws(SimulatorError) { try send(.insert(slot: slot)) }
+    package func insert(slot: Int) throws(SimulatorError) { try send(.insert(slot: slot)) }
 
     /// Takes the token of `slot` out: PC/SC reports the card removed until ``insert(slot:)``.
-    public func remove(slot: Int) throws(SimulatorError) { try send(.remove(slot: slot)) }
+    package func remove(slot: Int) throws(SimulatorError) { try send(.remove(slot: slot)) }
 
     /// Power-cycles the token of `slot`: it is removed, its chip loses power, and it is presented
     /// again once pcscd has seen the removal. Returns when the token is back.
-    public func reset(slot: Int) throws(SimulatorError) { try send(.reset(slot: slot)) }
+    package func reset(slot: Int) throws(SimulatorError) { try send(.reset(slot: slot)) }
 
     /// Arms a power loss at the `n`-th NVM write from now on the chip of `slot` (`nil` disarms).
     /// The command in progress then gets no answer and the token drops out and comes back, as a
     /// token pulled out mid-write.
-    public func tear(slot: Int, atNVMWrite n: Int?) throws(SimulatorError) { try send(.tear(slot: slot, atNVMWrite: n)) }
+    package func tear(slot: Int, atNVMWrite n: Int?) throws(SimulatorError) { try send(.tear(slot: slot, atNVMWrite: n)) }
 
     /// The state of every slot.
-    public func status() throws(SimulatorError) -> SimulatorStatus {
+    package func status() throws(SimulatorError) -> SimulatorStatus {
         try SimulatorStatus(parsing: try send(.status))
     }
 }

@@ -13,7 +13,7 @@ import Foundation
 
 
 /// A command of the simulator's control socket; ``description`` is its line on the wire.
-public enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertible {
+package enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertible {
     /// `insert N`: present the token of slot N to its reader again.
     case insert(slot: Int)
     /// `remove N`: take the token out; the reader reports the card removed until `insert N`.
@@ -30,7 +30,7 @@ public enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertibl
     /// Parses one command line (surrounding blanks ignored, keywords case-insensitive).
     ///
     /// - Throws: ``SimulatorError`` with code `controlCommand` for anything else.
-    public init(parsing line: String) throws(SimulatorError) {
+    package init(parsing line: String) throws(SimulatorError) {
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let keyword = words.first?.lowercased() else {
             throw SimulatorError(.controlCommand, "empty command (try: status, insert N, remove N, reset N, tear N K)")
@@ -73,7 +73,7 @@ public enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertibl
     }
 
     /// The command line, without its newline.
-    public var description: String {
+    package var description: String {
         switch self {
         case .insert(let slot): return "insert \(slot)"
         case .remove(let slot): return "remove \(slot)"
@@ -85,9 +85,9 @@ public enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertibl
 }
 
 /// One slot in a ``SimulatorStatus``.
-public struct SimulatorSlotStatus: Equatable, Sendable, CustomStringConvertible {
+package struct SimulatorSlotStatus: Equatable, Sendable, CustomStringConvertible {
     /// Where the slot's token stands with respect to vpcd.
-    public enum State: String, Equatable, Sendable {
+    package enum State: String, Equatable, Sendable {
         /// Removed with `remove N`: not connected, not trying to.
         case absent
         /// Present, but no connection yet (vpcd not up, or reversed: vpcd has not connected).
@@ -99,22 +99,22 @@ public struct SimulatorSlotStatus: Equatable, Sendable, CustomStringConvertible 
     }
 
     /// The slot number (reader `Virtual PCD 00 0N`).
-    public var slot: Int
+    package var slot: Int
     /// The connection state.
-    public var state: State
+    package var state: State
     /// Whether the chip is powered (pcscd powers a card when it is inserted and when an
     /// application connects; it may power it down when idle).
-    public var powered: Bool
+    package var powered: Bool
 
     /// A slot's status.
-    public init(slot: Int, state: State, powered: Bool) {
+    package init(slot: Int, state: State, powered: Bool) {
         self.slot = slot
         self.state = state
         self.powered = powered
     }
 
     /// `slotN=STATE,powered|unpowered`, as in the `status` reply.
-    public var description: String { "slot\(slot)=\(state.rawValue),\(powered ? "powered" : "unpowered")" }
+    package var description: String { "slot\(slot)=\(state.rawValue),\(powered ? "powered" : "unpowered")" }
 
     init?(field: Substring) {
         guard field.hasPrefix("slot"), let equals = field.firstIndex(of: "="),
@@ -130,18 +130,18 @@ public struct SimulatorSlotStatus: Equatable, Sendable, CustomStringConvertible 
 ///
 /// On the wire (after `ok `): `mode=normal vpcd=127.0.0.1:35963 slot0=active,powered slot1=absent,unpowered`;
 /// slot N uses port `basePort + N`.
-public struct SimulatorStatus: Equatable, Sendable, CustomStringConvertible {
+package struct SimulatorStatus: Equatable, Sendable, CustomStringConvertible {
     /// `true` in reversed mode (the simulator listens, vpcd connects).
-    public var reversed: Bool
+    package var reversed: Bool
     /// vpcd's host (normal mode) or the address listened on (reversed).
-    public var host: String
+    package var host: String
     /// The port of slot 0.
-    public var basePort: UInt16
+    package var basePort: UInt16
     /// Every slot, from slot 0.
-    public var slots: [SimulatorSlotStatus]
+    package var slots: [SimulatorSlotStatus]
 
     /// A status.
-    public init(reversed: Bool, host: String, basePort: UInt16, slots: [SimulatorSlotStatus]) {
+    package init(reversed: Bool, host: String, basePort: UInt16, slots: [SimulatorSlotStatus]) {
         self.reversed = reversed
         self.host = host
         self.basePort = basePort
@@ -149,14 +149,14 @@ public struct SimulatorStatus: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The reply text: `mode=… vpcd=host:port slot0=… …`.
-    public var description: String {
+    package var description: String {
         (["mode=\(reversed ? "reversed" : "normal")", "vpcd=\(host):\(basePort)"] + slots.map(\.description)).joined(separator: " ")
     }
 
     /// Parses the text of a `status` reply after `ok `.
     ///
     /// - Throws: ``SimulatorError`` with code `controlSocket` when the text is malformed.
-    public init(parsing text: String) throws(SimulatorError) {
+    package init(parsing text: String) throws(SimulatorError) {
         var reversed: Bool?
         var endpoint: (String, UInt16)?
         var slots: [SimulatorSlotStatus] = []

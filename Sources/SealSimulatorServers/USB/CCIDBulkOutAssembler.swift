@@ -18,11 +18,11 @@ import SealProtocol
 ///
 /// Fewer than 10 bytes ending a transfer are emitted too: the device answers them if it can
 /// read `bSlot` and `bSeq`.
-public struct CCIDBulkOutAssembler: Sendable {
+package struct CCIDBulkOutAssembler: Sendable {
     /// `wMaxPacketSize` of the bulk-OUT endpoint.
-    public let maxPacketSize: Int
+    package let maxPacketSize: Int
     /// `dwMaxCCIDMessageLength`.
-    public let maxMessageLength: Int
+    package let maxMessageLength: Int
 
     private var buffer: [UInt8] = []
     /// Dropping the rest of a transfer already answered as malformed.
@@ -30,13 +30,13 @@ public struct CCIDBulkOutAssembler: Sendable {
 
     /// An assembler for an endpoint of `maxPacketSize` (default 64) and messages of at most
     /// `maxMessageLength` bytes.
-    public init(maxPacketSize: Int = 64, maxMessageLength: Int) {
+    package init(maxPacketSize: Int = 64, maxMessageLength: Int) {
         self.maxPacketSize = max(maxPacketSize, 1)
         self.maxMessageLength = max(maxMessageLength, CCIDHeader.size)
     }
 
     /// Bytes of a message still incomplete.
-    public var bufferedByteCount: Int { buffer.count }
+    package var bufferedByteCount: Int { buffer.count }
 
     /// Takes the payload of one bulk-OUT URB.
     ///
@@ -46,7 +46,7 @@ public struct CCIDBulkOutAssembler: Sendable {
     ///     (`URB_ZERO_PACKET`), so it ends the transfer even when its length is a multiple of
     ///     the packet size.
     /// - Returns: the candidate messages completed by this chunk (at most one).
-    public mutating func append(_ chunk: [UInt8], zeroLengthPacket: Bool = false) -> [[UInt8]] {
+    package mutating func append(_ chunk: [UInt8], zeroLengthPacket: Bool = false) -> [[UInt8]] {
         let endsTransfer = chunk.isEmpty || chunk.count % maxPacketSize != 0 || zeroLengthPacket
         if discarding {
             if endsTransfer { discarding = false }
@@ -67,7 +67,7 @@ public struct CCIDBulkOutAssembler: Sendable {
     }
 
     /// Forgets a partial message (endpoint reset, CLEAR_FEATURE(ENDPOINT_HALT), re-import).
-    public mutating func reset() {
+    package mutating func reset() {
         buffer = []
         discarding = false
     }

@@ -3,7 +3,7 @@ import SealReaderWire
 import SealProtocol
 
 /// Work the device hands to whoever drives the card in a slot (see ``CCIDDeviceRunner``).
-public enum CCIDCardOperation: Hashable, Sendable {
+package enum CCIDCardOperation: Hashable, Sendable {
     /// Activate the card (cold reset) and return its ATR: answer with
     /// ``CCIDDevice/complete(slot:with:)`` and ``CCIDCardOutcome/answerToReset(_:)`` or
     /// ``CCIDCardOutcome/powerOnFailed``.
@@ -16,7 +16,7 @@ public enum CCIDCardOperation: Hashable, Sendable {
 }
 
 /// What a card did with a ``CCIDCardOperation``.
-public enum CCIDCardOutcome: Hashable, Sendable {
+package enum CCIDCardOutcome: Hashable, Sendable {
     /// The card powered on with this ATR.
     case answerToReset([UInt8])
     /// The card did not come up (no ATR).
@@ -28,7 +28,7 @@ public enum CCIDCardOutcome: Hashable, Sendable {
 }
 
 /// One thing the device wants done after an input.
-public enum CCIDDeviceAction: Hashable, Sendable {
+package enum CCIDDeviceAction: Hashable, Sendable {
     /// A complete RDR_to_PC message to queue on the bulk-IN endpoint, in order.
     case bulkIn([UInt8])
     /// A message for the interrupt-IN endpoint (`RDR_to_PC_NotifySlotChange`).
@@ -42,7 +42,7 @@ public enum CCIDDeviceAction: Hashable, Sendable {
 }
 
 /// The outcome of a CCID class-specific control request (CCID 1.1 §5.3).
-public enum CCIDControlResult: Hashable, Sendable {
+package enum CCIDControlResult: Hashable, Sendable {
     /// Accepted: the IN data stage (empty for OUT requests) and the actions it caused.
     case completed(data: [UInt8], actions: [CCIDDeviceAction])
     /// Not supported or invalid: the control endpoint stalls the request.
@@ -75,9 +75,9 @@ public enum CCIDControlResult: Hashable, Sendable {
 ///   order; the `RDR_to_PC_SlotStatus` answering the Abort is sent when both have arrived.
 ///   Between the request and the message, other commands to the slot fail with FF
 ///   (CMD_ABORTED), and so does the command that was in progress.
-public struct CCIDDevice: Sendable {
+package struct CCIDDevice: Sendable {
     /// The reader's shape (``CCIDDeviceConfiguration/normalized``).
-    public let configuration: CCIDDeviceConfiguration
+    package let configuration: CCIDDeviceConfiguration
 
     private var slots: [Slot]
 
@@ -121,7 +121,7 @@ public struct CCIDDevice: Sendable {
 
     /// A reader with the given shape; `cardPresent[k]` says whether slot k holds a card
     /// (missing entries: present). Every card starts unpowered.
-    public init(configuration: CCIDDeviceConfiguration = CCIDDeviceConfiguration(), cardPresent: [Bool] = []) {
+    package init(configuration: CCIDDeviceConfiguration = CCIDDeviceConfiguration(), cardPresent: [Bool] = []) {
         let configuration = configuration.normalized
         self.configuration = configuration
         self.slots = (0..<configuration.slotCount).map { index in
@@ -132,17 +132,17 @@ public struct CCIDDevice: Sendable {
     // MARK: - Inspection
 
     /// The ICC status of `slot` (`.absent` for a slot that does not exist).
-    public func iccStatus(slot: Int) -> CCIDSlotStatus.ICCStatus {
+    package func iccStatus(slot: Int) -> CCIDSlotStatus.ICCStatus {
         slots.indices.contains(slot) ? slots[slot].iccStatus : .absent
     }
 
     /// Whether `slot` has card work outstanding (a power-on or an APDU not yet completed).
-    public func isBusy(slot: Int) -> Bool {
+    package func isBusy(slot: Int) -> Bool {
         slots.indices.contains(slot) && slots[slot].pending != nil
     }
 
     /// The current T=1 `abProtocolDataStructure` of `slot`.
-    public func t1Parameters(slot: Int) -> [UInt8] {
+    package func t1Parameters(slot: Int) -> [UInt8] {
         slots.indices.contains(slot) ? slots[slot].parameters : []
     }
 
@@ -153,7 +153,7 @@ public struct CCIDDevice: Sendable {
     /// - Returns: the replies to queue on bulk IN and the card work to do, in order. A command
     ///   that needs the card yields a ``CCIDDeviceAction/card(slot:_:)`` and its reply comes from
     ///   ``complete(slot:with:)``.
-    public mutating func receiveBulkOut(_ bytes: [UInt8]) -> [CCIDDeviceAction] {
+    package mutating func receiveBulkOut(_ bytes: [UInt8]) -> [CCIDDeviceAction] {
         guard let header = CCIDHeader.peek(bytes) else {
             // No complete header. With bSlot and bSeq (offsets 5 and 6) the command can still be
             // answered, with dwLength (offset 1) as the bad field; otherwise nobody can be told.
@@ -314,7 +314,7 @@ public struct CCIDDevice: Sendable {
     /// An outcome that does not match the outstanding work (an ATR for an APDU, say) is answered
     /// as a hardware error (`bError` FB); an outcome for a slot with nothing outstanding is
     /// discarded.
-    public mutating func complete(slot index: Int, with outcome: CCIDCardOutcome) -> [CCIDDeviceAction] {
+    package mutating func complete(slot index: Int, with outcome: CCIDCardOutcome) -> [CCIDDeviceAction] {
         guard slots.indices.contains(index), let pending = slots[index].pending else {
             return [.discarded("card outcome for slot \(index), which has no work outstanding")]
         }
@@ -361,7 +361,7 @@ public struct CCIDDevice: Sendable {
     /// A time-extension `RDR_to_PC_DataBlock` (`bStatus` 0x80, `bError` = the BWT multiplier)
     /// for the work outstanding on `slot`; nothing when the slot is idle. The driver calls this
     /// each time the card has worked longer than ``CCIDDeviceConfiguration/timeExtensionThreshold``.
-    public func requestTimeExtension(slot index: Int) -> [CCIDDeviceAction] {
+    package func requestTimeExtension(slot index: Int) -> [CCIDDeviceAction] {
         guard slots.indices.contains(index), let pending = slots[index].pending else { return [] }
         let status = CCIDSlotStatus(icc: slots[index].iccStatus, command: .timeExtension)
         let message = CCIDMessage(slot: UInt8(index), sequence: pending.sequence, kind: .dataBlock(
@@ -374,7 +374,7 @@ public struct CCIDDevice: Sendable {
     /// Inserts or removes the card of `slot`. A change yields an `RDR_to_PC_NotifySlotChange`
     /// (with the slot's "changed" bit set) for the interrupt endpoint; removing a powered card
     /// also powers it off. No change, no action.
-    public mutating func setCardPresent(_ present: Bool, slot index: Int) -> [CCIDDeviceAction] {
+    package mutating func setCardPresent(_ present: Bool, slot index: Int) -> [CCIDDeviceAction] {
         guard slots.indices.contains(index), slots[index].present != present else { return [] }
         var actions: [CCIDDeviceAction] = []
         slots[index].present = present
@@ -389,7 +389,7 @@ public struct CCIDDevice: Sendable {
 
     /// The `RDR_to_PC_NotifySlotChange` a reader sends when it starts: every slot's presence,
     /// with the "changed" bit set for the slots that hold a card.
-    public func initialSlotChangeNotification() -> [UInt8] {
+    package func initialSlotChangeNotification() -> [UInt8] {
         slotChangeNotification(changed: Set(slots.indices.filter { slots[$0].present }))
     }
 
@@ -401,18 +401,18 @@ public struct CCIDDevice: Sendable {
     // MARK: - Class requests (control endpoint)
 
     /// `bRequest` of the CCID class requests (CCID 1.1 §5.3).
-    public enum ClassRequest {
+    package enum ClassRequest {
         /// `01` ABORT: `wValue` = `bSeq << 8 | bSlot`.
-        public static let abort: UInt8 = 0x01
+        package static let abort: UInt8 = 0x01
         /// `02` GET_CLOCK_FREQUENCIES: the supported clocks, LE u32 kHz each.
-        public static let getClockFrequencies: UInt8 = 0x02
+        package static let getClockFrequencies: UInt8 = 0x02
         /// `03` GET_DATA_RATES: the supported data rates, LE u32 bps each.
-        public static let getDataRates: UInt8 = 0x03
+        package static let getDataRates: UInt8 = 0x03
     }
 
     /// Handles a class-specific request addressed to the CCID interface. The caller has checked
     /// that `wIndex` names this interface.
-    public mutating func handleClassRequest(_ setup: USBSetupPacket, data: [UInt8] = []) -> CCIDControlResult {
+    package mutating func handleClassRequest(_ setup: USBSetupPacket, data: [UInt8] = []) -> CCIDControlResult {
         // Class request (type bits 01) to an interface (recipient 00001).
         guard setup.requestType & 0x7F == 0x21 else { return .stall }
         switch (setup.request, setup.isDeviceToHost) {
@@ -421,9 +421,9 @@ public struct CCIDDevice: Sendable {
             guard slots.indices.contains(slot) else { return .stall }
             return .completed(data: [], actions: abortRequest(slot: slot, sequence: UInt8(setup.value >> 8)))
         case (ClassRequest.getClockFrequencies, true):
-            return .completed(data: Array(Self.littleEndian(configuration.clockKHz).prefix(Int(setup.length))), actions: [])
+            return .completed(data: Array(littleEndianBytes(configuration.clockKHz).prefix(Int(setup.length))), actions: [])
         case (ClassRequest.getDataRates, true):
-            return .completed(data: Array(Self.littleEndian(configuration.dataRate).prefix(Int(setup.length))), actions: [])
+            return .completed(data: Array(littleEndianBytes(configuration.dataRate).prefix(Int(setup.length))), actions: [])
         default:
             return .stall
         }
@@ -518,10 +518,5 @@ public struct CCIDDevice: Sendable {
             kind = .slotStatus(status: status, error: error, clock: .running)
         }
         return .bulkIn(CCIDMessage(slot: slot, sequence: sequence, kind: kind).encoded())
-    }
-
-    private static func littleEndian(_ value: UInt32) -> [UInt8] {
-        [UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8),
-         UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 24)]
     }
 }

@@ -17,32 +17,32 @@ import SealProtocol
 /// `bChainParameter` 01/03/02 and fetched with empty `XfrBlock`s carrying `wLevelParameter` 0010,
 /// exactly as libccid's `CmdXfrBlockAPDU_extended` does; command chaining (`wLevelParameter`
 /// 01/03/02) is accepted too, for hosts that split commands anyway.
-public struct CCIDDeviceConfiguration: Hashable, Sendable {
+package struct CCIDDeviceConfiguration: Hashable, Sendable {
     /// Number of slots, 1…``maximumSlots``. A SealKit token has one.
-    public var slotCount: Int
+    package var slotCount: Int
     /// `dwMaxCCIDMessageLength`: the largest message (header included) accepted or sent;
     /// at least 271 (a short APDU), clamped to 65 554.
-    public var maxMessageLength: Int
+    package var maxMessageLength: Int
     /// `dwDefaultClock` and `dwMaximumClock`, kHz. Default 4 000.
-    public var clockKHz: UInt32
+    package var clockKHz: UInt32
     /// `dwDataRate` and `dwMaxDataRate`, bps. Default 10 752 (4 MHz / 372, ISO 7816-3 Fi=372 Di=1).
-    public var dataRate: UInt32
+    package var dataRate: UInt32
     /// How long the chip may work on one APDU before the device first sends a time-extension
     /// `RDR_to_PC_DataBlock` (`bStatus` 0x80). `.zero` (the default) disables time extensions.
-    public var timeExtensionThreshold: Duration
+    package var timeExtensionThreshold: Duration
     /// `bError` of a time-extension message: the BWT multiplier requested. Default 1.
-    public var timeExtensionMultiplier: UInt8
+    package var timeExtensionMultiplier: UInt8
     /// The largest command APDU accepted through `wLevelParameter` chaining (bytes). Default
     /// 65 546 (an extended APDU with 65 535 data bytes and a 3-byte Le).
-    public var maximumChainedCommandLength: Int
+    package var maximumChainedCommandLength: Int
 
     /// Most slots a device may have (the NotifySlotChange bitmap is 4 bytes then).
-    public static let maximumSlots = 16
+    package static let maximumSlots = 16
     /// The default `dwMaxCCIDMessageLength` (see the type's discussion).
-    public static let defaultMaxMessageLength = 5_120
+    package static let defaultMaxMessageLength = 5_120
 
     /// The default configuration: one slot, 5 120-byte messages, time extensions off.
-    public init(slotCount: Int = 1, maxMessageLength: Int = CCIDDeviceConfiguration.defaultMaxMessageLength,
+    package init(slotCount: Int = 1, maxMessageLength: Int = CCIDDeviceConfiguration.defaultMaxMessageLength,
                 clockKHz: UInt32 = 4_000, dataRate: UInt32 = 10_752, timeExtensionThreshold: Duration = .zero,
                 timeExtensionMultiplier: UInt8 = 1, maximumChainedCommandLength: Int = 65_546) {
         self.slotCount = min(max(slotCount, 1), Self.maximumSlots)
@@ -56,7 +56,7 @@ public struct CCIDDeviceConfiguration: Hashable, Sendable {
 
     /// The configuration with every field brought into its range (fields are `var`s and may
     /// have been set after `init`). ``CCIDDevice`` works with this.
-    public var normalized: CCIDDeviceConfiguration {
+    package var normalized: CCIDDeviceConfiguration {
         CCIDDeviceConfiguration(slotCount: slotCount, maxMessageLength: maxMessageLength, clockKHz: clockKHz, dataRate: dataRate,
                                 timeExtensionThreshold: max(timeExtensionThreshold, .zero),
                                 timeExtensionMultiplier: timeExtensionMultiplier,
@@ -67,16 +67,16 @@ public struct CCIDDeviceConfiguration: Hashable, Sendable {
     /// activation, voltage, clock, baud rate, parameter negotiation and PPS (0xFE), and the
     /// extended APDU exchange level (0x00040000) — the reader exchanges whole APDUs, so the host
     /// does no T=1 block framing.
-    public static let features: UInt32 = 0x0004_00FE
+    package static let features: UInt32 = 0x0004_00FE
 
     /// The T=1 `abProtocolDataStructure` the ATR implies and ``CCIDDevice`` starts from and
     /// returns to on ResetParameters: Fi=372/Di=1 (`11`), LRC and direct convention (`10`), no
     /// extra guard time (`00`), BWI 4 / CWI 13 (`4D`), no clock stop (`00`), IFSC 32 (`20`),
     /// NAD 0 (`00`).
-    public static let defaultT1Parameters: [UInt8] = [0x11, 0x10, 0x00, 0x4D, 0x00, 0x20, 0x00]
+    package static let defaultT1Parameters: [UInt8] = [0x11, 0x10, 0x00, 0x4D, 0x00, 0x20, 0x00]
 
     /// The CCID functional descriptor this configuration announces.
-    public var classDescriptor: CCIDClassDescriptor {
+    package var classDescriptor: CCIDClassDescriptor {
         let slotCount = min(max(slotCount, 1), Self.maximumSlots)
         return CCIDClassDescriptor(
             bcdCCID: 0x0110, maxSlotIndex: UInt8(slotCount - 1), voltageSupport: 0x07,

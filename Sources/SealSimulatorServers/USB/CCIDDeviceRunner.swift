@@ -7,7 +7,7 @@ import SealProtocol
 ///
 /// Implementations are used from one thread at a time (the runner's); they need not be
 /// `Sendable`.
-public protocol CCIDCard: AnyObject {
+package protocol CCIDCard: AnyObject {
     /// Cold reset. Returns the ATR, or `nil` when the card did not come up.
     func powerOn() -> [UInt8]?
     /// Removes power; volatile state is lost.
@@ -17,23 +17,23 @@ public protocol CCIDCard: AnyObject {
 }
 
 /// A ``SimulatedChip`` in a CCID slot.
-public final class SimulatedChipCard: CCIDCard {
+package final class SimulatedChipCard: CCIDCard {
     /// The chip.
-    public let chip: SimulatedChip
+    package let chip: SimulatedChip
 
     /// Puts `chip` in the slot.
-    public init(chip: SimulatedChip) {
+    package init(chip: SimulatedChip) {
         self.chip = chip
     }
 
-    public func powerOn() -> [UInt8]? { try? chip.powerOn() }
-    public func powerOff() { chip.powerOff() }
-    public func transmit(_ apdu: [UInt8]) -> ChipResponse { chip.process(apdu) }
+    package func powerOn() -> [UInt8]? { try? chip.powerOn() }
+    package func powerOff() { chip.powerOff() }
+    package func transmit(_ apdu: [UInt8]) -> ChipResponse { chip.process(apdu) }
 }
 
 /// An output of ``CCIDDeviceRunner``: a message for one of the device's IN endpoints, or a note
 /// for the log.
-public enum CCIDDeviceOutput: Hashable, Sendable {
+package enum CCIDDeviceOutput: Hashable, Sendable {
     /// A complete RDR_to_PC message for the bulk-IN endpoint.
     case bulkIn([UInt8])
     /// A message for the interrupt-IN endpoint.
@@ -54,9 +54,9 @@ public enum CCIDDeviceOutput: Hashable, Sendable {
 /// driver that calls ``CCIDDevice/requestTimeExtension(slot:)`` from a timer).
 ///
 /// Not thread-safe: confine a runner to one thread (the USB/IP server gives each connection one).
-public final class CCIDDeviceRunner {
+package final class CCIDDeviceRunner {
     /// The state machine (read it for inspection; inputs go through the runner).
-    public private(set) var device: CCIDDevice
+    package private(set) var device: CCIDDevice
     private let cards: [any CCIDCard]
     private let clock: any Clock<Duration>
 
@@ -65,7 +65,7 @@ public final class CCIDDeviceRunner {
     ///
     /// - Parameter clock: measures card operations for time extensions (default: the
     ///   continuous clock).
-    public init(configuration: CCIDDeviceConfiguration = CCIDDeviceConfiguration(), cards: [any CCIDCard],
+    package init(configuration: CCIDDeviceConfiguration = CCIDDeviceConfiguration(), cards: [any CCIDCard],
                 cardPresent: [Bool] = [], clock: any Clock<Duration> = ContinuousClock()) {
         var configuration = configuration
         configuration.slotCount = min(max(configuration.slotCount, 1), max(cards.count, 1))
@@ -76,14 +76,14 @@ public final class CCIDDeviceRunner {
     }
 
     /// Handles one complete bulk-OUT message; see ``CCIDDevice/receiveBulkOut(_:)``.
-    public func receiveBulkOut(_ message: [UInt8]) -> [CCIDDeviceOutput] {
+    package func receiveBulkOut(_ message: [UInt8]) -> [CCIDDeviceOutput] {
         perform(device.receiveBulkOut(message))
     }
 
     /// Handles a CCID class request; see ``CCIDDevice/handleClassRequest(_:data:)``.
     ///
     /// - Returns: `nil` to stall, else the IN data and the messages the request caused.
-    public func handleClassRequest(_ setup: USBSetupPacket, data: [UInt8] = []) -> (data: [UInt8], outputs: [CCIDDeviceOutput])? {
+    package func handleClassRequest(_ setup: USBSetupPacket, data: [UInt8] = []) -> (data: [UInt8], outputs: [CCIDDeviceOutput])? {
         switch device.handleClassRequest(setup, data: data) {
         case .stall:
             return nil
@@ -93,12 +93,12 @@ public final class CCIDDeviceRunner {
     }
 
     /// Inserts or removes slot `slot`'s card; see ``CCIDDevice/setCardPresent(_:slot:)``.
-    public func setCardPresent(_ present: Bool, slot: Int) -> [CCIDDeviceOutput] {
+    package func setCardPresent(_ present: Bool, slot: Int) -> [CCIDDeviceOutput] {
         perform(device.setCardPresent(present, slot: slot))
     }
 
     /// Powers every card off (the device is being unplugged or reset).
-    public func powerOffAll() {
+    package func powerOffAll() {
         for card in cards { card.powerOff() }
     }
 

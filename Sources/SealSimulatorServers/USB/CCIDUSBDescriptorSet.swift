@@ -14,22 +14,22 @@ import SealProtocol
 /// this ID. To use another ID (e.g. the pid.codes test ID `1209:0001`), set ``vendorID`` and
 /// ``productID`` and add the ID to the `ifdVendorID`/`ifdProductID`/`ifdFriendlyName` arrays of
 /// the plist (docs/usb.md shows the entry).
-public struct CCIDUSBIdentity: Hashable, Sendable {
+package struct CCIDUSBIdentity: Hashable, Sendable {
     /// `idVendor`; default 0x20A0.
-    public var vendorID: UInt16
+    package var vendorID: UInt16
     /// `idProduct`; default 0x42D4.
-    public var productID: UInt16
+    package var productID: UInt16
     /// `bcdDevice`; default 0x0100.
-    public var bcdDevice: UInt16
+    package var bcdDevice: UInt16
     /// String descriptor 1.
-    public var manufacturer: String
+    package var manufacturer: String
     /// String descriptor 2.
-    public var product: String
+    package var product: String
     /// String descriptor 3: the chip ID in hex for a SealKit token.
-    public var serialNumber: String
+    package var serialNumber: String
 
     /// The default identity with the given serial number.
-    public init(serialNumber: String, vendorID: UInt16 = 0x20A0, productID: UInt16 = 0x42D4, bcdDevice: UInt16 = 0x0100,
+    package init(serialNumber: String, vendorID: UInt16 = 0x20A0, productID: UInt16 = 0x42D4, bcdDevice: UInt16 = 0x0100,
                 manufacturer: String = "SealKit", product: String = "SealKit Seal Token (simulated)") {
         self.vendorID = vendorID
         self.productID = productID
@@ -44,30 +44,30 @@ public struct CCIDUSBIdentity: Hashable, Sendable {
 /// interface (class 0B, subclass 0, protocol 0) whose endpoints are bulk OUT 0x01, bulk IN 0x82
 /// (64-byte packets) and interrupt IN 0x83 (8 bytes, every 16 ms), plus the manufacturer, product
 /// and serial strings in US English.
-public struct CCIDUSBDescriptorSet: Hashable, Sendable {
+package struct CCIDUSBDescriptorSet: Hashable, Sendable {
     /// Bulk-OUT endpoint address.
-    public static let bulkOutEndpoint: UInt8 = 0x01
+    package static let bulkOutEndpoint: UInt8 = 0x01
     /// Bulk-IN endpoint address.
-    public static let bulkInEndpoint: UInt8 = 0x82
+    package static let bulkInEndpoint: UInt8 = 0x82
     /// Interrupt-IN endpoint address.
-    public static let interruptInEndpoint: UInt8 = 0x83
+    package static let interruptInEndpoint: UInt8 = 0x83
     /// `wMaxPacketSize` of the bulk endpoints (the full-speed maximum).
-    public static let bulkMaxPacketSize = 64
+    package static let bulkMaxPacketSize = 64
     /// `wMaxPacketSize` of the interrupt endpoint.
-    public static let interruptMaxPacketSize = 8
+    package static let interruptMaxPacketSize = 8
     /// The CCID interface number.
-    public static let interfaceNumber: UInt8 = 0
+    package static let interfaceNumber: UInt8 = 0
 
-    public let identity: CCIDUSBIdentity
+    package let identity: CCIDUSBIdentity
     /// The CCID functional descriptor.
-    public let ccid: CCIDClassDescriptor
+    package let ccid: CCIDClassDescriptor
     /// The device descriptor.
-    public let device: USBDeviceDescriptor
+    package let device: USBDeviceDescriptor
     /// The configuration (value 1).
-    public let configuration: USBConfiguration
+    package let configuration: USBConfiguration
 
     /// The descriptors of a token with `identity`, announcing `ccid`.
-    public init(identity: CCIDUSBIdentity, ccid: CCIDClassDescriptor) {
+    package init(identity: CCIDUSBIdentity, ccid: CCIDClassDescriptor) {
         self.identity = identity
         self.ccid = ccid
         self.device = USBDeviceDescriptor(
@@ -93,14 +93,14 @@ public struct CCIDUSBDescriptorSet: Hashable, Sendable {
     }
 
     /// The descriptors of a token with `identity` and a reader shaped by `configuration`.
-    public init(identity: CCIDUSBIdentity, configuration: CCIDDeviceConfiguration) {
+    package init(identity: CCIDUSBIdentity, configuration: CCIDDeviceConfiguration) {
         self.init(identity: identity, ccid: configuration.classDescriptor)
     }
 
     /// The bytes GET_DESCRIPTOR(STRING, `index`) returns: the language list at 0, the
     /// manufacturer, product and serial at 1, 2, 3; `nil` (stall) for any other index. The
     /// language ID is not checked: there is one language.
-    public func stringDescriptor(index: UInt8) -> [UInt8]? {
+    package func stringDescriptor(index: UInt8) -> [UInt8]? {
         switch index {
         case 0: USBStringDescriptor.languages()
         case 1: USBStringDescriptor.encode(identity.manufacturer)
@@ -112,7 +112,7 @@ public struct CCIDUSBDescriptorSet: Hashable, Sendable {
 
     /// The bytes GET_DESCRIPTOR returns for descriptor `type` and `index`; `nil` (stall) for
     /// what a full-speed-only CCID token does not have (device qualifier, BOS, other indexes).
-    public func descriptor(type: UInt8, index: UInt8) -> [UInt8]? {
+    package func descriptor(type: UInt8, index: UInt8) -> [UInt8]? {
         switch USBDescriptorType(rawValue: type) {
         case .device: index == 0 ? device.encoded() : nil
         case .configuration: index == 0 ? configuration.encoded() : nil
@@ -122,12 +122,12 @@ public struct CCIDUSBDescriptorSet: Hashable, Sendable {
     }
 
     /// Whether `address` (with its direction bit) names one of the device's endpoints, 0 included.
-    public func hasEndpoint(_ address: UInt8) -> Bool {
+    package func hasEndpoint(_ address: UInt8) -> Bool {
         address & 0x7F == 0 || configuration.interfaces.contains { $0.endpoints.contains { $0.address == address } }
     }
 
     /// The OP_REP_DEVLIST / OP_REP_IMPORT record of this device at `busID`.
-    public func usbipRecord(path: String, busID: String, busNumber: UInt32, deviceNumber: UInt32) -> USBIPDevice {
+    package func usbipRecord(path: String, busID: String, busNumber: UInt32, deviceNumber: UInt32) -> USBIPDevice {
         USBIPDevice(
             path: path, busID: busID, busNumber: busNumber, deviceNumber: deviceNumber, speed: .full,
             vendorID: identity.vendorID, productID: identity.productID, bcdDevice: identity.bcdDevice,

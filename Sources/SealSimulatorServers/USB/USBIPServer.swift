@@ -33,24 +33,24 @@ import Darwin
 /// the pure ``USBIPServerConnection`` / ``USBIPServerDeviceSession`` / ``CCIDDevice`` stack. A
 /// device is imported by one client at a time (another gets `ST_DEV_BUSY`); when its client
 /// disconnects, its chip is powered off and the device can be imported again.
-public final class USBIPServer: Sendable {
+package final class USBIPServer: Sendable {
     /// Everything that shapes a server.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// The address to listen on. Default `127.0.0.1`.
-        public var host: String
+        package var host: String
         /// The TCP port; 0 picks a free one (see ``USBIPServer/port``). Default 3240.
-        public var port: UInt16
+        package var port: UInt16
         /// Number of tokens (USB devices), 1…``USBIPServer/maximumDevices``.
-        public var devices: Int
+        package var devices: Int
         /// Where the tokens' state files and the lock live.
-        public var stateDirectory: URL
+        package var stateDirectory: URL
         /// The reader model of every device (message size, time extension); `slotCount` is
         /// always 1 (one token, one single-slot reader).
-        public var device: CCIDDeviceConfiguration
+        package var device: CCIDDeviceConfiguration
         /// VID:PID, bcdDevice and strings; the serial number is replaced by each chip's ID.
-        public var identity: CCIDUSBIdentity
+        package var identity: CCIDUSBIdentity
 
-        public init(stateDirectory: URL, host: String = "127.0.0.1", port: UInt16 = USBIP.defaultPort, devices: Int = 1) {
+        package init(stateDirectory: URL, host: String = "127.0.0.1", port: UInt16 = USBIP.defaultPort, devices: Int = 1) {
             self.host = host
             self.port = port
             self.devices = devices
@@ -61,31 +61,31 @@ public final class USBIPServer: Sendable {
     }
 
     /// Most devices one server exports.
-    public static let maximumDevices = 16
+    package static let maximumDevices = 16
 
     /// The state file of token `slot`: `<stateDirectory>/usb-slot-<slot>.nvm`.
-    public static func stateFile(slot: Int, stateDirectory: URL) -> URL {
+    package static func stateFile(slot: Int, stateDirectory: URL) -> URL {
         stateDirectory.appendingPathComponent("usb-slot-\(slot).nvm", isDirectory: false)
     }
 
     /// The watermark key of token `slot`: `<stateDirectory>/usb-slot-<slot>.watermark-key` (hex).
-    public static func watermarkKeyFile(slot: Int, stateDirectory: URL) -> URL {
+    package static func watermarkKeyFile(slot: Int, stateDirectory: URL) -> URL {
         stateDirectory.appendingPathComponent("usb-slot-\(slot).watermark-key", isDirectory: false)
     }
 
     /// A suggested state directory under a SealKit home: `<home>/usbip`.
-    public static func defaultStateDirectory(home: URL) -> URL {
+    package static func defaultStateDirectory(home: URL) -> URL {
         home.appendingPathComponent("usbip", isDirectory: true)
     }
 
     /// The bus ID of token `slot`: `1-<slot + 1>`.
-    public static func busID(slot: Int) -> String { "1-\(slot + 1)" }
+    package static func busID(slot: Int) -> String { "1-\(slot + 1)" }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     /// The port actually listened on (the configured one, or the one the system picked for 0).
-    public let port: UInt16
+    package let port: UInt16
     /// The exported bus IDs, in slot order.
-    public var busIDs: [String] { exports.map(\.busID) }
+    package var busIDs: [String] { exports.map(\.busID) }
 
     private let exports: [ExportedDevice]
     private let listener: Int32
@@ -112,7 +112,7 @@ public final class USBIPServer: Sendable {
     /// - Throws: ``SimulatorError``: `invalidArgument` for a bad configuration, `cardServer` when
     ///   the state directory is in use or the address cannot be listened on, and the errors of
     ///   making or opening a token.
-    public static func start(configuration: Configuration, log: @escaping @Sendable (String) -> Void) async throws -> USBIPServer {
+    package static func start(configuration: Configuration, log: @escaping @Sendable (String) -> Void) async throws -> USBIPServer {
         guard (1...maximumDevices).contains(configuration.devices) else {
             throw SimulatorError(.invalidArgument, "devices must be 1…\(maximumDevices), got \(configuration.devices)")
         }
@@ -178,7 +178,7 @@ public final class USBIPServer: Sendable {
 
     /// Stops accepting, closes every connection (their devices are detached and powered off) and
     /// releases the state directory. Idempotent; blocks until the threads have finished.
-    public func stop() {
+    package func stop() {
         guard state.beginStopping() else { return }
         wake.signal()
         _ = acceptFinished.wait(timeout: .now() + 5)
@@ -203,14 +203,14 @@ public final class USBIPServer: Sendable {
     ///
     /// - Returns: `false` when there is no such slot.
     @discardableResult
-    public func setCardPresent(_ present: Bool, slot: Int) -> Bool {
+    package func setCardPresent(_ present: Bool, slot: Int) -> Bool {
         guard exports.indices.contains(slot) else { return false }
         exports[slot].setPresent(present)
         return true
     }
 
     /// The bus IDs currently imported by a client.
-    public func importedBusIDs() -> [String] {
+    package func importedBusIDs() -> [String] {
         exports.filter(\.isAttached).map(\.busID)
     }
 
@@ -229,7 +229,7 @@ public final class USBIPServer: Sendable {
     ///     least this long to compute (STAMP and PERSONALIZE sign with ECDSA); `.zero`, the
     ///     default, never does.
     ///   - log: receives one line per event (imports, detaches, errors), from any thread.
-    public static func serveUSBIP(host: String, port: UInt16, slots: Int, stateDirectory: URL,
+    package static func serveUSBIP(host: String, port: UInt16, slots: Int, stateDirectory: URL,
                                   timeExtensionThreshold: Duration = .zero,
                                   log: @escaping @Sendable (String) -> Void) async throws {
         let termination = TerminationSignals()
@@ -249,7 +249,7 @@ public final class USBIPServer: Sendable {
     ///
     /// - Returns: `true` when a token was made, `false` when one already existed.
     @discardableResult
-    public static func provisionToken(slot: Int, stateDirectory: URL) async throws -> Bool {
+    package static func provisionToken(slot: Int, stateDirectory: URL) async throws -> Bool {
         try await TokenFactory.provisionTestToken(
             at: stateFile(slot: slot, stateDirectory: stateDirectory),
             watermarkKeyFile: watermarkKeyFile(slot: slot, stateDirectory: stateDirectory), label: "USB device \(busID(slot: slot))")

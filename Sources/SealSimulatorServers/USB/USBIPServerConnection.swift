@@ -3,7 +3,7 @@ import SealReaderWire
 import SealProtocol
 
 /// The answer of a device catalog to OP_REQ_IMPORT.
-public enum USBIPImportResult {
+package enum USBIPImportResult {
     /// The device is now attached to this connection: its record and its URB-phase session.
     case attached(USBIPDevice, USBIPServerDeviceSession)
     /// Refused, with the OP_REP_IMPORT status: ``USBIPServerConnection/statusUnavailable`` (1)
@@ -18,14 +18,14 @@ public enum USBIPImportResult {
 ///
 /// Like `usbipd`, the connection answers any number of DEVLIST requests, switches to the URB
 /// phase on a successful IMPORT, and ends after a refused IMPORT or on malformed input.
-public final class USBIPServerConnection {
+package final class USBIPServerConnection {
     /// OP_REP_IMPORT status for an unknown bus ID (`ST_NA`).
-    public static let statusUnavailable: UInt32 = 1
+    package static let statusUnavailable: UInt32 = 1
     /// OP_REP_IMPORT status for a device already imported by another client (`ST_DEV_BUSY`).
-    public static let statusBusy: UInt32 = 2
+    package static let statusBusy: UInt32 = 2
 
     /// Where the connection is.
-    public enum Phase {
+    package enum Phase {
         /// Operation phase: DEVLIST and IMPORT requests.
         case operation
         /// URB phase with the imported device.
@@ -35,7 +35,7 @@ public final class USBIPServerConnection {
     }
 
     /// The current phase.
-    public private(set) var phase: Phase = .operation
+    package private(set) var phase: Phase = .operation
 
     private let listDevices: () -> [USBIPDevice]
     private let importDevice: (String) -> USBIPImportResult
@@ -49,7 +49,7 @@ public final class USBIPServerConnection {
     ///   - importDevice: attaches the device with this bus ID to the connection.
     ///   - maximumTransferLength: bound on a CMD_SUBMIT's `transfer_buffer_length` (default
     ///     1 MiB); a larger one ends the connection.
-    public init(listDevices: @escaping () -> [USBIPDevice], importDevice: @escaping (String) -> USBIPImportResult,
+    package init(listDevices: @escaping () -> [USBIPDevice], importDevice: @escaping (String) -> USBIPImportResult,
                 maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) {
         self.listDevices = listDevices
         self.importDevice = importDevice
@@ -57,20 +57,20 @@ public final class USBIPServerConnection {
     }
 
     /// The session of the imported device, once there is one.
-    public var session: USBIPServerDeviceSession? {
+    package var session: USBIPServerDeviceSession? {
         if case .attached(_, let session) = phase { return session }
         return nil
     }
 
     /// Whether the connection has ended (the socket should be closed after sending the last
     /// output).
-    public var isClosed: Bool {
+    package var isClosed: Bool {
         if case .closed = phase { return true }
         return false
     }
 
     /// Takes bytes read from the socket and returns the bytes to write back.
-    public func receive(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    package func receive(_ bytes: some Collection<UInt8>) -> [UInt8] {
         guard !isClosed else { return [] }
         buffer.append(contentsOf: bytes)
         var output: [UInt8] = []
@@ -109,7 +109,7 @@ public final class USBIPServerConnection {
     }
 
     /// Ends the connection (the peer closed it, or the server stops); detaches the device.
-    public func close(reason: String) {
+    package func close(reason: String) {
         if case .attached(_, let session) = phase { session.detach() }
         phase = .closed(reason: reason)
     }

@@ -4,28 +4,28 @@ import SealProtocol
 
 /// One URB-phase reply of the server with the direction of the request it answers (USB/IP
 /// servers write 0 in the header's direction field, so the encoder needs it separately).
-public struct USBIPServerReply: Hashable, Sendable {
+package struct USBIPServerReply: Hashable, Sendable {
     /// RET_SUBMIT or RET_UNLINK.
-    public var message: USBIPReturn
+    package var message: USBIPReturn
     /// The direction of the CMD_SUBMIT answered (`.out` for RET_UNLINK).
-    public var direction: USBIPDirection
+    package var direction: USBIPDirection
 
-    public init(message: USBIPReturn, direction: USBIPDirection) {
+    package init(message: USBIPReturn, direction: USBIPDirection) {
         self.message = message
         self.direction = direction
     }
 
     /// The wire bytes.
-    public func encoded() -> [UInt8] { message.encoded(direction: direction) }
+    package func encoded() -> [UInt8] { message.encoded(direction: direction) }
 
     /// The RET_SUBMIT, when it is one.
-    public var submitReturn: USBIPSubmitReturn? {
+    package var submitReturn: USBIPSubmitReturn? {
         if case .submit(let ret) = message { return ret }
         return nil
     }
 
     /// The RET_UNLINK, when it is one.
-    public var unlinkReturn: USBIPUnlinkReturn? {
+    package var unlinkReturn: USBIPUnlinkReturn? {
         if case .unlink(let ret) = message { return ret }
         return nil
     }
@@ -52,26 +52,26 @@ public struct USBIPServerReply: Hashable, Sendable {
 ///   starts with the initial NotifySlotChange queued, and SET_CONFIGURATION queues it again.
 /// - CMD_UNLINK: a waiting URB is dropped and answered `-ECONNRESET` (and never gets a
 ///   RET_SUBMIT); an unknown or completed one is answered 0.
-public final class USBIPServerDeviceSession {
+package final class USBIPServerDeviceSession {
     /// Negative errno values carried in `status` (Linux numbering, as the kernel's vhci expects).
-    public enum Status {
-        public static let ok: Int32 = 0
+    package enum Status {
+        package static let ok: Int32 = 0
         /// Stall.
-        public static let brokenPipe: Int32 = -32
+        package static let brokenPipe: Int32 = -32
         /// Babble: the device sent more than the buffer holds.
-        public static let overflow: Int32 = -75
+        package static let overflow: Int32 = -75
         /// Unlinked.
-        public static let connectionReset: Int32 = -104
+        package static let connectionReset: Int32 = -104
         /// Short transfer with `URB_SHORT_NOT_OK`.
-        public static let remoteIO: Int32 = -121
+        package static let remoteIO: Int32 = -121
     }
 
     /// The device's descriptors.
-    public let descriptors: CCIDUSBDescriptorSet
+    package let descriptors: CCIDUSBDescriptorSet
     /// `busnum << 16 | devnum` of the device, as the host addresses it.
-    public let devid: UInt32
+    package let devid: UInt32
     /// The CCID device and its cards.
-    public let runner: CCIDDeviceRunner
+    package let runner: CCIDDeviceRunner
 
     private let note: (String) -> Void
     private var assembler: CCIDBulkOutAssembler
@@ -91,7 +91,7 @@ public final class USBIPServerDeviceSession {
     /// A session for the device `descriptors` describes, driving `runner`.
     ///
     /// - Parameter note: receives diagnostics (discarded transfers, unexpected requests).
-    public init(descriptors: CCIDUSBDescriptorSet, runner: CCIDDeviceRunner, devid: UInt32,
+    package init(descriptors: CCIDUSBDescriptorSet, runner: CCIDDeviceRunner, devid: UInt32,
                 note: @escaping (String) -> Void = { _ in }) {
         self.descriptors = descriptors
         self.runner = runner
@@ -103,7 +103,7 @@ public final class USBIPServerDeviceSession {
     }
 
     /// URBs waiting for data on bulk IN and interrupt IN (for inspection).
-    public var pendingSeqnums: (bulkIn: [UInt32], interruptIn: [UInt32]) {
+    package var pendingSeqnums: (bulkIn: [UInt32], interruptIn: [UInt32]) {
         (pendingBulkIn.map(\.seqnum) + abandonedBulkIn.map(\.seqnum), pendingInterrupt.map(\.seqnum))
     }
 
@@ -113,7 +113,7 @@ public final class USBIPServerDeviceSession {
     ///
     /// - Returns: the returns to send, in order: the answer to this command when it completes at
     ///   once, then any waiting URB the command let complete.
-    public func handle(_ command: USBIPCommand) -> [USBIPServerReply] {
+    package func handle(_ command: USBIPCommand) -> [USBIPServerReply] {
         switch command {
         case .submit(let submit):
             return self.submit(submit)
@@ -123,13 +123,13 @@ public final class USBIPServerDeviceSession {
     }
 
     /// Inserts or removes the card of `slot` (a NotifySlotChange for the host).
-    public func setCardPresent(_ present: Bool, slot: Int) -> [USBIPServerReply] {
+    package func setCardPresent(_ present: Bool, slot: Int) -> [USBIPServerReply] {
         absorb(runner.setCardPresent(present, slot: slot))
         return flush()
     }
 
     /// The host detached: powers the cards off. Waiting URBs are forgotten.
-    public func detach() {
+    package func detach() {
         runner.powerOffAll()
         pendingBulkIn = []
         abandonedBulkIn = []

@@ -3,7 +3,7 @@ import SealReaderWire
 import SealFirmware
 
 /// One decoded message from vpcd (the payload of one ``VPCDFrame``).
-public enum VPCDMessage: Equatable, Sendable {
+package enum VPCDMessage: Equatable, Sendable {
     /// Control byte `00`: the reader cuts power. Not answered.
     case powerOff
     /// Control byte `01`: the reader powers the card. Not answered.
@@ -21,16 +21,16 @@ public enum VPCDMessage: Equatable, Sendable {
     case commandAPDU([UInt8])
 
     /// The control byte that vpcd sends for a power-off.
-    public static let powerOffByte: UInt8 = 0x00
+    package static let powerOffByte: UInt8 = 0x00
     /// The control byte that vpcd sends for a power-on.
-    public static let powerOnByte: UInt8 = 0x01
+    package static let powerOnByte: UInt8 = 0x01
     /// The control byte that vpcd sends for a reset.
-    public static let resetByte: UInt8 = 0x02
+    package static let resetByte: UInt8 = 0x02
     /// The control byte that vpcd sends to request the ATR.
-    public static let atrRequestByte: UInt8 = 0x04
+    package static let atrRequestByte: UInt8 = 0x04
 
     /// Classifies a frame payload.
-    public init(payload: [UInt8]) {
+    package init(payload: [UInt8]) {
         switch payload.count {
         case 0:
             self = .empty
@@ -48,7 +48,7 @@ public enum VPCDMessage: Equatable, Sendable {
     }
 
     /// The frame payload of this message (what vpcd would send).
-    public var payload: [UInt8] {
+    package var payload: [UInt8] {
         switch self {
         case .powerOff: return [Self.powerOffByte]
         case .powerOn: return [Self.powerOnByte]
@@ -62,7 +62,7 @@ public enum VPCDMessage: Equatable, Sendable {
 }
 
 /// What the card side must do in answer to a vpcd message; produced by ``VPCDCardProtocol``.
-public enum VPCDAction: Equatable, Sendable {
+package enum VPCDAction: Equatable, Sendable {
     /// Write these bytes — one complete, already-framed message — to the socket in one `send`.
     case send([UInt8])
     /// Power the chip on (cold reset). Nothing is written back.
@@ -97,21 +97,21 @@ public enum VPCDAction: Equatable, Sendable {
 /// | `04` ATR request | ``VPCDAction/send(_:)`` of the framed ATR (whatever the power state) |
 /// | other 1-byte, empty | ``VPCDAction/none`` |
 /// | command APDU | ``VPCDAction/transmit(_:)``, then ``VPCDAction/send(_:)`` of the framed response, or ``VPCDAction/disconnect`` when the chip is mute |
-public struct VPCDCardProtocol: Sendable {
+package struct VPCDCardProtocol: Sendable {
     /// The status word sent instead of a response too long for one vpcd frame (`6F 00`, no
     /// precise diagnosis). The seal chip never produces one; the guard keeps the wire well formed.
-    public static let responseTooLongStatus: [UInt8] = [0x6F, 0x00]
+    package static let responseTooLongStatus: [UInt8] = [0x6F, 0x00]
 
     /// The ATR answered to every ATR request.
-    public let answerToReset: [UInt8]
+    package let answerToReset: [UInt8]
 
     /// Whether a command APDU was handed to the chip and its answer is still expected.
-    public private(set) var isAwaitingChipResponse = false
+    package private(set) var isAwaitingChipResponse = false
 
     private let framedATR: [UInt8]
 
     /// A state machine answering ATR requests with `answerToReset` (default: the seal chip's ATR).
-    public init(answerToReset: [UInt8] = SealChip.answerToReset) {
+    package init(answerToReset: [UInt8] = SealChip.answerToReset) {
         self.answerToReset = answerToReset
         // An ATR is at most 33 bytes; the fallback only guards the type system.
         self.framedATR = (try? VPCDFrame.encode(answerToReset)) ?? [0x00, 0x00]
@@ -121,7 +121,7 @@ public struct VPCDCardProtocol: Sendable {
     ///
     /// vpcd never sends a message while it waits for a response; one that arrives while
     /// ``isAwaitingChipResponse`` is a protocol violation and yields ``VPCDAction/disconnect``.
-    public mutating func handle(_ message: VPCDMessage) -> VPCDAction {
+    package mutating func handle(_ message: VPCDMessage) -> VPCDAction {
         guard !isAwaitingChipResponse else { return .disconnect }
         switch message {
         case .powerOff: return .powerOff
@@ -136,7 +136,7 @@ public struct VPCDCardProtocol: Sendable {
     }
 
     /// The action for the chip's answer to the command of the last ``VPCDAction/transmit(_:)``.
-    public mutating func handle(_ response: ChipResponse) -> VPCDAction {
+    package mutating func handle(_ response: ChipResponse) -> VPCDAction {
         guard isAwaitingChipResponse else { return .none }
         isAwaitingChipResponse = false
         switch response {

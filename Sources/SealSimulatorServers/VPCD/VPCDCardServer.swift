@@ -27,41 +27,41 @@ import Darwin
 /// removes and power-cycles tokens at run time (see ``SimulatorControlClient``).
 ///
 /// See docs/simulator.md for the protocol, the socket options and measured latencies.
-public final class VPCDCardServer: Sendable {
+package final class VPCDCardServer: Sendable {
     /// Everything that shapes a card server.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// vpcd's host (normal mode) or the address to listen on (reversed). Default `127.0.0.1`.
-        public var host: String
+        package var host: String
         /// The port of slot 0; slot k uses `basePort + k`. vpcd's default is 35963 (0x8C7B).
-        public var basePort: UInt16
+        package var basePort: UInt16
         /// Number of slots (vpcd's default configuration has 2 readers).
-        public var slots: Int
+        package var slots: Int
         /// Where the tokens' state files, the lock and the control socket live.
-        public var stateDirectory: URL
+        package var stateDirectory: URL
         /// Listen for vpcd instead of connecting to it.
-        public var reversed: Bool
+        package var reversed: Bool
         /// The control socket; default `<stateDirectory>/sealsim.sock`.
-        public var controlSocket: URL
+        package var controlSocket: URL
         /// How long a token stays out when it goes mute or is power-cycled, so that vpcd's
         /// presence poll (every ~400 ms) sees the removal. Default 1 000 ms.
-        public var reinsertDelayMilliseconds: Int
+        package var reinsertDelayMilliseconds: Int
         /// First delay between attempts to reach vpcd; it doubles after each failure. Default 100 ms.
-        public var initialRetryMilliseconds: Int
+        package var initialRetryMilliseconds: Int
         /// Largest delay between attempts to reach vpcd. Default 2 000 ms.
-        public var maximumRetryMilliseconds: Int
+        package var maximumRetryMilliseconds: Int
         /// Set TCP_NODELAY on vpcd connections (default on; off only to measure its effect).
-        public var tcpNoDelay: Bool
+        package var tcpNoDelay: Bool
         /// Re-arm TCP_QUICKACK around every read (Linux; default on; off only to measure).
-        public var tcpQuickAck: Bool
+        package var tcpQuickAck: Bool
         /// Reversed mode only: allow `remove`, `reset` and `tear`, which drop vpcd's connection.
         /// Off by default because the vpcd of Debian 12 / Ubuntu 24.04 (vsmartcard-vpcd
         /// 3.3+dfsg) aborts the whole pcscd ("bit out of range 0 - FD_SETSIZE on fd_set") at its
         /// next presence poll after a reversed connection drops. Turn it on only with a vpcd that
         /// reconnects.
-        public var reversedDisconnectsAllowed: Bool
+        package var reversedDisconnectsAllowed: Bool
 
         /// The default configuration for `slots` slots on vpcd's standard ports.
-        public init(stateDirectory: URL, host: String = "127.0.0.1", basePort: UInt16 = 35963, slots: Int = 2, reversed: Bool = false) {
+        package init(stateDirectory: URL, host: String = "127.0.0.1", basePort: UInt16 = 35963, slots: Int = 2, reversed: Bool = false) {
             self.host = host
             self.basePort = basePort
             self.slots = slots
@@ -78,26 +78,26 @@ public final class VPCDCardServer: Sendable {
     }
 
     /// Most slots one server runs.
-    public static let maximumSlots = 16
+    package static let maximumSlots = 16
 
     /// The state file of slot `slot`: `<stateDirectory>/slot-<slot>.nvm`.
-    public static func stateFile(slot: Int, stateDirectory: URL) -> URL {
+    package static func stateFile(slot: Int, stateDirectory: URL) -> URL {
         stateDirectory.appendingPathComponent("slot-\(slot).nvm", isDirectory: false)
     }
 
     /// The watermark key of slot `slot`'s token: `<stateDirectory>/slot-<slot>.watermark-key`
     /// (hex), written when the token is made, standing in for the issuer's validation service.
-    public static func watermarkKeyFile(slot: Int, stateDirectory: URL) -> URL {
+    package static func watermarkKeyFile(slot: Int, stateDirectory: URL) -> URL {
         stateDirectory.appendingPathComponent("slot-\(slot).watermark-key", isDirectory: false)
     }
 
     /// A suggested state directory under a SealKit home: `<home>/vpcd`.
-    public static func defaultStateDirectory(home: URL) -> URL {
+    package static func defaultStateDirectory(home: URL) -> URL {
         home.appendingPathComponent("vpcd", isDirectory: true)
     }
 
     /// The configuration the server was started with.
-    public let configuration: Configuration
+    package let configuration: Configuration
     private let slots: [VPCDSlot]
     private let control: SimulatorControlServer
     private let stateLock: StateDirectoryLock
@@ -120,7 +120,7 @@ public final class VPCDCardServer: Sendable {
     /// - Throws: ``SimulatorError`` (`invalidArgument` for a bad configuration, `cardServer` when
     ///   the state directory is in use by another server or a socket cannot be opened, or the
     ///   errors of making a token).
-    public static func start(configuration: Configuration, log: @escaping @Sendable (String) -> Void) async throws -> VPCDCardServer {
+    package static func start(configuration: Configuration, log: @escaping @Sendable (String) -> Void) async throws -> VPCDCardServer {
         guard (1...maximumSlots).contains(configuration.slots) else {
             throw SimulatorError(.invalidArgument, "slots must be 1…\(maximumSlots), got \(configuration.slots)")
         }
@@ -175,7 +175,7 @@ public final class VPCDCardServer: Sendable {
 
     /// Stops every slot (vpcd sees the cards removed), closes the control socket and releases the
     /// state directory. Idempotent; blocks until the threads have finished (a few ms).
-    public func stop() {
+    package func stop() {
         guard stopOnce.claim() else { return }
         control.stop()
         for slot in slots { slot.stop() }
@@ -188,14 +188,14 @@ public final class VPCDCardServer: Sendable {
     }
 
     /// The state of every slot.
-    public func status() -> SimulatorStatus {
+    package func status() -> SimulatorStatus {
         SimulatorStatus(reversed: configuration.reversed, host: configuration.host, basePort: configuration.basePort,
                         slots: slots.map { $0.status() })
     }
 
     /// Executes one control command and returns the reply line (`ok …` or `error …`), as the
     /// control socket does. Blocks: `reset` takes ``Configuration/reinsertDelayMilliseconds``.
-    public func reply(to line: String) -> String {
+    package func reply(to line: String) -> String {
         let command: SimulatorControlCommand
         do {
             command = try SimulatorControlCommand(parsing: line)
@@ -271,7 +271,7 @@ public final class VPCDCardServer: Sendable {
     ///     connecting to it.
     ///   - log: receives one line per event (connections, removals, errors); called from the
     ///     slot threads.
-    public static func serve(vpcd: (host: String, port: UInt16), slots: Int, stateDirectory: URL, reversed: Bool,
+    package static func serve(vpcd: (host: String, port: UInt16), slots: Int, stateDirectory: URL, reversed: Bool,
                              log: @escaping @Sendable (String) -> Void) async throws {
         var configuration = Configuration(stateDirectory: stateDirectory, host: vpcd.host, basePort: vpcd.port, slots: slots, reversed: reversed)
         configuration.controlSocket = SimulatorControlClient.socketURL(stateDirectory: stateDirectory)
@@ -290,7 +290,7 @@ public final class VPCDCardServer: Sendable {
     ///
     /// - Returns: `true` when a token was made, `false` when one already existed.
     @discardableResult
-    public static func provisionToken(slot: Int, stateDirectory: URL) async throws -> Bool {
+    package static func provisionToken(slot: Int, stateDirectory: URL) async throws -> Bool {
         try await TokenFactory.provisionTestToken(
             at: stateFile(slot: slot, stateDirectory: stateDirectory),
             watermarkKeyFile: watermarkKeyFile(slot: slot, stateDirectory: stateDirectory), label: "vpcd slot \(slot)")
