@@ -3,7 +3,9 @@ import SealProtocol
 
 /// Whether a requirement of Protocol/SPEC.md is a MUST (mandatory) or a SHOULD/MAY (optional).
 public enum ConformanceLevel: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    /// A MUST of the spec: a failure fails the run (``ConformanceReport/allMandatoryPassed``).
     case mandatory
+    /// A SHOULD or MAY: a failure is reported but does not fail the run.
     case optional
 
     public var description: String { rawValue }
@@ -46,15 +48,17 @@ public struct ConformanceConsumption: Sendable, Hashable, Codable {
     /// Reversible changes (PIN changed and changed back, SUSPEND then RESUME) the case makes and undoes.
     public var reversibleChanges: [String]
 
-    public init(stamps: Int = 0, wrongPINTries: Int = 0, wrongPUKTries: Int = 0, reversibleChanges: [String] = []) {
+    package init(stamps: Int = 0, wrongPINTries: Int = 0, wrongPUKTries: Int = 0, reversibleChanges: [String] = []) {
         self.stamps = stamps
         self.wrongPINTries = wrongPINTries
         self.wrongPUKTries = wrongPUKTries
         self.reversibleChanges = reversibleChanges
     }
 
+    /// Nothing: the case leaves the token under test as it found it.
     public static let none = ConformanceConsumption()
 
+    /// Whether the case leaves nothing behind.
     public var isNone: Bool { self == .none }
 
     /// `"2 stamps; 1 wrong PIN try, restored"`, or `"—"`.
@@ -73,16 +77,19 @@ public struct ConformanceConsumption: Sendable, Hashable, Codable {
 public struct ConformanceCase: Sendable, Identifiable {
     /// `SEAL-<AREA>-<NNN>`. Stable: never renumbered, never reused.
     public let id: String
+    /// What the case checks, in one line.
     public let title: String
     /// The section of Protocol/SPEC.md the case checks, e.g. `"§8.6"`.
     public let specSection: String
+    /// Whether a failure fails the run.
     public let level: ConformanceLevel
+    /// What the case needs beyond the token under test; without them it is skipped.
     public let requirements: Set<ConformanceRequirement>
     /// What the case leaves behind on the token under test.
     public let consumption: ConformanceConsumption
-    public let body: @Sendable (ConformanceContext) async throws -> Void
+    package let body: @Sendable (ConformanceContext) async throws -> Void
 
-    public init(
+    package init(
         id: String, title: String, specSection: String, level: ConformanceLevel = .mandatory,
         requirements: Set<ConformanceRequirement> = [], consumption: ConformanceConsumption = .none,
         body: @escaping @Sendable (ConformanceContext) async throws -> Void
@@ -108,7 +115,7 @@ public struct ConformanceCase: Sendable, Identifiable {
     }
 
     /// Whether `id` has the form `SEAL-<AREA>-<NNN>` (area: 2–5 capital letters; NNN: 3 digits, not 000).
-    public static func isWellFormedID(_ id: String) -> Bool {
+    package static func isWellFormedID(_ id: String) -> Bool {
         let parts = id.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "SEAL" else { return false }
         let area = parts[1], number = parts[2]

@@ -4,46 +4,46 @@ import SealProtocol
 ///
 /// ``message`` states what was checked, what was expected and what the token did, with the command
 /// bytes when an APDU is involved, so a vendor can reproduce it from the report alone.
-public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
-    public let message: String
+package struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
+    package let message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Thrown by a case that cannot check its assertion on this target (e.g. the token's PIN try
 /// limit is 1, so a wrong try could block it). Reported as skipped with the reason.
-public struct ConformanceSkip: Error, Sendable, CustomStringConvertible {
-    public let reason: String
+package struct ConformanceSkip: Error, Sendable, CustomStringConvertible {
+    package let reason: String
 
-    public init(_ reason: String) {
+    package init(_ reason: String) {
         self.reason = reason
     }
 
-    public var description: String { reason }
+    package var description: String { reason }
 }
 
 /// One command and what the token answered.
-public struct CardExchange: Sendable, CustomStringConvertible {
+package struct CardExchange: Sendable, CustomStringConvertible {
     /// The command bytes exactly as sent.
-    public let command: [UInt8]
-    public let response: ResponseAPDU
+    package let command: [UInt8]
+    package let response: ResponseAPDU
 
-    public init(command: [UInt8], response: ResponseAPDU) {
+    package init(command: [UInt8], response: ResponseAPDU) {
         self.command = command
         self.response = response
     }
 
-    public var data: [UInt8] { response.data }
-    public var sw: StatusWord { response.statusWord }
+    package var data: [UInt8] { response.data }
+    package var sw: StatusWord { response.statusWord }
 
     /// `"00 CA 01 01 00"` — the command, abbreviated after 24 bytes.
-    public var commandHex: String { spacedHex(command, limit: 24) }
+    package var commandHex: String { spacedHex(command, limit: 24) }
 
-    public var description: String {
+    package var description: String {
         "\(commandHex) → \(response.data.isEmpty ? "" : spacedHex(response.data, limit: 24) + " ")\(hex16(sw.rawValue))"
     }
 }
@@ -51,7 +51,7 @@ public struct CardExchange: Sendable, CustomStringConvertible {
 // MARK: - Expectations
 
 /// Fails unless the token answered `expected`.
-public func expectSW(_ exchange: CardExchange, _ expected: StatusWord, _ what: String) throws {
+package func expectSW(_ exchange: CardExchange, _ expected: StatusWord, _ what: String) throws {
     guard exchange.sw == expected else {
         throw ConformanceFailure(
             "\(what): expected SW \(hex16(expected.rawValue)), got \(swText(exchange.sw)) — command \(exchange.commandHex)\(dataNote(exchange))")
@@ -59,7 +59,7 @@ public func expectSW(_ exchange: CardExchange, _ expected: StatusWord, _ what: S
 }
 
 /// Fails unless the token answered one of `expected`.
-public func expectSW(_ exchange: CardExchange, oneOf expected: [StatusWord], _ what: String) throws {
+package func expectSW(_ exchange: CardExchange, oneOf expected: [StatusWord], _ what: String) throws {
     guard expected.contains(exchange.sw) else {
         let list = expected.map { hex16($0.rawValue) }.joined(separator: " or ")
         throw ConformanceFailure("\(what): expected SW \(list), got \(swText(exchange.sw)) — command \(exchange.commandHex)\(dataNote(exchange))")
@@ -67,20 +67,20 @@ public func expectSW(_ exchange: CardExchange, oneOf expected: [StatusWord], _ w
 }
 
 /// Fails unless the token answered `9000` with no data.
-public func expectSuccessNoData(_ exchange: CardExchange, _ what: String) throws {
+package func expectSuccessNoData(_ exchange: CardExchange, _ what: String) throws {
     try expectSW(exchange, .success, what)
     try expect(exchange.data.isEmpty, "\(what): expected no response data, got \(exchange.data.count) byte(s): \(spacedHex(exchange.data, limit: 24))")
 }
 
 /// Fails unless `actual == expected`.
-public func expectEqual<T: Equatable>(_ actual: T, _ expected: T, _ what: String) throws {
+package func expectEqual<T: Equatable>(_ actual: T, _ expected: T, _ what: String) throws {
     guard actual == expected else {
         throw ConformanceFailure("\(what): expected \(expected), got \(actual)")
     }
 }
 
 /// Fails unless the byte strings are equal; shows both in hex.
-public func expectBytes(_ actual: [UInt8], _ expected: [UInt8], _ what: String) throws {
+package func expectBytes(_ actual: [UInt8], _ expected: [UInt8], _ what: String) throws {
     guard actual == expected else {
         throw ConformanceFailure(
             "\(what): expected \(expected.count) byte(s) \(spacedHex(expected, limit: 48)), got \(actual.count) byte(s) \(spacedHex(actual, limit: 48))")
@@ -88,18 +88,18 @@ public func expectBytes(_ actual: [UInt8], _ expected: [UInt8], _ what: String) 
 }
 
 /// Fails with `message` unless `condition` holds.
-public func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+package func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     guard condition else { throw ConformanceFailure(message()) }
 }
 
 /// Unwraps or fails with `message`.
-public func expectValue<T>(_ value: T?, _ message: @autoclosure () -> String) throws -> T {
+package func expectValue<T>(_ value: T?, _ message: @autoclosure () -> String) throws -> T {
     guard let value else { throw ConformanceFailure(message()) }
     return value
 }
 
 /// Runs `body` and turns any decoding error into a failure that names `what`.
-public func expectDecodes<T>(_ what: String, _ body: () throws -> T) throws -> T {
+package func expectDecodes<T>(_ what: String, _ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let failure as ConformanceFailure {

@@ -3,7 +3,12 @@ import SealProtocol
 
 /// The outcome of one case.
 public enum ConformanceOutcome: String, Sendable, Hashable, Codable {
-    case pass, fail, skip
+    /// The token behaved as the spec requires.
+    case pass
+    /// It did not; ``ConformanceResult/detail`` says how.
+    case fail
+    /// The case did not run: the target does not offer one of its requirements.
+    case skip
 
     /// `PASS`, `FAIL`, `SKIP`.
     public var tag: String { rawValue.uppercased() }
@@ -11,18 +16,24 @@ public enum ConformanceOutcome: String, Sendable, Hashable, Codable {
 
 /// One case's result.
 public struct ConformanceResult: Sendable, Hashable, Codable, Identifiable {
+    /// The case's ID, `SEAL-<AREA>-<NNN>`.
     public var id: String
+    /// The case's title.
     public var title: String
+    /// The section of Protocol/SPEC.md the case checks.
     public var specSection: String
+    /// Whether a failure fails the run.
     public var level: ConformanceLevel
+    /// The case's requirements, sorted.
     public var requirements: [ConformanceRequirement]
+    /// Pass, fail or skip.
     public var outcome: ConformanceOutcome
     /// Seconds.
     public var duration: Double
     /// Failure message, skip reason, or notes of a pass (may be empty).
     public var detail: String
 
-    public init(id: String, title: String, specSection: String, level: ConformanceLevel, requirements: [ConformanceRequirement],
+    package init(id: String, title: String, specSection: String, level: ConformanceLevel, requirements: [ConformanceRequirement],
                 outcome: ConformanceOutcome, duration: Double, detail: String) {
         self.id = id
         self.title = title
@@ -56,15 +67,18 @@ public struct ConformanceResult: Sendable, Hashable, Codable, Identifiable {
 
 /// The results of a run and its metadata.
 public struct ConformanceReport: Sendable, Hashable {
+    /// The target's ``ConformanceTarget/name``.
     public var targetName: String
     /// The ATR of the token under test, uppercase hex; empty when it could not be read.
     public var atrHex: String
     /// The chip ID of the token under test, uppercase hex; empty when it could not be read.
     public var chipIDHex: String
+    /// When the run started.
     public var date: Date
+    /// One result per case, in the order the cases ran.
     public var results: [ConformanceResult]
 
-    public init(targetName: String, atrHex: String, chipIDHex: String, date: Date, results: [ConformanceResult]) {
+    package init(targetName: String, atrHex: String, chipIDHex: String, date: Date, results: [ConformanceResult]) {
         self.targetName = targetName
         self.atrHex = atrHex
         self.chipIDHex = chipIDHex
@@ -72,8 +86,11 @@ public struct ConformanceReport: Sendable, Hashable {
         self.results = results
     }
 
+    /// The number of cases that passed.
     public var passed: Int { results.filter { $0.outcome == .pass }.count }
+    /// The number of cases that failed, mandatory and optional.
     public var failed: Int { results.filter { $0.outcome == .fail }.count }
+    /// The number of cases skipped for a requirement the target does not offer.
     public var skipped: Int { results.filter { $0.outcome == .skip }.count }
     /// Sum of the cases' durations, seconds.
     public var totalDuration: Double { results.reduce(0) { $0 + $1.duration } }

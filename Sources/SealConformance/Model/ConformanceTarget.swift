@@ -14,7 +14,9 @@ public struct ConformanceTarget: Sendable {
     /// Opens the token under test: ACTIVE, PIN and PUK known. Called once per case (plus once for
     /// the run's metadata); each returned transport is connected, used and disconnected.
     public var openToken: @Sendable () async throws -> any CardTransport
+    /// The PIN of the token under test (restored by every case that changes it).
     public var pin: String
+    /// The PUK of the token under test.
     public var puk: String
     /// The issuer key installed at manufacture (SPEC §8.4); `nil` skips `.issuerKey` cases.
     public var issuerSigner: (any IssuerSigner)?
@@ -28,6 +30,8 @@ public struct ConformanceTarget: Sendable {
     /// Whether the tokens are simulated (fresh tokens then offer fault injection).
     public var isSimulator: Bool
 
+    /// Creates a target; only ``name``, ``openToken``, ``pin`` and ``puk`` are required, and every
+    /// optional part left out skips the cases that need it (``missingReason(_:)`` says which).
     public init(
         name: String,
         openToken: @escaping @Sendable () async throws -> any CardTransport,

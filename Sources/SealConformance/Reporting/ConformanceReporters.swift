@@ -123,7 +123,7 @@ private struct JSONReport: Encodable {
 }
 
 /// Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry.
-public func xmlEscape(_ text: String) -> String {
+package func xmlEscape(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for scalar in text.unicodeScalars {

@@ -4,14 +4,14 @@ import SealProtocol
 /// A token as the suite drives it: raw APDUs over a `CardTransport`, with a small host-side
 /// 61xx/6Cxx follower of its own (so the suite tests the chip, not the driver's pipeline), and a
 /// transcript of every response for the secret-material scans.
-public actor ConformanceCard {
-    public nonisolated let transport: any CardTransport
+package actor ConformanceCard {
+    package nonisolated let transport: any CardTransport
     /// "token under test", "fresh token 2", …
-    public nonisolated let label: String
+    package nonisolated let label: String
     private var responses: [[UInt8]] = []
     private var isConnected = false
 
-    public init(_ transport: any CardTransport, label: String) {
+    package init(_ transport: any CardTransport, label: String) {
         self.transport = transport
         self.label = label
     }
@@ -20,7 +20,7 @@ public actor ConformanceCard {
 
     /// Powers the token on (cold) and returns its ATR.
     @discardableResult
-    public func connect() async throws -> [UInt8] {
+    package func connect() async throws -> [UInt8] {
         let atr = try await transport.connect()
         isConnected = true
         return atr
@@ -28,25 +28,25 @@ public actor ConformanceCard {
 
     /// Warm reset; returns the ATR.
     @discardableResult
-    public func reset() async throws -> [UInt8] {
+    package func reset() async throws -> [UInt8] {
         try await transport.reset()
     }
 
-    public func disconnect() async {
+    package func disconnect() async {
         guard isConnected else { return }
         isConnected = false
         await transport.disconnect()
     }
 
     /// The transport's fault injection, when it has one (simulated tokens).
-    @_spi(Testing) public nonisolated var faultInjector: (any FaultInjectingTransport)? {
+    package nonisolated var faultInjector: (any FaultInjectingTransport)? {
         transport as? any FaultInjectingTransport
     }
 
     // MARK: APDUs
 
     /// Sends raw bytes, which may be deliberately malformed.
-    public func send(_ bytes: [UInt8]) async throws -> CardExchange {
+    package func send(_ bytes: [UInt8]) async throws -> CardExchange {
         let raw = try await transport.transmit(bytes)
         if raw.isEmpty {
             throw SealDriverError(code: .noResponse, reason: "the token returned nothing for \(spacedHex(bytes, limit: 8))")
@@ -62,7 +62,7 @@ public actor ConformanceCard {
     }
 
     /// Sends one command, exactly as encoded (no 61xx/6Cxx handling).
-    public func send(_ command: CommandAPDU) async throws -> CardExchange {
+    package func send(_ command: CommandAPDU) async throws -> CardExchange {
         let bytes: [UInt8]
         do { bytes = try command.encoded() } catch {
             throw ConformanceFailure("suite bug: cannot encode \(command): \(error)")
@@ -72,7 +72,7 @@ public actor ConformanceCard {
 
     /// Sends a command and completes it: re-sends with the exact Le on `6Cxx` and fetches `61xx`
     /// with GET RESPONSE. The result carries the original command, all data and the final SW.
-    public func exchange(_ command: CommandAPDU) async throws -> CardExchange {
+    package func exchange(_ command: CommandAPDU) async throws -> CardExchange {
         var first = try await send(command)
         if let exact = first.sw.exactLength {
             var again = command
@@ -95,7 +95,7 @@ public actor ConformanceCard {
 
     /// Sends `data` as a command chain (SPEC §3.4) in parts of `partSize` bytes; returns the
     /// intermediate answers and the final exchange (completed with GET RESPONSE).
-    public func sendChain(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8], partSize: Int, ne: Int? = 256,
+    package func sendChain(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8], partSize: Int, ne: Int? = 256,
                           extended: Bool = false) async throws -> (intermediate: [CardExchange], final: CardExchange) {
         precondition(partSize > 0)
         var parts: [[UInt8]] = []
@@ -115,68 +115,68 @@ public actor ConformanceCard {
     }
 
     /// Every response data field this card returned so far.
-    public func transcript() -> [[UInt8]] { responses }
+    package func transcript() -> [[UInt8]] { responses }
 
     // MARK: Common steps
 
     /// SELECT the applet (P2 `0C`), expecting `9000`.
-    public func select() async throws {
+    package func select() async throws {
         let answer = try await send(SealCommand.select(returnFCI: false))
         try expectSW(answer, .success, "\(label): SELECT of the seal applet")
     }
 
     /// Power-on and SELECT; returns the ATR.
     @discardableResult
-    public func connectAndSelect() async throws -> [UInt8] {
+    package func connectAndSelect() async throws -> [UInt8] {
         let atr = try await connect()
         try await select()
         return atr
     }
 
     /// GET DATA of `object`, completed, expecting `9000`.
-    public func getData(_ object: SealDataObject) async throws -> [UInt8] {
+    package func getData(_ object: SealDataObject) async throws -> [UInt8] {
         let answer = try await exchange(SealCommand.getData(object))
         try expectSW(answer, .success, "\(label): GET DATA \(hex16(object.rawValue)) (\(object))")
         return answer.data
     }
 
     /// GET DATA `0103` as an integer.
-    public func counter() async throws -> UInt32 {
+    package func counter() async throws -> UInt32 {
         let bytes = try await getData(.counter)
         try expect(bytes.count == 4, "\(label): GET DATA 0103 (counter) must be 4 bytes, got \(bytes.count)")
         return readBigEndian(bytes, as: UInt32.self)
     }
 
-    public func chipID() async throws -> [UInt8] {
+    package func chipID() async throws -> [UInt8] {
         let bytes = try await getData(.chipID)
         try expect(bytes.count == 16, "\(label): GET DATA 0101 (chip ID) must be 16 bytes, got \(bytes.count)")
         return bytes
     }
 
-    public func lifecycle() async throws -> UInt8 {
+    package func lifecycle() async throws -> UInt8 {
         let bytes = try await getData(.lifecycle)
         try expect(bytes.count == 1, "\(label): GET DATA 0102 (lifecycle) must be 1 byte, got \(bytes.count)")
         return bytes[0]
     }
 
-    public func pinStatus() async throws -> PINStatus {
+    package func pinStatus() async throws -> PINStatus {
         let bytes = try await getData(.pinStatus)
         return try expectDecodes("\(label): GET DATA 0104 (PIN status)") { try PINStatus(decoding: bytes) }
     }
 
-    public func auditStatus() async throws -> AuditStatus {
+    package func auditStatus() async throws -> AuditStatus {
         let bytes = try await getData(.auditStatus)
         return try expectDecodes("\(label): GET DATA 0109 (audit status)") { try AuditStatus(decoding: bytes) }
     }
 
     /// VERIFY with `pin`, expecting `9000`.
-    public func verifyPIN(_ pin: String) async throws {
+    package func verifyPIN(_ pin: String) async throws {
         let answer = try await send(SealCommand.verify(pin: pin))
         try expectSW(answer, .success, "\(label): VERIFY with the correct PIN")
     }
 
     /// READ AUDIT LOG of `counter` (0 = newest), completed.
-    public func readAudit(_ counter: UInt32) async throws -> CardExchange {
+    package func readAudit(_ counter: UInt32) async throws -> CardExchange {
         try await exchange(SealCommand.readAuditLog(counter: counter))
     }
 }

@@ -6,14 +6,14 @@ import X509
 
 /// What a case body gets: the token under test (connected, nothing selected), the target's
 /// credentials, factories for fresh tokens, and a place for notes that end up in the report.
-public final class ConformanceContext: Sendable {
-    public let target: ConformanceTarget
+package final class ConformanceContext: Sendable {
+    package let target: ConformanceTarget
     /// The token under test, powered on (cold) for this case; no application selected yet.
-    public let card: ConformanceCard
+    package let card: ConformanceCard
     /// The ATR of this case's power-on.
-    public let atr: [UInt8]
+    package let atr: [UInt8]
     /// The ID of the running case.
-    public let caseID: String
+    package let caseID: String
     let session: CaseSession
 
     init(target: ConformanceTarget, card: ConformanceCard, atr: [UInt8], caseID: String) {
@@ -24,12 +24,12 @@ public final class ConformanceContext: Sendable {
         self.session = CaseSession()
     }
 
-    public var pin: String { target.pin }
-    public var puk: String { target.puk }
-    public var vendorRoots: [Certificate] { target.vendorRoots }
+    package var pin: String { target.pin }
+    package var puk: String { target.puk }
+    package var vendorRoots: [Certificate] { target.vendorRoots }
 
     /// The issuer signer; throws a skip when the target has none (cases declare `.issuerKey`).
-    public func issuerSigner() throws -> any IssuerSigner {
+    package func issuerSigner() throws -> any IssuerSigner {
         guard let signer = target.issuerSigner else {
             throw ConformanceSkip(target.missingReason(.issuerKey) ?? "no issuer signer")
         }
@@ -37,12 +37,12 @@ public final class ConformanceContext: Sendable {
     }
 
     /// Adds a line to the case's report detail (shown for passes too).
-    public func note(_ text: String) async {
+    package func note(_ text: String) async {
         await session.note(text)
     }
 
     /// Registers an action run after the body, pass or fail (e.g. restore the PIN try counter).
-    public func onCleanup(_ action: @escaping @Sendable () async throws -> Void) async {
+    package func onCleanup(_ action: @escaping @Sendable () async throws -> Void) async {
         await session.addCleanup(action)
     }
 
@@ -50,7 +50,7 @@ public final class ConformanceContext: Sendable {
 
     /// A new MANUFACTURED token from the target's factory, connected and selected.
     /// The runner disconnects it after the case.
-    public func freshCard() async throws -> ConformanceCard {
+    package func freshCard() async throws -> ConformanceCard {
         guard let factory = target.makeFreshToken else {
             throw ConformanceSkip(target.missingReason(.freshToken) ?? "no token factory")
         }
@@ -64,7 +64,7 @@ public final class ConformanceContext: Sendable {
     /// A new token personalized by the suite with `personalization` (so its PIN, PUK and watermark
     /// key are known), ACTIVE unless `activate` is false (then PERSONALIZED). Connected and selected,
     /// issuer not authenticated, PIN not verified.
-    public func personalizedCard(_ personalization: PersonalizationData = SuiteData.personalization(),
+    package func personalizedCard(_ personalization: PersonalizationData = SuiteData.personalization(),
                                  activate: Bool = true) async throws -> FreshToken {
         let card = try await freshCard()
         try await authenticateIssuer(on: card)
@@ -79,7 +79,7 @@ public final class ConformanceContext: Sendable {
     }
 
     /// A new remote-authorization token from the target's factory, connected and selected.
-    public func remoteAuthorizationCard() async throws -> RemoteToken {
+    package func remoteAuthorizationCard() async throws -> RemoteToken {
         guard let factory = target.makeRemoteAuthorizationToken else {
             throw ConformanceSkip(target.missingReason(.remoteAuthorityToken) ?? "no remote-authorization token")
         }
@@ -94,14 +94,14 @@ public final class ConformanceContext: Sendable {
     // MARK: Issuer
 
     /// GET CHALLENGE, then EXTERNAL AUTHENTICATE with the issuer's signature over SPEC §9.1; expects `9000`.
-    public func authenticateIssuer(on card: ConformanceCard) async throws {
+    package func authenticateIssuer(on card: ConformanceCard) async throws {
         let signature = try await issuerSignature(on: card)
         let answer = try await card.send(SealCommand.externalAuthenticate(signature: signature))
         try expectSW(answer, .success, "\(card.label): EXTERNAL AUTHENTICATE with the issuer's signature")
     }
 
     /// GET CHALLENGE, and the issuer's signature over it (not yet sent).
-    public func issuerSignature(on card: ConformanceCard) async throws -> [UInt8] {
+    package func issuerSignature(on card: ConformanceCard) async throws -> [UInt8] {
         let chipID = try await card.chipID()
         let challenge = try await card.send(SealCommand.getChallenge())
         try expectSW(challenge, .success, "\(card.label): GET CHALLENGE")
@@ -110,35 +110,35 @@ public final class ConformanceContext: Sendable {
     }
 
     /// The issuer's DER ECDSA signature over `message`.
-    public func signAsIssuer(_ message: [UInt8]) async throws -> [UInt8] {
+    package func signAsIssuer(_ message: [UInt8]) async throws -> [UInt8] {
         try await issuerSign(try issuerSigner(), message)
     }
 }
 
 /// A token the suite personalized itself.
-public struct FreshToken: Sendable {
-    public let card: ConformanceCard
-    public let personalization: PersonalizationData
-    public let sealPublicKey: [UInt8]
-    public let chipID: [UInt8]
+package struct FreshToken: Sendable {
+    package let card: ConformanceCard
+    package let personalization: PersonalizationData
+    package let sealPublicKey: [UInt8]
+    package let chipID: [UInt8]
 
-    public var keyID: [UInt8] { sealKeyID(publicKeyX963: sealPublicKey) }
+    package var keyID: [UInt8] { sealKeyID(publicKeyX963: sealPublicKey) }
 }
 
 /// A remote-authorization token, its authority key and PIN.
-public struct RemoteToken: Sendable {
-    public let card: ConformanceCard
+package struct RemoteToken: Sendable {
+    package let card: ConformanceCard
     /// The authority's raw private scalar (the key type itself is not `Sendable`).
     let authorityKey: [UInt8]
-    public let pin: String
-    public let chipID: [UInt8]
+    package let pin: String
+    package let chipID: [UInt8]
 
-    public var authority: P256.Signing.PrivateKey {
+    package var authority: P256.Signing.PrivateKey {
         get throws { try P256.Signing.PrivateKey(rawRepresentation: authorityKey) }
     }
 
     /// A grant signed by `signer` (default: the token's authority) for `chipID` (default: this token's).
-    public func grant(serial: UInt32, kind: AuthorizationGrant.Kind, first: UInt32, last: UInt32, digest: [UInt8]?,
+    package func grant(serial: UInt32, kind: AuthorizationGrant.Kind, first: UInt32, last: UInt32, digest: [UInt8]?,
                       signer: P256.Signing.PrivateKey? = nil, forChip: [UInt8]? = nil) throws -> AuthorizationGrant {
         var grant = AuthorizationGrant(serial: serial, kind: kind, firstCounter: first, lastCounter: last, documentDigest: digest, signature: [])
         let key = try signer ?? authority
@@ -180,7 +180,7 @@ func parsePersonalizeResponse(_ data: [UInt8], label: String) throws -> [UInt8] 
     let tlv = try expectDecodes("\(label): PERSONALIZE response") { try TLV(decoding: data) }
     try expect(tlv.tag == SealTag.sealPublicKey && tlv.value.count == 65,
                "\(label): PERSONALIZE must answer 86 41 <public key>, got \(spacedHex(data, limit: 8))")
-    _ = try expectDecodes("\(label): seal public key from PERSONALIZE") { try P256.Signing.PublicKey(x963Representation: tlv.value) }
+    _ = try expectDecodes("\(label): seal package key from PERSONALIZE") { try P256.Signing.PublicKey(x963Representation: tlv.value) }
     return tlv.value
 }
 

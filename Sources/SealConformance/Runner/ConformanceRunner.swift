@@ -9,8 +9,10 @@ import SealProtocol
 /// Nothing a case throws escapes: a failed expectation, a driver error or any other error is a
 /// failure with its message; ``ConformanceSkip`` is a skip.
 public struct ConformanceRunner: Sendable {
+    /// The cases to run, in order.
     public var cases: [ConformanceCase]
 
+    /// A runner of `cases`, by default the whole catalog.
     public init(cases: [ConformanceCase] = ConformanceCatalog.all) {
         self.cases = cases
     }

@@ -4,22 +4,22 @@ import SealProtocol
 import X509
 
 /// The public facts of a personalized token, read with GET DATA.
-public struct TokenFacts: Sendable {
-    public let chipID: [UInt8]
-    public let sealPublicKey: [UInt8]
-    public let keyID: [UInt8]
-    public let personalization: PersonalizationInfo
+package struct TokenFacts: Sendable {
+    package let chipID: [UInt8]
+    package let sealPublicKey: [UInt8]
+    package let keyID: [UInt8]
+    package let personalization: PersonalizationInfo
 
-    public var featureHash: [UInt8] { personalization.featureHash }
+    package var featureHash: [UInt8] { personalization.featureHash }
 
-    public func publicKey() throws -> P256.Signing.PublicKey {
-        try expectDecodes("seal public key") { try P256.Signing.PublicKey(x963Representation: sealPublicKey) }
+    package func publicKey() throws -> P256.Signing.PublicKey {
+        try expectDecodes("seal package key") { try P256.Signing.PublicKey(x963Representation: sealPublicKey) }
     }
 }
 
 extension ConformanceCard {
     /// Reads chip ID, seal public key, key ID and personalization (the token must be selected).
-    public func facts() async throws -> TokenFacts {
+    package func facts() async throws -> TokenFacts {
         let chipID = try await chipID()
         let key = try await getData(.sealPublicKey)
         let keyID = try await getData(.sealKeyID)
@@ -29,7 +29,7 @@ extension ConformanceCard {
     }
 
     /// VERIFY (when `pin` is given) and STAMP, expecting `9000`; decodes the response.
-    public func stamp(pin: String?, digest: [UInt8]? = nil, metadata: StampMetadata = SuiteData.metadata(),
+    package func stamp(pin: String?, digest: [UInt8]? = nil, metadata: StampMetadata = SuiteData.metadata(),
                       grant: AuthorizationGrant? = nil) async throws -> StampOutcome {
         if let pin { try await verifyPIN(pin) }
         let request = try StampRequest(documentDigest: digest ?? SuiteData.documentDigest(label), metadata: metadata, grant: grant)
@@ -40,35 +40,35 @@ extension ConformanceCard {
     }
 
     /// Sends a STAMP data field as is (for malformed-data cases), completed with GET RESPONSE.
-    public func stampRaw(_ data: [UInt8]) async throws -> CardExchange {
+    package func stampRaw(_ data: [UInt8]) async throws -> CardExchange {
         try await exchange(CommandAPDU(cla: 0x80, ins: SealInstruction.stamp.rawValue, p1: 0, p2: 0, data: data, ne: 256))
     }
 }
 
 /// A STAMP the suite sent and what came back.
-public struct StampOutcome: Sendable {
-    public let request: StampRequest
-    public let exchange: CardExchange
-    public let response: StampResponse
+package struct StampOutcome: Sendable {
+    package let request: StampRequest
+    package let exchange: CardExchange
+    package let response: StampResponse
 
-    public var metadataDigest: [UInt8] { Array(SHA256.hash(data: request.metadataEncoding)) }
+    package var metadataDigest: [UInt8] { Array(SHA256.hash(data: request.metadataEncoding)) }
 
     /// The TBS of SPEC §9.3 rebuilt from the request, the response and the token's facts.
-    public func tbs(_ facts: TokenFacts, grantSerial: UInt32 = 0) -> StampTBS {
+    package func tbs(_ facts: TokenFacts, grantSerial: UInt32 = 0) -> StampTBS {
         StampTBS(chipID: facts.chipID, counter: response.counter, serial: response.serial, expiry: response.expiry,
                  expirationCode: response.expirationCode, documentDigest: request.documentDigest, metadataDigest: metadataDigest,
                  featureHash: facts.featureHash, keyID: facts.keyID, grantSerial: grantSerial)
     }
 
     /// Fails unless the signature verifies under the seal public key over the rebuilt TBS.
-    public func checkSignature(_ facts: TokenFacts, grantSerial: UInt32 = 0) throws {
+    package func checkSignature(_ facts: TokenFacts, grantSerial: UInt32 = 0) throws {
         try checkECDSA(publicKey: try facts.publicKey(), signature: response.signature, message: tbs(facts, grantSerial: grantSerial).encoded(),
                        "STAMP signature over the rebuilt TBS (SPEC §9.3), counter \(response.counter)")
     }
 }
 
 /// Fails unless `signature` (DER) verifies over `message` (SHA-256 inside ECDSA).
-public func checkECDSA(publicKey: P256.Signing.PublicKey, signature: [UInt8], message: [UInt8], _ what: String) throws {
+package func checkECDSA(publicKey: P256.Signing.PublicKey, signature: [UInt8], message: [UInt8], _ what: String) throws {
     let parsed = try expectDecodes("\(what): DER signature") { try P256.Signing.ECDSASignature(derRepresentation: signature) }
     try expect(publicKey.isValidSignature(parsed, for: message), "\(what) does not verify")
 }

@@ -3,17 +3,17 @@ import Foundation
 import SealProtocol
 
 /// The data the suite stamps and personalizes with.
-public enum SuiteData {
+package enum SuiteData {
     /// PIN and PUK the suite personalizes fresh tokens with.
-    public static let freshPIN = "24681357"
-    public static let freshPUK = "1357924680"
+    package static let freshPIN = "24681357"
+    package static let freshPUK = "1357924680"
     /// Try limits of fresh tokens: small, so blocking takes few commands.
-    public static let freshPINTryLimit: UInt8 = 3
-    public static let freshPUKTryLimit: UInt8 = 3
-    public static let freshValidity: UInt32 = 30 * 86_400
+    package static let freshPINTryLimit: UInt8 = 3
+    package static let freshPUKTryLimit: UInt8 = 3
+    package static let freshValidity: UInt32 = 30 * 86_400
 
     /// A personalization with a random watermark key (so no two fresh tokens share one).
-    public static func personalization(
+    package static func personalization(
         pin: String = freshPIN, puk: String = freshPUK, pinTryLimit: UInt8 = freshPINTryLimit, pukTryLimit: UInt8 = freshPUKTryLimit,
         remoteAuthorityKey: [UInt8]? = nil, requiresRemoteAuthorization: Bool = false,
         validity: UInt32 = freshValidity, watermarkKey: [UInt8]? = nil, sealName: String = "Conformance Seal"
@@ -27,34 +27,34 @@ public enum SuiteData {
     }
 
     /// SHA-256 of a document text unique to the case and `index`.
-    public static func documentDigest(_ label: String, _ index: Int = 0) -> [UInt8] {
+    package static func documentDigest(_ label: String, _ index: Int = 0) -> [UInt8] {
         Array(SHA256.hash(data: Array("SealKit conformance document \(label) #\(index) \(UUID().uuidString)".utf8)))
     }
 
     /// Now, in seconds since the epoch.
-    public static func now() -> UInt64 {
+    package static func now() -> UInt64 {
         UInt64(Date().timeIntervalSince1970)
     }
 
     /// Minimal metadata: the time only.
-    public static func metadata(time: UInt64 = now()) -> StampMetadata {
+    package static func metadata(time: UInt64 = now()) -> StampMetadata {
         StampMetadata(time: time)
     }
 
     /// Metadata with every optional field set.
-    public static func fullMetadata(time: UInt64 = now()) -> StampMetadata {
+    package static func fullMetadata(time: UInt64 = now()) -> StampMetadata {
         StampMetadata(time: time, latitudeMicrodegrees: 31_230_400, longitudeMicrodegrees: 121_473_700,
                       operatorID: "conformance-operator", deviceFingerprint: [0xDE, 0xAD, 0xBE, 0xEF],
                       organizationUnit: "Conformance", approvalNode: "Lab")
     }
 
-    public static func randomBytes(_ count: Int) -> [UInt8] {
+    package static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
 
     /// A wrong PIN of the same length as `pin` (every digit shifted by one).
-    public static func wrongPIN(for pin: String) -> String {
+    package static func wrongPIN(for pin: String) -> String {
         String(pin.map { char -> Character in
             guard let digit = char.wholeNumberValue else { return "0" }
             return Character(String((digit + 1) % 10))
