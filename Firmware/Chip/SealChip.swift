@@ -99,7 +99,7 @@ public final class SealChip {
     }
 
     /// The committed lifecycle state; `nil` if the record is unreadable.
-    public var lifecycleForDiagnostics: LifecycleState? {
+    @_spi(Testing) public var lifecycleForDiagnostics: LifecycleState? {
         try? applet.store.lifecycle()
     }
 

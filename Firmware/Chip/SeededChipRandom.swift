@@ -17,6 +17,7 @@ public final class SeededChipRandom: ChipRandomSource {
     private var blockCounter: UInt64 = 0
     private var buffer: [UInt8] = []
 
+    /// A generator whose stream is determined by `seed` (any length; HKDF spreads it).
     public init(seed: [UInt8]) {
         key = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: SymmetricKey(data: seed),
@@ -24,6 +25,7 @@ public final class SeededChipRandom: ChipRandomSource {
             outputByteCount: 32)
     }
 
+    /// The next `count` bytes of the stream.
     public func randomBytes(count: Int) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(max(count, 0))

@@ -1,7 +1,9 @@
 /// Production randomness: the operating system's CSPRNG via `SystemRandomNumberGenerator`.
 public final class SystemChipRandom: ChipRandomSource, Sendable {
+    /// The system generator; it has no state of its own.
     public init() {}
 
+    /// `count` bytes from the operating system's CSPRNG.
     public func randomBytes(count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         var out: [UInt8] = []

@@ -19,10 +19,10 @@ public final class InMemoryBackingStore: NVMBackingStore {
     private var snapshot: NVMSnapshot?
     /// How many times ``store(_:)`` has succeeded; lets tests and benchmarks check that
     /// the memory persists once per committed transaction and not per physical write.
-    public private(set) var storeCount = 0
+    @_spi(Testing) public private(set) var storeCount = 0
     /// When `true`, ``store(_:)`` throws ``NVMError/Code/storageFailure`` and leaves
     /// ``image`` untouched, to exercise the memory's handling of a failed durable commit.
-    public var failsStores = false
+    @_spi(Testing) public var failsStores = false
 
     /// Creates a store, optionally pre-loaded with an image.
     public init(image: [UInt8]? = nil) {

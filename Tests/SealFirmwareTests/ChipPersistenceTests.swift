@@ -3,7 +3,7 @@ import Foundation
 import SealProtocol
 import Testing
 
-@testable import SealFirmware
+@_spi(Testing) @testable import SealFirmware
 
 /// Persistence across SealChip instances over one FileBackingStore, and the factory interface (SPEC §12).
 @Suite("Chip persistence and manufacture")

@@ -2,7 +2,7 @@ import Crypto
 import SealProtocol
 import Testing
 
-@testable import SealFirmware
+@_spi(Testing) @testable import SealFirmware
 
 /// SPEC §11: a power loss at any NVM write point leaves the state exactly as before the command's
 /// transaction or exactly as after it. Each command is run once cleanly to measure its W write

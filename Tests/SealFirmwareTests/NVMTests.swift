@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SealFirmware
+@_spi(Testing) @testable import SealFirmware
 
 /// Tests for the NVM model: record access, transactions, tear (power-loss)
 /// atomicity at every write point, persistence and image validation.
