@@ -32,9 +32,13 @@ public struct AnswerToReset: Hashable, Sendable, CustomStringConvertible {
 
     /// The interface bytes of one level of the ATR; absent bytes are `nil`.
     public struct InterfaceBytes: Sendable, Hashable {
+        /// TAi (for i = 1: the clock rate and baud rate factors Fi/Di).
         public var ta: UInt8?
+        /// TBi.
         public var tb: UInt8?
+        /// TCi (for i = 1: the extra guard time).
         public var tc: UInt8?
+        /// TDi: the protocol type T (low nibble) and which interface bytes of the next level follow.
         public var td: UInt8?
 
         /// Creates one level of interface bytes.

@@ -14,6 +14,7 @@ public struct BERTag: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStr
         self.rawValue = rawValue
     }
 
+    /// A tag written as in the specs: `let tag: BERTag = 0x9F01`.
     public init(integerLiteral value: UInt32) {
         self.rawValue = value
     }
@@ -57,7 +58,14 @@ public struct BERTag: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStr
 
     /// ASN.1 tag classes (ISO 8825-1 §8.1.2.2).
     public enum TagClass: Sendable, Hashable {
-        case universal, application, contextSpecific, `private`
+        /// Bits `00`: a universal ASN.1 type.
+        case universal
+        /// Bits `01`: an application-wide tag (`41`–`5F`, `61`–`7F` first bytes).
+        case application
+        /// Bits `10`: a context-specific tag (`80`–`BF` first bytes), as most SPEC §7 tags are.
+        case contextSpecific
+        /// Bits `11`: a private tag (`C0`–`FF` first bytes), as the grant fields `C1`–`C6` are.
+        case `private`
     }
 
     public var description: String {

@@ -1,28 +1,30 @@
 /// Appends BER-TLV objects straight into one byte buffer: no intermediate `TLV` values or value
 /// arrays. Produces exactly what `[TLV].encoded()` produces (minimal lengths); the encoders on the
 /// STAMP path use it because a stamp builds two of these lists.
-public struct TLVWriter: Sendable {
-    public private(set) var bytes: [UInt8]
+package struct TLVWriter: Sendable {
+    /// The objects appended so far, encoded.
+    package private(set) var bytes: [UInt8]
 
-    public init(capacity: Int = 64) {
+    /// An empty writer whose buffer reserves `capacity` bytes.
+    package init(capacity: Int = 64) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
     /// Appends `tag`, a minimal length and `value`.
-    public mutating func append(_ tag: BERTag, _ value: some Collection<UInt8>) {
+    package mutating func append(_ tag: BERTag, _ value: some Collection<UInt8>) {
         appendHeader(tag, length: value.count)
         bytes.append(contentsOf: value)
     }
 
     /// Appends `tag` with the big-endian bytes of `value` (`u32`/`u64` fields of SPEC §7).
-    public mutating func append<T: FixedWidthInteger>(_ tag: BERTag, bigEndian value: T) {
+    package mutating func append<T: FixedWidthInteger>(_ tag: BERTag, bigEndian value: T) {
         appendHeader(tag, length: MemoryLayout<T>.size)
         bytes.appendBigEndian(value)
     }
 
     /// Appends `tag` with the UTF-8 bytes of `text`.
-    public mutating func append(_ tag: BERTag, utf8 text: String) {
+    package mutating func append(_ tag: BERTag, utf8 text: String) {
         appendHeader(tag, length: text.utf8.count)
         bytes.append(contentsOf: text.utf8)
     }

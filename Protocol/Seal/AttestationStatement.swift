@@ -1,26 +1,42 @@
 /// The statement GET ATTESTATION returns, signed by the device attestation key (SPEC §9.4).
 public struct AttestationStatement: Hashable, Sendable {
+    /// The domain separator every statement starts with, `"SEALKIT-ATTEST-V1"`.
     public static let domain = Array("SEALKIT-ATTEST-V1".utf8)
 
     /// Key policy bits (SPEC §9.4).
     public struct KeyPolicy: OptionSet, Hashable, Sendable {
+        /// The policy byte.
         public let rawValue: UInt8
+        /// Wraps a policy byte.
         public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// Bit 0: the seal key pair was generated on the chip.
         public static let generatedOnChip = KeyPolicy(rawValue: 0x01)
+        /// Bit 1: the seal private key can never leave the chip.
         public static let neverExportable = KeyPolicy(rawValue: 0x02)
+        /// Bit 2: using the seal key requires a verified PIN.
         public static let pinRequired = KeyPolicy(rawValue: 0x04)
+        /// Bit 3: stamping requires a remote-authority grant.
         public static let remoteAuthorizationRequired = KeyPolicy(rawValue: 0x08)
     }
 
+    /// The 16-byte chip ID.
     public var chipID: [UInt8]
+    /// The seal public key, 65-byte uncompressed P-256 point.
     public var sealPublicKey: [UInt8]
+    /// SHA-256 of ``sealPublicKey``.
     public var keyID: [UInt8]
+    /// The physical-feature hash of the personalization.
     public var featureHash: [UInt8]
+    /// How the seal key is held and may be used.
     public var keyPolicy: KeyPolicy
+    /// The signature counter when the statement was made.
     public var counter: UInt32
+    /// The lifecycle code when the statement was made (``LifecycleState/rawValue``).
     public var lifecycle: UInt8
+    /// The verifier's nonce, 0–32 bytes, echoed for freshness.
     public var nonce: [UInt8]
 
+    /// Creates a statement from its fields.
     public init(chipID: [UInt8], sealPublicKey: [UInt8], keyID: [UInt8], featureHash: [UInt8], keyPolicy: KeyPolicy,
                 counter: UInt32, lifecycle: UInt8, nonce: [UInt8]) {
         self.chipID = chipID
@@ -33,6 +49,7 @@ public struct AttestationStatement: Hashable, Sendable {
         self.nonce = nonce
     }
 
+    /// The signed byte layout of SPEC §9.4.
     public func encoded() -> [UInt8] {
         var out = Self.domain + chipID + sealPublicKey + keyID + featureHash
         out.append(keyPolicy.rawValue)
@@ -45,6 +62,10 @@ public struct AttestationStatement: Hashable, Sendable {
 
     static let fixedLength = 17 + 16 + 65 + 32 + 32 + 1 + 4 + 1 + 1
 
+    /// Decodes the SPEC §9.4 layout.
+    ///
+    /// - Throws: ``SealDataError``: `invalidEncoding` without the domain header or when truncated,
+    ///   `invalidLength` when the nonce length does not match the size.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
         guard bytes.count >= Self.fixedLength, Array(bytes[0..<17]) == Self.domain else {
             throw SealDataError(.invalidEncoding, "attestation statement has no SEALKIT-ATTEST-V1 header or is truncated")
@@ -71,14 +92,18 @@ public struct AttestationStatement: Hashable, Sendable {
 
 /// The response of GET ATTESTATION: `B1` statement, `B2` signature (SPEC §8.15).
 public struct AttestationResponse: Hashable, Sendable {
+    /// The statement exactly as signed; decode it with ``AttestationStatement/init(decoding:)``.
     public var statementBytes: [UInt8]
+    /// The device attestation key's DER ECDSA signature over ``statementBytes``.
     public var signature: [UInt8]
 
+    /// Creates a response from its two fields.
     public init(statementBytes: [UInt8], signature: [UInt8]) {
         self.statementBytes = statementBytes
         self.signature = signature
     }
 
+    /// `B1 L statement  B2 L signature`.
     public func encoded() -> [UInt8] {
         [TLV(tag: SealTag.attestationStatement, value: statementBytes), TLV(tag: SealTag.attestationSignature, value: signature)].encoded()
     }

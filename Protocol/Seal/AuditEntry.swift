@@ -2,19 +2,31 @@ import Crypto
 
 /// One stamp as the chip's audit log keeps it (SPEC §8.14, §9.6).
 public struct AuditEntry: Hashable, Sendable {
+    /// The domain separator of the chain hash, `"SEALKIT-AUDIT-V1"`.
     public static let chainDomain = Array("SEALKIT-AUDIT-V1".utf8)
 
+    /// The stamp's signature counter.
     public var counter: UInt32
+    /// The metadata time, seconds since the epoch.
     public var time: UInt64
+    /// SHA-256 of the stamped document.
     public var documentDigest: [UInt8]
+    /// SHA-256 of the metadata encoding.
     public var metadataDigest: [UInt8]
+    /// The watermark serial.
     public var serial: String
+    /// Expiry, seconds since the epoch.
     public var expiry: UInt64
+    /// The 8-digit expiration code.
     public var expirationCode: String
+    /// The serial of the remote-authority grant used, 0 when none.
     public var grantSerial: UInt32
+    /// The chain hash of the entry before, 32 zero bytes for the first.
     public var previousHash: [UInt8]
+    /// The seal key's DER ECDSA signature over the stamp's TBS (SPEC §9.3).
     public var signature: [UInt8]
 
+    /// Creates an entry from its fields.
     public init(
         counter: UInt32, time: UInt64, documentDigest: [UInt8], metadataDigest: [UInt8], serial: String,
         expiry: UInt64, expirationCode: String, grantSerial: UInt32, previousHash: [UInt8], signature: [UInt8]
@@ -48,6 +60,7 @@ public struct AuditEntry: Hashable, Sendable {
         return Array(hasher.finalize())
     }
 
+    /// The READ AUDIT LOG response, fields in the order of SPEC §8.14.
     public func encoded() -> [UInt8] {
         var writer = TLVWriter(capacity: 250)
         writer.append(SealTag.counter, bigEndian: counter)
@@ -63,6 +76,9 @@ public struct AuditEntry: Hashable, Sendable {
         return writer.bytes
     }
 
+    /// Strictly decodes a READ AUDIT LOG response.
+    ///
+    /// - Throws: ``SealDataError`` naming the field out of order, missing or of the wrong length.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
         var reader = try TLVFieldReader(bytes, context: "audit entry")
         counter = try reader.uint32(SealTag.counter, "counter")
@@ -81,20 +97,28 @@ public struct AuditEntry: Hashable, Sendable {
 
 /// GET DATA `0109` (SPEC §8.5): the audit log's window and head.
 public struct AuditStatus: Hashable, Sendable {
+    /// The counter of the oldest entry still retained; 0 when the log is empty.
     public var oldestCounter: UInt32
+    /// The counter of the newest entry; 0 when the log is empty.
     public var newestCounter: UInt32
+    /// The chain hash of the newest entry (32 zero bytes when empty).
     public var headHash: [UInt8]
 
+    /// Creates a status from its fields.
     public init(oldestCounter: UInt32, newestCounter: UInt32, headHash: [UInt8]) {
         self.oldestCounter = oldestCounter
         self.newestCounter = newestCounter
         self.headHash = headHash
     }
 
+    /// The 40 bytes: oldest u32, newest u32, head hash.
     public func encoded() -> [UInt8] {
         bigEndianBytes(oldestCounter) + bigEndianBytes(newestCounter) + headHash
     }
 
+    /// Decodes the 40 bytes.
+    ///
+    /// - Throws: ``SealDataError`` (`invalidLength`) for any other size.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
         guard bytes.count == 40 else { throw SealDataError(.invalidLength, "audit status must be 40 bytes, got \(bytes.count)") }
         oldestCounter = readBigEndian(bytes[0..<4], as: UInt32.self)

@@ -1,5 +1,6 @@
 /// A remote-authority grant that authorizes stamping (SPEC §9.5).
 public struct AuthorizationGrant: Hashable, Sendable, Codable {
+    /// What a grant authorizes (`C2`).
     public enum Kind: UInt8, Sendable, Codable {
         /// Authorizes one stamp of one document.
         case document = 0x01
@@ -7,15 +8,21 @@ public struct AuthorizationGrant: Hashable, Sendable, Codable {
         case counterWindow = 0x02
     }
 
+    /// The grant serial (`C1`); the chip accepts only serials above the last one used, or the same
+    /// serial again for a counter window.
     public var serial: UInt32
+    /// Document or counter window.
     public var kind: Kind
+    /// The first signature counter the grant covers.
     public var firstCounter: UInt32
+    /// The last signature counter the grant covers.
     public var lastCounter: UInt32
     /// The granted document digest; present exactly for `.document`.
     public var documentDigest: [UInt8]?
     /// The authority's DER ECDSA signature over ``signedBytes(chipID:)``.
     public var signature: [UInt8]
 
+    /// Creates a grant from its fields; ``signature`` must cover ``signedBytes(chipID:)``.
     public init(serial: UInt32, kind: Kind, firstCounter: UInt32, lastCounter: UInt32, documentDigest: [UInt8]?, signature: [UInt8]) {
         self.serial = serial
         self.kind = kind

@@ -1,19 +1,31 @@
 /// The chip's capabilities, GET DATA `0105`, and the proprietary part of the SELECT FCI (SPEC §8.1, §8.5).
 public struct SealCapabilities: Hashable, Sendable {
+    /// The feature bits (`83`).
     public struct Features: OptionSet, Hashable, Sendable {
+        /// The feature byte.
         public let rawValue: UInt8
+        /// Wraps a feature byte.
         public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// Bit 0: the chip accepts command chaining (SPEC §3.4).
         public static let commandChaining = Features(rawValue: 0x01)
+        /// Bit 1: the chip accepts extended Lc and Le (SPEC §3.1).
         public static let extendedLength = Features(rawValue: 0x02)
+        /// Bit 2: the chip supports remote-authority grants (SPEC §9.5).
         public static let remoteAuthorization = Features(rawValue: 0x04)
     }
 
+    /// The spec version, two bytes (`01 00`).
     public var specVersion: [UInt8]
+    /// The largest command data field, one APDU or a whole chain.
     public var maxCommandData: UInt16
+    /// The largest response the chip produces.
     public var maxResponseData: UInt32
+    /// Chaining, extended length, remote authorization.
     public var features: Features
+    /// How many audit entries the chip retains.
     public var auditLogCapacity: UInt16
 
+    /// Creates capabilities; the defaults are those of the reference chip (SPEC §8.5).
     public init(specVersion: [UInt8] = SealApplet.specVersion, maxCommandData: UInt16 = UInt16(SealApplet.maxCommandData),
                 maxResponseData: UInt32 = UInt32(SealApplet.maxResponseData),
                 features: Features = [.commandChaining, .extendedLength, .remoteAuthorization],
@@ -40,6 +52,9 @@ public struct SealCapabilities: Hashable, Sendable {
         fciProprietary() + [TLV(tag: SealTag.auditCapacity, value: bigEndianBytes(auditLogCapacity))].encoded()
     }
 
+    /// Strictly decodes GET DATA `0105`.
+    ///
+    /// - Throws: ``SealDataError`` naming the field out of order, missing or of the wrong length.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
         var reader = try TLVFieldReader(bytes, context: "capabilities")
         specVersion = try reader.bytes(SealTag.specVersion, "spec version", length: 2...2)

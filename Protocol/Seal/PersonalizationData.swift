@@ -1,18 +1,30 @@
 /// What the issuer writes with PERSONALIZE (SPEC §8.11), and — without PIN, PUK and watermark key —
 /// what GET DATA `0108` returns.
 public struct PersonalizationData: Hashable, Sendable {
+    /// The organization the seal belongs to, 1–64 UTF-8 bytes.
     public var organizationName: String
+    /// The seal's name, 1–64 UTF-8 bytes.
     public var sealName: String
+    /// SHA-256 of the seal's physical features (its imprint image), 32 bytes.
     public var featureHash: [UInt8]
+    /// The initial PIN, 4–12 ASCII digits.
     public var pin: String
+    /// Wrong PIN tries before the PIN blocks, 1–15.
     public var pinTryLimit: UInt8
+    /// The PUK that unblocks the PIN, 8–16 ASCII digits.
     public var puk: String
+    /// Wrong PUK tries before the PUK blocks for good, 1–15.
     public var pukTryLimit: UInt8
+    /// The remote authority's public key (65-byte uncompressed P-256 point), if grants are used.
     public var remoteAuthorityKey: [UInt8]?
+    /// Whether every stamp needs a grant from the remote authority; needs ``remoteAuthorityKey``.
     public var requiresRemoteAuthorization: Bool
+    /// How long a stamp's watermark stays valid, in seconds (at least 60).
     public var watermarkValiditySeconds: UInt32
+    /// The 32-byte key of the expiration codes (SPEC §10.2); the chip never reveals it.
     public var watermarkKey: [UInt8]
 
+    /// Creates personalization data; ``validate()`` checks it (``encoded()`` does too).
     public init(
         organizationName: String, sealName: String, featureHash: [UInt8], pin: String, pinTryLimit: UInt8 = 3,
         puk: String, pukTryLimit: UInt8 = 10, remoteAuthorityKey: [UInt8]? = nil, requiresRemoteAuthorization: Bool = false,
@@ -41,6 +53,9 @@ public struct PersonalizationData: Hashable, Sendable {
         (8...16).contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
     }
 
+    /// Checks every field against SPEC §7 and §8.11.
+    ///
+    /// - Throws: ``SealDataError`` naming the first field out of range.
     public func validate() throws(SealDataError) {
         guard (1...64).contains(organizationName.utf8.count) else { throw SealDataError(.invalidLength, "organization name must be 1 to 64 bytes") }
         guard (1...64).contains(sealName.utf8.count) else { throw SealDataError(.invalidLength, "seal name must be 1 to 64 bytes") }
@@ -126,13 +141,20 @@ public struct PersonalizationData: Hashable, Sendable {
 
 /// The public part of the personalization, GET DATA `0108` (SPEC §8.5).
 public struct PersonalizationInfo: Hashable, Sendable {
+    /// The organization the seal belongs to.
     public var organizationName: String
+    /// The seal's name.
     public var sealName: String
+    /// SHA-256 of the seal's physical features.
     public var featureHash: [UInt8]
+    /// Whether every stamp needs a remote-authority grant.
     public var requiresRemoteAuthorization: Bool
+    /// How long a stamp's watermark stays valid, in seconds.
     public var watermarkValiditySeconds: UInt32
+    /// The remote authority's public key, if one is installed.
     public var remoteAuthorityKey: [UInt8]?
 
+    /// Creates the public personalization from its fields.
     public init(organizationName: String, sealName: String, featureHash: [UInt8], requiresRemoteAuthorization: Bool,
                 watermarkValiditySeconds: UInt32, remoteAuthorityKey: [UInt8]?) {
         self.organizationName = organizationName
@@ -143,6 +165,7 @@ public struct PersonalizationInfo: Hashable, Sendable {
         self.remoteAuthorityKey = remoteAuthorityKey
     }
 
+    /// GET DATA `0108`: `41 42 43 [48] 49 4A` in ascending tag order.
     public func encoded() -> [UInt8] {
         var fields = [
             TLV(tag: SealTag.organizationName, value: Array(organizationName.utf8)),
@@ -155,6 +178,9 @@ public struct PersonalizationInfo: Hashable, Sendable {
         return fields.encoded()
     }
 
+    /// Strictly decodes GET DATA `0108`.
+    ///
+    /// - Throws: ``SealDataError`` naming the field out of order, missing or of the wrong length.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
         var reader = try TLVFieldReader(bytes, context: "personalization info")
         func text(_ value: [UInt8], _ name: String) throws(SealDataError) -> String {
@@ -173,11 +199,16 @@ public struct PersonalizationInfo: Hashable, Sendable {
 
 /// GET DATA `0104` (SPEC §8.5).
 public struct PINStatus: Hashable, Sendable {
+    /// Wrong PIN tries left before the PIN blocks (0: blocked).
     public var pinTriesRemaining: UInt8
+    /// The PIN try limit set at personalization.
     public var pinTryLimit: UInt8
+    /// Wrong PUK tries left before the PUK blocks for good.
     public var pukTriesRemaining: UInt8
+    /// The PUK try limit set at personalization.
     public var pukTryLimit: UInt8
 
+    /// Creates a status from its four counts.
     public init(pinTriesRemaining: UInt8, pinTryLimit: UInt8, pukTriesRemaining: UInt8, pukTryLimit: UInt8) {
         self.pinTriesRemaining = pinTriesRemaining
         self.pinTryLimit = pinTryLimit
@@ -185,8 +216,12 @@ public struct PINStatus: Hashable, Sendable {
         self.pukTryLimit = pukTryLimit
     }
 
+    /// The four bytes in field order.
     public func encoded() -> [UInt8] { [pinTriesRemaining, pinTryLimit, pukTriesRemaining, pukTryLimit] }
 
+    /// Decodes the four bytes.
+    ///
+    /// - Throws: ``SealDataError`` (`invalidLength`) for any other size.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
         guard bytes.count == 4 else { throw SealDataError(.invalidLength, "PIN status must be 4 bytes, got \(bytes.count)") }
         self.init(pinTriesRemaining: bytes[0], pinTryLimit: bytes[1], pukTriesRemaining: bytes[2], pukTryLimit: bytes[3])

@@ -1,11 +1,18 @@
 /// The data field of STAMP (SPEC §8.13): `90` digest, `A1` metadata, optional `A2` grant.
 public struct StampRequest: Hashable, Sendable {
+    /// SHA-256 of the document, 32 bytes.
     public var documentDigest: [UInt8]
+    /// Who, when and where.
     public var metadata: StampMetadata
+    /// The remote authority's grant, when the seal policy requires one.
     public var grant: AuthorizationGrant?
     /// The `A1` value exactly as carried, which is what the metadata digest covers (SPEC §9.2).
     public let metadataEncoding: [UInt8]
 
+    /// Creates a request, encoding the metadata once.
+    ///
+    /// - Throws: ``SealDataError`` when the digest is not 32 bytes or the metadata fails
+    ///   ``StampMetadata/validate()``.
     public init(documentDigest: [UInt8], metadata: StampMetadata, grant: AuthorizationGrant? = nil) throws(SealDataError) {
         guard documentDigest.count == 32 else {
             throw SealDataError(.invalidLength, "document digest must be 32 bytes (SHA-256), got \(documentDigest.count)")
@@ -16,6 +23,7 @@ public struct StampRequest: Hashable, Sendable {
         self.metadataEncoding = try metadata.encoded()
     }
 
+    /// The STAMP data field: `90` digest, `A1` metadata, optional `A2` grant.
     public func encoded() -> [UInt8] {
         var fields = [TLV(tag: SealTag.documentDigest, value: documentDigest), TLV(tag: SealTag.metadata, value: metadataEncoding)]
         if let grant { fields.append(TLV(tag: SealTag.grant, value: grant.encoded())) }
@@ -39,12 +47,18 @@ public struct StampRequest: Hashable, Sendable {
 
 /// The response of STAMP (SPEC §8.13).
 public struct StampResponse: Hashable, Sendable {
+    /// The new signature counter.
     public var counter: UInt32
+    /// The watermark serial minted for this stamp (SPEC §10.1).
     public var serial: String
+    /// Expiry, seconds since the epoch.
     public var expiry: UInt64
+    /// The 8-digit expiration code (SPEC §10.2).
     public var expirationCode: String
+    /// The seal key's DER ECDSA signature over the TBS (SPEC §9.3).
     public var signature: [UInt8]
 
+    /// Creates a response from its fields.
     public init(counter: UInt32, serial: String, expiry: UInt64, expirationCode: String, signature: [UInt8]) {
         self.counter = counter
         self.serial = serial
@@ -53,6 +67,7 @@ public struct StampResponse: Hashable, Sendable {
         self.signature = signature
     }
 
+    /// `9A 9B 9C 9D 9E`, in that order.
     public func encoded() -> [UInt8] {
         var writer = TLVWriter(capacity: 120)
         writer.append(SealTag.counter, bigEndian: counter)
@@ -63,6 +78,9 @@ public struct StampResponse: Hashable, Sendable {
         return writer.bytes
     }
 
+    /// Strictly decodes a STAMP response.
+    ///
+    /// - Throws: ``SealDataError`` naming the field out of order, missing or of the wrong length.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
         var reader = try TLVFieldReader(bytes, context: "STAMP response")
         counter = try reader.uint32(SealTag.counter, "counter")

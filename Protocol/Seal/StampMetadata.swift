@@ -11,13 +11,19 @@ public struct StampMetadata: Hashable, Sendable, Codable {
     public var latitudeMicrodegrees: Int32?
     /// Longitude in microdegrees, −180 000 000 … 180 000 000; set together with `latitude`.
     public var longitudeMicrodegrees: Int32?
+    /// Who stamped, 1–64 UTF-8 bytes.
     public var operatorID: String?
+    /// The stamping device, 1–64 bytes.
     public var deviceFingerprint: [UInt8]?
+    /// The operator's organization unit, 1–64 UTF-8 bytes.
     public var organizationUnit: String?
+    /// The approval step the stamp records, 1–64 UTF-8 bytes.
     public var approvalNode: String?
 
+    /// The longest text or fingerprint field, in bytes.
     public static let maxTextLength = 64
 
+    /// Creates metadata; only the time is required, and latitude and longitude go together.
     public init(
         time: UInt64,
         latitudeMicrodegrees: Int32? = nil,
