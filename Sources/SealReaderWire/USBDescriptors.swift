@@ -336,22 +336,37 @@ public struct CCIDClassDescriptor: Hashable, Sendable {
 
     /// `dwFeatures` bits (CCID 1.1 §5.1, table 5.1-1).
     public enum Feature {
+        /// Bit 1: automatic parameter configuration based on the ATR.
         public static let automaticParameterConfigurationFromATR: UInt32 = 0x0000_0002
+        /// Bit 2: the reader activates the ICC when it is inserted.
         public static let automaticActivationOnInsert: UInt32 = 0x0000_0004
+        /// Bit 3: automatic ICC voltage selection.
         public static let automaticVoltageSelection: UInt32 = 0x0000_0008
+        /// Bit 4: automatic ICC clock frequency change.
         public static let automaticClockChange: UInt32 = 0x0000_0010
+        /// Bit 5: automatic baud rate change.
         public static let automaticBaudRateChange: UInt32 = 0x0000_0020
+        /// Bit 6: automatic parameter negotiation by the reader.
         public static let automaticParameterNegotiation: UInt32 = 0x0000_0040
+        /// Bit 7: automatic PPS by the reader from the current parameters.
         public static let automaticPPS: UInt32 = 0x0000_0080
+        /// Bit 8: the reader can stop the ICC clock.
         public static let canSetClockStop: UInt32 = 0x0000_0100
+        /// Bit 9: NAD values other than 0 are accepted (T=1).
         public static let nadOtherThanZero: UInt32 = 0x0000_0200
+        /// Bit 10: automatic IFSD exchange as the first T=1 block.
         public static let automaticIFSDExchange: UInt32 = 0x0000_0400
         /// Exchange level, one of the next four values in bits 16–18.
         public static let exchangeLevelMask: UInt32 = 0x0007_0000
+        /// Exchange level 0: character level; the host drives the ICC protocol itself.
         public static let characterLevelExchange: UInt32 = 0x0000_0000
+        /// Exchange level bit 16: TPDU level.
         public static let tpduLevelExchange: UInt32 = 0x0001_0000
+        /// Exchange level bit 17: short APDU level.
         public static let shortAPDULevelExchange: UInt32 = 0x0002_0000
+        /// Exchange level bit 18: short and extended APDU level.
         public static let extendedAPDULevelExchange: UInt32 = 0x0004_0000
+        /// Bit 20: USB wake-up signalling on card insertion and removal.
         public static let usbWakeUpOnInsertRemove: UInt32 = 0x0010_0000
     }
 
@@ -377,7 +392,9 @@ public struct CCIDClassDescriptor: Hashable, Sendable {
     public var numDataRatesSupported: UInt8
     /// Largest IFSD (T=1 information field) the reader supports.
     public var maxIFSD: UInt32
+    /// `dwSynchProtocols`: synchronous protocols supported (0 for none).
     public var synchProtocols: UInt32
+    /// `dwMechanical`: card accept, eject, capture and lock mechanics (0 for none).
     public var mechanical: UInt32
     /// Capabilities; see ``Feature``.
     public var features: UInt32
