@@ -13,7 +13,7 @@ public struct PCSCReaderInfo: Hashable, Sendable, CustomStringConvertible {
     public let eventCount: Int
 
     /// Creates a reader description.
-    public init(name: String, state: PCSCReaderState, atr: [UInt8]?, eventCount: Int = 0) {
+    package init(name: String, state: PCSCReaderState, atr: [UInt8]?, eventCount: Int = 0) {
         self.name = name
         self.state = state
         self.atr = atr

@@ -3,8 +3,7 @@ import SealHostDriver
 /// `SCardGetStatusChange`).
 ///
 /// The raw value holds the low 16 bits of the PC/SC state word. pcsc-lite (and Windows) put an event
-/// counter in the high 16 bits; ``init(pcscStateWord:)`` drops it and ``eventCount(ofStateWord:)``
-/// reads it (see ``PCSCReaderInfo/eventCount``).
+/// counter in the high 16 bits, which ``PCSCReaderInfo/eventCount`` carries.
 public struct PCSCReaderState: OptionSet, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt32
 
@@ -12,13 +11,13 @@ public struct PCSCReaderState: OptionSet, Hashable, Sendable, CustomStringConver
     public init(rawValue: UInt32) { self.rawValue = rawValue & 0xFFFF }
 
     /// Creates a state from a full PC/SC state word, dropping the event counter in the high 16 bits.
-    public init<Word: BinaryInteger>(pcscStateWord: Word) {
+    package init<Word: BinaryInteger>(pcscStateWord: Word) {
         self.init(rawValue: UInt32(truncatingIfNeeded: pcscStateWord))
     }
 
     /// The event counter in the high 16 bits of a PC/SC state word (pcsc-lite counts card insertions
     /// and removals there).
-    public static func eventCount<Word: BinaryInteger>(ofStateWord word: Word) -> Int {
+    package static func eventCount<Word: BinaryInteger>(ofStateWord word: Word) -> Int {
         Int((UInt32(truncatingIfNeeded: word) >> 16) & 0xFFFF)
     }
 

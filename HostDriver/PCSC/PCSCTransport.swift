@@ -78,7 +78,7 @@ public actor PCSCTransport: CardTransport {
 
     /// Resolves a reader query against the given reader names; the rules and errors are those of
     /// ``resolve(readerQuery:)``.
-    public static func resolve(readerQuery: String, among readers: [String]) throws(PCSCError) -> String {
+    package static func resolve(readerQuery: String, among readers: [String]) throws(PCSCError) -> String {
         try PCSCReaderQuery.resolve(readerQuery, among: readers)
     }
 
