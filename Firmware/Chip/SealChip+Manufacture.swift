@@ -11,8 +11,10 @@ extension SealChip {
     /// and audit head, and enters MANUFACTURED — all in one NVM transaction.
     ///
     /// - Parameters:
+    ///   - nvm: the chip's memory, powered on and never manufactured.
     ///   - chipID: 16 bytes.
     ///   - issuerPublicKey: the issuer's P-256 public key, X9.63 uncompressed (65 bytes).
+    ///   - random: the source of the device key (``SystemChipRandom`` for a real-like chip).
     /// - Returns: the device attestation public key, X9.63 (65 bytes), for the vendor CA to certify.
     ///   The private key never leaves the chip.
     /// - Throws: ``SealChipError`` (`invalidChipID`, `invalidIssuerKey`, `alreadyManufactured`,

@@ -34,7 +34,7 @@ public final class InMemoryBackingStore: NVMBackingStore {
         image
     }
 
-    /// Replaces ``image`` (or throws if ``failsStores`` is set).
+    /// Replaces ``image`` (or throws `NVMError.Code.storageFailure` when tests set `failsStores`).
     public func store(_ image: [UInt8]) throws {
         if failsStores {
             throw NVMError(.storageFailure, "in-memory store configured to fail")
@@ -43,7 +43,7 @@ public final class InMemoryBackingStore: NVMBackingStore {
         storeCount += 1
     }
 
-    /// Keeps `snapshot` (or throws if ``failsStores`` is set); ``image`` serializes it when read.
+    /// Keeps `snapshot` (or throws as ``store(_:)``); ``image`` serializes it when read.
     public func store(snapshot: NVMSnapshot) throws {
         if failsStores {
             throw NVMError(.storageFailure, "in-memory store configured to fail")

@@ -3,7 +3,7 @@ import SealHostDriver
 internal import CPCSCLite
 #endif
 
-/// A ``CardTransport`` to a seal token in a PC/SC reader (pcsc-lite on Linux).
+/// A `CardTransport` to a seal token in a PC/SC reader (pcsc-lite on Linux).
 ///
 /// ```swift
 /// let reader = try await PCSCTransport.resolve(readerQuery: "00 00")   // "Virtual PCD 00 00"
@@ -11,7 +11,7 @@ internal import CPCSCLite
 /// ```
 ///
 /// - **Protocol**: T=1 only. ``connect()`` asks for `SCARD_PROTOCOL_T1` and refuses cards that only
-///   offer T=0 with ``SealDriverError/Code-swift.struct/notSupportedByToken``.
+///   offer T=0 with `SealDriverError.Code.notSupportedByToken`.
 /// - **Threads**: the actor runs on its own serial dispatch queue, so the blocking PC/SC calls never
 ///   occupy the cooperative pool; it owns its own `SCARDCONTEXT`, established by ``connect()`` and
 ///   released by ``disconnect()`` (or, failing that, when the transport is deallocated — call
@@ -20,13 +20,13 @@ internal import CPCSCLite
 ///   transport reconnects with `SCARD_LEAVE_CARD` and retries the call once (see
 ///   ``recoveredResets``). The token's volatile state (PIN verification, issuer authentication) is
 ///   lost then, so a following command may be refused with a status word.
-/// - **Errors**: the ``CardTransport`` methods throw ``SealDriverError``, mapped from ``PCSCError``
+/// - **Errors**: the `CardTransport` methods throw `SealDriverError`, mapped from ``PCSCError``
 ///   by ``PCSCError/driverError``: a removed or missing card is `cardRemoved`; a mute card is
 ///   `noResponse`; pcscd not running, an unplugged reader or a sharing violation is
 ///   `transportFailure` whose message says what to do; an unknown reader name is `invalidArgument`.
 ///   Calling ``transmit(_:)`` before ``connect()`` is `notConnected`.
 public actor PCSCTransport: CardTransport {
-    /// The PC/SC reader name; also the transport's ``CardTransport/name``.
+    /// The PC/SC reader name; also the transport's `CardTransport.name`.
     public nonisolated let name: String
     /// How the reader is shared with other applications.
     public nonisolated let shareMode: ShareMode
@@ -108,7 +108,7 @@ public actor PCSCTransport: CardTransport {
     /// Connects to the card with T=1 (`SCardConnect`) and returns its ATR (`SCardStatus`). On a
     /// connected transport this is ``reset()``.
     ///
-    /// - Throws: ``SealDriverError``: `cardRemoved` when the reader is empty, `notSupportedByToken`
+    /// - Throws: `SealDriverError`: `cardRemoved` when the reader is empty, `notSupportedByToken`
     ///   for a card without T=1, `noResponse` for a mute card, `invalidArgument` for an unknown
     ///   reader (the reason lists the readers), `transportFailure` when pcscd is not running, the
     ///   reader is unavailable or held exclusively by someone else.
@@ -162,7 +162,7 @@ public actor PCSCTransport: CardTransport {
     /// APDUs work) and returns the complete response. Retries once after a reset by another
     /// application.
     ///
-    /// - Throws: ``SealDriverError``: `notConnected` before ``connect()``; `invalidArgument` for an
+    /// - Throws: `SealDriverError`: `notConnected` before ``connect()``; `invalidArgument` for an
     ///   empty APDU, one longer than 65 548 bytes, or a 1-byte APDU to a vpcd reader
     ///   (`Virtual PCD …`, whose protocol cannot carry it); `noResponse` when the card did not
     ///   answer (the command may or may not have run); `cardRemoved` when the card was pulled (the
@@ -188,7 +188,7 @@ public actor PCSCTransport: CardTransport {
     /// interleave their commands with a multi-APDU operation. The transaction always ends, also when
     /// `body` throws or the task is cancelled.
     ///
-    /// - Throws: ``SealDriverError/Code-swift.struct/notConnected`` before ``connect()``; the mapped
+    /// - Throws: `SealDriverError.Code.notConnected` before ``connect()``; the mapped
     ///   PC/SC error when the transaction cannot begin (after one retry following a reset by
     ///   another application); whatever `body` throws.
     public nonisolated(nonsending) func withTransaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {

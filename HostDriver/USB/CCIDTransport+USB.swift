@@ -17,6 +17,7 @@ extension CCIDTransport {
     ///   - address: `HOST[:PORT][/BUSID]`; without a bus id, the first exported device with a CCID
     ///     interface.
     ///   - timeout: bound on connecting, each operation-phase reply and each descriptor request.
+    ///   - configuration: the transport's slot, reply timeout and limits.
     /// - Throws: ``USBError`` (show its ``USBError/message``): `invalidAddress`, `connectionFailed`,
     ///   `deviceNotFound`, `importFailed`, `noCCIDInterface`, `protocolError`, `timeout`.
     public static func usbip(_ address: String, timeout: Duration = .seconds(5),
@@ -29,8 +30,10 @@ extension CCIDTransport {
     /// Opens a local USB CCID token through libusb-1.0 and returns a transport to it: what
     /// `sealctl --usb [VID:PID]` uses.
     ///
-    /// - Parameter deviceID: `VID:PID` in hex, e.g. `"20a0:42d4"`; `nil` for the first device
-    ///   with a CCID interface.
+    /// - Parameters:
+    ///   - deviceID: `VID:PID` in hex, e.g. `"20a0:42d4"`; `nil` for the first device with a CCID
+    ///     interface.
+    ///   - configuration: the transport's slot, reply timeout and limits.
     /// - Throws: ``USBError`` (show its ``USBError/message``): `invalidAddress`, `noUSBDevices`,
     ///   `deviceNotFound`, `noCCIDInterface`, `permissionDenied` ("add a udev rule or run as
     ///   root"), `deviceBusy` ("probably by pcscd: stop pcscd or use --reader"),

@@ -2,11 +2,12 @@ import SealHostDriver
 import SealReaderWire
 import SealProtocol
 
-/// A ``CardTransport`` to a seal token behind a USB CCID interface, over any ``CCIDBulkPipe``.
+/// A `CardTransport` to a seal token behind a USB CCID interface: a local device through libusb-1.0
+/// (``usb(_:configuration:)``) or a device imported from a USB/IP server
+/// (``usbip(_:timeout:configuration:)``).
 ///
 /// ```swift
-/// let pipe = try await USBIPClient(address: USBIPAddress(parsing: "127.0.0.1/1-1")).importDevice()
-/// let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+/// let transport = try await CCIDTransport.usbip("127.0.0.1/1-1")
 /// let token = SealToken(transport: transport)
 /// ```
 ///
@@ -19,10 +20,10 @@ import SealProtocol
 ///
 /// The reader's CCID class descriptor supplies `dwMaxCCIDMessageLength` and the exchange level;
 /// readers at character or TPDU level are refused by ``connect()`` with
-/// ``SealDriverError/Code-swift.struct/notSupportedByToken``.
+/// `SealDriverError.Code.notSupportedByToken`.
 ///
 /// Calls are serialized: one CCID command is in flight at a time, as the protocol requires.
-/// Errors are ``SealDriverError``s mapped by ``CCIDError/driverError`` and ``USBError/driverError``.
+/// Errors are `SealDriverError`s mapped by ``CCIDError/driverError`` and ``USBError/driverError``.
 public actor CCIDTransport: CardTransport {
     /// Timeouts and limits.
     public struct Configuration: Sendable, Hashable {
@@ -86,7 +87,7 @@ public actor CCIDTransport: CardTransport {
 
     /// Powers the token on and returns its ATR; on a powered transport this is ``reset()``.
     ///
-    /// - Throws: ``SealDriverError``: `cardRemoved` without a token, `noResponse` for a mute
+    /// - Throws: `SealDriverError`: `cardRemoved` without a token, `noResponse` for a mute
     ///   token or a reader that does not answer, `notSupportedByToken` for a character- or
     ///   TPDU-level reader, `transportFailure` for protocol and USB failures.
     public func connect() async throws -> [UInt8] {
@@ -122,7 +123,7 @@ public actor CCIDTransport: CardTransport {
 
     /// Sends one APDU in a `PC_to_RDR_XfrBlock` and returns the whole response.
     ///
-    /// - Throws: ``SealDriverError``: `notConnected` before ``connect()``, `invalidArgument` for an
+    /// - Throws: `SealDriverError`: `notConnected` before ``connect()``, `invalidArgument` for an
     ///   empty APDU, `cardRemoved`, `noResponse`, `commandTooLong`, `responseTooLong`,
     ///   `transportFailure`.
     public func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
@@ -156,7 +157,7 @@ public actor CCIDTransport: CardTransport {
     /// (sequence, slot, type, failures). For diagnostics and reader-specific commands
     /// (`GetSlotStatus`, `GetParameters`, `Escape`).
     ///
-    /// - Throws: ``SealDriverError`` as ``transmit(_:)``.
+    /// - Throws: `SealDriverError` as ``transmit(_:)``.
     package func send(_ command: CCIDMessage.Kind) async throws -> CCIDMessage {
         try await exclusively { () async throws(SealDriverError) -> CCIDMessage in
             guard !closed else { throw Self.closedError }
@@ -167,7 +168,7 @@ public actor CCIDTransport: CardTransport {
     /// Waits for one message on the interrupt endpoint (`RDR_to_PC_NotifySlotChange`,
     /// `RDR_to_PC_HardwareError`). Does not take the bulk lock, so it may run alongside commands.
     ///
-    /// - Throws: ``SealDriverError``: `noResponse` when nothing came in time, `transportFailure`
+    /// - Throws: `SealDriverError`: `noResponse` when nothing came in time, `transportFailure`
     ///   for pipes without an interrupt endpoint or a malformed message.
     package func waitForInterrupt(timeout: Duration) async throws -> CCIDInterruptMessage {
         do {

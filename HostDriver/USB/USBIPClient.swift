@@ -2,13 +2,13 @@ import SealHostDriver
 import SealReaderWire
 import SealProtocol
 
-/// A USB/IP client: lists a server's exported devices and imports one as a ``USBIPBulkPipe``.
+/// A USB/IP client: lists a server's exported devices (a transport to one of them is
+/// ``CCIDTransport/usbip(_:timeout:configuration:)``).
 ///
 /// ```swift
 /// let client = USBIPClient(address: try USBIPAddress(parsing: "127.0.0.1:3240"))
 /// for device in try await client.devices() { print(device.busID, device.hasCCIDInterface) }
-/// let pipe = try await client.importDevice()            // the first device with a CCID interface
-/// let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+/// let transport = try await CCIDTransport.usbip("127.0.0.1:3240/1-1")
 /// ```
 ///
 /// All socket I/O is blocking POSIX I/O off the cooperative pool: connecting and the operation
@@ -19,7 +19,7 @@ public struct USBIPClient: Sendable {
     /// Bound on connecting and on each operation-phase reply and descriptor request.
     public var timeout: Duration
 
-    /// Creates a client. Nothing is contacted until ``devices()`` or ``importDevice(busID:)``.
+    /// Creates a client. Nothing is contacted until ``devices()``.
     public init(address: USBIPAddress, timeout: Duration = .seconds(5)) {
         self.address = address
         self.timeout = timeout

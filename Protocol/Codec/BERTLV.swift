@@ -124,6 +124,7 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
     /// Decodes a concatenation of data objects (the top level only; nested
     /// values are validated but left as bytes).
     ///
+    /// - Parameter bytes: zero or more encoded objects, back to back.
     /// - Parameter strict: when `true` (the default), reject anything whose
     ///   re-encoding would differ: non-minimal lengths and `00`/`FF` padding
     ///   bytes, so `decodeAll(b).encoded() == b`. When `false`, accept

@@ -52,7 +52,14 @@ public struct CommandAPDU: Hashable, Sendable, CustomStringConvertible {
     ///
     /// Nothing is validated here so that building a command never fails;
     /// ``encoded()`` reports values no encoding can carry.
-    /// - Parameter forceExtended: use extended length fields even when Nc ≤ 255 and Ne ≤ 256.
+    /// - Parameters:
+    ///   - cla: the class byte.
+    ///   - ins: the instruction byte.
+    ///   - p1: parameter 1.
+    ///   - p2: parameter 2.
+    ///   - data: the command data field; empty for no Lc.
+    ///   - ne: the expected response length, `nil` for no Le (256 is short Le `00`, 65 536 extended `0000`).
+    ///   - forceExtended: use extended length fields even when Nc ≤ 255 and Ne ≤ 256.
     public init(
         cla: UInt8,
         ins: UInt8,

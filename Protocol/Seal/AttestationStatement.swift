@@ -31,7 +31,7 @@ public struct AttestationStatement: Hashable, Sendable {
     public var keyPolicy: KeyPolicy
     /// The signature counter when the statement was made.
     public var counter: UInt32
-    /// The lifecycle code when the statement was made (``LifecycleState/rawValue``).
+    /// The lifecycle code when the statement was made (a ``LifecycleState`` code).
     public var lifecycle: UInt8
     /// The verifier's nonce, 0–32 bytes, echoed for freshness.
     public var nonce: [UInt8]

@@ -73,7 +73,7 @@ public struct ConformanceConsumption: Sendable, Hashable, Codable {
 }
 
 /// One conformance test case: a stable ID, the spec section it checks, and an async body that
-/// throws ``ConformanceFailure`` (or any error) when the token does not behave as specified.
+/// throws (a failed expectation, a driver error) when the token does not behave as specified.
 public struct ConformanceCase: Sendable, Identifiable {
     /// `SEAL-<AREA>-<NNN>`. Stable: never renumbered, never reused.
     public let id: String

@@ -7,7 +7,7 @@ import SealProtocol
 /// Every case gets a freshly opened and powered-on transport to the token under test, so no
 /// volatile state (selection, PIN verification, pending responses) leaks from one case to the next.
 /// Nothing a case throws escapes: a failed expectation, a driver error or any other error is a
-/// failure with its message; ``ConformanceSkip`` is a skip.
+/// failure with its message; a skip the case decides itself is a skip.
 public struct ConformanceRunner: Sendable {
     /// The cases to run, in order.
     public var cases: [ConformanceCase]
