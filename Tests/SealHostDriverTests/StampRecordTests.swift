@@ -102,7 +102,7 @@ struct StampRecordTests {
         object["metadata"] = metadata
         let latitude = try decodingError(object)
         #expect(latitude?.field == "metadata.latitudeMicrodegrees")
-        #expect(latitude?.reason == "latitudeMicrodegrees is not an integer in range")
+        #expect(latitude?.reason == "latitudeMicrodegrees is not an integer")
 
         metadata["latitudeMicrodegrees"] = 5_000_000_000  // beyond Int32
         object["metadata"] = metadata

@@ -182,7 +182,7 @@ public struct StampRecord: Hashable, Sendable {
     private static func jsonType(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: "a string"
-        case is any BinaryInteger.Type: "an integer in range"
+        case is any BinaryInteger.Type: "an integer"
         case is Bool.Type: "a boolean"
         case is [Any].Type: "an array"
         default: "an object"
