@@ -97,9 +97,9 @@ struct LibUSBTests {
         #expect(USBError(code: .deviceBusy, reason: "").driverError.code == .transportFailure)
         #expect(USBError(code: .permissionDenied, reason: "").driverError.code == .transportFailure)
         #expect(USBError(code: .deviceBusy, reason: "x") == USBError(code: .deviceBusy, reason: "y"))
-        #expect(CCIDError(code: .iccMute, reason: "").driverError.code == .noResponse)
-        #expect(CCIDError(code: .cardAbsent, reason: "").driverError.code == .cardRemoved)
-        #expect(CCIDError(code: .unsupportedReader, reason: "").driverError.code == .notSupportedByToken)
-        #expect(CCIDError(code: .sequenceMismatch, reason: "").driverError.code == .transportFailure)
+        #expect(USBError(code: .iccMute, reason: "").driverError.code == .noResponse)
+        #expect(USBError(code: .cardAbsent, reason: "").driverError.code == .cardRemoved)
+        #expect(USBError(code: .unsupportedReader, reason: "").driverError.code == .notSupportedByToken)
+        #expect(USBError(code: .sequenceMismatch, reason: "").driverError.code == .transportFailure)
     }
 }
