@@ -85,16 +85,16 @@ public final class SealChip {
     // MARK: - Diagnostics (simulator and tests)
 
     /// Physical NVM write points so far (see ``NonVolatileMemory/physicalWriteCount``).
-    public var nvmWriteCount: Int { nvm.physicalWriteCount }
+    @_spi(Testing) public var nvmWriteCount: Int { nvm.physicalWriteCount }
 
     /// Cuts power at the `n`-th NVM write point from now (1-based); the command in progress is
     /// then answered ``ChipResponse/mute``.
-    public func armPowerLoss(atNVMWrite n: Int) {
+    @_spi(Testing) public func armPowerLoss(atNVMWrite n: Int) {
         nvm.armTear(atWrite: n)
     }
 
     /// Cancels a power loss armed with ``armPowerLoss(atNVMWrite:)`` that has not fired yet.
-    public func disarmPowerLoss() {
+    @_spi(Testing) public func disarmPowerLoss() {
         nvm.disarmTear()
     }
 

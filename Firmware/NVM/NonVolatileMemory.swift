@@ -47,12 +47,12 @@
 /// single-threaded too).
 public final class NonVolatileMemory {
     /// Bytes each record costs against ``capacity`` on top of its value (id + length).
-    public static let recordOverhead = 4
+    static let recordOverhead = 4
     /// The largest value a single record can hold (its length field is 16 bits).
-    public static let maximumValueSize = Int(UInt16.max)
+    static let maximumValueSize = Int(UInt16.max)
 
     /// Physical write points a transaction touching `records` distinct records costs.
-    public static func writePoints(forTransactionOf records: Int) -> Int {
+    static func writePoints(forTransactionOf records: Int) -> Int {
         records <= 0 ? 0 : 2 * records + 2
     }
 
@@ -62,13 +62,13 @@ public final class NonVolatileMemory {
 
     /// Physical write points reached since `init` began (including any recovery
     /// `init` ran, and including a write point that was torn). Monotonic.
-    public private(set) var physicalWriteCount = 0
+    private(set) var physicalWriteCount = 0
 
     /// `true` after a tear until a successful ``powerOn()``.
-    public private(set) var isPoweredDown = false
+    private(set) var isPoweredDown = false
 
     /// Whether a transaction is open.
-    public var isInTransaction: Bool { pending != nil }
+    var isInTransaction: Bool { pending != nil }
 
     /// Bytes used by the committed records (``recordOverhead`` + value size each).
     /// Pending writes of an open transaction are not included.
@@ -130,7 +130,7 @@ public final class NonVolatileMemory {
     /// Inside a transaction this includes the transaction's own pending writes and
     /// erases. While powered down it returns the committed contents — what recovery
     /// will produce — and never a half-written record.
-    public func read(_ id: UInt16) -> [UInt8]? {
+    func read(_ id: UInt16) -> [UInt8]? {
         if let change = pending?[id] { return change.value }
         return committedValue(id)
     }
@@ -145,7 +145,7 @@ public final class NonVolatileMemory {
     ///   longer than ``maximumValueSize`` or the records would exceed ``capacity``;
     ///   ``NVMError/Code/powerLost`` if powered down or torn;
     ///   ``NVMError/Code/storageFailure`` if the durable store fails (no state change).
-    public func write(_ id: UInt16, _ value: [UInt8]) throws(NVMError) {
+    func write(_ id: UInt16, _ value: [UInt8]) throws(NVMError) {
         try requirePower()
         guard value.count <= Self.maximumValueSize else {
             throw NVMError(
@@ -172,7 +172,7 @@ public final class NonVolatileMemory {
     ///
     /// - Throws: ``NVMError/Code/powerLost`` if powered down or torn;
     ///   ``NVMError/Code/storageFailure`` if the durable store fails (no state change).
-    public func erase(_ id: UInt16) throws(NVMError) {
+    func erase(_ id: UInt16) throws(NVMError) {
         try requirePower()
         let current = read(id)
         guard current != nil else { return }
@@ -193,7 +193,7 @@ public final class NonVolatileMemory {
     }
 
     /// The committed contents (pending writes of an open transaction excluded).
-    public func snapshot() -> [UInt16: [UInt8]] {
+    func snapshot() -> [UInt16: [UInt8]] {
         var contents = cells.records
         if cells.journalCommitted {
             for entry in cells.journal {
@@ -209,7 +209,7 @@ public final class NonVolatileMemory {
     ///
     /// - Throws: ``NVMError/Code/transactionInProgress`` if one is already open
     ///   (transactions do not nest); ``NVMError/Code/powerLost`` if powered down.
-    public func beginTransaction() throws(NVMError) {
+    func beginTransaction() throws(NVMError) {
         try requirePower()
         guard pending == nil else {
             throw NVMError(.transactionInProgress, "a transaction is already open; transactions do not nest")
@@ -226,7 +226,7 @@ public final class NonVolatileMemory {
     ///   ``powerOn()`` iff the commit marker was written);
     ///   ``NVMError/Code/storageFailure`` if the durable store fails — the commit did
     ///   not happen and the contents are as before the transaction.
-    public func commitTransaction() throws(NVMError) {
+    func commitTransaction() throws(NVMError) {
         try requirePower()
         guard let changes = pending else {
             throw NVMError(.noTransaction, "commitTransaction() without beginTransaction()")
@@ -238,7 +238,7 @@ public final class NonVolatileMemory {
 
     /// Discards the open transaction's pending changes. Costs no physical write, since
     /// nothing reached the journal yet. Does nothing if no transaction is open.
-    public func abortTransaction() {
+    func abortTransaction() {
         pending = nil
         pendingBytes = committedBytes
     }
@@ -247,12 +247,12 @@ public final class NonVolatileMemory {
 
     /// Cuts power at the `n`-th physical write point from now (1-based; values below 1
     /// mean the next one). Replaces any tear already armed. Fires once, then disarms.
-    public func armTear(atWrite n: Int) {
+    func armTear(atWrite n: Int) {
         tearCountdown = max(1, n)
     }
 
     /// Cancels an armed tear.
-    public func disarmTear() {
+    func disarmTear() {
         tearCountdown = nil
     }
 
@@ -264,7 +264,7 @@ public final class NonVolatileMemory {
     ///   ``NVMError/Code/storageFailure`` if the recovered image cannot be stored; in
     ///   both cases the chip stays powered down and `powerOn()` can be retried, as
     ///   recovery is idempotent.
-    public func powerOn() throws(NVMError) {
+    func powerOn() throws(NVMError) {
         pending = nil
         isPoweredDown = true
         try recover()

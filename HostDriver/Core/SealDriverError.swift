@@ -63,7 +63,7 @@ public struct SealDriverError: CodedError {
     }
 
     /// An error for a token that refused `command` with `statusWord`.
-    public init(statusWord: StatusWord, command: String) {
+    package init(statusWord: StatusWord, command: String) {
         self.init(code: .statusWord, reason: "\(command) answered \(statusWord)", statusWord: statusWord, command: command)
     }
 

@@ -5,6 +5,8 @@
 /// Conforming types declare `code` and `reason`; `==`, `hash(into:)` and a default
 /// `description` (`TypeName.code: reason`) come from here.
 public protocol CodedError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The type of ``code``: a struct of static members over a private enum, so codes can be added
+    /// without breaking a caller's exhaustive `switch`.
     associatedtype Code: Hashable & Sendable & CustomStringConvertible
     /// The kind of failure; stable across releases.
     var code: Code { get }

@@ -3,22 +3,35 @@
 ///
 /// Codes are stable so that tools can match on them (swift-asn1 style).
 public struct SealDataError: CodedError {
+    /// The kind of a ``SealDataError``.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
+        /// The bytes are not well-formed BER-TLV.
         public static let malformedTLV = Code(name: "malformedTLV")
+        /// A required field is absent.
         public static let missingField = Code(name: "missingField")
+        /// A field the template does not have, or bytes after the last field.
         public static let unexpectedField = Code(name: "unexpectedField")
+        /// A field appears twice.
         public static let duplicateField = Code(name: "duplicateField")
+        /// Fields out of the ascending order a canonical encoding requires (SPEC §9.2).
         public static let notCanonical = Code(name: "notCanonical")
+        /// A field's length is outside what SPEC §7 allows.
         public static let invalidLength = Code(name: "invalidLength")
+        /// A value outside its range (a coordinate, a try limit, a grant window).
         public static let outOfRange = Code(name: "outOfRange")
+        /// A value that is not what its type says: text that is not UTF-8, a PIN that is not digits,
+        /// a key that is not a P-256 point.
         public static let invalidEncoding = Code(name: "invalidEncoding")
         public var description: String { name }
     }
 
+    /// The kind of failure.
     public let code: Code
+    /// Human-readable detail, naming the field. Not part of equality.
     public let reason: String
 
+    /// Creates an error with a code and a reason naming the field.
     public init(_ code: Code, _ reason: String) {
         self.code = code
         self.reason = reason

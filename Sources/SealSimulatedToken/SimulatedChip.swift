@@ -1,5 +1,5 @@
 import Foundation
-import SealFirmware
+@_spi(Testing) import SealFirmware
 import Synchronization
 
 /// A simulated seal chip and the power it runs on: the one place a ``SealChip`` is hosted, whether
@@ -42,11 +42,11 @@ public final class SimulatedChip: Sendable {
     public func process(_ command: [UInt8]) -> ChipResponse { chip.withLock { $0.process(command) } }
 
     /// Cuts power at the `n`-th NVM write from now (tearing tests).
-    public func armPowerLoss(atNVMWrite n: Int) { chip.withLock { $0.armPowerLoss(atNVMWrite: n) } }
+    @_spi(Testing) public func armPowerLoss(atNVMWrite n: Int) { chip.withLock { $0.armPowerLoss(atNVMWrite: n) } }
 
     /// Cancels an armed power loss.
-    public func disarmPowerLoss() { chip.withLock { $0.disarmPowerLoss() } }
+    @_spi(Testing) public func disarmPowerLoss() { chip.withLock { $0.disarmPowerLoss() } }
 
     /// Physical NVM writes so far.
-    public var nvmWriteCount: Int { chip.withLock { $0.nvmWriteCount } }
+    @_spi(Testing) public var nvmWriteCount: Int { chip.withLock { $0.nvmWriteCount } }
 }

@@ -59,7 +59,7 @@ public enum TokenFactory {
     ///
     /// - Returns: `true` when a token was made, `false` when one already existed.
     @discardableResult
-    public static func provisionTestToken(at target: URL, watermarkKeyFile: URL, label: String) async throws -> Bool {
+    package static func provisionTestToken(at target: URL, watermarkKeyFile: URL, label: String) async throws -> Bool {
         guard !FileManager.default.fileExists(atPath: target.path) else { return false }
         let directory = target.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -11,8 +11,10 @@ import SealProtocol
 /// with zero set-up. Its watermark key is kept beside it (`tokens/default.watermark-key`), standing
 /// in for the issuer's validation service.
 public struct TokenStore: Sendable {
+    /// The folder the tokens live in.
     public let home: URL
 
+    /// A store in `home`.
     public init(home: URL) {
         self.home = home
     }
@@ -26,7 +28,9 @@ public struct TokenStore: Sendable {
         }
     }
 
+    /// The default token's state file, `tokens/default.nvm`.
     public var defaultTokenURL: URL { home.appendingPathComponent("tokens/default.nvm") }
+    /// The default token's watermark key, hex, `tokens/default.watermark-key`.
     public var defaultWatermarkKeyURL: URL { home.appendingPathComponent("tokens/default.watermark-key") }
 
     /// Opens the default token, making it first when it does not exist yet.

@@ -13,12 +13,12 @@ import Synchronization
 /// ``generate()`` therefore runs the scenario twice and marks the lines that differ with `*`; a
 /// consumer compares unmarked lines exactly and marked lines by header/status word only.
 /// `Fixtures/transcripts/basic-session.txt` is its output (`sealsim transcript`).
-public enum TranscriptScenario {
-    public static let chipID: [UInt8] = [0x5E, 0xA1, 0xC0, 0xDE] + [UInt8](repeating: 0, count: 11) + [0x01]
+package enum TranscriptScenario {
+    package static let chipID: [UInt8] = [0x5E, 0xA1, 0xC0, 0xDE] + [UInt8](repeating: 0, count: 11) + [0x01]
     static let seed = Array("SEALKIT-TRANSCRIPT-V1".utf8)
 
     /// The transcript lines of one run (`>> …` commands, `<< …` responses, `#` section comments).
-    public static func run() async throws -> [String] {
+    package static func run() async throws -> [String] {
         let lines = Mutex<[String]>([])
         func note(_ text: String) { lines.withLock { $0.append("# \(text)") } }
         let backing = InMemoryBackingStore()
@@ -63,7 +63,7 @@ public enum TranscriptScenario {
     }
 
     /// Two runs merged: lines that differ between runs are prefixed with `*`.
-    public static func generate() async throws -> [String] {
+    package static func generate() async throws -> [String] {
         let first = try await run()
         let second = try await run()
         guard first.count == second.count else {
@@ -73,7 +73,7 @@ public enum TranscriptScenario {
     }
 
     /// The header every transcript file starts with.
-    public static let header = """
+    package static let header = """
         ## SealKit transcript: a deterministic simulated chip (seed "SEALKIT-TRANSCRIPT-V1", chip ID 5EA1C0DE…01).
         ## '>>' command APDU, '<<' response APDU, each followed by its decoding. Lines starting with '*'
         ## carry ECDSA signatures or values derived from them and differ on every run: compare their
@@ -82,7 +82,7 @@ public enum TranscriptScenario {
 
     /// Whether `actual` (a fresh run) matches the `expected` transcript lines, honouring `*` marks.
     /// Returns a description of the first mismatch, or nil.
-    public static func firstMismatch(expected: [String], actual: [String]) -> String? {
+    package static func firstMismatch(expected: [String], actual: [String]) -> String? {
         let expectedLines = expected.filter { !$0.hasPrefix("## ") && !$0.isEmpty }
         guard expectedLines.count == actual.count else {
             return "expected \(expectedLines.count) lines, got \(actual.count)"

@@ -7,9 +7,14 @@ import X509
 /// A vendor certificate authority that certifies the device attestation keys of the chips it
 /// manufactures (SPEC §12). The factory side of the simulator; real vendors keep this key in an HSM.
 public struct VendorCA: Sendable {
+    /// The CA certificate: the root a ``StampVerifier`` must trust for this vendor's chips.
     public let certificate: Certificate
     let privateKey: Certificate.PrivateKey
 
+    /// A CA from its certificate and P-256 private key, both PEM.
+    ///
+    /// - Throws: `SimulatorError` `invalidCredentials` when the key does not belong to the
+    ///   certificate, or the PEM parsers' errors.
     public init(certificatePEM: String, privateKeyPEM: String) throws {
         certificate = try Certificate(pemEncoded: certificatePEM)
         privateKey = try Certificate.PrivateKey(pemEncoded: privateKeyPEM)
@@ -24,7 +29,7 @@ public struct VendorCA: Sendable {
     }
 
     /// The OID of the X.520 serialNumber attribute, which carries the chip ID (SPEC §12).
-    public static let serialNumberAttribute: ASN1ObjectIdentifier = [2, 5, 4, 5]
+    package static let serialNumberAttribute: ASN1ObjectIdentifier = [2, 5, 4, 5]
 
     /// Issues the device certificate for a chip: subject serialNumber = chip ID in uppercase hex.
     public func issueDeviceCertificate(chipID: [UInt8], devicePublicKeyX963: [UInt8], notBefore: Date = Date()) throws -> [UInt8] {

@@ -28,9 +28,9 @@ import SealProtocol
 ///   throws ``SealDriverError/Code-swift.struct/getResponseLoopExceeded``; more than
 ///   ``APDUPipelineConfiguration/maxResponseLength`` bytes throws
 ///   ``SealDriverError/Code-swift.struct/responseTooLong``.
-public struct APDUExchange: Sendable {
+package struct APDUExchange: Sendable {
     /// What the driver must do next.
-    public enum Step: Hashable, Sendable {
+    package enum Step: Hashable, Sendable {
         /// Send this frame and pass the answer to ``APDUExchange/receive(_:)``.
         case transmit(APDUFrame)
         /// The exchange is over: the collected data with the final status word.
@@ -46,7 +46,7 @@ public struct APDUExchange: Sendable {
     }
 
     /// The command as the caller gave it.
-    public let command: CommandAPDU
+    package let command: CommandAPDU
     private let configuration: APDUPipelineConfiguration
     /// The encoded parts of the first attempt (one unless chained).
     private let initialFrames: [APDUFrame]
@@ -61,7 +61,7 @@ public struct APDUExchange: Sendable {
     /// Plans the exchange.
     /// - Throws: what ``CommandFormatter/commands(for:configuration:promoteExpectedLength:)`` throws,
     ///   and ``SealDriverError/Code-swift.struct/invalidArgument`` when the command cannot be encoded.
-    public init(command: CommandAPDU, configuration: APDUPipelineConfiguration) throws(SealDriverError) {
+    package init(command: CommandAPDU, configuration: APDUPipelineConfiguration) throws(SealDriverError) {
         self.command = command
         self.configuration = configuration
         // Encode everything now so that start() and receive() only fail on what the card sends.
@@ -70,16 +70,16 @@ public struct APDUExchange: Sendable {
     }
 
     /// The commands the exchange sends for the caller's command before any `61xx`/`6Cxx` handling.
-    public var plannedCommands: [CommandAPDU] { initialFrames.map(\.command) }
+    package var plannedCommands: [CommandAPDU] { initialFrames.map(\.command) }
 
     /// `true` once ``Step/complete(_:)`` has been returned.
-    public var isFinished: Bool {
+    package var isFinished: Bool {
         if case .finished = state { return true }
         return false
     }
 
     /// The first frame to send. Calling it again restarts the exchange from the first part.
-    public mutating func start() -> Step {
+    package mutating func start() -> Step {
         state = .sendingCommand(index: 0)
         frames = initialFrames
         collected = []
@@ -92,7 +92,7 @@ public struct APDUExchange: Sendable {
     ///
     /// - Throws: ``SealDriverError`` — `noResponse` for an empty answer, `malformedResponse` for a
     ///   one-byte answer, `getResponseLoopExceeded`, `responseTooLong`, `wrongLengthLoop`.
-    public mutating func receive(_ bytes: [UInt8]) throws(SealDriverError) -> Step {
+    package mutating func receive(_ bytes: [UInt8]) throws(SealDriverError) -> Step {
         guard bytes.count >= 2 else {
             if bytes.isEmpty {
                 throw SealDriverError(code: .noResponse, reason: "empty answer to \(commandName)", command: commandName)

@@ -1,9 +1,9 @@
 import SealProtocol
 
 /// One command APDU the pipeline puts on the wire, with the reason it is sent.
-public struct APDUFrame: Hashable, Sendable, CustomStringConvertible {
+package struct APDUFrame: Hashable, Sendable, CustomStringConvertible {
     /// Why the pipeline sends this frame.
-    public enum Purpose: Hashable, Sendable {
+    package enum Purpose: Hashable, Sendable {
         /// The caller's command in one APDU.
         case command
         /// Part `index` (1-based) of `count` of a command chain.
@@ -15,16 +15,16 @@ public struct APDUFrame: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The command as sent (chaining bit and length form included).
-    public let command: CommandAPDU
+    package let command: CommandAPDU
     /// Its wire encoding.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
     /// Why it is sent.
-    public let purpose: Purpose
+    package let purpose: Purpose
 
     /// Encodes `command`.
     /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` when no encoding can carry it
     ///   (Nc > 65 535, Ne outside 1…65 536).
-    public init(command: CommandAPDU, purpose: Purpose) throws(SealDriverError) {
+    package init(command: CommandAPDU, purpose: Purpose) throws(SealDriverError) {
         do {
             self.bytes = try command.encoded()
         } catch {
@@ -34,7 +34,7 @@ public struct APDUFrame: Hashable, Sendable, CustomStringConvertible {
         self.purpose = purpose
     }
 
-    public var description: String {
+    package var description: String {
         "\(APDUTraceDecoder.describe(command: command, purpose: purpose))"
     }
 }

@@ -8,16 +8,16 @@ import SealProtocol
 /// transport errors to ``SealDriverError`` and reports every APDU to the optional ``trace`` handler.
 /// It is a value type: ``SealToken`` keeps one and updates its ``configuration`` after reading the
 /// ATR and the token's capabilities.
-public struct APDUPipeline: Sendable {
+package struct APDUPipeline: Sendable {
     /// The transport the bytes go through.
-    public let transport: any CardTransport
+    package let transport: any CardTransport
     /// Formatting rules and loop bounds.
-    public var configuration: APDUPipelineConfiguration
+    package var configuration: APDUPipelineConfiguration
     /// Receives every APDU sent and received, in order (`sealctl --trace`).
-    public var trace: APDUTraceHandler?
+    package var trace: APDUTraceHandler?
 
     /// Creates a pipeline.
-    public init(transport: any CardTransport, configuration: APDUPipelineConfiguration = .init(),
+    package init(transport: any CardTransport, configuration: APDUPipelineConfiguration = .init(),
                 trace: APDUTraceHandler? = nil) {
         self.transport = transport
         self.configuration = configuration
@@ -29,7 +29,7 @@ public struct APDUPipeline: Sendable {
     /// - Throws: ``SealDriverError`` for transport failures, malformed answers and exceeded bounds;
     ///   `CancellationError` when the transport reports cancellation. A card refusal is not thrown:
     ///   it is the returned status word.
-    public func send(_ command: CommandAPDU) async throws -> ResponseAPDU {
+    package func send(_ command: CommandAPDU) async throws -> ResponseAPDU {
         var exchange = try APDUExchange(command: command, configuration: configuration)
         var step = exchange.start()
         while true {
@@ -49,7 +49,7 @@ public struct APDUPipeline: Sendable {
     ///   (carrying the status word and the command name) for any status other than `9000`, and
     ///   everything ``send(_:)`` throws.
     @discardableResult
-    public func sendExpectingSuccess(_ command: CommandAPDU) async throws -> [UInt8] {
+    package func sendExpectingSuccess(_ command: CommandAPDU) async throws -> [UInt8] {
         let response = try await send(command)
         guard response.statusWord == .success else {
             throw SealDriverError(statusWord: response.statusWord,
@@ -63,7 +63,7 @@ public struct APDUPipeline: Sendable {
     ///
     /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` when the command cannot be
     ///   encoded; `noResponse`/`malformedResponse` for answers shorter than a status word.
-    public func transmitRaw(_ command: CommandAPDU) async throws -> ResponseAPDU {
+    package func transmitRaw(_ command: CommandAPDU) async throws -> ResponseAPDU {
         let frame = try APDUFrame(command: command, purpose: .command)
         let answer = try await roundTrip(frame)
         guard answer.count >= 2 else {
@@ -80,7 +80,7 @@ public struct APDUPipeline: Sendable {
 
     /// Sends raw bytes, which need not be a well-formed APDU (malformed-APDU conformance tests), and
     /// returns the raw answer.
-    public func transmitRaw(bytes: [UInt8]) async throws -> [UInt8] {
+    package func transmitRaw(bytes: [UInt8]) async throws -> [UInt8] {
         emit(.command, bytes, APDUTraceDecoder.describe(commandBytes: bytes), redacted: false)
         let answer = try await transmitMapped(bytes)
         emit(.response, answer, APDUTraceDecoder.describe(responseBytes: answer), redacted: false)

@@ -85,7 +85,7 @@ public struct APDUPipelineConfiguration: Hashable, Sendable {
     }
 
     /// A configuration using what the ATR's card-capabilities object declares (ISO 7816-4 §8.1.1.2.7).
-    public init(answerToReset atr: AnswerToReset) {
+    package init(answerToReset atr: AnswerToReset) {
         self.init(extendedLength: atr.supportsExtendedLength, commandChaining: atr.supportsCommandChaining)
     }
 }

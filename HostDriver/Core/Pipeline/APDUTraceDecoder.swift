@@ -2,16 +2,16 @@ import SealProtocol
 
 /// Turns seal APDUs into human-readable text: instruction names from ``SealInstruction``, GET DATA
 /// object names from ``SealDataObject``, status word meanings from `StatusWord.description`.
-public enum APDUTraceDecoder {
+package enum APDUTraceDecoder {
     /// `"SELECT"`, `"GET DATA"`, … or `"INS 12 (CLA 00)"` for an instruction the seal applet lacks.
-    public static func instructionName(cla: UInt8, ins: UInt8) -> String {
+    package static func instructionName(cla: UInt8, ins: UInt8) -> String {
         if let instruction = SealInstruction(cla: cla, ins: ins) { return instruction.description }
         return "INS \(hexString([ins])) (CLA \(hexString([cla])))"
     }
 
     /// Describes a command, e.g. `"GET DATA chip ID (0101), Ne=256"` or
     /// `"STAMP, Nc=300, Ne=65536, extended"`.
-    public static func describe(command: CommandAPDU, purpose: APDUFrame.Purpose? = nil) -> String {
+    package static func describe(command: CommandAPDU, purpose: APDUFrame.Purpose? = nil) -> String {
         var text = instructionName(cla: command.cla, ins: command.ins)
         if let detail = parameterDetail(command) { text += " " + detail }
         var fields: [String] = []
@@ -30,7 +30,7 @@ public enum APDUTraceDecoder {
     }
 
     /// Describes raw command bytes; malformed input is reported, never trapped on.
-    public static func describe(commandBytes bytes: [UInt8]) -> String {
+    package static func describe(commandBytes bytes: [UInt8]) -> String {
         do {
             return describe(command: try CommandAPDU(decoding: bytes))
         } catch {
@@ -39,7 +39,7 @@ public enum APDUTraceDecoder {
     }
 
     /// Describes a response, e.g. `"9000 (success), 16 data bytes"`.
-    public static func describe(responseBytes bytes: [UInt8]) -> String {
+    package static func describe(responseBytes bytes: [UInt8]) -> String {
         guard bytes.count >= 2 else {
             return bytes.isEmpty ? "no response" : "malformed response (\(bytes.count) byte, no status word)"
         }
@@ -49,13 +49,13 @@ public enum APDUTraceDecoder {
     }
 
     /// `"00 A4 04 00"`.
-    public static func hexDump(_ bytes: [UInt8]) -> String {
+    package static func hexDump(_ bytes: [UInt8]) -> String {
         bytes.map { hexString([$0]) }.joined(separator: " ")
     }
 
     /// Whether the data field of `command` is secret (PIN, PUK, personalization with PIN, PUK and
     /// watermark key) and must not appear in traces.
-    public static func carriesSecrets(_ command: CommandAPDU) -> Bool {
+    package static func carriesSecrets(_ command: CommandAPDU) -> Bool {
         guard !command.data.isEmpty, let instruction = SealInstruction(cla: command.cla, ins: command.ins) else {
             return false
         }
@@ -66,7 +66,7 @@ public enum APDUTraceDecoder {
     }
 
     /// The wire bytes of `command` with the data field replaced by `2A` bytes (lengths unchanged).
-    public static func redactedBytes(_ command: CommandAPDU) -> [UInt8] {
+    package static func redactedBytes(_ command: CommandAPDU) -> [UInt8] {
         var masked = command
         masked.data = [UInt8](repeating: 0x2A, count: command.data.count)
         return (try? masked.encoded()) ?? [command.cla, command.ins, command.p1, command.p2]

@@ -19,7 +19,7 @@ public struct APDUTraceEvent: Hashable, Sendable, CustomStringConvertible {
     public var redacted: Bool
 
     /// Creates an event.
-    public init(direction: Direction, bytes: [UInt8], decoded: String, redacted: Bool = false) {
+    package init(direction: Direction, bytes: [UInt8], decoded: String, redacted: Bool = false) {
         self.direction = direction
         self.bytes = bytes
         self.decoded = decoded

@@ -2,7 +2,7 @@ import SealProtocol
 
 /// Splits one logical command into the APDUs that carry it: a single short or extended APDU, or a
 /// chain. Pure and deterministic; see ``APDUPipelineConfiguration`` for the rules.
-public enum CommandFormatter {
+package enum CommandFormatter {
     /// The commands to send, in order, for `command`.
     ///
     /// - A command whose CLA already has the chaining bit set is a part the caller manages: it is
@@ -16,7 +16,7 @@ public enum CommandFormatter {
     ///   ``APDUPipelineConfiguration/maxCommandData``;
     ///   ``SealDriverError/Code-swift.struct/notSupportedByToken`` when the data exceeds 255 bytes and
     ///   neither extended length nor chaining is available.
-    public static func commands(
+    package static func commands(
         for command: CommandAPDU,
         configuration: APDUPipelineConfiguration,
         promoteExpectedLength: Bool = true

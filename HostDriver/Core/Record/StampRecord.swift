@@ -62,7 +62,7 @@ public struct StampRecord: Hashable, Sendable {
     public var deviceCertificate: [UInt8]
 
     /// Creates a record from its fields.
-    public init(
+    package init(
         formatVersion: Int = StampRecord.currentFormatVersion,
         chipID: [UInt8], counter: UInt32, serial: String, expiry: UInt64, expirationCode: String,
         documentDigest: [UInt8], metadata: StampMetadata, metadataEncoding: [UInt8], metadataDigest: [UInt8],
@@ -103,7 +103,7 @@ public struct StampRecord: Hashable, Sendable {
     ///
     /// The token fetches the attestation after the stamp with this nonce, so the statement's counter
     /// is at least the stamp's and the statement provably post-dates the signature.
-    public static func attestationNonce(signature: [UInt8]) -> [UInt8] {
+    package static func attestationNonce(signature: [UInt8]) -> [UInt8] {
         sha256(signature)
     }
 

@@ -12,7 +12,7 @@ public struct SealAttestation: Hashable, Sendable {
     public var signature: [UInt8]
 
     /// Creates an attestation from its parts.
-    public init(statement: AttestationStatement, statementBytes: [UInt8], signature: [UInt8]) {
+    package init(statement: AttestationStatement, statementBytes: [UInt8], signature: [UInt8]) {
         self.statement = statement
         self.statementBytes = statementBytes
         self.signature = signature

@@ -137,12 +137,12 @@ public actor SealToken {
 
     /// Sends one APDU exactly as given — no chaining, GET RESPONSE or 6Cxx handling — and returns
     /// the response. Works before ``connect()`` as long as the transport is connected.
-    public func transmitRaw(_ command: CommandAPDU) async throws -> ResponseAPDU {
+    package func transmitRaw(_ command: CommandAPDU) async throws -> ResponseAPDU {
         try await exclusively { try await pipeline.transmitRaw(command) }
     }
 
     /// Sends arbitrary bytes (which need not form a valid APDU) and returns the raw answer.
-    public func transmitRaw(bytes: [UInt8]) async throws -> [UInt8] {
+    package func transmitRaw(bytes: [UInt8]) async throws -> [UInt8] {
         try await exclusively { try await pipeline.transmitRaw(bytes: bytes) }
     }
 

@@ -22,7 +22,7 @@ public struct SealTokenInfo: Hashable, Sendable {
     public var answerToReset: [UInt8]
 
     /// Creates a snapshot.
-    public init(chipID: [UInt8], lifecycle: LifecycleState, counter: UInt32, pinStatus: PINStatus?,
+    package init(chipID: [UInt8], lifecycle: LifecycleState, counter: UInt32, pinStatus: PINStatus?,
                 capabilities: SealCapabilities, personalization: PersonalizationInfo?, sealPublicKey: [UInt8]?,
                 sealKeyID: [UInt8]?, answerToReset: [UInt8]) {
         self.chipID = chipID

@@ -95,7 +95,7 @@ public struct StampVerificationCheck: Hashable, Sendable, CustomStringConvertibl
     public var detail: String
 
     /// Creates a check result.
-    public init(id: ID, outcome: Outcome, detail: String) {
+    package init(id: ID, outcome: Outcome, detail: String) {
         self.id = id
         self.outcome = outcome
         self.detail = detail

@@ -4,7 +4,7 @@ public struct StampVerificationReport: Hashable, Sendable, CustomStringConvertib
     public var checks: [StampVerificationCheck]
 
     /// Creates a report.
-    public init(checks: [StampVerificationCheck]) {
+    package init(checks: [StampVerificationCheck]) {
         self.checks = checks
     }
 

@@ -1,4 +1,4 @@
-import SealSimulatedToken
+@_spi(Testing) import SealSimulatedToken
 import SealReaderWire
 import Crypto
 import Dispatch
