@@ -1,7 +1,7 @@
 import SealProtocol
 
 /// Errors of the chip's factory and host-side interfaces (not APDU status words: those are the
-/// chip's answers). It follows ``CodedError``: equality and hashing by ``code`` only.
+/// chip's answers). It follows `CodedError`: equality and hashing by ``code`` only.
 public struct SealChipError: CodedError {
     /// The kind of failure; stable across releases.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -2,7 +2,7 @@ import SealProtocol
 
 /// An error raised by the chip's non-volatile memory model.
 ///
-/// It follows ``CodedError``: the ``code`` says what went wrong and is what callers branch on; the
+/// It follows `CodedError`: the ``code`` says what went wrong and is what callers branch on; the
 /// ``reason`` carries diagnostic detail (offsets, sizes, the underlying OS error) for humans.
 /// Equality and hashing compare only the code, so tests and callers can write
 /// `#expect(throws: NVMError(code: .powerLost, reason: ""))` without spelling out the detail.
@@ -17,7 +17,7 @@ public struct NVMError: CodedError {
         private init(_ value: Value) { self.value = value }
 
         /// Power was cut during a physical write (or the chip is still powered down after such a
-        /// cut); call ``NonVolatileMemory/powerOn()`` to recover.
+        /// cut); power the chip on again (``SealChip/powerOn()``) to recover.
         public static let powerLost = Code(.powerLost)
         /// `commitTransaction()` was called with no transaction open.
         public static let noTransaction = Code(.noTransaction)

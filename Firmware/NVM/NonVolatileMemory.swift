@@ -3,36 +3,36 @@
 ///
 /// ## Records
 /// Persistent data is a set of records addressed by a `UInt16` id, each holding a
-/// byte string of at most 65 535 bytes. A record costs ``recordOverhead`` bytes plus
+/// byte string of at most 65 535 bytes. A record costs `recordOverhead` bytes plus
 /// its value against ``capacity`` (the id and length a real record header holds).
 ///
 /// ## Transactions and physical write points
 /// Every change goes through the journal, so it is all-or-nothing under power loss.
 /// A transaction touching k distinct records (rewrites of one record within a
 /// transaction coalesce; an erase counts as a record write) costs `2k + 2`
-/// *physical write points*, performed in ``commitTransaction()``:
+/// *physical write points*, performed in `commitTransaction()`:
 ///
 /// 1. k journal-entry writes — the new values, in ascending id order;
 /// 2. 1 commit-marker write — the commit point;
 /// 3. k apply writes — the new values copied into the record area;
 /// 4. 1 journal-clear write.
 ///
-/// Journal entries are written at commit time, not as ``write(_:_:)`` is called,
-/// so that ``abortTransaction()`` costs no physical write at all (the pending
-/// changes only ever lived in RAM). A ``write(_:_:)`` or ``erase(_:)`` outside a
+/// Journal entries are written at commit time, not as `write(_:_:)` is called,
+/// so that `abortTransaction()` costs no physical write at all (the pending
+/// changes only ever lived in RAM). A `write(_:_:)` or `erase(_:)` outside a
 /// transaction is an implicit one-record transaction: 4 write points. Committing
 /// a transaction with no changes performs no writes.
 ///
 /// ## Power loss
-/// ``armTear(atWrite:)`` cuts power at a chosen write point. The cut write does not
+/// `armTear(atWrite:)` cuts power at a chosen write point. The cut write does not
 /// take effect (a cut apply write leaves a half-written record, which the committed
 /// journal supersedes), the call throws ``NVMError/Code/powerLost``, RAM state (the
 /// open transaction) is lost, and every mutating call throws `powerLost` until
-/// ``powerOn()``. Recovery rolls a committed journal forward and discards an
+/// `powerOn()`. Recovery rolls a committed journal forward and discards an
 /// uncommitted one, so afterwards the contents are exactly the state before the
 /// transaction or exactly the state after it — after if and only if the commit
 /// marker was written. Recovery's own writes are write points too, and can be torn;
-/// it is idempotent, so the next ``powerOn()`` simply redoes it.
+/// it is idempotent, so the next `powerOn()` simply redoes it.
 ///
 /// ## Persistence
 /// The ``NVMBackingStore`` holds the durable image. It is stored once per committed
@@ -40,7 +40,7 @@
 /// journal with its marker set, i.e. exactly the chip's memory at the commit point.
 /// Because stores are atomic, the durable image is always either the previous commit
 /// point or this one, and loading it (``init(capacity:backing:)``) runs the same
-/// recovery. The image is also stored after every recovery in ``powerOn()``, and by
+/// recovery. The image is also stored after every recovery in `powerOn()`, and by
 /// `init` when the loaded image carried a journal, so the stored journal is cleared.
 ///
 /// Not thread-safe: confine an instance to one isolation domain (the chip is
@@ -56,7 +56,7 @@ public final class NonVolatileMemory {
         records <= 0 ? 0 : 2 * records + 2
     }
 
-    /// Bytes available to records (see ``recordOverhead``). The journal is modelled
+    /// Bytes available to records (see `recordOverhead`). The journal is modelled
     /// as a separate area and does not count against it.
     public let capacity: Int
 
@@ -64,13 +64,13 @@ public final class NonVolatileMemory {
     /// `init` ran, and including a write point that was torn). Monotonic.
     private(set) var physicalWriteCount = 0
 
-    /// `true` after a tear until a successful ``powerOn()``.
+    /// `true` after a tear until a successful `powerOn()`.
     private(set) var isPoweredDown = false
 
     /// Whether a transaction is open.
     var isInTransaction: Bool { pending != nil }
 
-    /// Bytes used by the committed records (``recordOverhead`` + value size each).
+    /// Bytes used by the committed records (`recordOverhead` + value size each).
     /// Pending writes of an open transaction are not included.
     public var usedBytes: Int { committedBytes }
 
@@ -137,12 +137,12 @@ public final class NonVolatileMemory {
 
     /// Creates or replaces record `id`.
     ///
-    /// Inside a transaction the change is pending until ``commitTransaction()`` and
+    /// Inside a transaction the change is pending until `commitTransaction()` and
     /// costs no physical write. Outside, it is an implicit one-record transaction
     /// (atomic under power loss; 4 write points, one durable store).
     ///
     /// - Throws: ``NVMError/Code/capacityExceeded`` (no state change) if the value is
-    ///   longer than ``maximumValueSize`` or the records would exceed ``capacity``;
+    ///   longer than `maximumValueSize` or the records would exceed ``capacity``;
     ///   ``NVMError/Code/powerLost`` if powered down or torn;
     ///   ``NVMError/Code/storageFailure`` if the durable store fails (no state change).
     func write(_ id: UInt16, _ value: [UInt8]) throws(NVMError) {
@@ -223,7 +223,7 @@ public final class NonVolatileMemory {
     ///
     /// - Throws: ``NVMError/Code/noTransaction`` if none is open;
     ///   ``NVMError/Code/powerLost`` if powered down or torn (the changes survive
-    ///   ``powerOn()`` iff the commit marker was written);
+    ///   `powerOn()` iff the commit marker was written);
     ///   ``NVMError/Code/storageFailure`` if the durable store fails — the commit did
     ///   not happen and the contents are as before the transaction.
     func commitTransaction() throws(NVMError) {

@@ -10,7 +10,7 @@ import SealProtocol
 /// initializers and ``StampVerificationReport/throwIfInvalid()`` throw it too, so a whole
 /// stamp-and-verify flow meets this one type.
 ///
-/// It follows ``CodedError`` (after `CertificateError` of swift-certificates): a stable ``code``
+/// It follows `CodedError` (after `CertificateError` of swift-certificates): a stable ``code``
 /// (a struct with static members, so new codes never break a client's `switch`), a ``reason`` for
 /// logs, and diagnostics. Equality and hashing consider ``code`` only: compare
 /// ``statusWord`` explicitly to tell two card refusals apart. Inspect ``code`` to react; show

@@ -1,12 +1,12 @@
 import SealHostDriver
 /// An error of the PC/SC backend: reader discovery, reader monitoring and the PC/SC transport.
 ///
-/// Like ``SealDriverError`` it is a struct with a stable ``code`` (new codes never break a client's
+/// Like `SealDriverError` it is a struct with a stable ``code`` (new codes never break a client's
 /// `switch`) plus diagnostics. ``message`` is one line for people that says what happened and what
 /// to do about it; ``reason`` is the technical detail (the PC/SC function, reader and return code).
 ///
 /// ``PCSCReaders/list()``, ``PCSCTransport/resolve(readerQuery:)`` and ``PCSCReaderMonitor`` throw
-/// `PCSCError`. ``PCSCTransport``'s ``CardTransport`` methods throw ``SealDriverError`` instead, as
+/// `PCSCError`. ``PCSCTransport``'s `CardTransport` methods throw `SealDriverError` instead, as
 /// the transport protocol requires; ``driverError`` is the mapping they use (see `docs/pcsc.md`):
 ///
 /// | `PCSCError.Code` | `SealDriverError.Code` |
@@ -17,7 +17,7 @@ import SealHostDriver
 /// | `protocolNotSupported`, `cardUnsupported` | `notSupportedByToken` |
 /// | `readerNotFound`, `readerAmbiguous`, `invalidArgument` | `invalidArgument` |
 ///
-/// It follows ``CodedError``: `Equatable` and `Hashable` consider ``code`` only; ``returnCode``,
+/// It follows `CodedError`: `Equatable` and `Hashable` consider ``code`` only; ``returnCode``,
 /// ``reader``, ``readers`` and ``reason`` are diagnostics.
 public struct PCSCError: CodedError {
     /// The kind of failure.
@@ -97,16 +97,16 @@ public struct PCSCError: CodedError {
 
     // MARK: Mapping to the driver error
 
-    /// The ``SealDriverError`` that ``PCSCTransport`` throws for this error (see the table above).
+    /// The `SealDriverError` that ``PCSCTransport`` throws for this error (see the table above).
     ///
-    /// ``SealDriverError/reason`` carries ``description`` (so the advice on what to do survives the
-    /// mapping: ``SealDriverError/message`` embeds the reason for `transportFailure`), and
-    /// ``SealDriverError/underlyingError`` is this error, for its ``returnCode`` and ``reader``.
+    /// `SealDriverError.reason` carries ``description`` (so the advice on what to do survives the
+    /// mapping: `SealDriverError.message` embeds the reason for `transportFailure`), and
+    /// `SealDriverError.underlyingError` is this error, for its ``returnCode`` and ``reader``.
     public var driverError: SealDriverError {
         SealDriverError(code: driverCode, reason: description, underlyingError: self)
     }
 
-    /// The ``SealDriverError`` code for ``code``; see ``driverError``.
+    /// The `SealDriverError` code for ``code``; see ``driverError``.
     public var driverCode: SealDriverError.Code {
         switch code {
         case .noCard, .cardRemoved: return .cardRemoved

@@ -15,7 +15,7 @@ internal import CPCSCLite
 /// - **Threads**: the actor runs on its own serial dispatch queue, so the blocking PC/SC calls never
 ///   occupy the cooperative pool; it owns its own `SCARDCONTEXT`, established by ``connect()`` and
 ///   released by ``disconnect()`` and ``close()`` (or, failing that, when the transport is
-///   deallocated — call ``SealToken/close()`` rather than relying on it, so the card and the
+///   deallocated — call `SealToken.close()` rather than relying on it, so the card and the
 ///   context are released at a known point).
 /// - **Resets by others**: when another application resets the card (`SCARD_W_RESET_CARD`), the
 ///   transport reconnects with `SCARD_LEAVE_CARD` and retries the call once (see
@@ -161,7 +161,7 @@ public actor PCSCTransport: CardTransport {
 
     /// Disconnects the card (`SCardDisconnect` with ``disconnectDisposition``) and releases the
     /// PC/SC context (`SCardReleaseContext`): the transport then holds nothing of pcscd's.
-    /// ``SealToken/close()`` calls it. Never fails; calling it twice is harmless.
+    /// `SealToken.close()` calls it. Never fails; calling it twice is harmless.
     public func close() async {
         await disconnect()
     }

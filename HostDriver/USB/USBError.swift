@@ -6,10 +6,10 @@ import SealProtocol
 /// enumeration, and the CCID layer (the host session's checks on the reader's replies and the
 /// reader's own failure reports).
 ///
-/// The backend's own APIs (``USBIPClient``, ``USBIPAddress``, ``USBDeviceID``, ``LibUSBDevices``,
-/// ``CCIDHostSession``, ``CCIDBulkPipe`` implementations) throw it. ``CCIDTransport``'s
-/// ``CardTransport`` methods throw ``SealDriverError`` instead, mapped by ``driverError``, so a
-/// ``SealToken`` over USB throws the same error type as over any other transport:
+/// The backend's own APIs (``USBIPClient``, ``USBIPAddress``, ``USBDeviceID``, `LibUSBDevices`,
+/// `CCIDHostSession`, `CCIDBulkPipe` implementations) throw it. ``CCIDTransport``'s
+/// `CardTransport` methods throw `SealDriverError` instead, mapped by ``driverError``, so a
+/// `SealToken` over USB throws the same error type as over any other transport:
 ///
 /// | `USBError.Code` | `SealDriverError.Code` |
 /// |---|---|
@@ -22,7 +22,7 @@ import SealProtocol
 /// | everything else | `transportFailure` |
 ///
 /// ``message`` says what to do, e.g. for ``Code-swift.struct/permissionDenied``: "no permission to
-/// open 1234:5678: add a udev rule or run as root". It follows ``CodedError``: `Equatable` and
+/// open 1234:5678: add a udev rule or run as root". It follows `CodedError`: `Equatable` and
 /// `Hashable` consider ``code`` only; ``reason``, ``device`` and ``slotError`` are diagnostics.
 public struct USBError: CodedError {
     /// The kind of failure.
@@ -94,14 +94,14 @@ public struct USBError: CodedError {
     /// `USBError.<code>: <message>`.
     public var description: String { "USBError.\(code): \(message)" }
 
-    /// The ``SealDriverError`` this error becomes at the ``CardTransport`` boundary: code
-    /// ``driverCode``, ``description`` as its ``SealDriverError/reason`` and this error as its
-    /// ``SealDriverError/underlyingError``.
+    /// The `SealDriverError` this error becomes at the `CardTransport` boundary: code
+    /// ``driverCode``, ``description`` as its `SealDriverError.reason` and this error as its
+    /// `SealDriverError.underlyingError`.
     public var driverError: SealDriverError {
         SealDriverError(code: driverCode, reason: description, underlyingError: self)
     }
 
-    /// The ``SealDriverError`` code for ``code``; see ``driverError``.
+    /// The `SealDriverError` code for ``code``; see ``driverError``.
     public var driverCode: SealDriverError.Code {
         switch code {
         case .deviceGone, .cardAbsent: .cardRemoved
@@ -155,7 +155,7 @@ public struct USBError: CodedError {
         public static let transferFailed = Code(.transferFailed)
         /// TCP connection to the USB/IP server failed (resolution, refusal, timeout).
         public static let connectionFailed = Code(.connectionFailed)
-        /// The USB/IP connection closed or was closed by ``CCIDBulkPipe/close()``.
+        /// The USB/IP connection closed or was closed by `CCIDBulkPipe.close()`.
         public static let connectionClosed = Code(.connectionClosed)
         /// The USB/IP server answered OP_REP_IMPORT with a non-zero status.
         public static let importFailed = Code(.importFailed)

@@ -3,7 +3,7 @@ import SealFirmware
 import SealProtocol
 import Synchronization
 
-/// A ``CardTransport`` to a ``SimulatedChip`` in the same process: the embedded default of every
+/// A `CardTransport` to a ``SimulatedChip`` in the same process: the embedded default of every
 /// `sealctl` command, of the in-process conformance run, and of integrators' own tests.
 ///
 /// ```swift
@@ -46,7 +46,7 @@ public final class InProcessTransport: CardTransport {
 
     /// Powers the chip on and returns its ATR.
     ///
-    /// - Throws: ``SealDriverError`` `transportFailure` when the chip's memory does not load.
+    /// - Throws: `SealDriverError` `transportFailure` when the chip's memory does not load.
     public func connect() async throws -> [UInt8] { try powerOn() }
 
     /// Warm-resets the chip (powers it on if it is off) and returns its ATR.
@@ -70,7 +70,7 @@ public final class InProcessTransport: CardTransport {
 
     /// Runs one APDU through the chip, on the caller's executor.
     ///
-    /// - Throws: ``SealDriverError`` `transportFailure` before ``connect()``, `noResponse` when
+    /// - Throws: `SealDriverError` `transportFailure` before ``connect()``, `noResponse` when
     ///   the chip lost power during the command (a fault injected by a test).
     public nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
         guard connected.withLock({ $0 }) else { throw SealDriverError(code: .transportFailure, reason: "transmit before connect") }

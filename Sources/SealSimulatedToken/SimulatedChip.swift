@@ -2,7 +2,7 @@ import Foundation
 @_spi(Testing) import SealFirmware
 import Synchronization
 
-/// A simulated seal chip and the power it runs on: the one place a ``SealChip`` is hosted, whether
+/// A simulated seal chip and the power it runs on: the one place a `SealChip` is hosted, whether
 /// it answers an ``InProcessTransport`` in the caller's process, a vpcd slot or a USB CCID slot of
 /// `sealsim serve`.
 ///

@@ -38,7 +38,7 @@ public struct SimulatedTestToken: Sendable {
 
     /// The in-memory transport to the chip.
     public let transport: InProcessTransport
-    /// A token over ``transport``, not connected yet: call ``SealToken/connect()`` first.
+    /// A token over ``transport``, not connected yet: call `SealToken.connect()` first.
     public let token: SealToken
     /// The chip's 16-byte ID.
     public let chipID: [UInt8]
@@ -46,7 +46,7 @@ public struct SimulatedTestToken: Sendable {
     public let personalization: PersonalizationData
 
     /// The watermark key the issuer gave the chip: pass it as
-    /// ``StampVerificationOptions/watermarkKey`` to check expiration codes too.
+    /// `StampVerificationOptions.watermarkKey` to check expiration codes too.
     public var watermarkKey: [UInt8] { personalization.watermarkKey }
 
     /// A verifier trusting the test vendor root (``vendorRootPEM``) and nothing else.

@@ -1,7 +1,7 @@
 import SealProtocol
 
 /// Errors of the simulator: the token store, the factory, the in-process transport and the
-/// `sealsim serve` servers. Equality is by ``code`` only (``CodedError``).
+/// `sealsim serve` servers. Equality is by ``code`` only (`CodedError`).
 public struct SimulatorError: CodedError {
     /// The kind of failure; stable across releases.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -10,8 +10,11 @@ public enum TokenFactory {
     /// Manufactures a chip into `backing` and returns its chip ID.
     ///
     /// - Parameters:
-    ///   - chipID: 16 bytes; random (from `random`) when nil.
+    ///   - backing: where the chip's NVM is kept (a state file or memory).
+    ///   - ca: the vendor CA that certifies the chip's device key.
     ///   - issuerPublicKey: the key that will authenticate personalization and lifecycle commands.
+    ///   - chipID: 16 bytes; random (from `random`) when nil.
+    ///   - random: the chip's randomness (device key, chip ID).
     @discardableResult
     public static func manufacture(
         backing: any NVMBackingStore, ca: VendorCA, issuerPublicKey: P256.Signing.PublicKey,

@@ -7,7 +7,7 @@ import X509
 /// A vendor certificate authority that certifies the device attestation keys of the chips it
 /// manufactures (SPEC §12). The factory side of the simulator; real vendors keep this key in an HSM.
 public struct VendorCA: Sendable {
-    /// The CA certificate: the root a ``StampVerifier`` must trust for this vendor's chips.
+    /// The CA certificate: the root a `StampVerifier` must trust for this vendor's chips.
     public let certificate: Certificate
     let privateKey: Certificate.PrivateKey
 

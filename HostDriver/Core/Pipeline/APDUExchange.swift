@@ -4,7 +4,7 @@ import SealProtocol
 ///
 /// It performs no I/O: it tells its driver which APDU to send next and consumes the raw answers,
 /// in the style of async-http-client's connection state machines. That makes every path — chaining,
-/// `61xx`, `6Cxx`, the bounds — testable without a transport. ``APDUPipeline`` is the thin async
+/// `61xx`, `6Cxx`, the bounds — testable without a transport. `APDUPipeline` is the thin async
 /// driver over a ``CardTransport``.
 ///
 /// ```swift

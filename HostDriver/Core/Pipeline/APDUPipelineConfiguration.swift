@@ -59,7 +59,7 @@ public struct APDUPipelineConfiguration: Hashable, Sendable {
     public var redactSecretsInTrace: Bool
 
     /// Creates a configuration. The defaults are conservative (short APDUs, chaining allowed) until
-    /// the ATR is known; use ``init(answerToReset:)`` after connecting.
+    /// the ATR is known; use `init(answerToReset:)` after connecting.
     public init(
         extendedLength: Bool = false,
         commandChaining: Bool = true,

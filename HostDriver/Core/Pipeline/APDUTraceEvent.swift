@@ -13,7 +13,7 @@ public struct APDUTraceEvent: Hashable, Sendable, CustomStringConvertible {
     /// The bytes exactly as sent or received, except that secret data fields are replaced by `2A`
     /// bytes when ``redacted`` is `true`.
     public var bytes: [UInt8]
-    /// Human-readable decoding, from ``APDUTraceDecoder``.
+    /// Human-readable decoding, from `APDUTraceDecoder`.
     public var decoded: String
     /// `true` when the data field was masked (PIN, PUK, personalization secrets).
     public var redacted: Bool

@@ -54,7 +54,7 @@ public struct StampRecord: Hashable, Sendable {
     /// The seal's name (from personalization).
     public var sealName: String
     /// The attestation statement bytes (SPEC §9.4), fetched after the stamp with nonce
-    /// ``attestationNonce(signature:)``.
+    /// `attestationNonce(signature:)`.
     public var attestationStatement: [UInt8]
     /// The device key's DER ECDSA signature over ``attestationStatement``.
     public var attestationSignature: [UInt8]

@@ -35,7 +35,7 @@ extension SealToken {
     /// 1. reads the static record parts (chip ID, personalization, seal key, key ID, device
     ///    certificate) unless cached;
     /// 2. sends STAMP and checks the returned signature against the seal key locally;
-    /// 3. fetches an attestation with nonce ``StampRecord/attestationNonce(signature:)``.
+    /// 3. fetches an attestation whose nonce is SHA-256 of the stamp signature.
     ///
     /// If the token stops answering after STAMP was sent (``SealDriverError/Code-swift.struct/noResponse``,
     /// a lost response, a failure in step 3), the stamp may have been issued: reconnect and call

@@ -57,6 +57,7 @@ public actor SealToken {
     /// Creates a token over `transport`. Nothing is sent until ``connect()``.
     ///
     /// - Parameters:
+    ///   - transport: The token's transport: ``close()`` closes it.
     ///   - configuration: Formatting rules and loop bounds. The extended-length, chaining and
     ///     maximum-command-data settings are replaced by what the token declares when connecting;
     ///     the rest (strategy, bounds, trace redaction) is kept.

@@ -1,7 +1,7 @@
 /// A connection to one seal token: a PC/SC reader slot, a USB CCID device, or the in-process simulator.
 ///
 /// A transport moves raw APDU bytes and nothing else. ISO 7816 response handling (GET RESPONSE on
-/// `61xx`, re-sending on `6Cxx`, command chaining, extended lengths) is the job of ``APDUPipeline``,
+/// `61xx`, re-sending on `6Cxx`, command chaining, extended lengths) is the job of `APDUPipeline`,
 /// so every transport gets it for free and behaves identically.
 ///
 /// Conforming types are classes or actors (`AnyObject`): a transport owns a physical or simulated
