@@ -11,5 +11,6 @@ scripts/pcscd.sh start
 apt_ensure usbip
 swift build --build-tests
 SEALKIT_PCSC_TESTS=1 swift test --skip-build
+scripts/docs.sh
 scripts/examples.sh
 scripts/cli-tour.sh
