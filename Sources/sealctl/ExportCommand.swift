@@ -17,7 +17,7 @@ struct Export: AsyncParsableCommand {
 
         static func help(for value: Encoding) -> ArgumentHelp? {
             switch value {
-            case .pem: "PEM text (the default)."
+            case .pem: "PEM text."
             case .der: "DER bytes."
             }
         }

@@ -53,7 +53,7 @@ struct PINOptions: ParsableArguments {
         valueName: "PIN"))
     var pin: String?
 
-    @Flag(help: "Read the PIN from standard input (the first line), e.g. from a secrets manager or a file.")
+    @Flag(help: "Read the PIN from standard input (its first line; `pin change` reads the new PIN from the next), e.g. from a secrets manager.")
     var pinStdin = false
 }
 
