@@ -11,4 +11,5 @@ scripts/pcscd.sh start
 apt_ensure usbip
 swift build --build-tests
 SEALKIT_PCSC_TESTS=1 swift test --skip-build
+scripts/examples.sh
 scripts/cli-tour.sh
