@@ -96,7 +96,7 @@ struct Export: AsyncParsableCommand {
                 let data: String?
             }
             try printJSON(Out(
-                subject: subject, encoding: options.encoding, sha256: hexString(Array(SHA256.hash(data: der))), bytes: bytes.count,
+                subject: subject, encoding: options.encoding, sha256: hexString(SealDigest.sha256(der)), bytes: bytes.count,
                 out: options.out,
                 data: options.out != nil ? nil : (options.encoding == .der ? Data(der).base64EncodedString() : pem)))
         } else if let out = options.out {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import SealHostDriver
 import SealProtocol
@@ -36,8 +35,14 @@ struct Stamp: AsyncParsableCommand {
                 throw CLIError("\(path) is not a grant file: \(error)")
             }
         }
-        let documentBytes = try readFile(document, what: "document")
-        let digest = Array(SHA256.hash(data: documentBytes))
+        // Hashed in constant memory before the PIN is asked for or the token is opened, so that an
+        // unreadable document costs neither, and a large one does not hold the token while it is read.
+        let digest: [UInt8]
+        do {
+            digest = try SealDigest.sha256(contentsOf: URL(fileURLWithPath: document))
+        } catch {
+            throw CLIError("document \(document): \(error.message)")
+        }
         let pin = try SecretReader(readsStandardInput: pinOptions.pinStdin).read(.pin, given: pinOptions.pin)
         let record = try await withToken(target, output) { token in
             try await token.verifyPIN(pin)

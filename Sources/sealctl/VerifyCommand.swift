@@ -1,9 +1,7 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import SealHostDriver
 import SealProtocol
-import X509
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -186,16 +184,18 @@ struct Verify: AsyncParsableCommand {
             record = try StampRecord(jsonData: Data(try readFile(entry.record, what: "record")))
         } catch let error as CLIError {
             return failure(error.message, document: document)
+        } catch let error as SealDriverError {
+            return failure("\(entry.record): \(error.message)", document: document)
         } catch {
-            return failure("\(entry.record) is not a valid stamp record: \(error)", document: document)
+            return failure("\(entry.record): \(error)", document: document)
         }
-        let documentBytes: [UInt8]
+        let report: StampVerificationReport
         do {
-            documentBytes = try readFile(document, what: "document")
+            // Streamed: each document is hashed in constant memory, whatever its size.
+            report = try await verifier.verify(record, documentAt: URL(fileURLWithPath: document), options: options)
         } catch {
-            return failure("\(error)", document: document)
+            return failure("document \(document): \(error.message)", document: document)
         }
-        let report = await verifier.verify(record, document: documentBytes, options: options)
         return Outcome(
             record: entry.record, document: document, valid: report.isValid, chipID: hexString(record.chipID),
             counter: record.counter, serial: record.serial,
