@@ -18,8 +18,10 @@ struct Conformance: AsyncParsableCommand {
             """)
 
     @OptionGroup var target: TargetOptions
-    @Option(help: "PIN of the token under test.") var pin: String = TestCredentials.defaultPIN
-    @Option(help: "PUK of the token under test.") var puk: String = TestCredentials.defaultPUK
+    @Option(help: "PIN of the token under test (the test PIN by default; visible in the process list).")
+    var pin: String = TestCredentials.defaultPIN
+    @Option(help: "PUK of the token under test (the test PUK by default; visible in the process list).")
+    var puk: String = TestCredentials.defaultPUK
     @Option(help: "Issuer private key (PEM): enables issuer cases on a non-simulated token.") var issuerKey: String?
     @Option(help: "Trusted vendor root (PEM or DER); the test vendor root by default.") var vendorRoot: [String] = []
     @Option(help: "Run only these areas, ID prefixes or IDs (repeatable), e.g. --only PIN --only SEAL-STP-001.") var only: [String] = []

@@ -71,6 +71,8 @@ struct SecretReader {
     func read(_ secret: Secret, given: String?) throws -> String {
         if let given { return given }
         if readsStandardInput {
+            // --pin-stdin typed at a terminal: still without echo.
+            if Terminal.standardInputIsTerminal { return try Terminal.readHidden(prompt: secret.prompt) }
             guard let line = readLine(strippingNewline: true) else {
                 throw CLIError("--pin-stdin: standard input ended before the \(secret.name)", status: .usage)
             }
