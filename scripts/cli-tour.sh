@@ -7,6 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_swift
 ensure_build_deps
+command -v openssl >/dev/null 2>&1 || apt_ensure openssl   # checks the exports as an independent implementation
 cd "$(repo_root)"
 swift build --product sealctl >/dev/null
 swift build --product sealsim >/dev/null
