@@ -183,6 +183,8 @@ let package = Package(
             ],
             path: "Tests/SealConformanceTests"
         ),
+        // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
+        .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol"], path: "Tests/sealctlTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,6 +26,18 @@ private func opensslSHA256(of url: URL) throws -> String {
     return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
 }
 
+/// The process's peak resident set size in bytes (`getrusage`).
+private func peakResidentBytes() -> Int {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return usage.ru_maxrss * 1024  // KiB on Linux
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return usage.ru_maxrss  // bytes on Darwin
+    #endif
+}
+
 @Suite("SealDigest")
 struct SealDigestTests {
     @Test func hashesBytes() {
@@ -62,6 +74,25 @@ struct SealDigestTests {
         let bytes = [UInt8](repeating: 0xA5, count: SealDigest.fileChunkSize)
         try Data(bytes).write(to: exact)
         #expect(try SealDigest.sha256(contentsOf: exact) == SealDigest.sha256(bytes))
+    }
+
+    @Test func memoryDoesNotGrowWithTheFile() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A sparse 512 MiB file: no disk used, but every byte is read.
+        let url = directory.appendingPathComponent("sparse.bin")
+        let size: UInt64 = 512 << 20
+        #expect(FileManager.default.createFile(atPath: url.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: size)
+        try handle.close()
+
+        let before = peakResidentBytes()
+        let digest = try SealDigest.sha256(contentsOf: url)
+        let growth = peakResidentBytes() - before
+        #expect(digest.count == 32)
+        // Reading the file whole would raise the peak by 512 MiB; chunks keep it near one chunk.
+        #expect(growth < 64 << 20, "peak resident size grew by \(growth >> 20) MiB hashing \(size >> 20) MiB")
     }
 
     @Test func unreadableFilesAreAFileUnreadableError() throws {
