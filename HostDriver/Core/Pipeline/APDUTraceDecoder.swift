@@ -87,7 +87,7 @@ package enum APDUTraceDecoder {
         case .setLifecycle:
             return "→ " + (LifecycleState(rawValue: command.p1)?.description ?? "state \(hexString([command.p1]))")
         case .readAuditLog where command.data.count == 4:
-            let counter = command.data.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let counter = readBigEndian(command.data, as: UInt32.self)
             return counter == 0 ? "newest entry" : "entry \(counter)"
         default:
             return nil

@@ -98,7 +98,7 @@ func decodeAttestation(_ bytes: [UInt8]) throws -> AttestationResponse {
             guard (1...2).contains(count), index + count <= bytes.count else {
                 throw ConformanceFailure("attestation response: \(name) length field \(hexString([UInt8(length)])) invalid")
             }
-            length = bytes[index..<index + count].reduce(0) { $0 << 8 | Int($1) }
+            length = readBigEndian(bytes[index..<index + count], as: Int.self)
             let minimal = count == 1 ? length >= 0x80 : length >= 0x100
             guard minimal else { throw ConformanceFailure("attestation response: \(name) length \(length) is not minimal") }
             index += count
