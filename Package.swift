@@ -216,6 +216,8 @@ let package = Package(
             ],
             path: "Tests/SealKitCTests"
         ),
+        // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
+        .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol"], path: "Tests/sealctlTests"),
     ],
     swiftLanguageModes: [.v6]
 )

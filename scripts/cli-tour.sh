@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The README's five-minute tour, run end to end with assertions on exit codes and output, in a
-# throw-away SEALKIT_HOME. Closes with "tour: N passed, N failed".
+# throw-away SEALKIT_HOME; then every `sh` block of README.md (but the first, which is this suite, and
+# the PC/SC one, run below with waits) and of docs/sealctl.md exactly as written; then the
+# administrator's commands, the PIN prompt in a pseudo-terminal, completion and man pages.
+# Closes with "tour: N passed, N failed".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_swift
 ensure_build_deps
+command -v openssl >/dev/null 2>&1 || apt_ensure openssl   # checks the exports as an independent implementation
 cd "$(repo_root)"
 swift build --product sealctl >/dev/null
 swift build --product sealsim >/dev/null
+swift build --product sealbench >/dev/null
 bin=$(swift build --show-bin-path)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -64,9 +69,8 @@ check "trace prints APDUs" 0 "$bin/sealctl" info --trace
 contains "trace decodes SELECT (on stderr)" "$work/err" "SELECT"
 
 check "sealsim manufacture" 0 "$bin/sealsim" manufacture --state "$work/own.nvm"
-printf 'imprint' > "$work/imprint.bin"
-check "sealsim personalize" 0 "$bin/sealsim" personalize --state "$work/own.nvm" --organization "ACME Ltd." \
-    --seal-name "Contract Seal" --feature-image "$work/imprint.bin" --pin 246810 --puk 13572468 --activate
+check "sealsim personalize with the imprint of Fixtures/" 0 "$bin/sealsim" personalize --state "$work/own.nvm" --organization "ACME Ltd." \
+    --seal-name "Contract Seal" --feature-image Fixtures/seal-imprint.png --pin 246810 --puk 13572468 --activate
 check "info on the own token" 0 "$bin/sealctl" info --token-state "$work/own.nvm"
 
 check "conformance with JUnit, JSON and Markdown" 0 "$bin/sealctl" conformance --simulator \
@@ -74,6 +78,131 @@ check "conformance with JUnit, JSON and Markdown" 0 "$bin/sealctl" conformance -
 contains "conformance closing line" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
 tests=$(grep -o '<testcase ' "$work/out.xml" | wc -l)
 if [ "$tests" -ge 60 ]; then passed=$((passed + 1)); echo "[PASS] JUnit has $tests test cases"; else failed=$((failed + 1)); echo "[FAIL] JUnit has only $tests test cases"; fi
+
+# ---- The administrator's commands ----
+admin_doc="$work/admin.txt"
+printf 'Admin tour\n' > "$admin_doc"
+check "--version: sealctl" 0 "$bin/sealctl" --version
+version=$(cat "$work/out")
+check "--version: sealsim" 0 "$bin/sealsim" --version
+contains "sealsim says the same version" "$work/out" "^${version//./\\.}$"
+check "--version: sealbench" 0 "$bin/sealbench" --version
+contains "sealbench says the same version" "$work/out" "^${version//./\\.}$"
+contains "the version is Protocol/SealKitVersion.swift's" Protocol/SealKitVersion.swift "current = \"${version//./\\.}\""
+check "pin status" 0 "$bin/sealctl" pin status --json
+contains "pin status: tries are JSON numbers" "$work/out" '"pinTriesRemaining" : 3,'
+check "stamp --json" 0 "$bin/sealctl" stamp --document "$admin_doc" --pin 123456 --out "$work/admin.json" --json
+contains "stamp --json: counter is a JSON number" "$work/out" '"counter" : [0-9]+,'
+check "--latitude without --longitude is a usage error (64)" 64 "$bin/sealctl" stamp --document "$admin_doc" --pin 123456 \
+    --latitude 31.2 --out "$work/x.json"
+check "no PIN and no terminal is a usage error (64)" 64 "$bin/sealctl" stamp --document "$admin_doc" --out "$work/x.json"
+check "PIN from SEALKIT_PIN" 0 env SEALKIT_PIN=123456 "$bin/sealctl" stamp --document "$admin_doc" --out "$work/env.json"
+check "PIN from --pin-stdin" 0 bash -c 'printf "123456\n" | "$1" stamp --pin-stdin --document "$2" --out "$3"' _ \
+    "$bin/sealctl" "$admin_doc" "$work/stdin.json"
+check "pin change from standard input" 0 bash -c 'printf "123456\n24680\n" | "$1" pin change --pin-stdin' _ "$bin/sealctl"
+check "pin change back from the environment" 0 env SEALKIT_PIN=24680 SEALKIT_NEW_PIN=123456 "$bin/sealctl" pin change
+check "terminate without a terminal and without --yes is refused (64)" 64 "$bin/sealctl" lifecycle terminate \
+    --issuer-key Fixtures/test-issuer/issuer-key.pem
+check "the token is still ACTIVE" 0 "$bin/sealctl" info
+contains "info: ACTIVE after the refused terminate" "$work/out" "lifecycle: +ACTIVE"
+check "export certificate" 0 "$bin/sealctl" export certificate --out "$work/device.pem"
+check "openssl verifies the exported certificate against the vendor root" 0 openssl verify -CAfile "$root" "$work/device.pem"
+check "export public-key" 0 "$bin/sealctl" export public-key --out "$work/seal-key.pem"
+check "openssl reads the exported public key" 0 openssl pkey -pubin -in "$work/seal-key.pem" -noout -text
+contains "it is a P-256 key" "$work/out" "prime256v1|P-256"
+check "attest --out" 0 "$bin/sealctl" attest --nonce CAFE --out "$work/attestation.json"
+check "attest verify offline" 0 "$bin/sealctl" attest verify "$work/attestation.json" --nonce CAFE --vendor-root "$root"
+check "attest verify with another nonce fails" 1 "$bin/sealctl" attest verify "$work/attestation.json" --nonce BEEF --vendor-root "$root"
+
+# The PIN typed at the prompt is not echoed (a pseudo-terminal, as a person at a terminal has).
+check "the PIN prompt does not echo" 0 python3 - "$bin/sealctl" "$admin_doc" "$work/pty.json" <<'PY'
+import os, pty, select, sys, time
+sealctl, document, out = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sealctl, [sealctl, "stamp", "--document", document, "--out", out])
+seen = b""
+def read_until(text, seconds=60):
+    global seen
+    deadline = time.time() + seconds
+    while text not in seen and time.time() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                seen += os.read(fd, 1024)
+            except OSError:
+                break
+    return text in seen
+assert read_until(b"PIN: "), seen
+os.write(fd, b"123456\r")
+read_until(b"record written")
+status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+print(seen.decode(errors="replace"))
+assert status == 0, status
+assert b"123456" not in seen, "the PIN was echoed"
+PY
+
+# Shell completion and man pages.
+for shell in bash zsh fish; do
+    check "completion script for $shell" 0 "$bin/sealctl" --generate-completion-script "$shell"
+    contains "$shell completion knows lifecycle and attest" "$work/out" "attest"
+done
+check "man pages from argument-parser's generate-manual plugin" 0 swift package generate-manual --configuration debug
+contains "the sealctl man page documents pin unblock" .build/plugins/GenerateManual/outputs/sealctl/sealctl.1 "unblock"
+
+# ---- README.md and docs/sealctl.md, run as written ----
+# run_sh_blocks NAME FILE [N...]: runs the Nth `sh` blocks of FILE (all without N) as written, in one bash, in a fresh
+# directory (Fixtures/ linked in) and SEALKIT_HOME; each command must end with the status of its
+# "# exit N" comment, 0 without one. `swift` is the real one, pointed at this checkout.
+run_sh_blocks() {
+    local name=$1 file=$2; shift 2
+    local dir="$work/$name"
+    mkdir -p "$dir"
+    ln -s "$PWD/Fixtures" "$dir/Fixtures"
+    python3 - "$file" "$name" "$@" > "$work/$name.sh" <<'PY'
+import re, subprocess, sys
+path, name, wanted = sys.argv[1], sys.argv[2], [int(n) for n in sys.argv[3:]]  # none: every block
+blocks, current = [], None
+for line in open(path, encoding="utf-8").read().split("\n"):
+    if current is None and line.strip() == "```sh":
+        current = []
+    elif current is not None and line.strip() == "```":
+        blocks.append(current)
+        current = None
+    elif current is not None:
+        current.append(line)
+commands, pending = [], []
+def complete(lines):
+    text = "\n".join(lines)
+    return not text.rstrip().endswith("\\") and subprocess.run(
+        ["bash", "-n"], input=text, capture_output=True, text=True).returncode == 0
+for number in wanted or range(1, len(blocks) + 1):
+    for line in blocks[number - 1]:
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        pending.append(line)
+        if complete(pending):
+            commands.append(pending)
+            pending = []
+assert not pending, f"{path}: incomplete command {pending}"
+print('swift() { command swift "$@" --package-path "$REPO"; }')
+print('passed=0; failed=0; log=$(mktemp)')
+for lines in commands:
+    text = "\n".join(lines)
+    match = re.search(r"#\s*exit (\d+)", text)
+    expected = int(match.group(1)) if match else 0
+    label = (f"{name}: " + lines[0].strip())[:110].replace("'", "'\\''")
+    print("{\n" + text + "\n} >\"$log\" 2>&1 </dev/null")
+    print(f"status=$?; if [ $status -eq {expected} ]; then echo '[PASS] {label}'; "
+          f"else echo '[FAIL] {label}: exit '$status', expected {expected}'; sed 's/^/    /' \"$log\" | tail -20; fi")
+PY
+    (cd "$dir" && REPO="$OLDPWD" SEALKIT_HOME="$dir/home" bash "$work/$name.sh") > "$work/$name.log" 2>&1 || true
+    cat "$work/$name.log"
+    passed=$((passed + $(grep -c '^\[PASS\]' "$work/$name.log" || true)))
+    failed=$((failed + $(grep -c '^\[FAIL\]' "$work/$name.log" || true)))
+}
+unset SEALKIT_PIN
+run_sh_blocks readme README.md 2 3 5
+run_sh_blocks docs docs/sealctl.md
 
 # ---- PC/SC: the simulated token behind pcscd + vpcd (scripts/pcscd.sh start ran before) ----
 SEALCTL="$bin/sealctl"
@@ -95,7 +224,7 @@ if scripts/pcscd.sh status >/dev/null 2>&1; then
     contains "PC/SC conformance: no failure" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
     check "sealctl sim remove" 0 "$bin/sealctl" sim remove --slot 0 --state "$vpcd_state"
     check "the reader empties" 0 wait_for reader_is_empty "Virtual PCD 00 00"
-    check "info on an empty reader is a clean error" 1 "$bin/sealctl" info --reader "Virtual PCD 00 00"
+    check "info on an empty reader is a clean error, status 75 (retry)" 75 "$bin/sealctl" info --reader "Virtual PCD 00 00"
     contains "the error says the card is gone" "$work/err" "(removed|no token|no card)"
     check "sealctl sim insert" 0 "$bin/sealctl" sim insert --slot 0 --state "$vpcd_state"
     check "the token comes back" 0 wait_for reader_has_card "Virtual PCD 00 00"
@@ -105,7 +234,7 @@ if scripts/pcscd.sh status >/dev/null 2>&1; then
     # sends first: the chip goes mute, the reader sees the card leave and come back, and no state
     # changed (SPEC §11), so the counter is as before.
     check "sealctl sim tear" 0 "$bin/sealctl" sim tear --slot 0 --at 1 --state "$vpcd_state"
-    check "a torn STAMP is a clean error" 1 "$bin/sealctl" stamp --reader "00 00" --document "$work/contract.txt" --pin 123456 --out "$work/torn.json"
+    check "a torn STAMP is a clean error, status 75 (retry)" 75 "$bin/sealctl" stamp --reader "00 00" --document "$work/contract.txt" --pin 123456 --out "$work/torn.json"
     check "the token comes back after the tear" 0 wait_for reader_has_card "Virtual PCD 00 00"
     check "info after the tear" 0 wait_for "$bin/sealctl" info --reader "Virtual PCD 00 00" --json
     "$bin/sealctl" info --reader "Virtual PCD 00 00" --json >"$work/after-tear.json" 2>/dev/null || true

@@ -9,8 +9,9 @@ ensure_swift
 ensure_build_deps
 cd "$(repo_root)"
 scripts/pcscd.sh start
-apt_ensure usbip
+apt_ensure usbip openssl python3
 swift build --build-tests
 SEALKIT_PCSC_TESTS=1 swift test --skip-build
+scripts/examples.sh
 scripts/clib-test.sh
 scripts/cli-tour.sh

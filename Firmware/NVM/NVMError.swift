@@ -1,48 +1,60 @@
+import SealProtocol
+
 /// An error raised by the chip's non-volatile memory model.
 ///
-/// The ``code`` says what went wrong and is what callers branch on; the ``message``
-/// carries diagnostic detail (offsets, sizes, the underlying OS error) for humans.
-/// Equality compares only the code, so tests and callers can write
-/// `#expect(throws: NVMError(.powerLost))` without spelling out the message.
-public struct NVMError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The category of failure.
-    public enum Code: String, Sendable, Equatable, CaseIterable {
-        /// Power was cut during a physical write (or the chip is still powered down
-        /// after such a cut); call ``NonVolatileMemory/powerOn()`` to recover.
-        case powerLost
+/// It follows ``CodedError``: the ``code`` says what went wrong and is what callers branch on; the
+/// ``reason`` carries diagnostic detail (offsets, sizes, the underlying OS error) for humans.
+/// Equality and hashing compare only the code, so tests and callers can write
+/// `#expect(throws: NVMError(code: .powerLost, reason: ""))` without spelling out the detail.
+public struct NVMError: CodedError {
+    /// The category of failure; stable across releases.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Sendable {
+            case powerLost, noTransaction, transactionInProgress, capacityExceeded, corruptImage, storageFailure
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// Power was cut during a physical write (or the chip is still powered down after such a
+        /// cut); call ``NonVolatileMemory/powerOn()`` to recover.
+        public static let powerLost = Code(.powerLost)
         /// `commitTransaction()` was called with no transaction open.
-        case noTransaction
-        /// `beginTransaction()` was called while a transaction is already open;
-        /// transactions do not nest, as on Java Card.
-        case transactionInProgress
-        /// The write would make the records exceed the memory's capacity, or a single
-        /// record value exceeds the 65 535-byte record limit.
-        case capacityExceeded
-        /// The durable image is not a valid SKNV image (bad magic, unsupported version,
-        /// checksum mismatch, truncation, or inconsistent structure).
-        case corruptImage
+        public static let noTransaction = Code(.noTransaction)
+        /// `beginTransaction()` was called while a transaction is already open; transactions do not
+        /// nest, as on Java Card.
+        public static let transactionInProgress = Code(.transactionInProgress)
+        /// The write would make the records exceed the memory's capacity, or a single record value
+        /// exceeds the 65 535-byte record limit.
+        public static let capacityExceeded = Code(.capacityExceeded)
+        /// The durable image is not a valid SKNV image (bad magic, unsupported version, checksum
+        /// mismatch, truncation, or inconsistent structure).
+        public static let corruptImage = Code(.corruptImage)
         /// The backing store could not load or store the image.
-        case storageFailure
+        public static let storageFailure = Code(.storageFailure)
+
+        /// The code's stable name, e.g. `"powerLost"`.
+        public var description: String { value.rawValue }
     }
 
     /// What went wrong.
     public let code: Code
     /// Human-readable detail; not part of equality.
-    public let message: String
+    public let reason: String
 
-    /// Creates an error with the given code and an optional detail message.
-    public init(_ code: Code, _ message: String = "") {
+    /// Creates an error with the given code and detail.
+    public init(code: Code, reason: String) {
         self.code = code
-        self.message = message
+        self.reason = reason
     }
 
-    /// `"NVM <code>: <message>"`, or just `"NVM <code>"` when there is no message.
+    /// Shorthand for ``init(code:reason:)`` inside the package.
+    package init(_ code: Code, _ reason: String = "") {
+        self.init(code: code, reason: reason)
+    }
+
+    /// `"NVM <code>: <reason>"`, or just `"NVM <code>"` when there is no reason.
     public var description: String {
-        message.isEmpty ? "NVM \(code.rawValue)" : "NVM \(code.rawValue): \(message)"
-    }
-
-    /// Errors are equal when their codes are equal; the message is diagnostic only.
-    public static func == (lhs: NVMError, rhs: NVMError) -> Bool {
-        lhs.code == rhs.code
+        reason.isEmpty ? "NVM \(code)" : "NVM \(code): \(reason)"
     }
 }

@@ -395,7 +395,7 @@ public final class NonVolatileMemory {
 
     private static func storageError(_ error: any Error, _ context: String) -> NVMError {
         if let nvmError = error as? NVMError, nvmError.code == .storageFailure {
-            return NVMError(.storageFailure, "\(context): \(nvmError.message)")
+            return NVMError(.storageFailure, "\(context): \(nvmError.reason)")
         }
         return NVMError(.storageFailure, "\(context): \(error)")
     }

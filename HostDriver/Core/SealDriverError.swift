@@ -2,10 +2,19 @@ import SealProtocol
 
 /// The one error type of the host driver.
 ///
-/// Modelled on `CertificateError` from swift-certificates: a struct with a stable ``code`` (a struct
-/// with static members, so new codes never break a client's `switch`), plus diagnostics. Inspect
-/// ``code`` to react; show ``message`` to people — it is one line that says what happened and what
-/// to do about it.
+/// Everything a ``SealToken`` method throws is a `SealDriverError` (or `CancellationError`),
+/// whatever the transport: the PC/SC and USB backends wrap their own errors as
+/// ``Code-swift.struct/transportFailure``, ``Code-swift.struct/cardRemoved`` or
+/// ``Code-swift.struct/noResponse`` and keep the original in ``underlyingError``.
+/// ``StampRecord/init(jsonData:)``, ``SealDigest/sha256(contentsOf:)``, ``StampVerifier``'s
+/// initializers and ``StampVerificationReport/throwIfInvalid()`` throw it too, so a whole
+/// stamp-and-verify flow meets this one type.
+///
+/// It follows ``CodedError`` (after `CertificateError` of swift-certificates): a stable ``code``
+/// (a struct with static members, so new codes never break a client's `switch`), a ``reason`` for
+/// logs, and diagnostics. Equality and hashing consider ``code`` only: compare
+/// ``statusWord`` explicitly to tell two card refusals apart. Inspect ``code`` to react; show
+/// ``message`` to people — it is one line that says what happened and what to do about it.
 ///
 /// Card refusals are ``Code-swift.struct/statusWord`` errors carrying the ``statusWord`` and the
 /// ``command`` name. Helpers such as ``isPINIncorrect``, ``triesRemaining`` and ``isBlocked``
@@ -17,25 +26,40 @@ import SealProtocol
 ///     print("Wrong PIN, \(error.triesRemaining ?? 0) tries left")
 /// }
 /// ```
-///
-/// `Equatable` and `Hashable` consider ``code`` and ``statusWord`` only; ``reason`` and
-/// ``command`` are diagnostics.
-public struct SealDriverError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct SealDriverError: CodedError {
     /// The kind of failure.
     public let code: Code
-    /// The status word the token answered, for ``Code-swift.struct/statusWord`` errors.
-    public let statusWord: StatusWord?
-    /// The command that failed, e.g. `"VERIFY"`, when known.
-    public let command: String?
     /// Technical detail for logs. Not part of equality.
     public let reason: String
+    /// The status word the token answered, for ``Code-swift.struct/statusWord`` errors (and the
+    /// last one seen for ``Code-swift.struct/wrongLengthLoop`` and
+    /// ``Code-swift.struct/getResponseLoopExceeded``). Not part of equality.
+    public let statusWord: StatusWord?
+    /// The command that failed, e.g. `"VERIFY"`, when known. Not part of equality.
+    public let command: String?
+    /// For ``Code-swift.struct/malformedRecord``: the path of the JSON field that is wrong, e.g.
+    /// `"metadata.latitudeMicrodegrees"` (empty when the text is not JSON at all). Not part of
+    /// equality.
+    public let field: String?
+    /// For ``Code-swift.struct/stampInvalid``: the first verification check that failed. Not part
+    /// of equality.
+    public let failedCheck: StampVerificationCheck.ID?
+    /// The backend error this one wraps (a `PCSCError` or `USBError`, an I/O error), for
+    /// diagnostics; its description is also in ``reason``. Not part of equality.
+    public let underlyingError: (any Error)?
 
     /// Creates an error.
-    public init(code: Code, reason: String, statusWord: StatusWord? = nil, command: String? = nil) {
-        self.code = code
-        self.reason = reason
-        self.statusWord = statusWord
-        self.command = command
+    ///
+    /// - Parameters:
+    ///   - code: The kind of failure.
+    ///   - reason: Technical detail for logs.
+    ///   - statusWord: The status word the token answered, if any.
+    ///   - command: The name of the command that failed, if known.
+    ///   - underlyingError: The backend error being wrapped, if any.
+    public init(code: Code, reason: String, statusWord: StatusWord? = nil, command: String? = nil,
+                underlyingError: (any Error)? = nil) {
+        self.init(code: code, reason: reason, statusWord: statusWord, command: command, field: nil,
+                  failedCheck: nil, underlyingError: underlyingError)
     }
 
     /// An error for a token that refused `command` with `statusWord`.
@@ -43,13 +67,35 @@ public struct SealDriverError: Error, Hashable, Sendable, CustomStringConvertibl
         self.init(code: .statusWord, reason: "\(command) answered \(statusWord)", statusWord: statusWord, command: command)
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.code == rhs.code && lhs.statusWord == rhs.statusWord
+    init(code: Code, reason: String, statusWord: StatusWord?, command: String?, field: String?,
+         failedCheck: StampVerificationCheck.ID?, underlyingError: (any Error)?) {
+        self.code = code
+        self.reason = reason
+        self.statusWord = statusWord
+        self.command = command
+        self.field = field
+        self.failedCheck = failedCheck
+        self.underlyingError = underlyingError
     }
 
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(code)
-        hasher.combine(statusWord)
+    /// A ``Code-swift.struct/malformedRecord`` error naming the JSON `field` that is wrong.
+    static func malformedRecord(field: String, _ reason: String) -> SealDriverError {
+        SealDriverError(code: .malformedRecord, reason: reason, statusWord: nil, command: nil, field: field,
+                        failedCheck: nil, underlyingError: nil)
+    }
+
+    /// A ``Code-swift.struct/stampInvalid`` error for a failed verification check.
+    init(failedCheck check: StampVerificationCheck) {
+        self.init(code: .stampInvalid, reason: "\(check.id): \(check.detail)", statusWord: nil, command: nil, field: nil,
+                  failedCheck: check.id, underlyingError: nil)
+    }
+
+    /// `error` as a driver error: itself when it is one, otherwise a
+    /// ``Code-swift.struct/transportFailure`` that wraps it (its description in ``reason``, the
+    /// error in ``underlyingError``). `CancellationError` is not mapped: callers rethrow it.
+    package static func wrapping(_ error: any Error, context: String) -> SealDriverError {
+        if let error = error as? SealDriverError { return error }
+        return SealDriverError(code: .transportFailure, reason: "\(context): \(error)", underlyingError: error)
     }
 
     // MARK: Status-word helpers
@@ -107,6 +153,15 @@ public struct SealDriverError: Error, Hashable, Sendable, CustomStringConvertibl
             return "The token's audit log does not verify (\(reason)); stop using the token and contact the issuer."
         case .stampNotRecoverable:
             return "The token's newest audit entry is not the requested stamp (\(reason)); the stamp was not issued, stamp again."
+        case .malformedRecord:
+            let location = field.map { $0.isEmpty ? "" : " at \"\($0)\"" } ?? ""
+            return "The stamp record is not valid record JSON\(location) (\(reason)); use the file the stamp produced, unmodified."
+        case .invalidTrustAnchors:
+            return "The trusted root certificates are unusable (\(reason)); give the vendor root certificate as PEM or DER."
+        case .fileUnreadable:
+            return "Cannot read the file (\(reason)); check the path and its permissions."
+        case .stampInvalid:
+            return "The stamp does not verify (\(reason)); do not trust it."
         default:
             return reason
         }
@@ -146,6 +201,8 @@ public struct SealDriverError: Error, Hashable, Sendable, CustomStringConvertibl
         }
     }
 
+    /// `SealDriverError.<code>(<status word>): <message>`, e.g.
+    /// `SealDriverError.statusWord(63C2): VERIFY: wrong PIN or PUK, 2 tries left; …`.
     public var description: String {
         var head = "SealDriverError.\(code)"
         if let statusWord { head += "(\(statusWord.rawValue.hexWord))" }
@@ -156,41 +213,60 @@ public struct SealDriverError: Error, Hashable, Sendable, CustomStringConvertibl
 
     /// The kind of a ``SealDriverError``. Codes are stable.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
+        private enum Value: String, Sendable {
+            case transportFailure, cardRemoved, noResponse, notConnected, statusWord, malformedResponse
+            case responseTooLong, getResponseLoopExceeded, wrongLengthLoop, commandTooLong, notSupportedByToken
+            case invalidArgument, issuerSigningFailed, auditChainBroken, stampNotRecoverable
+            case malformedRecord, invalidTrustAnchors, fileUnreadable, stampInvalid
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
 
         /// The transport failed to exchange bytes (reader error, I/O error, protocol error).
-        public static let transportFailure = Code("transportFailure")
+        public static let transportFailure = Code(.transportFailure)
         /// The token was removed from the reader.
-        public static let cardRemoved = Code("cardRemoved")
+        public static let cardRemoved = Code(.cardRemoved)
         /// The token did not answer at all (mute), e.g. after a power loss.
-        public static let noResponse = Code("noResponse")
+        public static let noResponse = Code(.noResponse)
         /// A ``SealToken`` operation was called before ``SealToken/connect()``.
-        public static let notConnected = Code("notConnected")
+        public static let notConnected = Code(.notConnected)
         /// The token answered a status word other than success; see ``SealDriverError/statusWord``.
-        public static let statusWord = Code("statusWord")
+        public static let statusWord = Code(.statusWord)
         /// The response does not follow ISO 7816-4 or SPEC (too short, bad TLV, wrong lengths).
-        public static let malformedResponse = Code("malformedResponse")
+        public static let malformedResponse = Code(.malformedResponse)
         /// The response data exceeded ``APDUPipelineConfiguration/maxResponseLength``.
-        public static let responseTooLong = Code("responseTooLong")
+        public static let responseTooLong = Code(.responseTooLong)
         /// More than ``APDUPipelineConfiguration/maxGetResponseRounds`` GET RESPONSE rounds.
-        public static let getResponseLoopExceeded = Code("getResponseLoopExceeded")
+        public static let getResponseLoopExceeded = Code(.getResponseLoopExceeded)
         /// The token answered `6Cxx` again after the command was re-sent with the length it asked for.
-        public static let wrongLengthLoop = Code("wrongLengthLoop")
+        public static let wrongLengthLoop = Code(.wrongLengthLoop)
         /// The command data exceeds what the token accepts (SPEC §3.1: 4096 bytes).
-        public static let commandTooLong = Code("commandTooLong")
+        public static let commandTooLong = Code(.commandTooLong)
         /// The token lacks a feature the operation needs (e.g. neither chaining nor extended length).
-        public static let notSupportedByToken = Code("notSupportedByToken")
+        public static let notSupportedByToken = Code(.notSupportedByToken)
         /// An argument is outside what the protocol allows; nothing was sent.
-        public static let invalidArgument = Code("invalidArgument")
+        public static let invalidArgument = Code(.invalidArgument)
         /// The ``IssuerSigner`` threw.
-        public static let issuerSigningFailed = Code("issuerSigningFailed")
+        public static let issuerSigningFailed = Code(.issuerSigningFailed)
         /// The audit log's hash chain, head or signatures do not verify.
-        public static let auditChainBroken = Code("auditChainBroken")
+        public static let auditChainBroken = Code(.auditChainBroken)
         /// ``SealToken/recoverStamp(documentDigest:metadata:)`` found no matching audit entry.
-        public static let stampNotRecoverable = Code("stampNotRecoverable")
+        public static let stampNotRecoverable = Code(.stampNotRecoverable)
+        /// ``StampRecord/init(jsonData:)`` met text that is not a stamp record; ``SealDriverError/field``
+        /// names the JSON field that is wrong.
+        public static let malformedRecord = Code(.malformedRecord)
+        /// ``StampVerifier`` was given trusted roots that hold no certificate, or a certificate that
+        /// does not parse.
+        public static let invalidTrustAnchors = Code(.invalidTrustAnchors)
+        /// A file (a document to hash) could not be opened or read.
+        public static let fileUnreadable = Code(.fileUnreadable)
+        /// A stamp record failed verification; ``SealDriverError/failedCheck`` names the first failed
+        /// check (``StampVerificationReport/throwIfInvalid()``, ``StampVerifier/validate(_:document:options:)``).
+        public static let stampInvalid = Code(.stampInvalid)
 
-        public var description: String { name }
+        /// The code's stable name, e.g. `"statusWord"`.
+        public var description: String { value.rawValue }
     }
 }
 

@@ -17,8 +17,9 @@ import SealHostDriver
 /// | `protocolNotSupported`, `cardUnsupported` | `notSupportedByToken` |
 /// | `readerNotFound`, `readerAmbiguous`, `invalidArgument` | `invalidArgument` |
 ///
-/// `Equatable` and `Hashable` consider ``code`` and ``returnCode`` only.
-public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
+/// It follows ``CodedError``: `Equatable` and `Hashable` consider ``code`` only; ``returnCode``,
+/// ``reader``, ``readers`` and ``reason`` are diagnostics.
+public struct PCSCError: CodedError {
     /// The kind of failure.
     public let code: Code
     /// The raw PC/SC return code as its 32-bit value (e.g. `0x8010001D` for `SCARD_E_NO_SERVICE`),
@@ -39,15 +40,6 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
         self.reader = reader
         self.returnCode = returnCode
         self.readers = readers
-    }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.code == rhs.code && lhs.returnCode == rhs.returnCode
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(code)
-        hasher.combine(returnCode)
     }
 
     // MARK: Messages
@@ -94,6 +86,7 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `PCSCError.<code>: <message>`.
     public var description: String {
         "PCSCError.\(code): \(message)"
     }
@@ -106,10 +99,11 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The ``SealDriverError`` that ``PCSCTransport`` throws for this error (see the table above).
     ///
-    /// ``SealDriverError/reason`` carries ``message``, so the advice on what to do survives the
-    /// mapping (``SealDriverError/message`` embeds the reason for `transportFailure`).
+    /// ``SealDriverError/reason`` carries ``description`` (so the advice on what to do survives the
+    /// mapping: ``SealDriverError/message`` embeds the reason for `transportFailure`), and
+    /// ``SealDriverError/underlyingError`` is this error, for its ``returnCode`` and ``reader``.
     public var driverError: SealDriverError {
-        SealDriverError(code: driverCode, reason: message)
+        SealDriverError(code: driverCode, reason: description, underlyingError: self)
     }
 
     /// The ``SealDriverError`` code for ``code``; see ``driverError``.
@@ -127,47 +121,54 @@ public struct PCSCError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The kind of a ``PCSCError``. Codes are stable.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
+        private enum Value: String, Sendable {
+            case serviceUnavailable, readerNotFound, readerAmbiguous, readerUnavailable, noCard, cardRemoved
+            case cardReset, cardUnresponsive, protocolNotSupported, cardUnsupported, sharingViolation
+            case timeout, cancelled, platformUnsupported, invalidArgument, failure
+        }
+
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
 
         /// The PC/SC service is not running (`SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED`), or it
         /// went away during a call (`SCARD_F_COMM_ERROR`: pcsc-lite's answer when pcscd stops while a
         /// client waits in `SCardGetStatusChange`).
-        public static let serviceUnavailable = Code("serviceUnavailable")
+        public static let serviceUnavailable = Code(.serviceUnavailable)
         /// No reader has the given name, or no reader matches the query (`SCARD_E_UNKNOWN_READER`).
-        public static let readerNotFound = Code("readerNotFound")
+        public static let readerNotFound = Code(.readerNotFound)
         /// The reader query matches more than one reader; ``PCSCError/readers`` lists them.
-        public static let readerAmbiguous = Code("readerAmbiguous")
+        public static let readerAmbiguous = Code(.readerAmbiguous)
         /// The reader went away, e.g. it was unplugged (`SCARD_E_READER_UNAVAILABLE`).
-        public static let readerUnavailable = Code("readerUnavailable")
+        public static let readerUnavailable = Code(.readerUnavailable)
         /// There is no card in the reader (`SCARD_E_NO_SMARTCARD`).
-        public static let noCard = Code("noCard")
+        public static let noCard = Code(.noCard)
         /// The card was removed while connected (`SCARD_W_REMOVED_CARD`).
-        public static let cardRemoved = Code("cardRemoved")
+        public static let cardRemoved = Code(.cardRemoved)
         /// The card was reset by another application, and again after the one automatic reconnect
         /// (`SCARD_W_RESET_CARD`).
-        public static let cardReset = Code("cardReset")
+        public static let cardReset = Code(.cardReset)
         /// The card does not answer: mute at reset or unpowered (`SCARD_W_UNRESPONSIVE_CARD`,
         /// `SCARD_W_UNPOWERED_CARD`), or no answer to a command (`SCARD_E_NOT_TRANSACTED` from
         /// `SCardTransmit`; the command may or may not have run).
-        public static let cardUnresponsive = Code("cardUnresponsive")
+        public static let cardUnresponsive = Code(.cardUnresponsive)
         /// The card does not offer T=1 (`SCARD_E_PROTO_MISMATCH`, or a T=0-only card).
-        public static let protocolNotSupported = Code("protocolNotSupported")
+        public static let protocolNotSupported = Code(.protocolNotSupported)
         /// The reader cannot communicate with the card (`SCARD_W_UNSUPPORTED_CARD`, `SCARD_E_CARD_UNSUPPORTED`).
-        public static let cardUnsupported = Code("cardUnsupported")
+        public static let cardUnsupported = Code(.cardUnsupported)
         /// Another application holds the card exclusively (`SCARD_E_SHARING_VIOLATION`).
-        public static let sharingViolation = Code("sharingViolation")
+        public static let sharingViolation = Code(.sharingViolation)
         /// A PC/SC call timed out (`SCARD_E_TIMEOUT`).
-        public static let timeout = Code("timeout")
+        public static let timeout = Code(.timeout)
         /// A blocking PC/SC call was cancelled (`SCARD_E_CANCELLED`).
-        public static let cancelled = Code("cancelled")
+        public static let cancelled = Code(.cancelled)
         /// This build has no PC/SC backend (not Linux with libpcsclite).
-        public static let platformUnsupported = Code("platformUnsupported")
+        public static let platformUnsupported = Code(.platformUnsupported)
         /// An argument is invalid (e.g. an empty reader query); nothing was sent.
-        public static let invalidArgument = Code("invalidArgument")
+        public static let invalidArgument = Code(.invalidArgument)
         /// Any other PC/SC failure (communication with pcscd, internal errors, invalid handles).
-        public static let failure = Code("failure")
+        public static let failure = Code(.failure)
 
-        public var description: String { name }
+        /// The code's stable name.
+        public var description: String { value.rawValue }
     }
 }

@@ -14,8 +14,9 @@ internal import CPCSCLite
 ///   offer T=0 with ``SealDriverError/Code-swift.struct/notSupportedByToken``.
 /// - **Threads**: the actor runs on its own serial dispatch queue, so the blocking PC/SC calls never
 ///   occupy the cooperative pool; it owns its own `SCARDCONTEXT`, established by ``connect()`` and
-///   released by ``disconnect()`` (or, failing that, when the transport is deallocated — call
-///   ``disconnect()`` rather than relying on it, so the card is released at a known point).
+///   released by ``disconnect()`` and ``close()`` (or, failing that, when the transport is
+///   deallocated — call ``SealToken/close()`` rather than relying on it, so the card and the
+///   context are released at a known point).
 /// - **Resets by others**: when another application resets the card (`SCARD_W_RESET_CARD`), the
 ///   transport reconnects with `SCARD_LEAVE_CARD` and retries the call once (see
 ///   ``recoveredResets``). The token's volatile state (PIN verification, issuer authentication) is
@@ -156,6 +157,13 @@ public actor PCSCTransport: CardTransport {
         connection?.disconnect(disconnectDisposition.pcscValue)
         drop()
         #endif
+    }
+
+    /// Disconnects the card (`SCardDisconnect` with ``disconnectDisposition``) and releases the
+    /// PC/SC context (`SCardReleaseContext`): the transport then holds nothing of pcscd's.
+    /// ``SealToken/close()`` calls it. Never fails; calling it twice is harmless.
+    public func close() async {
+        await disconnect()
     }
 
     /// Sends one APDU (`SCardTransmit` with the T=1 PCI, 65 548-byte receive buffer, so extended

@@ -6,7 +6,7 @@ import SealProtocol
 ///
 /// The session numbers commands (`bSeq`, incremented modulo 256), checks every reply against the
 /// command in flight (sequence number, slot, message type), skips time-extension replies (at most
-/// ``maximumTimeExtensions`` per command), maps failed replies to ``CCIDError``, reassembles
+/// ``maximumTimeExtensions`` per command), maps failed replies to ``USBError``, reassembles
 /// responses chained with `bChainParameter`, splits commands longer than
 /// `dwMaxCCIDMessageLength` into chained XfrBlocks, and reassembles messages that arrive over
 /// several bulk transfers (see ``CCIDBulkPipe`` on zero-length packets).
@@ -48,7 +48,7 @@ public struct CCIDHostSession: Sendable {
     public let slot: UInt8
     /// `dwMaxCCIDMessageLength`: commands longer than this are chained; longer replies are errors.
     public let maximumMessageLength: Int
-    /// Time-extension replies accepted per command before ``CCIDError/Code-swift.struct/timeExtensionLimit``.
+    /// Time-extension replies accepted per command before ``USBError/Code-swift.struct/timeExtensionLimit``.
     public let maximumTimeExtensions: Int
     /// Bound on a reassembled (chained) response.
     public let maximumResponseLength: Int
@@ -113,23 +113,23 @@ public struct CCIDHostSession: Sendable {
     /// (`wLevelParameter` 01, 03 …, 02); the other parts come as ``Step/write(_:)`` steps when the
     /// reader asks for them (`bChainParameter` 10).
     ///
-    /// - Throws: ``CCIDError/Code-swift.struct/busy`` when a command is in flight;
-    ///   ``CCIDError/Code-swift.struct/commandTooLong`` when a non-XfrBlock command does not fit, or
+    /// - Throws: ``USBError/Code-swift.struct/busy`` when a command is in flight;
+    ///   ``USBError/Code-swift.struct/commandTooLong`` when a non-XfrBlock command does not fit, or
     ///   when an XfrBlock that does not fit already uses a `wLevelParameter`;
-    ///   ``CCIDError/Code-swift.struct/unexpectedMessage`` for a reply kind or unknown type.
-    public mutating func start(_ kind: CCIDMessage.Kind) throws(CCIDError) -> [UInt8] {
+    ///   ``USBError/Code-swift.struct/unexpectedMessage`` for a reply kind or unknown type.
+    public mutating func start(_ kind: CCIDMessage.Kind) throws(USBError) -> [UInt8] {
         guard pending == nil else {
-            throw CCIDError(code: .busy, reason: "\(kind.name) started while bSeq \(pending?.sequence ?? 0) is in flight")
+            throw USBError(code: .busy, reason: "\(kind.name) started while bSeq \(pending?.sequence ?? 0) is in flight")
         }
         guard let expected = Self.expectedReply(to: kind) else {
-            throw CCIDError(code: .unexpectedMessage, reason: "\(kind.name) is not a command the host sends")
+            throw USBError(code: .unexpectedMessage, reason: "\(kind.name) is not a command the host sends")
         }
         var state = Pending(sequence: 0, kind: kind, expectedType: expected)
         let capacity = maximumMessageLength - CCIDHeader.size
         var first = kind
         if case .xfrBlock(let bwi, let level, let data) = kind, data.count > capacity {
             guard level == 0 else {
-                throw CCIDError(code: .commandTooLong,
+                throw USBError(code: .commandTooLong,
                                 reason: "an XfrBlock of \(data.count) bytes with wLevelParameter \(level) exceeds dwMaxCCIDMessageLength \(maximumMessageLength)")
             }
             var parts = stride(from: 0, to: data.count, by: capacity).map { Array(data[$0 ..< min($0 + capacity, data.count)]) }
@@ -138,7 +138,7 @@ public struct CCIDHostSession: Sendable {
             state.outgoing = parts
             state.bwi = bwi
         } else if CCIDHeader.size + Self.dataCount(of: kind) > maximumMessageLength {
-            throw CCIDError(code: .commandTooLong,
+            throw USBError(code: .commandTooLong,
                             reason: "\(kind.name) of \(CCIDHeader.size + Self.dataCount(of: kind)) bytes exceeds dwMaxCCIDMessageLength \(maximumMessageLength)")
         }
         state.sequence = takeSequence()
@@ -164,9 +164,9 @@ public struct CCIDHostSession: Sendable {
     /// ZLP that ended the previous message); inside a message it is the end of a transfer that
     /// cut the message short.
     ///
-    /// - Throws: ``CCIDError/Code-swift.struct/malformedMessage`` for a truncated message or
+    /// - Throws: ``USBError/Code-swift.struct/malformedMessage`` for a truncated message or
     ///   too many empty transfers in a row.
-    public mutating func receive(_ bytes: [UInt8]) throws(CCIDError) {
+    public mutating func receive(_ bytes: [UInt8]) throws(USBError) {
         guard bytes.isEmpty else {
             emptyTransfers = 0
             buffer.append(contentsOf: bytes)
@@ -176,34 +176,34 @@ public struct CCIDHostSession: Sendable {
             let have = buffer.count
             let announced = CCIDHeader.peek(buffer).map { " of \($0.messageSize)" } ?? ""
             fail()
-            throw CCIDError(code: .malformedMessage,
+            throw USBError(code: .malformedMessage,
                             reason: "the bulk transfer ended after \(have) bytes of a message\(announced) (truncated)")
         }
         emptyTransfers += 1
         if emptyTransfers > maximumEmptyTransfers {
             fail()
-            throw CCIDError(code: .malformedMessage,
+            throw USBError(code: .malformedMessage,
                             reason: "\(emptyTransfers) zero-length transfers in a row instead of a reply")
         }
     }
 
     /// Processes buffered bytes and says what to do next.
     ///
-    /// - Throws: ``CCIDError``: `sequenceMismatch`, `slotMismatch`, `unexpectedMessage`,
+    /// - Throws: ``USBError``: `sequenceMismatch`, `slotMismatch`, `unexpectedMessage`,
     ///   `malformedMessage`, `timeExtensionLimit`, `chainingError`, `responseTooLong`, and for
     ///   failed replies `iccMute`, `cardAbsent` or `slotFailure`. After an error no command is in
     ///   flight.
-    public mutating func next() throws(CCIDError) -> Step {
+    public mutating func next() throws(USBError) -> Step {
         while true {
             guard var state = pending else {
-                throw CCIDError(code: .unexpectedMessage, reason: "no command in flight")
+                throw USBError(code: .unexpectedMessage, reason: "no command in flight")
             }
             let decoded: (message: CCIDMessage, consumed: Int)?
             do {
                 decoded = try CCIDMessage.decode(from: buffer, maximumLength: maximumMessageLength)
             } catch {
                 fail()
-                throw CCIDError(code: .malformedMessage, reason: "reply: \(error)")
+                throw USBError(code: .malformedMessage, reason: "reply: \(error)")
             }
             guard let (message, consumed) = decoded else { return .read }
             buffer.removeFirst(consumed)
@@ -214,17 +214,17 @@ public struct CCIDHostSession: Sendable {
                     continue   // the late reply of an abandoned command
                 }
                 fail()
-                throw CCIDError(code: .sequenceMismatch,
+                throw USBError(code: .sequenceMismatch,
                                 reason: "\(message.kind.name) has bSeq \(message.sequence), expected \(state.sequence)")
             }
             guard message.slot == slot else {
                 fail()
-                throw CCIDError(code: .slotMismatch,
+                throw USBError(code: .slotMismatch,
                                 reason: "\(message.kind.name) has bSlot \(message.slot), expected \(slot)")
             }
             guard let (status, error) = message.kind.replyStatus else {
                 fail()
-                throw CCIDError(code: .unexpectedMessage,
+                throw USBError(code: .unexpectedMessage,
                                 reason: "\(message.kind.name) on bulk IN in reply to \(state.kind.name)")
             }
 
@@ -233,7 +233,7 @@ public struct CCIDHostSession: Sendable {
                 state.timeExtensions += 1
                 guard state.timeExtensions <= maximumTimeExtensions else {
                     fail()
-                    throw CCIDError(code: .timeExtensionLimit,
+                    throw USBError(code: .timeExtensionLimit,
                                     reason: "\(state.timeExtensions) time extensions for \(state.kind.name), at most \(maximumTimeExtensions)")
                 }
                 pending = state
@@ -247,7 +247,7 @@ public struct CCIDHostSession: Sendable {
 
             guard message.kind.messageType == state.expectedType else {
                 fail()
-                throw CCIDError(code: .unexpectedMessage,
+                throw USBError(code: .unexpectedMessage,
                                 reason: "\(message.kind.name) in reply to \(state.kind.name)")
             }
 
@@ -263,12 +263,12 @@ public struct CCIDHostSession: Sendable {
     // MARK: Internals
 
     private mutating func chainStep(_ state: inout Pending, message: CCIDMessage, chain: CCIDChainParameter,
-                                    data: [UInt8]) throws(CCIDError) -> Step {
+                                    data: [UInt8]) throws(USBError) -> Step {
         switch chain {
         case .continueRequest:
             guard !state.outgoing.isEmpty, state.incoming == nil, data.isEmpty else {
                 fail()
-                throw CCIDError(code: .chainingError, reason: "bChainParameter 10 (send more) but no command part is left")
+                throw USBError(code: .chainingError, reason: "bChainParameter 10 (send more) but no command part is left")
             }
             let part = state.outgoing.removeFirst()
             let level = state.outgoing.isEmpty ? CCIDChainParameter.ends : CCIDChainParameter.continues
@@ -279,20 +279,20 @@ public struct CCIDHostSession: Sendable {
         case .complete, .begins, .continues, .ends:
             guard state.outgoing.isEmpty else {
                 fail()
-                throw CCIDError(code: .chainingError,
+                throw USBError(code: .chainingError,
                                 reason: "a response (\(chain)) before the reader took the rest of the command")
             }
             let starts = chain == .complete || chain == .begins
             guard starts == (state.incoming == nil) else {
                 fail()
-                throw CCIDError(code: .chainingError,
+                throw USBError(code: .chainingError,
                                 reason: state.incoming == nil ? "bChainParameter \(chain) without a chain in progress"
                                                               : "bChainParameter \(chain) inside a chain")
             }
             let assembled = (state.incoming ?? []) + data
             guard assembled.count <= maximumResponseLength else {
                 fail()
-                throw CCIDError(code: .responseTooLong,
+                throw USBError(code: .responseTooLong,
                                 reason: "the chained response exceeds \(maximumResponseLength) bytes")
             }
             if chain.hasMore {
@@ -309,7 +309,7 @@ public struct CCIDHostSession: Sendable {
                                           kind: .dataBlock(status: status, error: error, chain: 0, data: assembled)))
         default:
             fail()
-            throw CCIDError(code: .chainingError, reason: "unknown bChainParameter \(chain)")
+            throw USBError(code: .chainingError, reason: "unknown bChainParameter \(chain)")
         }
     }
 
@@ -330,14 +330,14 @@ public struct CCIDHostSession: Sendable {
         return nextSequence
     }
 
-    private static func failure(status: CCIDSlotStatus, error: CCIDSlotError, command: String) -> CCIDError {
+    private static func failure(status: CCIDSlotStatus, error: CCIDSlotError, command: String) -> USBError {
         if status.iccStatus == .absent {
-            return CCIDError(code: .cardAbsent, reason: "\(command) failed: no ICC in the slot (\(error))", slotError: error)
+            return USBError(code: .cardAbsent, reason: "\(command) failed: no ICC in the slot (\(error))", slotError: error)
         }
         if error == .iccMute {
-            return CCIDError(code: .iccMute, reason: "\(command) failed: ICC_MUTE", slotError: error)
+            return USBError(code: .iccMute, reason: "\(command) failed: ICC_MUTE", slotError: error)
         }
-        return CCIDError(code: .slotFailure, reason: "\(command) failed with \(error.name)", slotError: error)
+        return USBError(code: .slotFailure, reason: "\(command) failed with \(error.name)", slotError: error)
     }
 
     private static func expectedReply(to kind: CCIDMessage.Kind) -> UInt8? {

@@ -22,7 +22,8 @@ import SealProtocol
 /// ``SealDriverError/Code-swift.struct/notSupportedByToken``.
 ///
 /// Calls are serialized: one CCID command is in flight at a time, as the protocol requires.
-/// Errors are ``SealDriverError``s mapped by ``CCIDError/driverError`` and ``USBError/driverError``.
+/// Errors are ``SealDriverError``s mapped from ``USBError`` by ``USBError/driverError``, so a
+/// ``SealToken`` over USB throws the driver's one error type.
 public actor CCIDTransport: CardTransport {
     /// Timeouts and limits.
     public struct Configuration: Sendable, Hashable {
@@ -135,7 +136,7 @@ public actor CCIDTransport: CardTransport {
             }
             let reply = try await run(.xfrBlock(bwi: 0, levelParameter: 0, data: apdu))
             guard case .dataBlock(_, _, _, let data) = reply.kind else {
-                throw CCIDError(code: .unexpectedMessage, reason: "\(reply.kind.name) to an XfrBlock").driverError
+                throw USBError(code: .unexpectedMessage, reason: "\(reply.kind.name) to an XfrBlock").driverError
             }
             return data
         }
@@ -174,7 +175,7 @@ public actor CCIDTransport: CardTransport {
             let bytes = try await pipe.readInterrupt(maxLength: 64, timeout: timeout)
             return try CCIDInterruptMessage(decoding: bytes)
         } catch let error as CCIDMessageError {
-            throw CCIDError(code: .malformedMessage, reason: "interrupt IN: \(error)").driverError
+            throw USBError(code: .malformedMessage, reason: "interrupt IN: \(error)").driverError
         } catch {
             throw Self.driverError(error)
         }
@@ -193,7 +194,7 @@ public actor CCIDTransport: CardTransport {
         let feature = CCIDClassDescriptor.Feature.self
         guard level == feature.shortAPDULevelExchange || level == feature.extendedAPDULevelExchange else {
             let what = level == feature.tpduLevelExchange ? "TPDU" : "character"
-            throw CCIDError(code: .unsupportedReader,
+            throw USBError(code: .unsupportedReader,
                             reason: "the reader exchanges at \(what) level (dwFeatures \(hexString(bigEndianBytes(ccid.features))))").driverError
         }
     }
@@ -201,7 +202,7 @@ public actor CCIDTransport: CardTransport {
     private func powerOn() async throws(SealDriverError) -> [UInt8] {
         let reply = try await run(.iccPowerOn(.automatic))
         guard case .dataBlock(_, _, _, let atr) = reply.kind, !atr.isEmpty else {
-            throw CCIDError(code: .malformedMessage, reason: "IccPowerOn answered without an ATR").driverError
+            throw USBError(code: .malformedMessage, reason: "IccPowerOn answered without an ATR").driverError
         }
         powered = true
         return atr
@@ -228,9 +229,9 @@ public actor CCIDTransport: CardTransport {
                     return reply
                 }
             }
-        } catch let error as CCIDError {
+        } catch let error as USBError {
             session.abandon()
-            if error.code == .cardAbsent { powered = false }
+            if error.driverCode == .cardRemoved { powered = false }
             throw error.driverError
         } catch {
             session.abandon()
@@ -244,9 +245,8 @@ public actor CCIDTransport: CardTransport {
         switch error {
         case let error as SealDriverError: error
         case let error as USBError: error.driverError
-        case let error as CCIDError: error.driverError
-        case is CancellationError: SealDriverError(code: .transportFailure, reason: "cancelled")
-        default: SealDriverError(code: .transportFailure, reason: "\(error)")
+        case is CancellationError: SealDriverError(code: .transportFailure, reason: "cancelled", underlyingError: error)
+        default: SealDriverError(code: .transportFailure, reason: "\(error)", underlyingError: error)
         }
     }
 

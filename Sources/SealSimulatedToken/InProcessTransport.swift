@@ -10,9 +10,13 @@ import Synchronization
 /// let transport = try InProcessTransport(backing: InMemoryBackingStore())
 /// ```
 ///
+/// For a token that is ready to stamp (manufactured, personalized, ACTIVE, with the test PIN) in
+/// one call, use ``SimulatedTestToken/make(personalization:)``.
+///
 /// `transmit` runs on the caller's executor: no actor hop and no thread wake-up per APDU (those
 /// cost a quarter of a STAMP's time when this was an actor, see docs/benchmarks.md).
 public final class InProcessTransport: CardTransport {
+    /// A name for logs, e.g. `"SealKit in-process simulator"`.
     public let name: String
     /// The chip this transport talks to.
     public let chip: SimulatedChip
@@ -40,8 +44,12 @@ public final class InProcessTransport: CardTransport {
         }
     }
 
+    /// Powers the chip on and returns its ATR.
+    ///
+    /// - Throws: ``SealDriverError`` `transportFailure` when the chip's memory does not load.
     public func connect() async throws -> [UInt8] { try powerOn() }
 
+    /// Warm-resets the chip (powers it on if it is off) and returns its ATR.
     public func reset() async throws -> [UInt8] {
         guard connected.withLock({ $0 }), chip.isPowered else { return try powerOn() }
         do {
@@ -51,13 +59,19 @@ public final class InProcessTransport: CardTransport {
         }
     }
 
+    /// Powers the chip off. The chip keeps its non-volatile state; ``connect()`` powers it on again.
     public func disconnect() async {
         chip.powerOff()
         connected.withLock { $0 = false }
     }
 
+    /// Powers the chip off: an in-process chip holds no handle or connection to release.
     public func close() async { await disconnect() }
 
+    /// Runs one APDU through the chip, on the caller's executor.
+    ///
+    /// - Throws: ``SealDriverError`` `transportFailure` before ``connect()``, `noResponse` when
+    ///   the chip lost power during the command (a fault injected by a test).
     public nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
         guard connected.withLock({ $0 }) else { throw SealDriverError(code: .transportFailure, reason: "transmit before connect") }
         switch chip.process(apdu) {

@@ -1,7 +1,8 @@
-// Command line: `sealbench [--seconds S]` (STAMP vs raw P-256, the default) and
+// Command line: `sealbench --version`, `sealbench [--seconds S]` (STAMP vs raw P-256, the default) and
 // `sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]`
 // and `sealbench echo-card [--port P]` (the echo card alone, for measuring the PC/SC stack).
 import SealPCSC
+import SealProtocol
 import Foundation
 
 enum BenchCommand {
@@ -11,6 +12,7 @@ enum BenchCommand {
 
     static let usage = """
         usage: sealbench [--seconds S]
+               sealbench --version
                sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]
                sealbench echo-card [--port P]
 
@@ -20,6 +22,10 @@ enum BenchCommand {
     /// do not parse.
     static func parse(_ arguments: [String]) -> BenchCommand {
         var iterator = arguments.makeIterator()
+        if arguments == ["--version"] {
+            print(SealKitVersion.current)
+            exit(0)
+        }
         if arguments.first == "echo-card" {
             _ = iterator.next()
             var port = PCSCService.basePort + 1

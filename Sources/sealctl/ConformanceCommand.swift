@@ -18,13 +18,17 @@ struct Conformance: AsyncParsableCommand {
             """)
 
     @OptionGroup var target: TargetOptions
-    @Option(help: "PIN of the token under test.") var pin: String = TestCredentials.defaultPIN
-    @Option(help: "PUK of the token under test.") var puk: String = TestCredentials.defaultPUK
+    @Option(help: "PIN of the token under test (the test PIN by default; visible in the process list).")
+    var pin: String = TestCredentials.defaultPIN
+    @Option(help: "PUK of the token under test (the test PUK by default; visible in the process list).")
+    var puk: String = TestCredentials.defaultPUK
     @Option(help: "Issuer private key (PEM): enables issuer cases on a non-simulated token.") var issuerKey: String?
-    @Option(help: "Trusted vendor root (PEM); the test vendor root by default.") var vendorRoot: [String] = []
+    @Option(help: "Trusted vendor root (PEM or DER); the test vendor root by default.") var vendorRoot: [String] = []
     @Option(help: "Run only these areas, ID prefixes or IDs (repeatable), e.g. --only PIN --only SEAL-STP-001.") var only: [String] = []
     @Option(help: "Write a JUnit XML report here.") var junit: String?
-    @Option(help: "Write a JSON report here.") var json: String?
+    @Option(help: ArgumentHelp("Write a JSON report here; `-` prints it on standard output instead of the progress lines.",
+                               valueName: "FILE"))
+    var json: String?
     @Option(help: "Write a Markdown report here.") var markdown: String?
     @Flag(help: "Print every APDU (to stderr).") var trace = false
 
@@ -32,14 +36,20 @@ struct Conformance: AsyncParsableCommand {
         let (conformanceTarget, transport) = try await userFacing { try await makeTarget() }
         var runner = ConformanceRunner()
         if !only.isEmpty { runner = runner.selecting(only) }
+        let jsonToStandardOutput = json == "-"
         let report = await runner.run(target: conformanceTarget) { result in
-            print(result.progressLine)
+            if !jsonToStandardOutput { print(result.progressLine) }
         }
         try userFacingWrite(junit) { Data(report.junitXML().utf8) }
-        try userFacingWrite(json) { try report.json() }
+        if jsonToStandardOutput {
+            FileHandle.standardOutput.write(try report.json())
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        } else {
+            try userFacingWrite(json) { try report.json() }
+        }
         try userFacingWrite(markdown) { Data(report.markdown().utf8) }
-        await release(transport)
-        print(report.summaryLine)
+        await transport.close()
+        if !jsonToStandardOutput { print(report.summaryLine) }
         if !report.allMandatoryPassed { throw ExitCode(1) }
     }
 
@@ -53,11 +63,7 @@ struct Conformance: AsyncParsableCommand {
     }
 
     private func makeTarget() async throws -> (ConformanceTarget, any CardTransport) {
-        var roots: [Certificate] = []
-        for path in vendorRoot {
-            let pem = String(decoding: try readFile(path, what: "vendor root"), as: UTF8.self)
-            roots.append(try Certificate(pemEncoded: pem))
-        }
+        var roots = try VendorRoots.load(vendorRoot)
         if roots.isEmpty { roots = [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)] }
         let issuerPEM = try issuerKey.map { String(decoding: try readFile($0, what: "issuer key"), as: UTF8.self) }
         // One transport for the whole run: every case connects and disconnects it, as it would a

@@ -10,6 +10,17 @@ struct Sim: AsyncParsableCommand {
 
     struct Options: ParsableArguments {
         @Option(help: "The simulator's state directory (default $SEALKIT_HOME/vpcd).") var state: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        /// Prints what happened to a slot, as text or JSON.
+        func report(slot: Int, _ action: String, text: String) throws {
+            if json {
+                struct Out: Encodable { let slot: Int; let action: String }
+                try printJSON(Out(slot: slot, action: action))
+            } else {
+                print(text)
+            }
+        }
 
         var client: SimulatorControlClient {
             let directory = state.map { URL(fileURLWithPath: $0, isDirectory: true) }
@@ -24,7 +35,7 @@ struct Sim: AsyncParsableCommand {
         @Option(help: "Slot number.") var slot: Int
         func run() async throws {
             do { try options.client.insert(slot: slot) } catch { throw CLIError(error.reason) }
-            print("slot \(slot): inserted")
+            try options.report(slot: slot, "inserted", text: "slot \(slot): inserted")
         }
     }
 
@@ -34,7 +45,7 @@ struct Sim: AsyncParsableCommand {
         @Option(help: "Slot number.") var slot: Int
         func run() async throws {
             do { try options.client.remove(slot: slot) } catch { throw CLIError(error.reason) }
-            print("slot \(slot): removed")
+            try options.report(slot: slot, "removed", text: "slot \(slot): removed")
         }
     }
 
@@ -44,7 +55,7 @@ struct Sim: AsyncParsableCommand {
         @Option(help: "Slot number.") var slot: Int
         func run() async throws {
             do { try options.client.reset(slot: slot) } catch { throw CLIError(error.reason) }
-            print("slot \(slot): reset")
+            try options.report(slot: slot, "reset", text: "slot \(slot): reset")
         }
     }
 
@@ -63,7 +74,12 @@ struct Sim: AsyncParsableCommand {
 
         func run() async throws {
             do { try options.client.tear(slot: slot, atNVMWrite: write) } catch { throw CLIError(error.reason) }
-            print(write.map { "slot \(slot): power is lost at NVM write \($0) from now" } ?? "slot \(slot): power loss disarmed")
+            if options.json {
+                struct Out: Encodable { let slot: Int; let action: String; let atNVMWrite: Int? }
+                try printJSON(Out(slot: slot, action: write == nil ? "disarmed" : "armed", atNVMWrite: write))
+            } else {
+                print(write.map { "slot \(slot): power is lost at NVM write \($0) from now" } ?? "slot \(slot): power loss disarmed")
+            }
         }
     }
 
@@ -73,7 +89,14 @@ struct Sim: AsyncParsableCommand {
         func run() async throws {
             let status: SimulatorStatus
             do { status = try options.client.status() } catch { throw CLIError(error.reason) }
-            print(status)
+            if options.json {
+                struct Slot: Encodable { let slot: Int; let state: String; let powered: Bool }
+                struct Out: Encodable { let reversed: Bool; let host: String; let basePort: Int; let slots: [Slot] }
+                try printJSON(Out(reversed: status.reversed, host: status.host, basePort: Int(status.basePort),
+                                  slots: status.slots.map { Slot(slot: $0.slot, state: $0.state.rawValue, powered: $0.powered) }))
+            } else {
+                print(status)
+            }
         }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import SealHostDriver
 import SealProtocol
@@ -11,8 +10,8 @@ struct Stamp: AsyncParsableCommand {
     @OptionGroup var target: TargetOptions
     @OptionGroup var output: OutputOptions
 
+    @OptionGroup var pinOptions: PINOptions
     @Option(help: "The document to stamp.") var document: String
-    @Option(help: "The token's PIN.") var pin: String
     @Option(help: "Where to write the stamp record (JSON, see docs/stamp-record.md).") var out: String
     @Option(help: "Stamping time: seconds since 1970 or ISO 8601 (default: now).") var time: String?
     @Option(help: "Latitude in degrees (with --longitude).") var latitude: Double?
@@ -23,9 +22,12 @@ struct Stamp: AsyncParsableCommand {
     @Option(help: "Approval node.") var approvalNode: String?
     @Option(help: "Remote authorization grant (JSON file), when the seal requires one.") var grant: String?
 
+    func validate() throws {
+        if pinOptions.pin != nil && pinOptions.pinStdin { throw ValidationError("give --pin or --pin-stdin, not both") }
+        _ = try buildMetadata()
+    }
+
     func run() async throws {
-        let documentBytes = try readFile(document, what: "document")
-        let digest = Array(SHA256.hash(data: documentBytes))
         let metadata = try buildMetadata()
         let grantValue = try grant.map { path -> AuthorizationGrant in
             let data = Data(try readFile(path, what: "grant"))
@@ -33,6 +35,15 @@ struct Stamp: AsyncParsableCommand {
                 throw CLIError("\(path) is not a grant file: \(error)")
             }
         }
+        // Hashed in constant memory before the PIN is asked for or the token is opened, so that an
+        // unreadable document costs neither, and a large one does not hold the token while it is read.
+        let digest: [UInt8]
+        do {
+            digest = try SealDigest.sha256(contentsOf: URL(fileURLWithPath: document))
+        } catch {
+            throw CLIError("document \(document): \(error.message)")
+        }
+        let pin = try SecretReader(readsStandardInput: pinOptions.pinStdin).read(.pin, given: pinOptions.pin)
         let record = try await withToken(target, output) { token in
             try await token.verifyPIN(pin)
             return try await token.stamp(documentDigest: digest, metadata: metadata, grant: grantValue)
@@ -43,18 +54,27 @@ struct Stamp: AsyncParsableCommand {
             throw CLIError("cannot write \(out): \(error.localizedDescription)")
         }
         if output.json {
-            try printJSON(["record": out, "counter": "\(record.counter)", "serial": record.serial,
-                           "expirationCode": record.expirationCode, "expiry": "\(record.expiry)"])
+            struct Out: Encodable {
+                let record: String
+                let chipID: String
+                let counter: UInt32
+                let serial: String
+                let expirationCode: String
+                let expiry: UInt64
+            }
+            try printJSON(Out(record: out, chipID: hexString(record.chipID), counter: record.counter, serial: record.serial,
+                              expirationCode: record.expirationCode, expiry: record.expiry))
         } else {
             print("stamped \(document): counter \(record.counter), serial \(record.serial), expiration code \(record.expirationCode)")
             print("record written to \(out)")
         }
     }
 
+    /// The metadata from the options; every problem is a usage error (exit 64).
     func buildMetadata() throws -> StampMetadata {
         let seconds: UInt64
         if let time {
-            guard let parsed = parseTime(time) else { throw CLIError("--time must be seconds since 1970 or ISO 8601, got \(time)") }
+            guard let parsed = parseTime(time) else { throw ValidationError("--time must be seconds since 1970 or ISO 8601, got \(time)") }
             seconds = parsed
         } else {
             seconds = UInt64(Date().timeIntervalSince1970)
@@ -65,17 +85,17 @@ struct Stamp: AsyncParsableCommand {
         case (nil, nil): break
         case let (lat?, lon?):
             guard (-90...90).contains(lat), (-180...180).contains(lon) else {
-                throw CLIError("--latitude must be within ±90 and --longitude within ±180 degrees")
+                throw ValidationError("--latitude must be within ±90 and --longitude within ±180 degrees")
             }
             metadata.latitudeMicrodegrees = Int32((lat * 1_000_000).rounded())
             metadata.longitudeMicrodegrees = Int32((lon * 1_000_000).rounded())
         default:
-            throw CLIError("--latitude and --longitude go together")
+            throw ValidationError("--latitude and --longitude go together")
         }
         do {
             try metadata.validate()
         } catch {
-            throw CLIError("metadata: \(error.reason)")
+            throw ValidationError("metadata: \(error.reason)")
         }
         return metadata
     }

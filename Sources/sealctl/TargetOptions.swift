@@ -42,20 +42,14 @@ struct TargetOptions: ParsableArguments {
         return tokenState.map { "simulated token \($0)" } ?? "embedded simulator"
     }
 
+    /// Opens the chosen token's transport. PC/SC and USB errors propagate as they are;
+    /// ``userFacing(_:)`` turns them into one line and an exit status.
     func openTransport() async throws -> any CardTransport {
-        if let usbip {
-            do { return try await CCIDTransport.usbip(usbip) } catch { throw CLIError(error.message) }
-        }
-        if let usb {
-            do { return try await CCIDTransport.usb(usb == "any" ? nil : usb) } catch { throw CLIError(error.message) }
-        }
+        if let usbip { return try await CCIDTransport.usbip(usbip) }
+        if let usb { return try await CCIDTransport.usb(usb == "any" ? nil : usb) }
         if let reader {
-            do {
-                let name = try await PCSCTransport.resolve(readerQuery: reader)
-                return PCSCTransport(readerName: name, shareMode: exclusive ? .exclusive : .shared)
-            } catch {
-                throw CLIError(error.message)
-            }
+            let name = try await PCSCTransport.resolve(readerQuery: reader)
+            return PCSCTransport(readerName: name, shareMode: exclusive ? .exclusive : .shared)
         }
         if let tokenState {
             return try TokenStore.openToken(at: URL(fileURLWithPath: tokenState))
@@ -75,34 +69,32 @@ struct OutputOptions: ParsableArguments {
     }
 }
 
-/// Prints an Encodable as stable, pretty JSON.
+/// Prints an Encodable as stable, pretty JSON: keys sorted, numbers as JSON numbers.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-/// Opens a connected token for a command, closing it when done.
+/// Prints an Encodable as one line of JSON (JSON Lines), keys sorted.
+func printJSONLine(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Opens a connected token for a command, closing it (and its transport) when done.
 func withToken<T>(_ target: TargetOptions, _ output: OutputOptions, _ body: (SealToken) async throws -> T) async throws -> T {
     try await userFacing {
-        let transport = try await target.openTransport()
-        let token = SealToken(transport: transport, trace: output.traceHandler)
+        let token = SealToken(transport: try await target.openTransport(), trace: output.traceHandler)
         do {
             try await token.connect()
             let result = try await body(token)
-            await token.disconnect()
-            await release(transport)
+            await token.close()
             return result
         } catch {
-            await token.disconnect()
-            await release(transport)
+            await token.close()
             throw error
         }
     }
-}
-
-/// Releases what a transport holds beyond the session: USB transports unlink pending transfers and
-/// close the device or connection.
-func release(_ transport: any CardTransport) async {
-    if let ccid = transport as? CCIDTransport { await ccid.close() }
 }

@@ -1,91 +1,277 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import SealHostDriver
 import SealProtocol
-import SealSimulatedToken
-import SwiftASN1
-import X509
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a stamp record offline against the document and trusted vendor roots.",
-        discussion: "Exit status 0 when every check passes, 1 when any fails.")
+        abstract: "Verify stamp records offline against their documents and trusted vendor roots.",
+        discussion: """
+            One record: `verify RECORD --document FILE` prints every check. Many records: give each \
+            its --document in the order of the records, or --documents DIR to find each document by \
+            name (contract.seal.json or contract.json → contract.txt, or a file named exactly \
+            contract), or --manifest FILE with one `RECORD<TAB>DOCUMENT` per line (paths relative to \
+            the manifest). Records are verified in parallel, one task per core; one line per record \
+            and a summary line follow, in the order given (JSON Lines with --json). \
+            Exit status 0 when every record is valid, 1 when any is not.
+            """)
 
-    @Argument(help: "The stamp record (JSON) written by `sealctl stamp`.") var record: String
-    @Option(help: "The document the record claims to stamp.") var document: String
-    @Option(help: "A trusted vendor root certificate (PEM); repeat for several.") var vendorRoot: [String] = []
-    @Option(help: "Watermark key (hex) to check the expiration code, as the issuer's validation service does.") var watermarkKey: String?
-    @Option(help: "The highest counter already seen from this chip; the record's must be greater.") var lastCounter: UInt32?
-    @Option(help: "Verify as of this time (seconds since 1970 or ISO 8601) instead of now.") var at: String?
-    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "Stamp records (JSON) written by `sealctl stamp`.") var records: [String] = []
+    @Option(help: ArgumentHelp("The document of a record; repeat once per record, in the same order.", valueName: "FILE"))
+    var document: [String] = []
+    @Option(help: ArgumentHelp("A directory holding the records' documents, matched by name.", valueName: "DIR"))
+    var documents: String?
+    @Option(help: ArgumentHelp("A file of `RECORD<TAB>DOCUMENT` lines (# starts a comment).", valueName: "FILE"))
+    var manifest: String?
+    @Option(help: ArgumentHelp("A trusted vendor root certificate (PEM or DER); repeat for several.", valueName: "FILE"))
+    var vendorRoot: [String] = []
+    @Option(help: ArgumentHelp("Watermark key (hex) to check the expiration code, as the issuer's validation service does.", valueName: "HEX"))
+    var watermarkKey: String?
+    @Option(help: "The highest counter already seen from this chip; each record's must be greater.") var lastCounter: UInt32?
+    @Option(help: ArgumentHelp("Verify as of this time (seconds since 1970 or ISO 8601) instead of now.", valueName: "TIME"))
+    var at: String?
+    @Option(help: "How many records to verify at once (default: the number of cores).") var jobs: Int?
+    @Flag(help: "Print JSON Lines: one object per record, then a summary object.") var json = false
 
-    struct Output: Encodable {
-        struct Check: Encodable { let id: String; let outcome: String; let detail: String }
+    func validate() throws {
+        if vendorRoot.isEmpty { throw ValidationError("give at least one --vendor-root (the vendor CA that certifies the chips)") }
+        if records.isEmpty && manifest == nil { throw ValidationError("give a stamp record (or several), or --manifest FILE") }
+        if !document.isEmpty && documents != nil { throw ValidationError("give --document per record or --documents DIR, not both") }
+        if records.isEmpty && (!document.isEmpty || documents != nil) {
+            throw ValidationError("--document and --documents name the documents of record arguments; a manifest names its own")
+        }
+        if !records.isEmpty && document.isEmpty && documents == nil {
+            throw ValidationError("each record needs its document: --document FILE (once per record), --documents DIR or --manifest FILE")
+        }
+        if !document.isEmpty && document.count != records.count {
+            throw ValidationError("\(records.count) record(s) but \(document.count) --document: give one --document per record, in order")
+        }
+        if let at, parseTime(at) == nil { throw ValidationError("--at must be seconds since 1970 or ISO 8601, got \(at)") }
+        if let watermarkKey, bytesFromHex(watermarkKey)?.count != 32 { throw ValidationError("--watermark-key must be 32 bytes of hex") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
+    }
+
+    /// A record and the document it claims to stamp (or why there is none).
+    struct Entry: Sendable {
+        let record: String
+        let document: Result<String, CLIError>
+    }
+
+    /// One record's outcome, one line of `--json` output.
+    struct Outcome: Encodable, Sendable {
+        struct Check: Encodable, Sendable { let id: String; let outcome: String; let detail: String }
+        let record: String
+        let document: String?
         let valid: Bool
-        let chipID: String
-        let counter: UInt32
-        let serial: String
-        let checks: [Check]
+        let chipID: String?
+        let counter: UInt32?
+        let serial: String?
+        let checks: [Check]?
+        let error: String?
+
+        var firstFailure: String {
+            error ?? checks?.first { $0.outcome == StampVerificationCheck.Outcome.failed.rawValue }.map { "\($0.id): \($0.detail)" } ?? ""
+        }
+    }
+
+    struct Summary: Encodable {
+        let records: Int
+        let valid: Int
+        let invalid: Int
+        let parallel: Int
+        let seconds: Double
         let testRootWarning: String?
     }
 
     func run() async throws {
-        guard !vendorRoot.isEmpty else { throw CLIError("give at least one --vendor-root PEM (the vendor CA that certifies the chips)") }
-        let recordBytes = try readFile(record, what: "record")
-        let stampRecord: StampRecord
-        do {
-            stampRecord = try StampRecord(jsonData: Data(recordBytes))
-        } catch {
-            throw CLIError("\(record) is not a valid stamp record: \(error)")
-        }
-        let documentBytes = try readFile(document, what: "document")
-        var roots: [Certificate] = []
-        for path in vendorRoot {
-            let pem = String(decoding: try readFile(path, what: "vendor root"), as: UTF8.self)
-            do {
-                roots.append(contentsOf: try PEMDocument.parseMultiple(pemString: pem).map { try Certificate(pemDocument: $0) })
-            } catch {
-                throw CLIError("\(path) holds no PEM certificate: \(error)")
-            }
-        }
+        let entries = try collectEntries()
+        let roots = try VendorRoots.load(vendorRoot)
+        let verifier = StampVerifier(trustedRoots: roots)
         var options = StampVerificationOptions()
-        if let at {
-            guard let seconds = parseTime(at) else { throw CLIError("--at must be seconds since 1970 or ISO 8601") }
-            options.now = Date(timeIntervalSince1970: TimeInterval(seconds))
-        }
-        if let watermarkKey {
-            guard let key = bytesFromHex(watermarkKey), key.count == 32 else { throw CLIError("--watermark-key must be 32 bytes of hex") }
-            options.watermarkKey = key
-        }
+        if let seconds = at.flatMap(parseTime) { options.now = Date(timeIntervalSince1970: TimeInterval(seconds)) }
+        options.watermarkKey = watermarkKey.flatMap(bytesFromHex)
         options.lastSeenCounter = lastCounter
-        let report = await StampVerifier(trustedRoots: roots).verify(stampRecord, document: documentBytes, options: options)
+        let verificationOptions = options
+        let warning = VendorRoots.testRootWarning(roots)
+        let width = min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, max(entries.count, 1))
+        let detailed = entries.count == 1 && !json
+        let started = ContinuousClock.now
 
-        let testRoot = try? Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)
-        let warning = roots.contains { $0 == testRoot }
-            ? "verified against the TEST vendor root of Fixtures/: its key is public, so this proves nothing about a real seal" : nil
-        if json {
-            try printJSON(Output(
-                valid: report.isValid, chipID: hexString(stampRecord.chipID), counter: stampRecord.counter, serial: stampRecord.serial,
-                checks: report.checks.map { .init(id: $0.id.rawValue, outcome: $0.outcome.rawValue, detail: $0.detail) },
-                testRootWarning: warning))
-        } else {
-            for check in report.checks {
-                let mark = switch check.outcome {
-                case .passed: "ok  "
-                case .failed: "FAIL"
-                case .skipped: "skip"
-                }
-                print("\(mark) \(check.id.rawValue): \(check.detail)")
-            }
-            if let warning { print("note: \(warning)") }
-            if report.isValid {
-                print("VALID: stamp #\(stampRecord.counter) (\(stampRecord.serial)) by chip \(hexString(stampRecord.chipID))")
+        var valid = 0
+        try await Self.verifyAll(entries, width: width, verify: { entry in
+            await Self.verify(entry, verifier: verifier, options: verificationOptions)
+        }, emit: { outcome in
+            if outcome.valid { valid += 1 }
+            if json {
+                try printJSONLine(outcome)
+            } else if detailed {
+                printDetailed(outcome, warning: warning)
             } else {
-                let first = report.failures.first.map { "\($0.id.rawValue): \($0.detail)" } ?? ""
-                print("INVALID: \(first)")
+                print(outcome.valid
+                      ? "VALID    \(outcome.record): stamp #\(outcome.counter ?? 0) \(outcome.serial ?? "") by chip \(outcome.chipID ?? "")"
+                      : "INVALID  \(outcome.record): \(outcome.firstFailure)")
+            }
+        })
+
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let summary = Summary(records: entries.count, valid: valid, invalid: entries.count - valid, parallel: width,
+                              seconds: (seconds * 1000).rounded() / 1000, testRootWarning: warning)
+        if json {
+            struct SummaryLine: Encodable { let summary: Summary }
+            try printJSONLine(SummaryLine(summary: summary))
+        } else if !detailed {
+            if let warning { print("note: \(warning)") }
+            print("\(summary.records) record\(summary.records == 1 ? "" : "s"): \(summary.valid) valid, \(summary.invalid) invalid "
+                  + "(\(String(format: "%.3f", summary.seconds)) s, \(width) at a time)")
+        }
+        if summary.invalid > 0 { throw ExitCode(1) }
+    }
+
+    private func printDetailed(_ outcome: Outcome, warning: String?) {
+        for check in outcome.checks ?? [] {
+            let mark = AttestationCheckResult.Outcome(rawValue: check.outcome)?.mark ?? check.outcome
+            print("\(mark) \(check.id): \(check.detail)")
+        }
+        if let warning { print("note: \(warning)") }
+        if outcome.valid {
+            print("VALID: stamp #\(outcome.counter ?? 0) (\(outcome.serial ?? "")) by chip \(outcome.chipID ?? "")")
+        } else {
+            print("INVALID: \(outcome.firstFailure)")
+        }
+    }
+
+    /// Verifies `entries` with at most `width` at a time and hands each outcome to `emit` in the
+    /// order of `entries`, as soon as it and all before it are done.
+    static func verifyAll(_ entries: [Entry], width: Int, verify: @escaping @Sendable (Entry) async -> Outcome,
+                          emit: (Outcome) throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < entries.count else { return }
+                let index = next, entry = entries[index]
+                group.addTask { (index, await verify(entry)) }
+                next += 1
+            }
+            for _ in 0..<width { startNext() }
+            var finished: [Int: Outcome] = [:]
+            var emitted = 0
+            while let (index, outcome) = try await group.next() {
+                finished[index] = outcome
+                while let ready = finished.removeValue(forKey: emitted) {
+                    try emit(ready)
+                    emitted += 1
+                }
+                startNext()
             }
         }
-        if !report.isValid { throw ExitCode(1) }
+    }
+
+    /// Verifies one record against its document; unreadable input is an invalid outcome, not a
+    /// failure of the whole run.
+    static func verify(_ entry: Entry, verifier: StampVerifier, options: StampVerificationOptions) async -> Outcome {
+        func failure(_ message: String, document: String?) -> Outcome {
+            Outcome(record: entry.record, document: document, valid: false, chipID: nil, counter: nil, serial: nil,
+                    checks: nil, error: message)
+        }
+        let document: String
+        switch entry.document {
+        case .success(let path): document = path
+        case .failure(let error): return failure(error.message, document: nil)
+        }
+        let record: StampRecord
+        do {
+            record = try StampRecord(jsonData: Data(try readFile(entry.record, what: "record")))
+        } catch let error as CLIError {
+            return failure(error.message, document: document)
+        } catch let error as SealDriverError {
+            return failure("\(entry.record): \(error.message)", document: document)
+        } catch {
+            return failure("\(entry.record): \(error)", document: document)
+        }
+        let report: StampVerificationReport
+        do {
+            // Streamed: each document is hashed in constant memory, whatever its size.
+            report = try await verifier.verify(record, documentAt: URL(fileURLWithPath: document), options: options)
+        } catch {
+            return failure("document \(document): \(error.message)", document: document)
+        }
+        return Outcome(
+            record: entry.record, document: document, valid: report.isValid, chipID: hexString(record.chipID),
+            counter: record.counter, serial: record.serial,
+            checks: report.checks.map { .init(id: $0.id.rawValue, outcome: $0.outcome.rawValue, detail: $0.detail) },
+            error: nil)
+    }
+
+    // MARK: Pairing records with documents
+
+    func collectEntries() throws -> [Entry] {
+        var entries: [Entry] = []
+        if !document.isEmpty {
+            entries = zip(records, document).map { Entry(record: $0, document: .success($1)) }
+        } else if let documents {
+            let directory = URL(fileURLWithPath: documents, isDirectory: true)
+            let names: [String]
+            do {
+                names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+            } catch {
+                throw CLIError("cannot list --documents \(documents): \(error.localizedDescription)")
+            }
+            entries = records.map { Entry(record: $0, document: Self.match(record: $0, in: directory, names: names)) }
+        }
+        if let manifest { entries += try Self.readManifest(manifest) }
+        return entries
+    }
+
+    /// The document of `record` in `directory`: the record's name without `.seal.json` (or
+    /// `.json`), either as a file name itself or as a file name without its last extension.
+    static func match(record: String, in directory: URL, names: [String]) -> Result<String, CLIError> {
+        let recordName = URL(fileURLWithPath: record).lastPathComponent
+        let stem = recordName.hasSuffix(".seal.json") ? String(recordName.dropLast(".seal.json".count))
+            : recordName.hasSuffix(".json") ? String(recordName.dropLast(".json".count)) : recordName
+        let recordPath = URL(fileURLWithPath: record).standardizedFileURL.path
+        func isFile(_ name: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            let path = directory.appendingPathComponent(name).path
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                && URL(fileURLWithPath: path).standardizedFileURL.path != recordPath
+        }
+        if names.contains(stem) && isFile(stem) { return .success(directory.appendingPathComponent(stem).path) }
+        let candidates = names.filter { name in
+            guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return false }
+            return name[..<dot] == stem && isFile(name)
+        }
+        switch candidates.count {
+        case 1: return .success(directory.appendingPathComponent(candidates[0]).path)
+        case 0: return .failure(CLIError("no document named \(stem) or \(stem).* in \(directory.path)"))
+        default: return .failure(CLIError("several documents match \(recordName) in \(directory.path): \(candidates.joined(separator: ", "))"))
+        }
+    }
+
+    /// `RECORD<TAB>DOCUMENT` lines (or two whitespace-separated paths without spaces); blank lines
+    /// and lines starting with `#` are skipped; relative paths are relative to the manifest.
+    static func readManifest(_ path: String) throws -> [Entry] {
+        let text = String(decoding: try readFile(path, what: "manifest"), as: UTF8.self)
+        // Relative to the manifest's directory, spelled as the user spelled the manifest's path.
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        func resolve(_ name: Substring) -> String {
+            let trimmed = String(name.trimmingCharacters(in: .whitespaces))
+            if trimmed.hasPrefix("/") || !path.contains("/") { return trimmed }
+            return (directory.isEmpty ? "/" : directory + "/") + trimmed
+        }
+        var entries: [Entry] = []
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            if line.trimmingCharacters(in: .whitespaces).isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.contains("\t")
+                ? line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+                : line.split(whereSeparator: { $0 == " " })
+            guard fields.count == 2, fields.allSatisfy({ !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
+                throw CLIError("\(path) line \(number + 1): expected RECORD<TAB>DOCUMENT")
+            }
+            entries.append(Entry(record: resolve(fields[0]), document: .success(resolve(fields[1]))))
+        }
+        if entries.isEmpty { throw CLIError("\(path) lists no records") }
+        return entries
     }
 }

@@ -11,6 +11,7 @@ struct SealSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sealsim",
         abstract: "The SealKit seal-chip simulator: make simulated tokens and serve them to PC/SC (vpcd) and USB (USB/IP).",
+        version: SealKitVersion.current,
         subcommands: [Manufacture.self, Personalize.self, Serve.self, Transcript.self])
 }
 

@@ -36,6 +36,21 @@ struct NVMTests {
 
     // MARK: - Records
 
+    @Test("NVM and chip errors compare and hash by code only")
+    func errorsCompareByCode() {
+        let a = NVMError(code: .corruptImage, reason: "bad magic")
+        let b = NVMError(code: .corruptImage, reason: "checksum mismatch")
+        #expect(a == b)
+        #expect(Set([a, b]).count == 1)
+        #expect(a != NVMError(code: .storageFailure, reason: "bad magic"))
+        #expect(a.description == "NVM corruptImage: bad magic")
+        #expect(NVMError(.powerLost).description == "NVM powerLost")
+        let chip = SealChipError(code: .invalidChipID, reason: "3 bytes")
+        #expect(chip == SealChipError(code: .invalidChipID, reason: ""))
+        #expect(chip != SealChipError(code: .invalidIssuerKey, reason: "3 bytes"))
+        #expect(chip.description == "SealChipError.invalidChipID: 3 bytes")
+    }
+
     @Test("write, read, overwrite and erase records")
     func readWriteErase() throws {
         let memory = try makeMemory()

@@ -8,6 +8,7 @@ struct SealDriverErrorTests {
         .transportFailure, .cardRemoved, .noResponse, .notConnected, .statusWord, .malformedResponse,
         .responseTooLong, .getResponseLoopExceeded, .wrongLengthLoop, .commandTooLong, .notSupportedByToken,
         .invalidArgument, .issuerSigningFailed, .auditChainBroken, .stampNotRecoverable,
+        .malformedRecord, .invalidTrustAnchors, .fileUnreadable, .stampInvalid,
     ]
 
     @Test func codesAreDistinctAndNamed() {
@@ -45,12 +46,30 @@ struct SealDriverErrorTests {
         #expect(SealDriverError(code: .noResponse, reason: "").triesRemaining == nil)
     }
 
-    @Test func equalityConsidersCodeAndStatusWordOnly() {
+    @Test func equalityAndHashingConsiderTheCodeOnly() {
         let a = SealDriverError(statusWord: .wrongData, command: "STAMP")
         let b = SealDriverError(code: .statusWord, reason: "other", statusWord: .wrongData, command: "PERSONALIZE")
         let c = SealDriverError(statusWord: .wrongLength, command: "STAMP")
+        let d = SealDriverError(code: .noResponse, reason: "", statusWord: .wrongData)
+        // The status word is a diagnostic: two refusals are equal errors, told apart by .statusWord.
         #expect(a == b)
-        #expect(a != c)
-        #expect(Set([a, b, c]).count == 2)
+        #expect(a == c)
+        #expect(a.statusWord != c.statusWord)
+        #expect(a != d)
+        #expect(Set([a, b, c, d]).count == 2)
+        #expect(SealDriverError(code: .transportFailure, reason: "x", underlyingError: CancellationError())
+            == SealDriverError(code: .transportFailure, reason: "y"))
+    }
+
+    @Test func wrappingKeepsTheUnderlyingErrorAndItsDescription() {
+        struct BackendFailure: Error, CustomStringConvertible { var description: String { "reader on fire" } }
+        let wrapped = SealDriverError.wrapping(BackendFailure(), context: "Reader 0")
+        #expect(wrapped.code == .transportFailure)
+        #expect(wrapped.reason == "Reader 0: reader on fire")
+        #expect(wrapped.underlyingError is BackendFailure)
+        #expect(wrapped.message.contains("reader on fire"))
+        // A driver error passes through unchanged.
+        let removed = SealDriverError(code: .cardRemoved, reason: "pulled")
+        #expect(SealDriverError.wrapping(removed, context: "Reader 0").reason == "pulled")
     }
 }

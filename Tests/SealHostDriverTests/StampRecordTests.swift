@@ -56,28 +56,73 @@ struct StampRecordTests {
         #expect(try StampRecord(jsonData: Data(text.utf8)).documentDigest == record.documentDigest)
     }
 
+    /// Decodes `object` as a record, expecting a `malformedRecord` error, and returns it.
+    private func decodingError(_ object: [String: Any], _ comment: Comment? = nil,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws -> SealDriverError? {
+        let data = try JSONSerialization.data(withJSONObject: object)
+        return #expect(throws: SealDriverError(code: .malformedRecord, reason: ""), comment, sourceLocation: sourceLocation) {
+            try StampRecord(jsonData: data)
+        }
+    }
+
     @Test(arguments: ["chipID", "documentDigest", "keyID", "sealPublicKey"])
     func wrongByteLengthsAreRejected(key: String) throws {
         let record = try StampFixture().record()
         var object = try #require(try JSONSerialization.jsonObject(with: try record.jsonData()) as? [String: Any])
         object[key] = "00AA"
-        let data = try JSONSerialization.data(withJSONObject: object)
-        #expect(throws: DecodingError.self) { try StampRecord(jsonData: data) }
+        let error = try decodingError(object)
+        #expect(error?.field == key)
+        #expect(error?.message.contains("must be") == true, "\(String(describing: error))")
     }
 
-    @Test func malformedValuesAreRejected() throws {
+    @Test func malformedValuesAreRejectedNamingTheField() throws {
         let record = try StampFixture().record()
         let base = try #require(try JSONSerialization.jsonObject(with: try record.jsonData()) as? [String: Any])
         for (key, value) in [("formatVersion", 2 as Any), ("signature", "XYZ" as Any), ("deviceCertificate", "%%%" as Any),
-                             ("counter", -1 as Any)] {
+                             ("counter", -1 as Any), ("serial", 7 as Any)] {
             var object = base
             object[key] = value
-            let data = try JSONSerialization.data(withJSONObject: object)
-            #expect(throws: DecodingError.self, "\(key)") { try StampRecord(jsonData: data) }
+            let error = try decodingError(object, "\(key)")
+            #expect(error?.field == key, "\(String(describing: error))")
+            #expect(error?.message.contains("\"\(key)\"") == true, "\(String(describing: error))")
         }
         var missing = base
         missing["serial"] = nil
-        #expect(throws: DecodingError.self) { try StampRecord(jsonData: try JSONSerialization.data(withJSONObject: missing)) }
+        let error = try decodingError(missing)
+        #expect(error?.field == "serial")
+        #expect(error?.reason == "serial is missing")
+    }
+
+    @Test func nestedFieldsAreNamedByTheirPath() throws {
+        let record = try StampFixture().record()
+        let base = try #require(try JSONSerialization.jsonObject(with: try record.jsonData()) as? [String: Any])
+        var metadata = try #require(base["metadata"] as? [String: Any])
+        metadata["latitudeMicrodegrees"] = "north"
+        var object = base
+        object["metadata"] = metadata
+        let latitude = try decodingError(object)
+        #expect(latitude?.field == "metadata.latitudeMicrodegrees")
+        #expect(latitude?.reason == "latitudeMicrodegrees is not an integer")
+
+        metadata["latitudeMicrodegrees"] = 5_000_000_000  // beyond Int32
+        object["metadata"] = metadata
+        #expect(try decodingError(object)?.field == "metadata.latitudeMicrodegrees")
+
+        var attestation = try #require(base["attestation"] as? [String: Any])
+        attestation["signature"] = nil
+        object = base
+        object["attestation"] = attestation
+        #expect(try decodingError(object)?.field == "attestation.signature")
+    }
+
+    @Test func textThatIsNotJSONIsAMalformedRecordWithoutAField() {
+        let error = #expect(throws: SealDriverError(code: .malformedRecord, reason: "")) {
+            try StampRecord(jsonData: Data("not json {".utf8))
+        }
+        #expect(error?.field == "")
+        #expect(error?.reason.hasPrefix("the text is not JSON") == true)
+        // Foundation's error never escapes.
+        #expect(!(error?.underlyingError is DecodingError))
     }
 
     @Test func tbsIsRebuiltFromTheRecord() throws {

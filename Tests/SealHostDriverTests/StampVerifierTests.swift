@@ -48,9 +48,11 @@ struct StampVerifierTests {
     @Test func validateThrowsTheFirstFailure() async throws {
         let fixture = try StampFixture()
         let record = try fixture.record()
-        await #expect(throws: StampVerificationError(code: .documentDigest, detail: "")) {
+        let error = await #expect(throws: SealDriverError(code: .stampInvalid, reason: "")) {
             try await fixture.verifier.validate(record, document: fixture.document + [0], options: fixture.fullOptions)
         }
+        #expect(error?.failedCheck == .documentDigest)
+        #expect(error?.message.contains("document-digest") == true)
         try await fixture.verifier.validate(record, document: fixture.document, options: fixture.fullOptions)
     }
 
@@ -61,7 +63,7 @@ struct StampVerifierTests {
         let report = await fixture.verifier.verify(try fixture.record(), document: fixture.document.flipping(at: 5),
                                                    options: fixture.fullOptions)
         #expect(report.failures.map(\.id) == [.documentDigest])
-        #expect(report.firstFailure?.code == .documentDigest)
+        #expect(report.firstFailure?.id == .documentDigest)
     }
 
     @Test func flippedSignatureByteFails() async throws {
@@ -70,7 +72,7 @@ struct StampVerifierTests {
         record.signature = record.signature.flipping(at: -1)
         let report = await fixture.verifier.verify(record, document: fixture.document, options: fixture.fullOptions)
         #expect(report.check(.stampSignature)?.outcome == .failed)
-        #expect(report.firstFailure?.code == .stampSignature)
+        #expect(report.firstFailure?.id == .stampSignature)
     }
 
     @Test func flippedMetadataByteFails() async throws {

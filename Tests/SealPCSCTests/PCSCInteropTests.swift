@@ -106,21 +106,22 @@ struct PCSCInteropTests {
         }
     }
 
-    @Test("a stamp made through PC/SC verifies offline, and a removed token gives a typed error, not a hang")
+    @Test("a stamp made through PC/SC verifies offline, and a removed token gives a SealDriverError, not a hang")
     func stampThenRemoval() async throws {
         try await Self.withServedToken { state in
-            let token = SealToken(transport: PCSCTransport(readerName: Self.reader))
+            let transport = PCSCTransport(readerName: Self.reader)
+            let token = SealToken(transport: transport)
             try await token.connect()
             try await token.verifyPIN(TestCredentials.defaultPIN)
             let document = Array("Contract no. 42 through PC/SC\n".utf8)
-            let record = try await token.stamp(documentDigest: Array(SHA256.hash(data: document)), metadata: StampMetadata(time: UInt64(Date().timeIntervalSince1970)))
-            let verifier = StampVerifier(trustedRoots: [try VendorCA.testVendor().certificate])
+            let record = try await token.stamp(document: document, metadata: StampMetadata(time: UInt64(Date().timeIntervalSince1970)))
+            let verifier = try StampVerifier(trustedRootsPEM: TestCredentials.vendorRootCertificatePEM)
             let report = await verifier.verify(record, document: document)
             #expect(report.isValid, "\(report.failures)")
 
             try SimulatorControlClient(stateDirectory: state).remove(slot: 0)
             // Right after the socket closes pcscd may still think the card is there: the command
-            // fails as "no response" or "card removed" — either way typed, and quickly.
+            // fails as "no response" or "card removed" — either way a SealDriverError, and quickly.
             do {
                 _ = try await token.info()
                 Issue.record("a command to a removed token succeeded")
@@ -133,8 +134,22 @@ struct PCSCInteropTests {
                 Issue.record("connect to an empty reader succeeded")
             } catch let error as SealDriverError {
                 #expect(error.code == .cardRemoved, "\(error)")
+                // The PC/SC error is kept underneath, its description in the reason.
+                let underlying = try #require(error.underlyingError as? PCSCError, "\(error)")
+                #expect(underlying.code == .noCard || underlying.code == .cardRemoved, "\(underlying)")
+                #expect(error.reason == underlying.description)
             }
-            await token.disconnect()
+            await token.close()
+            #expect(await transport.isConnected == false)
         }
+    }
+
+    @Test("a reader pcscd does not know surfaces as a SealDriverError through SealToken")
+    func unknownReaderThroughTheToken() async {
+        let token = SealToken(transport: PCSCTransport(readerName: "No Such Reader 09 09"))
+        let error = await #expect(throws: SealDriverError(code: .invalidArgument, reason: "")) { try await token.connect() }
+        #expect((error?.underlyingError as? PCSCError)?.code == .readerNotFound, "\(String(describing: error))")
+        #expect(error?.message.contains(Self.reader) == true, "\(String(describing: error))")
+        await token.close()
     }
 }

@@ -221,12 +221,24 @@ struct PCSCErrorMappingTests {
         #expect(sharing.driverError.message.contains("exclusively"))
     }
 
-    @Test func equalityIgnoresDiagnostics() {
+    @Test func equalityAndHashingConsiderTheCodeOnly() {
         let a = PCSCError(code: .cardRemoved, reason: "a", reader: "R1", returnCode: 1)
         let b = PCSCError(code: .cardRemoved, reason: "b", reader: "R2", returnCode: 1)
+        let c = PCSCError(code: .cardRemoved, reason: "a", returnCode: 2)
         #expect(a == b)
-        #expect(a != PCSCError(code: .cardRemoved, reason: "a", returnCode: 2))
+        #expect(a == c)  // the return code is a diagnostic: compare it explicitly
+        #expect(a.returnCode != c.returnCode)
+        #expect(a != PCSCError(code: .noCard, reason: "a", reader: "R1", returnCode: 1))
+        #expect(Set([a, b, c]).count == 1)
         #expect(a.description.hasPrefix("PCSCError.cardRemoved: "))
+    }
+
+    @Test func theDriverErrorWrapsThePCSCError() {
+        let removed = PCSCReturnCode.error(LONG(SCARD_W_REMOVED_CARD), "SCardTransmit", reader: "R")
+        let wrapped = removed.driverError
+        #expect(wrapped.code == .cardRemoved)
+        #expect(wrapped.reason == removed.description)
+        #expect((wrapped.underlyingError as? PCSCError)?.returnCode == removed.returnCode)
     }
 }
 #endif

@@ -115,7 +115,7 @@ struct CCIDTransportTests {
         var session = CCIDHostSession()
         _ = try session.start(.iccPowerOn(.automatic))
         try session.receive(Reply.dataBlock(1, referenceATR))
-        #expect(throws: CCIDError(code: .sequenceMismatch, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .sequenceMismatch, reason: "")) { try session.next() }
         #expect(!session.isBusy)
 
         let pipe = ScriptedCCIDPipe { message in [.transfer(Reply.dataBlock(message.sequence &+ 1, referenceATR))] }
@@ -129,7 +129,7 @@ struct CCIDTransportTests {
         var session = CCIDHostSession(slot: 0)
         _ = try session.start(.iccPowerOn(.automatic))
         try session.receive(Reply.dataBlock(0, referenceATR, slot: 1))
-        #expect(throws: CCIDError(code: .slotMismatch, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .slotMismatch, reason: "")) { try session.next() }
 
         let pipe = ScriptedCCIDPipe { message in [.transfer(Reply.dataBlock(message.sequence, referenceATR, slot: 3))] }
         await #expect(throws: SealDriverError(code: .transportFailure, reason: "")) { try await CCIDTransport(pipe: pipe).connect() }
@@ -140,24 +140,24 @@ struct CCIDTransportTests {
         var session = CCIDHostSession()
         _ = try session.start(.xfrBlock(bwi: 0, levelParameter: 0, data: select))
         try session.receive(Reply.slotStatus(0))
-        #expect(throws: CCIDError(code: .unexpectedMessage, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .unexpectedMessage, reason: "")) { try session.next() }
 
         _ = try session.start(.getSlotStatus)
         try session.receive(CCIDMessage(sequence: 1, kind: .abort).encoded())
-        #expect(throws: CCIDError(code: .unexpectedMessage, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .unexpectedMessage, reason: "")) { try session.next() }
 
         _ = try session.start(.getSlotStatus)
         try session.receive(CCIDMessage(sequence: 2, kind: .unknown(type: 0x8F, specific: [], data: [])).encoded())
-        #expect(throws: CCIDError(code: .unexpectedMessage, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .unexpectedMessage, reason: "")) { try session.next() }
     }
 
     @Test("a second command while one is in flight is busy; a reply kind cannot be sent")
     func busy() throws {
         var session = CCIDHostSession()
         _ = try session.start(.getSlotStatus)
-        #expect(throws: CCIDError(code: .busy, reason: "")) { try session.start(.getSlotStatus) }
+        #expect(throws: USBError(code: .busy, reason: "")) { try session.start(.getSlotStatus) }
         session.abandon()
-        #expect(throws: CCIDError(code: .unexpectedMessage, reason: "")) {
+        #expect(throws: USBError(code: .unexpectedMessage, reason: "")) {
             try session.start(.slotStatus(status: .active, error: .commandNotSupported, clock: .running))
         }
     }
@@ -197,7 +197,7 @@ struct CCIDTransportTests {
         for _ in 0..<3 { try session.receive(Reply.timeExtension(0, multiplier: 1)) }
         #expect(try session.next() == .timeExtension(multiplier: 1))
         #expect(try session.next() == .timeExtension(multiplier: 1))
-        #expect(throws: CCIDError(code: .timeExtensionLimit, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .timeExtensionLimit, reason: "")) { try session.next() }
 
         let pipe = ScriptedCCIDPipe { message in
             Array(repeating: .transfer(Reply.timeExtension(message.sequence, multiplier: 1)), count: 10)
@@ -213,7 +213,8 @@ struct CCIDTransportTests {
         var session = CCIDHostSession()
         _ = try session.start(.iccPowerOn(.automatic))
         try session.receive(Reply.failed(0, icc: .presentInactive, error: .iccMute))
-        #expect(throws: CCIDError(code: .iccMute, reason: "", slotError: .iccMute)) { try session.next() }
+        let failure = #expect(throws: USBError(code: .iccMute, reason: "")) { try session.next() }
+        #expect(failure?.slotError == .iccMute)
 
         let pipe = ScriptedCCIDPipe { [.transfer(Reply.failed($0.sequence, icc: .presentInactive, error: .iccMute))] }
         await #expect(throws: SealDriverError(code: .noResponse, reason: "")) { try await CCIDTransport(pipe: pipe).connect() }
@@ -224,7 +225,8 @@ struct CCIDTransportTests {
         var session = CCIDHostSession()
         _ = try session.start(.iccPowerOn(.automatic))
         try session.receive(Reply.failed(0, icc: .absent, error: .iccMute))
-        #expect(throws: CCIDError(code: .cardAbsent, reason: "", slotError: .iccMute)) { try session.next() }
+        let failure = #expect(throws: USBError(code: .cardAbsent, reason: "")) { try session.next() }
+        #expect(failure?.slotError == .iccMute)
 
         let pipe = ScriptedCCIDPipe { message in
             guard case .xfrBlock = message.kind else { return reader()(message) }
@@ -245,7 +247,8 @@ struct CCIDTransportTests {
         _ = try session.start(.getParameters)
         try session.receive(CCIDMessage(sequence: 0, kind: .parameters(status: .init(icc: .active, command: .failed), error: error,
                                                                     protocolNumber: 0, data: [])).encoded())
-        #expect(throws: CCIDError(code: .slotFailure, reason: "", slotError: error)) { try session.next() }
+        let failure = #expect(throws: USBError(code: .slotFailure, reason: "")) { try session.next() }
+        #expect(failure?.slotError == error)
 
         let pipe = ScriptedCCIDPipe { [.transfer(Reply.failed($0.sequence, icc: .active, error: error))] }
         let thrown = await #expect(throws: SealDriverError.self) { try await CCIDTransport(pipe: pipe).connect() }
@@ -277,17 +280,17 @@ struct CCIDTransportTests {
         var session = CCIDHostSession()
         _ = try session.start(.xfrBlock(bwi: 0, levelParameter: 0, data: select))
         try session.receive(Reply.dataBlock(0, [0x90, 0x00], chain: 0x02))
-        #expect(throws: CCIDError(code: .chainingError, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .chainingError, reason: "")) { try session.next() }
 
         _ = try session.start(.xfrBlock(bwi: 0, levelParameter: 0, data: select))
         try session.receive(Reply.dataBlock(1, [0xAA], chain: 0x01))
         guard case .write = try session.next() else { Issue.record("expected a continue request"); return }
         try session.receive(Reply.dataBlock(2, [0x90, 0x00], chain: 0x00))
-        #expect(throws: CCIDError(code: .chainingError, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .chainingError, reason: "")) { try session.next() }
 
         _ = try session.start(.xfrBlock(bwi: 0, levelParameter: 0, data: select))
         try session.receive(Reply.dataBlock(3, [], chain: 0x10))
-        #expect(throws: CCIDError(code: .chainingError, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .chainingError, reason: "")) { try session.next() }
     }
 
     @Test("a reassembled response is bounded")
@@ -297,7 +300,7 @@ struct CCIDTransportTests {
         try session.receive(Reply.dataBlock(0, [1, 2], chain: 0x01))
         _ = try session.next()
         try session.receive(Reply.dataBlock(1, [3, 4], chain: 0x02))
-        #expect(throws: CCIDError(code: .responseTooLong, reason: "")) { try session.next() }
+        #expect(throws: USBError(code: .responseTooLong, reason: "")) { try session.next() }
     }
 
     @Test("a command longer than dwMaxCCIDMessageLength goes as an XfrBlock chain (01, 03, 02)")
@@ -323,8 +326,8 @@ struct CCIDTransportTests {
     @Test("other commands that do not fit are commandTooLong")
     func commandTooLong() async throws {
         var session = CCIDHostSession(maximumMessageLength: 20)
-        #expect(throws: CCIDError(code: .commandTooLong, reason: "")) { try session.start(.escape(data: [UInt8](repeating: 0, count: 11))) }
-        #expect(throws: CCIDError(code: .commandTooLong, reason: "")) {
+        #expect(throws: USBError(code: .commandTooLong, reason: "")) { try session.start(.escape(data: [UInt8](repeating: 0, count: 11))) }
+        #expect(throws: USBError(code: .commandTooLong, reason: "")) {
             try session.start(.xfrBlock(bwi: 0, levelParameter: 0x01, data: [UInt8](repeating: 0, count: 11)))
         }
         #expect(!session.isBusy)
@@ -372,7 +375,7 @@ struct CCIDTransportTests {
         _ = try session.start(.getSlotStatus)
         for _ in 0..<3 { try session.receive([]) }
         #expect(try session.next() == .read)
-        #expect(throws: CCIDError(code: .malformedMessage, reason: "")) { try session.receive([]) }
+        #expect(throws: USBError(code: .malformedMessage, reason: "")) { try session.receive([]) }
     }
 
     @Test("after a timeout, the late reply of the abandoned command is discarded")

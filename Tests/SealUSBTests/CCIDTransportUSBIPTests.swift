@@ -93,6 +93,50 @@ struct CCIDTransportUSBIPTests {
         await transport.close()
     }
 
+    @Test("stamp and verify over USB/IP; the server stopping mid-session is a SealDriverError through SealToken")
+    func serverStoppedMidSession() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let pipe = try await USBIPClient(address: simulator.address).importDevice()
+        var configuration = CCIDTransport.Configuration()
+        configuration.replyTimeout = .seconds(2)
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader, configuration: configuration)
+        let token = SealToken(transport: transport)
+        try await token.connect()
+        try await token.verifyPIN(TestCredentials.defaultPIN)
+        let document = Array("Contract no. 7 over USB/IP\n".utf8)
+        let record = try await token.stamp(document: document, metadata: StampMetadata(time: UInt64(Date().timeIntervalSince1970)))
+        let verifier = try StampVerifier(trustedRootsPEM: TestCredentials.vendorRootCertificatePEM)
+        #expect(await verifier.verify(record, document: document).isValid)
+
+        simulator.stop()
+        // Whatever the USB layer saw (connection closed, device gone, a timeout), the token's
+        // caller meets the driver's one error type, with the USB error kept underneath.
+        let error = await #expect(throws: SealDriverError.self) {
+            _ = try await token.stamp(document: document, metadata: StampMetadata(time: UInt64(Date().timeIntervalSince1970)))
+        }
+        let codes: [SealDriverError.Code] = [.transportFailure, .cardRemoved, .noResponse]
+        #expect(error.map { codes.contains($0.code) } == true, "\(String(describing: error))")
+        #expect(error?.underlyingError is USBError, "\(String(describing: error))")
+        #expect(error?.reason.hasPrefix("USBError.") == true, "\(String(describing: error))")
+        await token.close()
+    }
+
+    @Test("SealToken.close() closes the USB/IP connection")
+    func closeClosesThePipe() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let pipe = try await USBIPClient(address: simulator.address).importDevice()
+        let token = SealToken(transport: CCIDTransport(pipe: pipe, description: pipe.reader))
+        try await token.connect()
+        await token.close()
+        let error = await #expect(throws: USBError.self) { try await pipe.write([0x65, 0, 0, 0, 0, 0, 0, 0, 0, 0]) }
+        #expect(error?.code == .connectionClosed)
+        // The device is free again: a new client can import it.
+        let again = try await USBIPClient(address: simulator.address).importDevice()
+        await again.close()
+    }
+
     @Test("an interrupt IN read that times out is unlinked, and the device keeps working")
     func unlinkOnTimeout() async throws {
         let simulator = try await SimulatedUSBIPServer()

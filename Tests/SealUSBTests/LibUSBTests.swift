@@ -97,9 +97,29 @@ struct LibUSBTests {
         #expect(USBError(code: .deviceBusy, reason: "").driverError.code == .transportFailure)
         #expect(USBError(code: .permissionDenied, reason: "").driverError.code == .transportFailure)
         #expect(USBError(code: .deviceBusy, reason: "x") == USBError(code: .deviceBusy, reason: "y"))
-        #expect(CCIDError(code: .iccMute, reason: "").driverError.code == .noResponse)
-        #expect(CCIDError(code: .cardAbsent, reason: "").driverError.code == .cardRemoved)
-        #expect(CCIDError(code: .unsupportedReader, reason: "").driverError.code == .notSupportedByToken)
-        #expect(CCIDError(code: .sequenceMismatch, reason: "").driverError.code == .transportFailure)
+        #expect(USBError(code: .iccMute, reason: "").driverError.code == .noResponse)
+        #expect(USBError(code: .cardAbsent, reason: "").driverError.code == .cardRemoved)
+        #expect(USBError(code: .unsupportedReader, reason: "").driverError.code == .notSupportedByToken)
+        #expect(USBError(code: .sequenceMismatch, reason: "").driverError.code == .transportFailure)
+        #expect(USBError(code: .timeExtensionLimit, reason: "").driverError.code == .noResponse)
+        #expect(USBError(code: .commandTooLong, reason: "").driverError.code == .commandTooLong)
+        #expect(USBError(code: .responseTooLong, reason: "").driverError.code == .responseTooLong)
+        // The driver error keeps the USB error underneath, its description in the reason.
+        let gone = USBError(code: .deviceGone, reason: "bulk IN: ENODEV", device: "1209:5ea1")
+        #expect(gone.driverError.reason == gone.description)
+        #expect((gone.driverError.underlyingError as? USBError)?.device == "1209:5ea1")
+    }
+
+    @Test("one USB error type, compared by code only")
+    func equalityByCode() {
+        // USB access and CCID failures are one type: the diagnostics (device, bError) are not compared.
+        let muteA = USBError(code: .iccMute, reason: "a", slotError: .iccMute)
+        let muteB = USBError(code: .iccMute, reason: "b", device: "1209:5ea1")
+        #expect(muteA == muteB)
+        #expect(Set([muteA, muteB]).count == 1)
+        #expect(muteA != USBError(code: .cardAbsent, reason: "a", slotError: .iccMute))
+        #expect(USBError(code: .timeout, reason: "x", device: "a") == USBError(code: .timeout, reason: "y", device: "b"))
+        #expect(USBError.Code.sequenceMismatch.description == "sequenceMismatch")
+        #expect(muteA.description.hasPrefix("USBError.iccMute: "))
     }
 }

@@ -103,12 +103,10 @@ public struct APDUPipeline: Sendable {
     private func transmitMapped(_ bytes: [UInt8]) async throws -> [UInt8] {
         do {
             return try await transport.transmit(bytes)
-        } catch let error as SealDriverError {
-            throw error
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw SealDriverError(code: .transportFailure, reason: "\(transport.name): \(error)")
+            throw SealDriverError.wrapping(error, context: transport.name)
         }
     }
 

@@ -27,7 +27,7 @@ extension StampRecord: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        let version = try container.decode(Int.self, forKey: .formatVersion)
+        let version = try container.decodeInteger(Int.self, forKey: .formatVersion)
         guard version == StampRecord.currentFormatVersion else {
             throw DecodingError.dataCorruptedError(
                 forKey: .formatVersion, in: container,
@@ -35,9 +35,9 @@ extension StampRecord: Codable {
         }
         formatVersion = version
         chipID = try container.decodeHex(forKey: .chipID, length: 16...16)
-        counter = try container.decode(UInt32.self, forKey: .counter)
+        counter = try container.decodeInteger(UInt32.self, forKey: .counter)
         serial = try container.decode(String.self, forKey: .serial)
-        expiry = try container.decode(UInt64.self, forKey: .expiry)
+        expiry = try container.decodeInteger(UInt64.self, forKey: .expiry)
         expirationCode = try container.decode(String.self, forKey: .expirationCode)
         documentDigest = try container.decodeHex(forKey: .documentDigest, length: 32...32)
         metadataEncoding = try container.decodeHex(forKey: .metadataEncoding, length: 1...1024)
@@ -45,15 +45,15 @@ extension StampRecord: Codable {
         featureHash = try container.decodeHex(forKey: .featureHash, length: 32...32)
         keyID = try container.decodeHex(forKey: .keyID, length: 32...32)
         sealPublicKey = try container.decodeHex(forKey: .sealPublicKey, length: 65...65)
-        grantSerial = try container.decode(UInt32.self, forKey: .grantSerial)
+        grantSerial = try container.decodeInteger(UInt32.self, forKey: .grantSerial)
         signature = try container.decodeHex(forKey: .signature, length: 8...72)
         organizationName = try container.decode(String.self, forKey: .organizationName)
         sealName = try container.decode(String.self, forKey: .sealName)
 
         let fields = try container.nestedContainer(keyedBy: MetadataKeys.self, forKey: .metadata)
-        var metadata = StampMetadata(time: try fields.decode(UInt64.self, forKey: .time))
-        metadata.latitudeMicrodegrees = try fields.decodeIfPresent(Int32.self, forKey: .latitudeMicrodegrees)
-        metadata.longitudeMicrodegrees = try fields.decodeIfPresent(Int32.self, forKey: .longitudeMicrodegrees)
+        var metadata = StampMetadata(time: try fields.decodeInteger(UInt64.self, forKey: .time))
+        metadata.latitudeMicrodegrees = try fields.decodeIntegerIfPresent(Int32.self, forKey: .latitudeMicrodegrees)
+        metadata.longitudeMicrodegrees = try fields.decodeIntegerIfPresent(Int32.self, forKey: .longitudeMicrodegrees)
         metadata.operatorID = try fields.decodeIfPresent(String.self, forKey: .operatorID)
         if fields.contains(.deviceFingerprint) {
             metadata.deviceFingerprint = try fields.decodeHex(forKey: .deviceFingerprint, length: 1...64)
@@ -111,6 +111,26 @@ extension StampRecord: Codable {
 }
 
 extension KeyedDecodingContainer {
+    /// Decodes an integer field. swift-foundation's decoder throws its own internal error for a
+    /// number outside `T`'s range (reported as "not valid JSON" without a coding path); this names
+    /// the field instead.
+    fileprivate func decodeInteger<T: FixedWidthInteger & Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        do {
+            return try decode(T.self, forKey: key)
+        } catch let error as DecodingError {
+            throw error
+        } catch {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "\(key.stringValue) is not an integer in \(T.min)...\(T.max)")
+        }
+    }
+
+    /// ``decodeInteger(_:forKey:)`` for an optional field.
+    fileprivate func decodeIntegerIfPresent<T: FixedWidthInteger & Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try decodeInteger(T.self, forKey: key)
+    }
+
     /// Decodes a hex string field whose byte length must lie in `length`.
     fileprivate func decodeHex(forKey key: Key, length: ClosedRange<Int>) throws -> [UInt8] {
         let text = try decode(String.self, forKey: key)

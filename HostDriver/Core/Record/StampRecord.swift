@@ -110,16 +110,82 @@ public struct StampRecord: Hashable, Sendable {
     // MARK: JSON
 
     /// The JSON file form: sorted keys, pretty-printed, slashes unescaped.
-    public func jsonData() throws -> Data {
+    ///
+    /// - Throws: ``SealDriverError/Code-swift.struct/malformedRecord`` if a value cannot be
+    ///   encoded (not expected for a record built by the driver).
+    public func jsonData() throws(SealDriverError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        do {
+            return try encoder.encode(self)
+        } catch {
+            throw SealDriverError.malformedRecord(field: Self.path(of: error), "cannot encode: \(error)")
+        }
     }
 
     /// Decodes the JSON file form.
-    /// - Throws: `DecodingError` for missing keys, wrong types, malformed hex/base64, wrong
-    ///   byte-string lengths or an unsupported ``formatVersion``.
-    public init(jsonData: Data) throws {
-        self = try JSONDecoder().decode(StampRecord.self, from: jsonData)
+    ///
+    /// - Throws: ``SealDriverError/Code-swift.struct/malformedRecord`` whose
+    ///   ``SealDriverError/field`` is the path of the field that is wrong (e.g.
+    ///   `"metadata.latitudeMicrodegrees"`, `"attestation.signature"`; empty when the text is not
+    ///   JSON): a missing key, a wrong type, malformed hex or base64, a byte string of the wrong
+    ///   length, or an unsupported ``formatVersion``.
+    public init(jsonData: Data) throws(SealDriverError) {
+        do {
+            self = try JSONDecoder().decode(StampRecord.self, from: jsonData)
+        } catch {
+            throw SealDriverError.malformedRecord(field: Self.path(of: error), Self.explanation(of: error))
+        }
+    }
+
+    /// The dotted path of the field a coding error is about (`""` for the document itself).
+    private static func path(of error: any Error) -> String {
+        let codingPath: [any CodingKey]
+        switch error {
+        case DecodingError.keyNotFound(let key, let context): codingPath = context.codingPath + [key]
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+             DecodingError.dataCorrupted(let context):
+            codingPath = context.codingPath
+        case EncodingError.invalidValue(_, let context): codingPath = context.codingPath
+        default: codingPath = []
+        }
+        var path = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                path += "[\(index)]"
+            } else {
+                path += path.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return path
+    }
+
+    /// What is wrong, in words (without Foundation's type names).
+    private static func explanation(of error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _):
+            return "\(key.stringValue) is missing"
+        case DecodingError.typeMismatch(let type, let context):
+            let field = context.codingPath.last?.stringValue ?? "the record"
+            return "\(field) is not \(Self.jsonType(type))"
+        case DecodingError.valueNotFound(let type, let context):
+            let field = context.codingPath.last?.stringValue ?? "the record"
+            return "\(field) is null, expected \(Self.jsonType(type))"
+        case DecodingError.dataCorrupted(let context):
+            if context.codingPath.isEmpty { return "the text is not JSON" }
+            return context.debugDescription
+        default:
+            return "\(error)"
+        }
+    }
+
+    private static func jsonType(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is any BinaryInteger.Type: "an integer"
+        case is Bool.Type: "a boolean"
+        case is [Any].Type: "an array"
+        default: "an object"
+        }
     }
 }

@@ -1,7 +1,33 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Crypto
 import SealProtocol
 
 extension SealToken {
+    /// Stamps the document `document` (its bytes): hashes it with SHA-256 and calls
+    /// ``stamp(documentDigest:metadata:grant:)``.
+    ///
+    /// - Throws: what ``stamp(documentDigest:metadata:grant:)`` throws.
+    public nonisolated func stamp(document: [UInt8], metadata: StampMetadata,
+                                  grant: AuthorizationGrant? = nil) async throws -> StampRecord {
+        try await stamp(documentDigest: SealDigest.sha256(document), metadata: metadata, grant: grant)
+    }
+
+    /// Stamps the file at `url`: hashes it with SHA-256 in constant memory
+    /// (``SealDigest/sha256(contentsOf:)``, before the token is engaged) and calls
+    /// ``stamp(documentDigest:metadata:grant:)``.
+    ///
+    /// - Throws: ``SealDriverError/Code-swift.struct/fileUnreadable`` when the file cannot be read
+    ///   (nothing is sent); otherwise what ``stamp(documentDigest:metadata:grant:)`` throws.
+    public nonisolated func stamp(documentAt url: URL, metadata: StampMetadata,
+                                  grant: AuthorizationGrant? = nil) async throws -> StampRecord {
+        let digest = try SealDigest.sha256(contentsOf: url)
+        return try await stamp(documentDigest: digest, metadata: metadata, grant: grant)
+    }
+
     /// Stamps a document (STAMP, SPEC §8.13) and returns a complete, offline-verifiable record.
     ///
     /// Requires the ACTIVE state and a verified PIN (``verifyPIN(_:)``); a remote-authorization

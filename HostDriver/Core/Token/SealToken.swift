@@ -7,8 +7,9 @@ import SealProtocol
 /// let token = SealToken(transport: transport)
 /// try await token.connect()
 /// try await token.verifyPIN("123456")
-/// let record = try await token.stamp(documentDigest: digest, metadata: StampMetadata(time: now))
-/// try record.jsonData().write(to: url)
+/// let record = try await token.stamp(documentAt: pdfURL, metadata: StampMetadata(time: now))
+/// try record.jsonData().write(to: recordURL)
+/// await token.close()
 /// ```
 ///
 /// ## Serialization
@@ -24,8 +25,15 @@ import SealProtocol
 /// The cache is dropped when ``connect()`` or ``reset()`` finds a different chip ID and after
 /// ``personalize(_:)``.
 ///
+/// ## Closing
+/// ``close()`` ends the session and releases what the transport holds (a PC/SC context and card
+/// handle, a USB device handle, a USB/IP connection); call it when done with the token.
+/// ``disconnect()`` only powers the token off and keeps the transport for a later ``connect()``.
+///
 /// ## Errors
-/// Every method throws ``SealDriverError`` (or `CancellationError`). Card refusals are
+/// Every method throws ``SealDriverError`` (or `CancellationError`), whatever the transport: a
+/// transport's own error (a `PCSCError`, a `USBError`) arrives wrapped as `transportFailure`,
+/// `cardRemoved` or `noResponse`, the original kept in ``SealDriverError/underlyingError``. Card refusals are
 /// ``SealDriverError/Code-swift.struct/statusWord`` errors: see ``SealDriverError/isPINIncorrect``
 /// and the other helpers.
 public actor SealToken {
@@ -154,16 +162,20 @@ public actor SealToken {
         }
     }
 
-    /// Runs `body` alone, in call order.
+    /// Runs `body` alone, in call order. Whatever `body` throws leaves as a ``SealDriverError`` (or
+    /// `CancellationError`): a transport's own error type is wrapped as `transportFailure`.
     func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await acquire()
         do {
             let result = try await body()
             release()
             return result
+        } catch is CancellationError {
+            release()
+            throw CancellationError()
         } catch {
             release()
-            throw error
+            throw SealDriverError.wrapping(error, context: transport.name)
         }
     }
 
@@ -286,12 +298,10 @@ public actor SealToken {
     private func transportCall<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as SealDriverError {
-            throw error
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw SealDriverError(code: .transportFailure, reason: "\(transport.name) \(what): \(error)")
+            throw SealDriverError.wrapping(error, context: "\(transport.name) \(what)")
         }
     }
 

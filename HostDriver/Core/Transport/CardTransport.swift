@@ -10,8 +10,16 @@
 /// ## Errors
 /// Implementations should throw ``SealDriverError`` with code
 /// ``SealDriverError/Code-swift.struct/transportFailure``,
-/// ``SealDriverError/Code-swift.struct/cardRemoved`` or ``SealDriverError/Code-swift.struct/noResponse``.
-/// The pipeline wraps any other error (except `CancellationError`) as `transportFailure`.
+/// ``SealDriverError/Code-swift.struct/cardRemoved`` or ``SealDriverError/Code-swift.struct/noResponse``,
+/// keeping their own error in ``SealDriverError/underlyingError`` (as `PCSCError/driverError` and
+/// `USBError/driverError` do). ``SealToken`` and the pipeline wrap any other error (except
+/// `CancellationError`) as `transportFailure`, so a token's callers meet one error type.
+///
+/// ## Closing
+/// ``close()`` releases everything the transport holds; ``SealToken/close()`` calls it. The
+/// backends implement it: `PCSCTransport` disconnects the card and releases its PC/SC context,
+/// `CCIDTransport` powers the token off and closes its pipe (the libusb handle or the USB/IP
+/// connection), `InProcessTransport` powers the simulated chip off.
 ///
 /// ## Actors
 /// An actor implements ``name`` as a `nonisolated let`. ``withTransaction(_:)`` is

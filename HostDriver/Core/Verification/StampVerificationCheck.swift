@@ -1,6 +1,7 @@
 /// The result of one check of a ``StampVerifier`` run.
 public struct StampVerificationCheck: Hashable, Sendable, CustomStringConvertible {
-    /// The stable identifier of a check; also the code of the ``StampVerificationError`` it raises.
+    /// The stable identifier of a check; also the ``SealDriverError/failedCheck`` of the
+    /// ``SealDriverError/Code-swift.struct/stampInvalid`` error it raises.
     ///
     /// Raw values are stable strings such as `"stamp-signature"`, fit for logs, JSON reports and
     /// scripts. They are documented in `docs/stamp-record.md` ("Verification procedure").

@@ -15,19 +15,19 @@ public struct StampVerificationReport: Hashable, Sendable, CustomStringConvertib
     /// The failed checks.
     public var failures: [StampVerificationCheck] { checks.filter { $0.outcome == .failed } }
 
-    /// The first failed check as an error, or `nil` when the record is valid.
-    public var firstFailure: StampVerificationError? {
-        failures.first.map { StampVerificationError(code: $0.id, detail: $0.detail) }
-    }
+    /// The first failed check, or `nil` when the record is valid.
+    public var firstFailure: StampVerificationCheck? { failures.first }
 
     /// The result of one check.
     public func check(_ id: StampVerificationCheck.ID) -> StampVerificationCheck? {
         checks.first { $0.id == id }
     }
 
-    /// Throws the first failure, if any.
-    public func throwIfInvalid() throws(StampVerificationError) {
-        if let failure = firstFailure { throw failure }
+    /// Throws the first failure, if any, as a ``SealDriverError`` with code
+    /// ``SealDriverError/Code-swift.struct/stampInvalid`` whose ``SealDriverError/failedCheck``
+    /// names the check (its detail is in ``SealDriverError/reason``).
+    public func throwIfInvalid() throws(SealDriverError) {
+        if let failure = firstFailure { throw SealDriverError(failedCheck: failure) }
     }
 
     /// One line per check.

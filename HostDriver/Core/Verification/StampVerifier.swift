@@ -12,7 +12,8 @@ import SwiftASN1
 ///
 /// ```swift
 /// let verifier = try StampVerifier(trustedRootsPEM: vendorRootPEM)
-/// let report = await verifier.verify(record, document: pdfBytes)
+/// let record = try StampRecord(jsonData: recordJSON)
+/// let report = try await verifier.verify(record, documentAt: pdfURL)
 /// try report.throwIfInvalid()          // or inspect report.isValid and report.checks
 /// ```
 ///
@@ -26,32 +27,81 @@ public struct StampVerifier: Sendable {
     public let intermediates: [Certificate]
 
     /// Creates a verifier trusting `trustedRoots`.
+    ///
+    /// An empty `trustedRoots` is accepted here (the certificates were built in code), but then
+    /// every record fails ``StampVerificationCheck/ID/deviceCertificateChain``; the initializers
+    /// that parse roots refuse input without a certificate.
     public init(trustedRoots: [Certificate], intermediates: [Certificate] = []) {
         self.trustedRoots = trustedRoots
         self.intermediates = intermediates
     }
 
     /// Creates a verifier from PEM text holding one or more `CERTIFICATE` blocks.
-    /// - Throws: when the PEM or a certificate does not parse.
-    public init(trustedRootsPEM: String, intermediatesPEM: String? = nil) throws {
-        func certificates(_ pem: String) throws -> [Certificate] {
-            try PEMDocument.parseMultiple(pemString: pem).map { try Certificate(pemDocument: $0) }
-        }
-        self.init(trustedRoots: try certificates(trustedRootsPEM),
-                  intermediates: try intermediatesPEM.map(certificates) ?? [])
+    ///
+    /// - Parameters:
+    ///   - trustedRootsPEM: The vendor root certificates.
+    ///   - intermediatesPEM: Untrusted intermediate certificates, when the vendor uses any.
+    /// - Throws: ``SealDriverError/Code-swift.struct/invalidTrustAnchors`` when the text holds no
+    ///   `CERTIFICATE` block (e.g. it is not PEM at all), a block that is not a certificate, or a
+    ///   certificate that does not parse.
+    public init(trustedRootsPEM: String, intermediatesPEM: String? = nil) throws(SealDriverError) {
+        self.init(trustedRoots: try Self.certificates(pem: trustedRootsPEM, role: "trusted roots"),
+                  intermediates: try intermediatesPEM.map { pem throws(SealDriverError) in
+                      try Self.certificates(pem: pem, role: "intermediates")
+                  } ?? [])
     }
 
-    /// Creates a verifier from DER-encoded root certificates.
-    /// - Throws: when a certificate does not parse.
-    public init(trustedRootsDER: [[UInt8]], intermediatesDER: [[UInt8]] = []) throws {
-        self.init(trustedRoots: try trustedRootsDER.map { try Certificate(derEncoded: $0) },
-                  intermediates: try intermediatesDER.map { try Certificate(derEncoded: $0) })
+    /// Creates a verifier from DER-encoded certificates, one per array element.
+    ///
+    /// - Throws: ``SealDriverError/Code-swift.struct/invalidTrustAnchors`` when `trustedRootsDER`
+    ///   is empty or an element is not a DER X.509 certificate.
+    public init(trustedRootsDER: [[UInt8]], intermediatesDER: [[UInt8]] = []) throws(SealDriverError) {
+        guard !trustedRootsDER.isEmpty else {
+            throw SealDriverError(code: .invalidTrustAnchors, reason: "no trusted root certificate given")
+        }
+        self.init(trustedRoots: try trustedRootsDER.map { der throws(SealDriverError) in
+                      try Self.certificate(der: der, role: "trusted root")
+                  },
+                  intermediates: try intermediatesDER.map { der throws(SealDriverError) in
+                      try Self.certificate(der: der, role: "intermediate")
+                  })
+    }
+
+    /// Creates a verifier from the contents of a root certificate file, PEM or DER, as read from
+    /// disk: PEM text with one or more `CERTIFICATE` blocks, or one DER certificate.
+    ///
+    /// ```swift
+    /// let verifier = try StampVerifier(trustedRoots: Array(try Data(contentsOf: rootURL)))
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - bytes: The trusted root certificates, PEM or DER.
+    ///   - intermediates: Untrusted intermediate certificates, PEM or DER, when the vendor uses any.
+    /// - Throws: ``SealDriverError/Code-swift.struct/invalidTrustAnchors`` when the bytes hold no
+    ///   certificate, or one that does not parse.
+    public init(trustedRoots bytes: [UInt8], intermediates: [UInt8]? = nil) throws(SealDriverError) {
+        self.init(trustedRoots: try Self.certificates(pemOrDER: bytes, role: "trusted roots"),
+                  intermediates: try intermediates.map { bytes throws(SealDriverError) in
+                      try Self.certificates(pemOrDER: bytes, role: "intermediates")
+                  } ?? [])
     }
 
     /// Verifies `record` against the document bytes.
     public func verify(_ record: StampRecord, document: [UInt8],
                        options: StampVerificationOptions = .init()) async -> StampVerificationReport {
-        await verify(record, documentDigest: sha256(document), options: options)
+        await verify(record, documentDigest: SealDigest.sha256(document), options: options)
+    }
+
+    /// Verifies `record` against the file at `url`, hashed in constant memory
+    /// (``SealDigest/sha256(contentsOf:)``).
+    ///
+    /// - Throws: ``SealDriverError/Code-swift.struct/fileUnreadable`` when the file cannot be read;
+    ///   a record that does not verify is not an error but a report whose
+    ///   ``StampVerificationReport/isValid`` is `false`.
+    public func verify(_ record: StampRecord, documentAt url: URL,
+                       options: StampVerificationOptions = .init()) async throws(SealDriverError) -> StampVerificationReport {
+        let digest = try SealDigest.sha256(contentsOf: url)
+        return await verify(record, documentDigest: digest, options: options)
     }
 
     /// Verifies `record` against the SHA-256 digest of the document.
@@ -71,13 +121,58 @@ public struct StampVerifier: Sendable {
 
     /// Verifies and throws the first failure.
     /// - Returns: The report, whose ``StampVerificationReport/isValid`` is `true`.
-    /// - Throws: ``StampVerificationError`` for the first failed check.
+    /// - Throws: ``SealDriverError/Code-swift.struct/stampInvalid`` whose
+    ///   ``SealDriverError/failedCheck`` is the first failed check.
     @discardableResult
     public func validate(_ record: StampRecord, document: [UInt8],
-                         options: StampVerificationOptions = .init()) async throws(StampVerificationError) -> StampVerificationReport {
+                         options: StampVerificationOptions = .init()) async throws(SealDriverError) -> StampVerificationReport {
         let report = await verify(record, document: document, options: options)
         try report.throwIfInvalid()
         return report
+    }
+
+    // MARK: Trust anchors
+
+    private static func certificates(pem: String, role: String) throws(SealDriverError) -> [Certificate] {
+        let documents: [PEMDocument]
+        do {
+            documents = try PEMDocument.parseMultiple(pemString: pem)
+        } catch {
+            throw SealDriverError(code: .invalidTrustAnchors, reason: "the \(role) are not PEM: \(error)", underlyingError: error)
+        }
+        guard !documents.isEmpty else {
+            throw SealDriverError(code: .invalidTrustAnchors, reason: "the \(role) hold no PEM CERTIFICATE block")
+        }
+        var certificates: [Certificate] = []
+        for (index, document) in documents.enumerated() {
+            guard document.discriminator == "CERTIFICATE" else {
+                throw SealDriverError(code: .invalidTrustAnchors,
+                                      reason: "PEM block \(index + 1) of the \(role) is a \(document.discriminator), not a CERTIFICATE")
+            }
+            certificates.append(try certificate(der: document.derBytes, role: "\(role) PEM block \(index + 1)"))
+        }
+        return certificates
+    }
+
+    private static func certificate(der: [UInt8], role: String) throws(SealDriverError) -> Certificate {
+        do {
+            return try Certificate(derEncoded: der)
+        } catch {
+            throw SealDriverError(code: .invalidTrustAnchors, reason: "the \(role) is not an X.509 certificate: \(error)",
+                                  underlyingError: error)
+        }
+    }
+
+    /// PEM when the bytes are text holding a PEM header, DER otherwise.
+    private static func certificates(pemOrDER bytes: [UInt8], role: String) throws(SealDriverError) -> [Certificate] {
+        guard !bytes.isEmpty else {
+            throw SealDriverError(code: .invalidTrustAnchors, reason: "the \(role) are empty")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.contains("-----BEGIN") {
+            return try certificates(pem: text, role: role)
+        }
+        return [try certificate(der: bytes, role: role)]
     }
 
     // MARK: Record checks

@@ -171,8 +171,9 @@ enum POSIXSocket {
         }
     }
 
-    /// A listening TCP socket on `host:port` (SO_REUSEADDR, backlog 1).
-    static func listenTCP(host: String, port: UInt16) throws(SocketFailure) -> Int32 {
+    /// A listening TCP socket on `host:port` (SO_REUSEADDR). Port 0 picks a free port: ask
+    /// ``boundPort(_:)`` which.
+    static func listenTCP(host: String, port: UInt16, backlog: Int32 = 1) throws(SocketFailure) -> Int32 {
         let fd = try forEachAddress(host: host, port: port, passive: true) { info throws(SocketFailure) -> Int32? in
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
             guard fd >= 0 else { throw SocketFailure("socket") }
@@ -183,7 +184,7 @@ enum POSIXSocket {
                 closeDescriptor(fd)
                 throw failure
             }
-            guard listen(fd, 1) == 0 else {
+            guard listen(fd, backlog) == 0 else {
                 let failure = SocketFailure("listen \(host):\(port)")
                 closeDescriptor(fd)
                 throw failure
@@ -192,6 +193,48 @@ enum POSIXSocket {
         }
         guard let fd else { throw SocketFailure("listen \(host):\(port)", EADDRNOTAVAIL) }
         return fd
+    }
+
+    /// The local port `fd` is bound to.
+    static func boundPort(_ fd: Int32) -> UInt16? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard result == 0 else { return nil }
+        return port(of: storage)
+    }
+
+
+    /// `address:port` of the peer of `fd`, for logs.
+    static func peerName(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard result == 0 else { return "a client" }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let named = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+            }
+        }
+        let address = named == 0 ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
+        return "\(address):\(port(of: storage) ?? 0)"
+    }
+
+    private static func port(of storage: sockaddr_storage) -> UInt16? {
+        var storage = storage
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+        default:
+            return nil
+        }
     }
 
     /// Accepts one connection on `listener`, waiting as long as it takes.

@@ -157,7 +157,8 @@ public final class USBIPServer: Sendable {
         let port: UInt16
         let wake: WakeSignal
         do {
-            (listener, port) = try USBIPSocket.openListener(host: configuration.host, port: configuration.port)
+            listener = try POSIXSocket.listenTCP(host: configuration.host, port: configuration.port, backlog: 16)
+            port = POSIXSocket.boundPort(listener) ?? configuration.port
             wake = try WakeSignal()
         } catch {
             throw SimulatorError(.cardServer, "cannot listen for USB/IP on \(configuration.host):\(configuration.port): \(error)")
@@ -268,7 +269,7 @@ public final class USBIPServer: Sendable {
             }
             guard let fd = descriptor else { continue }  // woken: re-check stopping
             POSIXSocket.setNoDelay(fd)
-            let peer = USBIPSocket.peerName(fd)
+            let peer = POSIXSocket.peerName(fd)
             let connection: ConnectionHandle
             do {
                 connection = try ConnectionHandle(fd: fd, peer: peer)
@@ -491,85 +492,5 @@ private final class ServerState: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return Array(live.values)
-    }
-}
-
-/// Listening and naming TCP sockets for the USB/IP server.
-private enum USBIPSocket {
-    /// A listening socket on `host:port` (SO_REUSEADDR, backlog 16) and the port it got.
-    static func openListener(host: String, port: UInt16) throws(SocketFailure) -> (Int32, UInt16) {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = POSIXSocket.streamType
-        hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw SocketFailure("resolve \(host): \(String(cString: gai_strerror(status)))", EINVAL)
-        }
-        defer { freeaddrinfo(first) }
-        var failure = SocketFailure("listen \(host):\(port)", EADDRNOTAVAIL)
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            cursor = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-            guard fd >= 0 else {
-                failure = SocketFailure("socket")
-                continue
-            }
-            POSIXSocket.prepare(fd)
-            _ = POSIXSocket.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-            guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-                failure = SocketFailure("bind \(host):\(port)")
-                POSIXSocket.closeDescriptor(fd)
-                continue
-            }
-            guard listen(fd, 16) == 0 else {
-                failure = SocketFailure("listen \(host):\(port)")
-                POSIXSocket.closeDescriptor(fd)
-                continue
-            }
-            return (fd, boundPort(fd) ?? port)
-        }
-        throw failure
-    }
-
-    static func boundPort(_ fd: Int32) -> UInt16? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard result == 0 else { return nil }
-        return port(of: storage)
-    }
-
-    static func peerName(_ fd: Int32) -> String {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
-        }
-        guard result == 0 else { return "a client" }
-        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        let named = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
-            }
-        }
-        let address = named == 0 ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
-        return "\(address):\(port(of: storage) ?? 0)"
-    }
-
-    private static func port(of storage: sockaddr_storage) -> UInt16? {
-        var storage = storage
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
-        case AF_INET6:
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
-        default:
-            return nil
-        }
     }
 }
