@@ -72,6 +72,11 @@ start=$(date +%s%N)
 check "stamp_verify against the in-memory simulated token" "$example"
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 grep -q "every result as expected" "$work/out" && echo "    ran in $elapsed_ms ms"
+if grep -qx "libsealkit $(pkg-config --modversion sealkit)" "$work/out"; then
+    pass "sealkit_version() is what pkg-config --modversion sealkit says ($(pkg-config --modversion sealkit))"
+else
+    fail "sealkit_version() and pkg-config --modversion sealkit ($(pkg-config --modversion sealkit)) differ" "$work/out"
+fi
 check "stamp_verify on a new state file" "$example" --state "$work/token.nvm"
 check "stamp_verify on the same state file again" "$example" --state "$work/token.nvm"
 check "usage errors exit 64" bash -c '"$1" --bogus; [ $? -eq 64 ]' _ "$example"

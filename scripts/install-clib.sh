@@ -61,9 +61,10 @@ lib="$prefix/lib"
 runtime="$lib/sealkit/swift"
 mkdir -p "$prefix/include" "$lib/pkgconfig" "$runtime" "$prefix/share/sealkit"
 
-# The release this build is, for pkg-config --modversion.
-version=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Protocol/SealKitVersion.swift 2>/dev/null || true)
-version=${version:-0.0.0}
+# The release this build is (SealKitVersion.current, what sealkit_version() returns), for
+# pkg-config --modversion.
+version=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Protocol/SealKitVersion.swift)
+[ -n "$version" ] || { echo "install-clib: no SealKitVersion.current in Protocol/SealKitVersion.swift" >&2; exit 1; }
 
 # install_library NAME: lib$NAME.so.1 with that SONAME, lib$NAME.so beside it for the linker.
 install_library() {

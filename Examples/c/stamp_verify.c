@@ -16,6 +16,7 @@
  *
  * See Examples/c/README.md and docs/c-library.md.
  */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, fdopen */
 #include <sealkit.h>
 #include <sealkit-sim.h>
 
@@ -23,9 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-/* SHA-256 of the 16 bytes "Hello, SealKit!\n": the document being stamped. */
-static const uint8_t document_digest[32] = {
+/* The document being stamped, and its SHA-256 as computed elsewhere (sha256sum). */
+static const char document[] = "Hello, SealKit!\n";
+static const uint8_t expected_digest[32] = {
     0x34, 0x70, 0x1e, 0x82, 0x16, 0x5e, 0x15, 0x25, 0xb3, 0x1b, 0xa5, 0x8f, 0x92, 0xf0, 0x90, 0xe4,
     0x06, 0x01, 0xda, 0xa4, 0xaf, 0x4a, 0xef, 0xe1, 0x5d, 0x4f, 0x20, 0x29, 0x94, 0x01, 0x1d, 0x4b,
 };
@@ -105,6 +108,30 @@ int main(int argc, char **argv) {
     uint8_t watermark_key[32];
     int have_watermark_key = 0;
 
+    printf("libsealkit %s\n", sealkit_version());
+
+    /* 0. The document's digest, as libsealkit computes it from the file (in constant memory). */
+    uint8_t document_digest[32] = {0};
+    char document_path[] = "/tmp/stamp_verify-XXXXXX";
+    int fd = mkstemp(document_path);
+    FILE *file = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (file == NULL || fputs(document, file) == EOF || fclose(file) != 0) {
+        fprintf(stderr, "stamp_verify: cannot write the document to %s\n", document_path);
+        return 1;
+    }
+    int code = sealkit_digest_file(document_path, document_digest, &error);
+    remove(document_path);
+    if (code != SEALKIT_OK) {
+        report_error("sealkit_digest_file", error);
+        return 1;
+    }
+    expect(memcmp(document_digest, expected_digest, 32) == 0, "sealkit_digest_file computes the document's SHA-256");
+    code = sealkit_digest_file(document_path, document_digest, &error);
+    expect(code == SEALKIT_E_FILE_UNREADABLE && sealkit_error_code(error) == code,
+           "a file that is gone is SEALKIT_E_FILE_UNREADABLE");
+    sealkit_error_free(error);
+    error = NULL;
+
     /* 1. Open the token. The simulated one reaches the driver as a caller-supplied transport. */
     if (simulated) {
         char *sim_error = NULL;
@@ -141,7 +168,7 @@ int main(int argc, char **argv) {
     expect(strstr(info, "\"ACTIVE\"") != NULL, "the token is ACTIVE");
 
     /* 3. A wrong PIN: SEALKIT_E_PIN_INCORRECT, status word 63Cx, tries left in the error. */
-    int code = sealkit_token_verify_pin(token, "000000", &error);
+    code = sealkit_token_verify_pin(token, "000000", &error);
     expect(code == SEALKIT_E_PIN_INCORRECT, "a wrong PIN returns SEALKIT_E_PIN_INCORRECT");
     if (error != NULL) {
         int tries = sealkit_error_tries_remaining(error);

@@ -32,9 +32,9 @@ struct CErrorDetails: Equatable, Sendable {
         case let error as SealDriverError:
             self.init(error)
         case let error as PCSCError:
-            self.init(code: Self.code(for: error.code), message: error.message)
+            self.init(code: Self.code(for: error), message: error.message)
         case let error as USBError:
-            self.init(code: Self.code(for: error.code), message: error.message)
+            self.init(code: Self.code(for: error), message: error.message)
         case let error as BlockingCallError:
             self.init(code: SEALKIT_E_WRONG_THREAD, message: error.reason)
         case is CancellationError:
@@ -55,7 +55,16 @@ struct CErrorDetails: Equatable, Sendable {
                 else { SEALKIT_E_CARD_REFUSED }
             self.init(code: code, message: error.message, statusWord: Int32(statusWord.rawValue),
                       triesRemaining: error.triesRemaining.map { Int32($0) } ?? -1)
-        } else {
+            return
+        }
+        // A backend failure the transport wrapped says more than the driver's code (pcscd down,
+        // reader held exclusively, no permission), and its message says what to do about it.
+        switch error.underlyingError {
+        case let backend as PCSCError:
+            self.init(code: Self.code(for: backend), message: backend.message)
+        case let backend as USBError:
+            self.init(code: Self.code(for: backend), message: backend.message)
+        default:
             self.init(code: Self.code(for: error.code), message: error.message)
         }
     }
@@ -74,36 +83,39 @@ struct CErrorDetails: Equatable, Sendable {
         case .notSupportedByToken: SEALKIT_E_NOT_SUPPORTED
         case .invalidArgument: SEALKIT_E_INVALID_ARGUMENT
         case .auditChainBroken: SEALKIT_E_AUDIT_CHAIN_BROKEN
-        // issuerSigningFailed and stampNotRecoverable come from operations the C API does not
-        // offer (issuer commands, stamp recovery); a new driver code lands here until mapped.
+        case .malformedRecord: SEALKIT_E_RECORD_INVALID
+        case .invalidTrustAnchors: SEALKIT_E_ROOTS_INVALID
+        case .fileUnreadable: SEALKIT_E_FILE_UNREADABLE
+        // issuerSigningFailed, stampNotRecoverable and stampInvalid come from operations the C API
+        // does not offer (issuer commands, stamp recovery, validate); a new driver code lands here
+        // until it is mapped.
         default: SEALKIT_E_INTERNAL
         }
     }
 
-    static func code(for code: PCSCError.Code) -> Int32 {
-        switch code {
+    /// PC/SC failures of finding and opening a reader have codes of their own; the rest are what
+    /// the transport makes of them.
+    static func code(for error: PCSCError) -> Int32 {
+        switch error.code {
         case .serviceUnavailable, .platformUnsupported: SEALKIT_E_SERVICE_UNAVAILABLE
         case .readerNotFound: SEALKIT_E_TARGET_NOT_FOUND
         case .readerAmbiguous: SEALKIT_E_TARGET_AMBIGUOUS
         case .invalidArgument: SEALKIT_E_TARGET_INVALID
         case .sharingViolation: SEALKIT_E_TARGET_BUSY
-        case .noCard, .cardRemoved: SEALKIT_E_CARD_REMOVED
-        case .cardUnresponsive: SEALKIT_E_NO_RESPONSE
-        case .protocolNotSupported, .cardUnsupported: SEALKIT_E_NOT_SUPPORTED
-        default: SEALKIT_E_TRANSPORT
+        default: code(for: error.driverCode)
         }
     }
 
-    static func code(for code: USBError.Code) -> Int32 {
-        switch code {
+    /// USB failures of finding and opening a device have codes of their own; the rest are what
+    /// the transport makes of them.
+    static func code(for error: USBError) -> Int32 {
+        switch error.code {
         case .invalidAddress: SEALKIT_E_TARGET_INVALID
         case .deviceNotFound, .noCCIDInterface: SEALKIT_E_TARGET_NOT_FOUND
         case .deviceBusy, .importFailed: SEALKIT_E_TARGET_BUSY
         case .permissionDenied: SEALKIT_E_PERMISSION_DENIED
         case .noUSBDevices, .libusbUnavailable, .connectionFailed: SEALKIT_E_SERVICE_UNAVAILABLE
-        case .deviceGone: SEALKIT_E_CARD_REMOVED
-        case .timeout: SEALKIT_E_NO_RESPONSE
-        default: SEALKIT_E_TRANSPORT
+        default: code(for: error.driverCode)
         }
     }
 
@@ -137,5 +149,6 @@ struct CErrorDetails: Equatable, Sendable {
         SEALKIT_E_SERVICE_UNAVAILABLE: "SEALKIT_E_SERVICE_UNAVAILABLE",
         SEALKIT_E_RECORD_INVALID: "SEALKIT_E_RECORD_INVALID",
         SEALKIT_E_ROOTS_INVALID: "SEALKIT_E_ROOTS_INVALID",
+        SEALKIT_E_FILE_UNREADABLE: "SEALKIT_E_FILE_UNREADABLE",
     ]
 }

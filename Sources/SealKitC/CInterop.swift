@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CSealKit
+import SealProtocol
 import SealKitCBridge
 
 /// The object behind a `sealkit_error *`: the mapped details and the message as a C string the
@@ -146,4 +147,15 @@ public func sealkitCodeName(_ code: Int32) -> UnsafePointer<CChar> {
 @_cdecl("sealkit_string_free")
 public func sealkitStringFree(_ string: UnsafeMutablePointer<CChar>?) {
     free(string)
+}
+
+/// The release as a C string, made once (a global's lazy, thread-safe initialization) and kept for
+/// the life of the process. `nonisolated(unsafe)`: nothing writes through the pointer; C only
+/// reads it.
+nonisolated(unsafe) private let versionString = strdup(SealKitVersion.current)
+
+/// `sealkit_version` (sealkit.h).
+@_cdecl("sealkit_version")
+public func sealkitVersion() -> UnsafePointer<CChar>? {
+    UnsafePointer(versionString)
 }

@@ -1,9 +1,8 @@
 import CSealKit
 import SealProtocol
 
-/// An error the C layer raises itself: bad arguments from C, a record or roots that do not decode,
-/// and failures of the bridge. Driver errors pass through unchanged and are mapped to C codes by
-/// ``CErrorDetails``.
+/// An error the C layer raises itself: bad arguments from C and failures of the bridge. Driver
+/// errors pass through unchanged and are mapped to C codes by ``CErrorDetails``.
 struct CLibraryError: CodedError {
     /// The kind of failure.
     let code: Code
@@ -18,17 +17,13 @@ struct CLibraryError: CodedError {
     /// The kinds of ``CLibraryError``, each with its `SEALKIT_E_*` value.
     struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Kind: Hashable, Sendable {
-            case invalidArgument, recordInvalid, rootsInvalid, internalFailure
+            case invalidArgument, internalFailure
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
 
         /// `SEALKIT_E_INVALID_ARGUMENT`: a NULL, non-UTF-8 or out-of-range argument.
         static let invalidArgument = Code(.invalidArgument)
-        /// `SEALKIT_E_RECORD_INVALID`: the record JSON does not decode.
-        static let recordInvalid = Code(.recordInvalid)
-        /// `SEALKIT_E_ROOTS_INVALID`: the trusted roots hold no certificate or one does not parse.
-        static let rootsInvalid = Code(.rootsInvalid)
         /// `SEALKIT_E_INTERNAL`: the bridge itself failed.
         static let internalFailure = Code(.internalFailure)
 
@@ -36,8 +31,6 @@ struct CLibraryError: CodedError {
         var cCode: Int32 {
             switch kind {
             case .invalidArgument: SEALKIT_E_INVALID_ARGUMENT
-            case .recordInvalid: SEALKIT_E_RECORD_INVALID
-            case .rootsInvalid: SEALKIT_E_ROOTS_INVALID
             case .internalFailure: SEALKIT_E_INTERNAL
             }
         }
@@ -45,8 +38,6 @@ struct CLibraryError: CodedError {
         var description: String {
             switch kind {
             case .invalidArgument: "invalidArgument"
-            case .recordInvalid: "recordInvalid"
-            case .rootsInvalid: "rootsInvalid"
             case .internalFailure: "internalFailure"
             }
         }

@@ -31,34 +31,16 @@ enum RecordVerification {
         var lastSeenCounter: UInt32?
     }
 
-    static func decodeRecord(_ json: String) throws(CLibraryError) -> StampRecord {
-        do {
-            return try StampRecord(jsonData: Data(json.utf8))
-        } catch let error as DecodingError {
-            throw CLibraryError(code: .recordInvalid, reason: "the stamp record does not decode: \(JSONInput.describe(error))")
-        } catch {
-            throw CLibraryError(code: .recordInvalid, reason: "the stamp record does not decode: \(error)")
-        }
+    /// The record; a `malformedRecord` driver error naming the field when it does not decode.
+    static func decodeRecord(_ json: String) throws -> StampRecord {
+        try StampRecord(jsonData: Data(json.utf8))
     }
 
     /// A verifier trusting the roots in `bytes`: PEM text with CERTIFICATE blocks, or one DER
-    /// certificate. Input holding no certificate is refused, never taken as "trust nothing".
-    static func verifier(roots bytes: [UInt8]) throws(CLibraryError) -> StampVerifier {
-        guard !bytes.isEmpty else { throw CLibraryError(code: .rootsInvalid, reason: "the trusted roots are empty") }
-        let verifier: StampVerifier
-        do {
-            if let text = String(validating: bytes, as: UTF8.self), text.contains("-----BEGIN") {
-                verifier = try StampVerifier(trustedRootsPEM: text)
-            } else {
-                verifier = try StampVerifier(trustedRootsDER: [bytes])
-            }
-        } catch {
-            throw CLibraryError(code: .rootsInvalid, reason: "the trusted roots do not parse as PEM or DER certificates: \(error)")
-        }
-        guard !verifier.trustedRoots.isEmpty else {
-            throw CLibraryError(code: .rootsInvalid, reason: "the trusted roots hold no CERTIFICATE block")
-        }
-        return verifier
+    /// certificate. Bytes holding no certificate are refused (`invalidTrustAnchors`), never taken
+    /// as "trust nothing".
+    static func verifier(roots bytes: [UInt8]) throws -> StampVerifier {
+        try StampVerifier(trustedRoots: bytes)
     }
 
     static func options(_ json: String?) throws(CLibraryError) -> StampVerificationOptions {
@@ -120,5 +102,17 @@ public func sealkitVerifyRecord(_ recordJSON: UnsafePointer<CChar>?,
         let json = try returnedString(try RecordVerification.json(report, record: record))
         valid?.pointee = report.isValid ? 1 : 0
         return json
+    }
+}
+
+/// `sealkit_digest_file` (sealkit.h).
+@_cdecl("sealkit_digest_file")
+public func sealkitDigestFile(_ path: UnsafePointer<CChar>?, _ digest: UnsafeMutablePointer<UInt8>?,
+                              _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    cStatusEntry(error) {
+        let file = try stringArgument(path, "path")
+        guard let digest else { throw CLibraryError.invalidArgument("digest is NULL") }
+        let bytes = try SealDigest.sha256(contentsOf: URL(fileURLWithPath: file))
+        digest.update(from: bytes, count: min(bytes.count, 32))
     }
 }

@@ -23,7 +23,11 @@ struct ErrorMappingTests {
         (.notSupportedByToken, SEALKIT_E_NOT_SUPPORTED),
         (.invalidArgument, SEALKIT_E_INVALID_ARGUMENT),
         (.auditChainBroken, SEALKIT_E_AUDIT_CHAIN_BROKEN),
+        (.malformedRecord, SEALKIT_E_RECORD_INVALID),
+        (.invalidTrustAnchors, SEALKIT_E_ROOTS_INVALID),
+        (.fileUnreadable, SEALKIT_E_FILE_UNREADABLE),
         (.issuerSigningFailed, SEALKIT_E_INTERNAL),
+        (.stampInvalid, SEALKIT_E_INTERNAL),
     ])
     func driverCodes(code: SealDriverError.Code, expected: Int32) {
         let details = CErrorDetails(SealDriverError(code: code, reason: "r"))
@@ -78,6 +82,9 @@ struct ErrorMappingTests {
         (.noUSBDevices, SEALKIT_E_SERVICE_UNAVAILABLE),
         (.deviceGone, SEALKIT_E_CARD_REMOVED),
         (.timeout, SEALKIT_E_NO_RESPONSE),
+        (.iccMute, SEALKIT_E_NO_RESPONSE),
+        (.cardAbsent, SEALKIT_E_CARD_REMOVED),
+        (.commandTooLong, SEALKIT_E_COMMAND_TOO_LONG),
         (.protocolError, SEALKIT_E_TRANSPORT),
     ])
     func usbCodes(code: USBError.Code, expected: Int32) {
@@ -86,11 +93,22 @@ struct ErrorMappingTests {
         #expect(CErrorDetails(error).message == error.message)
     }
 
+    @Test("a backend failure a transport wrapped keeps its own code and message")
+    func wrappedBackendErrors() {
+        let busy = PCSCError(code: .sharingViolation, reason: "SCardConnect", reader: "Virtual PCD 00 00")
+        let wrappedBusy = CErrorDetails(busy.driverError)
+        #expect(wrappedBusy.code == SEALKIT_E_TARGET_BUSY)
+        #expect(wrappedBusy.message == busy.message)
+        let gone = USBError(code: .deviceGone, reason: "LIBUSB_ERROR_NO_DEVICE", device: "20a0:42d4")
+        #expect(CErrorDetails(gone.driverError) == CErrorDetails(code: SEALKIT_E_CARD_REMOVED, message: gone.message))
+        let plain = SealDriverError(code: .transportFailure, reason: "socket closed", underlyingError: CancellationError())
+        #expect(CErrorDetails(plain) == CErrorDetails(code: SEALKIT_E_TRANSPORT, message: plain.message))
+    }
+
     @Test("the C layer's own errors and anything unexpected")
     func otherErrors() {
         #expect(CErrorDetails(CLibraryError.invalidArgument("PIN is NULL")) == CErrorDetails(code: SEALKIT_E_INVALID_ARGUMENT, message: "PIN is NULL"))
-        #expect(CErrorDetails(CLibraryError(code: .recordInvalid, reason: "x")).code == SEALKIT_E_RECORD_INVALID)
-        #expect(CErrorDetails(CLibraryError(code: .rootsInvalid, reason: "x")).code == SEALKIT_E_ROOTS_INVALID)
+        #expect(CErrorDetails(CLibraryError(code: .internalFailure, reason: "x")).code == SEALKIT_E_INTERNAL)
         #expect(CErrorDetails(CancellationError()).code == SEALKIT_E_INTERNAL)
         #expect(CErrorDetails(SealDataError(.outOfRange, "x")).code == SEALKIT_E_INTERNAL)
     }

@@ -2,6 +2,7 @@ import CSealKit
 import Foundation
 @testable import SealKitC
 import SealKitCSimulated
+import SealProtocol
 import Testing
 
 // sealkit.h against the Swift that implements it.
@@ -15,6 +16,7 @@ private func implements<Signature>(_ declaration: Signature, _ implementation: S
 struct HeaderTests {
     @Test("every function of sealkit.h is implemented with the declared parameter and result types")
     func signatures() {
+        implements(sealkit_version, sealkitVersion)
         implements(sealkit_error_code, sealkitErrorCode)
         implements(sealkit_error_message, sealkitErrorMessage)
         implements(sealkit_error_status_word, sealkitErrorStatusWord)
@@ -31,6 +33,7 @@ struct HeaderTests {
         implements(sealkit_token_verify_pin, sealkitTokenVerifyPIN)
         implements(sealkit_token_stamp_digest, sealkitTokenStampDigest)
         implements(sealkit_token_stamp_digest_fields, sealkitTokenStampDigestFields)
+        implements(sealkit_digest_file, sealkitDigestFile)
         implements(sealkit_verify_record, sealkitVerifyRecord)
     }
 
@@ -50,7 +53,7 @@ struct HeaderTests {
     @Test("every code of the header has its name, the numbers are unique, and unknown numbers say so")
     func codeNames() throws {
         let codes = try Self.headerCodes()
-        #expect(codes.count == 28)
+        #expect(codes.count == 29)
         #expect(Set(codes.map(\.value)).count == codes.count, "two codes share a number")
         for (name, value) in codes {
             #expect(String(cString: sealkit_code_name(value)) == name)
@@ -58,6 +61,11 @@ struct HeaderTests {
         #expect(String(cString: sealkit_code_name(9_999)) == "SEALKIT_E_UNKNOWN")
         #expect(String(cString: sealkit_code_name(-1)) == "SEALKIT_E_UNKNOWN")
         #expect(CErrorDetails.names.count == codes.count, "the name table lists a code the header does not")
+    }
+
+    @Test("the version is the release's, the one pkg-config reports")
+    func version() {
+        #expect(sealkit_version().map { String(cString: $0) } == SealKitVersion.current)
     }
 
     @Test("a call from a Swift task is refused with SEALKIT_E_WRONG_THREAD instead of blocking a pool thread")

@@ -94,12 +94,34 @@ struct VerificationTests {
         #expect(outcome(foreign.report, "stamp-signature") == "passed")
     }
 
+    @Test("the digest of a file is its SHA-256; an unreadable file is SEALKIT_E_FILE_UNREADABLE")
+    func digestFile() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sealkit-clib-\(UUID().uuidString).txt")
+        try Data("Hello, SealKit!\n".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (digest, missing, nullPath) = try await onCThread { () -> ([UInt8], CallFailure?, CallFailure?) in
+            var digest = [UInt8](repeating: 0, count: 32)
+            try callStatus { sealkit_digest_file(file.path, &digest, $0) }
+            var untouched = [UInt8](repeating: 0xAA, count: 32)
+            var missing: CallFailure?
+            do throws(CallFailure) { try callStatus { sealkit_digest_file(file.path + ".missing", &untouched, $0) } } catch { missing = error }
+            #expect(untouched == [UInt8](repeating: 0xAA, count: 32), "a failed digest wrote to the buffer")
+            var nullPath: CallFailure?
+            do throws(CallFailure) { try callStatus { sealkit_digest_file(nil, &untouched, $0) } } catch { nullPath = error }
+            return (digest, missing, nullPath)
+        }
+        #expect(digest == documentDigest)
+        #expect(missing?.code == SEALKIT_E_FILE_UNREADABLE)
+        #expect(missing?.message.contains(".missing") == true)
+        #expect(nullPath?.code == SEALKIT_E_INVALID_ARGUMENT)
+    }
+
     @Test("input that cannot be verified is an error with its code, and valid is 0", arguments: [
         ("{}", "roots", SEALKIT_E_RECORD_INVALID, "formatVersion"),
-        ("not json", "roots", SEALKIT_E_RECORD_INVALID, "does not decode"),
+        ("not json", "roots", SEALKIT_E_RECORD_INVALID, "not JSON"),
         ("record", "", SEALKIT_E_ROOTS_INVALID, "empty"),
-        ("record", "garbage", SEALKIT_E_ROOTS_INVALID, "do not parse"),
-        ("record", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", SEALKIT_E_ROOTS_INVALID, "do not parse"),
+        ("record", "garbage", SEALKIT_E_ROOTS_INVALID, "not an X.509 certificate"),
+        ("record", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", SEALKIT_E_ROOTS_INVALID, "PEM block 1"),
         ("record", "options", SEALKIT_E_INVALID_ARGUMENT, "unknown key \"watermark\""),
         ("record", "digest", SEALKIT_E_INVALID_ARGUMENT, "32 bytes"),
     ])

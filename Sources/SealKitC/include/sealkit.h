@@ -93,13 +93,18 @@ extern "C" {
 #define SEALKIT_E_PERMISSION_DENIED    304   /* no permission to open the USB device */
 #define SEALKIT_E_SERVICE_UNAVAILABLE  305   /* pcscd is not running, no USB access, the USB/IP server is unreachable */
 
-/* 400–499: stamp records and trust anchors. */
+/* 400–499: stamp records, trust anchors and documents. */
 #define SEALKIT_E_RECORD_INVALID       400   /* the record JSON does not decode (the message names the field) */
 #define SEALKIT_E_ROOTS_INVALID        401   /* the trusted roots hold no certificate, or one does not parse */
+#define SEALKIT_E_FILE_UNREADABLE      402   /* the document file cannot be read */
 
 /* ------------------------------------------------------------------------------------------ */
-/* Errors and strings                                                                           */
+/* Version, errors and strings                                                                  */
 /* ------------------------------------------------------------------------------------------ */
+
+/* The SealKit release this library belongs to, "MAJOR.MINOR.PATCH" (what `pkg-config
+   --modversion sealkit` prints). Static storage: do not free. */
+const char *sealkit_version(void);
 
 /* The details of a failed call. Opaque; free with sealkit_error_free(). */
 typedef struct sealkit_error sealkit_error;
@@ -251,8 +256,13 @@ char *sealkit_token_stamp_digest_fields(sealkit_token *token, const uint8_t *dig
                                         const sealkit_metadata *metadata, sealkit_error **error);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Verification (offline; needs no token)                                                       */
+/* Documents and verification (offline; need no token)                                         */
 /* ------------------------------------------------------------------------------------------ */
+
+/* Writes the SHA-256 of the file at `path` — the document digest to stamp or to verify against —
+   to digest[0..31], reading the file in constant memory. Returns SEALKIT_OK, or
+   SEALKIT_E_FILE_UNREADABLE (nothing is written to `digest`) or SEALKIT_E_INVALID_ARGUMENT. */
+int sealkit_digest_file(const char *path, uint8_t digest[32], sealkit_error **error);
 
 /*
  * Verifies a stamp record (JSON) against the trusted vendor root certificates and returns the
