@@ -30,9 +30,10 @@
  *
  * THREAD SAFETY
  *
- *   Every function may be called from any thread. A token handle may be shared by several
- *   threads at once: its operations run one at a time, in the order they were called, and a
- *   stamp's several commands never interleave with another call's. Distinct handles work in
+ *   Every function may be called from any thread (but not from within a Swift task: see
+ *   Blocking). A token handle may be shared by several
+ *   threads at once: its operations run one at a time, first come first served, and a stamp's
+ *   several commands never interleave with another call's. Distinct handles work in
  *   parallel. sealkit_token_close() must be the last call on a handle: no other call on it may be
  *   in progress or follow. Error objects and returned strings are plain data owned by the caller;
  *   they may be passed between threads but not freed twice.
