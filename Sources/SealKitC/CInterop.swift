@@ -99,14 +99,14 @@ func borrowedToken(_ pointer: OpaquePointer?) throws(CLibraryError) -> TokenHand
 
 /// `sealkit_error_code` (sealkit.h).
 @_cdecl("sealkit_error_code")
-public func sealkitErrorCode(_ error: OpaquePointer?) -> Int32 {
+package func sealkitErrorCode(_ error: OpaquePointer?) -> Int32 {
     guard let error else { return SEALKIT_E_INVALID_ARGUMENT }
     return CErrorObject.borrowed(error).details.code
 }
 
 /// `sealkit_error_message` (sealkit.h).
 @_cdecl("sealkit_error_message")
-public func sealkitErrorMessage(_ error: OpaquePointer?) -> UnsafePointer<CChar>? {
+package func sealkitErrorMessage(_ error: OpaquePointer?) -> UnsafePointer<CChar>? {
     let empty: StaticString = ""
     guard let error, let message = CErrorObject.borrowed(error).message else {
         return UnsafeRawPointer(empty.utf8Start).assumingMemoryBound(to: CChar.self)
@@ -116,28 +116,28 @@ public func sealkitErrorMessage(_ error: OpaquePointer?) -> UnsafePointer<CChar>
 
 /// `sealkit_error_status_word` (sealkit.h).
 @_cdecl("sealkit_error_status_word")
-public func sealkitErrorStatusWord(_ error: OpaquePointer?) -> Int32 {
+package func sealkitErrorStatusWord(_ error: OpaquePointer?) -> Int32 {
     guard let error else { return -1 }
     return CErrorObject.borrowed(error).details.statusWord
 }
 
 /// `sealkit_error_tries_remaining` (sealkit.h).
 @_cdecl("sealkit_error_tries_remaining")
-public func sealkitErrorTriesRemaining(_ error: OpaquePointer?) -> Int32 {
+package func sealkitErrorTriesRemaining(_ error: OpaquePointer?) -> Int32 {
     guard let error else { return -1 }
     return CErrorObject.borrowed(error).details.triesRemaining
 }
 
 /// `sealkit_error_free` (sealkit.h).
 @_cdecl("sealkit_error_free")
-public func sealkitErrorFree(_ error: OpaquePointer?) {
+package func sealkitErrorFree(_ error: OpaquePointer?) {
     guard let error else { return }
     Unmanaged<CErrorObject>.fromOpaque(UnsafeRawPointer(error)).release()
 }
 
 /// `sealkit_code_name` (sealkit.h).
 @_cdecl("sealkit_code_name")
-public func sealkitCodeName(_ code: Int32) -> UnsafePointer<CChar> {
+package func sealkitCodeName(_ code: Int32) -> UnsafePointer<CChar> {
     let name = CErrorDetails.names[code] ?? "SEALKIT_E_UNKNOWN"
     // A StaticString literal is stored NUL-terminated in the binary's read-only data.
     return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
@@ -145,7 +145,7 @@ public func sealkitCodeName(_ code: Int32) -> UnsafePointer<CChar> {
 
 /// `sealkit_string_free` (sealkit.h).
 @_cdecl("sealkit_string_free")
-public func sealkitStringFree(_ string: UnsafeMutablePointer<CChar>?) {
+package func sealkitStringFree(_ string: UnsafeMutablePointer<CChar>?) {
     free(string)
 }
 
@@ -156,6 +156,6 @@ nonisolated(unsafe) private let versionString = strdup(SealKitVersion.current)
 
 /// `sealkit_version` (sealkit.h).
 @_cdecl("sealkit_version")
-public func sealkitVersion() -> UnsafePointer<CChar>? {
+package func sealkitVersion() -> UnsafePointer<CChar>? {
     UnsafePointer(versionString)
 }

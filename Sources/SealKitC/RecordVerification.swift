@@ -82,7 +82,7 @@ enum RecordVerification {
 
 /// `sealkit_verify_record` (sealkit.h).
 @_cdecl("sealkit_verify_record")
-public func sealkitVerifyRecord(_ recordJSON: UnsafePointer<CChar>?,
+package func sealkitVerifyRecord(_ recordJSON: UnsafePointer<CChar>?,
                                 _ trustedRoots: UnsafeRawPointer?, _ trustedRootsLength: Int,
                                 _ documentDigest: UnsafePointer<UInt8>?, _ documentDigestLength: Int,
                                 _ optionsJSON: UnsafePointer<CChar>?, _ valid: UnsafeMutablePointer<Int32>?,
@@ -107,7 +107,7 @@ public func sealkitVerifyRecord(_ recordJSON: UnsafePointer<CChar>?,
 
 /// `sealkit_digest_file` (sealkit.h).
 @_cdecl("sealkit_digest_file")
-public func sealkitDigestFile(_ path: UnsafePointer<CChar>?, _ digest: UnsafeMutablePointer<UInt8>?,
+package func sealkitDigestFile(_ path: UnsafePointer<CChar>?, _ digest: UnsafeMutablePointer<UInt8>?,
                               _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     cStatusEntry(error) {
         let file = try stringArgument(path, "path")

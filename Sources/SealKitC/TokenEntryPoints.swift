@@ -45,7 +45,7 @@ private func openToken(
 
 /// `sealkit_token_open_pcsc` (sealkit.h).
 @_cdecl("sealkit_token_open_pcsc")
-public func sealkitTokenOpenPCSC(_ reader: UnsafePointer<CChar>?, _ flags: UInt32,
+package func sealkitTokenOpenPCSC(_ reader: UnsafePointer<CChar>?, _ flags: UInt32,
                                  _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     openToken(error) {
         let query = try stringArgument(reader, "reader")
@@ -61,7 +61,7 @@ public func sealkitTokenOpenPCSC(_ reader: UnsafePointer<CChar>?, _ flags: UInt3
 
 /// `sealkit_token_open_usb` (sealkit.h).
 @_cdecl("sealkit_token_open_usb")
-public func sealkitTokenOpenUSB(_ device: UnsafePointer<CChar>?,
+package func sealkitTokenOpenUSB(_ device: UnsafePointer<CChar>?,
                                 _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     openToken(error) {
         let deviceID = try optionalStringArgument(device, "device")
@@ -71,7 +71,7 @@ public func sealkitTokenOpenUSB(_ device: UnsafePointer<CChar>?,
 
 /// `sealkit_token_open_usbip` (sealkit.h).
 @_cdecl("sealkit_token_open_usbip")
-public func sealkitTokenOpenUSBIP(_ address: UnsafePointer<CChar>?,
+package func sealkitTokenOpenUSBIP(_ address: UnsafePointer<CChar>?,
                                   _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     openToken(error) {
         let text = try stringArgument(address, "address")
@@ -81,7 +81,7 @@ public func sealkitTokenOpenUSBIP(_ address: UnsafePointer<CChar>?,
 
 /// `sealkit_token_open_transport` (sealkit.h).
 @_cdecl("sealkit_token_open_transport")
-public func sealkitTokenOpenTransport(_ transport: UnsafePointer<sealkit_transport>?,
+package func sealkitTokenOpenTransport(_ transport: UnsafePointer<sealkit_transport>?,
                                       _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     openToken(error) {
         guard let transport else { throw CLibraryError.invalidArgument("transport is NULL") }
@@ -92,7 +92,7 @@ public func sealkitTokenOpenTransport(_ transport: UnsafePointer<sealkit_transpo
 
 /// `sealkit_token_close` (sealkit.h).
 @_cdecl("sealkit_token_close")
-public func sealkitTokenClose(_ token: OpaquePointer?) {
+package func sealkitTokenClose(_ token: OpaquePointer?) {
     guard let token else { return }
     let handle = Unmanaged<TokenHandle>.fromOpaque(UnsafeRawPointer(token)).takeRetainedValue()
     // close() never throws; the result is only the completion signal.
@@ -101,7 +101,7 @@ public func sealkitTokenClose(_ token: OpaquePointer?) {
 
 /// `sealkit_token_info` (sealkit.h).
 @_cdecl("sealkit_token_info")
-public func sealkitTokenInfo(_ token: OpaquePointer?,
+package func sealkitTokenInfo(_ token: OpaquePointer?,
                              _ error: UnsafeMutablePointer<OpaquePointer?>?) -> UnsafeMutablePointer<CChar>? {
     cEntry(error, failure: nil) {
         let handle = try borrowedToken(token)
@@ -112,7 +112,7 @@ public func sealkitTokenInfo(_ token: OpaquePointer?,
 
 /// `sealkit_token_verify_pin` (sealkit.h).
 @_cdecl("sealkit_token_verify_pin")
-public func sealkitTokenVerifyPIN(_ token: OpaquePointer?, _ pin: UnsafePointer<CChar>?,
+package func sealkitTokenVerifyPIN(_ token: OpaquePointer?, _ pin: UnsafePointer<CChar>?,
                                   _ error: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     cStatusEntry(error) {
         let handle = try borrowedToken(token)
@@ -123,7 +123,7 @@ public func sealkitTokenVerifyPIN(_ token: OpaquePointer?, _ pin: UnsafePointer<
 
 /// `sealkit_token_stamp_digest` (sealkit.h).
 @_cdecl("sealkit_token_stamp_digest")
-public func sealkitTokenStampDigest(_ token: OpaquePointer?, _ digest: UnsafePointer<UInt8>?, _ digestLength: Int,
+package func sealkitTokenStampDigest(_ token: OpaquePointer?, _ digest: UnsafePointer<UInt8>?, _ digestLength: Int,
                                     _ metadataJSON: UnsafePointer<CChar>?,
                                     _ error: UnsafeMutablePointer<OpaquePointer?>?) -> UnsafeMutablePointer<CChar>? {
     cEntry(error, failure: nil) {
@@ -136,7 +136,7 @@ public func sealkitTokenStampDigest(_ token: OpaquePointer?, _ digest: UnsafePoi
 
 /// `sealkit_token_stamp_digest_fields` (sealkit.h).
 @_cdecl("sealkit_token_stamp_digest_fields")
-public func sealkitTokenStampDigestFields(_ token: OpaquePointer?, _ digest: UnsafePointer<UInt8>?, _ digestLength: Int,
+package func sealkitTokenStampDigestFields(_ token: OpaquePointer?, _ digest: UnsafePointer<UInt8>?, _ digestLength: Int,
                                           _ metadata: UnsafePointer<sealkit_metadata>?,
                                           _ error: UnsafeMutablePointer<OpaquePointer?>?) -> UnsafeMutablePointer<CChar>? {
     cEntry(error, failure: nil) {

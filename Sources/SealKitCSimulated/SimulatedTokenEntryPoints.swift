@@ -118,7 +118,7 @@ private let transportName: StaticString = "SealKit simulated token (libsealkit-s
 
 /// `sealkit_sim_create` (sealkit-sim.h).
 @_cdecl("sealkit_sim_create")
-public func sealkitSimCreate(_ statePath: UnsafePointer<CChar>?,
+package func sealkitSimCreate(_ statePath: UnsafePointer<CChar>?,
                              _ errorMessage: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> OpaquePointer? {
     errorMessage?.pointee = nil
     do {
@@ -140,7 +140,7 @@ public func sealkitSimCreate(_ statePath: UnsafePointer<CChar>?,
 
 /// `sealkit_sim_transport` (sealkit-sim.h).
 @_cdecl("sealkit_sim_transport")
-public func sealkitSimTransport(_ sim: OpaquePointer?, _ transport: UnsafeMutablePointer<sealkit_transport>?) -> Int32 {
+package func sealkitSimTransport(_ sim: OpaquePointer?, _ transport: UnsafeMutablePointer<sealkit_transport>?) -> Int32 {
     guard let sim, let transport else { return -1 }
     let object = SimulatedTokenObject.borrowed(UnsafeRawPointer(sim))
     transport.pointee = sealkit_transport(
@@ -153,7 +153,7 @@ public func sealkitSimTransport(_ sim: OpaquePointer?, _ transport: UnsafeMutabl
 
 /// `sealkit_sim_watermark_key` (sealkit-sim.h).
 @_cdecl("sealkit_sim_watermark_key")
-public func sealkitSimWatermarkKey(_ sim: OpaquePointer?, _ key: UnsafeMutablePointer<UInt8>?) -> Int32 {
+package func sealkitSimWatermarkKey(_ sim: OpaquePointer?, _ key: UnsafeMutablePointer<UInt8>?) -> Int32 {
     guard let sim, let key, let bytes = SimulatedTokenObject.borrowed(UnsafeRawPointer(sim)).watermarkKey else { return -1 }
     key.update(from: bytes, count: bytes.count)
     return 0
@@ -167,25 +167,25 @@ nonisolated(unsafe) private let defaultPIN = strdup(TestCredentials.defaultPIN)
 
 /// `sealkit_sim_vendor_root_pem` (sealkit-sim.h).
 @_cdecl("sealkit_sim_vendor_root_pem")
-public func sealkitSimVendorRootPEM() -> UnsafePointer<CChar>? {
+package func sealkitSimVendorRootPEM() -> UnsafePointer<CChar>? {
     UnsafePointer(vendorRootPEM)
 }
 
 /// `sealkit_sim_pin` (sealkit-sim.h).
 @_cdecl("sealkit_sim_pin")
-public func sealkitSimPIN() -> UnsafePointer<CChar>? {
+package func sealkitSimPIN() -> UnsafePointer<CChar>? {
     UnsafePointer(defaultPIN)
 }
 
 /// `sealkit_sim_free` (sealkit-sim.h).
 @_cdecl("sealkit_sim_free")
-public func sealkitSimFree(_ sim: OpaquePointer?) {
+package func sealkitSimFree(_ sim: OpaquePointer?) {
     guard let sim else { return }
     Unmanaged<SimulatedTokenObject>.fromOpaque(UnsafeRawPointer(sim)).release()
 }
 
 /// `sealkit_sim_string_free` (sealkit-sim.h).
 @_cdecl("sealkit_sim_string_free")
-public func sealkitSimStringFree(_ string: UnsafeMutablePointer<CChar>?) {
+package func sealkitSimStringFree(_ string: UnsafeMutablePointer<CChar>?) {
     free(string)
 }
