@@ -121,7 +121,7 @@ let package = Package(
         .target(name: "SealKitCBridge", dependencies: ["SealProtocol"], path: "Sources/SealKitCBridge"),
         .target(
             name: "SealKitC",
-            dependencies: ["CSealKit", "SealKitCBridge", "SealHostDriver", "SealPCSC", "SealUSB", "SealProtocol"],
+            dependencies: ["CSealKit", "SealKitCBridge", "SealHostDriver", "SealPCSC", "SealUSB"],
             path: "Sources/SealKitC",
             exclude: ["include", "exports.map"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SealKitC/exports.map"])]
@@ -129,7 +129,7 @@ let package = Package(
         .target(
             name: "SealKitCSimulated",
             dependencies: [
-                "CSealKit", "SealKitCBridge", "SealSimulatedToken", "SealFirmware", "SealHostDriver", "SealProtocol",
+                "CSealKit", "SealKitCBridge", "SealSimulatedToken", "SealFirmware", "SealHostDriver",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/SealKitCSimulated",
