@@ -12,6 +12,8 @@ import PackageDescription
 //   SealSimulatedToken (Sources/)       the chip in process, for tests          -> SealFirmware, SealHostDriver
 //   SealSimulatorServers (Sources/)     vpcd, USB/IP and control servers        -> SealSimulatedToken, SealReaderWire
 //   SealConformance (Sources/)          the conformance suite                   -> SealHostDriver
+//   SealKitC (Sources/)                 libsealkit, the C API                   -> SealHostDriver, SealPCSC, SealUSB
+//   SealKitCSimulated (Sources/)        libsealkit-sim, the test token for C    -> SealSimulatedToken
 //   executables on top. The chip and the driver never depend on each other; the simulator links
 //   neither libpcsclite nor libusb.
 let package = Package(
@@ -25,6 +27,9 @@ let package = Package(
         .library(name: "SealSimulatedToken", targets: ["SealSimulatedToken"]),
         .library(name: "SealFirmware", targets: ["SealFirmware"]),
         .library(name: "SealConformance", targets: ["SealConformance"]),
+        // The C library (docs/c-library.md): libsealkit.so, and libsealkit-sim.so for C tests.
+        .library(name: "sealkit", type: .dynamic, targets: ["SealKitC"]),
+        .library(name: "sealkit-sim", type: .dynamic, targets: ["SealKitCSimulated"]),
         .executable(name: "sealctl", targets: ["sealctl"]),
         .executable(name: "sealsim", targets: ["sealsim"]),
         .executable(name: "sealbench", targets: ["sealbench"]),
@@ -111,6 +116,28 @@ let package = Package(
             ],
             path: "Sources/SealConformance"
         ),
+        // The C library. Each dylib exports only its `sealkit_*` functions (a linker version script):
+        // both carry their own copy of the Swift modules they link, and nothing Swift-typed may be
+        // shared between them. (unsafeFlags: C programs link these products; no Swift package does.)
+        .systemLibrary(name: "CSealKit", path: "Sources/SealKitC/include"),
+        .target(name: "SealKitCBridge", dependencies: ["SealProtocol"], path: "Sources/SealKitCBridge"),
+        .target(
+            name: "SealKitC",
+            dependencies: ["CSealKit", "SealKitCBridge", "SealHostDriver", "SealPCSC", "SealUSB"],
+            path: "Sources/SealKitC",
+            exclude: ["include", "exports.map"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SealKitC/exports.map"])]
+        ),
+        .target(
+            name: "SealKitCSimulated",
+            dependencies: [
+                "CSealKit", "SealKitCBridge", "SealSimulatedToken", "SealFirmware", "SealHostDriver",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Sources/SealKitCSimulated",
+            exclude: ["include", "exports.map"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SealKitCSimulated/exports.map"])]
+        ),
         .executableTarget(
             name: "sealctl",
             dependencies: [
@@ -182,6 +209,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/SealConformanceTests"
+        ),
+        .testTarget(
+            name: "SealKitCTests",
+            dependencies: [
+                "CSealKit", "SealKitC", "SealKitCSimulated", "SealSimulatorServers", "SealHostDriver",
+                "SealPCSC", "SealUSB", "SealProtocol", .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/SealKitCTests"
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
         .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol"], path: "Tests/sealctlTests"),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: starts pcscd with the vpcd readers (installing what is missing), runs
 # `swift test` with the PC/SC integration tests enabled (it also runs the full conformance suite
-# in process), then the command-line tour end to end: the embedded simulator, PC/SC through
-# pcscd + vpcd, and USB CCID over USB/IP (scripts/cli-tour.sh).
+# in process), then the C library as an integrator installs and uses it (scripts/clib-test.sh), then
+# the command-line tour end to end: the embedded simulator, PC/SC through pcscd + vpcd, and USB
+# CCID over USB/IP (scripts/cli-tour.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_swift
 ensure_build_deps
@@ -13,4 +14,5 @@ swift build --build-tests
 SEALKIT_PCSC_TESTS=1 swift test --skip-build
 scripts/docs.sh
 scripts/examples.sh
+scripts/clib-test.sh
 scripts/cli-tour.sh
