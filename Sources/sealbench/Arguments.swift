@@ -18,7 +18,7 @@ enum BenchCommand {
 
         """
 
-    /// Parses the arguments (without the program name); prints the usage and exits 2 when they
+    /// Parses the arguments (without the program name); prints the usage and exits 64 (EX_USAGE, as sealctl and sealsim do) when they
     /// do not parse.
     static func parse(_ arguments: [String]) -> BenchCommand {
         var iterator = arguments.makeIterator()
@@ -68,6 +68,6 @@ enum BenchCommand {
 
     private static func fail() -> Never {
         FileHandle.standardError.write(Data(usage.utf8))
-        exit(2)
+        exit(64)
     }
 }

@@ -18,6 +18,19 @@ struct VersionAndUsageTests {
         #expect(parts.count == 3 && parts.allSatisfy { UInt($0) != nil }, "\(SealKitVersion.current)")
     }
 
+    /// sealsim and sealbench answer a usage error with 64 too, and start nothing.
+    @Test(arguments: [
+        (Executable.sealsim, ["no-such-command"]),
+        (Executable.sealsim, ["serve", "--slots", "x"]),
+        (Executable.sealbench, ["--seconds", "0"]),
+        (Executable.sealbench, ["--no-such-option"]),
+    ])
+    func otherExecutablesExit64(_ executable: Executable, _ arguments: [String]) async throws {
+        let sandbox = try Sandbox()
+        let result = try await sandbox.run(arguments, executable: executable)
+        #expect(result.status == 64, "\(executable) \(arguments): \(result)")
+    }
+
     /// Every usage error exits 64 (EX_USAGE) and changes nothing on the token.
     @Test(arguments: [
         ["stamp", "--document", "doc.txt", "--pin", "123456", "--out", "r.json", "--latitude", "31.2"],
