@@ -175,7 +175,7 @@ public actor CCIDTransport: CardTransport {
         do {
             let bytes = try await pipe.readInterrupt(maxLength: 64, timeout: timeout)
             return try CCIDInterruptMessage(decoding: bytes)
-        } catch let error as CCIDMessageError {
+        } catch let error as ReaderWireError {
             throw USBError(code: .malformedMessage, reason: "interrupt IN: \(error)").driverError
         } catch {
             throw Self.driverError(error)

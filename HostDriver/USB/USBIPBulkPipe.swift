@@ -65,7 +65,7 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
             try Self.check(ret, device: name, what: "control request \(hexString([setup.requestType, setup.request]))")
             return ret.data
         }
-        func decode<T>(_ what: String, _ body: () throws(USBDescriptorError) -> T) throws(USBError) -> T {
+        func decode<T>(_ what: String, _ body: () throws(ReaderWireError) -> T) throws(USBError) -> T {
             do { return try body() } catch {
                 throw USBError(code: .invalidDescriptor, reason: "\(what): \(error)", device: name)
             }
@@ -73,17 +73,17 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
 
         let deviceBytes = try await control(.getDescriptor(type: USBDescriptorType.device.rawValue,
                                                            length: UInt16(USBDeviceDescriptor.length)))
-        let deviceDescriptor = try decode("device descriptor") { () throws(USBDescriptorError) in
+        let deviceDescriptor = try decode("device descriptor") { () throws(ReaderWireError) in
             try USBDeviceDescriptor(decoding: deviceBytes)
         }
         let head = try await control(.getDescriptor(type: USBDescriptorType.configuration.rawValue,
                                                     length: UInt16(USBConfigurationDescriptor.length)))
-        let header = try decode("configuration descriptor") { () throws(USBDescriptorError) in
+        let header = try decode("configuration descriptor") { () throws(ReaderWireError) in
             try USBConfigurationDescriptor(decoding: head)
         }
         let full = try await control(.getDescriptor(type: USBDescriptorType.configuration.rawValue,
                                                     length: max(header.totalLength, UInt16(USBConfigurationDescriptor.length))))
-        let configuration = try decode("configuration") { () throws(USBDescriptorError) in
+        let configuration = try decode("configuration") { () throws(ReaderWireError) in
             try USBConfiguration(decoding: full)
         }
         _ = try await control(.setConfiguration(configuration.descriptor.configurationValue))

@@ -11,57 +11,6 @@ import SealProtocol
 
 // MARK: - Errors
 
-/// An error thrown while decoding a CCID message.
-///
-/// Inspect ``code``; ``reason`` carries detail for logs. `Equatable` and `Hashable` consider only
-/// ``code``.
-package struct CCIDMessageError: CodedError {
-    /// The kind of failure.
-    package let code: Code
-    /// Human-readable detail. Not part of equality.
-    package let reason: String
-
-    /// Creates an error with a code and a diagnostic reason.
-    package init(code: Code, reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
-
-
-    /// The kind of a ``CCIDMessageError``. Codes are stable.
-    package struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Backing: Hashable, Sendable {
-            case truncated, lengthTooLarge, invalidLength, trailingBytes, empty
-        }
-
-        private let backing: Backing
-        private init(_ backing: Backing) { self.backing = backing }
-
-        /// The transfer ended before the header or before the `dwLength` data bytes it announces.
-        package static let truncated = Code(.truncated)
-        /// `10 + dwLength` exceeds the maximum message length (`dwMaxCCIDMessageLength`).
-        package static let lengthTooLarge = Code(.lengthTooLarge)
-        /// `dwLength` (or an interrupt message's size) does not fit the message type, e.g. data
-        /// on an `IccPowerOff` or a `SetDataRateAndClockFrequency` that is not 8 bytes.
-        /// The message is still framed: the bytes it occupies are known from its header.
-        package static let invalidLength = Code(.invalidLength)
-        /// Bytes follow the message in a transfer that should hold exactly one.
-        package static let trailingBytes = Code(.trailingBytes)
-        /// An interrupt transfer without any byte.
-        package static let empty = Code(.empty)
-
-        package var description: String {
-            switch backing {
-            case .truncated: "truncated"
-            case .lengthTooLarge: "lengthTooLarge"
-            case .invalidLength: "invalidLength"
-            case .trailingBytes: "trailingBytes"
-            case .empty: "empty"
-            }
-        }
-    }
-}
 
 // MARK: - Status, error, chaining
 
@@ -306,7 +255,7 @@ package struct CCIDHeader: Hashable, Sendable {
 
     /// Reads the header at the start of `buffer`, or `nil` when fewer than 10 bytes are there.
     ///
-    /// Lets a reader answer a message that fails to decode (``CCIDMessageError/Code-swift.struct/invalidLength``)
+    /// Lets a reader answer a message that fails to decode (``ReaderWireError/Code-swift.struct/invalidLength``)
     /// with the right `bSlot`/`bSeq`, and skip `10 + dwLength` bytes.
     package static func peek(_ buffer: some Collection<UInt8>) -> CCIDHeader? {
         guard buffer.count >= size else { return nil }
@@ -607,17 +556,17 @@ package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Returns: the message and the number of bytes it occupies, or `nil` when `buffer` does not
     ///   yet hold the whole message (read more and call again).
-    /// - Throws: ``CCIDMessageError``: `.lengthTooLarge` when `10 + dwLength` exceeds
+    /// - Throws: ``ReaderWireError``: `.lengthTooLarge` when `10 + dwLength` exceeds
     ///   `maximumLength` (checked as soon as the header is there, before waiting for the data);
     ///   `.invalidLength` when `dwLength` does not fit the message type (the message is framed
     ///   nonetheless: ``CCIDHeader/peek(_:)`` tells how many bytes to skip).
     ///   Unknown message types are not errors: they decode to ``Kind/unknown(type:specific:data:)``.
     package static func decode(
         from buffer: some Collection<UInt8>, maximumLength: Int = defaultMaximumLength
-    ) throws(CCIDMessageError) -> (message: CCIDMessage, consumed: Int)? {
+    ) throws(ReaderWireError) -> (message: CCIDMessage, consumed: Int)? {
         guard let header = CCIDHeader.peek(buffer) else { return nil }
         guard header.messageSize <= maximumLength else {
-            throw CCIDMessageError(
+            throw ReaderWireError(
                 code: .lengthTooLarge,
                 reason: "dwLength \(header.length) makes a \(header.messageSize)-byte message, over the maximum of \(maximumLength)"
             )
@@ -629,41 +578,41 @@ package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
 
     /// Decodes a transfer that holds exactly one message.
     ///
-    /// - Throws: ``CCIDMessageError``: `.truncated` when the transfer ends before the header or
+    /// - Throws: ``ReaderWireError``: `.truncated` when the transfer ends before the header or
     ///   the data, `.trailingBytes` when bytes follow the message, and the errors of
     ///   ``decode(from:maximumLength:)``.
-    package init(decoding bytes: [UInt8], maximumLength: Int = defaultMaximumLength) throws(CCIDMessageError) {
+    package init(decoding bytes: [UInt8], maximumLength: Int = defaultMaximumLength) throws(ReaderWireError) {
         guard let (message, consumed) = try Self.decode(from: bytes, maximumLength: maximumLength) else {
             if let header = CCIDHeader.peek(bytes) {
-                throw CCIDMessageError(
+                throw ReaderWireError(
                     code: .truncated,
                     reason: "dwLength \(header.length) announces \(header.messageSize) bytes, the transfer has \(bytes.count)"
                 )
             }
-            throw CCIDMessageError(code: .truncated, reason: "\(bytes.count) byte(s) cannot hold the 10-byte CCID header")
+            throw ReaderWireError(code: .truncated, reason: "\(bytes.count) byte(s) cannot hold the 10-byte CCID header")
         }
         guard consumed == bytes.count else {
-            throw CCIDMessageError(code: .trailingBytes,
+            throw ReaderWireError(code: .trailingBytes,
                                    reason: "\(bytes.count - consumed) byte(s) after a \(consumed)-byte message")
         }
         self = message
     }
 
-    private static func message(header: CCIDHeader, data: [UInt8]) throws(CCIDMessageError) -> CCIDMessage {
+    private static func message(header: CCIDHeader, data: [UInt8]) throws(ReaderWireError) -> CCIDMessage {
         let (s0, s1, s2) = header.specific
         let level = readLittleEndian([s1, s2], as: UInt16.self)
         let type = header.messageType
 
-        func noData(_ kind: Kind) throws(CCIDMessageError) -> Kind {
+        func noData(_ kind: Kind) throws(ReaderWireError) -> Kind {
             guard data.isEmpty else {
-                throw CCIDMessageError(code: .invalidLength,
+                throw ReaderWireError(code: .invalidLength,
                                        reason: "\(kind.name) carries no data, dwLength is \(header.length)")
             }
             return kind
         }
-        func rateAndClock(_ name: String) throws(CCIDMessageError) -> (UInt32, UInt32) {
+        func rateAndClock(_ name: String) throws(ReaderWireError) -> (UInt32, UInt32) {
             guard data.count == 8 else {
-                throw CCIDMessageError(code: .invalidLength,
+                throw ReaderWireError(code: .invalidLength,
                                        reason: "\(name) carries 8 data bytes, dwLength is \(header.length)")
             }
             return (readLittleEndian(data, at: 0, as: UInt32.self), readLittleEndian(data, at: 4, as: UInt32.self))
@@ -781,25 +730,25 @@ package enum CCIDInterruptMessage: Hashable, Sendable {
     /// Decodes one interrupt transfer, which holds exactly one message: everything after `50`
     /// is the slot bitmap; a hardware error is exactly 4 bytes.
     ///
-    /// - Throws: ``CCIDMessageError``: `.empty` for no bytes, `.truncated` for a NotifySlotChange
+    /// - Throws: ``ReaderWireError``: `.empty` for no bytes, `.truncated` for a NotifySlotChange
     ///   without a bitmap byte or a HardwareError shorter than 4 bytes, `.trailingBytes` for a
     ///   longer HardwareError.
-    package init(decoding bytes: [UInt8]) throws(CCIDMessageError) {
+    package init(decoding bytes: [UInt8]) throws(ReaderWireError) {
         guard let type = bytes.first else {
-            throw CCIDMessageError(code: .empty, reason: "an interrupt transfer without data")
+            throw ReaderWireError(code: .empty, reason: "an interrupt transfer without data")
         }
         switch type {
         case CCIDMessageType.notifySlotChange:
             guard bytes.count >= 2 else {
-                throw CCIDMessageError(code: .truncated, reason: "RDR_to_PC_NotifySlotChange without bmSlotICCState")
+                throw ReaderWireError(code: .truncated, reason: "RDR_to_PC_NotifySlotChange without bmSlotICCState")
             }
             self = .notifySlotChange(CCIDSlotChange(bitmap: Array(bytes.dropFirst())))
         case CCIDMessageType.hardwareError:
             guard bytes.count >= 4 else {
-                throw CCIDMessageError(code: .truncated, reason: "RDR_to_PC_HardwareError is 4 bytes, got \(bytes.count)")
+                throw ReaderWireError(code: .truncated, reason: "RDR_to_PC_HardwareError is 4 bytes, got \(bytes.count)")
             }
             guard bytes.count == 4 else {
-                throw CCIDMessageError(code: .trailingBytes, reason: "RDR_to_PC_HardwareError is 4 bytes, got \(bytes.count)")
+                throw ReaderWireError(code: .trailingBytes, reason: "RDR_to_PC_HardwareError is 4 bytes, got \(bytes.count)")
             }
             self = .hardwareError(slot: bytes[1], sequence: bytes[2], code: bytes[3])
         default:

@@ -8,54 +8,6 @@ import SealProtocol
 
 // MARK: - Errors
 
-/// An error thrown while decoding a USB descriptor.
-///
-/// `Equatable` and `Hashable` consider only ``code``.
-package struct USBDescriptorError: CodedError {
-    /// The kind of failure.
-    package let code: Code
-    /// Human-readable detail. Not part of equality.
-    package let reason: String
-
-    /// Creates an error with a code and a diagnostic reason.
-    package init(code: Code, reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
-
-
-    /// The kind of a ``USBDescriptorError``.
-    package struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Backing: Hashable, Sendable {
-            case truncated, invalidLength, unexpectedType, inconsistentTotalLength, invalidValue
-        }
-
-        private let backing: Backing
-        private init(_ backing: Backing) { self.backing = backing }
-
-        /// Fewer bytes than the descriptor (or its `bLength`) needs.
-        package static let truncated = Code(.truncated)
-        /// `bLength` is not the fixed length of this descriptor type (or is below 2).
-        package static let invalidLength = Code(.invalidLength)
-        /// `bDescriptorType` is not the one being decoded.
-        package static let unexpectedType = Code(.unexpectedType)
-        /// A configuration's `wTotalLength` disagrees with the descriptors that follow it.
-        package static let inconsistentTotalLength = Code(.inconsistentTotalLength)
-        /// A field holds a value the layout cannot carry (e.g. an odd-length string descriptor).
-        package static let invalidValue = Code(.invalidValue)
-
-        package var description: String {
-            switch backing {
-            case .truncated: "truncated"
-            case .invalidLength: "invalidLength"
-            case .unexpectedType: "unexpectedType"
-            case .inconsistentTotalLength: "inconsistentTotalLength"
-            case .invalidValue: "invalidValue"
-            }
-        }
-    }
-}
 
 // MARK: - Descriptor types
 
@@ -76,19 +28,19 @@ package enum USBDescriptorType: UInt8, Sendable, CaseIterable {
 /// Checks that `bytes` starts with a descriptor of `type` whose `bLength` is exactly `length`
 /// and that all of it is present; returns the descriptor's bytes (extra bytes after it are
 /// ignored, so a decoder can be pointed at the start of a descriptor chain).
-fileprivate func checkedUSBDescriptor(_ bytes: some Collection<UInt8>, type: USBDescriptorType, length: Int, name: String) throws(USBDescriptorError) -> [UInt8] {
+fileprivate func checkedUSBDescriptor(_ bytes: some Collection<UInt8>, type: USBDescriptorType, length: Int, name: String) throws(ReaderWireError) -> [UInt8] {
     let all = Array(bytes)
     guard all.count >= 2 else {
-        throw USBDescriptorError(code: .truncated, reason: "\(name) needs \(length) bytes, got \(all.count)")
+        throw ReaderWireError(code: .truncated, reason: "\(name) needs \(length) bytes, got \(all.count)")
     }
     guard all[1] == type.rawValue else {
-        throw USBDescriptorError(code: .unexpectedType, reason: "\(name) has bDescriptorType 0x\(hexString([type.rawValue])), got 0x\(hexString([all[1]]))")
+        throw ReaderWireError(code: .unexpectedType, reason: "\(name) has bDescriptorType 0x\(hexString([type.rawValue])), got 0x\(hexString([all[1]]))")
     }
     guard Int(all[0]) == length else {
-        throw USBDescriptorError(code: .invalidLength, reason: "\(name) has bLength \(length), got \(all[0])")
+        throw ReaderWireError(code: .invalidLength, reason: "\(name) has bLength \(length), got \(all[0])")
     }
     guard all.count >= length else {
-        throw USBDescriptorError(code: .truncated, reason: "\(name) needs \(length) bytes, got \(all.count)")
+        throw ReaderWireError(code: .truncated, reason: "\(name) needs \(length) bytes, got \(all.count)")
     }
     return Array(all.prefix(length))
 }
@@ -136,7 +88,7 @@ package struct USBDeviceDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the descriptor at the start of `bytes`.
-    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(ReaderWireError) {
         let b = try checkedUSBDescriptor(bytes, type: .device, length: Self.length, name: "device descriptor")
         bcdUSB = readLittleEndian(b, at: 2, as: UInt16.self)
         deviceClass = b[4]
@@ -196,7 +148,7 @@ package struct USBConfigurationDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the 9-byte header at the start of `bytes` (what follows is ignored).
-    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(ReaderWireError) {
         let b = try checkedUSBDescriptor(bytes, type: .configuration, length: Self.length, name: "configuration descriptor")
         totalLength = readLittleEndian(b, at: 2, as: UInt16.self)
         interfaceCount = b[4]
@@ -245,7 +197,7 @@ package struct USBInterfaceDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the descriptor at the start of `bytes`.
-    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(ReaderWireError) {
         let b = try checkedUSBDescriptor(bytes, type: .interface, length: Self.length, name: "interface descriptor")
         interfaceNumber = b[2]
         alternateSetting = b[3]
@@ -291,7 +243,7 @@ package struct USBEndpointDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the descriptor at the start of `bytes`.
-    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(ReaderWireError) {
         let b = try checkedUSBDescriptor(bytes, type: .endpoint, length: Self.length, name: "endpoint descriptor")
         address = b[2]
         attributes = b[3]
@@ -440,7 +392,7 @@ public struct CCIDClassDescriptor: Hashable, Sendable {
     }
 
     /// Decodes the descriptor at the start of `bytes`.
-    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(ReaderWireError) {
         let b = try checkedUSBDescriptor(bytes, type: .ccidClass, length: Self.length, name: "CCID class descriptor")
         bcdCCID = readLittleEndian(b, at: 2, as: UInt16.self)
         maxSlotIndex = b[4]
@@ -518,27 +470,27 @@ package enum USBStringDescriptor {
     }
 
     /// The text of a string descriptor (not descriptor 0) at the start of `bytes`.
-    package static func decodeText(_ bytes: some Collection<UInt8>) throws(USBDescriptorError) -> String {
+    package static func decodeText(_ bytes: some Collection<UInt8>) throws(ReaderWireError) -> String {
         let units = try decodeUnits(bytes)
         return String(decoding: units, as: UTF16.self)
     }
 
     /// The LANGIDs of string descriptor 0 at the start of `bytes`.
-    package static func decodeLanguages(_ bytes: some Collection<UInt8>) throws(USBDescriptorError) -> [UInt16] {
+    package static func decodeLanguages(_ bytes: some Collection<UInt8>) throws(ReaderWireError) -> [UInt16] {
         try decodeUnits(bytes)
     }
 
-    private static func decodeUnits(_ bytes: some Collection<UInt8>) throws(USBDescriptorError) -> [UInt16] {
+    private static func decodeUnits(_ bytes: some Collection<UInt8>) throws(ReaderWireError) -> [UInt16] {
         let all = Array(bytes)
-        guard all.count >= 2 else { throw USBDescriptorError(code: .truncated, reason: "string descriptor needs 2 bytes, got \(all.count)") }
+        guard all.count >= 2 else { throw ReaderWireError(code: .truncated, reason: "string descriptor needs 2 bytes, got \(all.count)") }
         guard all[1] == USBDescriptorType.string.rawValue else {
-            throw USBDescriptorError(code: .unexpectedType, reason: "string descriptor has bDescriptorType 0x03, got 0x\(hexString([all[1]]))")
+            throw ReaderWireError(code: .unexpectedType, reason: "string descriptor has bDescriptorType 0x03, got 0x\(hexString([all[1]]))")
         }
         let length = Int(all[0])
         guard length >= 2, length % 2 == 0 else {
-            throw USBDescriptorError(code: .invalidValue, reason: "string descriptor bLength \(length) is not even and at least 2")
+            throw ReaderWireError(code: .invalidValue, reason: "string descriptor bLength \(length) is not even and at least 2")
         }
-        guard all.count >= length else { throw USBDescriptorError(code: .truncated, reason: "string descriptor needs \(length) bytes, got \(all.count)") }
+        guard all.count >= length else { throw ReaderWireError(code: .truncated, reason: "string descriptor needs \(length) bytes, got \(all.count)") }
         return stride(from: 2, to: length, by: 2).map { readLittleEndian(all, at: $0, as: UInt16.self) }
     }
 }
@@ -594,30 +546,30 @@ package struct USBConfiguration: Hashable, Sendable {
 
     /// Decodes a whole configuration (header and `wTotalLength` bytes of descriptors).
     ///
-    /// - Throws: ``USBDescriptorError`` when a descriptor is truncated or malformed, or when
+    /// - Throws: ``ReaderWireError`` when a descriptor is truncated or malformed, or when
     ///   `wTotalLength` exceeds the bytes given or cuts a descriptor in two.
-    package init(decoding bytes: some Collection<UInt8>) throws(USBDescriptorError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(ReaderWireError) {
         let all = Array(bytes)
         let header = try USBConfigurationDescriptor(decoding: all)
         let total = Int(header.totalLength)
         guard total >= USBConfigurationDescriptor.length else {
-            throw USBDescriptorError(code: .inconsistentTotalLength, reason: "wTotalLength \(total) is shorter than the 9-byte header")
+            throw ReaderWireError(code: .inconsistentTotalLength, reason: "wTotalLength \(total) is shorter than the 9-byte header")
         }
         guard all.count >= total else {
-            throw USBDescriptorError(code: .truncated, reason: "configuration has wTotalLength \(total), got \(all.count) bytes")
+            throw ReaderWireError(code: .truncated, reason: "configuration has wTotalLength \(total), got \(all.count) bytes")
         }
         var interfaces: [USBInterface] = []
         var offset = USBConfigurationDescriptor.length
         while offset < total {
             guard total - offset >= 2 else {
-                throw USBDescriptorError(code: .inconsistentTotalLength, reason: "wTotalLength \(total) cuts a descriptor header at offset \(offset)")
+                throw ReaderWireError(code: .inconsistentTotalLength, reason: "wTotalLength \(total) cuts a descriptor header at offset \(offset)")
             }
             let length = Int(all[offset])
             guard length >= 2 else {
-                throw USBDescriptorError(code: .invalidLength, reason: "descriptor at offset \(offset) has bLength \(length)")
+                throw ReaderWireError(code: .invalidLength, reason: "descriptor at offset \(offset) has bLength \(length)")
             }
             guard offset + length <= total else {
-                throw USBDescriptorError(code: .inconsistentTotalLength, reason: "descriptor at offset \(offset) (\(length) bytes) runs past wTotalLength \(total)")
+                throw ReaderWireError(code: .inconsistentTotalLength, reason: "descriptor at offset \(offset) (\(length) bytes) runs past wTotalLength \(total)")
             }
             let piece = Array(all[offset ..< offset + length])
             switch USBDescriptorType(rawValue: piece[1]) {
@@ -626,7 +578,7 @@ package struct USBConfiguration: Hashable, Sendable {
             case .endpoint:
                 let endpoint = try USBEndpointDescriptor(decoding: piece)
                 guard !interfaces.isEmpty else {
-                    throw USBDescriptorError(code: .invalidValue, reason: "endpoint descriptor at offset \(offset) precedes any interface")
+                    throw ReaderWireError(code: .invalidValue, reason: "endpoint descriptor at offset \(offset) precedes any interface")
                 }
                 interfaces[interfaces.count - 1].endpoints.append(endpoint)
             case .ccidClass where interfaces.last?.descriptor.interfaceClass == USBInterfaceDescriptor.smartCardClass && interfaces.last?.ccid == nil:

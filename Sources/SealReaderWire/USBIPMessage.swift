@@ -10,58 +10,6 @@ import SealProtocol
 
 // MARK: - Errors
 
-/// An error thrown while decoding a USB/IP message.
-///
-/// Inspect ``code``; ``reason`` carries detail for logs. `Equatable` and `Hashable` consider only
-/// ``code``.
-package struct USBIPMessageError: CodedError {
-    /// The kind of failure.
-    package let code: Code
-    /// Human-readable detail. Not part of equality.
-    package let reason: String
-
-    /// Creates an error with a code and a diagnostic reason.
-    package init(code: Code, reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
-
-
-    /// The kind of a ``USBIPMessageError``. Codes are stable.
-    package struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Backing: Hashable, Sendable {
-            case badVersion, unknownCode, truncated, lengthTooLarge, invalidValue, trailingBytes
-        }
-
-        private let backing: Backing
-        private init(_ backing: Backing) { self.backing = backing }
-
-        /// An operation header whose version is not `0x0111`.
-        package static let badVersion = Code(.badVersion)
-        /// An operation or URB command code this side does not expect.
-        package static let unknownCode = Code(.unknownCode)
-        /// The input ended inside a message (only from the whole-input initializers).
-        package static let truncated = Code(.truncated)
-        /// A length or count over the decoder's bound: device count, transfer length, ISO packets.
-        package static let lengthTooLarge = Code(.lengthTooLarge)
-        /// A field outside its domain, e.g. a direction other than 0 or 1.
-        package static let invalidValue = Code(.invalidValue)
-        /// Bytes follow the message in an input that should hold exactly one.
-        package static let trailingBytes = Code(.trailingBytes)
-
-        package var description: String {
-            switch backing {
-            case .badVersion: "badVersion"
-            case .unknownCode: "unknownCode"
-            case .truncated: "truncated"
-            case .lengthTooLarge: "lengthTooLarge"
-            case .invalidValue: "invalidValue"
-            case .trailingBytes: "trailingBytes"
-            }
-        }
-    }
-}
 
 // MARK: - Constants
 
@@ -328,14 +276,14 @@ package struct USBIPOperationHeader: Hashable, Sendable {
         return USBIPOperationHeader(version: reader.u16(), code: reader.u16(), status: reader.u32())
     }
 
-    fileprivate static func checked(_ buffer: [UInt8], expecting codes: [UInt16], side: String) throws(USBIPMessageError) -> USBIPOperationHeader? {
+    fileprivate static func checked(_ buffer: [UInt8], expecting codes: [UInt16], side: String) throws(ReaderWireError) -> USBIPOperationHeader? {
         guard let header = peek(buffer) else { return nil }
         guard header.version == USBIP.version else {
-            throw USBIPMessageError(code: .badVersion,
+            throw ReaderWireError(code: .badVersion,
                                     reason: "version \(hex16(header.version)), expected \(hex16(USBIP.version))")
         }
         guard codes.contains(header.code) else {
-            throw USBIPMessageError(code: .unknownCode,
+            throw ReaderWireError(code: .unknownCode,
                                     reason: "operation code \(hex16(header.code)) is not a USB/IP \(side)")
         }
         return header
@@ -363,8 +311,8 @@ package enum USBIPOperationRequest: Hashable, Sendable {
     /// Decodes the request at the start of `buffer` (server side).
     ///
     /// - Returns: the request and its size, or `nil` when more bytes are needed.
-    /// - Throws: ``USBIPMessageError``: `.badVersion`, `.unknownCode` (any code but `8005`, `8003`).
-    package static func decode(from buffer: [UInt8]) throws(USBIPMessageError) -> (message: USBIPOperationRequest, consumed: Int)? {
+    /// - Throws: ``ReaderWireError``: `.badVersion`, `.unknownCode` (any code but `8005`, `8003`).
+    package static func decode(from buffer: [UInt8]) throws(ReaderWireError) -> (message: USBIPOperationRequest, consumed: Int)? {
         guard let header = try USBIPOperationHeader.checked(
             buffer, expecting: [USBIP.opRequestDeviceList, USBIP.opRequestImport], side: "request") else { return nil }
         switch header.code {
@@ -409,10 +357,10 @@ package enum USBIPOperationReply: Hashable, Sendable {
     /// - Parameter maximumDevices: bound on OP_REP_DEVLIST's `ndev`, checked before anything else
     ///   is read.
     /// - Returns: the reply and its size, or `nil` when more bytes are needed.
-    /// - Throws: ``USBIPMessageError``: `.badVersion`, `.unknownCode` (any code but `0005`,
+    /// - Throws: ``ReaderWireError``: `.badVersion`, `.unknownCode` (any code but `0005`,
     ///   `0003`), `.lengthTooLarge` for too many devices.
     package static func decode(from buffer: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices)
-        throws(USBIPMessageError) -> (message: USBIPOperationReply, consumed: Int)?
+        throws(ReaderWireError) -> (message: USBIPOperationReply, consumed: Int)?
     {
         guard let header = try USBIPOperationHeader.checked(
             buffer, expecting: [USBIP.opReplyDeviceList, USBIP.opReplyImport], side: "reply") else { return nil }
@@ -431,7 +379,7 @@ package enum USBIPOperationReply: Hashable, Sendable {
         guard reader.remaining >= 4 else { return nil }
         let count = reader.u32()
         guard count <= UInt32(clamping: maximumDevices) else {
-            throw USBIPMessageError(code: .lengthTooLarge,
+            throw ReaderWireError(code: .lengthTooLarge,
                                     reason: "OP_REP_DEVLIST announces \(count) devices, more than \(maximumDevices)")
         }
         var devices: [USBIPDevice] = []
@@ -455,9 +403,9 @@ package enum USBIPOperationReply: Hashable, Sendable {
     ///
     /// - Throws: `.truncated` when it ends early, `.trailingBytes` when bytes follow, and the
     ///   errors of ``decode(from:maximumDevices:)``.
-    package init(decoding bytes: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices) throws(USBIPMessageError) {
+    package init(decoding bytes: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices) throws(ReaderWireError) {
         guard let (message, consumed) = try Self.decode(from: bytes, maximumDevices: maximumDevices) else {
-            throw USBIPMessageError(code: .truncated, reason: "the reply ends after \(bytes.count) bytes")
+            throw ReaderWireError(code: .truncated, reason: "the reply ends after \(bytes.count) bytes")
         }
         try checkNoTrailing(bytes.count, consumed)
         self = message
@@ -779,11 +727,11 @@ package enum USBIPCommand: Hashable, Sendable {
     /// - Parameter maximumTransferLength: bound on `transfer_buffer_length`, checked as soon as
     ///   the header is there.
     /// - Returns: the command and its size, or `nil` when more bytes are needed.
-    /// - Throws: ``USBIPMessageError``: `.unknownCode` (a command other than 1 or 2),
+    /// - Throws: ``ReaderWireError``: `.unknownCode` (a command other than 1 or 2),
     ///   `.invalidValue` (direction other than 0/1), `.lengthTooLarge` (transfer length or ISO
     ///   packet count over the bound).
     package static func decode(from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength)
-        throws(USBIPMessageError) -> (message: USBIPCommand, consumed: Int)?
+        throws(ReaderWireError) -> (message: USBIPCommand, consumed: Int)?
     {
         guard let basic = USBIPBasicHeader.peek(buffer) else { return nil }
         let direction = try checkedDirection(basic.direction)
@@ -814,16 +762,16 @@ package enum USBIPCommand: Hashable, Sendable {
                                      endpoint: basic.endpoint, unlinkSeqnum: reader.u32())
             return (.unlink(unlink), USBIP.urbHeaderSize)
         default:
-            throw USBIPMessageError(code: .unknownCode, reason: "URB command \(basic.command) is not CMD_SUBMIT (1) or CMD_UNLINK (2)")
+            throw ReaderWireError(code: .unknownCode, reason: "URB command \(basic.command) is not CMD_SUBMIT (1) or CMD_UNLINK (2)")
         }
     }
 
     /// Decodes an input that holds exactly one command.
     ///
     /// - Throws: `.truncated`, `.trailingBytes`, and the errors of ``decode(from:maximumTransferLength:)``.
-    package init(decoding bytes: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(USBIPMessageError) {
+    package init(decoding bytes: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(ReaderWireError) {
         guard let (message, consumed) = try Self.decode(from: bytes, maximumTransferLength: maximumTransferLength) else {
-            throw USBIPMessageError(code: .truncated, reason: "the command ends after \(bytes.count) bytes")
+            throw ReaderWireError(code: .truncated, reason: "the command ends after \(bytes.count) bytes")
         }
         try checkNoTrailing(bytes.count, consumed)
         self = message
@@ -879,13 +827,13 @@ package enum USBIPReturn: Hashable, Sendable {
     /// of the pending CMD_SUBMIT; when it returns `nil`, the header's own direction field is used.
     ///
     /// - Returns: the return and its size, or `nil` when more bytes are needed.
-    /// - Throws: ``USBIPMessageError``: `.unknownCode` (a command other than 3 or 4),
+    /// - Throws: ``ReaderWireError``: `.unknownCode` (a command other than 3 or 4),
     ///   `.lengthTooLarge` (`actual_length` or ISO packet count over the bound),
     ///   `.invalidValue` (the header direction, when used, is not 0/1).
     package static func decode(
         from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength,
         directionOf: (UInt32) -> USBIPDirection? = { _ in nil }
-    ) throws(USBIPMessageError) -> (message: USBIPReturn, consumed: Int)? {
+    ) throws(ReaderWireError) -> (message: USBIPReturn, consumed: Int)? {
         guard let basic = USBIPBasicHeader.peek(buffer) else { return nil }
         var reader = USBIPReader(buffer, at: 20)
         switch basic.command {
@@ -917,7 +865,7 @@ package enum USBIPReturn: Hashable, Sendable {
             return (.unlink(USBIPUnlinkReturn(seqnum: basic.seqnum, devid: basic.devid, direction: basic.direction,
                                               endpoint: basic.endpoint, status: status)), USBIP.urbHeaderSize)
         default:
-            throw USBIPMessageError(code: .unknownCode, reason: "URB command \(basic.command) is not RET_SUBMIT (3) or RET_UNLINK (4)")
+            throw ReaderWireError(code: .unknownCode, reason: "URB command \(basic.command) is not RET_SUBMIT (3) or RET_UNLINK (4)")
         }
     }
 
@@ -926,10 +874,10 @@ package enum USBIPReturn: Hashable, Sendable {
     /// - Throws: `.truncated`, `.trailingBytes`, and the errors of
     ///   ``decode(from:maximumTransferLength:directionOf:)``.
     package init(decoding bytes: [UInt8], direction: USBIPDirection,
-                maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(USBIPMessageError) {
+                maximumTransferLength: Int = USBIP.defaultMaximumTransferLength) throws(ReaderWireError) {
         guard let (message, consumed) = try Self.decode(from: bytes, maximumTransferLength: maximumTransferLength,
                                                         directionOf: { _ in direction }) else {
-            throw USBIPMessageError(code: .truncated, reason: "the return ends after \(bytes.count) bytes")
+            throw ReaderWireError(code: .truncated, reason: "the return ends after \(bytes.count) bytes")
         }
         try checkNoTrailing(bytes.count, consumed)
         self = message
@@ -938,23 +886,23 @@ package enum USBIPReturn: Hashable, Sendable {
 
 // MARK: - Helpers
 
-private func checkedDirection(_ raw: UInt32) throws(USBIPMessageError) -> USBIPDirection {
+private func checkedDirection(_ raw: UInt32) throws(ReaderWireError) -> USBIPDirection {
     guard let direction = USBIPDirection(rawValue: raw) else {
-        throw USBIPMessageError(code: .invalidValue, reason: "direction \(raw) is neither 0 (OUT) nor 1 (IN)")
+        throw ReaderWireError(code: .invalidValue, reason: "direction \(raw) is neither 0 (OUT) nor 1 (IN)")
     }
     return direction
 }
 
-private func checkTransferLength(_ length: UInt32, _ maximum: Int, _ field: String) throws(USBIPMessageError) {
+private func checkTransferLength(_ length: UInt32, _ maximum: Int, _ field: String) throws(ReaderWireError) {
     guard UInt64(length) <= UInt64(max(0, maximum)) else {
-        throw USBIPMessageError(code: .lengthTooLarge, reason: "\(field) \(length) exceeds the bound of \(maximum)")
+        throw ReaderWireError(code: .lengthTooLarge, reason: "\(field) \(length) exceeds the bound of \(maximum)")
     }
 }
 
-private func isoPacketCount(_ raw: UInt32) throws(USBIPMessageError) -> Int {
+private func isoPacketCount(_ raw: UInt32) throws(ReaderWireError) -> Int {
     if raw == 0 || raw == USBIP.nonISOPacketCount { return 0 }
     guard raw <= UInt32(USBIP.maximumISOPackets) else {
-        throw USBIPMessageError(code: .lengthTooLarge,
+        throw ReaderWireError(code: .lengthTooLarge,
                                 reason: "number_of_packets \(raw) exceeds \(USBIP.maximumISOPackets)")
     }
     return Int(raw)
@@ -975,9 +923,9 @@ private func appendISO(_ packets: [USBIPISOPacket], to out: inout [UInt8]) {
     }
 }
 
-private func checkNoTrailing(_ count: Int, _ consumed: Int) throws(USBIPMessageError) {
+private func checkNoTrailing(_ count: Int, _ consumed: Int) throws(ReaderWireError) {
     guard consumed == count else {
-        throw USBIPMessageError(code: .trailingBytes, reason: "\(count - consumed) byte(s) after a \(consumed)-byte message")
+        throw ReaderWireError(code: .trailingBytes, reason: "\(count - consumed) byte(s) after a \(consumed)-byte message")
     }
 }
 

@@ -93,14 +93,14 @@ struct CCIDMessageTests {
         for length in 0..<vector.bytes.count {
             let prefix = Array(vector.bytes.prefix(length))
             #expect(try CCIDMessage.decode(from: prefix) == nil, "prefix of \(length) bytes decoded")
-            #expect(throws: CCIDMessageError(code: .truncated, reason: "")) { try CCIDMessage(decoding: prefix) }
+            #expect(throws: ReaderWireError(code: .truncated, reason: "")) { try CCIDMessage(decoding: prefix) }
         }
     }
 
     @Test("a byte after the message is trailing in a whole transfer, left over incrementally", arguments: vectors)
     func trailing(vector: CCIDVector) throws {
         let bytes = vector.bytes + [0x00]
-        #expect(throws: CCIDMessageError(code: .trailingBytes, reason: "")) { try CCIDMessage(decoding: bytes) }
+        #expect(throws: ReaderWireError(code: .trailingBytes, reason: "")) { try CCIDMessage(decoding: bytes) }
         let decoded = try #require(try CCIDMessage.decode(from: bytes))
         #expect(decoded.consumed == vector.bytes.count)
     }
@@ -135,17 +135,17 @@ struct CCIDMessageTests {
     @Test("dwLength over the maximum fails as soon as the header is there")
     func lengthTooLarge() throws {
         let huge = hex("6F FF FF FF FF 00 00 00 00 00")
-        #expect(throws: CCIDMessageError(code: .lengthTooLarge, reason: "")) { try CCIDMessage.decode(from: huge) }
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) { try CCIDMessage.decode(from: huge) }
         // 10 + 262 = 272 > 271; 10 + 261 = 271 is fine (and waits for data).
         let over = hex("6F 06 01 00 00 00 00 00 00 00")
-        #expect(throws: CCIDMessageError(code: .lengthTooLarge, reason: "")) { try CCIDMessage.decode(from: over, maximumLength: 271) }
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) { try CCIDMessage.decode(from: over, maximumLength: 271) }
         let atLimit = hex("6F 05 01 00 00 00 00 00 00 00")
         #expect(try CCIDMessage.decode(from: atLimit, maximumLength: 271) == nil)
         let whole = atLimit + [UInt8](repeating: 0x55, count: 261)
         #expect(try CCIDMessage.decode(from: whole, maximumLength: 271)?.consumed == 271)
         // The default bound admits an extended APDU.
         #expect(CCIDMessage.defaultMaximumLength >= 10 + 65_544)
-        #expect(throws: CCIDMessageError(code: .lengthTooLarge, reason: "")) {
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) {
             try CCIDMessage(decoding: CCIDHeader(messageType: 0x80, length: UInt32(CCIDMessage.defaultMaximumLength), slot: 0, sequence: 0).encoded)
         }
     }
@@ -161,7 +161,7 @@ struct CCIDMessageTests {
             hex("84 09 00 00 00 00 00 00 00 00 01 02 03 04 05 06 07 08 09"),
           ])
     func invalidLength(bytes: [UInt8]) throws {
-        #expect(throws: CCIDMessageError(code: .invalidLength, reason: "")) { try CCIDMessage.decode(from: bytes) }
+        #expect(throws: ReaderWireError(code: .invalidLength, reason: "")) { try CCIDMessage.decode(from: bytes) }
         let header = try #require(CCIDHeader.peek(bytes))
         #expect(header.messageSize == bytes.count)
     }
@@ -254,9 +254,9 @@ struct CCIDMessageTests {
 
     @Test("error equality uses the code only")
     func errorEquality() {
-        #expect(CCIDMessageError(code: .truncated, reason: "a") == CCIDMessageError(code: .truncated, reason: "b"))
-        #expect(CCIDMessageError(code: .truncated, reason: "") != CCIDMessageError(code: .lengthTooLarge, reason: ""))
-        #expect("\(CCIDMessageError(code: .invalidLength, reason: "x"))" == "CCIDMessageError.invalidLength: x")
+        #expect(ReaderWireError(code: .truncated, reason: "a") == ReaderWireError(code: .truncated, reason: "b"))
+        #expect(ReaderWireError(code: .truncated, reason: "") != ReaderWireError(code: .lengthTooLarge, reason: ""))
+        #expect("\(ReaderWireError(code: .invalidLength, reason: "x"))" == "ReaderWireError.invalidLength: x")
     }
 
     // MARK: Interrupt messages
@@ -281,10 +281,10 @@ struct CCIDMessageTests {
 
     @Test("malformed interrupt transfers")
     func interruptErrors() {
-        #expect(throws: CCIDMessageError(code: .empty, reason: "")) { try CCIDInterruptMessage(decoding: []) }
-        #expect(throws: CCIDMessageError(code: .truncated, reason: "")) { try CCIDInterruptMessage(decoding: hex("50")) }
-        #expect(throws: CCIDMessageError(code: .truncated, reason: "")) { try CCIDInterruptMessage(decoding: hex("51 00 01")) }
-        #expect(throws: CCIDMessageError(code: .trailingBytes, reason: "")) { try CCIDInterruptMessage(decoding: hex("51 00 01 01 00")) }
+        #expect(throws: ReaderWireError(code: .empty, reason: "")) { try CCIDInterruptMessage(decoding: []) }
+        #expect(throws: ReaderWireError(code: .truncated, reason: "")) { try CCIDInterruptMessage(decoding: hex("50")) }
+        #expect(throws: ReaderWireError(code: .truncated, reason: "")) { try CCIDInterruptMessage(decoding: hex("51 00 01")) }
+        #expect(throws: ReaderWireError(code: .trailingBytes, reason: "")) { try CCIDInterruptMessage(decoding: hex("51 00 01 01 00")) }
     }
 
     @Test("interrupt messages decode incrementally by slot count")

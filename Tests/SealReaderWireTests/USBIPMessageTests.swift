@@ -61,8 +61,8 @@ struct USBIPMessageTests {
         for length in 0..<bytes.count {
             #expect(try USBIPOperationReply.decode(from: Array(bytes.prefix(length))) == nil)
         }
-        #expect(throws: USBIPMessageError(code: .truncated, reason: "")) { try USBIPOperationReply(decoding: Array(bytes.dropLast())) }
-        #expect(throws: USBIPMessageError(code: .trailingBytes, reason: "")) { try USBIPOperationReply(decoding: bytes + [0]) }
+        #expect(throws: ReaderWireError(code: .truncated, reason: "")) { try USBIPOperationReply(decoding: Array(bytes.dropLast())) }
+        #expect(throws: ReaderWireError(code: .trailingBytes, reason: "")) { try USBIPOperationReply(decoding: bytes + [0]) }
     }
 
     @Test("OP_REP_DEVLIST empty, two devices, and a failed status")
@@ -113,18 +113,18 @@ struct USBIPMessageTests {
 
     @Test("operation errors: bad version, unknown codes, too many devices")
     func operationErrors() {
-        #expect(throws: USBIPMessageError(code: .badVersion, reason: "")) { try USBIPOperationRequest.decode(from: hex("01 06 80 05 00 00 00 00")) }
-        #expect(throws: USBIPMessageError(code: .badVersion, reason: "")) { try USBIPOperationReply.decode(from: hex("01 10 00 05 00 00 00 00")) }
-        #expect(throws: USBIPMessageError(code: .unknownCode, reason: "")) { try USBIPOperationRequest.decode(from: hex("01 11 80 01 00 00 00 00")) }
+        #expect(throws: ReaderWireError(code: .badVersion, reason: "")) { try USBIPOperationRequest.decode(from: hex("01 06 80 05 00 00 00 00")) }
+        #expect(throws: ReaderWireError(code: .badVersion, reason: "")) { try USBIPOperationReply.decode(from: hex("01 10 00 05 00 00 00 00")) }
+        #expect(throws: ReaderWireError(code: .unknownCode, reason: "")) { try USBIPOperationRequest.decode(from: hex("01 11 80 01 00 00 00 00")) }
         // A reply code where a request is expected, and vice versa.
-        #expect(throws: USBIPMessageError(code: .unknownCode, reason: "")) { try USBIPOperationRequest.decode(from: hex("01 11 00 05 00 00 00 00")) }
-        #expect(throws: USBIPMessageError(code: .unknownCode, reason: "")) { try USBIPOperationReply.decode(from: hex("01 11 80 05 00 00 00 00")) }
+        #expect(throws: ReaderWireError(code: .unknownCode, reason: "")) { try USBIPOperationRequest.decode(from: hex("01 11 00 05 00 00 00 00")) }
+        #expect(throws: ReaderWireError(code: .unknownCode, reason: "")) { try USBIPOperationReply.decode(from: hex("01 11 80 05 00 00 00 00")) }
         let many = hex("01 11 00 05 00 00 00 00  00 00 04 01")
-        #expect(throws: USBIPMessageError(code: .lengthTooLarge, reason: "")) { try USBIPOperationReply.decode(from: many) }
-        #expect(throws: USBIPMessageError(code: .lengthTooLarge, reason: "")) {
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) { try USBIPOperationReply.decode(from: many) }
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) {
             try USBIPOperationReply.decode(from: hex("01 11 00 05 00 00 00 00  00 00 00 03"), maximumDevices: 2)
         }
-        #expect(throws: USBIPMessageError(code: .lengthTooLarge, reason: "")) {
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) {
             try USBIPOperationReply.decode(from: hex("01 11 00 05 00 00 00 00  FF FF FF FF"))
         }
         #expect(USBIPOperationHeader.peek(hex("01 11 00 05 00 00 00")) == nil)
@@ -183,9 +183,9 @@ struct USBIPMessageTests {
             for length in 0..<bytes.count {
                 let prefix = Array(bytes.prefix(length))
                 #expect(try USBIPCommand.decode(from: prefix) == nil)
-                #expect(throws: USBIPMessageError(code: .truncated, reason: "")) { try USBIPCommand(decoding: prefix) }
+                #expect(throws: ReaderWireError(code: .truncated, reason: "")) { try USBIPCommand(decoding: prefix) }
             }
-            #expect(throws: USBIPMessageError(code: .trailingBytes, reason: "")) { try USBIPCommand(decoding: bytes + [0]) }
+            #expect(throws: ReaderWireError(code: .trailingBytes, reason: "")) { try USBIPCommand(decoding: bytes + [0]) }
         }
     }
 
@@ -260,31 +260,31 @@ struct USBIPMessageTests {
     func urbErrors() throws {
         var unknown = Self.unlinkBytes
         unknown[3] = 5
-        #expect(throws: USBIPMessageError(code: .unknownCode, reason: "")) { try USBIPCommand.decode(from: unknown) }
-        #expect(throws: USBIPMessageError(code: .unknownCode, reason: "")) { try USBIPReturn.decode(from: unknown) }
+        #expect(throws: ReaderWireError(code: .unknownCode, reason: "")) { try USBIPCommand.decode(from: unknown) }
+        #expect(throws: ReaderWireError(code: .unknownCode, reason: "")) { try USBIPReturn.decode(from: unknown) }
         // A RET where a CMD is expected and vice versa.
-        #expect(throws: USBIPMessageError(code: .unknownCode, reason: "")) { try USBIPCommand.decode(from: Self.retOutBytes) }
-        #expect(throws: USBIPMessageError(code: .unknownCode, reason: "")) { try USBIPReturn.decode(from: Self.bulkOutBytes) }
+        #expect(throws: ReaderWireError(code: .unknownCode, reason: "")) { try USBIPCommand.decode(from: Self.retOutBytes) }
+        #expect(throws: ReaderWireError(code: .unknownCode, reason: "")) { try USBIPReturn.decode(from: Self.bulkOutBytes) }
 
         var direction = Self.getDescriptorBytes
         direction[15] = 2
-        #expect(throws: USBIPMessageError(code: .invalidValue, reason: "")) { try USBIPCommand.decode(from: direction) }
+        #expect(throws: ReaderWireError(code: .invalidValue, reason: "")) { try USBIPCommand.decode(from: direction) }
 
         var huge = Self.getDescriptorBytes
         huge.replaceSubrange(24..<28, with: hex("7F FF FF FF"))
-        #expect(throws: USBIPMessageError(code: .lengthTooLarge, reason: "")) { try USBIPCommand.decode(from: huge) }
-        #expect(throws: USBIPMessageError(code: .lengthTooLarge, reason: "")) {
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) { try USBIPCommand.decode(from: huge) }
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) {
             try USBIPCommand.decode(from: Self.bulkOutBytes, maximumTransferLength: 9)
         }
         #expect(try USBIPCommand.decode(from: Self.bulkOutBytes, maximumTransferLength: 10) != nil)
 
         var longReturn = Self.retInBytes
         longReturn.replaceSubrange(24..<28, with: hex("01 00 00 01"))
-        #expect(throws: USBIPMessageError(code: .lengthTooLarge, reason: "")) { try USBIPReturn.decode(from: longReturn, directionOf: { _ in .in }) }
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) { try USBIPReturn.decode(from: longReturn, directionOf: { _ in .in }) }
 
         var isoCount = Self.getDescriptorBytes
         isoCount.replaceSubrange(32..<36, with: hex("00 00 04 01"))
-        #expect(throws: USBIPMessageError(code: .lengthTooLarge, reason: "")) { try USBIPCommand.decode(from: isoCount) }
+        #expect(throws: ReaderWireError(code: .lengthTooLarge, reason: "")) { try USBIPCommand.decode(from: isoCount) }
     }
 
     @Test("a URB stream decodes identically across arbitrary splits", arguments: [1, 3, 7, 47, 48, 49, 100])
@@ -342,6 +342,6 @@ struct USBIPMessageTests {
         bytes[8] = 0xFF
         guard case .importDevice(_, let device) = try USBIPOperationReply(decoding: bytes) else { Issue.record(); return }
         #expect(device?.path.hasPrefix("\u{FFFD}") == true)
-        #expect(USBIPMessageError(code: .badVersion, reason: "x") == USBIPMessageError(code: .badVersion, reason: "y"))
+        #expect(ReaderWireError(code: .badVersion, reason: "x") == ReaderWireError(code: .badVersion, reason: "y"))
     }
 }

@@ -137,21 +137,21 @@ struct CCIDDescriptorTests {
     @Test("malformed descriptors are rejected with typed errors")
     func malformedDescriptors() throws {
         let ccid = CCIDDeviceConfiguration().classDescriptor.encoded()
-        #expect(throws: USBDescriptorError(code: .truncated, reason: "")) { try CCIDClassDescriptor(decoding: ccid.prefix(53)) }
+        #expect(throws: ReaderWireError(code: .truncated, reason: "")) { try CCIDClassDescriptor(decoding: ccid.prefix(53)) }
         var wrongLength = ccid
         wrongLength[0] = 0x35
-        #expect(throws: USBDescriptorError(code: .invalidLength, reason: "")) { try CCIDClassDescriptor(decoding: wrongLength) }
+        #expect(throws: ReaderWireError(code: .invalidLength, reason: "")) { try CCIDClassDescriptor(decoding: wrongLength) }
         var wrongType = ccid
         wrongType[1] = 0x22
-        #expect(throws: USBDescriptorError(code: .unexpectedType, reason: "")) { try CCIDClassDescriptor(decoding: wrongType) }
-        #expect(throws: USBDescriptorError(code: .truncated, reason: "")) { try USBDeviceDescriptor(decoding: [0x12]) }
+        #expect(throws: ReaderWireError(code: .unexpectedType, reason: "")) { try CCIDClassDescriptor(decoding: wrongType) }
+        #expect(throws: ReaderWireError(code: .truncated, reason: "")) { try USBDeviceDescriptor(decoding: [0x12]) }
 
         var configuration = CCIDUSBDescriptorSet(identity: CCIDUSBIdentity(serialNumber: "1"), configuration: CCIDDeviceConfiguration())
             .configuration.encoded()
-        #expect(throws: USBDescriptorError(code: .truncated, reason: "")) { try USBConfiguration(decoding: configuration.dropLast()) }
+        #expect(throws: ReaderWireError(code: .truncated, reason: "")) { try USBConfiguration(decoding: configuration.dropLast()) }
         configuration[2] = 20  // wTotalLength cuts the interface + class descriptors
-        #expect(throws: USBDescriptorError(code: .inconsistentTotalLength, reason: "")) { try USBConfiguration(decoding: configuration) }
-        #expect(throws: USBDescriptorError(code: .invalidValue, reason: "")) { try USBStringDescriptor.decodeText([0x03, 0x03, 0x41]) }
+        #expect(throws: ReaderWireError(code: .inconsistentTotalLength, reason: "")) { try USBConfiguration(decoding: configuration) }
+        #expect(throws: ReaderWireError(code: .invalidValue, reason: "")) { try USBStringDescriptor.decodeText([0x03, 0x03, 0x41]) }
     }
 }
 
