@@ -9,9 +9,6 @@ import SealProtocol
 // types decode to `.unknown` rather than failing, so that a device can answer them with
 // "command not supported" (bError 00) and a host can report what it saw.
 
-// MARK: - Errors
-
-
 // MARK: - Status, error, chaining
 
 /// `bStatus` of an RDR_to_PC message (CCID §6.2.6): ICC status in bits 0–1, command status in

@@ -6,9 +6,6 @@ import SealProtocol
 //
 // All multi-byte fields of USB descriptors are little-endian.
 
-// MARK: - Errors
-
-
 // MARK: - Descriptor types
 
 /// `bDescriptorType` values used by a CCID token (USB 2.0 table 9-5, CCID 1.1 §5.1).

@@ -8,9 +8,6 @@ import SealProtocol
 // consumed)?`, that returns nil while bytes are missing and throws a typed error for malformed
 // input; lengths announced by the peer are bounded before anything is allocated.
 
-// MARK: - Errors
-
-
 // MARK: - Constants
 
 /// USB/IP protocol constants.
