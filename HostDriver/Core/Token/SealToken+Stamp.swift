@@ -164,7 +164,19 @@ extension SealToken {
     func stampInSession(_ request: StampRequest, documentDigest: [UInt8], metadata: StampMetadata,
                         grant: AuthorizationGrant?) async throws -> StampRecord {
         let context = try await recordContext()
-        let bytes = try await run(SealCommand.stamp(request))
+        let bytes: [UInt8]
+        do {
+            bytes = try await run(SealCommand.stamp(request))
+        } catch let error as SealDriverError where error.isConditionsOfUseNotSatisfied {
+            // 6985 is both "not ACTIVE" and "the counter is at FFFFFFFF" (SPEC §8.13): the counter
+            // tells them apart, so the caller is not sent to check a lifecycle that is fine.
+            if (try? await readCounter()) == UInt32.max {
+                throw SealDriverError(code: .counterExhausted, reason: "STAMP answered 6985 at counter FFFFFFFF",
+                                      statusWord: error.statusWord, command: error.command, field: nil,
+                                      failedCheck: nil, underlyingError: nil)
+            }
+            throw error
+        }
         let response = try decode("STAMP response") { () throws(SealDataError) in try StampResponse(decoding: bytes) }
         let tbs = StampTBS(
             chipID: context.chipID, counter: response.counter, serial: response.serial, expiry: response.expiry,
