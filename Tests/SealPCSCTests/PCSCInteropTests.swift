@@ -152,4 +152,66 @@ struct PCSCInteropTests {
         #expect(error?.message.contains(Self.reader) == true, "\(String(describing: error))")
         await token.close()
     }
+
+    /// The built `sealctl`, next to this test executable in the build products directory
+    /// (`SEALKIT_BIN_DIR` overrides it, as for Tests/sealctlTests).
+    static var sealctl: URL? {
+        var candidates: [URL] = []
+        if let override = ProcessInfo.processInfo.environment["SEALKIT_BIN_DIR"] {
+            candidates.append(URL(fileURLWithPath: override, isDirectory: true))
+        } else {
+            candidates.append(Bundle.main.bundleURL)
+            if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+                candidates.append(executable.deletingLastPathComponent())
+            }
+            candidates += Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
+        }
+        return candidates.map { $0.appendingPathComponent("sealctl") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Issue 8: two processes stamping through one shared reader. Each stamp selects, verifies the
+    /// PIN and stamps inside one PC/SC transaction, so the other process's SELECT (which clears
+    /// the PIN) can never land between VERIFY and STAMP: every stamp succeeds, counters distinct.
+    @Test("two sealctl processes stamping through one reader never interleave")
+    func twoProcessesStampThroughOneReader() async throws {
+        let sealctl = try #require(Self.sealctl, "sealctl is not built next to the tests")
+        try await Self.withServedToken { state in
+            let document = state.appendingPathComponent("doc.txt")
+            try Data("a contract".utf8).write(to: document)
+            let loops = 2, stampsPerLoop = 8
+            let outcomes = try await withThrowingTaskGroup(of: [(Int32, String)].self) { group in
+                for loop in 0..<loops {
+                    group.addTask {
+                        var outcomes: [(Int32, String)] = []
+                        for index in 0..<stampsPerLoop {
+                            let process = Process()
+                            process.executableURL = sealctl
+                            process.arguments = ["stamp", "--reader", Self.reader, "--document", document.path, "--pin", "123456",
+                                                 "--json", "--out", state.appendingPathComponent("r-\(loop)-\(index).json").path]
+                            let pipe = Pipe()
+                            process.standardOutput = pipe
+                            process.standardError = pipe
+                            try process.run()
+                            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                            process.waitUntilExit()
+                            outcomes.append((process.terminationStatus, String(decoding: data, as: UTF8.self)))
+                        }
+                        return outcomes
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            struct Stamped: Decodable { let counter: UInt32; let serial: String }
+            var counters: [UInt32] = []
+            for (status, output) in outcomes {
+                #expect(status == 0, "\(output)")
+                if status == 0, let stamped = try? JSONDecoder().decode(Stamped.self, from: Data(output.utf8)) {
+                    counters.append(stamped.counter)
+                }
+            }
+            #expect(counters.count == loops * stampsPerLoop)
+            #expect(Set(counters).count == counters.count, "duplicate counters: \(counters.sorted())")
+        }
+    }
 }
