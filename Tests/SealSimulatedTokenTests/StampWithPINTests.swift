@@ -43,6 +43,25 @@ struct StampWithPINTests {
         await token.close()
     }
 
+    /// Another application on a shared reader acts between two transactions of ours: this transport
+    /// lets it SELECT the applet (clearing the PIN, SPEC §1.2) at the start of each transaction.
+    /// `verifyPIN` then `stamp` (two transactions, what sealctl did before issue 8) loses the PIN
+    /// in between; `stamp(…pin:)` does not.
+    @Test func anotherApplicationBetweenTransactionsCannotSplitVerifyAndStamp() async throws {
+        let simulated = try await SimulatedTestToken.make()
+        let token = SealToken(transport: InterleavingTransport(simulated.transport))
+        try await token.connect()
+        let document = Array("contended".utf8)
+        try await token.verifyPIN(SimulatedTestToken.pin)
+        let split = await #expect(throws: SealDriverError.self) {
+            try await token.stamp(document: document, metadata: Self.metadata)
+        }
+        #expect(split?.isSecurityStatusNotSatisfied == true, "\(String(describing: split))")
+        let record = try await token.stamp(document: document, metadata: Self.metadata, pin: SimulatedTestToken.pin)
+        #expect(record.counter == 1)
+        await token.close()
+    }
+
     /// The third wrong PIN blocks it: the message says so and names the command that unblocks it.
     @Test func theBlockingTryNamesTheUnblockCommand() async throws {
         let simulated = try await SimulatedTestToken.make()
@@ -80,5 +99,22 @@ struct StampWithPINTests {
         #expect(error?.message.contains("signature counter is exhausted") == true, "\(String(describing: error?.message))")
         #expect(error?.message.contains("lifecycle") == false)
         await token.close()
+    }
+}
+
+/// A transport whose every transaction starts with another application's SELECT of the seal applet.
+private final class InterleavingTransport: CardTransport {
+    let name = "interleaving"
+    private let base: InProcessTransport
+
+    init(_ base: InProcessTransport) { self.base = base }
+
+    func connect() async throws -> [UInt8] { try await base.connect() }
+    func reset() async throws -> [UInt8] { try await base.reset() }
+    func disconnect() async { await base.disconnect() }
+    nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8] { try await base.transmit(apdu) }
+    nonisolated(nonsending) func withTransaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        _ = try await base.transmit([0x00, 0xA4, 0x04, 0x00, UInt8(SealApplet.aid.count)] + SealApplet.aid + [0x00])
+        return try await body()
     }
 }
