@@ -17,10 +17,11 @@ struct TokenLockTests {
                 group.addTask {
                     var results: [CommandResult] = []
                     for index in 0..<stampsPerLoop {
+                        // A generous wait: this test is about correctness, not the timeout, on a busy CI box.
                         results.append(try await sandbox.run([
                             "stamp", "--document", document, "--pin", "123456", "--json",
                             "--out", sandbox.path("r-\(loop)-\(index).json"),
-                        ]))
+                        ], environment: ["SEALKIT_TOKEN_WAIT": "60"]))
                     }
                     return results
                 }
@@ -49,6 +50,26 @@ struct TokenLockTests {
         #expect(Set(entries.map(\.serial)) == Set(stamped.map(\.serial)), "the audit log lost stamps")
         let logged = Set(entries.map(\.counter))
         #expect(logged == Set(stamped.map(\.counter)), "the audit log lost stamps")
+    }
+
+    /// Processes racing to make the default token: one makes it, the others wait and use it; none
+    /// prints a Foundation error ("File exists", "The file doesn’t exist", "Error Domain=…").
+    @Test func racingToMakeTheDefaultToken() async throws {
+        for _ in 0..<3 {
+            let sandbox = try Sandbox()
+            let results = try await withThrowingTaskGroup(of: CommandResult.self) { group in
+                for _ in 0..<6 {
+                    group.addTask { try await sandbox.run(["info", "--json"], environment: ["SEALKIT_TOKEN_WAIT": "60"]) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results {
+                #expect(result.status == 0, "\(result)")
+                #expect(!result.standardError.contains("Error Domain"), "\(result)")
+            }
+            let chipIDs = Set(try results.filter { $0.status == 0 }.map { try $0.decode(TokenInfo.self).chipID })
+            #expect(chipIDs.count == 1, "several tokens were made: \(chipIDs)")
+        }
     }
 
     /// A second process waits a bounded time (SEALKIT_TOKEN_WAIT), then exits 75 with one line
