@@ -154,8 +154,11 @@ public struct SealDriverError: CodedError {
         case .stampNotRecoverable:
             return "The token's newest audit entry is not the requested stamp (\(reason)); the stamp was not issued, stamp again."
         case .malformedRecord:
-            let location = field.map { $0.isEmpty ? "" : " at \"\($0)\"" } ?? ""
-            return "The stamp record is not valid record JSON\(location) (\(reason)); use the file the stamp produced, unmodified."
+            // A value out of range or a duplicated key is valid JSON: name the field, not "JSON".
+            if let field, !field.isEmpty {
+                return "The stamp record is invalid at \"\(field)\" (\(reason)); use the file the stamp produced, unmodified."
+            }
+            return "The file is not a stamp record (\(reason)); use the file the stamp produced, unmodified."
         case .invalidTrustAnchors:
             return "The trusted root certificates are unusable (\(reason)); give the vendor root certificate as PEM or DER."
         case .fileUnreadable:

@@ -106,7 +106,14 @@ struct StampRecordTests {
 
         metadata["latitudeMicrodegrees"] = 5_000_000_000  // beyond Int32
         object["metadata"] = metadata
-        #expect(try decodingError(object)?.field == "metadata.latitudeMicrodegrees")
+        let outOfRange = try decodingError(object)
+        #expect(outOfRange?.field == "metadata.latitudeMicrodegrees")
+        // Issue 8, defect 6: a number out of range is valid JSON; the message names the field and
+        // the range instead of calling the text "not valid JSON".
+        #expect(outOfRange?.message.contains("invalid at \"metadata.latitudeMicrodegrees\"") == true,
+                "\(String(describing: outOfRange?.message))")
+        #expect(outOfRange?.message.contains("-2147483648...2147483647") == true)
+        #expect(outOfRange?.message.contains("JSON") == false)
 
         var attestation = try #require(base["attestation"] as? [String: Any])
         attestation["signature"] = nil
