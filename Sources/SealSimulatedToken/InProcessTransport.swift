@@ -21,7 +21,7 @@ public final class InProcessTransport: CardTransport {
     /// The chip this transport talks to.
     public let chip: SimulatedChip
     private let connected = Mutex(false)
-    /// The lock of a file-based token (``TokenStore``): held until ``close()``.
+    /// The lock of a file-based token (`TokenStore`): held until ``close()``.
     private let fileLock: TokenFileLock?
 
     /// Opens the chip whose NVM lives in `backing` (a state file or memory).

@@ -35,8 +35,9 @@ public struct TokenStore: Sendable {
 
     /// Opens the default token, making it first when it does not exist yet.
     ///
-    /// The token is locked for this process until the transport is closed (``TokenFileLock``);
-    /// making it happens under the same lock, so processes racing to make it do not collide.
+    /// The token is locked for this process until the transport is closed (an exclusive `flock` on
+    /// `tokens/default.nvm.lock`); making it happens under the same lock, so processes racing to
+    /// make it do not collide. Another process waits for the lock, blocking its thread.
     ///
     /// - Throws: ``SimulatorError`` `tokenInUse` when another process keeps the token open longer
     ///   than `SEALKIT_TOKEN_WAIT` seconds (10 by default).
@@ -57,8 +58,9 @@ public struct TokenStore: Sendable {
     }
 
     /// Opens the token whose state file is `url` (made with `sealsim manufacture`), locked for this
-    /// process until the transport is closed (``TokenFileLock``); a `sealsim serve` serving the
-    /// file holds the same lock.
+    /// process until the transport is closed (an exclusive `flock` on `<url>.lock`; another
+    /// process waits for it, blocking its thread); a `sealsim serve` serving the file holds the
+    /// same lock.
     ///
     /// - Throws: ``SimulatorError`` `stateFile` when there is no such file or it is a folder,
     ///   `tokenInUse` when another process keeps the token open longer than `SEALKIT_TOKEN_WAIT`

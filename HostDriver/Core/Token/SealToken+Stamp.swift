@@ -46,7 +46,9 @@ extension SealToken {
     ///   - metadata: Time and optional place, operator and workflow fields (SPEC §9.2).
     ///   - grant: A remote authorization grant (SPEC §9.5), when the seal policy requires one.
     /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` for a bad digest or metadata
-    ///   (nothing is sent); `statusWord` `6982` without a verified PIN or valid grant, `6985` when not ACTIVE.
+    ///   (nothing is sent); `statusWord` `6982` without a verified PIN or valid grant, `6985` when not ACTIVE;
+    ///   ``SealDriverError/Code-swift.struct/counterExhausted`` (status word `6985`) when the
+    ///   signature counter is at `FFFFFFFF` and the token can stamp no more.
     public func stamp(documentDigest: [UInt8], metadata: StampMetadata,
                       grant: AuthorizationGrant? = nil) async throws -> StampRecord {
         let request = try Self.stampRequest(documentDigest: documentDigest, metadata: metadata, grant: grant)
