@@ -154,14 +154,19 @@ public struct SealDriverError: CodedError {
         case .stampNotRecoverable:
             return "The token's newest audit entry is not the requested stamp (\(reason)); the stamp was not issued, stamp again."
         case .malformedRecord:
-            let location = field.map { $0.isEmpty ? "" : " at \"\($0)\"" } ?? ""
-            return "The stamp record is not valid record JSON\(location) (\(reason)); use the file the stamp produced, unmodified."
+            // A value out of range or a duplicated key is valid JSON: name the field, not "JSON".
+            if let field, !field.isEmpty {
+                return "The stamp record is invalid at \"\(field)\" (\(reason)); use the file the stamp produced, unmodified."
+            }
+            return "The file is not a stamp record (\(reason)); use the file the stamp produced, unmodified."
         case .invalidTrustAnchors:
             return "The trusted root certificates are unusable (\(reason)); give the vendor root certificate as PEM or DER."
         case .fileUnreadable:
             return "Cannot read the file (\(reason)); check the path and its permissions."
         case .stampInvalid:
             return "The stamp does not verify (\(reason)); do not trust it."
+        case .counterExhausted:
+            return "The token's signature counter is exhausted (\(reason)); it can issue no more stamps: retire it and use another token."
         default:
             return reason
         }
@@ -170,14 +175,20 @@ public struct SealDriverError: CodedError {
     private var statusWordMessage: String {
         let what = command ?? "The command"
         guard let sw = statusWord else { return "\(what) was refused; check the token state." }
+        // The PUK is what RESET RETRY COUNTER checks; VERIFY and CHANGE REFERENCE DATA check the PIN.
+        let secret = command == "RESET RETRY COUNTER" ? "PUK" : command == nil ? "PIN or PUK" : "PIN"
+        let unblock = secret == "PUK"
+            ? "the token can no longer be unblocked; ask the issuer"
+            : "unblock it with the PUK (`sealctl pin unblock`, or unblockPIN(puk:newPIN:))"
         if let tries = sw.retriesRemaining {
+            // 63C0 answers the try that blocked it: the secret is blocked now, not at the next try.
             return tries == 0
-                ? "\(what): wrong PIN or PUK, no tries left; the next attempt finds it blocked."
-                : "\(what): wrong PIN or PUK, \(tries) tries left; check it before trying again."
+                ? "\(what): wrong \(secret); the \(secret) is now blocked: \(unblock)."
+                : "\(what): wrong \(secret), \(tries) \(tries == 1 ? "try" : "tries") left before the \(secret) blocks; check it before trying again."
         }
         switch sw {
         case .authenticationMethodBlocked:
-            return "\(what): the PIN or PUK is blocked; unblock the PIN with the PUK, or ask the issuer if the PUK is blocked."
+            return "\(what): the \(secret) is blocked; \(unblock)."
         case .securityStatusNotSatisfied:
             return "\(what): not authorized; verify the PIN (or authenticate the issuer, or supply a valid grant) first."
         case .conditionsOfUseNotSatisfied:
@@ -217,7 +228,7 @@ public struct SealDriverError: CodedError {
             case transportFailure, cardRemoved, noResponse, notConnected, statusWord, malformedResponse
             case responseTooLong, getResponseLoopExceeded, wrongLengthLoop, commandTooLong, notSupportedByToken
             case invalidArgument, issuerSigningFailed, auditChainBroken, stampNotRecoverable
-            case malformedRecord, invalidTrustAnchors, fileUnreadable, stampInvalid
+            case malformedRecord, invalidTrustAnchors, fileUnreadable, stampInvalid, counterExhausted
         }
 
         private let value: Value
@@ -227,6 +238,9 @@ public struct SealDriverError: CodedError {
         public static let transportFailure = Code(.transportFailure)
         /// The token was removed from the reader.
         public static let cardRemoved = Code(.cardRemoved)
+        /// STAMP was refused (`6985`, kept in ``SealDriverError/statusWord``) because the signature
+        /// counter is at its end (`FFFFFFFF`): the token can issue no more stamps.
+        public static let counterExhausted = Code(.counterExhausted)
         /// The token did not answer at all (mute), e.g. after a power loss.
         public static let noResponse = Code(.noResponse)
         /// A ``SealToken`` operation was called before ``SealToken/connect()``.

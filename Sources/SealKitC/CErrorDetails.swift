@@ -57,6 +57,12 @@ struct CErrorDetails: Equatable, Sendable {
                       triesRemaining: error.triesRemaining.map { Int32($0) } ?? -1)
             return
         }
+        // STAMP's 6985 at counter FFFFFFFF: a card refusal with its status word; the message says
+        // the counter is exhausted (6985 is not a lifecycle problem here).
+        if error.code == .counterExhausted, let statusWord = error.statusWord {
+            self.init(code: SEALKIT_E_CARD_REFUSED, message: error.message, statusWord: Int32(statusWord.rawValue), triesRemaining: -1)
+            return
+        }
         // A backend failure the transport wrapped says more than the driver's code (pcscd down,
         // reader held exclusively, no permission), and its message says what to do about it.
         switch error.underlyingError {

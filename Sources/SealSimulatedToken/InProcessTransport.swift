@@ -21,6 +21,8 @@ public final class InProcessTransport: CardTransport {
     /// The chip this transport talks to.
     public let chip: SimulatedChip
     private let connected = Mutex(false)
+    /// The lock of a file-based token (`TokenStore`): held until ``close()``.
+    private let fileLock: TokenFileLock?
 
     /// Opens the chip whose NVM lives in `backing` (a state file or memory).
     public convenience init(name: String = "SealKit in-process simulator", backing: sending any NVMBackingStore,
@@ -32,6 +34,14 @@ public final class InProcessTransport: CardTransport {
     public init(name: String = "SealKit in-process simulator", chip: SimulatedChip) {
         self.name = name
         self.chip = chip
+        self.fileLock = nil
+    }
+
+    /// A transport to the chip whose state file is locked by `fileLock`; ``close()`` releases it.
+    package init(name: String, backing: sending any NVMBackingStore, fileLock: TokenFileLock) throws {
+        self.name = name
+        self.chip = try SimulatedChip(backing: backing)
+        self.fileLock = fileLock
     }
 
     private func powerOn() throws(SealDriverError) -> [UInt8] {
@@ -65,8 +75,12 @@ public final class InProcessTransport: CardTransport {
         connected.withLock { $0 = false }
     }
 
-    /// Powers the chip off: an in-process chip holds no handle or connection to release.
-    public func close() async { await disconnect() }
+    /// Powers the chip off and, for a file-based token, releases its lock so that another process
+    /// may open it.
+    public func close() async {
+        await disconnect()
+        fileLock?.release()
+    }
 
     /// Runs one APDU through the chip, on the caller's executor.
     ///

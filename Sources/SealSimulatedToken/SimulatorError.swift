@@ -7,7 +7,7 @@ public struct SimulatorError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String {
             case invalidCredentials, stateFile, manufacture, personalization, invalidArgument
-            case controlSocket, controlCommand, cardServer
+            case controlSocket, controlCommand, cardServer, tokenInUse
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -28,6 +28,9 @@ public struct SimulatorError: CodedError {
         public static let controlCommand = Code(.controlCommand)
         /// A card server could not start (sockets, state directory, another instance).
         public static let cardServer = Code(.cardServer)
+        /// Another process has the file-based token open (its lock is held) and did not let go
+        /// within the wait (`SEALKIT_TOKEN_WAIT`, 10 s by default): retry later.
+        public static let tokenInUse = Code(.tokenInUse)
 
         public var description: String { value.rawValue }
     }

@@ -34,17 +34,62 @@ public struct TokenStore: Sendable {
     public var defaultWatermarkKeyURL: URL { home.appendingPathComponent("tokens/default.watermark-key") }
 
     /// Opens the default token, making it first when it does not exist yet.
+    ///
+    /// The token is locked for this process until the transport is closed (an exclusive `flock` on
+    /// `tokens/default.nvm.lock`); making it happens under the same lock, so processes racing to
+    /// make it do not collide. Another process waits for the lock, blocking its thread.
+    ///
+    /// - Throws: ``SimulatorError`` `tokenInUse` when another process keeps the token open longer
+    ///   than `SEALKIT_TOKEN_WAIT` seconds (10 by default).
     public func openDefaultToken() async throws -> InProcessTransport {
+        let directory = defaultTokenURL.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            // Another process may have made it in the meantime: only a missing folder is an error.
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw SimulatorError(.stateFile, "cannot create the token folder \(directory.path): \(Self.describe(error))")
+            }
+        }
+        let lock = try TokenFileLock(stateFile: defaultTokenURL)
         try await TokenFactory.provisionTestToken(at: defaultTokenURL, watermarkKeyFile: defaultWatermarkKeyURL, label: "the default token")
-        return try InProcessTransport(name: "SealKit simulator (\(defaultTokenURL.path))", backing: FileBackingStore(url: defaultTokenURL))
+        return try Self.open(defaultTokenURL, lock: lock)
     }
 
-    /// Opens the token whose state file is `url` (made with `sealsim manufacture`).
+    /// Opens the token whose state file is `url` (made with `sealsim manufacture`), locked for this
+    /// process until the transport is closed (an exclusive `flock` on `<url>.lock`; another
+    /// process waits for it, blocking its thread); a `sealsim serve` serving the file holds the
+    /// same lock.
+    ///
+    /// - Throws: ``SimulatorError`` `stateFile` when there is no such file or it is a folder,
+    ///   `tokenInUse` when another process keeps the token open longer than `SEALKIT_TOKEN_WAIT`
+    ///   seconds (10 by default).
     public static func openToken(at url: URL) throws -> InProcessTransport {
-        guard FileManager.default.fileExists(atPath: url.path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw SimulatorError(.stateFile, "no token state file at \(url.path) (make one with `sealsim manufacture --state \(url.path)`)")
         }
-        return try InProcessTransport(name: "SealKit simulator (\(url.path))", backing: FileBackingStore(url: url))
+        guard !isDirectory.boolValue else {
+            throw SimulatorError(.stateFile, "\(url.path) is a folder, not a token state file (give the state file, e.g. \(url.path)/token.nvm)")
+        }
+        return try open(url, lock: TokenFileLock(stateFile: url))
+    }
+
+    private static func open(_ url: URL, lock: TokenFileLock) throws -> InProcessTransport {
+        do {
+            return try InProcessTransport(name: "SealKit simulator (\(url.path))", backing: FileBackingStore(url: url), fileLock: lock)
+        } catch let error as SimulatorError {
+            throw error
+        } catch {
+            throw SimulatorError(.stateFile, "cannot open the token state file \(url.path): \(describe(error))")
+        }
+    }
+
+    /// One line for a Foundation or POSIX error (no NSError dump).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? any CodedError { return error.reason }
+        return (error as NSError).localizedDescription
     }
 
     /// The watermark key of the default token, when it exists.

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import SealHostDriver
 import SealProtocol
+import SealSimulatedToken
 
 @main
 struct SealCtl: AsyncParsableCommand {
@@ -91,6 +92,9 @@ func userFacing<T>(_ body: () async throws -> T) async throws -> T {
         throw CLIError(error.message, status: CLIError.status(for: error.driverCode))
     } catch let error as USBError {
         throw CLIError(error.message, status: CLIError.status(for: error.driverCode))
+    } catch let error as SimulatorError {
+        // Another process has the file-based token open: retry later, like a busy reader.
+        throw CLIError(error.reason, status: error.code == .tokenInUse ? .temporaryFailure : .failure)
     } catch let error as ValidationError {
         throw error
     } catch let error as ExitCode {

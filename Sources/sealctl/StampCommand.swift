@@ -45,8 +45,9 @@ struct Stamp: AsyncParsableCommand {
         }
         let pin = try SecretReader(readsStandardInput: pinOptions.pinStdin).read(.pin, given: pinOptions.pin)
         let record = try await withToken(target, output) { token in
-            try await token.verifyPIN(pin)
-            return try await token.stamp(documentDigest: digest, metadata: metadata, grant: grantValue)
+            // VERIFY and STAMP in one transaction: on a shared reader no other application can
+            // reset or reselect the card between them.
+            try await token.stamp(documentDigest: digest, metadata: metadata, pin: pin, grant: grantValue)
         }
         do {
             try record.jsonData().write(to: URL(fileURLWithPath: out), options: .atomic)

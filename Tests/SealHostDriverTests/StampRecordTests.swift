@@ -106,13 +106,51 @@ struct StampRecordTests {
 
         metadata["latitudeMicrodegrees"] = 5_000_000_000  // beyond Int32
         object["metadata"] = metadata
-        #expect(try decodingError(object)?.field == "metadata.latitudeMicrodegrees")
+        let outOfRange = try decodingError(object)
+        #expect(outOfRange?.field == "metadata.latitudeMicrodegrees")
+        // Issue 8, defect 6: a number out of range is valid JSON; the message names the field and
+        // the range instead of calling the text "not valid JSON".
+        #expect(outOfRange?.message.contains("invalid at \"metadata.latitudeMicrodegrees\"") == true,
+                "\(String(describing: outOfRange?.message))")
+        #expect(outOfRange?.message.contains("-2147483648...2147483647") == true)
+        #expect(outOfRange?.message.contains("JSON") == false)
 
         var attestation = try #require(base["attestation"] as? [String: Any])
         attestation["signature"] = nil
         object = base
         object["attestation"] = attestation
         #expect(try decodingError(object)?.field == "attestation.signature")
+    }
+
+    /// Issue 8, defect 5: Foundation keeps the first of two equal keys, other readers the last; a
+    /// record with a duplicated key is refused, naming the key, at the top level and nested, and
+    /// also when the two spellings differ only by escaping.
+    @Test func duplicateKeysAreRefused() throws {
+        let text = String(decoding: try StampFixture().record().jsonData(), as: UTF8.self)
+        func refusal(_ json: String) -> SealDriverError? {
+            #expect(throws: SealDriverError(code: .malformedRecord, reason: "")) { try StampRecord(jsonData: Data(json.utf8)) }
+        }
+        // Top level: a second "counter" before the real one.
+        let topLevel = text.replacingOccurrences(of: "\"counter\" :", with: "\"counter\" : 99999,\n  \"counter\" :")
+        #expect(topLevel != text)
+        let top = refusal(topLevel)
+        #expect(top?.field == "counter")
+        #expect(top?.message.contains("counter appears twice") == true, "\(String(describing: top))")
+
+        // Nested: metadata.time twice.
+        let nestedText = text.replacingOccurrences(of: "\"time\" :", with: "\"time\" : 1,\n    \"time\" :")
+        #expect(nestedText != text)
+        #expect(refusal(nestedText)?.field == "metadata.time")
+
+        // Escaped-equal: "\u0073erial" is "serial".
+        let escaped = text.replacingOccurrences(of: "\"serial\" :", with: "\"\\u0073erial\" : \"AAAA-AAAA-0000001-A\",\n  \"serial\" :")
+        #expect(escaped != text)
+        #expect(refusal(escaped)?.field == "serial")
+
+        // Equal keys in different objects are not duplicates; an escaped key alone is still accepted.
+        #expect(JSONDuplicateKeys.first(in: Data(#"{"a":{"a":1},"b":[{"a":1},{"a":2}],"c\"":"\u0061"}"#.utf8)) == nil)
+        #expect(JSONDuplicateKeys.first(in: Data(#"{"x":[{"a":1,"\u0061":2}]}"#.utf8))?.path == "x[0].a")
+        #expect(JSONDuplicateKeys.first(in: Data(#"{"\ud83d\ude00":1,"😀":2}"#.utf8))?.key == "😀")
     }
 
     @Test func textThatIsNotJSONIsAMalformedRecordWithoutAField() {

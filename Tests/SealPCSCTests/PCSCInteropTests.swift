@@ -6,6 +6,7 @@ import Foundation
 import SealHostDriver
 import SealProtocol
 import SealSimulatedToken
+import Synchronization
 import Testing
 import X509
 
@@ -151,5 +152,86 @@ struct PCSCInteropTests {
         #expect((error?.underlyingError as? PCSCError)?.code == .readerNotFound, "\(String(describing: error))")
         #expect(error?.message.contains(Self.reader) == true, "\(String(describing: error))")
         await token.close()
+    }
+
+    /// The built `sealctl`, next to this test executable in the build products directory
+    /// (`SEALKIT_BIN_DIR` overrides it, as for Tests/sealctlTests).
+    static var sealctl: URL? {
+        var candidates: [URL] = []
+        if let override = ProcessInfo.processInfo.environment["SEALKIT_BIN_DIR"] {
+            candidates.append(URL(fileURLWithPath: override, isDirectory: true))
+        } else {
+            candidates.append(Bundle.main.bundleURL)
+            if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+                candidates.append(executable.deletingLastPathComponent())
+            }
+            candidates += Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
+        }
+        return candidates.map { $0.appendingPathComponent("sealctl") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Issue 8: two processes stamping through one shared reader, while a third application (this
+    /// test) keeps selecting the applet, which clears the PIN (SPEC §1.2), as another process's
+    /// connect does. Each stamp selects, verifies the PIN and stamps inside one PC/SC transaction,
+    /// so no SELECT can land between VERIFY and STAMP: every stamp succeeds, counters distinct.
+    /// (pcsc-lite lets a waiting application in only every 100 ms, so the old two-transaction
+    /// sequence rarely loses here; StampWithPINTests shows that loss deterministically.)
+    @Test("two sealctl processes stamping through one reader never interleave")
+    func twoProcessesStampThroughOneReader() async throws {
+        let sealctl = try #require(Self.sealctl, "sealctl is not built next to the tests")
+        try await Self.withServedToken { state in
+            let document = state.appendingPathComponent("doc.txt")
+            try Data("a contract".utf8).write(to: document)
+            let loops = 2, stampsPerLoop = 10
+            let reselector = PCSCTransport(readerName: Self.reader)
+            _ = try await reselector.connect()
+            let stampingDone = Mutex(false)
+            let reselecting = Task {
+                let select: [UInt8] = [0x00, 0xA4, 0x04, 0x00, 0x09] + SealApplet.aid + [0x00]
+                var selects = 0
+                while !stampingDone.withLock({ $0 }) {
+                    if let answer = try? await reselector.transmit(select), answer.suffix(2) == [0x90, 0x00] { selects += 1 }
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+                return selects
+            }
+            let outcomes = try await withThrowingTaskGroup(of: [(Int32, String)].self) { group in
+                for loop in 0..<loops {
+                    group.addTask {
+                        var outcomes: [(Int32, String)] = []
+                        for index in 0..<stampsPerLoop {
+                            let process = Process()
+                            process.executableURL = sealctl
+                            process.arguments = ["stamp", "--reader", Self.reader, "--document", document.path, "--pin", "123456",
+                                                 "--json", "--out", state.appendingPathComponent("r-\(loop)-\(index).json").path]
+                            let pipe = Pipe()
+                            process.standardOutput = pipe
+                            process.standardError = pipe
+                            try process.run()
+                            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                            process.waitUntilExit()
+                            outcomes.append((process.terminationStatus, String(decoding: data, as: UTF8.self)))
+                        }
+                        return outcomes
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            stampingDone.withLock { $0 = true }
+            let selects = await reselecting.value
+            await reselector.close()
+            #expect(selects > 0)
+            struct Stamped: Decodable { let counter: UInt32; let serial: String }
+            var counters: [UInt32] = []
+            for (status, output) in outcomes {
+                #expect(status == 0, "\(output)")
+                if status == 0, let stamped = try? JSONDecoder().decode(Stamped.self, from: Data(output.utf8)) {
+                    counters.append(stamped.counter)
+                }
+            }
+            #expect(counters.count == loops * stampsPerLoop)
+            #expect(Set(counters).count == counters.count, "duplicate counters: \(counters.sorted())")
+        }
     }
 }

@@ -129,12 +129,18 @@ public struct StampRecord: Hashable, Sendable {
     ///   ``SealDriverError/field`` is the path of the field that is wrong (e.g.
     ///   `"metadata.latitudeMicrodegrees"`, `"attestation.signature"`; empty when the text is not
     ///   JSON): a missing key, a wrong type, malformed hex or base64, a byte string of the wrong
-    ///   length, or an unsupported ``formatVersion``.
+    ///   length, an unsupported ``formatVersion``, or a key that appears twice in one object
+    ///   (compared after unescaping, so `"a"` and `"\u0061"` are the same key).
     public init(jsonData: Data) throws(SealDriverError) {
         do {
             self = try JSONDecoder().decode(StampRecord.self, from: jsonData)
         } catch {
             throw SealDriverError.malformedRecord(field: Self.path(of: error), Self.explanation(of: error))
+        }
+        // The decoder keeps the first of two equal keys, other readers the last: refuse the record
+        // rather than let two verifiers read different values from it.
+        if let duplicate = JSONDuplicateKeys.first(in: jsonData) {
+            throw SealDriverError.malformedRecord(field: duplicate.path, "\(duplicate.path) appears twice")
         }
     }
 

@@ -46,33 +46,56 @@ extension SealToken {
     ///   - metadata: Time and optional place, operator and workflow fields (SPEC §9.2).
     ///   - grant: A remote authorization grant (SPEC §9.5), when the seal policy requires one.
     /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` for a bad digest or metadata
-    ///   (nothing is sent); `statusWord` `6982` without a verified PIN or valid grant, `6985` when not ACTIVE.
+    ///   (nothing is sent); `statusWord` `6982` without a verified PIN or valid grant, `6985` when not ACTIVE;
+    ///   ``SealDriverError/Code-swift.struct/counterExhausted`` (status word `6985`) when the
+    ///   signature counter is at `FFFFFFFF` and the token can stamp no more.
     public func stamp(documentDigest: [UInt8], metadata: StampMetadata,
                       grant: AuthorizationGrant? = nil) async throws -> StampRecord {
-        let request: StampRequest
-        do {
-            request = try StampRequest(documentDigest: documentDigest, metadata: metadata, grant: grant)
-        } catch {
-            throw SealDriverError(code: .invalidArgument, reason: error.reason)
-        }
+        let request = try Self.stampRequest(documentDigest: documentDigest, metadata: metadata, grant: grant)
         return try await session {
-            let context = try await recordContext()
-            let bytes = try await run(SealCommand.stamp(request))
-            let response = try decode("STAMP response") { () throws(SealDataError) in try StampResponse(decoding: bytes) }
-            let tbs = StampTBS(
-                chipID: context.chipID, counter: response.counter, serial: response.serial, expiry: response.expiry,
-                expirationCode: response.expirationCode, documentDigest: documentDigest,
-                metadataDigest: sha256(request.metadataEncoding), featureHash: context.personalization.featureHash,
-                keyID: context.keyID, grantSerial: grant?.serial ?? 0)
-            guard Self.isValidSignature(response.signature, over: tbs.encoded(), key: context.sealPublicKey) else {
-                throw SealDriverError(code: .malformedResponse,
-                                      reason: "stamp \(response.counter): signature does not verify under the token's seal key")
-            }
-            logger.debug("stamped", metadata: ["counter": "\(response.counter)", "serial": "\(response.serial)"])
-            let attestation = try await fetchAttestation(nonce: StampRecord.attestationNonce(signature: response.signature))
-            return Self.record(context: context, tbs: tbs, signature: response.signature, metadata: metadata,
-                               metadataEncoding: request.metadataEncoding, attestation: attestation)
+            try await stampInSession(request, documentDigest: documentDigest, metadata: metadata, grant: grant)
         }
+    }
+
+    /// Verifies the PIN and stamps a document in ONE transport transaction: SELECT, VERIFY, STAMP
+    /// (with its GET RESPONSEs) and the record reads never interleave with another application's
+    /// commands on a shared reader (PC/SC `SCardBeginTransaction`), which could otherwise reset or
+    /// reselect the card — clearing the PIN verification — between ``verifyPIN(_:)`` and
+    /// ``stamp(documentDigest:metadata:grant:)``. The applet is selected again first, so the
+    /// stamp does not depend on what other applications did since ``connect()``.
+    ///
+    /// - Parameters:
+    ///   - documentDigest: SHA-256 of the document (32 bytes).
+    ///   - metadata: Time and optional place, operator and workflow fields (SPEC §9.2).
+    ///   - pin: The PIN, 4 to 12 digits.
+    ///   - grant: A remote authorization grant (SPEC §9.5), when the seal policy requires one.
+    /// - Throws: what ``verifyPIN(_:)`` and ``stamp(documentDigest:metadata:grant:)`` throw
+    ///   (a bad PIN format, digest or metadata is refused before anything is sent).
+    public func stamp(documentDigest: [UInt8], metadata: StampMetadata, pin: String,
+                      grant: AuthorizationGrant? = nil) async throws -> StampRecord {
+        try Self.checkPIN(pin, name: "PIN")
+        let request = try Self.stampRequest(documentDigest: documentDigest, metadata: metadata, grant: grant)
+        return try await session {
+            try await selectAppletInSession()
+            _ = try await run(SealCommand.verify(pin: pin))
+            return try await stampInSession(request, documentDigest: documentDigest, metadata: metadata, grant: grant)
+        }
+    }
+
+    /// Stamps the document `document` (its bytes) with the PIN verified in the same transaction:
+    /// ``stamp(documentDigest:metadata:pin:grant:)`` over its SHA-256.
+    public nonisolated func stamp(document: [UInt8], metadata: StampMetadata, pin: String,
+                                  grant: AuthorizationGrant? = nil) async throws -> StampRecord {
+        try await stamp(documentDigest: SealDigest.sha256(document), metadata: metadata, pin: pin, grant: grant)
+    }
+
+    /// Stamps the file at `url` with the PIN verified in the same transaction: hashes it in constant
+    /// memory first (nothing is sent when it cannot be read), then
+    /// ``stamp(documentDigest:metadata:pin:grant:)``.
+    public nonisolated func stamp(documentAt url: URL, metadata: StampMetadata, pin: String,
+                                  grant: AuthorizationGrant? = nil) async throws -> StampRecord {
+        let digest = try SealDigest.sha256(contentsOf: url)
+        return try await stamp(documentDigest: digest, metadata: metadata, pin: pin, grant: grant)
     }
 
     /// Rebuilds the record of a stamp whose STAMP response was lost, from the newest audit entry
@@ -129,6 +152,48 @@ extension SealToken {
     }
 
     // MARK: Internals
+
+    static func stampRequest(documentDigest: [UInt8], metadata: StampMetadata,
+                             grant: AuthorizationGrant?) throws -> StampRequest {
+        do {
+            return try StampRequest(documentDigest: documentDigest, metadata: metadata, grant: grant)
+        } catch {
+            throw SealDriverError(code: .invalidArgument, reason: error.reason)
+        }
+    }
+
+    /// STAMP and the record around it; runs inside ``session(_:)``.
+    func stampInSession(_ request: StampRequest, documentDigest: [UInt8], metadata: StampMetadata,
+                        grant: AuthorizationGrant?) async throws -> StampRecord {
+        let context = try await recordContext()
+        let bytes: [UInt8]
+        do {
+            bytes = try await run(SealCommand.stamp(request))
+        } catch let error as SealDriverError where error.isConditionsOfUseNotSatisfied {
+            // 6985 is both "not ACTIVE" and "the counter is at FFFFFFFF" (SPEC §8.13): the counter
+            // tells them apart, so the caller is not sent to check a lifecycle that is fine.
+            if (try? await readCounter()) == UInt32.max {
+                throw SealDriverError(code: .counterExhausted, reason: "STAMP answered 6985 at counter FFFFFFFF",
+                                      statusWord: error.statusWord, command: error.command, field: nil,
+                                      failedCheck: nil, underlyingError: nil)
+            }
+            throw error
+        }
+        let response = try decode("STAMP response") { () throws(SealDataError) in try StampResponse(decoding: bytes) }
+        let tbs = StampTBS(
+            chipID: context.chipID, counter: response.counter, serial: response.serial, expiry: response.expiry,
+            expirationCode: response.expirationCode, documentDigest: documentDigest,
+            metadataDigest: sha256(request.metadataEncoding), featureHash: context.personalization.featureHash,
+            keyID: context.keyID, grantSerial: grant?.serial ?? 0)
+        guard Self.isValidSignature(response.signature, over: tbs.encoded(), key: context.sealPublicKey) else {
+            throw SealDriverError(code: .malformedResponse,
+                                  reason: "stamp \(response.counter): signature does not verify under the token's seal key")
+        }
+        logger.debug("stamped", metadata: ["counter": "\(response.counter)", "serial": "\(response.serial)"])
+        let attestation = try await fetchAttestation(nonce: StampRecord.attestationNonce(signature: response.signature))
+        return Self.record(context: context, tbs: tbs, signature: response.signature, metadata: metadata,
+                           metadataEncoding: request.metadataEncoding, attestation: attestation)
+    }
 
     /// The cached static record parts, read on first use.
     func recordContext() async throws -> RecordContext {

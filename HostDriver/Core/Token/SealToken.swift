@@ -259,6 +259,12 @@ public actor SealToken {
         return capabilities
     }
 
+    /// SELECT of the seal applet (FCI checked) without re-reading the capabilities; runs inside
+    /// ``session(_:)``.
+    func selectAppletInSession() async throws {
+        try Self.checkFCI(try await run(SealCommand.select()))
+    }
+
     private func selectAndReadCapabilities() async throws -> SealCapabilities {
         let fci = try await run(SealCommand.select())
         try Self.checkFCI(fci)

@@ -140,7 +140,7 @@ package final class USBIPServer: Sendable {
                 let reader = SealToken(transport: try TokenStore.openToken(at: stateFile))
                 _ = try await reader.connect()
                 chipID = try await reader.chipID()
-                await reader.disconnect()
+                await reader.close()   // releases the token's lock (TokenFileLock) before the slot opens it
                 token = try SimulatedChip(stateFile: stateFile)
             } catch {
                 throw SimulatorError(.stateFile, "cannot open the token of \(busID(slot: slot)) (\(stateFile.path)): \(error)")

@@ -101,15 +101,19 @@ package final class VPCDCardServer: Sendable {
     private let slots: [VPCDSlot]
     private let control: SimulatorControlServer
     private let stateLock: StateDirectoryLock
+    /// Each slot's token lock (`slot-N.nvm.lock`, ``TokenFileLock``): `sealctl --token-state` on a
+    /// served file is refused instead of writing over the server's NVM.
+    private let tokenLocks: [TokenFileLock]
     private let log: @Sendable (String) -> Void
     private let stopOnce = OnceFlag()
 
     private init(configuration: Configuration, slots: [VPCDSlot], control: SimulatorControlServer,
-                 stateLock: StateDirectoryLock, log: @escaping @Sendable (String) -> Void) {
+                 stateLock: StateDirectoryLock, tokenLocks: [TokenFileLock], log: @escaping @Sendable (String) -> Void) {
         self.configuration = configuration
         self.slots = slots
         self.control = control
         self.stateLock = stateLock
+        self.tokenLocks = tokenLocks
         self.log = log
     }
 
@@ -137,8 +141,10 @@ package final class VPCDCardServer: Sendable {
         let stateLock = try StateDirectoryLock(directory: directory, fileName: "sealsim.lock", serverKind: "simulator")
 
         var slots: [VPCDSlot] = []
+        var tokenLocks: [TokenFileLock] = []
         for index in 0..<configuration.slots {
             let stateFile = stateFile(slot: index, stateDirectory: directory)
+            tokenLocks.append(try TokenFileLock(stateFile: stateFile, waitSeconds: 0))
             if try await provisionToken(slot: index, stateDirectory: directory) {
                 log("slot \(index): made a new token in \(stateFile.path) (PIN \(TestCredentials.defaultPIN))")
             }
@@ -164,7 +170,8 @@ package final class VPCDCardServer: Sendable {
 
         let handlerBox = ReplyHandlerBox()
         let control = try SimulatorControlServer(path: configuration.controlSocket.path, handler: { handlerBox.reply(to: $0) }, log: log)
-        let server = VPCDCardServer(configuration: configuration, slots: slots, control: control, stateLock: stateLock, log: log)
+        let server = VPCDCardServer(configuration: configuration, slots: slots, control: control, stateLock: stateLock,
+                                   tokenLocks: tokenLocks, log: log)
         handlerBox.server = server
         let mode = configuration.reversed ? "listening on" : "connecting to vpcd at"
         log("sealsim: \(configuration.slots) slot(s), \(mode) \(configuration.host):\(configuration.basePort)…\(Int(configuration.basePort) + configuration.slots - 1); control socket \(configuration.controlSocket.path)")
@@ -180,6 +187,7 @@ package final class VPCDCardServer: Sendable {
         control.stop()
         for slot in slots { slot.stop() }
         stateLock.release()
+        for lock in tokenLocks { lock.release() }
         log("sealsim: stopped")
     }
 
