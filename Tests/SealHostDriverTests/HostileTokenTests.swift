@@ -177,7 +177,7 @@ struct HostileTokenTests {
         let token = SealToken(transport: hostile)
         var calls = 0
         var driverErrors = 0
-        while hostile.exchanges < 2_000 {
+        while hostile.exchanges < 5_000 {
             let outcome = await Self.run(token)
             calls += outcome.calls
             driverErrors += outcome.errors.count
@@ -185,6 +185,7 @@ struct HostileTokenTests {
                 Issue.record("seed \(seed): \(operation) threw \(type(of: error)) \(error)")
             }
         }
+        print("seed \(String(seed, radix: 16)): \(hostile.exchanges) exchanges, \(hostile.mutatedAnswers) damaged, \(calls) calls, \(driverErrors) SealDriverErrors")
         #expect(hostile.mutatedAnswers > 100)
         #expect(driverErrors > 0 && driverErrors < calls, "seed \(seed): \(driverErrors) errors in \(calls) calls")
         await token.close()
