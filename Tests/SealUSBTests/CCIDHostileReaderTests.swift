@@ -184,7 +184,8 @@ struct CCIDHostileReaderTests {
         let error = await #expect(throws: SealDriverError.self) { try await transport.transmit(selectAPDU) }
         let elapsed = ContinuousClock.now - start
         #expect(error?.code == .noResponse)
-        #expect(elapsed < .seconds(2), "took \(elapsed)")
+        print("CCID endless time extensions: noResponse after \(elapsed)")
+        #expect(elapsed < .seconds(8), "took \(elapsed)")   // 0.5 s, with room for a loaded machine
         // No read was given more time than the command had left.
         #expect(pipe.readTimeouts.allSatisfy { $0 <= .milliseconds(500) }, "\(pipe.readTimeouts.max() ?? .zero)")
     }
@@ -197,7 +198,7 @@ struct CCIDHostileReaderTests {
         let start = ContinuousClock.now
         let error = await #expect(throws: SealDriverError.self) { try await transport.transmit(selectAPDU) }
         #expect(error?.code == .noResponse)
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(8))
     }
 
     @Test("a reader trickling one byte per read ends within the command timeout")
@@ -209,7 +210,7 @@ struct CCIDHostileReaderTests {
         let start = ContinuousClock.now
         let error = await #expect(throws: SealDriverError.self) { try await transport.transmit(selectAPDU) }
         #expect(error?.code == .noResponse)
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(8))
     }
 
     @Test("response chain parts that announce more but carry nothing are chainingError, not an endless loop")
