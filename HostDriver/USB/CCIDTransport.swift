@@ -39,8 +39,10 @@ public actor CCIDTransport: CardTransport {
         /// Bound on one whole command, from its first bulk OUT write to its complete reply: time
         /// extensions, chained parts and slow partial transfers all count against it. Without it a
         /// reader asking for `maximumTimeExtensions` extensions of ×255 would hold a command for
-        /// `replyTimeout` × 255 × 64 (45 hours with the defaults). When it runs out the command ends
-        /// with `USBError.Code.timeout` (`SealDriverError` `noResponse`).
+        /// `replyTimeout` × 255 × 64 (45 hours with the defaults). Bulk OUT writes get what is left
+        /// of it too (capped by the pipe's own write timeout). When it runs out the command ends
+        /// with `USBError.Code.timeout` (`SealDriverError` `noResponse`); over USB/IP a URB that
+        /// times out is then unlinked, which may add the connection's 1 s unlink grace.
         public var commandTimeout: Duration
 
         /// Creates a configuration.
@@ -225,7 +227,7 @@ public actor CCIDTransport: CardTransport {
             try Task.checkCancellation()
             let deadline = ContinuousClock.now + configuration.commandTimeout
             let first = try session.start(command)
-            try await pipe.write(first)
+            try await pipe.write(first, timeout: configuration.commandTimeout)
             var timeout = configuration.replyTimeout
             while true {
                 switch try session.next() {
@@ -240,7 +242,12 @@ public actor CCIDTransport: CardTransport {
                 case .timeExtension(let multiplier):
                     timeout = configuration.replyTimeout * max(1, Int(multiplier))
                 case .write(let bytes):
-                    try await pipe.write(bytes)
+                    let remaining = deadline - ContinuousClock.now
+                    guard remaining > .zero else {
+                        throw USBError(code: .timeout,
+                                       reason: "\(command.name): no complete reply within the command timeout of \(configuration.commandTimeout)")
+                    }
+                    try await pipe.write(bytes, timeout: remaining)
                     timeout = configuration.replyTimeout
                 case .completed(let reply):
                     unresponsive = false
