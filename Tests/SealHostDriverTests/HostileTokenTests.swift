@@ -85,7 +85,7 @@ struct HostileTokenTests {
         let start = ContinuousClock.now
         let error = await #expect(throws: SealDriverError.self) { try await token.connect() }
         #expect(error?.code == .noResponse)
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(30))   // 0.2 s; room for a machine whose cooperative threads are busy
     }
 
     @Test("a card that stops answering mid-session: the hung call ends when cancelled and the token is usable again")
@@ -96,7 +96,7 @@ struct HostileTokenTests {
         call.cancel()
         let start = ContinuousClock.now
         await #expect(throws: CancellationError.self) { try await call.value }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(30))   // at once; room for a machine whose cooperative threads are busy
         // The token is not wedged behind the cancelled call: the next one runs at once (and, the
         // session never having been established, is refused as notConnected).
         let error = await #expect(throws: SealDriverError.self) { try await token.chipID() }
