@@ -25,6 +25,11 @@ package protocol CCIDBulkPipe: Sendable {
     /// Writes one bulk OUT transfer.
     func write(_ bytes: [UInt8]) async throws
 
+    /// Writes one bulk OUT transfer, waiting at most `timeout` (or the pipe's own write timeout,
+    /// whichever is shorter) for the device to take it. ``CCIDTransport`` passes what is left of the
+    /// command's `commandTimeout`. The default ignores `timeout` and calls ``write(_:)``.
+    func write(_ bytes: [UInt8], timeout: Duration) async throws
+
     /// Reads one bulk IN transfer of at most `maxLength` bytes (implementations may round the
     /// request up to a multiple of `wMaxPacketSize` and return what came).
     func read(maxLength: Int, timeout: Duration) async throws -> [UInt8]
@@ -42,6 +47,11 @@ package protocol CCIDBulkPipe: Sendable {
 extension CCIDBulkPipe {
     /// Does nothing.
     package func close() async {}
+
+    /// Calls ``write(_:)``: for pipes whose writes complete at once (test doubles).
+    package func write(_ bytes: [UInt8], timeout: Duration) async throws {
+        try await write(bytes)
+    }
 }
 
 /// What a CCID pipe knows about the reader behind it, from its USB descriptors.

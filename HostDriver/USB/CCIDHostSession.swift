@@ -239,7 +239,7 @@ package struct CCIDHostSession: Sendable {
                 pending = state
                 return .timeExtension(multiplier: error.rawValue)
             case .failed:
-                pending = nil
+                finish()
                 throw Self.failure(status: status, error: error, command: state.kind.name)
             case .processed, .rfu:
                 break
@@ -253,7 +253,7 @@ package struct CCIDHostSession: Sendable {
 
             guard case .dataBlock(_, _, let chainByte, let data) = message.kind,
                   case .xfrBlock = state.kind else {
-                pending = nil
+                finish()
                 return .completed(message)
             }
             return try chainStep(&state, message: message, chain: CCIDChainParameter(rawValue: UInt16(chainByte)), data: data)
@@ -289,6 +289,13 @@ package struct CCIDHostSession: Sendable {
                                 reason: state.incoming == nil ? "bChainParameter \(chain) without a chain in progress"
                                                               : "bChainParameter \(chain) inside a chain")
             }
+            // A part that announces more but carries nothing makes no progress: a reader answering
+            // such parts forever would keep the host asking forever (maximumResponseLength never
+            // fills), so it is refused.
+            if chain.hasMore && data.isEmpty {
+                fail()
+                throw USBError(code: .chainingError, reason: "bChainParameter \(chain) with no data (the response chain makes no progress)")
+            }
             let assembled = (state.incoming ?? []) + data
             guard assembled.count <= maximumResponseLength else {
                 fail()
@@ -303,7 +310,7 @@ package struct CCIDHostSession: Sendable {
                                           kind: .xfrBlock(bwi: state.bwi, levelParameter: CCIDChainParameter.continueRequest.rawValue,
                                                           data: [])).encoded())
             }
-            pending = nil
+            finish()
             guard case .dataBlock(let status, let error, _, _) = message.kind else { return .completed(message) }
             return .completed(CCIDMessage(slot: message.slot, sequence: message.sequence,
                                           kind: .dataBlock(status: status, error: error, chain: 0, data: assembled)))
@@ -311,6 +318,16 @@ package struct CCIDHostSession: Sendable {
             fail()
             throw USBError(code: .chainingError, reason: "unknown bChainParameter \(chain)")
         }
+    }
+
+    /// Ends the command in flight after its reply. Bytes left in the buffer came in the same
+    /// transfer as the reply, after the `dwLength` it announced: a transfer carries one message, so
+    /// they are junk (a reader whose dwLength lies short) and must not become the start of the next
+    /// command's reply.
+    private mutating func finish() {
+        pending = nil
+        buffer = []
+        emptyTransfers = 0
     }
 
     /// Ends the command in flight after a protocol error: its sequence number is stale and the

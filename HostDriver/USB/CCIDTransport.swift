@@ -36,14 +36,23 @@ public actor CCIDTransport: CardTransport {
         public var maximumTimeExtensions: Int
         /// Bound on a reassembled response.
         public var maximumResponseLength: Int
+        /// Bound on one whole command, from its first bulk OUT write to its complete reply: time
+        /// extensions, chained parts and slow partial transfers all count against it. Without it a
+        /// reader asking for `maximumTimeExtensions` extensions of ×255 would hold a command for
+        /// `replyTimeout` × 255 × 64 (45 hours with the defaults). Bulk OUT writes get what is left
+        /// of it too (capped by the pipe's own write timeout). When it runs out the command ends
+        /// with `USBError.Code.timeout` (`SealDriverError` `noResponse`); over USB/IP a URB that
+        /// times out is then unlinked, which may add the connection's 1 s unlink grace.
+        public var commandTimeout: Duration
 
         /// Creates a configuration.
         public init(slot: UInt8 = 0, replyTimeout: Duration = .seconds(10), maximumTimeExtensions: Int = 64,
-                    maximumResponseLength: Int = 65_538) {
+                    maximumResponseLength: Int = 65_538, commandTimeout: Duration = .seconds(60)) {
             self.slot = slot
             self.replyTimeout = replyTimeout
             self.maximumTimeExtensions = maximumTimeExtensions
             self.maximumResponseLength = maximumResponseLength
+            self.commandTimeout = commandTimeout
         }
     }
 
@@ -58,6 +67,9 @@ public actor CCIDTransport: CardTransport {
     private var session: CCIDHostSession
     private var powered = false
     private var closed = false
+    /// The last command got no reply in time (or the pipe broke): ``close()`` then closes the pipe
+    /// without sending IccPowerOff first, which would only wait out another timeout.
+    private var unresponsive = false
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
@@ -147,7 +159,7 @@ public actor CCIDTransport: CardTransport {
     public func close() async {
         await exclusively { () async -> Void in
             guard !closed else { return }
-            if powered { _ = try? await run(.iccPowerOff) }
+            if powered && !unresponsive { _ = try? await run(.iccPowerOff) }
             powered = false
             closed = true
             await pipe.close()
@@ -213,33 +225,53 @@ public actor CCIDTransport: CardTransport {
     private func run(_ command: CCIDMessage.Kind) async throws(SealDriverError) -> CCIDMessage {
         do {
             try Task.checkCancellation()
+            let deadline = ContinuousClock.now + configuration.commandTimeout
             let first = try session.start(command)
-            try await pipe.write(first)
+            try await pipe.write(first, timeout: configuration.commandTimeout)
             var timeout = configuration.replyTimeout
             while true {
                 switch try session.next() {
                 case .read:
-                    let chunk = try await pipe.read(maxLength: session.maximumMessageLength, timeout: timeout)
+                    let remaining = deadline - ContinuousClock.now
+                    guard remaining > .zero else {
+                        throw USBError(code: .timeout,
+                                       reason: "\(command.name): no complete reply within the command timeout of \(configuration.commandTimeout)")
+                    }
+                    let chunk = try await pipe.read(maxLength: session.maximumMessageLength, timeout: min(timeout, remaining))
                     try session.receive(chunk)
                 case .timeExtension(let multiplier):
                     timeout = configuration.replyTimeout * max(1, Int(multiplier))
                 case .write(let bytes):
-                    try await pipe.write(bytes)
+                    let remaining = deadline - ContinuousClock.now
+                    guard remaining > .zero else {
+                        throw USBError(code: .timeout,
+                                       reason: "\(command.name): no complete reply within the command timeout of \(configuration.commandTimeout)")
+                    }
+                    try await pipe.write(bytes, timeout: remaining)
                     timeout = configuration.replyTimeout
                 case .completed(let reply):
+                    unresponsive = false
                     return reply
                 }
             }
         } catch let error as USBError {
             session.abandon()
             if error.driverCode == .cardRemoved { powered = false }
+            unresponsive = Self.isUnresponsive(error)
             throw error.driverError
         } catch {
             session.abandon()
             let mapped = Self.driverError(error)
             if mapped.code == .cardRemoved { powered = false }
+            unresponsive = Self.isUnresponsive(error)
             throw mapped
         }
+    }
+
+    /// A reader that let a command time out, or a pipe that broke, is not asked to power off on close.
+    private static func isUnresponsive(_ error: any Error) -> Bool {
+        guard let error = error as? USBError else { return false }
+        return [.timeout, .connectionClosed, .deviceGone].contains(error.code)
     }
 
     private static func driverError(_ error: any Error) -> SealDriverError {

@@ -80,12 +80,17 @@ package final class LibUSBBulkPipe: CCIDBulkPipe {
 
     // MARK: CCIDBulkPipe
 
-    /// Writes one bulk OUT transfer.
+    /// Writes one bulk OUT transfer within ``writeTimeout``.
     package func write(_ bytes: [UInt8]) async throws {
+        try await write(bytes, timeout: writeTimeout)
+    }
+
+    /// Writes one bulk OUT transfer within `timeout` or ``writeTimeout``, whichever is shorter.
+    package func write(_ bytes: [UInt8], timeout limit: Duration) async throws {
         #if canImport(CLibUSB)
         let handle = handle
         let endpoint = bulkOut.address
-        let timeout = writeTimeout
+        let timeout = min(limit, writeTimeout)
         _ = try await run(on: bulkQueue) { () throws(USBError) -> [UInt8] in
             try handle.transfer(endpoint: endpoint, interrupt: false, out: bytes, timeout: timeout)
         }

@@ -109,9 +109,15 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
 
     // MARK: CCIDBulkPipe
 
-    /// Sends one bulk OUT transfer.
+    /// Sends one bulk OUT transfer within ``writeTimeout``.
     package func write(_ bytes: [UInt8]) async throws {
-        let ret = try await submit(.out, bulkOut, length: bytes.count, data: bytes, timeout: writeTimeout)
+        try await write(bytes, timeout: writeTimeout)
+    }
+
+    /// Sends one bulk OUT transfer within `timeout` or ``writeTimeout``, whichever is shorter (then
+    /// the URB is unlinked, with the connection's unlink grace).
+    package func write(_ bytes: [UInt8], timeout: Duration) async throws {
+        let ret = try await submit(.out, bulkOut, length: bytes.count, data: bytes, timeout: min(timeout, writeTimeout))
         try Self.check(ret, device: reader.deviceID, what: "bulk OUT")
     }
 

@@ -16,7 +16,7 @@ import SealProtocol
 public struct USBIPClient: Sendable {
     /// The server, and optionally the bus id to import.
     public var address: USBIPAddress
-    /// Bound on connecting and on each operation-phase reply and descriptor request.
+    /// Bound on connecting, on each whole operation-phase reply and on each descriptor request.
     public var timeout: Duration
 
     /// Creates a client. Nothing is contacted until ``devices()``.
@@ -104,9 +104,11 @@ public struct USBIPClient: Sendable {
         }
     }
 
-    /// Sends one operation request and reads its reply (blocking).
+    /// Sends one operation request and reads its reply (blocking). `timeout` bounds the whole
+    /// reply, not each read: a server trickling a byte at a time cannot stretch it.
     static func operation(_ request: USBIPOperationRequest, on socket: USBIPSocket,
                           timeout: Duration) throws(USBError) -> USBIPOperationReply {
+        let deadline = ContinuousClock.now + timeout
         try socket.sendAll(request.encoded())
         var buffer: [UInt8] = []
         while true {
@@ -115,7 +117,11 @@ public struct USBIPClient: Sendable {
             } catch {
                 throw USBError(code: .protocolError, reason: "\(socket.peer): \(error)")
             }
-            let chunk = try socket.receive(maximum: 65_536, timeout: timeout)
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else {
+                throw USBError(code: .timeout, reason: "\(socket.peer) sent \(buffer.count) bytes of its reply in \(timeout), not all of it")
+            }
+            let chunk = try socket.receive(maximum: 65_536, timeout: remaining)
             guard !chunk.isEmpty else {
                 throw USBError(code: .connectionClosed,
                                reason: "\(socket.peer) closed the connection after \(buffer.count) bytes of the reply")

@@ -47,7 +47,7 @@ struct USBIPAddressTests {
 }
 
 /// The simulator's USB/IP server on an ephemeral loopback port, with one token.
-private final class SimulatedUSBIPServer: Sendable {
+final class SimulatedUSBIPServer: Sendable {
     let server: USBIPServer
     let directory: URL
 

@@ -27,8 +27,12 @@ import SealProtocol
 /// - **Bounds**: more than ``APDUPipelineConfiguration/maxGetResponseRounds`` GET RESPONSE rounds
 ///   throws ``SealDriverError/Code-swift.struct/getResponseLoopExceeded``; more than
 ///   ``APDUPipelineConfiguration/maxResponseLength`` bytes throws
-///   ``SealDriverError/Code-swift.struct/responseTooLong``.
+///   ``SealDriverError/Code-swift.struct/responseTooLong``, and so does any single answer longer than
+///   ``maximumAnswerLength`` (no R-APDU can be), before its bytes are copied.
 package struct APDUExchange: Sendable {
+    /// The longest answer any R-APDU can be: 65 536 data bytes (extended Ne `0000`) and SW1 SW2.
+    package static let maximumAnswerLength = 65_536 + 2
+
     /// What the driver must do next.
     package enum Step: Hashable, Sendable {
         /// Send this frame and pass the answer to ``APDUExchange/receive(_:)``.
@@ -91,8 +95,10 @@ package struct APDUExchange: Sendable {
     /// Consumes the raw answer to the last frame and returns the next step.
     ///
     /// - Throws: ``SealDriverError`` — `noResponse` for an empty answer, `malformedResponse` for a
-    ///   one-byte answer, `getResponseLoopExceeded`, `responseTooLong`, `wrongLengthLoop`.
+    ///   one-byte answer, `responseTooLong` for an answer longer than ``maximumAnswerLength``,
+    ///   `getResponseLoopExceeded`, `responseTooLong`, `wrongLengthLoop`.
     package mutating func receive(_ bytes: [UInt8]) throws(SealDriverError) -> Step {
+        try Self.checkAnswerLength(bytes.count, command: commandName)
         guard bytes.count >= 2 else {
             if bytes.isEmpty {
                 throw SealDriverError(code: .noResponse, reason: "empty answer to \(commandName)", command: commandName)
@@ -138,6 +144,17 @@ package struct APDUExchange: Sendable {
                 return .transmit(try getResponseFrame(round: round, ne: exact, correction: true))
             }
             return try collect(response)
+        }
+    }
+
+    /// Refuses an answer no card may give: longer than ``maximumAnswerLength``. A hostile card (or
+    /// transport) could otherwise have a multi-megabyte answer decoded and copied before the
+    /// collected-length bound sees it.
+    package static func checkAnswerLength(_ count: Int, command: String) throws(SealDriverError) {
+        guard count <= maximumAnswerLength else {
+            throw SealDriverError(code: .responseTooLong,
+                                  reason: "\(command): a \(count)-byte answer, longer than any response APDU (\(maximumAnswerLength))",
+                                  command: command)
         }
     }
 

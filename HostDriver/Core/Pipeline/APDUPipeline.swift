@@ -62,12 +62,14 @@ package struct APDUPipeline: Sendable {
     /// For the conformance suite, which checks those mechanisms itself.
     ///
     /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` when the command cannot be
-    ///   encoded; `noResponse`/`malformedResponse` for answers shorter than a status word.
+    ///   encoded; `noResponse`/`malformedResponse` for answers shorter than a status word;
+    ///   `responseTooLong` for an answer longer than any response APDU.
     package func transmitRaw(_ command: CommandAPDU) async throws -> ResponseAPDU {
         let frame = try APDUFrame(command: command, purpose: .command)
         let answer = try await roundTrip(frame)
+        let name = APDUTraceDecoder.instructionName(cla: command.cla, ins: command.ins)
+        try APDUExchange.checkAnswerLength(answer.count, command: name)
         guard answer.count >= 2 else {
-            let name = APDUTraceDecoder.instructionName(cla: command.cla, ins: command.ins)
             throw SealDriverError(code: answer.isEmpty ? .noResponse : .malformedResponse,
                                   reason: "\(answer.count)-byte answer to \(name)", command: name)
         }

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Synchronization
+
+/// A tiny TCP server on 127.0.0.1 for the hostile USB/IP tests: it accepts connections and either
+/// never answers, trickles bytes, or relays to a real USB/IP server until ``freeze()`` — after which
+/// it keeps the connections open and forwards nothing (a server that stops answering mid-URB).
+final class HostileUSBIPServer: Sendable {
+    enum Behaviour: Sendable {
+        /// Reads and discards everything, answers nothing.
+        case silent
+        /// Sends `bytes` one at a time, `interval` apart, then stays silent.
+        case trickle(bytes: [UInt8], interval: Duration)
+        /// Relays to the server on `upstreamPort` until frozen.
+        case relay(upstreamPort: UInt16)
+    }
+
+    let port: UInt16
+    private let listener: Int32
+    private let behaviour: Behaviour
+    private struct State {
+        var frozen = false
+        var stopped = false
+        var sockets: [Int32] = []
+    }
+    private let state = Mutex(State())
+
+    init(_ behaviour: Behaviour) throws {
+        self.behaviour = behaviour
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 8) == 0 else { close(fd); throw POSIXError(.EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.port = UInt16(bigEndian: address.sin_port)
+        self.listener = fd
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    /// Stops forwarding in both directions; connections stay open.
+    func freeze() { state.withLock { $0.frozen = true } }
+
+    /// Closes the listener and every connection.
+    func stop() {
+        let sockets = state.withLock { state -> [Int32] in
+            guard !state.stopped else { return [] }
+            state.stopped = true
+            return state.sockets + [listener]
+        }
+        for fd in sockets {
+            _ = shutdown(fd, Int32(SHUT_RDWR))
+            _ = close(fd)
+        }
+    }
+
+    private var isFrozen: Bool { state.withLock { $0.frozen } }
+
+    private func track(_ fd: Int32) -> Bool {
+        state.withLock { state in
+            guard !state.stopped else { return false }
+            state.sockets.append(fd)
+            return true
+        }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0, track(client) else { return }
+            switch behaviour {
+            case .silent:
+                Thread.detachNewThread { [self] in drain(client) }
+            case .trickle(let bytes, let interval):
+                Thread.detachNewThread { [self] in
+                    for byte in bytes {
+                        Thread.sleep(forTimeInterval: Double(interval.components.seconds)
+                                     + Double(interval.components.attoseconds) / 1e18)
+                        if state.withLock({ $0.stopped }) { return }
+                        var value = byte
+                        guard send(client, &value, 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
+                    }
+                }
+                Thread.detachNewThread { [self] in drain(client) }
+            case .relay(let upstreamPort):
+                let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                address.sin_port = upstreamPort.bigEndian
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                guard connected == 0, track(upstream) else { return }
+                Thread.detachNewThread { [self] in pump(from: client, to: upstream) }
+                Thread.detachNewThread { [self] in pump(from: upstream, to: client) }
+            }
+        }
+    }
+
+    private func drain(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while buffer.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, 4096, 0) }) > 0 {}
+    }
+
+    /// Forwards until either side closes; once frozen, whatever arrives is swallowed.
+    private func pump(from source: Int32, to target: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(source, $0.baseAddress, 65_536, 0) }
+            guard count > 0 else { return }
+            if isFrozen { continue }
+            var sent = 0
+            while sent < count {
+                let result = buffer.withUnsafeBytes { bytes -> Int in
+                    guard let base = bytes.baseAddress else { return -1 }
+                    return send(target, base + sent, count - sent, Int32(MSG_NOSIGNAL))
+                }
+                guard result > 0 else { return }
+                sent += result
+            }
+        }
+    }
+}

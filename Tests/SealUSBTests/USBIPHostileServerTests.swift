@@ -1,0 +1,69 @@
+import Foundation
+import SealHostDriver
+import SealProtocol
+import SealSimulatedToken
+@testable import SealUSB
+import Testing
+
+@Suite("A USB/IP server that stops answering", .serialized, .timeLimit(.minutes(1)))
+struct USBIPHostileServerTests {
+    @Test("a server that accepts and never answers OP_REQ_IMPORT: timeout within the client's timeout")
+    func silentServer() async throws {
+        let server = try HostileUSBIPServer(.silent)
+        defer { server.stop() }
+        let client = USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: server.port, busID: "1-1"), timeout: .milliseconds(500))
+        let start = ContinuousClock.now
+        let error = await #expect(throws: USBError.self) { _ = try await client.importDevice() }
+        #expect(error?.code == .timeout)
+        let elapsed = ContinuousClock.now - start
+        print("USB/IP silent server: timeout after \(elapsed)")
+        #expect(elapsed < .seconds(6))
+    }
+
+    @Test("a server trickling its OP_REP_IMPORT a byte at a time cannot stretch the client's timeout")
+    func tricklingServer() async throws {
+        // OP_REP_IMPORT (0111 0003, status 0) and a device record that would take 32 s to arrive.
+        let reply: [UInt8] = [0x01, 0x11, 0x00, 0x03, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 312)
+        let server = try HostileUSBIPServer(.trickle(bytes: reply, interval: .milliseconds(100)))
+        defer { server.stop() }
+        let client = USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: server.port, busID: "1-1"), timeout: .seconds(1))
+        let start = ContinuousClock.now
+        let error = await #expect(throws: USBError.self) { _ = try await client.importDevice() }
+        let elapsed = ContinuousClock.now - start
+        #expect(error?.code == .timeout)
+        print("USB/IP trickling server: timeout after \(elapsed)")
+        #expect(elapsed < .seconds(10), "took \(elapsed)")   // before the fix: 34 s
+    }
+
+    @Test("a server that stops answering mid-URB: the token's call ends with noResponse within commandTimeout + unlink grace")
+    func frozenMidSession() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let relay = try HostileUSBIPServer(.relay(upstreamPort: simulator.server.port))
+        defer { relay.stop() }
+        let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: relay.port, busID: "1-1")).importDevice()
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader,
+                                      configuration: .init(replyTimeout: .milliseconds(500), commandTimeout: .seconds(1)))
+        let token = SealToken(transport: transport)
+        try await token.connect()
+        #expect(try await token.chipID().count == 16)
+
+        relay.freeze()
+        let start = ContinuousClock.now
+        let error = await #expect(throws: SealDriverError.self) { _ = try await token.info() }
+        let elapsed = ContinuousClock.now - start
+        #expect(error?.code == .noResponse, "\(String(describing: error))")
+        #expect(error?.underlyingError is USBError)
+        // The frozen server acknowledges no URB: the bulk OUT write gets the command timeout (1 s),
+        // not the pipe's 5 s write timeout, then CMD_UNLINK goes unanswered for the 1 s grace.
+        // Before the write was bounded by the command timeout: 6 s.
+        #expect(elapsed < .milliseconds(4_500), "took \(elapsed)")
+        // Closing does not power a reader off that just let a command time out: it unlinks and
+        // closes at once (within the unlink grace).
+        let closing = ContinuousClock.now
+        await token.close()
+        let closeTime = ContinuousClock.now - closing
+        #expect(closeTime < .seconds(4), "close took \(closeTime)")   // before the fix: 6 s
+        print("USB/IP frozen mid-URB: the call ended after \(elapsed), close took \(closeTime)")
+    }
+}
