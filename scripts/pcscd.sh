@@ -61,20 +61,35 @@ print_readers() {
     list_readers | sed 's/^/    /'
 }
 
+# vsmartcard-vpcd 3.3 keeps its connections in a table indexed by slot number only (0 and 1), so
+# two entries with the same LIBPATH share it: every pair of readers would serve the ports of the
+# entry read last, the standard "Virtual PCD 00 00"/"00 01" included. Each extra entry therefore
+# loads its own copy of the driver (a separate file is a separate dlopen, with its own table).
+VPCD_DRIVER=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
+tray_driver() { echo "/usr/lib/pcsc/drivers/serial/libifdvpcd-tray-$1.so"; }
+
 # The extra vpcd entries, as /etc/reader.conf.d wants them.
 tray_conf() {
     echo "# SealKit production-line tray: written by scripts/pcscd.sh (docs/pcsc.md)"
     local port
     for port in "${TRAY_CHANNELS[@]}"; do
-        printf '\nFRIENDLYNAME "Virtual PCD %d"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' "$port" "$port" "$port"
+        printf '\nFRIENDLYNAME "Virtual PCD %d"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      %s\nCHANNELID    0x%X\n' \
+            "$port" "$port" "$(tray_driver "$port")" "$port"
     done
 }
 
-# Writes TRAY_CONF when it is missing or differs; returns 0 when it changed.
+# Installs the driver copies and writes TRAY_CONF when it is missing or differs; returns 0 when
+# something changed.
 install_tray_conf() {
-    local wanted
+    local wanted port changed=1
+    for port in "${TRAY_CHANNELS[@]}"; do
+        if ! cmp -s "$VPCD_DRIVER" "$(tray_driver "$port")"; then
+            as_root cp "$(readlink -f "$VPCD_DRIVER")" "$(tray_driver "$port")"
+            changed=0
+        fi
+    done
     wanted="$(tray_conf)"
-    if [ -f "$TRAY_CONF" ] && [ "$(cat "$TRAY_CONF")" = "$wanted" ]; then return 1; fi
+    if [ -f "$TRAY_CONF" ] && [ "$(cat "$TRAY_CONF")" = "$wanted" ]; then return $changed; fi
     echo "==> writing $TRAY_CONF (vpcd readers on ports ${TRAY_CHANNELS[0]}…$((${TRAY_CHANNELS[-1]} + 1)))"
     printf '%s\n' "$wanted" | as_root tee "$TRAY_CONF" >/dev/null
     return 0
