@@ -114,3 +114,25 @@ struct ConformanceThroughPCSCTests {
         #expect(result.stdout.contains("2 chip(s), 0 failed"))
     }
 }
+
+@Suite("conformance options for the real stacks and the tray")
+struct ConformanceOptionTests {
+    @Test("misused --all-readers, --simulator-control, --fresh-slot, --report-dir and --readers-matching are usage errors (64)",
+          arguments: [
+              ["--all-readers", "--reader", "Virtual PCD 00 00"],
+              ["--all-readers", "--json", "out.json"],
+              ["--all-readers", "--simulator-control", "state", "--fresh-slot", "1", "--fresh-reader", "x"],
+              ["--report-dir", "reports"],
+              ["--readers-matching", "Virtual"],
+              ["--simulator-control", "state", "--fresh-slot", "1", "--fresh-reader", "x"],
+              ["--reader", "x", "--simulator-control", "state"],
+              ["--reader", "x", "--simulator-control", "state", "--fresh-slot", "-1", "--fresh-reader", "y"],
+              ["--reader", "x", "--fresh-slot", "1"],
+          ])
+    func usageErrors(arguments: [String]) async throws {
+        let sandbox = try Sandbox()
+        let result = try await sandbox.run(["conformance"] + arguments)
+        #expect(result.status == 64, "\(result)")
+        #expect(result.stdout.isEmpty)
+    }
+}
