@@ -6,6 +6,7 @@ import SealFirmware
 import SealProtocol
 import SealSimulatedToken
 import SealSimulatorServers
+import Synchronization
 import X509
 
 /// Builds the conformance target for a simulated token under test: the simulator also offers what
@@ -55,9 +56,16 @@ enum SimulatorConformanceTarget {
         openFreshSlot: @escaping @Sendable () async throws -> any CardTransport
     ) throws -> ConformanceTarget {
         let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerKeyPEM)
+        // Each fresh token replaces the last one in the slot, so the last one's transport (a PC/SC
+        // context and its queue) is closed then rather than left to pile up until the run ends.
+        // Sharing one transport instead fails: its handle outlives the card it was connected to.
+        let lastFresh = LastFreshTransport()
         @Sendable func fresh() async throws -> SimulatorSlotTransport {
+            if let previous = lastFresh.take() { await previous.close() }
             _ = try await blocking { () throws(SimulatorError) in try control.freshToken(slot: freshSlot) }
-            return SimulatorSlotTransport(base: try await openFreshSlot(), control: control, slot: freshSlot)
+            let base = try await openFreshSlot()
+            lastFresh.set(base)
+            return SimulatorSlotTransport(base: base, control: control, slot: freshSlot)
         }
         return ConformanceTarget(
             name: name,
@@ -151,6 +159,20 @@ final class SimulatorSlotTransport: FaultInjectingTransport {
         await base.disconnect()
         try await blocking { [control, slot] () throws(SimulatorError) in try control.reset(slot: slot) }
         return try await connect()
+    }
+}
+
+/// The transport of the newest fresh token.
+final class LastFreshTransport: Sendable {
+    private let transport = Mutex<(any CardTransport)?>(nil)
+
+    func set(_ newValue: any CardTransport) { transport.withLock { $0 = newValue } }
+
+    func take() -> (any CardTransport)? {
+        transport.withLock { value in
+            defer { value = nil }
+            return value
+        }
     }
 }
 
