@@ -222,6 +222,17 @@ if scripts/pcscd.sh status >/dev/null 2>&1; then
     check "conformance through PC/SC" 0 "$bin/sealctl" conformance --reader "Virtual PCD 00 00" \
         --issuer-key Fixtures/test-issuer/issuer-key.pem --junit "$work/pcsc.xml"
     contains "PC/SC conformance: no failure" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
+    # The whole suite through pcscd: fresh tokens, tearing and remote authorization come from the
+    # control socket of a simulator on two tray readers (scripts/pcscd.sh), so nothing is skipped.
+    full_state="$work/vpcd-full"
+    "$bin/sealsim" serve --vpcd 127.0.0.1:35965 --slots 2 --state "$full_state" >"$work/sealsim-full.log" 2>&1 &
+    full_sim=$!
+    check "a token in Virtual PCD 35965 00 00" 0 wait_for reader_has_card "Virtual PCD 35965 00 00"
+    check "a token in Virtual PCD 35965 00 01" 0 wait_for reader_has_card "Virtual PCD 35965 00 01"
+    check "the whole suite through pcscd (--simulator-control)" 0 "$bin/sealctl" conformance --reader "Virtual PCD 35965 00 00" \
+        --simulator-control "$full_state" --fresh-slot 1 --fresh-reader "Virtual PCD 35965 00 01" --junit "$work/pcsc-full.xml"
+    contains "PC/SC: every case ran, none failed" "$work/out" '^[0-9]+ passed, 0 failed, 0 skipped$'
+    kill "$full_sim"; wait "$full_sim" 2>/dev/null || true
     check "sealctl sim remove" 0 "$bin/sealctl" sim remove --slot 0 --state "$vpcd_state"
     check "the reader empties" 0 wait_for reader_is_empty "Virtual PCD 00 00"
     check "info on an empty reader is a clean error, status 75 (retry)" 75 "$bin/sealctl" info --reader "Virtual PCD 00 00"

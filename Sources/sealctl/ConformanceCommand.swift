@@ -5,7 +5,9 @@ import SealConformance
 import SealFirmware
 import SealHostDriver
 import SealProtocol
+import SealPCSC
 import SealSimulatedToken
+import SealSimulatorServers
 import X509
 
 struct Conformance: AsyncParsableCommand {
@@ -15,6 +17,15 @@ struct Conformance: AsyncParsableCommand {
             Without a target it runs against the embedded simulator, with every simulator-only case \
             (fresh tokens, tearing, remote authorization) enabled. Exit status 0 only when every \
             mandatory case passed.
+
+            Through a reader served by `sealsim serve --vpcd`, --simulator-control STATE_DIR and \
+            --fresh-slot N/--fresh-reader NAME give the suite what only the simulator has: fresh \
+            MANUFACTURED tokens made in slot N (reached through reader NAME), power loss at the n-th \
+            NVM write and remote-authorization tokens, so every case runs through pcscd.
+
+            --all-readers validates a tray: the suite runs on every PC/SC reader with a card, in \
+            parallel, one report per chip (JUnit, JSON, Markdown) named by chip ID in --report-dir, \
+            and a summary table; exit status 1 if any chip fails.
             """)
 
     @OptionGroup var target: TargetOptions
@@ -31,8 +42,45 @@ struct Conformance: AsyncParsableCommand {
     var json: String?
     @Option(help: "Write a Markdown report here.") var markdown: String?
     @Flag(help: "Print every APDU (to stderr).") var trace = false
+    @Option(help: ArgumentHelp("State directory of the `sealsim serve --vpcd` serving the reader: its control socket provides fresh tokens and power-loss injection (with --fresh-slot and --fresh-reader).",
+                               valueName: "STATE_DIR"))
+    var simulatorControl: String?
+    @Option(help: "With --simulator-control: the simulator slot whose token is replaced by each fresh token.") var freshSlot: Int?
+    @Option(help: "With --simulator-control: the PC/SC reader of --fresh-slot (exact name or unique substring).") var freshReader: String?
+    @Flag(help: "Run the suite on every PC/SC reader with a card, in parallel (a production-line tray).") var allReaders = false
+    @Option(help: ArgumentHelp("With --all-readers: write each chip's reports here (<chip ID>.junit.xml, .json, .md) and the tray summary (tray.md).",
+                               valueName: "DIR"))
+    var reportDir: String?
+    @Option(help: ArgumentHelp("With --all-readers: only the readers whose name contains TEXT (repeatable; any of them).", valueName: "TEXT"))
+    var readersMatching: [String] = []
+
+    func validate() throws {
+        if allReaders {
+            if target.reader != nil || target.usb != nil || target.usbip != nil || target.tokenState != nil || target.simulator {
+                throw ValidationError("--all-readers takes no other target")
+            }
+            if junit != nil || json != nil || markdown != nil {
+                throw ValidationError("--all-readers writes one report per chip: use --report-dir instead of --junit, --json and --markdown")
+            }
+            if simulatorControl != nil { throw ValidationError("--simulator-control needs one --reader, not --all-readers") }
+        } else if reportDir != nil || !readersMatching.isEmpty {
+            throw ValidationError("--report-dir and --readers-matching go with --all-readers")
+        }
+        if simulatorControl != nil {
+            guard target.reader != nil else { throw ValidationError("--simulator-control needs --reader (a reader served by `sealsim serve --vpcd`)") }
+            guard let freshSlot, freshSlot >= 0, freshReader != nil else {
+                throw ValidationError("--simulator-control needs --fresh-slot N (0 or more) and --fresh-reader NAME")
+            }
+        } else if freshSlot != nil || freshReader != nil {
+            throw ValidationError("--fresh-slot and --fresh-reader go with --simulator-control")
+        }
+    }
 
     func run() async throws {
+        if allReaders {
+            try await runTray()
+            return
+        }
         let (conformanceTarget, transport) = try await userFacing { try await makeTarget() }
         var runner = ConformanceRunner()
         if !only.isEmpty { runner = runner.selecting(only) }
@@ -70,6 +118,17 @@ struct Conformance: AsyncParsableCommand {
         // token left in a reader (a USB/IP device can only be imported by one client at a time).
         let transport = try await target.openTransport()
         let name = target.targetDescription
+        if let simulatorControl, let freshSlot, let freshReader {
+            let control = SimulatorControlClient(stateDirectory: URL(fileURLWithPath: simulatorControl))
+            let freshReaderName = try await PCSCTransport.resolve(readerQuery: freshReader)
+            guard freshReaderName != transport.name else {
+                throw CLIError("--fresh-reader is the reader under test: fresh tokens need a reader of their own")
+            }
+            return (try SimulatorConformanceTarget.makeControlled(
+                name: name, openToken: { transport }, pin: pin, puk: puk,
+                issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots, control: control, freshSlot: freshSlot,
+                openFreshSlot: { PCSCTransport(readerName: freshReaderName, shareMode: .shared) }), transport)
+        }
         if target.isSimulated {
             return (try SimulatorConformanceTarget.make(
                 name: name, openToken: { transport }, pin: pin, puk: puk,
@@ -77,7 +136,8 @@ struct Conformance: AsyncParsableCommand {
         }
         // A token in a reader: only what the user supplies. Issuer cases need --issuer-key (the test
         // issuer key for sealsim tokens: Fixtures/test-issuer/issuer-key.pem); fresh tokens and
-        // power-loss injection exist only in process, so those cases are skipped.
+        // power-loss injection exist only in process or through a simulator's control socket
+        // (--simulator-control), so those cases are skipped.
         let signer = try issuerPEM.map { P256IssuerSigner(privateKey: try P256.Signing.PrivateKey(pemRepresentation: $0)) }
         return (ConformanceTarget(name: name, openToken: { transport }, pin: pin, puk: puk, issuerSigner: signer,
                                   vendorRoots: roots), transport)

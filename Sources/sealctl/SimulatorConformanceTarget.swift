@@ -2,9 +2,11 @@ import Crypto
 import Foundation
 import SealConformance
 import SealFirmware
-import SealHostDriver
+@_spi(Testing) import SealHostDriver
 import SealProtocol
 import SealSimulatedToken
+import SealSimulatorServers
+import Synchronization
 import X509
 
 /// Builds the conformance target for a simulated token under test: the simulator also offers what
@@ -41,5 +43,149 @@ enum SimulatorConformanceTarget {
                 return (transport, authority, data.pin)
             },
             isSimulator: true)
+    }
+    /// The target for a token in a reader served by `sealsim serve --vpcd`: the token under test is
+    /// whatever `openToken` opens; fresh tokens are made in slot `freshSlot` by the simulator's
+    /// control socket (`fresh N`) and reached through `openFreshSlot` (the PC/SC reader of that
+    /// slot), with power-loss injection through the same socket. Remote-authorization tokens are
+    /// fresh tokens the suite personalizes through the reader with the test remote authority
+    /// (Fixtures/test-remote-authority).
+    static func makeControlled(
+        name: String, openToken: @escaping @Sendable () async throws -> any CardTransport, pin: String, puk: String,
+        issuerKeyPEM: String, vendorRoots: [Certificate], control: SimulatorControlClient, freshSlot: Int,
+        openFreshSlot: @escaping @Sendable () async throws -> any CardTransport
+    ) throws -> ConformanceTarget {
+        let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerKeyPEM)
+        // Each fresh token replaces the last one in the slot, so the last one's transport (a PC/SC
+        // context and its queue) is closed then rather than left to pile up until the run ends.
+        // Sharing one transport instead fails: its handle outlives the card it was connected to.
+        let lastFresh = LastFreshTransport()
+        @Sendable func fresh() async throws -> SimulatorSlotTransport {
+            if let previous = lastFresh.take() { await previous.close() }
+            _ = try await blocking { () throws(SimulatorError) in try control.freshToken(slot: freshSlot) }
+            let base = try await openFreshSlot()
+            lastFresh.set(base)
+            return SimulatorSlotTransport(base: base, control: control, slot: freshSlot)
+        }
+        return ConformanceTarget(
+            name: name,
+            openToken: openToken,
+            pin: pin, puk: puk,
+            issuerSigner: P256IssuerSigner(privateKey: issuerKey),
+            vendorRoots: vendorRoots,
+            makeFreshToken: { try await fresh() },
+            makeRemoteAuthorizationToken: {
+                let authority = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.remoteAuthorityKeyPEM)
+                var data = TokenStore.defaultPersonalization(watermarkKey: SystemChipRandom().randomBytes(count: 32))
+                data.remoteAuthorityKey = Array(authority.publicKey.x963Representation)
+                data.requiresRemoteAuthorization = true
+                let transport = try await fresh()
+                let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerKeyPEM)
+                try await TokenFactory.personalize(transport: transport, issuerKey: issuerKey, data: data, activate: true)
+                return (transport, authority, data.pin)
+            },
+            isSimulator: true)
+    }
+}
+
+
+/// A token in a slot of `sealsim serve`, reached through a real stack (a PC/SC reader fed by vpcd),
+/// with the simulator's control socket for what a reader cannot do: power loss at the n-th NVM
+/// write, the NVM write count and a power cycle. The conformance suite's tearing cases use it
+/// through ``FaultInjectingTransport`` exactly as they use an in-process chip.
+///
+/// A torn command gets no answer: the simulator drops the card out of the reader and presents it
+/// again after about a second, so ``powerCycle()`` (and ``connect()``) wait for the card to be
+/// back before they power it on.
+final class SimulatorSlotTransport: FaultInjectingTransport {
+    let base: any CardTransport
+    let control: SimulatorControlClient
+    let slot: Int
+    /// How long ``connect()`` waits for the card to be presented again.
+    let presenceTimeout: Duration
+
+    init(base: any CardTransport, control: SimulatorControlClient, slot: Int, presenceTimeout: Duration = .seconds(10)) {
+        self.base = base
+        self.control = control
+        self.slot = slot
+        self.presenceTimeout = presenceTimeout
+    }
+
+    var name: String { "\(base.name) (simulator slot \(slot))" }
+
+    /// Connects, retrying while the reader has no card yet (a token just replaced or torn comes
+    /// back after the reader has noticed it leave).
+    func connect() async throws -> [UInt8] {
+        let clock = ContinuousClock()
+        let deadline = clock.now + presenceTimeout
+        while true {
+            do {
+                return try await base.connect()
+            } catch {
+                guard clock.now < deadline else { throw error }
+                await base.disconnect()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    func reset() async throws -> [UInt8] { try await base.reset() }
+    func disconnect() async { await base.disconnect() }
+    func close() async { await base.close() }
+
+    nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
+        try await base.transmit(apdu)
+    }
+
+    nonisolated(nonsending) func withTransaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await base.withTransaction(body)
+    }
+
+    func armPowerLoss(atNVMWrite n: Int) async throws {
+        try await blocking { [control, slot] () throws(SimulatorError) in try control.tear(slot: slot, atNVMWrite: n) }
+    }
+
+    func disarmPowerLoss() async throws {
+        try await blocking { [control, slot] () throws(SimulatorError) in try control.tear(slot: slot, atNVMWrite: nil) }
+    }
+
+    func nvmWriteCount() async throws -> Int {
+        try await blocking { [control, slot] () throws(SimulatorError) in try control.nvmWriteCount(slot: slot) }
+    }
+
+    /// Power-cycles the token through the control socket (out of the reader, unpowered, back in),
+    /// then powers it on again through the reader.
+    func powerCycle() async throws -> [UInt8] {
+        await base.disconnect()
+        try await blocking { [control, slot] () throws(SimulatorError) in try control.reset(slot: slot) }
+        return try await connect()
+    }
+}
+
+/// The transport of the newest fresh token.
+final class LastFreshTransport: Sendable {
+    private let transport = Mutex<(any CardTransport)?>(nil)
+
+    func set(_ newValue: any CardTransport) { transport.withLock { $0 = newValue } }
+
+    func take() -> (any CardTransport)? {
+        transport.withLock { value in
+            defer { value = nil }
+            return value
+        }
+    }
+}
+
+/// Runs a blocking control-socket call on its own thread, so the call (up to a second for a
+/// power cycle) does not hold one of the few cooperative threads.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(SimulatorError) -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        Thread.detachNewThread {
+            do {
+                continuation.resume(returning: try body())
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
     }
 }

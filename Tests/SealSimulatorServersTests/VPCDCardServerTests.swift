@@ -175,6 +175,59 @@ struct VPCDCardServerTests {
         return configuration
     }
 
+    static let getChipID: [UInt8] = [0x00, 0xCA, 0x01, 0x01, 0x00]
+    static let getLifecycle: [UInt8] = [0x00, 0xCA, 0x01, 0x02, 0x00]
+
+    @Test("control socket: writes counts the chip's NVM writes; fresh puts a new MANUFACTURED token in the slot, in memory only")
+    func writesAndFreshTokens() async throws {
+        let state = Self.temporaryStateDirectory()
+        defer { try? FileManager.default.removeItem(at: state) }
+        let (listener, port) = try #require(FakeVPCD.listen())
+        defer { close(listener) }
+        var configuration = Self.configuration(state: state, port: port)
+        configuration.slots = 1
+        let server = try await VPCDCardServer.start(configuration: configuration) { _ in }
+        defer { server.stop() }
+        let client = SimulatorControlClient(stateDirectory: state)
+        let stateFile = VPCDCardServer.stateFile(slot: 0, stateDirectory: state)
+
+        var card = try #require(FakeVPCD.accept(listener))
+        card.send([0x01])
+        #expect(card.transmit(Self.selectSeal)?.suffix(2) == [0x90, 0x00])
+        let provisionedID = try #require(card.transmit(Self.getChipID))
+        #expect(card.transmit(Self.getLifecycle)?.suffix(2) == [0x90, 0x00])
+        // A wrong PIN is written to NVM: the count grows by what the command wrote.
+        let writesBefore = try client.nvmWriteCount(slot: 0)
+        #expect(card.transmit(Self.verifyWrongPIN)?.first == 0x63)
+        let writesAfter = try client.nvmWriteCount(slot: 0)
+        #expect(writesAfter > writesBefore)
+        #expect(try client.nvmWriteCount(slot: 0) == writesAfter)
+        let imageBeforeFresh = try Data(contentsOf: stateFile)
+
+        // fresh: the old card leaves, a new one arrives with another chip ID, MANUFACTURED (02 in
+        // GET DATA 0102 is PERSONALIZED, 01 MANUFACTURED: SPEC §6).
+        let chipID = try client.freshToken(slot: 0)
+        #expect(card.closedByCard())
+        card = try #require(FakeVPCD.accept(listener))
+        card.send([0x01])
+        #expect(card.transmit(Self.selectSeal)?.suffix(2) == [0x90, 0x00])
+        let freshID = try #require(card.transmit(Self.getChipID))
+        #expect(Array(freshID.dropLast(2)) == chipID)
+        #expect(freshID != provisionedID)
+        #expect(card.transmit(Self.getLifecycle) == [0x01, 0x90, 0x00])
+        #expect(try client.freshToken(slot: 0) != chipID)
+        #expect(card.closedByCard())
+
+        // The fresh tokens live in memory: the slot's state file is as the provisioned token left it.
+        #expect(try Data(contentsOf: stateFile) == imageBeforeFresh)
+        server.stop()
+        let reopened = try SimulatedChip(stateFile: stateFile)
+        _ = try reopened.powerOn()
+        _ = reopened.process(Self.selectSeal)
+        #expect(reopened.process(Self.getChipID) == .response(provisionedID))
+        #expect(throws: SimulatorError.self) { try client.freshToken(slot: 0) }
+    }
+
     @Test("normal mode: ATR poll, power on, APDUs, control socket, removal, tearing, power cycle, persistence")
     func normalMode() async throws {
         let state = Self.temporaryStateDirectory()

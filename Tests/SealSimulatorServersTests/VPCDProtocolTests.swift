@@ -112,6 +112,7 @@ struct VPCDControlProtocolTests {
         let cases: [(String, SimulatorControlCommand)] = [
             ("insert 0", .insert(slot: 0)), ("remove 1", .remove(slot: 1)), ("reset 12", .reset(slot: 12)),
             ("tear 0 3", .tear(slot: 0, atNVMWrite: 3)), ("tear 1 off", .tear(slot: 1, atNVMWrite: nil)), ("status", .status),
+            ("writes 3", .writes(slot: 3)), ("fresh 0", .fresh(slot: 0)),
         ]
         for (line, command) in cases {
             #expect(try SimulatorControlCommand(parsing: line) == command)
@@ -121,7 +122,8 @@ struct VPCDControlProtocolTests {
     }
 
     @Test("malformed commands are refused", arguments: ["", "   ", "insert", "insert x", "insert -1", "insert 1 2", "eject 0",
-                                                       "status 0", "tear 0", "tear 0 0", "tear 0 never"])
+                                                       "status 0", "tear 0", "tear 0 0", "tear 0 never",
+                                                       "writes", "writes x", "writes 0 1", "fresh", "fresh -1", "fresh 0 1"])
     func malformed(line: String) {
         #expect(throws: SimulatorError.self) { try SimulatorControlCommand(parsing: line) }
     }

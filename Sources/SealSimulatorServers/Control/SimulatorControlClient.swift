@@ -1,4 +1,5 @@
 import SealSimulatedToken
+import SealProtocol
 import SealReaderWire
 import Foundation
 
@@ -95,6 +96,26 @@ package struct SimulatorControlClient: Sendable {
     /// The command in progress then gets no answer and the token drops out and comes back, as a
     /// token pulled out mid-write.
     package func tear(slot: Int, atNVMWrite n: Int?) throws(SimulatorError) { try send(.tear(slot: slot, atNVMWrite: n)) }
+
+    /// The number of NVM writes the chip of `slot` has made since it was opened (or put in the slot).
+    package func nvmWriteCount(slot: Int) throws(SimulatorError) -> Int {
+        let reply = try send(.writes(slot: slot))
+        guard let last = reply.split(separator: " ").last, let count = Int(last), count >= 0 else {
+            throw SimulatorError(.controlSocket, "unexpected reply to 'writes \(slot)': \(reply)")
+        }
+        return count
+    }
+
+    /// Replaces the token of `slot` with a new MANUFACTURED one (test vendor CA, test issuer key)
+    /// and returns its chip ID. Returns when the new token is presented: the reader saw the old
+    /// card leave (about a second, as ``reset(slot:)``).
+    package func freshToken(slot: Int) throws(SimulatorError) -> [UInt8] {
+        let reply = try send(.fresh(slot: slot))
+        guard let last = reply.split(separator: " ").last, let chipID = bytesFromHex(String(last)), chipID.count == 16 else {
+            throw SimulatorError(.controlSocket, "unexpected reply to 'fresh \(slot)': \(reply)")
+        }
+        return chipID
+    }
 
     /// The state of every slot.
     package func status() throws(SimulatorError) -> SimulatorStatus {

@@ -9,6 +9,8 @@ import Foundation
 //   remove N          take it out (vpcd sees the card removed)  -> ok slot N removed
 //   reset N           power-cycle it: out, chip unpowered, back -> ok slot N power-cycled
 //   tear N K | off    cut power at the K-th NVM write from now  -> ok slot N loses power at NVM write K
+//   writes N          NVM writes of slot N's chip so far        -> ok slot N writes 1234
+//   fresh N           a new MANUFACTURED token in slot N        -> ok slot N fresh chip 00112233445566778899AABBCCDDEEFF
 //   status            every slot                                -> ok mode=normal vpcd=127.0.0.1:35963 slot0=active,powered ...
 
 
@@ -24,6 +26,14 @@ package enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertib
     /// `tear N K`: cut the chip's power at its K-th NVM write from now (K ≥ 1), the way a token
     /// pulled out mid-command is torn; `tear N off` (`atNVMWrite` nil) disarms it.
     case tear(slot: Int, atNVMWrite: Int?)
+    /// `writes N`: the number of NVM writes the chip of slot N has made since it was opened, so a
+    /// client learns how many writes a command makes before tearing each of them.
+    case writes(slot: Int)
+    /// `fresh N`: take the token of slot N out, put a new MANUFACTURED token in its place (test
+    /// vendor CA, the test issuer key of Fixtures/test-issuer, a random chip ID) and present it.
+    /// The new token lives in memory: the slot's state file is left alone and comes back when the
+    /// simulator restarts. The reply ends with the new chip ID in hex.
+    case fresh(slot: Int)
     /// `status`: the state of every slot.
     case status
 
@@ -33,7 +43,7 @@ package enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertib
     package init(parsing line: String) throws(SimulatorError) {
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let keyword = words.first?.lowercased() else {
-            throw SimulatorError(.controlCommand, "empty command (try: status, insert N, remove N, reset N, tear N K)")
+            throw SimulatorError(.controlCommand, "empty command (try: status, insert N, remove N, reset N, tear N K, writes N, fresh N)")
         }
         func slot() throws(SimulatorError) -> Int {
             guard words.count >= 2, let slot = Int(words[1]), slot >= 0 else {
@@ -67,8 +77,14 @@ package enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertib
         case "status":
             try expectArguments(0, usage: "status")
             self = .status
+        case "writes":
+            try expectArguments(1, usage: "writes SLOT")
+            self = .writes(slot: try slot())
+        case "fresh":
+            try expectArguments(1, usage: "fresh SLOT")
+            self = .fresh(slot: try slot())
         default:
-            throw SimulatorError(.controlCommand, "unknown command '\(keyword)' (try: status, insert N, remove N, reset N, tear N K)")
+            throw SimulatorError(.controlCommand, "unknown command '\(keyword)' (try: status, insert N, remove N, reset N, tear N K, writes N, fresh N)")
         }
     }
 
@@ -79,6 +95,8 @@ package enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertib
         case .remove(let slot): return "remove \(slot)"
         case .reset(let slot): return "reset \(slot)"
         case .tear(let slot, let write): return "tear \(slot) \(write.map(String.init) ?? "off")"
+        case .writes(let slot): return "writes \(slot)"
+        case .fresh(let slot): return "fresh \(slot)"
         case .status: return "status"
         }
     }

@@ -213,7 +213,7 @@ package final class VPCDCardServer: Sendable {
         if case .status = command { return "ok \(status())" }
         let index: Int
         switch command {
-        case .insert(let slot), .remove(let slot), .reset(let slot), .tear(let slot, _): index = slot
+        case .insert(let slot), .remove(let slot), .reset(let slot), .tear(let slot, _), .writes(let slot), .fresh(let slot): index = slot
         case .status: index = 0
         }
         guard slots.indices.contains(index) else {
@@ -222,9 +222,9 @@ package final class VPCDCardServer: Sendable {
         let slot = slots[index]
         if configuration.reversed, !configuration.reversedDisconnectsAllowed {
             switch command {
-            case .remove, .reset, .tear:
+            case .remove, .reset, .tear, .fresh:
                 return "error '\(command)' is refused in reversed mode: it drops vpcd's connection, and the vpcd of Debian 12 / Ubuntu 24.04 then aborts pcscd; use normal mode (vpcd listens) to remove or power-cycle tokens"
-            case .insert, .status:
+            case .insert, .writes, .status:
                 break
             }
         }
@@ -256,6 +256,25 @@ package final class VPCDCardServer: Sendable {
             }
             slot.token.disarmPowerLoss()
             return "ok slot \(index) power loss disarmed"
+        case .writes:
+            return "ok slot \(index) writes \(slot.token.nvmWriteCount)"
+        case .fresh:
+            let chip: SimulatedChip
+            let chipID: [UInt8]
+            do {
+                (chip, chipID) = try Self.manufactureFreshToken()
+            } catch {
+                return "error slot \(index): cannot make a fresh token: \(error)"
+            }
+            let wasPresent = slot.isPresent
+            slot.remove()
+            slot.token.powerOff()
+            // The reader must see the old card leave, or pcscd would take the new one for it.
+            if wasPresent { Thread.sleep(forTimeInterval: Double(configuration.reinsertDelayMilliseconds) / 1000) }
+            slot.replaceToken(chip)
+            slot.insert()
+            log("slot \(index): fresh MANUFACTURED token \(hexString(chipID)) (control socket)")
+            return "ok slot \(index) fresh chip \(hexString(chipID))"
         case .status:
             return "ok \(status())"
         }
@@ -290,6 +309,14 @@ package final class VPCDCardServer: Sendable {
     }
 
     // MARK: - Tokens
+
+    /// A new MANUFACTURED chip in memory, under the test vendor CA and the test issuer key, and its chip ID.
+    static func manufactureFreshToken() throws -> (SimulatedChip, [UInt8]) {
+        let backing = InMemoryBackingStore()
+        let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM)
+        let chipID = try TokenFactory.manufacture(backing: backing, ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
+        return (try SimulatedChip(backing: backing), chipID)
+    }
 
     /// Makes slot `slot`'s token when its state file does not exist: manufactured under the test
     /// vendor CA, personalized like the default token and activated; its watermark key is written

@@ -40,7 +40,8 @@ final class VPCDSlot: @unchecked Sendable {
     }
 
     let index: Int
-    let token: SimulatedChip
+    /// The chip in the slot; ``replaceToken(_:)`` swaps it while the card is out.
+    var token: SimulatedChip { locked { currentToken } }
     let settings: Settings
     private let log: @Sendable (String) -> Void
     private let wake: WakeSignal
@@ -53,10 +54,11 @@ final class VPCDSlot: @unchecked Sendable {
     private var started = false
     private var connection: Int32 = -1
     private var phase: SimulatorSlotStatus.State = .waiting
+    private var currentToken: SimulatedChip
 
     init(index: Int, token: SimulatedChip, settings: Settings, log: @escaping @Sendable (String) -> Void) throws(SocketFailure) {
         self.index = index
-        self.token = token
+        self.currentToken = token
         self.settings = settings
         self.log = log
         self.wake = try WakeSignal()
@@ -112,6 +114,13 @@ final class VPCDSlot: @unchecked Sendable {
     }
 
     var isPresent: Bool { locked { present } }
+
+    /// Puts `chip` in the slot in place of its token. Call it while the card is removed, so the
+    /// reader sees a card leave and a new one arrive; the slot thread picks the new chip up at its
+    /// next connection.
+    func replaceToken(_ chip: SimulatedChip) {
+        locked { currentToken = chip }
+    }
 
     /// The slot's state and whether its chip is powered.
     func status() -> SimulatorSlotStatus {
@@ -234,6 +243,8 @@ final class VPCDSlot: @unchecked Sendable {
     /// Serves one vpcd connection until it ends.
     private func serve(_ fd: Int32, buffer: inout [UInt8]) -> ConnectionEnd {
         if settings.tcpNoDelay { POSIXSocket.setNoDelay(fd) }
+        // One chip per connection: a token replaced while the card is out arrives with the next one.
+        let token = self.token
         // A newly presented card is unpowered; vpcd powers it when pcscd asks.
         token.powerOff()
         var machine = VPCDCardProtocol()
