@@ -217,7 +217,7 @@ if scripts/pcscd.sh status >/dev/null 2>&1; then
     contains "SELECT answers 90 00" "$work/out" "SW1=0x90, SW2=0x00"
     check "sealctl readers lists the card" 0 "$bin/sealctl" readers
     contains "readers shows the ATR" "$work/out" "Virtual PCD 00 00 +\[card present, ATR 3B8A810180738000C0545345414CF6"
-    check "stamp through PC/SC" 0 "$bin/sealctl" stamp --reader "00 00" --document "$work/contract.txt" --pin 123456 --out "$work/pcsc-record.json"
+    check "stamp through PC/SC" 0 "$bin/sealctl" stamp --reader "PCD 00 00" --document "$work/contract.txt" --pin 123456 --out "$work/pcsc-record.json"
     check "verify the PC/SC record" 0 "$bin/sealctl" verify "$work/pcsc-record.json" --document "$work/contract.txt" --vendor-root "$root"
     check "conformance through PC/SC" 0 "$bin/sealctl" conformance --reader "Virtual PCD 00 00" \
         --issuer-key Fixtures/test-issuer/issuer-key.pem --junit "$work/pcsc.xml"
@@ -245,7 +245,7 @@ if scripts/pcscd.sh status >/dev/null 2>&1; then
     # sends first: the chip goes mute, the reader sees the card leave and come back, and no state
     # changed (SPEC §11), so the counter is as before.
     check "sealctl sim tear" 0 "$bin/sealctl" sim tear --slot 0 --at 1 --state "$vpcd_state"
-    check "a torn STAMP is a clean error, status 75 (retry)" 75 "$bin/sealctl" stamp --reader "00 00" --document "$work/contract.txt" --pin 123456 --out "$work/torn.json"
+    check "a torn STAMP is a clean error, status 75 (retry)" 75 "$bin/sealctl" stamp --reader "PCD 00 00" --document "$work/contract.txt" --pin 123456 --out "$work/torn.json"
     check "the token comes back after the tear" 0 wait_for reader_has_card "Virtual PCD 00 00"
     check "info after the tear" 0 wait_for "$bin/sealctl" info --reader "Virtual PCD 00 00" --json
     "$bin/sealctl" info --reader "Virtual PCD 00 00" --json >"$work/after-tear.json" 2>/dev/null || true

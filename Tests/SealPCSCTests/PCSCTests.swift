@@ -302,7 +302,7 @@ struct PCSCIntegrationTests {
     }
 
     @Test func resolvesQueriesAgainstLiveReaders() async throws {
-        #expect(try await PCSCTransport.resolve(readerQuery: "00 01") == "Virtual PCD 00 01")
+        #expect(try await PCSCTransport.resolve(readerQuery: "PCD 00 01") == "Virtual PCD 00 01")
         #expect(try await PCSCTransport.resolve(readerQuery: "Virtual PCD 00 00") == "Virtual PCD 00 00")
         await #expect(throws: PCSCError(code: .readerAmbiguous, reason: "")) {
             try await PCSCTransport.resolve(readerQuery: "virtual pcd")
