@@ -27,12 +27,12 @@ public final class SealChip {
     /// record must exist and must not be lower than the newest audit entry. While it is set the
     /// chip answers every command `6581` (memory failure), as a chip does whose NVM fails its
     /// integrity check; no command can change the NVM, so it stays set across power cycles.
-    public private(set) var memoryFault: String?
+    package private(set) var memoryFault: String?
 
     /// Why the durable store refused the last command's commit (a read-only state file, a full
     /// disk), when that command was answered `6581` for it; `nil` otherwise. Cleared at the start
     /// of every command.
-    public var lastStorageFailure: String? { nvm.lastStoreFailure?.reason }
+    package var lastStorageFailure: String? { nvm.lastStoreFailure?.reason }
 
     /// Opens the chip whose persistent state is `nvm`. The chip starts unpowered.
     ///

@@ -28,10 +28,10 @@ public final class SimulatedChip: Sendable {
     public var isPowered: Bool { chip.withLock { $0.isPowered } }
 
     /// Why the chip refuses its persistent state (it then answers every command `6581`), or `nil`.
-    public var memoryFault: String? { chip.withLock { $0.memoryFault } }
+    package var memoryFault: String? { chip.withLock { $0.memoryFault } }
 
     /// Why the last command's commit could not be stored (a read-only state file), or `nil`.
-    public var lastStorageFailure: String? { chip.withLock { $0.lastStorageFailure } }
+    package var lastStorageFailure: String? { chip.withLock { $0.lastStorageFailure } }
 
     /// Cold reset: powers the chip on, recovering its NVM, and returns the ATR.
     public func powerOn() throws -> [UInt8] { try chip.withLock { try $0.powerOn() } }
