@@ -21,6 +21,19 @@ public final class SealChip {
     /// Whether the chip is powered. A power loss during a command clears it.
     public private(set) var isPowered = false
 
+    /// Why the chip refuses its persistent state, or `nil` when the state is consistent.
+    ///
+    /// Checked when the chip is opened and at every power-on (SPEC §11): the signature counter
+    /// record must exist and must not be lower than the newest audit entry. While it is set the
+    /// chip answers every command `6581` (memory failure), as a chip does whose NVM fails its
+    /// integrity check; no command can change the NVM, so it stays set across power cycles.
+    package private(set) var memoryFault: String?
+
+    /// Why the durable store refused the last command's commit (a read-only state file, a full
+    /// disk), when that command was answered `6581` for it; `nil` otherwise. Cleared at the start
+    /// of every command.
+    package var lastStorageFailure: String? { nvm.lastStoreFailure?.reason }
+
     /// Opens the chip whose persistent state is `nvm`. The chip starts unpowered.
     ///
     /// - Throws: ``SealChipError/Code/notManufactured`` when `nvm` holds no manufactured chip
@@ -32,6 +45,7 @@ public final class SealChip {
         }
         self.nvm = nvm
         self.applet = SealAppletRuntime(store: store, random: random)
+        self.memoryFault = store.counterConsistencyFault()
     }
 
     // MARK: - Power
@@ -46,6 +60,7 @@ public final class SealChip {
         clearVolatileState()
         isPowered = false
         try nvm.powerOn()
+        memoryFault = applet.store.counterConsistencyFault()
         isPowered = true
         return ChipATR.bytes
     }
@@ -71,6 +86,8 @@ public final class SealChip {
     ///   lost power during the command (it then stays unpowered until ``powerOn()``).
     public func process(_ command: [UInt8]) -> ChipResponse {
         guard isPowered else { return .mute }
+        nvm.clearLastStoreFailure()
+        guard memoryFault == nil else { return .response([StatusWord.memoryFailure.sw1, StatusWord.memoryFailure.sw2]) }
         switch frontEnd.process(command, target: applet) {
         case .response(let bytes):
             return .response(bytes)

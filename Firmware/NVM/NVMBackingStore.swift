@@ -17,11 +17,25 @@ public protocol NVMBackingStore: AnyObject {
     /// right away (``InMemoryBackingStore``) keeps the snapshot and serializes on demand, which
     /// keeps a whole-image CRC off the STAMP path of in-memory benchmarks and tests.
     func store(snapshot: NVMSnapshot) throws
+
+    /// Offers the image that recovery produced (when the memory is opened over an image that
+    /// carried a journal, and at every power-on). The default stores it like any other image.
+    ///
+    /// A store MAY keep it in memory only: recovery is deterministic and idempotent, so the
+    /// durable image it started from recovers to the same contents on every later load, and the
+    /// next committed transaction stores the recovered contents with its own change.
+    /// ``FileBackingStore`` does so, so that opening and inspecting a token never writes its state
+    /// file (and works on read-only media).
+    func storeRecovered(snapshot: NVMSnapshot) throws
 }
 
 extension NVMBackingStore {
     public func store(snapshot: NVMSnapshot) throws {
         try store(snapshot.encoded())
+    }
+
+    public func storeRecovered(snapshot: NVMSnapshot) throws {
+        try store(snapshot: snapshot)
     }
 }
 

@@ -41,7 +41,10 @@
 /// Because stores are atomic, the durable image is always either the previous commit
 /// point or this one, and loading it (``init(capacity:backing:)``) runs the same
 /// recovery. The image is also stored after every recovery in `powerOn()`, and by
-/// `init` when the loaded image carried a journal, so the stored journal is cleared.
+/// `init` when the loaded image carried a journal, so the stored journal is cleared;
+/// those stores go through ``NVMBackingStore/storeRecovered(snapshot:)``, which a store
+/// may keep in memory until the next commit (recovery is idempotent, so the durable
+/// image recovers to the same contents).
 ///
 /// Not thread-safe: confine an instance to one isolation domain (the chip is
 /// single-threaded too).
@@ -69,6 +72,16 @@ public final class NonVolatileMemory {
 
     /// Whether a transaction is open.
     var isInTransaction: Bool { pending != nil }
+
+    /// The error of the last durable store that failed at a commit, until the next commit stores
+    /// successfully or ``clearLastStoreFailure()`` is called: lets the chip's host say why a
+    /// command was answered `6581` (a read-only state file, a full disk).
+    private(set) var lastStoreFailure: NVMError?
+
+    /// Forgets ``lastStoreFailure`` (the chip calls it before each command).
+    func clearLastStoreFailure() {
+        lastStoreFailure = nil
+    }
 
     /// Bytes used by the committed records (`recordOverhead` + value size each).
     /// Pending writes of an open transaction are not included.
@@ -320,8 +333,11 @@ public final class NonVolatileMemory {
             // undo the marker and journal in the model so memory and store agree.
             cells.journal.removeAll()
             cells.journalCommitted = false
-            throw Self.storageError(error, "commit failed; the transaction was not applied")
+            let failure = Self.storageError(error, "commit failed; the transaction was not applied")
+            lastStoreFailure = failure
+            throw failure
         }
+        lastStoreFailure = nil
         committedBytes = resultingBytes
         pendingBytes = resultingBytes
 
@@ -385,9 +401,10 @@ public final class NonVolatileMemory {
         effect()
     }
 
+    /// Stores the image recovery produced (see the type's discussion).
     private func persist(_ context: String) throws(NVMError) {
         do {
-            try backing.store(snapshot: NVMSnapshot(cells))
+            try backing.storeRecovered(snapshot: NVMSnapshot(cells))
         } catch {
             throw Self.storageError(error, context)
         }

@@ -179,6 +179,35 @@ struct PersistentStore {
         return head
     }
 
+    /// Why the counter and the audit log contradict each other, or `nil` when they agree
+    /// (SPEC §11, power-on check). STAMP commits the counter and the audit head in one
+    /// transaction, so the counter is never below the newest audit entry; an image where it is
+    /// (or where the counter record is missing or malformed) would make the next STAMP re-issue
+    /// an existing counter and serial.
+    func counterConsistencyFault() -> String? {
+        guard let counterRecord = read(.signatureCounter) else {
+            return "the signature counter record is missing"
+        }
+        guard counterRecord.count == 4 else {
+            return "the signature counter record is malformed (\(counterRecord.count) bytes, not 4)"
+        }
+        let counter = readBigEndian(counterRecord, as: UInt32.self)
+        let head: AuditHead
+        if let stored = read(.auditHead) {
+            guard let decoded = AuditHead(stored: stored) else {
+                return "the audit head record is malformed (\(stored.count) bytes, not \(AuditHead.storedLength))"
+            }
+            head = decoded
+        } else {
+            head = .empty
+        }
+        guard counter >= head.newestCounter else {
+            return "the signature counter (\(counter)) is lower than the newest audit entry (\(head.newestCounter)), "
+                + "so the next stamp would re-issue an existing counter and serial"
+        }
+        return nil
+    }
+
     /// The retained audit entry of counter `n`; `nil` when not retained.
     func auditEntry(counter n: UInt32, head: AuditHead) throws(CommandFailure) -> AuditEntry? {
         guard head.retains(n) else { return nil }

@@ -2,7 +2,9 @@ import SealProtocol
 /// The framing of vsmartcard's vpcd socket protocol: every message, in both directions, is a
 /// 2-byte big-endian length followed by that many payload bytes.
 ///
-/// A 1-byte payload is a control message (see ``VPCDMessage``); any longer payload is an APDU.
+/// A 1-byte payload 00, 01, 02 or 04 is a control message (see `VPCDMessage` in
+/// SealSimulatorServers); any other payload is an APDU, and one shorter than 4 bytes (the empty
+/// payload included) is answered `67 00` by the card side.
 /// The largest payload a frame can carry is ``maximumPayloadLength`` (65 535 bytes).
 package enum VPCDFrame {
     /// The largest payload the 2-byte length can describe.

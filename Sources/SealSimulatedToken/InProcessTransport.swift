@@ -24,10 +24,18 @@ public final class InProcessTransport: CardTransport {
     /// The lock of a file-based token (`TokenStore`): held until ``close()``.
     private let fileLock: TokenFileLock?
 
-    /// Opens the chip whose NVM lives in `backing` (a state file or memory).
+    /// Opens the chip whose NVM lives in `backing` (a state file or memory). Opening writes
+    /// nothing (a state file on read-only media can be inspected).
+    ///
+    /// - Throws: ``SimulatorError/Code/stateFile`` when the chip refuses its persistent state
+    ///   (``SimulatedChip/memoryFault``: it would answer every command `6581`), with the reason.
     public convenience init(name: String = "SealKit in-process simulator", backing: sending any NVMBackingStore,
                             random: sending any ChipRandomSource = SystemChipRandom()) throws {
-        try self.init(name: name, chip: SimulatedChip(backing: backing, random: random))
+        let chip = try SimulatedChip(backing: backing, random: random)
+        if let fault = chip.memoryFault {
+            throw SimulatorError(.stateFile, "\(name): the chip refuses its memory and answers every command 6581: \(fault)")
+        }
+        self.init(name: name, chip: chip)
     }
 
     /// A transport to `chip`.
@@ -84,12 +92,20 @@ public final class InProcessTransport: CardTransport {
 
     /// Runs one APDU through the chip, on the caller's executor.
     ///
-    /// - Throws: `SealDriverError` `transportFailure` before ``connect()``, `noResponse` when
-    ///   the chip lost power during the command (a fault injected by a test).
+    /// - Throws: `SealDriverError` `transportFailure` before ``connect()``, and when the chip
+    ///   answered `6581` because its state could not be stored (a read-only state file: the reason
+    ///   names it; the command changed nothing); `noResponse` when the chip lost power during the
+    ///   command (a fault injected by a test).
     public nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
         guard connected.withLock({ $0 }) else { throw SealDriverError(code: .transportFailure, reason: "transmit before connect") }
         switch chip.process(apdu) {
-        case .response(let bytes): return bytes
+        case .response(let bytes):
+            if bytes.suffix(2).elementsEqual([StatusWord.memoryFailure.sw1, StatusWord.memoryFailure.sw2]),
+               let failure = chip.lastStorageFailure {
+                throw SealDriverError(code: .transportFailure, reason: "the token's state could not be saved, so the command changed nothing: \(failure)",
+                                      statusWord: .memoryFailure)
+            }
+            return bytes
         case .mute: throw SealDriverError(code: .noResponse, reason: "the simulated chip did not answer (power lost during the command)")
         }
     }

@@ -27,6 +27,12 @@ public final class SimulatedChip: Sendable {
     /// Whether the chip has power.
     public var isPowered: Bool { chip.withLock { $0.isPowered } }
 
+    /// Why the chip refuses its persistent state (it then answers every command `6581`), or `nil`.
+    package var memoryFault: String? { chip.withLock { $0.memoryFault } }
+
+    /// Why the last command's commit could not be stored (a read-only state file), or `nil`.
+    package var lastStorageFailure: String? { chip.withLock { $0.lastStorageFailure } }
+
     /// Cold reset: powers the chip on, recovering its NVM, and returns the ATR.
     public func powerOn() throws -> [UInt8] { try chip.withLock { try $0.powerOn() } }
 

@@ -12,7 +12,7 @@ import Testing
 // with SEALKIT_PCSC_TESTS=1. SEALKIT_VPCD_PORT (default 35963) and SEALKIT_VPCD_READER (default
 // "Virtual PCD 00 00") select another vpcd; PCSCLITE_CSOCK_NAME another pcscd socket.
 
-@Suite("vpcd card server through pcscd", .enabled(if: ProcessInfo.processInfo.environment["SEALKIT_PCSC_TESTS"] == "1"))
+@Suite("vpcd card server through pcscd", .serialized, .enabled(if: ProcessInfo.processInfo.environment["SEALKIT_PCSC_TESTS"] == "1"))
 struct VPCDPCSCTests {
     static let environment = ProcessInfo.processInfo.environment
     static let reader = environment["SEALKIT_VPCD_READER"] ?? "Virtual PCD 00 00"

@@ -314,6 +314,29 @@ struct VPCDCardServerTests {
         #expect(log.all.filter { $0.contains("made a new token") }.count == 1)
     }
 
+    @Test("a 0-, 1-, 2- or 3-byte APDU is answered 67 00 and the card keeps working")
+    func shortAPDUs() async throws {
+        let state = Self.temporaryStateDirectory()
+        defer { try? FileManager.default.removeItem(at: state) }
+        let (listener, port) = try #require(FakeVPCD.listen())
+        defer { close(listener) }
+        var configuration = Self.configuration(state: state, port: port)
+        configuration.slots = 1
+        let server = try await VPCDCardServer.start(configuration: configuration) { _ in }
+        defer { server.stop() }
+
+        let card = try #require(FakeVPCD.accept(listener))
+        card.send([0x01])
+        #expect(card.transmit(Self.selectSeal)?.suffix(2) == [0x90, 0x00])
+        for payload: [UInt8] in [[], [0x03], [0xA4], [0x00, 0xA4], [0x00, 0x20, 0x00]] {
+            #expect(card.transmit(payload) == [0x67, 0x00], "\(payload)")
+        }
+        // Nothing was disturbed: still powered, the applet still selected.
+        #expect(card.transmit(Self.verifyStatus) == [0x63, 0xC3])
+        card.send([0x04])
+        #expect(card.receive() == SealChip.answerToReset)
+    }
+
     @Test("control socket errors: unknown slot, bad command, a second server on the same state directory")
     func controlErrors() async throws {
         let state = Self.temporaryStateDirectory()

@@ -32,9 +32,22 @@ struct VPCDCardProtocolTests {
         #expect(machine.handle(.powerOff) == .powerOff)
         #expect(machine.handle(.powerOn) == .powerOn)
         #expect(machine.handle(.reset) == .reset)
-        #expect(machine.handle(.unknownControl(0x03)) == .none)
-        #expect(machine.handle(.empty) == .none)
         #expect(!machine.isAwaitingChipResponse)
+    }
+
+    @Test("every payload shorter than 4 bytes that is not a control message is answered 67 00")
+    func shortPayloads() {
+        var machine = VPCDCardProtocol()
+        let wrongLength: [UInt8] = [0x00, 0x02, 0x67, 0x00]
+        var short: [[UInt8]] = [[], [0x00, 0xA4], [0x00, 0xA4, 0x04], [0xFF, 0xFF, 0xFF]]
+        short += (0...255).filter { ![0x00, 0x01, 0x02, 0x04].contains($0) }.map { [UInt8($0)] }
+        for payload in short {
+            // Answered at once, without the chip: vpcd waits for an answer to anything it forwards.
+            #expect(machine.handle(VPCDMessage(payload: payload)) == .send(wrongLength), "\(payload)")
+            #expect(!machine.isAwaitingChipResponse)
+        }
+        // The 4-byte header is the shortest command that reaches the chip.
+        #expect(machine.handle(VPCDMessage(payload: [0x00, 0x20, 0x00, 0x81])) == .transmit([0x00, 0x20, 0x00, 0x81]))
     }
 
     @Test("the ATR request is answered with the seal ATR as one frame")

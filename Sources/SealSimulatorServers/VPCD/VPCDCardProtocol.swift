@@ -13,11 +13,14 @@ package enum VPCDMessage: Equatable, Sendable {
     /// Control byte `04`: vpcd asks for the ATR (it does so about every 400 ms per slot to check
     /// that the card is still present). Answered with the ATR as a normal frame.
     case atrRequest
-    /// Any other 1-byte payload: not part of the protocol. Ignored, not answered.
+    /// Any other 1-byte payload: not a control message, so a 1-byte command APDU that an
+    /// application passed to `SCardTransmit`. Answered `67 00` (a command APDU has at least 4 bytes).
     case unknownControl(UInt8)
-    /// A zero-length frame: vpcd never sends one. Ignored, not answered.
+    /// A zero-length frame: an empty command APDU that an application passed to `SCardTransmit`.
+    /// Answered `67 00`.
     case empty
-    /// A payload of two or more bytes: a command APDU, answered with the response APDU.
+    /// A payload of two or more bytes: a command APDU, answered with the response APDU (`67 00`
+    /// without reaching the chip when it is shorter than a header, 2 or 3 bytes).
     case commandAPDU([UInt8])
 
     /// The control byte that vpcd sends for a power-off.
@@ -95,12 +98,22 @@ package enum VPCDAction: Equatable, Sendable {
 /// | `01` power on | ``VPCDAction/powerOn`` |
 /// | `02` reset | ``VPCDAction/reset`` |
 /// | `04` ATR request | ``VPCDAction/send(_:)`` of the framed ATR (whatever the power state) |
-/// | other 1-byte, empty | ``VPCDAction/none`` |
-/// | command APDU | ``VPCDAction/transmit(_:)``, then ``VPCDAction/send(_:)`` of the framed response, or ``VPCDAction/disconnect`` when the chip is mute |
+/// | other 1-byte, empty, 2 or 3 bytes | ``VPCDAction/send(_:)`` of the framed `67 00` |
+/// | command APDU of 4 bytes or more | ``VPCDAction/transmit(_:)``, then ``VPCDAction/send(_:)`` of the framed response, or ``VPCDAction/disconnect`` when the chip is mute |
 package struct VPCDCardProtocol: Sendable {
     /// The status word sent instead of a response too long for one vpcd frame (`6F 00`, no
     /// precise diagnosis). The seal chip never produces one; the guard keeps the wire well formed.
     package static let responseTooLongStatus: [UInt8] = [0x6F, 0x00]
+
+    /// The status word answered to a payload that is neither a control message nor long enough
+    /// to be a command APDU (0 to 3 bytes): `67 00`, wrong length, as the chip answers a short
+    /// APDU (SPEC §5 step 1). vpcd forwards whatever an application passes to `SCardTransmit` and
+    /// then waits for an answer; leaving such a payload unanswered would wedge the reader for
+    /// every client.
+    package static let wrongLengthStatus: [UInt8] = [0x67, 0x00]
+
+    /// The shortest command APDU: CLA INS P1 P2.
+    package static let minimumCommandLength = 4
 
     /// The ATR answered to every ATR request.
     package let answerToReset: [UInt8]
@@ -109,6 +122,7 @@ package struct VPCDCardProtocol: Sendable {
     package private(set) var isAwaitingChipResponse = false
 
     private let framedATR: [UInt8]
+    private static let framedWrongLength: [UInt8] = [0x00, 0x02] + wrongLengthStatus
 
     /// A state machine answering ATR requests with `answerToReset` (default: the seal chip's ATR).
     package init(answerToReset: [UInt8] = SealChip.answerToReset) {
@@ -128,7 +142,10 @@ package struct VPCDCardProtocol: Sendable {
         case .powerOn: return .powerOn
         case .reset: return .reset
         case .atrRequest: return .send(framedATR)
-        case .unknownControl, .empty: return .none
+        case .unknownControl, .empty:
+            return .send(Self.framedWrongLength)
+        case .commandAPDU(let command) where command.count < Self.minimumCommandLength:
+            return .send(Self.framedWrongLength)
         case .commandAPDU(let command):
             isAwaitingChipResponse = true
             return .transmit(command)

@@ -154,6 +154,9 @@ package final class VPCDCardServer: Sendable {
             } catch {
                 throw SimulatorError(.stateFile, "cannot open the token of slot \(index) (\(stateFile.path)): \(error)")
             }
+            if let fault = token.memoryFault {
+                log("slot \(index): the chip refuses its memory (\(stateFile.path)) and answers every command 6581: \(fault)")
+            }
             let settings = VPCDSlot.Settings(
                 host: configuration.host, port: configuration.basePort + UInt16(index), reversed: configuration.reversed,
                 tcpNoDelay: configuration.tcpNoDelay, tcpQuickAck: configuration.tcpQuickAck,
