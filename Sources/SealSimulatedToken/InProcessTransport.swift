@@ -32,10 +32,16 @@ public final class InProcessTransport: CardTransport {
     public convenience init(name: String = "SealKit in-process simulator", backing: sending any NVMBackingStore,
                             random: sending any ChipRandomSource = SystemChipRandom()) throws {
         let chip = try SimulatedChip(backing: backing, random: random)
+        try Self.refuseMemoryFault(of: chip, name: name)
+        self.init(name: name, chip: chip)
+    }
+
+    /// A chip that refuses its persistent state would answer every command 6581: say why at
+    /// opening, in one line, instead.
+    private static func refuseMemoryFault(of chip: SimulatedChip, name: String) throws(SimulatorError) {
         if let fault = chip.memoryFault {
             throw SimulatorError(.stateFile, "\(name): the chip refuses its memory and answers every command 6581: \(fault)")
         }
-        self.init(name: name, chip: chip)
     }
 
     /// A transport to `chip`.
@@ -47,8 +53,10 @@ public final class InProcessTransport: CardTransport {
 
     /// A transport to the chip whose state file is locked by `fileLock`; ``close()`` releases it.
     package init(name: String, backing: sending any NVMBackingStore, fileLock: TokenFileLock) throws {
+        let chip = try SimulatedChip(backing: backing)
+        try Self.refuseMemoryFault(of: chip, name: name)
         self.name = name
-        self.chip = try SimulatedChip(backing: backing)
+        self.chip = chip
         self.fileLock = fileLock
     }
 

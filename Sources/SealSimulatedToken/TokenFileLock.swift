@@ -40,8 +40,21 @@ package final class TokenFileLock: Sendable {
     /// - Throws: ``SimulatorError`` `tokenInUse` when another process still holds the token after
     ///   the wait; `stateFile` when the lock file cannot be made.
     package init(stateFile: URL, waitSeconds: Double = TokenFileLock.waitSeconds()) throws {
-        let path = Self.lockFileURL(for: stateFile).path
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var path = Self.lockFileURL(for: stateFile).path
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        var canNameHolder = true
+        if fd < 0, [EROFS, EACCES, EPERM].contains(errno) {
+            // Read-only media: the lock file cannot be made there, and nothing can replace the
+            // state file there either, so the lock is taken on an existing lock file or on the
+            // state file itself, opened read-only (flock needs no write access). Inspecting a
+            // token on read-only media must keep working.
+            canNameHolder = false
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                path = stateFile.path
+                fd = open(path, O_RDONLY | O_CLOEXEC)
+            }
+        }
         guard fd >= 0 else {
             throw SimulatorError(.stateFile, "cannot open the token lock \(path): \(String(cString: strerror(errno)))")
         }
@@ -63,7 +76,7 @@ package final class TokenFileLock: Sendable {
         }
         // Name the holder for the next waiter.
         let pid = Array("\(getpid())\n".utf8)
-        if ftruncate(fd, 0) == 0 {
+        if canNameHolder, ftruncate(fd, 0) == 0 {
             _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         }
         descriptor = Mutex(fd)
