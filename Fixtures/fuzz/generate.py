@@ -97,13 +97,14 @@ write("FuzzChipAPDU", "stamp", session(select, verify, *stamps, apdu(0x00, 0xC0,
                                       apdu(0x80, 0x56, 0, 0, b"\x00\x00\x00\x00", 0)))
 write("FuzzChipAPDU", "stamp-twice", session(select, verify, *(stamps * 2), apdu(0x00, 0xCA, 0x01, 0x09, le=0)))
 write("FuzzChipAPDU", "wrong-pins", session(select, *[apdu(0x00, 0x20, 0x00, 0x81, b"000000")] * 4,
-                                           apdu(0x00, 0x2C, 0x00, 0x81, tlv(0x82, b"87654321") + tlv(0x81, pin)), verify))
+                                           apdu(0x00, 0x2C, 0x00, 0x81, tlv(0x83, b"87654321") + tlv(0x82, pin)), verify))
 write("FuzzChipAPDU", "change-pin", session(select, verify,
-                                           apdu(0x00, 0x24, 0x00, 0x81, tlv(0x80, pin) + tlv(0x81, b"654321")),
+                                           apdu(0x00, 0x24, 0x00, 0x81, tlv(0x81, pin) + tlv(0x82, b"654321")),
                                            apdu(0x00, 0x20, 0xFF, 0x81)))
+stamp_data = stamps[0][7:-2]  # the transcript's STAMP is extended: 00 Lc1 Lc2 data 00 00
 write("FuzzChipAPDU", "chaining", session(select, verify,
-                                         *(bytes([0x90]) + s[1:5] + bytes([0x10]) + s[7:7 + 16] for s in stamps[:1]),
-                                         *(bytes([0x80]) + s[1:5] + bytes([len(s[7 + 16:-2])]) + s[7 + 16:-2] + b"\x00" for s in stamps[:1])))
+                                         apdu(0x90, 0x54, 0x00, 0x00, stamp_data[:40]),
+                                         apdu(0x80, 0x54, 0x00, 0x00, stamp_data[40:], 0)))
 write("FuzzChipAPDU", "attestation", session(select, apdu(0x80, 0x58, 0, 0, bytes(range(32)), 0), apdu(0x00, 0xC0, 0, 0, le=0)))
 write("FuzzChipAPDU", "short-and-empty", session(b"", b"\x00", select, b"\x00\xA4", apdu(0x00, 0xCA, 0x01, 0x01, le=8)))
 
