@@ -26,7 +26,8 @@ private func isSpecified(_ sw: StatusWord) -> Bool {
 
 /// Splits the input into APDUs, each preceded by its 2-byte big-endian length (a length past the
 /// end takes what is left), and sends them in order. Invariants: no crash; every response is at
-/// least a status word and that status word is one the SPEC specifies; the signature counter held
+/// least a status word and that status word is one the SPEC specifies; a command answered with a
+/// checking error (67xx–6Fxx) writes no NVM; the signature counter held
 /// in NVM never goes backwards (read through a second chip over the committed image after every
 /// command that wrote NVM).
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -60,6 +61,9 @@ public func fuzzChipAPDU(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         fuzzRequire(isSpecified(response.statusWord),
                     "\(hexString(command)) answered \(response.statusWord), not a specified status word")
         if chip.nvmWriteCount != writes {
+            // ISO 7816-4 §5.6: a checking error (67xx to 6Fxx) leaves non-volatile memory unchanged.
+            fuzzRequire(!(0x67...0x6F).contains(response.statusWord.sw1),
+                        "\(hexString(command)) answered \(response.statusWord) after writing NVM")
             writes = chip.nvmWriteCount
             let now = committedCounter(backing)
             fuzzRequire(now >= counter, "\(hexString(command)) moved the counter back from \(counter) to \(now)")
