@@ -16,6 +16,20 @@ import PackageDescription
 //   SealKitCSimulated (Sources/)        libsealkit-sim, the test token for C    -> SealSimulatedToken
 //   executables on top. The chip and the driver never depend on each other; the simulator links
 //   neither libpcsclite nor libusb.
+// The libFuzzer targets (docs/fuzzing.md): one executable each under Sources/Fuzz/<Name>, holding
+// only its `LLVMFuzzerTestOneInput` entry. scripts/fuzz.sh builds them one at a time with
+// `--sanitize=fuzzer -Xswiftc -DSEALKIT_FUZZING`; a plain build gives each a replay `main` instead.
+let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+    ("FuzzAPDU", ["SealProtocol"]),
+    ("FuzzBERTLV", ["SealProtocol"]),
+    ("FuzzChipAPDU", ["SealFirmware", "SealProtocol", .product(name: "Crypto", package: "swift-crypto")]),
+    ("FuzzVPCDFrame", ["SealReaderWire"]),
+    ("FuzzCCID", ["SealReaderWire", "SealProtocol"]),
+    ("FuzzUSBIP", ["SealReaderWire"]),
+    ("FuzzStampRecord", ["SealHostDriver"]),
+    ("FuzzSealEncodings", ["SealProtocol"]),
+]
+
 let package = Package(
     name: "SealKit",
     platforms: [.macOS(.v14)],
@@ -33,7 +47,7 @@ let package = Package(
         .executable(name: "sealctl", targets: ["sealctl"]),
         .executable(name: "sealsim", targets: ["sealsim"]),
         .executable(name: "sealbench", targets: ["sealbench"]),
-    ],
+    ] + fuzzTargets.map { .executable(name: $0.name, targets: [$0.name]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
@@ -158,6 +172,7 @@ let package = Package(
             ],
             path: "Sources/sealsim"
         ),
+        .target(name: "SealFuzzSupport", path: "Sources/Fuzz/SealFuzzSupport"),
         .executableTarget(
             name: "sealbench",
             dependencies: [
@@ -220,6 +235,8 @@ let package = Package(
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
         .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol"], path: "Tests/sealctlTests"),
-    ],
+    ] + fuzzTargets.map {
+        .executableTarget(name: $0.name, dependencies: ["SealFuzzSupport"] + $0.dependencies, path: "Sources/Fuzz/\($0.name)")
+    },
     swiftLanguageModes: [.v6]
 )

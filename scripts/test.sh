@@ -12,6 +12,7 @@ scripts/pcscd.sh start
 apt_ensure usbip openssl python3
 swift build --build-tests
 SEALKIT_PCSC_TESTS=1 swift test --skip-build
+scripts/fuzz.sh --seconds 15
 scripts/docs.sh
 scripts/examples.sh
 scripts/clib-test.sh
