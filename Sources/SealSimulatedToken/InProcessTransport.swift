@@ -28,7 +28,7 @@ public final class InProcessTransport: CardTransport {
     /// nothing (a state file on read-only media can be inspected).
     ///
     /// - Throws: ``SimulatorError/Code/stateFile`` when the chip refuses its persistent state
-    ///   (``SimulatedChip/memoryFault``: it would answer every command `6581`), with the reason.
+    ///   (the chip would answer every command `6581`), with the reason.
     public convenience init(name: String = "SealKit in-process simulator", backing: sending any NVMBackingStore,
                             random: sending any ChipRandomSource = SystemChipRandom()) throws {
         let chip = try SimulatedChip(backing: backing, random: random)
