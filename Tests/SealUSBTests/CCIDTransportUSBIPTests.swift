@@ -132,9 +132,22 @@ struct CCIDTransportUSBIPTests {
         await token.close()
         let error = await #expect(throws: USBError.self) { try await pipe.write([0x65, 0, 0, 0, 0, 0, 0, 0, 0, 0]) }
         #expect(error?.code == .connectionClosed)
-        // The device is free again: a new client can import it.
-        let again = try await USBIPClient(address: simulator.address).importDevice()
-        await again.close()
+        // The device is free again: a new client can import it. The server learns of the closed
+        // connection on its own thread, so it may still answer "busy" for a moment; it must free
+        // the device within a bounded time.
+        let deadline = ContinuousClock.now + .seconds(5)
+        var imported = false
+        while !imported {
+            do {
+                let again = try await USBIPClient(address: simulator.address).importDevice()
+                await again.close()
+                imported = true
+            } catch {
+                let busy = error.code == .importFailed
+                guard busy, ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
     }
 
     @Test("an interrupt IN read that times out is unlinked, and the device keeps working")
