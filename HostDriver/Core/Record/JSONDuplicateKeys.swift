@@ -64,8 +64,12 @@ package enum JSONDuplicateKeys {
                 let (text, end) = string(in: bytes, from: index + 1)
                 index = end
                 if case .object(let path, var keys, true, _)? = stack.last {
+                    // Take the container off the stack first so `keys` is the set's only owner and
+                    // the insert does not copy it: copying per key made an object of n keys cost
+                    // n² (a hostile record of many unknown keys, which the decoder ignores, hung).
+                    stack.removeLast()
                     guard keys.insert(text).inserted else { return Duplicate(objectPath: path, key: text) }
-                    stack[stack.count - 1] = .object(path: path, keys: keys, expectingKey: false, currentKey: text)
+                    stack.append(.object(path: path, keys: keys, expectingKey: false, currentKey: text))
                 }
             default:
                 index += 1
