@@ -1,3 +1,4 @@
+import Foundation
 import SealProtocol
 
 /// Parses `"6F 0A 00"` into bytes, so wire-format vectors read like the specifications they come
