@@ -219,9 +219,11 @@ public struct USBIPDevice: Hashable, Sendable {
     }
 
     /// Decodes a record at `offset` (bounds already checked by the caller).
-    fileprivate init(record reader: inout USBIPReader) {
+    ///
+    /// - Throws: `.invalidValue` for a bus ID that is not UTF-8 (see ``USBIPReader/busID()``).
+    fileprivate init(record reader: inout USBIPReader) throws(ReaderWireError) {
         path = reader.string(USBIP.pathSize)
-        busID = reader.string(USBIP.busIDSize)
+        busID = try reader.busID()
         busNumber = reader.u32()
         deviceNumber = reader.u32()
         speed = USBIPSpeed(rawValue: reader.u32())
@@ -308,7 +310,8 @@ package enum USBIPOperationRequest: Hashable, Sendable {
     /// Decodes the request at the start of `buffer` (server side).
     ///
     /// - Returns: the request and its size, or `nil` when more bytes are needed.
-    /// - Throws: ``ReaderWireError``: `.badVersion`, `.unknownCode` (any code but `8005`, `8003`).
+    /// - Throws: ``ReaderWireError``: `.badVersion`, `.unknownCode` (any code but `8005`, `8003`),
+    ///   `.invalidValue` for a bus ID that is not UTF-8.
     package static func decode(from buffer: [UInt8]) throws(ReaderWireError) -> (message: USBIPOperationRequest, consumed: Int)? {
         guard let header = try USBIPOperationHeader.checked(
             buffer, expecting: [USBIP.opRequestDeviceList, USBIP.opRequestImport], side: "request") else { return nil }
@@ -319,7 +322,7 @@ package enum USBIPOperationRequest: Hashable, Sendable {
             let size = USBIP.operationHeaderSize + USBIP.busIDSize
             guard buffer.count >= size else { return nil }
             var reader = USBIPReader(buffer, at: USBIP.operationHeaderSize)
-            return (.importDevice(busID: reader.string(USBIP.busIDSize)), size)
+            return (.importDevice(busID: try reader.busID()), size)
         }
     }
 }
@@ -355,7 +358,8 @@ package enum USBIPOperationReply: Hashable, Sendable {
     ///   is read.
     /// - Returns: the reply and its size, or `nil` when more bytes are needed.
     /// - Throws: ``ReaderWireError``: `.badVersion`, `.unknownCode` (any code but `0005`,
-    ///   `0003`), `.lengthTooLarge` for too many devices.
+    ///   `0003`), `.lengthTooLarge` for too many devices, `.invalidValue` for a bus ID that is not
+    ///   UTF-8.
     package static func decode(from buffer: [UInt8], maximumDevices: Int = USBIP.defaultMaximumDevices)
         throws(ReaderWireError) -> (message: USBIPOperationReply, consumed: Int)?
     {
@@ -367,7 +371,7 @@ package enum USBIPOperationReply: Hashable, Sendable {
                 return (.importDevice(status: header.status, device: nil), USBIP.operationHeaderSize)
             }
             guard reader.remaining >= USBIP.deviceRecordSize else { return nil }
-            let device = USBIPDevice(record: &reader)
+            let device = try USBIPDevice(record: &reader)
             return (.importDevice(status: 0, device: device), reader.offset)
         }
         guard header.status == 0 else {
@@ -382,7 +386,7 @@ package enum USBIPOperationReply: Hashable, Sendable {
         var devices: [USBIPDevice] = []
         for _ in 0..<count {
             guard reader.remaining >= USBIP.deviceRecordSize else { return nil }
-            var device = USBIPDevice(record: &reader)
+            var device = try USBIPDevice(record: &reader)
             let interfaceBytes = Int(device.numberOfInterfaces) * USBIP.interfaceRecordSize
             guard reader.remaining >= interfaceBytes else { return nil }
             for _ in 0..<device.numberOfInterfaces {
@@ -927,8 +931,16 @@ private func checkNoTrailing(_ count: Int, _ consumed: Int) throws(ReaderWireErr
 }
 
 /// `text` as UTF-8, cut to `size - 1` bytes so a NUL always ends it, then NUL-padded to `size`.
+/// `text` NUL-padded to `size` bytes, cut at a character boundary so that a NUL ends it and the
+/// kept bytes stay valid UTF-8 (a bus ID cut inside a character would be refused on decoding).
 private func fixedString(_ text: String, size: Int) -> [UInt8] {
-    fixedBytes(Array(Array(text.utf8).prefix(size - 1)), size: size)
+    var kept: [UInt8] = []
+    for scalar in text.unicodeScalars {
+        let encoded = Array(String(scalar).utf8)
+        guard kept.count + encoded.count <= size - 1 else { break }
+        kept += encoded
+    }
+    return fixedBytes(kept, size: size)
 }
 
 private func fixedBytes(_ bytes: [UInt8], size: Int) -> [UInt8] {
@@ -966,10 +978,24 @@ private struct USBIPReader {
     }
 
     /// A NUL-padded string field: the bytes before the first NUL, as UTF-8 (invalid sequences
-    /// repaired).
+    /// repaired). Only for the sysfs path, which is shown and never used to find anything.
     mutating func string(_ size: Int) -> String {
         let raw = bytes(size)
         let text = raw.prefix { $0 != 0 }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The NUL-padded bus ID field. A bus ID names the device to import, so a damaged one is
+    /// refused rather than repaired: two different byte strings repaired to the same U+FFFD text
+    /// would name the same device, and the repaired text would name none on the other side.
+    ///
+    /// - Throws: `.invalidValue` when the bytes before the first NUL are not valid UTF-8.
+    mutating func busID() throws(ReaderWireError) -> String {
+        let field = bytes(USBIP.busIDSize)
+        let text = Array(field.prefix { $0 != 0 })
+        guard let busID = String(validating: text, as: UTF8.self) else {
+            throw ReaderWireError(code: .invalidValue, reason: "the bus ID \(hexString(text)) is not valid UTF-8")
+        }
+        return busID
     }
 }

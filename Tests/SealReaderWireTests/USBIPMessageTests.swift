@@ -42,11 +42,33 @@ struct USBIPMessageTests {
         for length in 0..<bytes.count { #expect(try USBIPOperationRequest.decode(from: Array(bytes.prefix(length))) == nil) }
     }
 
+    @Test("a bus ID that is not UTF-8 is refused, in OP_REQ_IMPORT, OP_REP_IMPORT and OP_REP_DEVLIST",
+          arguments: [[0xFF], [0x31, 0x2D, 0xC3], [0x31, 0x2D, 0xED, 0xA0, 0x80], [0xC0, 0xAF]] as [[UInt8]])
+    func invalidBusID(bytes: [UInt8]) throws {
+        let busID = bytes + [UInt8](repeating: 0, count: 32 - bytes.count)
+        let request = hex("01 11 80 03 00 00 00 00") + busID
+        #expect(throws: ReaderWireError(code: .invalidValue, reason: "")) { try USBIPOperationRequest.decode(from: request) }
+
+        var record = Self.record
+        record.replaceSubrange(256 ..< 288, with: busID)
+        let importReply = hex("01 11 00 03 00 00 00 00") + record
+        #expect(throws: ReaderWireError(code: .invalidValue, reason: "")) { try USBIPOperationReply.decode(from: importReply) }
+        let listReply = hex("01 11 00 05 00 00 00 00  00 00 00 01") + record + hex("0B 00 00 00  FF 01 02 00")
+        #expect(throws: ReaderWireError(code: .invalidValue, reason: "")) { try USBIPOperationReply.decode(from: listReply) }
+    }
+
     @Test("a bus id longer than 31 bytes is cut so that a NUL ends it")
     func longBusID() {
         let bytes = USBIPOperationRequest.importDevice(busID: String(repeating: "x", count: 40)).encoded()
         #expect(bytes.count == 40)
         #expect(bytes[39] == 0)
+    }
+
+    @Test("a long bus ID is cut at a character boundary, so what is sent decodes")
+    func longMultibyteBusID() throws {
+        let bytes = USBIPOperationRequest.importDevice(busID: String(repeating: "é", count: 20)).encoded()
+        let decoded = try #require(try USBIPOperationRequest.decode(from: bytes))
+        #expect(decoded.message == .importDevice(busID: String(repeating: "é", count: 15)))
     }
 
     @Test("OP_REP_DEVLIST with interfaces")
@@ -337,7 +359,7 @@ struct USBIPMessageTests {
     func misc() throws {
         #expect(USBIPSpeed.high.description == "high")
         #expect(USBIPSpeed(rawValue: 9).description == "speed 9")
-        // Invalid UTF-8 in a string field is repaired, not fatal.
+        // Invalid UTF-8 in the path (shown, never used to find a device) is repaired, not fatal.
         var bytes = hex("01 11 00 03 00 00 00 00") + Self.record
         bytes[8] = 0xFF
         guard case .importDevice(_, let device) = try USBIPOperationReply(decoding: bytes) else { Issue.record(); return }

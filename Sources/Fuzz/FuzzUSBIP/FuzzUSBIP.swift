@@ -7,9 +7,10 @@ import SealReaderWire
 /// URB return IN or OUT, setup packet); the rest is what arrived on the socket. Invariants: no
 /// crash; a stream decoder consumes at least a header and never more than it was given; every
 /// decoded URB message re-encodes to bytes that decode to the same message. The operation messages
-/// carry NUL-padded string fields (path, bus ID) that the decoder repairs by design (invalid UTF-8
-/// becomes U+FFFD, a field without its NUL is cut on re-encoding: USBIPMessageTests), so for them
-/// the invariant is one step later: the re-encoded form is a fixed point of decode-then-encode.
+/// carry NUL-padded string fields: the path is repaired by design (invalid UTF-8 becomes U+FFFD;
+/// a bus ID that is not UTF-8 is refused), and a field without its NUL is cut on re-encoding
+/// (USBIPMessageTests), so for them the invariant is one step later: the re-encoded form is a
+/// fixed point of decode-then-encode.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzUSBIP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzBytes(data, size)
