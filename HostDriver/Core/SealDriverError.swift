@@ -124,6 +124,12 @@ public struct SealDriverError: CodedError {
     public var message: String {
         switch code {
         case .transportFailure:
+            // 6581 on a transport failure: a file-based token whose state could not be stored
+            // (read-only file, folder or file system, or a full disk). The reader is not the problem.
+            if statusWord == .memoryFailure {
+                return "The token's storage refused the write, so the command changed nothing (\(reason)); "
+                    + "the token's storage is read-only or full: make it writable and retry."
+            }
             return "Communication with the token failed (\(reason)); check the reader connection and retry."
         case .cardRemoved:
             return "The token was removed; reinsert it and connect again."

@@ -62,6 +62,9 @@ struct TokenMediaTests {
         #expect(error?.statusWord == .memoryFailure)
         #expect(error?.message.contains("is read-only") == true, "\(String(describing: error?.message))")
         #expect(error?.message.contains("\n") == false)
+        // The advice is about the storage, not the reader: nothing is wrong with the connection.
+        #expect(error?.message.contains("storage is read-only") == true, "\(String(describing: error?.message))")
+        #expect(error?.message.contains("reader connection") == false, "\(String(describing: error?.message))")
         #expect(try await token.pinStatus().pinTriesRemaining == 3)
         await token.close()
         #expect(try Data(contentsOf: stateFile) == before)

@@ -43,6 +43,8 @@ struct ReadOnlyTokenCLITests {
         #expect(stamp.status != 0, "\(stamp)")
         #expect(stamp.stderrLines.count == 1, "\(stamp)")
         #expect(stamp.standardError.contains("read-only"), "\(stamp)")
+        #expect(stamp.standardError.contains("storage is read-only"), "\(stamp)")
+        #expect(!stamp.standardError.contains("reader connection"), "\(stamp)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: state)) == before)
     }
 }
