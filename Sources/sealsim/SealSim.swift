@@ -15,6 +15,18 @@ struct SealSim: AsyncParsableCommand {
         subcommands: [Manufacture.self, Personalize.self, Serve.self, Transcript.self])
 }
 
+/// Runs `body`; when it finds the token in use by another process after the wait
+/// (`SEALKIT_TOKEN_WAIT`), prints the reason on one line and exits 75 (EX_TEMPFAIL: retry later),
+/// as sealctl does.
+func exitingWhenInUse<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as SimulatorError where error.code == .tokenInUse {
+        FileHandle.standardError.write(Data("Error: \(error.reason)\n".utf8))
+        throw ExitCode(75)
+    }
+}
+
 /// Reads a PEM file, or fails with one line that names the file.
 func readPEM(_ path: String, what: String) throws -> String {
     do {
@@ -68,6 +80,10 @@ struct Manufacture: AsyncParsableCommand {
 
     func run() async throws {
         let url = URL(fileURLWithPath: state)
+        // One writer per token: replacing (or making) a state file that another process has open
+        // would pull the NVM from under it. Wait for the token like every other writer does.
+        let lock = try exitingWhenInUse { try TokenFileLock(stateFile: url) }
+        defer { lock.release() }
         if FileManager.default.fileExists(atPath: url.path) {
             guard force else { throw SimulatorError(.stateFile, "\(state) exists; pass --force to replace it") }
             try FileManager.default.removeItem(at: url)
@@ -128,7 +144,7 @@ struct Personalize: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let transport = try TokenStore.openToken(at: URL(fileURLWithPath: state))
+        let transport = try exitingWhenInUse { try TokenStore.openToken(at: URL(fileURLWithPath: state)) }
         let hash: [UInt8]
         if let featureImage {
             guard let data = FileManager.default.contents(atPath: featureImage) else {

@@ -111,6 +111,49 @@ struct TokenLockTests {
         #expect(after.status == 0, "\(after)")
     }
 
+    /// `sealsim manufacture --force` replaces a state file: it waits for the token like every
+    /// other writer and exits 75 when another process keeps it open, leaving the file as it was.
+    @Test func manufactureForceWaitsForTheToken() async throws {
+        let sandbox = try Sandbox()
+        let state = sandbox.path("served")
+        let server = Process()
+        server.executableURL = Executable.sealsim.url
+        server.arguments = ["serve", "--vpcd", "127.0.0.1:1", "--slots", "1", "--state", state]
+        server.environment = sandbox.environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let slot = state + "/slot-0.nvm"
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: slot), server.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // The server locks each slot's token before it makes the file (precondition of the test).
+        let holder = try await sandbox.run(["info", "--token-state", slot], environment: ["SEALKIT_TOKEN_WAIT": "0"])
+        #expect(holder.status == 75, "the server does not hold the token yet: \(holder)")
+        let before = try Data(contentsOf: URL(fileURLWithPath: slot))
+
+        let started = ContinuousClock.now
+        let manufacture = try await sandbox.run(["manufacture", "--state", slot, "--force"], executable: .sealsim,
+                                                environment: ["SEALKIT_TOKEN_WAIT": "1"])
+        let waited = ContinuousClock.now - started
+        #expect(manufacture.status == 75, "\(manufacture)")
+        #expect(manufacture.stderrLines.count == 1, "\(manufacture)")
+        #expect(manufacture.standardError.contains("in use by another process (pid \(server.processIdentifier))"), "\(manufacture)")
+        #expect(waited >= .seconds(1), "gave up after \(waited)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: slot)) == before, "the served token was replaced")
+
+        server.terminate()
+        server.waitUntilExit()
+        let after = try await sandbox.run(["manufacture", "--state", slot, "--force"], executable: .sealsim,
+                                          environment: ["SEALKIT_TOKEN_WAIT": "1"])
+        #expect(after.status == 0, "\(after)")
+    }
+
     /// A folder given as the state file is one clear line, not a Foundation error dump.
     @Test func folderAsStateFile() async throws {
         let sandbox = try Sandbox()
