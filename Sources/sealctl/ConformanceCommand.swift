@@ -6,6 +6,7 @@ import SealFirmware
 import SealHostDriver
 import SealProtocol
 import SealPCSC
+import SealUSB
 import SealSimulatedToken
 import SealSimulatorServers
 import X509
@@ -21,7 +22,10 @@ struct Conformance: AsyncParsableCommand {
             Through a reader served by `sealsim serve --vpcd`, --simulator-control STATE_DIR and \
             --fresh-slot N/--fresh-reader NAME give the suite what only the simulator has: fresh \
             MANUFACTURED tokens made in slot N (reached through reader NAME), power loss at the n-th \
-            NVM write and remote-authorization tokens, so every case runs through pcscd.
+            NVM write and remote-authorization tokens, so every case runs through pcscd. Through a \
+            device served by `sealsim serve --usbip`, --usbip … --simulator-control STATE_DIR \
+            --fresh-slot N does the same over USB/IP: fresh tokens are swapped into slot N's device \
+            (bus ID 1-(N+1) on the same server, or --fresh-usbip), which stays attached.
 
             --all-readers validates a tray: the suite runs on every PC/SC reader with a card, in \
             parallel, one report per chip (JUnit, JSON, Markdown) named by chip ID in --report-dir, \
@@ -46,7 +50,10 @@ struct Conformance: AsyncParsableCommand {
                                valueName: "STATE_DIR"))
     var simulatorControl: String?
     @Option(help: "With --simulator-control: the simulator slot whose token is replaced by each fresh token.") var freshSlot: Int?
-    @Option(help: "With --simulator-control: the PC/SC reader of --fresh-slot (exact name or unique substring).") var freshReader: String?
+    @Option(help: "With --simulator-control and --reader: the PC/SC reader of --fresh-slot (exact name or unique substring).") var freshReader: String?
+    @Option(help: ArgumentHelp("With --simulator-control and --usbip: the USB/IP device of --fresh-slot (default: bus ID 1-(N+1) on the --usbip server).",
+                               valueName: "HOST[:PORT]/BUSID"))
+    var freshUsbip: String?
     @Flag(help: "Run the suite on every PC/SC reader with a card, in parallel (a production-line tray).") var allReaders = false
     @Option(help: ArgumentHelp("With --all-readers: write each chip's reports here (<chip ID>.junit.xml, .json, .md) and the tray summary (tray.md).",
                                valueName: "DIR"))
@@ -67,12 +74,26 @@ struct Conformance: AsyncParsableCommand {
             throw ValidationError("--report-dir and --readers-matching go with --all-readers")
         }
         if simulatorControl != nil {
-            guard target.reader != nil else { throw ValidationError("--simulator-control needs --reader (a reader served by `sealsim serve --vpcd`)") }
-            guard let freshSlot, freshSlot >= 0, freshReader != nil else {
-                throw ValidationError("--simulator-control needs --fresh-slot N (0 or more) and --fresh-reader NAME")
+            if target.reader != nil {
+                guard let freshSlot, freshSlot >= 0, freshReader != nil else {
+                    throw ValidationError("--simulator-control needs --fresh-slot N (0 or more) and --fresh-reader NAME")
+                }
+                if freshUsbip != nil { throw ValidationError("--fresh-usbip goes with --usbip, not --reader") }
+            } else if target.usbip != nil {
+                guard let freshSlot, freshSlot >= 0 else {
+                    throw ValidationError("--simulator-control needs --fresh-slot N (0 or more)")
+                }
+                if freshReader != nil { throw ValidationError("--fresh-reader goes with --reader; over USB/IP the fresh device is --fresh-usbip") }
+                if let freshUsbip {
+                    guard let address = try? USBIPAddress(parsing: freshUsbip), address.busID != nil else {
+                        throw ValidationError("--fresh-usbip needs HOST[:PORT]/BUSID, got \(freshUsbip)")
+                    }
+                }
+            } else {
+                throw ValidationError("--simulator-control needs --reader (a reader served by `sealsim serve --vpcd`) or --usbip (a device served by `sealsim serve --usbip`)")
             }
-        } else if freshSlot != nil || freshReader != nil {
-            throw ValidationError("--fresh-slot and --fresh-reader go with --simulator-control")
+        } else if freshSlot != nil || freshReader != nil || freshUsbip != nil {
+            throw ValidationError("--fresh-slot, --fresh-reader and --fresh-usbip go with --simulator-control")
         }
     }
 
@@ -81,7 +102,7 @@ struct Conformance: AsyncParsableCommand {
             try await runTray()
             return
         }
-        let (conformanceTarget, transport) = try await userFacing { try await makeTarget() }
+        let (conformanceTarget, transport, freshTransport) = try await userFacing { try await makeTarget() }
         var runner = ConformanceRunner()
         if !only.isEmpty { runner = runner.selecting(only) }
         let jsonToStandardOutput = json == "-"
@@ -97,6 +118,7 @@ struct Conformance: AsyncParsableCommand {
         }
         try userFacingWrite(markdown) { Data(report.markdown().utf8) }
         await transport.close()
+        await freshTransport?.close()
         if !jsonToStandardOutput { print(report.summaryLine) }
         if !report.allMandatoryPassed { throw ExitCode(1) }
     }
@@ -110,7 +132,9 @@ struct Conformance: AsyncParsableCommand {
         }
     }
 
-    private func makeTarget() async throws -> (ConformanceTarget, any CardTransport) {
+    /// The target, the transport of the token under test, and (USB/IP with --simulator-control)
+    /// the transport of the fresh-token device, shared by every fresh token; the caller closes them.
+    private func makeTarget() async throws -> (ConformanceTarget, any CardTransport, (any CardTransport)?) {
         var roots = try VendorRoots.load(vendorRoot)
         if roots.isEmpty { roots = [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)] }
         let issuerPEM = try issuerKey.map { String(decoding: try readFile($0, what: "issuer key"), as: UTF8.self) }
@@ -127,12 +151,29 @@ struct Conformance: AsyncParsableCommand {
             return (try SimulatorConformanceTarget.makeControlled(
                 name: name, openToken: { transport }, pin: pin, puk: puk,
                 issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots, control: control, freshSlot: freshSlot,
-                openFreshSlot: { PCSCTransport(readerName: freshReaderName, shareMode: .shared) }), transport)
+                freshSlotAccess: .reopened({ PCSCTransport(readerName: freshReaderName, shareMode: .shared) })), transport, nil)
+        }
+        if let simulatorControl, let freshSlot, let usbip = target.usbip {
+            let control = SimulatorControlClient(stateDirectory: URL(fileURLWithPath: simulatorControl), usbip: true)
+            let freshAddress = try freshUSBIPAddress(underTest: usbip, freshSlot: freshSlot)
+            guard !transport.name.hasSuffix(" at \(freshAddress)") else {
+                throw CLIError("the fresh-token device \(freshAddress) is the device under test: fresh tokens need a device of their own")
+            }
+            let freshTransport = try await CCIDTransport.usbip(freshAddress.description)
+            do {
+                return (try SimulatorConformanceTarget.makeControlled(
+                    name: name, openToken: { transport }, pin: pin, puk: puk,
+                    issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots, control: control, freshSlot: freshSlot,
+                    freshSlotAccess: .shared(freshTransport)), transport, freshTransport)
+            } catch {
+                await freshTransport.close()
+                throw error
+            }
         }
         if target.isSimulated {
             return (try SimulatorConformanceTarget.make(
                 name: name, openToken: { transport }, pin: pin, puk: puk,
-                issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots), transport)
+                issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots), transport, nil)
         }
         // A token in a reader: only what the user supplies. Issuer cases need --issuer-key (the test
         // issuer key for sealsim tokens: Fixtures/test-issuer/issuer-key.pem); fresh tokens and
@@ -140,6 +181,19 @@ struct Conformance: AsyncParsableCommand {
         // (--simulator-control), so those cases are skipped.
         let signer = try issuerPEM.map { P256IssuerSigner(privateKey: try P256.Signing.PrivateKey(pemRepresentation: $0)) }
         return (ConformanceTarget(name: name, openToken: { transport }, pin: pin, puk: puk, issuerSigner: signer,
-                                  vendorRoots: roots), transport)
+                                  vendorRoots: roots), transport, nil)
+    }
+
+    /// The USB/IP device of the fresh-token slot: --fresh-usbip, or bus ID `1-(N+1)` (the bus ID
+    /// `sealsim serve --usbip` gives slot N) on the server of the device under test.
+    private func freshUSBIPAddress(underTest: String, freshSlot: Int) throws -> USBIPAddress {
+        do {
+            if let freshUsbip { return try USBIPAddress(parsing: freshUsbip) }  // checked in validate()
+            var address = try USBIPAddress(parsing: underTest)
+            address.busID = USBIPServer.busID(slot: freshSlot)
+            return address
+        } catch {
+            throw CLIError(error.message, status: .usage)
+        }
     }
 }

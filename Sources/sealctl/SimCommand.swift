@@ -5,11 +5,16 @@ import SealSimulatedToken
 
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Control a running `sealsim serve --vpcd`: insert, remove, reset or tear a token, or show the slots.",
+        abstract: "Control a running `sealsim serve --vpcd` (with --usbip, `sealsim serve --usbip`): insert, remove, reset or tear a token, or show the slots.",
+        discussion: """
+            Over USB/IP the device stays attached: its CCID slot reports the card out and in \
+            (RDR_to_PC_NotifySlotChange), as a reader with a removable card does.
+            """,
         subcommands: [Insert.self, Remove.self, Reset.self, Tear.self, Status.self])
 
     struct Options: ParsableArguments {
-        @Option(help: "The simulator's state directory (default $SEALKIT_HOME/vpcd).") var state: String?
+        @Option(help: "The simulator's state directory (default $SEALKIT_HOME/vpcd, with --usbip $SEALKIT_HOME/usbip).") var state: String?
+        @Flag(help: "Control the USB/IP server (`sealsim serve --usbip`, socket usbip.sock) instead of the vpcd one.") var usbip = false
         @Flag(help: "Print JSON.") var json = false
 
         /// Prints what happened to a slot, as text or JSON.
@@ -24,13 +29,13 @@ struct Sim: AsyncParsableCommand {
 
         var client: SimulatorControlClient {
             let directory = state.map { URL(fileURLWithPath: $0, isDirectory: true) }
-                ?? TokenStore().home.appendingPathComponent("vpcd", isDirectory: true)
-            return SimulatorControlClient(stateDirectory: directory)
+                ?? TokenStore().home.appendingPathComponent(usbip ? "usbip" : "vpcd", isDirectory: true)
+            return SimulatorControlClient(stateDirectory: directory, usbip: usbip)
         }
     }
 
     struct Insert: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Insert the token of a slot (connect it to vpcd).")
+        static let configuration = CommandConfiguration(abstract: "Insert the token of a slot (connect it to vpcd; USB/IP: the slot reports a card).")
         @OptionGroup var options: Options
         @Option(help: "Slot number.") var slot: Int
         func run() async throws {
@@ -91,8 +96,9 @@ struct Sim: AsyncParsableCommand {
             do { status = try options.client.status() } catch { throw CLIError(error.reason) }
             if options.json {
                 struct Slot: Encodable { let slot: Int; let state: String; let powered: Bool }
-                struct Out: Encodable { let reversed: Bool; let host: String; let basePort: Int; let slots: [Slot] }
-                try printJSON(Out(reversed: status.reversed, host: status.host, basePort: Int(status.basePort),
+                struct Out: Encodable { let transport: String; let reversed: Bool; let host: String; let basePort: Int; let slots: [Slot] }
+                try printJSON(Out(transport: status.usbip ? "usbip" : "vpcd", reversed: status.reversed, host: status.host,
+                                  basePort: Int(status.basePort),
                                   slots: status.slots.map { Slot(slot: $0.slot, state: $0.state.rawValue, powered: $0.powered) }))
             } else {
                 print(status)

@@ -8,6 +8,9 @@ import SealHostDriver
 import SealProtocol
 import SealSimulatedToken
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // The USB/IP server of the simulator (Sources/SealSimulator/USB): the operation phase and the
 // URB phase as state machines, then the real server on a loopback socket — driven by SealKit's
@@ -406,6 +409,105 @@ struct USBIPServerSocketTests {
         await secondTransport.close()
     }
 
+    @Test("the control socket swaps a fresh token into an imported device: the device stays attached, its CCID slot reports the card out and in")
+    func freshTokenWhileAttached() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await Self.startServer(directory: directory, devices: 2)
+        defer { server.stop() }
+        let control = SimulatorControlClient(stateDirectory: directory, usbip: true)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("usbip.sock").path))
+        let idle = try control.status()
+        #expect(idle == SimulatorStatus(reversed: false, usbip: true, host: "127.0.0.1", basePort: server.port, slots: [
+            SimulatorSlotStatus(slot: 0, state: .waiting, powered: false), SimulatorSlotStatus(slot: 1, state: .waiting, powered: false),
+        ]))
+        #expect(try SimulatorStatus(parsing: idle.description) == idle)
+
+        // The raw USB/IP side: the device's serial names the slot, and its interrupt endpoint
+        // reports each card change.
+        let raw = try RawUSBIPClient(port: server.port, busID: "1-2")
+        defer { raw.close() }
+        #expect(try raw.stringDescriptor(index: 3) == "SEALSIM-SLOT-1")
+        #expect(try raw.interrupt() == [0x50, 0x03])  // the initial NotifySlotChange: present, changed
+
+        // SealKit's client on device 1-1 (the raw connection has 1-2: a device is imported by one
+        // client at a time).
+        let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: server.port)).importDevice(busID: "1-1")
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+        let token = SealToken(transport: transport)
+        _ = try await token.connect()
+        let served = try await token.info()
+        #expect(served.lifecycle == .active)
+
+        // fresh 0: a new MANUFACTURED chip in the slot of the imported device 1-1.
+        let chipID = try control.freshToken(slot: 0)
+        #expect(chipID != served.chipID)
+        #expect(server.importedBusIDs().contains("1-1"), "the device stayed attached")
+        // The powered card left: the reader answers that its slot holds an unpowered card until
+        // the host powers the new one on.
+        await #expect(throws: SealDriverError.self) { _ = try await transport.transmit(SealCommand.getData(.chipID).encoded()) }
+        await transport.disconnect()
+        let freshToken = SealToken(transport: transport)
+        _ = try await freshToken.connect()
+        let fresh = try await freshToken.info()
+        #expect(fresh.chipID == chipID)
+        #expect(fresh.lifecycle == .manufactured)
+        #expect(try control.status().slots[0] == SimulatorSlotStatus(slot: 0, state: .active, powered: true))
+        await freshToken.close()
+
+        // On the raw connection: remove and insert slot 1's card, then swap it; each is one
+        // NotifySlotChange with the "changed" bit (bit 1) and the presence (bit 0) after it.
+        try control.remove(slot: 1)
+        #expect(try raw.interrupt() == [0x50, 0x02])
+        #expect(try control.status().slots[1].state == .absent)
+        try control.insert(slot: 1)
+        #expect(try raw.interrupt() == [0x50, 0x03])
+        _ = try control.freshToken(slot: 1)
+        #expect(try raw.interrupt() == [0x50, 0x03])
+        try control.reset(slot: 1)
+        #expect(try raw.interrupt() == [0x50, 0x03])
+        #expect(try raw.stringDescriptor(index: 3) == "SEALSIM-SLOT-1", "the reader keeps its serial whatever card is in it")
+
+        #expect(throws: SimulatorError.self) { try control.freshToken(slot: 2) }
+        // The fresh tokens lived in memory: the slot's state file still holds the served token.
+        server.stop()
+        let reopened = SealToken(transport: try TokenStore.openToken(at: USBIPServer.stateFile(slot: 0, stateDirectory: directory)))
+        _ = try await reopened.connect()
+        #expect(try await reopened.chipID() == served.chipID)
+        await reopened.close()
+    }
+
+    @Test("a token torn through the control socket goes mute over USB/IP and comes back after a power cycle, its state unchanged")
+    func tearOverUSBIP() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await Self.startServer(directory: directory)
+        defer { server.stop() }
+        let control = SimulatorControlClient(stateDirectory: directory, usbip: true)
+        let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: server.port)).importDevice(busID: "1-1")
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+        let token = SealToken(transport: transport)
+        _ = try await token.connect()
+        let tries = try #require(try await token.info().pinStatus?.pinTriesRemaining)
+
+        // A wrong PIN writes the try counter: the control socket counts the NVM writes it makes.
+        let before = try control.nvmWriteCount(slot: 0)
+        await #expect(throws: SealDriverError.self) { try await token.verifyPIN("999999") }
+        #expect(try control.nvmWriteCount(slot: 0) > before)
+        #expect(try await token.info().pinStatus?.pinTriesRemaining == tries - 1)
+
+        // Torn at its first write, the next wrong PIN gets no answer and spends no try.
+        try control.tear(slot: 0, atNVMWrite: 1)
+        await #expect(throws: SealDriverError.self) { try await token.verifyPIN("999999") }
+        try control.tear(slot: 0, atNVMWrite: nil)
+        await token.disconnect()
+        try control.reset(slot: 0)
+        _ = try await token.connect()
+        #expect(try await token.info().pinStatus?.pinTriesRemaining == tries - 1)
+        try await token.verifyPIN(TestCredentials.defaultPIN)
+        await token.close()
+    }
+
     @Test("Debian's usbip lists the token as a smart-card device",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/usbip")))
     func usbipList() async throws {
@@ -441,4 +543,86 @@ struct USBIPServerSocketTests {
         watchdog.cancel()
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// A USB/IP client on a plain socket, for what SealKit's client does not do: read a string
+/// descriptor and the interrupt endpoint of an imported device.
+private final class RawUSBIPClient {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var seqnum: UInt32 = 0
+
+    init(port: UInt16, busID: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        try #require(connected, "cannot connect to 127.0.0.1:\(port)")
+        try send(USBIPOperationRequest.importDevice(busID: busID).encoded())
+        while true {
+            if let (reply, consumed) = try USBIPOperationReply.decode(from: buffer) {
+                buffer.removeFirst(consumed)
+                guard case .importDevice(0, _) = reply else { throw RawError("import of \(busID) refused: \(reply)") }
+                return
+            }
+            try receive()
+        }
+    }
+
+    func close() { _ = Glibc.close(fd) }
+
+    /// GET_DESCRIPTOR(string `index`), as text.
+    func stringDescriptor(index: UInt8) throws -> String {
+        let reply = try submit(.submit(USBIPSubmit(seqnum: nextSeqnum(), devid: 1 << 16 | 3, direction: .in, endpoint: 0,
+                                                   transferBufferLength: 255,
+                                                   setup: .getDescriptor(type: 3, index: index, languageID: 0x0409, length: 255))))
+        return try USBStringDescriptor.decodeText(reply.data)
+    }
+
+    /// The next message of the interrupt-IN endpoint (waits up to 10 s).
+    func interrupt() throws -> [UInt8] {
+        try submit(.submit(USBIPSubmit(seqnum: nextSeqnum(), devid: 1 << 16 | 3, direction: .in, endpoint: 3,
+                                       transferBufferLength: 8, interval: 16))).data
+    }
+
+    private func nextSeqnum() -> UInt32 {
+        seqnum += 1
+        return seqnum
+    }
+
+    private func submit(_ command: USBIPCommand) throws -> USBIPSubmitReturn {
+        try send(command.encoded())
+        while true {
+            if let (message, consumed) = try USBIPReturn.decode(from: buffer, directionOf: { _ in .in }) {
+                buffer.removeFirst(consumed)
+                guard case .submit(let ret) = message, ret.status == 0 else { throw RawError("unexpected \(message)") }
+                return ret
+            }
+            try receive()
+        }
+    }
+
+    private func send(_ bytes: [UInt8]) throws {
+        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+        guard sent == bytes.count else { throw RawError("send failed") }
+    }
+
+    private func receive() throws {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { throw RawError("the server closed the connection or did not answer in 10 s") }
+        buffer += chunk[..<count]
+    }
+}
+
+private struct RawError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -13,6 +13,7 @@ import Darwin
 
 /// A client of a running `sealsim serve`'s control socket: what `sealctl sim insert|remove|reset`
 /// uses to insert, remove or power-cycle a simulated token without restarting the simulator.
+/// The vpcd server and the USB/IP server each have one, with the same commands.
 ///
 /// Each call opens the socket, sends one command line, reads the one-line reply and closes.
 /// Calls block (a `reset` takes about a second: the token stays out long enough for pcscd to
@@ -28,9 +29,19 @@ package struct SimulatorControlClient: Sendable {
     /// The name of the control socket in the simulator's state directory.
     package static let socketFileName = "sealsim.sock"
 
+    /// The name of the USB/IP server's control socket in its state directory (`sealsim serve
+    /// --usbip`). A name of its own: one `sealsim serve --vpcd … --usbip … --state DIR` runs both
+    /// servers on one directory.
+    package static let usbipSocketFileName = "usbip.sock"
+
     /// The socket of the simulator whose state directory is `stateDirectory`.
     package static func socketURL(stateDirectory: URL) -> URL {
         stateDirectory.appendingPathComponent(socketFileName, isDirectory: false)
+    }
+
+    /// The control socket of the USB/IP server whose state directory is `stateDirectory`.
+    package static func usbipSocketURL(stateDirectory: URL) -> URL {
+        stateDirectory.appendingPathComponent(usbipSocketFileName, isDirectory: false)
     }
 
     /// The control socket this client talks to.
@@ -44,9 +55,11 @@ package struct SimulatorControlClient: Sendable {
         self.replyTimeoutMilliseconds = replyTimeoutMilliseconds
     }
 
-    /// A client of the simulator serving `stateDirectory` (socket `<stateDirectory>/sealsim.sock`).
-    package init(stateDirectory: URL, replyTimeoutMilliseconds: Int = 15_000) {
-        self.init(socketURL: Self.socketURL(stateDirectory: stateDirectory), replyTimeoutMilliseconds: replyTimeoutMilliseconds)
+    /// A client of the simulator serving `stateDirectory`: socket `<stateDirectory>/sealsim.sock`
+    /// (vpcd), or `<stateDirectory>/usbip.sock` when `usbip` is set.
+    package init(stateDirectory: URL, usbip: Bool = false, replyTimeoutMilliseconds: Int = 15_000) {
+        let socket = usbip ? Self.usbipSocketURL(stateDirectory: stateDirectory) : Self.socketURL(stateDirectory: stateDirectory)
+        self.init(socketURL: socket, replyTimeoutMilliseconds: replyTimeoutMilliseconds)
     }
 
     /// Sends `command` and returns the text of the `ok` reply after `ok ` (possibly empty).
@@ -60,7 +73,8 @@ package struct SimulatorControlClient: Sendable {
         do {
             fd = try POSIXSocket.connectUnix(path: path)
         } catch {
-            let hint = error.code == ENOENT || error.code == ECONNREFUSED ? " (is `sealsim serve --vpcd` running with this state directory?)" : ""
+            let server = socketURL.lastPathComponent == Self.usbipSocketFileName ? "--usbip" : "--vpcd"
+            let hint = error.code == ENOENT || error.code == ECONNREFUSED ? " (is `sealsim serve \(server)` running with this state directory?)" : ""
             throw SimulatorError(.controlSocket, "cannot reach the simulator's control socket: \(error)\(hint)")
         }
         defer { POSIXSocket.closeDescriptor(fd) }
@@ -108,7 +122,8 @@ package struct SimulatorControlClient: Sendable {
 
     /// Replaces the token of `slot` with a new MANUFACTURED one (test vendor CA, test issuer key)
     /// and returns its chip ID. Returns when the new token is presented: the reader saw the old
-    /// card leave (about a second, as ``reset(slot:)``).
+    /// card leave (vpcd: about a second, as ``reset(slot:)``; USB/IP: the reader's slot reported
+    /// the card out and in, at once).
     package func freshToken(slot: Int) throws(SimulatorError) -> [UInt8] {
         let reply = try send(.fresh(slot: slot))
         guard let last = reply.split(separator: " ").last, let chipID = bytesFromHex(String(last)), chipID.count == 16 else {

@@ -12,6 +12,12 @@ import Foundation
 //   writes N          NVM writes of slot N's chip so far        -> ok slot N writes 1234
 //   fresh N           a new MANUFACTURED token in slot N        -> ok slot N fresh chip 00112233445566778899AABBCCDDEEFF
 //   status            every slot                                -> ok mode=normal vpcd=127.0.0.1:35963 slot0=active,powered ...
+//                                                                   (USB/IP: ok mode=usbip usbip=127.0.0.1:3240 slot0=active,powered ...)
+//
+// The vpcd server (`<state>/sealsim.sock`) and the USB/IP server (`<state>/usbip.sock`) answer the
+// same commands. Over vpcd a card leaves the reader by closing its vpcd connection; over USB/IP
+// the device stays attached and its CCID slot reports the card absent and present again
+// (RDR_to_PC_NotifySlotChange), as a reader with a removable card does.
 
 
 /// A command of the simulator's control socket; ``description`` is its line on the wire.
@@ -104,19 +110,21 @@ package enum SimulatorControlCommand: Equatable, Sendable, CustomStringConvertib
 
 /// One slot in a ``SimulatorStatus``.
 package struct SimulatorSlotStatus: Equatable, Sendable, CustomStringConvertible {
-    /// Where the slot's token stands with respect to vpcd.
+    /// Where the slot's token stands with respect to vpcd (or, over USB/IP, to the client).
     package enum State: String, Equatable, Sendable {
-        /// Removed with `remove N`: not connected, not trying to.
+        /// Removed with `remove N`: not connected, not trying to (USB/IP: the device's slot
+        /// reports no card).
         case absent
-        /// Present, but no connection yet (vpcd not up, or reversed: vpcd has not connected).
+        /// Present, but no connection yet (vpcd not up, or reversed: vpcd has not connected;
+        /// USB/IP: the device is not imported).
         case waiting
         /// TCP connection established; vpcd has not sent anything yet.
         case connected
-        /// vpcd has talked to the token on this connection.
+        /// vpcd has talked to the token on this connection (USB/IP: a client imported the device).
         case active
     }
 
-    /// The slot number (reader `Virtual PCD 00 0N`).
+    /// The slot number (reader `Virtual PCD 00 0N`; USB/IP bus ID `1-(N+1)`).
     package var slot: Int
     /// The connection state.
     package var state: State
@@ -144,31 +152,38 @@ package struct SimulatorSlotStatus: Equatable, Sendable, CustomStringConvertible
     }
 }
 
-/// The answer to `status`: mode, vpcd endpoint and every slot.
+/// The answer to `status`: mode, endpoint and every slot.
 ///
 /// On the wire (after `ok `): `mode=normal vpcd=127.0.0.1:35963 slot0=active,powered slot1=absent,unpowered`;
-/// slot N uses port `basePort + N`.
+/// slot N uses port `basePort + N`. A USB/IP server answers `mode=usbip usbip=127.0.0.1:3240 slot0=…`:
+/// one port for every slot, slot N being bus ID `1-(N+1)`.
 package struct SimulatorStatus: Equatable, Sendable, CustomStringConvertible {
     /// `true` in reversed mode (the simulator listens, vpcd connects).
     package var reversed: Bool
-    /// vpcd's host (normal mode) or the address listened on (reversed).
+    /// `true` for a USB/IP server (then `reversed` is `false`).
+    package var usbip: Bool
+    /// vpcd's host (normal mode) or the address listened on (reversed, USB/IP).
     package var host: String
-    /// The port of slot 0.
+    /// The port of slot 0 (USB/IP: of every slot).
     package var basePort: UInt16
     /// Every slot, from slot 0.
     package var slots: [SimulatorSlotStatus]
 
     /// A status.
-    package init(reversed: Bool, host: String, basePort: UInt16, slots: [SimulatorSlotStatus]) {
+    package init(reversed: Bool, usbip: Bool = false, host: String, basePort: UInt16, slots: [SimulatorSlotStatus]) {
         self.reversed = reversed
+        self.usbip = usbip
         self.host = host
         self.basePort = basePort
         self.slots = slots
     }
 
-    /// The reply text: `mode=… vpcd=host:port slot0=… …`.
+    /// The reply text: `mode=… vpcd=host:port slot0=… …` (USB/IP: `mode=usbip usbip=host:port …`).
     package var description: String {
-        (["mode=\(reversed ? "reversed" : "normal")", "vpcd=\(host):\(basePort)"] + slots.map(\.description)).joined(separator: " ")
+        let head = usbip
+            ? ["mode=usbip", "usbip=\(host):\(basePort)"]
+            : ["mode=\(reversed ? "reversed" : "normal")", "vpcd=\(host):\(basePort)"]
+        return (head + slots.map(\.description)).joined(separator: " ")
     }
 
     /// Parses the text of a `status` reply after `ok `.
@@ -176,14 +191,17 @@ package struct SimulatorStatus: Equatable, Sendable, CustomStringConvertible {
     /// - Throws: ``SimulatorError`` with code `controlSocket` when the text is malformed.
     package init(parsing text: String) throws(SimulatorError) {
         var reversed: Bool?
+        var usbip = false
         var endpoint: (String, UInt16)?
         var slots: [SimulatorSlotStatus] = []
         for field in text.split(separator: " ") {
             if field.hasPrefix("mode=") {
                 reversed = field == "mode=reversed"
-            } else if field.hasPrefix("vpcd="), let colon = field.lastIndex(of: ":"),
+                usbip = field == "mode=usbip"
+            } else if let equals = field.firstIndex(of: "="), ["vpcd", "usbip"].contains(field[..<equals]),
+                      let colon = field.lastIndex(of: ":"), colon > equals,
                       let port = UInt16(field[field.index(after: colon)...]) {
-                endpoint = (String(field[field.index(field.startIndex, offsetBy: 5) ..< colon]), port)
+                endpoint = (String(field[field.index(after: equals) ..< colon]), port)
             } else if let slot = SimulatorSlotStatus(field: field) {
                 slots.append(slot)
             } else {
@@ -193,6 +211,6 @@ package struct SimulatorStatus: Equatable, Sendable, CustomStringConvertible {
         guard let reversed, let endpoint else {
             throw SimulatorError(.controlSocket, "malformed status reply '\(text)'")
         }
-        self.init(reversed: reversed, host: endpoint.0, basePort: endpoint.1, slots: slots)
+        self.init(reversed: reversed, usbip: usbip, host: endpoint.0, basePort: endpoint.1, slots: slots)
     }
 }

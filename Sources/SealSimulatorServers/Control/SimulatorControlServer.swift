@@ -1,5 +1,7 @@
 import SealSimulatedToken
 import SealReaderWire
+import Crypto
+import SealFirmware
 import Dispatch
 import Foundation
 
@@ -121,5 +123,40 @@ final class SimulatorControlServer: @unchecked Sendable {
                 return
             }
         }
+    }
+}
+
+/// What `fresh N` puts in a slot, over vpcd and USB/IP alike: a new MANUFACTURED chip in memory,
+/// under the test vendor CA and the test issuer key, and its chip ID.
+func manufactureFreshToken() throws -> (SimulatedChip, [UInt8]) {
+    let backing = InMemoryBackingStore()
+    let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM)
+    let chipID = try TokenFactory.manufacture(backing: backing, ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
+    return (try SimulatedChip(backing: backing), chipID)
+}
+
+/// Breaks the cycle server → control server → handler → server: the handler holds the server's
+/// reply function through a weak reference, set once after both exist.
+final class ControlReplyHandler<Server: AnyObject & Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var server: Server?
+    private let reply: @Sendable (Server, String) -> String
+
+    init(reply: @escaping @Sendable (Server, String) -> String) {
+        self.reply = reply
+    }
+
+    func attach(_ server: Server) {
+        lock.lock()
+        self.server = server
+        lock.unlock()
+    }
+
+    func reply(to line: String) -> String {
+        lock.lock()
+        let server = self.server
+        lock.unlock()
+        guard let server else { return "error the simulator is shutting down" }
+        return reply(server, line)
     }
 }

@@ -1,4 +1,4 @@
-import SealSimulatedToken
+@_spi(Testing) import SealSimulatedToken
 import SealReaderWire
 import SealHostDriver
 import Crypto
@@ -18,12 +18,22 @@ import Darwin
 /// Simulated SealKit tokens as USB CCID devices exported over USB/IP (TCP, default port 3240):
 /// what `sealsim serve --usbip [HOST:]PORT` runs.
 ///
-/// Token k is the USB device with bus ID `1-(k+1)` (`1-1`, `1-2`, …): a full-speed CCID reader
-/// with its card built in (see ``CCIDUSBDescriptorSet`` and docs/usb.md), whose chip keeps its
+/// Token k is the USB device with bus ID `1-(k+1)` (`1-1`, `1-2`, …): a full-speed single-slot
+/// CCID reader (see ``CCIDUSBDescriptorSet`` and docs/usb.md) holding a card whose chip keeps its
 /// NVM in `<stateDirectory>/usb-slot-k.nvm` — made on first use like the default token (test
 /// vendor CA, default personalization, PIN ``TestCredentials/defaultPIN``) and persisted, so a
-/// killed server comes back in its last committed state. Its USB serial number is the chip ID in
-/// hex.
+/// killed server comes back in its last committed state. While the server runs it holds each
+/// slot's token lock (``TokenFileLock``), so no other process writes over the served NVM.
+///
+/// The USB device is the reader, not the card: its serial number names the simulator slot
+/// (``serialNumber(slot:)``, `SEALSIM-SLOT-k`), and the card in it can change while the device
+/// stays attached. The control socket `<stateDirectory>/usbip.sock` (the commands of
+/// ``SimulatorControlCommand``, as `sealsim serve --vpcd` offers them) takes the card out, puts it
+/// back, power-cycles it, tears it at its n-th NVM write, or swaps in a fresh MANUFACTURED token
+/// (in memory). Each change reaches the importing client as a CCID reader with a removable card
+/// reports it: the slot's ICC status turns absent, then present and inactive, and an
+/// `RDR_to_PC_NotifySlotChange` with the "changed" bit goes out on the interrupt endpoint. Read
+/// the chip ID from the card (GET DATA), not from the USB descriptors.
 ///
 /// A Linux host attaches a token with `usbip attach -r HOST -b 1-1` (vhci-hcd), after which
 /// pcscd/libccid see a reader; `usbip list -r HOST` lists the tokens. SealKit's own USB/IP client
@@ -47,8 +57,11 @@ package final class USBIPServer: Sendable {
         /// The reader model of every device (message size, time extension); `slotCount` is
         /// always 1 (one token, one single-slot reader).
         package var device: CCIDDeviceConfiguration
-        /// VID:PID, bcdDevice and strings; the serial number is replaced by each chip's ID.
+        /// VID:PID, bcdDevice and strings; the serial number is replaced by each slot's
+        /// (``USBIPServer/serialNumber(slot:)``).
         package var identity: CCIDUSBIdentity
+        /// The control socket; default `<stateDirectory>/usbip.sock`.
+        package var controlSocket: URL
 
         package init(stateDirectory: URL, host: String = "127.0.0.1", port: UInt16 = USBIP.defaultPort, devices: Int = 1) {
             self.host = host
@@ -57,6 +70,7 @@ package final class USBIPServer: Sendable {
             self.stateDirectory = stateDirectory
             self.device = CCIDDeviceConfiguration()
             self.identity = CCIDUSBIdentity(serialNumber: "")
+            self.controlSocket = SimulatorControlClient.usbipSocketURL(stateDirectory: stateDirectory)
         }
     }
 
@@ -81,6 +95,11 @@ package final class USBIPServer: Sendable {
     /// The bus ID of token `slot`: `1-<slot + 1>`.
     package static func busID(slot: Int) -> String { "1-\(slot + 1)" }
 
+    /// The USB serial number of token `slot`'s device: `SEALSIM-SLOT-<slot>`. It names the reader
+    /// (the simulator slot), which keeps it whatever card is inserted; a serial derived from the
+    /// chip would go stale at the first `fresh`.
+    package static func serialNumber(slot: Int) -> String { "SEALSIM-SLOT-\(slot)" }
+
     package let configuration: Configuration
     /// The port actually listened on (the configured one, or the one the system picked for 0).
     package let port: UInt16
@@ -93,21 +112,28 @@ package final class USBIPServer: Sendable {
     private let log: @Sendable (String) -> Void
     private let state = ServerState()
     private let stateLock: StateDirectoryLock
+    /// Each slot's token lock, held while the server runs.
+    private let tokenLocks: [TokenFileLock]
+    private let control: SimulatorControlServer
     private let acceptFinished = DispatchSemaphore(value: 0)
 
     private init(configuration: Configuration, port: UInt16, exports: [ExportedDevice], listener: Int32, wake: WakeSignal,
-                 stateLock: StateDirectoryLock, log: @escaping @Sendable (String) -> Void) {
+                 stateLock: StateDirectoryLock, tokenLocks: [TokenFileLock], control: SimulatorControlServer,
+                 log: @escaping @Sendable (String) -> Void) {
         self.configuration = configuration
         self.port = port
         self.exports = exports
         self.listener = listener
         self.wake = wake
         self.stateLock = stateLock
+        self.tokenLocks = tokenLocks
+        self.control = control
         self.log = log
     }
 
-    /// Starts a server: locks the state directory, makes the tokens that do not exist yet, opens
-    /// them, listens and starts accepting connections. Returns once clients can connect.
+    /// Starts a server: locks the state directory and each slot's token, makes the tokens that do
+    /// not exist yet, opens them and the control socket, listens and starts accepting connections.
+    /// Returns once clients can connect.
     ///
     /// - Throws: ``SimulatorError``: `invalidArgument` for a bad configuration, `cardServer` when
     ///   the state directory is in use or the address cannot be listened on, and the errors of
@@ -129,24 +155,24 @@ package final class USBIPServer: Sendable {
         var deviceConfiguration = configuration.device.normalized
         deviceConfiguration.slotCount = 1
         var exports: [ExportedDevice] = []
+        var tokenLocks: [TokenFileLock] = []
         for slot in 0..<configuration.devices {
             let stateFile = stateFile(slot: slot, stateDirectory: directory)
+            tokenLocks.append(try TokenFileLock(stateFile: stateFile, waitSeconds: 0))
             if try await provisionToken(slot: slot, stateDirectory: directory) {
                 log("usbip \(busID(slot: slot)): made a new token in \(stateFile.path) (PIN \(TestCredentials.defaultPIN))")
             }
-            let chipID: [UInt8]
             let token: SimulatedChip
             do {
-                let reader = SealToken(transport: try TokenStore.openToken(at: stateFile))
-                _ = try await reader.connect()
-                chipID = try await reader.chipID()
-                await reader.close()   // releases the token's lock (TokenFileLock) before the slot opens it
                 token = try SimulatedChip(stateFile: stateFile)
             } catch {
                 throw SimulatorError(.stateFile, "cannot open the token of \(busID(slot: slot)) (\(stateFile.path)): \(error)")
             }
+            if let fault = token.memoryFault {
+                log("usbip \(busID(slot: slot)): the chip refuses its memory (\(stateFile.path)) and answers every command 6581: \(fault)")
+            }
             var identity = configuration.identity
-            identity.serialNumber = hexString(chipID)
+            identity.serialNumber = serialNumber(slot: slot)
             let descriptors = CCIDUSBDescriptorSet(identity: identity, configuration: deviceConfiguration)
             // devnum 1 is the root hub's; the tokens are 2, 3, … on bus 1.
             let record = descriptors.usbipRecord(path: stateFile.path, busID: busID(slot: slot), busNumber: 1, deviceNumber: UInt32(slot + 2))
@@ -163,16 +189,27 @@ package final class USBIPServer: Sendable {
         } catch {
             throw SimulatorError(.cardServer, "cannot listen for USB/IP on \(configuration.host):\(configuration.port): \(error)")
         }
+        let handler = ControlReplyHandler<USBIPServer> { server, line in server.reply(to: line) }
+        let control: SimulatorControlServer
+        do {
+            control = try SimulatorControlServer(path: configuration.controlSocket.path, handler: { handler.reply(to: $0) }, log: log)
+        } catch {
+            POSIXSocket.closeDescriptor(listener)
+            throw error
+        }
         let server = USBIPServer(configuration: configuration, port: port, exports: exports, listener: listener, wake: wake,
-                                 stateLock: stateLock, log: log)
+                                 stateLock: stateLock, tokenLocks: tokenLocks, control: control, log: log)
+        handler.attach(server)
         let thread = Thread { [server] in
             server.acceptLoop()
             server.acceptFinished.signal()
         }
         thread.name = "sealsim-usbip-accept"
         thread.start()
+        control.start()
         log("sealsim: USB/IP on \(configuration.host):\(port), \(exports.count) device(s): "
-            + exports.map { "\($0.busID) \(String(format: "%04x:%04x", $0.record.vendorID, $0.record.productID)) serial \($0.descriptors.identity.serialNumber)" }.joined(separator: ", "))
+            + exports.map { "\($0.busID) \(String(format: "%04x:%04x", $0.record.vendorID, $0.record.productID)) serial \($0.descriptors.identity.serialNumber)" }.joined(separator: ", ")
+            + "; control socket \(configuration.controlSocket.path)")
         return server
     }
 
@@ -180,6 +217,7 @@ package final class USBIPServer: Sendable {
     /// releases the state directory. Idempotent; blocks until the threads have finished.
     package func stop() {
         guard state.beginStopping() else { return }
+        control.stop()
         wake.signal()
         _ = acceptFinished.wait(timeout: .now() + 5)
         POSIXSocket.closeDescriptor(listener)
@@ -190,6 +228,7 @@ package final class USBIPServer: Sendable {
             connection.waitFinished()
         }
         stateLock.release()
+        for lock in tokenLocks { lock.release() }
         log("sealsim: USB/IP stopped")
     }
 
@@ -198,15 +237,91 @@ package final class USBIPServer: Sendable {
     }
 
     /// Inserts or removes the card of token `slot` (`RDR_to_PC_NotifySlotChange` to the client
-    /// that imported it). A token's card is built in, so this models a reader whose card is
-    /// pulled — useful to exercise a host's slot-change handling.
+    /// that imported it), as the control socket's `insert N` and `remove N` do. Returns once the
+    /// importing client's device model has the change (at once when nobody imported it).
     ///
     /// - Returns: `false` when there is no such slot.
     @discardableResult
     package func setCardPresent(_ present: Bool, slot: Int) -> Bool {
         guard exports.indices.contains(slot) else { return false }
-        exports[slot].setPresent(present)
+        exports[slot].changeCard(present: present)
         return true
+    }
+
+    /// The state of every slot, as the control socket's `status` reports it.
+    package func status() -> SimulatorStatus {
+        SimulatorStatus(reversed: false, usbip: true, host: configuration.host, basePort: port, slots: exports.map { device in
+            let state: SimulatorSlotStatus.State = !device.isPresent ? .absent : device.isAttached ? .active : .waiting
+            return SimulatorSlotStatus(slot: device.slot, state: state, powered: device.token.isPowered)
+        })
+    }
+
+    /// Executes one control command and returns the reply line (`ok …` or `error …`), as the
+    /// control socket does. A command that changes the card returns once the importing client's
+    /// device model has the change.
+    package func reply(to line: String) -> String {
+        let command: SimulatorControlCommand
+        do {
+            command = try SimulatorControlCommand(parsing: line)
+        } catch {
+            return "error \(error.reason)"
+        }
+        let index: Int
+        switch command {
+        case .status: return "ok \(status())"
+        case .insert(let slot), .remove(let slot), .reset(let slot), .tear(let slot, _), .writes(let slot), .fresh(let slot): index = slot
+        }
+        guard exports.indices.contains(index) else {
+            return "error no slot \(index): this simulator has slot\(exports.count == 1 ? " 0" : "s 0-\(exports.count - 1)")"
+        }
+        let device = exports[index]
+        let name = "usbip \(device.busID)"
+        switch command {
+        case .insert:
+            let wasPresent = device.isPresent
+            if !wasPresent {
+                device.changeCard(present: true)
+                log("\(name): card inserted (control socket)")
+            }
+            return wasPresent ? "ok slot \(index) already inserted" : "ok slot \(index) inserted"
+        case .remove:
+            let wasPresent = device.isPresent
+            if wasPresent {
+                device.changeCard(present: false)
+                log("\(name): card removed (control socket)")
+            }
+            return wasPresent ? "ok slot \(index) removed" : "ok slot \(index) already removed"
+        case .reset:
+            // Out and in again: the chip loses power, the client sees the slot change.
+            let wasPresent = device.isPresent
+            device.changeCard(present: wasPresent, powerCycle: true)
+            guard wasPresent else { return "ok slot \(index) power-cycled (it stays removed)" }
+            log("\(name): card power-cycled (control socket)")
+            return "ok slot \(index) power-cycled"
+        case .tear(_, let write):
+            if let write {
+                device.token.armPowerLoss(atNVMWrite: write)
+                log("\(name): power loss armed at NVM write \(write) from now (control socket)")
+                return "ok slot \(index) loses power at NVM write \(write) from now"
+            }
+            device.token.disarmPowerLoss()
+            return "ok slot \(index) power loss disarmed"
+        case .writes:
+            return "ok slot \(index) writes \(device.token.nvmWriteCount)"
+        case .fresh:
+            let chip: SimulatedChip
+            let chipID: [UInt8]
+            do {
+                (chip, chipID) = try manufactureFreshToken()
+            } catch {
+                return "error slot \(index): cannot make a fresh token: \(error)"
+            }
+            device.changeCard(present: true, replacingChipWith: chip)
+            log("\(name): fresh MANUFACTURED token \(hexString(chipID)) (control socket)")
+            return "ok slot \(index) fresh chip \(hexString(chipID))"
+        case .status:
+            return "ok \(status())"
+        }
     }
 
     /// The bus IDs currently imported by a client.
@@ -296,7 +411,8 @@ package final class USBIPServer: Sendable {
     private func serve(_ connection: ConnectionHandle) {
         let fd = connection.fd
         var attached: ExportedDevice?
-        var knownPresence = true
+        // The card as this connection's client last learned of it.
+        var known = ExportedDevice.CardState(present: true, changes: 0)
         let machine = USBIPServerConnection(
             listDevices: { [exports] in exports.map(\.record) },
             importDevice: { [exports, log] busID in
@@ -304,14 +420,14 @@ package final class USBIPServer: Sendable {
                     log("usbip: \(connection.peer) asked for unknown bus ID \(busID)")
                     return .refused(status: USBIPServerConnection.statusUnavailable)
                 }
-                guard device.attach(connection) else {
+                guard let card = device.attach(connection) else {
                     log("usbip: \(connection.peer) asked for \(busID), already imported by another client")
                     return .refused(status: USBIPServerConnection.statusBusy)
                 }
                 attached = device
-                knownPresence = device.isPresent
+                known = card
                 log("usbip: \(busID) imported by \(connection.peer)")
-                return .attached(device.record, device.makeSession(present: knownPresence, log: log))
+                return .attached(device.record, device.makeSession(present: card.present, log: log))
             })
         defer {
             machine.close(reason: "connection ended")
@@ -328,13 +444,21 @@ package final class USBIPServer: Sendable {
             case .timedOut:
                 continue
             case .woken:
-                // A presence change for the attached device, or the server stopping.
+                // A card change for the attached device, or the server stopping.
                 guard let device = attached, let session = machine.session else { continue }
-                let present = device.isPresent
-                guard present != knownPresence else { continue }
-                knownPresence = present
+                let card = device.cardState
+                guard card.changes != known.changes else { continue }
+                // Out (if it was in), then in (if it is now): a swap or power cycle the client
+                // did not watch still shows as a change of card, as CCID's "changed" bit says.
                 var output: [UInt8] = []
-                for reply in session.setCardPresent(present, slot: 0) { output += reply.encoded() }
+                if known.present {
+                    for reply in session.setCardPresent(false, slot: 0) { output += reply.encoded() }
+                }
+                if card.present {
+                    for reply in session.setCardPresent(true, slot: 0) { output += reply.encoded() }
+                }
+                known = card
+                device.reported(card.changes)
                 guard send(output, on: fd) else { return }
             case .ready:
                 let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -363,68 +487,148 @@ package final class USBIPServer: Sendable {
 
 // MARK: - Supporting types
 
-/// A token exported as a USB device: its record, descriptors and chip, and which connection (if
-/// any) has imported it.
+/// A token exported as a USB device: its record and descriptors, the card in its slot (which the
+/// control socket takes out, puts back, power-cycles or swaps), and which connection (if any) has
+/// imported it.
+///
+/// Card changes are counted. The control thread makes a change and wakes the importing
+/// connection's thread, which passes it to its device model (``USBIPServerDeviceSession``, not
+/// thread-safe, touched by that thread only) and reports it done; the control thread waits for
+/// that, so a `fresh N` answered `ok` means the client's next command meets the new card.
 private final class ExportedDevice: @unchecked Sendable {
+    /// The card as a connection knows it: present or not, and how many changes it has seen.
+    struct CardState {
+        var present: Bool
+        var changes: Int
+    }
+
+    /// How long a card change waits for the importing connection to take it.
+    static let changeTimeout: TimeInterval = 5
+
     let slot: Int
     let record: USBIPDevice
     let descriptors: CCIDUSBDescriptorSet
     let deviceConfiguration: CCIDDeviceConfiguration
-    let token: SimulatedChip
     var busID: String { record.busID }
 
-    // Guarded by `lock`.
-    private let lock = NSLock()
+    // Guarded by `condition`.
+    private let condition = NSCondition()
     private var owner: ConnectionHandle?
+    private var chip: SimulatedChip
     private var present = true
+    private var changes = 0
+    private var reportedChanges = 0
 
     init(slot: Int, record: USBIPDevice, descriptors: CCIDUSBDescriptorSet, device: CCIDDeviceConfiguration, token: SimulatedChip) {
         self.slot = slot
         self.record = record
         self.descriptors = descriptors
         self.deviceConfiguration = device
-        self.token = token
+        self.chip = token
     }
 
+    /// The chip of the card in the slot (the last one, when the slot is empty).
+    var token: SimulatedChip { locked { chip } }
     var isPresent: Bool { locked { present } }
     var isAttached: Bool { locked { owner != nil } }
+    var cardState: CardState { locked { CardState(present: present, changes: changes) } }
 
-    func attach(_ connection: ConnectionHandle) -> Bool {
+    /// Makes `connection` the importer; `nil` when another connection has the device. Returns
+    /// the card as the new client finds it.
+    func attach(_ connection: ConnectionHandle) -> CardState? {
         locked {
-            guard owner == nil else { return false }
+            guard owner == nil else { return nil }
             owner = connection
-            return true
+            reportedChanges = changes
+            return CardState(present: present, changes: changes)
         }
     }
 
     func detach(_ connection: ConnectionHandle) {
+        let chip = locked { () -> SimulatedChip in
+            if owner === connection {
+                owner = nil
+                condition.broadcast()
+            }
+            return self.chip
+        }
+        chip.powerOff()
+    }
+
+    /// The importing connection has passed every change up to `changes` to its client.
+    func reported(_ changes: Int) {
         locked {
-            if owner === connection { owner = nil }
+            reportedChanges = max(reportedChanges, changes)
+            condition.broadcast()
         }
-        token.powerOff()
     }
 
-    func setPresent(_ value: Bool) {
-        let wakeOwner = locked { () -> ConnectionHandle? in
-            present = value
-            return owner
+    /// Changes the card: `present` says whether a card is in the slot afterwards; a card that
+    /// leaves (removed, power-cycled or replaced) loses power; `replacingChipWith` puts another
+    /// chip in. Returns when the importing connection has the change, at once when the device is
+    /// not imported, or after ``changeTimeout``.
+    func changeCard(present newPresence: Bool, powerCycle: Bool = false, replacingChipWith newChip: SimulatedChip? = nil) {
+        condition.lock()
+        let leaving = present && (!newPresence || powerCycle || newChip != nil) ? chip : nil
+        present = newPresence
+        if let newChip { chip = newChip }
+        changes += 1
+        let target = changes
+        let importer = owner
+        condition.unlock()
+
+        leaving?.powerOff()
+        guard let importer else { return }
+        importer.wake.signal()
+        let deadline = Date().addingTimeInterval(Self.changeTimeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while reportedChanges < target, owner === importer {
+            if !condition.wait(until: deadline) { break }
         }
-        wakeOwner?.wake.signal()
     }
 
-    /// A fresh USB device model over the token (the chip starts unpowered, as on plug-in).
+    /// A fresh USB device model over the slot (the card starts unpowered, as on plug-in).
     func makeSession(present: Bool, log: @escaping @Sendable (String) -> Void) -> USBIPServerDeviceSession {
         token.powerOff()
-        let runner = CCIDDeviceRunner(configuration: deviceConfiguration, cards: [SimulatedChipCard(chip: token)], cardPresent: [present])
+        let runner = CCIDDeviceRunner(configuration: deviceConfiguration, cards: [SlotCard(device: self)], cardPresent: [present])
         let busID = self.busID
         return USBIPServerDeviceSession(descriptors: descriptors, runner: runner, devid: record.busNumber << 16 | record.deviceNumber,
                                         note: { log("usbip \(busID): \($0)") })
     }
 
     private func locked<T>(_ body: () -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         return body()
+    }
+}
+
+/// The card in an exported device's slot, as its connection's ``CCIDDeviceRunner`` drives it:
+/// power-on takes whatever chip is in the slot then, and the commands that follow go to that chip
+/// until it is powered off, so a card swapped in between never receives half of a session.
+private final class SlotCard: CCIDCard {
+    private let device: ExportedDevice
+    private var chip: SimulatedChip?
+
+    init(device: ExportedDevice) {
+        self.device = device
+    }
+
+    func powerOn() -> [UInt8]? {
+        let chip = device.token
+        self.chip = chip
+        return try? chip.powerOn()
+    }
+
+    func powerOff() {
+        (chip ?? device.token).powerOff()
+        chip = nil
+    }
+
+    func transmit(_ apdu: [UInt8]) -> ChipResponse {
+        guard let chip else { return .mute }
+        return chip.process(apdu)
     }
 }
 

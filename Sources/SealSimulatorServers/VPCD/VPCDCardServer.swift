@@ -265,7 +265,7 @@ package final class VPCDCardServer: Sendable {
             let chip: SimulatedChip
             let chipID: [UInt8]
             do {
-                (chip, chipID) = try Self.manufactureFreshToken()
+                (chip, chipID) = try manufactureFreshToken()
             } catch {
                 return "error slot \(index): cannot make a fresh token: \(error)"
             }
@@ -312,14 +312,6 @@ package final class VPCDCardServer: Sendable {
     }
 
     // MARK: - Tokens
-
-    /// A new MANUFACTURED chip in memory, under the test vendor CA and the test issuer key, and its chip ID.
-    static func manufactureFreshToken() throws -> (SimulatedChip, [UInt8]) {
-        let backing = InMemoryBackingStore()
-        let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM)
-        let chipID = try TokenFactory.manufacture(backing: backing, ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
-        return (try SimulatedChip(backing: backing), chipID)
-    }
 
     /// Makes slot `slot`'s token when its state file does not exist: manufactured under the test
     /// vendor CA, personalized like the default token and activated; its watermark key is written
