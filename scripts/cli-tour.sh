@@ -262,7 +262,7 @@ fi
 
 # ---- USB: the simulated token as a USB CCID device over USB/IP ----
 usb_port=${SEALKIT_USBIP_PORT:-3240}
-"$bin/sealsim" serve --usbip "127.0.0.1:$usb_port" --slots 1 --state "$work/usbip" >"$work/sealsim-usbip.log" 2>&1 &
+"$bin/sealsim" serve --usbip "127.0.0.1:$usb_port" --slots 2 --state "$work/usbip" >"$work/sealsim-usbip.log" 2>&1 &
 usb_sim=$!
 check "the USB/IP server answers" 0 wait_for usbip --tcp-port "$usb_port" list -r 127.0.0.1
 check "usbip list -r shows the token" 0 usbip --tcp-port "$usb_port" list -r 127.0.0.1
@@ -271,6 +271,13 @@ check "info over USB/IP" 0 "$bin/sealctl" info --usbip "127.0.0.1:$usb_port"
 check "conformance over USB/IP" 0 "$bin/sealctl" conformance --usbip "127.0.0.1:$usb_port" \
     --issuer-key Fixtures/test-issuer/issuer-key.pem
 contains "USB/IP conformance: no failure" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
+# The whole suite over USB/IP: the server's control socket swaps fresh tokens into device 1-2
+# (which stays attached), tears and power-cycles them, so nothing is skipped.
+check "sealctl sim status --usbip" 0 "$bin/sealctl" sim status --usbip --state "$work/usbip"
+contains "the USB/IP server's slots" "$work/out" '^mode=usbip usbip=127.0.0.1:[0-9]+ slot0=[a-z]+,[a-z]+ slot1='
+check "the whole suite over USB/IP (--simulator-control)" 0 "$bin/sealctl" conformance --usbip "127.0.0.1:$usb_port/1-1" \
+    --simulator-control "$work/usbip" --fresh-slot 1 --junit "$work/usbip-full.xml"
+contains "USB/IP: every case ran, none failed" "$work/out" '^[0-9]+ passed, 0 failed, 0 skipped$'
 check "libusb reports no USB devices cleanly" 0 "$bin/sealctl" readers
 kill "$usb_sim"; wait "$usb_sim" 2>/dev/null || true
 
