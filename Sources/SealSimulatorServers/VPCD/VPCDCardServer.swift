@@ -171,11 +171,11 @@ package final class VPCDCardServer: Sendable {
             }
         }
 
-        let handlerBox = ReplyHandlerBox()
-        let control = try SimulatorControlServer(path: configuration.controlSocket.path, handler: { handlerBox.reply(to: $0) }, log: log)
+        let handler = ControlReplyHandler<VPCDCardServer> { server, line in server.reply(to: line) }
+        let control = try SimulatorControlServer(path: configuration.controlSocket.path, handler: { handler.reply(to: $0) }, log: log)
         let server = VPCDCardServer(configuration: configuration, slots: slots, control: control, stateLock: stateLock,
                                    tokenLocks: tokenLocks, log: log)
-        handlerBox.server = server
+        handler.attach(server)
         let mode = configuration.reversed ? "listening on" : "connecting to vpcd at"
         log("sealsim: \(configuration.slots) slot(s), \(mode) \(configuration.host):\(configuration.basePort)…\(Int(configuration.basePort) + configuration.slots - 1); control socket \(configuration.controlSocket.path)")
         for slot in slots { slot.start() }
@@ -324,23 +324,6 @@ package final class VPCDCardServer: Sendable {
         try await TokenFactory.provisionTestToken(
             at: stateFile(slot: slot, stateDirectory: stateDirectory),
             watermarkKeyFile: watermarkKeyFile(slot: slot, stateDirectory: stateDirectory), label: "vpcd slot \(slot)")
-    }
-}
-
-/// Breaks the cycle server → control server → handler → server: the handler holds the server
-/// weakly, set once after both exist.
-private final class ReplyHandlerBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private weak var _server: VPCDCardServer?
-
-    var server: VPCDCardServer? {
-        get { lock.lock(); defer { lock.unlock() }; return _server }
-        set { lock.lock(); _server = newValue; lock.unlock() }
-    }
-
-    func reply(to line: String) -> String {
-        guard let server else { return "error the simulator is shutting down" }
-        return server.reply(to: line)
     }
 }
 
