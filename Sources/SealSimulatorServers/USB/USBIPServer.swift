@@ -1,6 +1,5 @@
 @_spi(Testing) import SealSimulatedToken
 import SealReaderWire
-import SealHostDriver
 import Crypto
 import Dispatch
 import Foundation
