@@ -8,6 +8,7 @@ switch BenchCommand.parse(Array(CommandLine.arguments.dropFirst())) {
 case .stamp(let seconds):
     do {
         try await StampBenchmark.run(seconds: seconds)
+        try DigestBenchmark.run()
     } catch {
         FileHandle.standardError.write(Data("sealbench: error: \(error)\n".utf8))
         exit(1)
