@@ -29,15 +29,9 @@ final class FactoryBackingStore: NVMBackingStore, @unchecked Sendable {
 }
 
 enum StampBenchmark {
-    /// Measures for about `seconds` and prints the figures; throws what setup or a STAMP throws.
-    /// On the main actor, like the top-level code it was: setup runs there, the measurement in a
-    /// detached task.
+    /// An ACTIVE personalized token (PIN `TestCredentials.defaultPIN`) as an NVM image.
     @MainActor
-    static func run(seconds: Double) async throws {
-        #if DEBUG
-        print("note: debug build; run `swift run -c release sealbench` for representative figures")
-        #endif
-        // One ACTIVE personalized token, kept as an NVM image every measurement starts from.
+    static func makeTokenImage() async throws -> [UInt8] {
         let factoryBacking = FactoryBackingStore()
         let issuerPEM = P256.Signing.PrivateKey().pemRepresentation
         let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerPEM)
@@ -48,6 +42,26 @@ enum StampBenchmark {
                                            data: personalization, activate: true)
         await setup.disconnect()
         guard let tokenImage = factoryBacking.image else { throw SealDriverError(code: .transportFailure, reason: "no token image") }
+        return tokenImage
+    }
+
+    /// The STAMP command every figure sends.
+    static func stampCommand() throws -> CommandAPDU {
+        let request = try StampRequest(documentDigest: Array(SHA256.hash(data: Array("benchmark document".utf8))),
+                                       metadata: StampMetadata(time: 1_764_000_000, operatorID: "bench"))
+        return SealCommand.stamp(request)
+    }
+
+    /// Measures for about `seconds` and prints the figures; throws what setup or a STAMP throws.
+    /// On the main actor, like the top-level code it was: setup runs there, the measurement in a
+    /// detached task.
+    @MainActor
+    static func run(seconds: Double) async throws {
+        #if DEBUG
+        print("note: debug build; run `swift run -c release sealbench` for representative figures")
+        #endif
+        // One ACTIVE personalized token, kept as an NVM image every measurement starts from.
+        let tokenImage = try await makeTokenImage()
 
         let request = try StampRequest(documentDigest: Array(SHA256.hash(data: Array("benchmark document".utf8))),
                                        metadata: StampMetadata(time: 1_764_000_000, operatorID: "bench"))
