@@ -20,6 +20,9 @@ final class USBIPConnection: Sendable {
 
     private let state = Mutex(State())
     private let writer: DispatchQueue
+    /// Held around every send, so that a command sent from the caller's thread and a CMD_UNLINK
+    /// sent from the writer queue never interleave their bytes.
+    private let sending = Mutex(())
 
     private struct Pending: Sendable {
         var direction: USBIPDirection
@@ -183,7 +186,7 @@ final class USBIPConnection: Sendable {
                     return
                 }
                 writer.async { [self] in
-                    do { try socket.sendAll(bytes) } catch { fail(error) }
+                    do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
                 }
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(timeout)))) { [weak self] in
                     self?.abort(seqnum, .timeout(timeout))
@@ -222,9 +225,9 @@ final class USBIPConnection: Sendable {
                     continuation.resume(throwing: refused)
                     return
                 }
-                writer.async { [self] in
-                    do { try socket.sendAll(bytes) } catch { fail(error) }
-                }
+                // Sent from the caller's thread: a hop to the writer queue would be on the round
+                // trip's critical path. The socket's buffer holds many commands, so this does not block.
+                do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(timeout)))) { [weak self] in
                     self?.abort(seqnum, .timeout(timeout))
                 }
@@ -279,7 +282,7 @@ final class USBIPConnection: Sendable {
         }
         guard let unlink else { return }
         writer.async { [self] in
-            do { try socket.sendAll(unlink) } catch { fail(error) }
+            do { try sending.withLock { _ throws(USBError) in try socket.sendAll(unlink) } } catch { fail(error) }
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(unlinkGrace)))) { [weak self] in
             self?.expire(seqnum)
