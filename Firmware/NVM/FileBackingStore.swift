@@ -257,7 +257,8 @@ public final class FileBackingStore: NVMBackingStore {
     /// the previous contents.
     public func store(snapshot: NVMSnapshot) throws {
         let image = snapshot.image
-        guard image.journalCommitted, var state = log, !state.dirtyTail else {
+        // A record counts its entries in 16 bits; a larger transaction (never one of the chip's) compacts.
+        guard image.journalCommitted, image.journal.count <= Int(UInt16.max), var state = log, !state.dirtyTail else {
             return try compact(image.encoded())
         }
         var record: [UInt8] = []
