@@ -3,6 +3,13 @@ import SealReaderWire
 import Dispatch
 import SealProtocol
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The URB phase of one imported USB/IP device: submits URBs, matches RET_SUBMIT / RET_UNLINK
 /// to them by seqnum on a dedicated reader thread, and unlinks URBs that time out or are
@@ -31,6 +38,9 @@ final class USBIPConnection: Sendable {
         var continuation: CheckedContinuation<USBIPSubmitReturn, any Error>?
         /// Set when the URB is being unlinked: the error to throw unless data still arrives.
         var abortReason: AbortReason?
+        /// When the watchdog unlinks it (URBs of a pipelined command; other URBs arm a timer each).
+        var deadline: ContinuousClock.Instant?
+        var timeout: Duration = .zero
     }
 
     private enum AbortReason: Sendable {
@@ -57,6 +67,7 @@ final class USBIPConnection: Sendable {
         /// Set once the connection is unusable; new URBs fail with it.
         var failure: USBError?
         var readerRunning = false
+        var watchdogRunning = false
 
         mutating func takeSeqnum() -> UInt32 {
             defer {
@@ -206,6 +217,7 @@ final class USBIPConnection: Sendable {
     /// The IN URB has no timeout of its own until it is awaited; ``close()`` unlinks it if nobody does.
     func submitPipelined(out endpoint: UInt8, data: [UInt8], in inEndpoint: UInt8, length: Int,
                          timeout: Duration) async throws -> (out: USBIPSubmitReturn, posted: UInt32) {
+        startWatchdog()
         let (seqnum, inSeqnum) = state.withLock { ($0.takeSeqnum(), $0.takeSeqnum()) }
         let outBytes = USBIPCommand.submit(USBIPSubmit(
             seqnum: seqnum, devid: devid, direction: .out, endpoint: UInt32(endpoint & 0x0F),
@@ -217,7 +229,8 @@ final class USBIPConnection: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<USBIPSubmitReturn, any Error>) in
                 let refused = state.withLock { state -> USBError? in
                     if let failure = state.failure { return failure }
-                    state.pending[seqnum] = Pending(direction: .out, continuation: continuation)
+                    state.pending[seqnum] = Pending(direction: .out, continuation: continuation,
+                                                    deadline: .now + timeout, timeout: timeout)
                     state.pending[inSeqnum] = Pending(direction: .in, continuation: nil)
                     return nil
                 }
@@ -228,9 +241,6 @@ final class USBIPConnection: Sendable {
                 // Sent from the caller's thread: a hop to the writer queue would be on the round
                 // trip's critical path. The socket's buffer holds many commands, so this does not block.
                 do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
-                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(timeout)))) { [weak self] in
-                    self?.abort(seqnum, .timeout(timeout))
-                }
                 if Task.isCancelled { abort(seqnum, .cancelled) }
             }
         } onCancel: {
@@ -249,6 +259,8 @@ final class USBIPConnection: Sendable {
                     if let outcome = state.arrived.removeValue(forKey: seqnum) { return .done(outcome) }
                     if state.pending[seqnum] != nil {
                         state.pending[seqnum]?.continuation = continuation
+                        state.pending[seqnum]?.deadline = .now + timeout
+                        state.pending[seqnum]?.timeout = timeout
                         return .wait
                     }
                     return .done(.failure(state.failure ?? USBError(code: .connectionClosed, reason: "the posted URB \(seqnum) is gone")))
@@ -257,15 +269,45 @@ final class USBIPConnection: Sendable {
                 case .done(let outcome):
                     continuation.resume(with: outcome)
                 case .wait:
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(timeout)))) { [weak self] in
-                        self?.abort(seqnum, .timeout(timeout))
-                    }
                     if Task.isCancelled { abort(seqnum, .cancelled) }
                 }
             }
         } onCancel: {
             abort(seqnum, .cancelled)
         }
+    }
+
+    /// Starts, once, the thread that unlinks URBs past their `deadline` (checked every 20 ms). The
+    /// URBs of pipelined commands use it instead of a dispatch timer each: arming a timer per URB
+    /// was work on every command's round trip. It ends when the connection fails or closes.
+    private func startWatchdog() {
+        let start = state.withLock { state -> Bool in
+            guard !state.watchdogRunning, state.failure == nil else { return false }
+            state.watchdogRunning = true
+            return true
+        }
+        guard start else { return }
+        let started = USBBlocking.startThread { [self] in
+            while true {
+                usleep(20_000)
+                let expired = state.withLock { state -> [(UInt32, Duration)]? in
+                    guard state.failure == nil else {
+                        state.watchdogRunning = false
+                        return nil
+                    }
+                    let now = ContinuousClock.now
+                    var expired: [(UInt32, Duration)] = []
+                    for (seqnum, pending) in state.pending where pending.abortReason == nil {
+                        if let deadline = pending.deadline, deadline <= now { expired.append((seqnum, pending.timeout)) }
+                    }
+                    for (seqnum, _) in expired { state.pending[seqnum]?.deadline = nil }
+                    return expired
+                }
+                guard let expired else { return }
+                for (seqnum, timeout) in expired { abort(seqnum, .timeout(timeout)) }
+            }
+        }
+        if !started { state.withLock { $0.watchdogRunning = false } }
     }
 
     /// Unlinks a pending URB: sends CMD_UNLINK and fails the URB on RET_UNLINK (or after the
