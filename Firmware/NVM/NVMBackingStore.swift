@@ -1,9 +1,11 @@
 /// Where the durable image of a ``NonVolatileMemory`` lives between process runs.
 ///
-/// The memory model writes a whole image at a time, and relies on ``store(_:)``
-/// being atomic: after a crash the store must hold either the previous image or
-/// the new one, never a mix. That is what makes storing once per committed
-/// transaction (rather than on every simulated physical write) crash-consistent.
+/// The memory model stores an image at a time, and relies on storing being atomic:
+/// after a crash the store must hold either the previous image or the new one, never
+/// a mix. That is what makes storing once per committed transaction (rather than on
+/// every simulated physical write) crash-consistent. The image the memory stores at a
+/// commit is the records as last stored plus the transaction's committed journal, so a
+/// store may write only the journal (``FileBackingStore`` appends it to a log).
 public protocol NVMBackingStore: AnyObject {
     /// Returns the last stored image, or `nil` if nothing has ever been stored.
     func load() throws -> [UInt8]?

@@ -157,6 +157,40 @@ struct NVMImage: Equatable, Sendable {
         self.init(records: records, journal: journal, journalCommitted: state == 1)
     }
 
+    /// The length of the version-1 image at the start of `bytes`, found by walking its structure
+    /// (counts and value lengths; the CRC is not checked here), or `nil` if `bytes` does not start
+    /// with a complete image. ``FileBackingStore`` uses it to find where the image ends and its log
+    /// begins; the image is then validated by ``init(decoding:)``.
+    static func encodedLength(atStartOf bytes: [UInt8]) -> Int? {
+        guard bytes.count >= minimumSize, bytes.starts(with: magic), bytes[4] == currentVersion else { return nil }
+        var offset = 5
+        func u16() -> Int? {
+            guard bytes.count - offset >= 2 else { return nil }
+            defer { offset += 2 }
+            return Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
+        }
+        func u32() -> Int? {
+            guard bytes.count - offset >= 4 else { return nil }
+            defer { offset += 4 }
+            return Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+        }
+        func skip(_ count: Int) -> Bool {
+            guard bytes.count - offset >= count else { return false }
+            offset += count
+            return true
+        }
+        guard let recordCount = u32(), recordCount <= 0x1_0000 else { return nil }
+        for _ in 0..<recordCount {
+            guard u16() != nil, let length = u16(), skip(length) else { return nil }
+        }
+        guard skip(1), let entryCount = u32(), entryCount <= 0x1_0000 else { return nil }
+        for _ in 0..<entryCount {
+            guard u16() != nil, skip(1), let length = u16(), skip(length) else { return nil }
+        }
+        guard skip(4) else { return nil }
+        return offset
+    }
+
     // MARK: - Helpers
 
     private static func corrupt(_ message: String) -> NVMError {

@@ -119,6 +119,9 @@ public final class NonVolatileMemory {
         let loaded: [UInt8]?
         do {
             loaded = try backing.load()
+        } catch let error as NVMError where error.code == .corruptImage {
+            // A store that parses what it holds (FileBackingStore's log) reports a bad file as such.
+            throw error
         } catch {
             throw Self.storageError(error, "cannot load the NVM image")
         }

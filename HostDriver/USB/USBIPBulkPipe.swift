@@ -1,12 +1,22 @@
 import SealHostDriver
 import SealReaderWire
 import SealProtocol
+import Synchronization
 
 /// The CCID interface of a device imported from a USB/IP server: bulk OUT, bulk IN and
 /// interrupt IN as CMD_SUBMITs with their own seqnums. Made by ``USBIPClient/importDevice(busID:)``.
 ///
 /// ``close()`` unlinks pending URBs (CMD_UNLINK) and closes the connection; releasing the pipe
 /// without closing it shuts the connection down without unlinks.
+///
+/// ## One round trip per command
+/// A CCID command is a bulk-OUT transfer answered by a bulk-IN transfer. ``write(_:timeout:)``
+/// sends the bulk-OUT CMD_SUBMIT and a bulk-IN CMD_SUBMIT (of `dwMaxCCIDMessageLength` rounded to
+/// whole packets) in one write, so the device can answer both at once; the next
+/// ``read(maxLength:timeout:)`` takes that posted URB's answer instead of submitting its own. One
+/// IN URB is posted at a time; IN URBs complete in the order they were submitted, so a posted URB
+/// that a command does not read (after an error) answers the next read, as a reader's next
+/// message would anyway.
 package final class USBIPBulkPipe: CCIDBulkPipe {
     /// The exported device's record from OP_REP_IMPORT.
     package let device: USBIPDevice
@@ -25,6 +35,10 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
     private let bulkIn: USBEndpointDescriptor
     private let bulkOut: USBEndpointDescriptor
     private let interruptIn: USBEndpointDescriptor?
+    /// The seqnum of the bulk-IN URB posted with the last bulk-OUT and not read yet.
+    private let postedBulkIn = Mutex<UInt32?>(nil)
+    /// The length of a posted bulk-IN URB: the reader's largest CCID message, in whole packets.
+    private let postedLength: Int
 
     private init(connection: USBIPConnection, device: USBIPDevice, deviceDescriptor: USBDeviceDescriptor,
                  configuration: USBConfiguration, interface: USBInterface, bulkIn: USBEndpointDescriptor,
@@ -39,6 +53,7 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
         self.bulkOut = bulkOut
         self.interruptIn = interruptIn
         self.writeTimeout = writeTimeout
+        self.postedLength = Self.rounded(interface.ccid.map { Int($0.maxCCIDMessageLength) } ?? CCIDMessage.defaultMaximumLength, bulkIn)
         self.reader = CCIDReaderDescription(
             vendorID: deviceDescriptor.vendorID, productID: deviceDescriptor.productID,
             interfaceNumber: interface.descriptor.interfaceNumber, ccid: interface.ccid,
@@ -116,14 +131,39 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
 
     /// Sends one bulk OUT transfer within `timeout` or ``writeTimeout``, whichever is shorter (then
     /// the URB is unlinked, with the connection's unlink grace).
+    /// Posts a bulk-IN URB for the answer in the same write, unless one is posted already.
     package func write(_ bytes: [UInt8], timeout: Duration) async throws {
-        let ret = try await submit(.out, bulkOut, length: bytes.count, data: bytes, timeout: min(timeout, writeTimeout))
+        let limit = min(timeout, writeTimeout)
+        let ret: USBIPSubmitReturn
+        if postedBulkIn.withLock({ $0 == nil }) {
+            let pipelined: (out: USBIPSubmitReturn, posted: UInt32)
+            do {
+                pipelined = try await connection.submitPipelined(out: bulkOut.number, data: bytes, in: bulkIn.number,
+                                                                 length: postedLength, timeout: limit)
+            } catch {
+                throw Self.usbError(error, device: reader.deviceID)
+            }
+            postedBulkIn.withLock { $0 = pipelined.posted }
+            ret = pipelined.out
+        } else {
+            ret = try await submit(.out, bulkOut, length: bytes.count, data: bytes, timeout: limit)
+        }
         try Self.check(ret, device: reader.deviceID, what: "bulk OUT")
     }
 
-    /// Reads one bulk IN transfer; the request is rounded up to a multiple of `wMaxPacketSize`.
+    /// Reads one bulk IN transfer: the answer of the URB posted with the last write, or of a new
+    /// one whose request is rounded up to a multiple of `wMaxPacketSize`.
     package func read(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
-        let ret = try await submit(.in, bulkIn, length: Self.rounded(maxLength, bulkIn), timeout: timeout)
+        let ret: USBIPSubmitReturn
+        if let posted = postedBulkIn.withLock({ posted -> UInt32? in defer { posted = nil }; return posted }) {
+            do {
+                ret = try await connection.awaitPosted(posted, timeout: timeout)
+            } catch {
+                throw Self.usbError(error, device: reader.deviceID)
+            }
+        } else {
+            ret = try await submit(.in, bulkIn, length: Self.rounded(maxLength, bulkIn), timeout: timeout)
+        }
         try Self.check(ret, device: reader.deviceID, what: "bulk IN")
         return ret.data
     }

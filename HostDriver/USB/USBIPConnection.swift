@@ -3,6 +3,13 @@ import SealReaderWire
 import Dispatch
 import SealProtocol
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The URB phase of one imported USB/IP device: submits URBs, matches RET_SUBMIT / RET_UNLINK
 /// to them by seqnum on a dedicated reader thread, and unlinks URBs that time out or are
@@ -20,12 +27,20 @@ final class USBIPConnection: Sendable {
 
     private let state = Mutex(State())
     private let writer: DispatchQueue
+    /// Held around every send, so that a command sent from the caller's thread and a CMD_UNLINK
+    /// sent from the writer queue never interleave their bytes.
+    private let sending = Mutex(())
 
     private struct Pending: Sendable {
         var direction: USBIPDirection
-        var continuation: CheckedContinuation<USBIPSubmitReturn, any Error>
+        /// `nil` for a URB posted ahead (``submitPipelined(out:data:in:length:timeout:)``) that
+        /// nobody awaits yet: its outcome waits in `State.arrived` for ``awaitPosted(_:timeout:)``.
+        var continuation: CheckedContinuation<USBIPSubmitReturn, any Error>?
         /// Set when the URB is being unlinked: the error to throw unless data still arrives.
         var abortReason: AbortReason?
+        /// When the watchdog unlinks it (URBs of a pipelined command; other URBs arm a timer each).
+        var deadline: ContinuousClock.Instant?
+        var timeout: Duration = .zero
     }
 
     private enum AbortReason: Sendable {
@@ -47,9 +62,12 @@ final class USBIPConnection: Sendable {
         var pending: [UInt32: Pending] = [:]
         /// CMD_UNLINK seqnum → the seqnum it unlinks.
         var unlinks: [UInt32: UInt32] = [:]
+        /// Outcomes of URBs posted ahead that completed before anyone awaited them.
+        var arrived: [UInt32: Result<USBIPSubmitReturn, any Error>] = [:]
         /// Set once the connection is unusable; new URBs fail with it.
         var failure: USBError?
         var readerRunning = false
+        var watchdogRunning = false
 
         mutating func takeSeqnum() -> UInt32 {
             defer {
@@ -113,20 +131,31 @@ final class USBIPConnection: Sendable {
     private func dispatch(_ message: USBIPReturn) {
         switch message {
         case .submit(let ret):
-            guard let pending = state.withLock({ $0.pending.removeValue(forKey: ret.seqnum) }) else { return }
-            if let reason = pending.abortReason, ret.status != 0 {
-                pending.continuation.resume(throwing: reason.error)
-            } else {
-                pending.continuation.resume(returning: ret)
-            }
+            let outcome: Result<USBIPSubmitReturn, any Error>
+            guard let pending = state.withLock({ state -> Pending? in
+                guard let pending = state.pending.removeValue(forKey: ret.seqnum) else { return nil }
+                if pending.continuation == nil {
+                    state.arrived[ret.seqnum] = Self.outcome(ret, pending)
+                }
+                return pending
+            }) else { return }
+            outcome = Self.outcome(ret, pending)
+            pending.continuation?.resume(with: outcome)
         case .unlink(let ret):
             let pending = state.withLock { state -> Pending? in
                 guard let target = state.unlinks.removeValue(forKey: ret.seqnum) else { return nil }
                 return state.pending.removeValue(forKey: target)
             }
             guard let pending else { return }
-            pending.continuation.resume(throwing: (pending.abortReason ?? .timeout(.zero)).error)
+            pending.continuation?.resume(throwing: (pending.abortReason ?? .timeout(.zero)).error)
         }
+    }
+
+    /// A RET_SUBMIT's outcome: its data, or the abort's error when the URB was being unlinked and
+    /// did not complete.
+    private static func outcome(_ ret: USBIPSubmitReturn, _ pending: Pending) -> Result<USBIPSubmitReturn, any Error> {
+        if let reason = pending.abortReason, ret.status != 0 { return .failure(reason.error) }
+        return .success(ret)
     }
 
     /// Fails every pending URB and refuses new ones.
@@ -140,7 +169,7 @@ final class USBIPConnection: Sendable {
             }
             return Array(state.pending.values)
         }
-        for entry in pending { entry.continuation.resume(throwing: failure) }
+        for entry in pending { entry.continuation?.resume(throwing: failure) }
     }
 
     // MARK: URBs
@@ -168,7 +197,7 @@ final class USBIPConnection: Sendable {
                     return
                 }
                 writer.async { [self] in
-                    do { try socket.sendAll(bytes) } catch { fail(error) }
+                    do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
                 }
                 DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(timeout)))) { [weak self] in
                     self?.abort(seqnum, .timeout(timeout))
@@ -178,6 +207,107 @@ final class USBIPConnection: Sendable {
         } onCancel: {
             abort(seqnum, .cancelled)
         }
+    }
+
+    /// Submits a bulk-OUT URB and, in the same write, an IN URB posted ahead for its answer, then
+    /// waits for the OUT URB's RET_SUBMIT; returns it and the IN URB's seqnum, whose outcome
+    /// ``awaitPosted(_:timeout:)`` gives. A device answers the IN URB as soon as the answer exists,
+    /// so a command and its reply cost one round trip instead of two.
+    ///
+    /// The IN URB has no timeout of its own until it is awaited; ``close()`` unlinks it if nobody does.
+    func submitPipelined(out endpoint: UInt8, data: [UInt8], in inEndpoint: UInt8, length: Int,
+                         timeout: Duration) async throws -> (out: USBIPSubmitReturn, posted: UInt32) {
+        startWatchdog()
+        let (seqnum, inSeqnum) = state.withLock { ($0.takeSeqnum(), $0.takeSeqnum()) }
+        let outBytes = USBIPCommand.submit(USBIPSubmit(
+            seqnum: seqnum, devid: devid, direction: .out, endpoint: UInt32(endpoint & 0x0F),
+            transferBufferLength: UInt32(clamping: data.count), interval: 0, setup: nil, data: data)).encoded()
+        let bytes = outBytes + USBIPCommand.submit(USBIPSubmit(
+            seqnum: inSeqnum, devid: devid, direction: .in, endpoint: UInt32(inEndpoint & 0x0F),
+            transferBufferLength: UInt32(clamping: length), interval: 0, setup: nil, data: [])).encoded()
+        let ret = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<USBIPSubmitReturn, any Error>) in
+                let refused = state.withLock { state -> USBError? in
+                    if let failure = state.failure { return failure }
+                    state.pending[seqnum] = Pending(direction: .out, continuation: continuation,
+                                                    deadline: .now + timeout, timeout: timeout)
+                    state.pending[inSeqnum] = Pending(direction: .in, continuation: nil)
+                    return nil
+                }
+                if let refused {
+                    continuation.resume(throwing: refused)
+                    return
+                }
+                // Sent from the caller's thread: a hop to the writer queue would be on the round
+                // trip's critical path. The socket's buffer holds many commands, so this does not block.
+                do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
+                if Task.isCancelled { abort(seqnum, .cancelled) }
+            }
+        } onCancel: {
+            abort(seqnum, .cancelled)
+        }
+        return (ret, inSeqnum)
+    }
+
+    /// Waits for the RET_SUBMIT of a URB posted ahead by ``submitPipelined(out:data:in:length:timeout:)``,
+    /// at most `timeout` from now (then it is unlinked, as ``submit(direction:endpoint:length:data:setup:interval:timeout:)`` does).
+    func awaitPosted(_ seqnum: UInt32, timeout: Duration) async throws -> USBIPSubmitReturn {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<USBIPSubmitReturn, any Error>) in
+                enum Next { case done(Result<USBIPSubmitReturn, any Error>), wait }
+                let next = state.withLock { state -> Next in
+                    if let outcome = state.arrived.removeValue(forKey: seqnum) { return .done(outcome) }
+                    if state.pending[seqnum] != nil {
+                        state.pending[seqnum]?.continuation = continuation
+                        state.pending[seqnum]?.deadline = .now + timeout
+                        state.pending[seqnum]?.timeout = timeout
+                        return .wait
+                    }
+                    return .done(.failure(state.failure ?? USBError(code: .connectionClosed, reason: "the posted URB \(seqnum) is gone")))
+                }
+                switch next {
+                case .done(let outcome):
+                    continuation.resume(with: outcome)
+                case .wait:
+                    if Task.isCancelled { abort(seqnum, .cancelled) }
+                }
+            }
+        } onCancel: {
+            abort(seqnum, .cancelled)
+        }
+    }
+
+    /// Starts, once, the thread that unlinks URBs past their `deadline` (checked every 20 ms). The
+    /// URBs of pipelined commands use it instead of a dispatch timer each: arming a timer per URB
+    /// was work on every command's round trip. It ends when the connection fails or closes.
+    private func startWatchdog() {
+        let start = state.withLock { state -> Bool in
+            guard !state.watchdogRunning, state.failure == nil else { return false }
+            state.watchdogRunning = true
+            return true
+        }
+        guard start else { return }
+        let started = USBBlocking.startThread { [self] in
+            while true {
+                usleep(20_000)
+                let expired = state.withLock { state -> [(UInt32, Duration)]? in
+                    guard state.failure == nil else {
+                        state.watchdogRunning = false
+                        return nil
+                    }
+                    let now = ContinuousClock.now
+                    var expired: [(UInt32, Duration)] = []
+                    for (seqnum, pending) in state.pending where pending.abortReason == nil {
+                        if let deadline = pending.deadline, deadline <= now { expired.append((seqnum, pending.timeout)) }
+                    }
+                    for (seqnum, _) in expired { state.pending[seqnum]?.deadline = nil }
+                    return expired
+                }
+                guard let expired else { return }
+                for (seqnum, timeout) in expired { abort(seqnum, .timeout(timeout)) }
+            }
+        }
+        if !started { state.withLock { $0.watchdogRunning = false } }
     }
 
     /// Unlinks a pending URB: sends CMD_UNLINK and fails the URB on RET_UNLINK (or after the
@@ -194,7 +324,7 @@ final class USBIPConnection: Sendable {
         }
         guard let unlink else { return }
         writer.async { [self] in
-            do { try socket.sendAll(unlink) } catch { fail(error) }
+            do { try sending.withLock { _ throws(USBError) in try socket.sendAll(unlink) } } catch { fail(error) }
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds(unlinkGrace)))) { [weak self] in
             self?.expire(seqnum)
@@ -210,7 +340,7 @@ final class USBIPConnection: Sendable {
             return pending
         }
         guard let pending else { return }
-        pending.continuation.resume(throwing: (pending.abortReason ?? .timeout(.zero)).error)
+        pending.continuation?.resume(throwing: (pending.abortReason ?? .timeout(.zero)).error)
     }
 
     private func fail(_ error: any Error) {

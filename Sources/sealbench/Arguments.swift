@@ -1,6 +1,7 @@
 // Command line: `sealbench --version`, `sealbench [--seconds S]` (STAMP vs raw P-256, the default) and
 // `sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]`
-// and `sealbench echo-card [--port P]` (the echo card alone, for measuring the PC/SC stack).
+// and `sealbench echo-card [--port P]` (the echo card alone, for measuring the PC/SC stack), and
+// `sealbench instructions` (instructions per STAMP outside the signature, by callgrind).
 import SealPCSC
 import SealProtocol
 import Foundation
@@ -9,12 +10,16 @@ enum BenchCommand {
     case stamp(seconds: Double)
     case transports(TransportOptions)
     case echoCard(port: UInt16)
+    case instructions
+    case countStamps(image: String, count: Int)
+    case countSignatures(count: Int)
 
     static let usage = """
         usage: sealbench [--seconds S]
                sealbench --version
                sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]
                sealbench echo-card [--port P]
+               sealbench instructions
 
         """
 
@@ -26,6 +31,10 @@ enum BenchCommand {
             print(SealKitVersion.current)
             exit(0)
         }
+        // Instruction counts: the command, and the two workloads it runs under callgrind.
+        if arguments == ["instructions"] { return .instructions }
+        if arguments.count == 3, arguments[0] == "count-stamps" { return .countStamps(image: arguments[1], count: positive(arguments[2])) }
+        if arguments.count == 2, arguments[0] == "count-signatures" { return .countSignatures(count: positive(arguments[1])) }
         if arguments.first == "echo-card" {
             _ = iterator.next()
             var port = PCSCService.basePort + 1

@@ -121,11 +121,14 @@ enum TransportBenchmark {
         print(row("", "median", "p99", "mean"))
         print(row("PC/SC simulator (slot 0)", microseconds(sim.median), microseconds(sim.p99), microseconds(sim.mean)))
         print(row("PC/SC echo card (slot 1)", microseconds(floor.median), microseconds(floor.p99), microseconds(floor.mean)))
-        print(String(format: "  ratio simulator/echo: %.2f (medians; per-block ratios: median %.2f, min %.2f, max %.2f)",
+        print(String(format: "  ratio simulator/echo: %.2f (medians; per-block ratios: median %.2f, min %.2f, max %.2f; goal <= 1.05)",
                      sim.median / floor.median, median(noOps.blockRatios), noOps.blockRatios.min() ?? 0, noOps.blockRatios.max() ?? 0))
         print(row("PC/SC simulator, from a task", microseconds(noOps.simulatorFromTask.median), microseconds(noOps.simulatorFromTask.p99),
                   microseconds(noOps.simulatorFromTask.mean)))
         print(row("USB/IP simulator, from a task", microseconds(noOps.usb.median), microseconds(noOps.usb.p99), microseconds(noOps.usb.mean)))
+        print(row("loopback TCP round trip, 111/109 B", microseconds(noOps.tcp.median), microseconds(noOps.tcp.p99), microseconds(noOps.tcp.mean)))
+        print(String(format: "  ratio USB/IP/TCP round trip: %.2f (medians; per-block ratios: median %.2f, min %.2f, max %.2f; goal <= 1.20)",
+                     noOps.usb.median / noOps.tcp.median, median(noOps.usbBlockRatios), noOps.usbBlockRatios.min() ?? 0, noOps.usbBlockRatios.max() ?? 0))
 
         // 2: STAMP through PC/SC.
         progress("STAMP through PC/SC")
@@ -158,8 +161,8 @@ enum TransportBenchmark {
     }
 
     struct NoOps: Sendable {
-        var simulator = Latencies(), echo = Latencies(), simulatorFromTask = Latencies(), usb = Latencies()
-        var blockRatios: [Double] = []
+        var simulator = Latencies(), echo = Latencies(), simulatorFromTask = Latencies(), usb = Latencies(), tcp = Latencies()
+        var blockRatios: [Double] = [], usbBlockRatios: [Double] = []
     }
 
     /// Alternating blocks — simulator and echo card in alternating order, then USB/IP and the
@@ -174,6 +177,9 @@ enum TransportBenchmark {
         _ = try await roundTrips(usb, select, count: 1, what: "SELECT over USB/IP")
         _ = try await roundTrips(usb, noOp, count: options.warmUp, what: "USB/IP")
         _ = try await roundTrips(simulator, noOp, count: options.warmUp, what: "simulator")
+        let tcpFloor = try TCPRoundTripFloor()
+        defer { tcpFloor.close() }
+        _ = try tcpFloor.roundTrips(count: options.warmUp)
 
         var result = NoOps()
         let blocks = max(1, (options.count + options.block - 1) / options.block)
@@ -190,7 +196,11 @@ enum TransportBenchmark {
             result.simulator.append(contentsOf: simulatorBlock)
             result.echo.append(contentsOf: echoBlock)
             result.blockRatios.append(median(simulatorBlock) / median(echoBlock))
-            result.usb.append(contentsOf: try await roundTrips(usb, noOp, count: size, what: "USB/IP"))
+            let usbBlock = try await roundTrips(usb, noOp, count: size, what: "USB/IP")
+            let tcpBlock = try tcpFloor.roundTrips(count: size)
+            result.usb.append(contentsOf: usbBlock)
+            result.tcp.append(contentsOf: tcpBlock)
+            result.usbBlockRatios.append(median(usbBlock) / median(tcpBlock))
             result.simulatorFromTask.append(contentsOf: try await roundTrips(simulator, noOp, count: size, what: "simulator"))
         }
         return result

@@ -2,12 +2,14 @@
 //
 //   swift run -c release sealbench [--seconds S]     in-process STAMP/s beside raw P-256 signatures/s
 //   .build/release/sealbench transports              the simulator behind PC/SC and USB/IP
+//   .build/release/sealbench instructions            instructions per STAMP outside the signature (callgrind)
 import Foundation
 
 switch BenchCommand.parse(Array(CommandLine.arguments.dropFirst())) {
 case .stamp(let seconds):
     do {
         try await StampBenchmark.run(seconds: seconds)
+        try DigestBenchmark.run()
     } catch {
         FileHandle.standardError.write(Data("sealbench: error: \(error)\n".utf8))
         exit(1)
@@ -19,6 +21,27 @@ case .transports(let options):
     } catch {
         FileHandle.standardError.write(Data("sealbench transports: error: \(error)\n".utf8))
         Cleanup.run()
+        exit(1)
+    }
+case .instructions:
+    do {
+        try await InstructionCounts.run()
+    } catch {
+        FileHandle.standardError.write(Data("sealbench instructions: error: \(error)\n".utf8))
+        exit(1)
+    }
+case .countStamps(let image, let count):
+    do {
+        try InstructionCounts.countStamps(image: image, count: count)
+    } catch {
+        FileHandle.standardError.write(Data("sealbench count-stamps: error: \(error)\n".utf8))
+        exit(1)
+    }
+case .countSignatures(let count):
+    do {
+        try InstructionCounts.countSignatures(count: count)
+    } catch {
+        FileHandle.standardError.write(Data("sealbench count-signatures: error: \(error)\n".utf8))
         exit(1)
     }
 case .echoCard(let port):

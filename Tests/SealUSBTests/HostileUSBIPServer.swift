@@ -23,6 +23,10 @@ final class HostileUSBIPServer: Sendable {
     private let listener: Int32
     private let behaviour: Behaviour
     private struct State {
+        /// Client-to-server sends that follow something the server sent (or open the connection):
+        /// the round trips the client waited for (relay only).
+        var turns = 0
+        var lastWasToServer = false
         var frozen = false
         var stopped = false
         var sockets: [Int32] = []
@@ -70,6 +74,9 @@ final class HostileUSBIPServer: Sendable {
 
     private var isFrozen: Bool { state.withLock { $0.frozen } }
 
+    /// How many times the client sent after hearing from the server: its round trips (relay only).
+    var turns: Int { state.withLock { $0.turns } }
+
     private func track(_ fd: Int32) -> Bool {
         state.withLock { state in
             guard !state.stopped else { return false }
@@ -106,8 +113,8 @@ final class HostileUSBIPServer: Sendable {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                 }
                 guard connected == 0, track(upstream) else { return }
-                Thread.detachNewThread { [self] in pump(from: client, to: upstream) }
-                Thread.detachNewThread { [self] in pump(from: upstream, to: client) }
+                Thread.detachNewThread { [self] in pump(from: client, to: upstream, toServer: true) }
+                Thread.detachNewThread { [self] in pump(from: upstream, to: client, toServer: false) }
             }
         }
     }
@@ -118,12 +125,16 @@ final class HostileUSBIPServer: Sendable {
     }
 
     /// Forwards until either side closes; once frozen, whatever arrives is swallowed.
-    private func pump(from source: Int32, to target: Int32) {
+    private func pump(from source: Int32, to target: Int32, toServer: Bool) {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(source, $0.baseAddress, 65_536, 0) }
             guard count > 0 else { return }
             if isFrozen { continue }
+            state.withLock { state in
+                if toServer, !state.lastWasToServer { state.turns += 1 }
+                state.lastWasToServer = toServer
+            }
             var sent = 0
             while sent < count {
                 let result = buffer.withUnsafeBytes { bytes -> Int in

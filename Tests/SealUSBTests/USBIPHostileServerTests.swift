@@ -67,3 +67,26 @@ struct USBIPHostileServerTests {
         print("USB/IP frozen mid-URB: the call ended after \(elapsed), close took \(closeTime)")
     }
 }
+
+@Suite("USB/IP round trips", .serialized, .timeLimit(.minutes(1)))
+struct USBIPRoundTripTests {
+    @Test("a no-op APDU costs one round trip: the bulk-IN URB goes out with the bulk-OUT in one write")
+    func oneRoundTripPerAPDU() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let relay = try HostileUSBIPServer(.relay(upstreamPort: simulator.server.port))
+        defer { relay.stop() }
+        let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: relay.port, busID: "1-1")).importDevice()
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+        _ = try await transport.connect()
+        #expect(try await transport.transmit(try SealCommand.select().encoded()).suffix(2) == [0x90, 0x00])
+        let before = relay.turns
+        for _ in 0..<20 {
+            let answer = try await transport.transmit(try SealCommand.getData(.lifecycle).encoded())
+            #expect(answer.suffix(2) == [0x90, 0x00])
+        }
+        // Sequential bulk OUT then bulk IN would be 40: the client waits for the OUT's RET_SUBMIT.
+        #expect(relay.turns - before == 20)
+        await transport.close()
+    }
+}

@@ -1,0 +1,94 @@
+// Instructions per STAMP outside the signature, counted by valgrind's callgrind: figures that stay
+// the same run to run on a shared machine, where wall-clock figures drift (docs/benchmarks.md).
+import Crypto
+import Foundation
+import SealFirmware
+import SealHostDriver
+import SealProtocol
+import SealSimulatedToken
+
+enum InstructionCounts {
+    /// Counts, under `valgrind --tool=callgrind`, the instructions of `sealbench count-stamps` and of
+    /// `sealbench count-signatures` with `small` and `large` operations each: the difference of a
+    /// pair divided by `large - small` is the cost of one operation, setup and exit cancelling out.
+    /// STAMP is the STAMP APDU into the chip model (volatile NVM), as "chip alone" in the default
+    /// benchmark; the signature is raw P-256 signing of a 219-byte message.
+    @MainActor
+    static func run(small: Int = 50, large: Int = 1050) async throws {
+        guard let valgrind = which("valgrind") else {
+            throw BenchError("valgrind not found on PATH (apt-get install valgrind): instruction counts need callgrind")
+        }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sealbench-instructions-\(getpid())")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let image = work.appendingPathComponent("token.nvm")
+        try Data(try await StampBenchmark.makeTokenImage()).write(to: image)
+        // Valgrind 3.19's DWARF reader gives up on the Swift 6.3 toolchain's debug info: count on a
+        // copy without it (`strip -g` keeps the symbol table, so callgrind_annotate still names functions).
+        let me = work.appendingPathComponent("sealbench").path
+        try FileManager.default.copyItem(atPath: Bundle.main.executablePath ?? CommandLine.arguments[0], toPath: me)
+        guard let strip = which("strip") else { throw BenchError("strip (binutils) not found on PATH") }
+        let stripping = try Process.run(URL(fileURLWithPath: strip), arguments: ["-g", me])
+        stripping.waitUntilExit()
+        guard stripping.terminationStatus == 0 else { throw BenchError("strip -g \(me) failed") }
+
+        func collected(_ arguments: [String]) throws -> Int {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: valgrind)
+            process.arguments = ["--tool=callgrind", "--callgrind-out-file=\(work.path)/callgrind.out.%p", me] + arguments
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0,
+                  let line = text.split(separator: "\n").last(where: { $0.contains("Collected :") }),
+                  let count = Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "")
+            else { throw BenchError("callgrind of sealbench \(arguments.joined(separator: " ")) failed (status \(process.terminationStatus)): \(text.prefix(3000))") }
+            return count
+        }
+        let stampSmall = try collected(["count-stamps", image.path, "\(small)"])
+        let stampLarge = try collected(["count-stamps", image.path, "\(large)"])
+        let signSmall = try collected(["count-signatures", "\(small)"])
+        let signLarge = try collected(["count-signatures", "\(large)"])
+        let perStamp = Double(stampLarge - stampSmall) / Double(large - small)
+        let perSignature = Double(signLarge - signSmall) / Double(large - small)
+        print("instructions (valgrind --tool=callgrind; the difference of \(small) and \(large) operations, per operation):")
+        print("  STAMP APDU into the chip (PIN verified): \(grouped(Int(perStamp.rounded())))")
+        print("  raw P-256 signature (219 bytes):      \(grouped(Int(perSignature.rounded())))")
+        print("  STAMP outside the signature:          \(grouped(Int((perStamp - perSignature).rounded())))")
+        print(String(format: "  instruction ratio signature/STAMP: %.2f (goal of the wall-clock ratio: >= 0.80)", perSignature / perStamp))
+    }
+
+    /// `count-stamps IMAGE N`: N STAMP APDUs into the chip model on the token image at IMAGE, PIN
+    /// verified (run under callgrind). The chip alone, synchronously on the main thread: valgrind
+    /// 3.19 crashes when the Swift concurrency pool starts a worker thread, and the driver pipeline
+    /// and in-process transport are 2–3 % of a STAMP (docs/benchmarks.md).
+    static func countStamps(image path: String, count: Int) throws {
+        let image = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let stamp = try StampBenchmark.stampCommand().encoded()
+        let chip = try SealChip(nvm: try NonVolatileMemory(backing: VolatileBackingStore(image: image)), random: SystemChipRandom())
+        _ = try chip.powerOn()
+        _ = chip.process(try SealCommand.select().encoded())
+        _ = chip.process(try SealCommand.verify(pin: TestCredentials.defaultPIN).encoded())
+        for _ in 0..<count {
+            guard case .response(let bytes) = chip.process(stamp), bytes.suffix(2) == [0x90, 0x00] else {
+                throw BenchError("the chip refused STAMP")
+            }
+        }
+    }
+
+    /// `count-signatures N`: N raw P-256 signatures of a 219-byte message.
+    static func countSignatures(count: Int) throws {
+        // A fixed key: with a fresh random key per process the count moved by ±2 % run to run.
+        let key = try P256.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 0x42, count: 32))
+        let message = [UInt8](repeating: 0x5A, count: 219)
+        for _ in 0..<count { _ = try key.signature(for: message) }
+    }
+
+    private static func which(_ name: String) -> String? {
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return paths.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
