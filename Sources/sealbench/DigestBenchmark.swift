@@ -15,7 +15,9 @@ enum DigestBenchmark {
         let file = directory.appendingPathComponent("document.bin")
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         for index in chunk.indices { chunk[index] = UInt8(truncatingIfNeeded: index &* 2_654_435_761 >> 13) }
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        guard FileManager.default.createFile(atPath: file.path, contents: nil) else {
+            throw BenchError("cannot create \(file.path)")
+        }
         let handle = try FileHandle(forWritingTo: file)
         for _ in 0..<megabytes { handle.write(Data(chunk)) }
         try handle.close()
@@ -30,7 +32,7 @@ enum DigestBenchmark {
             let s = now() - startSeal
             let hex = digest.map { String(format: "%02x", $0) }.joined()
             guard hex == opensslDigest else {
-                throw SealDriverError(code: .transportFailure, reason: "SealDigest \(hex) but openssl \(opensslDigest)")
+                throw BenchError("SealDigest \(hex) but openssl \(opensslDigest)")
             }
             openssl.append(o); seal.append(s); ratios.append(o / s)
         }
@@ -54,7 +56,7 @@ enum DigestBenchmark {
         process.waitUntilExit()
         guard process.terminationStatus == 0, let text = String(data: data, encoding: .utf8),
               let hex = text.split(separator: " ").first
-        else { throw SealDriverError(code: .transportFailure, reason: "openssl dgst failed (status \(process.terminationStatus))") }
+        else { throw BenchError("openssl dgst failed (status \(process.terminationStatus))") }
         return String(hex)
     }
 }
