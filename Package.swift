@@ -176,6 +176,7 @@ let package = Package(
             name: "sealctl",
             dependencies: [
                 "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
+                "SealESeal", "SealGMCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
