@@ -11,7 +11,7 @@ public struct SESQuirk: Hashable, Sendable, CustomStringConvertible {
     public let location: String
 
     /// Creates a quirk record.
-    public init(_ kind: Kind, at location: String) {
+    init(_ kind: Kind, at location: String) {
         self.kind = kind
         self.location = location
     }

@@ -105,7 +105,7 @@ public struct SESealBuilder: Sendable {
     ///   - makerCertificate: The maker's SM2 certificate, embedded in the seal.
     ///   - makerKey: The private key of `makerCertificate`.
     /// - Throws: ``SESError`` for an invalid field or a key that does not match the certificate,
-    ///   ``GMCryptoError`` when OpenSSL cannot sign.
+    ///   `GMCryptoError` (SealGMCrypto) when OpenSSL cannot sign.
     public func build(makerCertificate: SM2Certificate, makerKey: SM2PrivateKey) throws -> SESeal {
         guard try makerKey.publicKey.derRepresentation == makerCertificate.publicKey.derRepresentation else {
             throw SESError(code: .malformed, reason: "the maker key does not belong to the maker certificate")
