@@ -264,7 +264,7 @@ let package = Package(
             path: "Tests/SealESealTests"
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
-        .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol"], path: "Tests/sealctlTests"),
+        .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol", "SealESeal", "SealGMCrypto"], path: "Tests/sealctlTests"),
     ] + fuzzTargets.map {
         .executableTarget(name: $0.name, dependencies: ["SealFuzzSupport"] + $0.dependencies, path: "Sources/Fuzz/\($0.name)")
     },

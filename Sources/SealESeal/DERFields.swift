@@ -112,8 +112,8 @@ func bitStringBytes(_ node: ASN1Node, _ field: String) throws -> [UInt8] {
     return Array(content.dropFirst())
 }
 
-/// The length of the first TLV in `bytes` (definite lengths only), or nil when the header is
-/// cut short or uses the indefinite form.
+/// The length of the first TLV in `bytes`, header included. Throws `malformed` when the header
+/// or the value is cut short, `ambiguousEncoding` for the indefinite form.
 func firstElementLength(_ bytes: ArraySlice<UInt8>) throws -> Int {
     var index = bytes.startIndex
     guard index < bytes.endIndex else { throw SESError(code: .malformed, reason: "no bytes") }
