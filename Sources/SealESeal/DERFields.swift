@@ -4,7 +4,9 @@ import SwiftASN1
 /// Reading SES structures field by field from swift-asn1's node tree, keeping every field's
 /// original bytes (signatures cover the bytes as received; some real files are not strict DER, so
 /// nothing here is ever re-encoded).
-struct FieldReader {
+/// A class, not a struct: as a struct, its borrow inside a loop crashes the Swift 6.3 optimizer
+/// (ownership verifier) in release builds.
+final class FieldReader {
     private var iterator: ASN1NodeCollection.Iterator
     private var lookahead: ASN1Node?
     let structure: String
@@ -23,7 +25,7 @@ struct FieldReader {
     /// The next field's identifier, without consuming it.
     var nextIdentifier: ASN1Identifier? { lookahead?.identifier }
 
-    mutating func next(_ field: String) throws -> ASN1Node {
+    func next(_ field: String) throws -> ASN1Node {
         guard let node = lookahead else {
             throw SESError(code: .malformed, reason: "\(structure).\(field) is missing")
         }
@@ -31,7 +33,7 @@ struct FieldReader {
         return node
     }
 
-    mutating func next(_ field: String, _ identifier: ASN1Identifier) throws -> ASN1Node {
+    func next(_ field: String, _ identifier: ASN1Identifier) throws -> ASN1Node {
         let node = try next(field)
         guard node.identifier == identifier else {
             throw SESError(code: .malformed, reason: "\(structure).\(field) has tag \(node.identifier), not \(identifier)")
@@ -45,14 +47,14 @@ struct FieldReader {
         }
     }
 
-    mutating func integer(_ field: String) throws -> Int {
+    func integer(_ field: String) throws -> Int {
         let node = try next(field, .integer)
         do { return try Int(derEncoded: node) } catch {
             throw SESError(code: .malformed, reason: "\(structure).\(field) is not a small DER INTEGER")
         }
     }
 
-    mutating func ia5String(_ field: String) throws -> String {
+    func ia5String(_ field: String) throws -> String {
         let node = try next(field, .ia5String)
         let bytes = primitiveBytes(node)
         guard bytes.allSatisfy({ $0 < 0x80 }) else {
@@ -61,7 +63,7 @@ struct FieldReader {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    mutating func utf8String(_ field: String) throws -> String {
+    func utf8String(_ field: String) throws -> String {
         let node = try next(field, .utf8String)
         guard let text = String(validating: primitiveBytes(node), as: UTF8.self) else {
             throw SESError(code: .malformed, reason: "\(structure).\(field) is not valid UTF-8")
@@ -69,22 +71,22 @@ struct FieldReader {
         return text
     }
 
-    mutating func octetString(_ field: String) throws -> [UInt8] {
+    func octetString(_ field: String) throws -> [UInt8] {
         Array(primitiveBytes(try next(field, .octetString)))
     }
 
-    mutating func objectIdentifier(_ field: String) throws -> String {
+    func objectIdentifier(_ field: String) throws -> String {
         let node = try next(field, .objectIdentifier)
         do { return try ASN1ObjectIdentifier(derEncoded: node).description } catch {
             throw SESError(code: .malformed, reason: "\(structure).\(field) is not an OBJECT IDENTIFIER")
         }
     }
 
-    mutating func bitString(_ field: String) throws -> [UInt8] {
+    func bitString(_ field: String) throws -> [UInt8] {
         try bitStringBytes(try next(field, .bitString), "\(structure).\(field)")
     }
 
-    mutating func generalizedTime(_ field: String) throws -> Date {
+    func generalizedTime(_ field: String) throws -> Date {
         let node = try next(field, .generalizedTime)
         do { return try GeneralizedTime(derEncoded: node).date } catch {
             throw SESError(code: .malformed, reason: "\(structure).\(field) is not a DER GeneralizedTime")

@@ -40,9 +40,9 @@ public struct SESSignature: Hashable, Sendable {
         let (node, trailing) = try parseFirstElement(bytes)
         var quirks: [SESQuirk] = []
         if trailing > 0 { quirks.append(SESQuirk(.trailingBytes, at: "SES_Signature (\(trailing) bytes)")) }
-        var fields = try FieldReader(node, structure: "SES_Signature")
+        let fields = try FieldReader(node, structure: "SES_Signature")
         let tbsNode = try fields.next("toSign", .sequence)
-        var tbs = try FieldReader(tbsNode, structure: "SES_Signature.toSign")
+        let tbs = try FieldReader(tbsNode, structure: "SES_Signature.toSign")
         let version = try tbs.integer("version")
         guard [1, 2, 4, 5].contains(version) else {
             throw SESError(code: .unsupportedVersion, reason: "SES_Signature.toSign.version is \(version)")

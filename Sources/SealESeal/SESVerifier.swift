@@ -1,5 +1,6 @@
 import Foundation
 import SealGMCrypto
+import Synchronization
 
 /// The result of one verification check.
 public enum SESCheckOutcome: Hashable, Sendable {
@@ -118,6 +119,7 @@ public struct SESVerifier: Sendable {
     public let roots: [SM2Certificate]
     /// Further CA certificates that may link a certificate to a root.
     public let intermediates: [SM2Certificate]
+    private let cache = CertificateCache()
 
     /// Creates a verifier.
     ///
@@ -203,7 +205,7 @@ public struct SESVerifier: Sendable {
     }
 
     private func certificate(_ der: [UInt8]) -> Result<SM2Certificate, GMCryptoError> {
-        do { return .success(try SM2Certificate(derEncoded: der)) } catch let error as GMCryptoError {
+        do { return .success(try cache.certificate(der)) } catch let error as GMCryptoError {
             return .failure(error)
         } catch {
             return .failure(GMCryptoError(code: .invalidCertificate, reason: "\(error)"))
@@ -246,13 +248,13 @@ public struct SESVerifier: Sendable {
         var current = leaf
         for _ in 0..<8 {
             if roots.contains(where: { $0.derRepresentation == current.derRepresentation }) { return .passed }
-            if let root = roots.first(where: { current.isIssued(by: $0) }) {
+            if let root = roots.first(where: { cache.isIssued(current, by: $0) }) {
                 return root.isValid(at: time) ? .passed : .failed("root \(root.subjectDescription) is not valid at \(iso(time))")
             }
             if roots.contains(where: { $0.subjectDER == current.issuerDER }) {
                 return .failed("\(current.subjectDescription) names a configured root as issuer, but its signature does not verify")
             }
-            guard let next = intermediates.first(where: { current.isIssued(by: $0) }) else {
+            guard let next = intermediates.first(where: { cache.isIssued(current, by: $0) }) else {
                 return .unknownRoot("\(current.subjectDescription) is issued by a certificate that is not configured")
             }
             guard next.isValid(at: time) else {
@@ -267,3 +269,42 @@ public struct SESVerifier: Sendable {
 private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
 private func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+
+/// Certificates decoded once per verifier, and issuer signatures checked once: OpenSSL 3 takes about
+/// as long to decode an SM2 certificate as half an SM2 verification, and a seal's certificates
+/// repeat from signature to signature (docs/gbt38540.md has the figures). Bounded: emptied when full.
+final class CertificateCache: Sendable {
+    private struct Link: Hashable {
+        let certificate: [UInt8]
+        let issuer: [UInt8]
+    }
+    private struct Entries {
+        var certificates: [[UInt8]: SM2Certificate] = [:]
+        var links: [Link: Bool] = [:]
+    }
+    private static let capacity = 256
+    private let entries = Mutex(Entries())
+
+    func certificate(_ der: [UInt8]) throws -> SM2Certificate {
+        if let known = entries.withLock({ $0.certificates[der] }) { return known }
+        let parsed = try SM2Certificate(derEncoded: der)
+        entries.withLock {
+            if $0.certificates.count >= Self.capacity { $0.certificates.removeAll() }
+            $0.certificates[der] = parsed
+        }
+        return parsed
+    }
+
+    func isIssued(_ certificate: SM2Certificate, by issuer: SM2Certificate) -> Bool {
+        // Names are compared first, without a lookup: most candidates are not the issuer.
+        guard certificate.issuerDER == issuer.subjectDER else { return false }
+        let link = Link(certificate: certificate.derRepresentation, issuer: issuer.derRepresentation)
+        if let known = entries.withLock({ $0.links[link] }) { return known }
+        let issued = certificate.isIssued(by: issuer)
+        entries.withLock {
+            if $0.links.count >= Self.capacity { $0.links.removeAll() }
+            $0.links[link] = issued
+        }
+        return issued
+    }
+}

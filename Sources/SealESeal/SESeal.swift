@@ -184,9 +184,9 @@ public struct SESeal: Hashable, Sendable {
 
     init(node: ASN1Node, quirks initialQuirks: [SESQuirk], location: String) throws {
         var quirks = initialQuirks
-        var fields = try FieldReader(node, structure: location)
+        let fields = try FieldReader(node, structure: location)
         let sealInfoNode = try fields.next("eSealInfo", .sequence)
-        var info = try FieldReader(sealInfoNode, structure: "\(location).eSealInfo")
+        let info = try FieldReader(sealInfoNode, structure: "\(location).eSealInfo")
         let header = try Self.header(info.next("header", .sequence), location: "\(location).eSealInfo.header")
         let isV1 = header.version <= 2
         let sealID = try info.ia5String("esID")
@@ -221,7 +221,7 @@ public struct SESeal: Hashable, Sendable {
         let signatureNode: ASN1Node
         var timeStamp: [UInt8]? = nil
         if isV1 {
-            var signInfo = try FieldReader(fields.next("signInfo", .sequence), structure: "\(location).signInfo")
+            let signInfo = try FieldReader(fields.next("signInfo", .sequence), structure: "\(location).signInfo")
             makerCertificateNode = try signInfo.next("cert", .octetString)
             algorithmNode = try signInfo.next("signatureAlgorithm", .objectIdentifier)
             signatureNode = try signInfo.next("signData", .bitString)
@@ -263,7 +263,7 @@ public struct SESeal: Hashable, Sendable {
     }
 
     private static func header(_ node: ASN1Node, location: String) throws -> SESHeader {
-        var fields = try FieldReader(node, structure: location)
+        let fields = try FieldReader(node, structure: location)
         let identifier = try fields.ia5String("ID")
         let version = try fields.integer("version")
         let vendor = try fields.ia5String("Vid")
@@ -278,7 +278,7 @@ public struct SESeal: Hashable, Sendable {
     }
 
     private static func property(_ node: ASN1Node, v1: Bool, location: String, quirks: inout [SESQuirk]) throws -> SESSealProperty {
-        var fields = try FieldReader(node, structure: location)
+        let fields = try FieldReader(node, structure: location)
         let type = try fields.integer("type")
         let name = try fields.utf8String("name")
         let listType: Int? = v1 ? nil : try fields.integer("certListType")
@@ -291,7 +291,7 @@ public struct SESeal: Hashable, Sendable {
         for (index, entry) in entries.enumerated() {
             switch (listType, entry.identifier) {
             case (2, .sequence):
-                var digest = try FieldReader(entry, structure: "\(location).certList[\(index)]")
+                let digest = try FieldReader(entry, structure: "\(location).certList[\(index)]")
                 let typeNode = try digest.next("type", .printableString)
                 let value = try digest.octetString("value")
                 try digest.expectEnd()
@@ -307,8 +307,9 @@ public struct SESeal: Hashable, Sendable {
         if let listType, listType != 1, listType != 2 {
             throw SESError(code: .malformed, reason: "\(location).certListType is \(listType), not 1 or 2")
         }
-        let dates = try ["createDate", "validStart", "validEnd"].map { field in
-            try sealDate(fields.next(field), v1: v1, location: "\(location).\(field)", quirks: &quirks)
+        var dates: [Date] = []
+        for field in ["createDate", "validStart", "validEnd"] {
+            dates.append(try sealDate(fields.next(field), v1: v1, location: "\(location).\(field)", quirks: &quirks))
         }
         try fields.expectEnd()
         return SESSealProperty(type: type, name: name, certificateListType: listType, signerCertificates: certificates,
@@ -316,7 +317,7 @@ public struct SESeal: Hashable, Sendable {
     }
 
     private static func picture(_ node: ASN1Node, location: String) throws -> SESSealPicture {
-        var fields = try FieldReader(node, structure: location)
+        let fields = try FieldReader(node, structure: location)
         let type = try fields.ia5String("type")
         let data = try fields.octetString("data")
         let width = try fields.integer("width")
@@ -345,23 +346,29 @@ func parseExtensions(_ node: ASN1Node, location: String, quirks: inout [SESQuirk
     guard node.identifier == .sequence, case .constructed(let entries) = node.content else {
         throw SESError(code: .malformed, reason: "\(location) is not a SEQUENCE OF ExtData")
     }
-    return try entries.enumerated().map { index, entry in
+    // A loop, not `map`: a throwing closure that captures the inout `quirks` crashes the Swift 6.3
+    // optimizer (CopyPropagation) in release builds.
+    var extensions: [SESExtension] = []
+    for (index, entry) in entries.enumerated() {
         let here = "\(location)[\(index)]"
-        var fields = try FieldReader(entry, structure: here)
+        let fields = try FieldReader(entry, structure: here)
         let oid = try fields.objectIdentifier("extnID")
         var critical = false
         if fields.nextIdentifier == .boolean {
-            let value = primitiveBytes(try fields.next("critical"))
-            switch Array(value) {
-            case [0xFF]: critical = true
-            case [0x00]: quirks.append(SESQuirk(.explicitDefaultFalse, at: "\(here).critical"))
-            default: throw SESError(code: .ambiguousEncoding, reason: "\(here).critical is not 00 or FF")
+            let value = Array(primitiveBytes(try fields.next("critical")))
+            if value == [0xFF] {
+                critical = true
+            } else if value == [0x00] {
+                quirks.append(SESQuirk(.explicitDefaultFalse, at: "\(here).critical"))
+            } else {
+                throw SESError(code: .ambiguousEncoding, reason: "\(here).critical is not 00 or FF")
             }
         }
         let value = try fields.octetString("extnValue")
         try fields.expectEnd()
-        return SESExtension(oid: oid, isCritical: critical, value: value)
+        extensions.append(SESExtension(oid: oid, isCritical: critical, value: value))
     }
+    return extensions
 }
 
 /// An optional `[0] BIT STRING` at the end of a structure: EXPLICIT (ofdrw), IMPLICIT, or untagged
