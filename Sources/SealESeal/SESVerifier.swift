@@ -243,12 +243,13 @@ public struct SESVerifier: Sendable {
             : .failed("\(certificate.subjectDescription) is valid \(iso(certificate.notBefore)) – \(iso(certificate.notAfter)), not at \(iso(time))")
     }
 
-    /// Walks issuer links through the intermediates to a root, each certificate valid at `time`.
+    /// Walks issuer links through the intermediates to a root, each issuer a CA certificate valid at `time`.
     private func chainOutcome(_ leaf: SM2Certificate, at time: Date) -> SESCheckOutcome {
         var current = leaf
         for _ in 0..<8 {
             if roots.contains(where: { $0.derRepresentation == current.derRepresentation }) { return .passed }
             if let root = roots.first(where: { cache.isIssued(current, by: $0) }) {
+                guard root.isCertificateAuthority else { return .failed("root \(root.subjectDescription) is not a CA certificate") }
                 return root.isValid(at: time) ? .passed : .failed("root \(root.subjectDescription) is not valid at \(iso(time))")
             }
             if roots.contains(where: { $0.subjectDER == current.issuerDER }) {
@@ -256,6 +257,9 @@ public struct SESVerifier: Sendable {
             }
             guard let next = intermediates.first(where: { cache.isIssued(current, by: $0) }) else {
                 return .unknownRoot("\(current.subjectDescription) is issued by a certificate that is not configured")
+            }
+            guard next.isCertificateAuthority else {
+                return .failed("intermediate \(next.subjectDescription) is not a CA certificate")
             }
             guard next.isValid(at: time) else {
                 return .failed("intermediate \(next.subjectDescription) is not valid at \(iso(time))")

@@ -27,6 +27,9 @@ public struct SM2Certificate: Sendable {
     public let issuerDER: [UInt8]
     /// The subject as one line, `C=CN, O=…, CN=…`, for reports.
     public let subjectDescription: String
+    /// Whether the certificate may issue certificates (OpenSSL's `X509_check_ca`: basic constraints
+    /// CA:TRUE, or a v1 self-signed certificate, with keyCertSign where key usage is given).
+    public let isCertificateAuthority: Bool
     private let certificate: X509Box
 
     /// Parses DER bytes (exactly one certificate, nothing after it).
@@ -87,6 +90,7 @@ public struct SM2Certificate: Sendable {
         subjectDER = nameDER(X509_get_subject_name(box.pointer))
         issuerDER = nameDER(X509_get_issuer_name(box.pointer))
         subjectDescription = nameLine(X509_get_subject_name(box.pointer))
+        isCertificateAuthority = X509_check_ca(box.pointer) != 0
         derRepresentation = der
         certificate = box
     }

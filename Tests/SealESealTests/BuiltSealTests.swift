@@ -83,6 +83,33 @@ struct BuiltSealTests {
         #expect(verified.status == 0 && verified.output.contains("Verified OK"), "\(verified.output)")
     }
 
+    /// A certificate "issued" by the signer's (end-entity) key does not chain through it, even when
+    /// the signer certificate is given as a root or an intermediate.
+    @Test func onlyCACertificatesIssue() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        #expect(pki.root.isCertificateAuthority && !pki.signer.isCertificateAuthority)
+        let id = "distid:1234567812345678"
+        for step in [["genpkey", "-algorithm", "SM2", "-out", "rogue.key"],
+                     ["req", "-new", "-key", "rogue.key", "-sm3", "-sigopt", id, "-subj", "/C=CN/O=SealKit Test/CN=rogue", "-out", "rogue.csr"],
+                     ["x509", "-req", "-in", "rogue.csr", "-vfyopt", id, "-CA", "signer.pem", "-CAkey", "signer.key", "-set_serial", "99",
+                      "-sm3", "-sigopt", id, "-days", "30", "-out", "rogue.pem"]] {
+            let result = try OpenSSLCommandLine.run(step, in: pki.directory)
+            try #require(result.status == 0, "\(result.output)")
+        }
+        let rogue = try SM2Certificate(pemRepresentation: String(contentsOf: pki.directory.appendingPathComponent("rogue.pem"), encoding: .utf8))
+        let rogueKey = try SM2PrivateKey(pemRepresentation: String(contentsOf: pki.directory.appendingPathComponent("rogue.key"), encoding: .utf8))
+        #expect(rogue.isIssued(by: pki.signer))
+        let seal = try builder(pki).build(makerCertificate: rogue, makerKey: rogueKey)
+        let time = seal.property.createDate.addingTimeInterval(60)
+        for verifier in [SESVerifier(roots: [pki.signer]), SESVerifier(roots: [pki.root], intermediates: [pki.signer])] {
+            let report = verifier.verify(seal, at: time)
+            #expect(report.outcome(of: .makerSignature) == .passed)
+            #expect(report.outcome(of: .makerCertificateChain) != .passed)
+            #expect(report.verdict == .invalid, "\(report.checks)")
+        }
+    }
+
     @Test func builderRefusesWhatTheStandardDoesNotAllow() throws {
         let pki = try TestPKI()
         defer { pki.remove() }
