@@ -26,6 +26,8 @@ struct SES: AsyncParsableCommand {
         var file: String
         @Option(help: ArgumentHelp("A trusted SM2 root certificate (PEM); repeat for several.", valueName: "PEM"))
         var root: [String] = []
+        @Option(help: ArgumentHelp("A CA certificate (PEM) that may link a certificate to a root; repeat for several.", valueName: "PEM"))
+        var intermediate: [String] = []
         @Option(help: ArgumentHelp("The signed bytes (in OFD, the Signature.xml) to check the data hash against.", valueName: "FILE"))
         var document: String?
         @Option(help: ArgumentHelp("Judge a bare seal at this time (seconds since 1970 or ISO 8601) instead of now.", valueName: "TIME"))
@@ -38,15 +40,7 @@ struct SES: AsyncParsableCommand {
 
         func run() async throws {
             let bytes = try readFile(file)
-            var roots: [SM2Certificate] = []
-            for path in root {
-                do {
-                    roots += try SM2Certificate.certificates(pemRepresentation: String(decoding: readFile(path), as: UTF8.self))
-                } catch let error as GMCryptoError {
-                    throw CLIError("\(path): \(error)")
-                }
-            }
-            let verifier = SESVerifier(roots: roots)
+            let verifier = SESVerifier(roots: try certificates(root), intermediates: try certificates(intermediate))
             let report: SESVerificationReport
             let kind: String
             do {
@@ -90,6 +84,18 @@ struct SES: AsyncParsableCommand {
             case .unknownRoot: throw ExitCode(2)
             case .invalid: throw ExitCode(1)
             }
+        }
+
+        private func certificates(_ paths: [String]) throws -> [SM2Certificate] {
+            var certificates: [SM2Certificate] = []
+            for path in paths {
+                do {
+                    certificates += try SM2Certificate.certificates(pemRepresentation: String(decoding: readFile(path), as: UTF8.self))
+                } catch let error as GMCryptoError {
+                    throw CLIError("\(path): \(error)")
+                }
+            }
+            return certificates
         }
 
         private func readFile(_ path: String) throws -> [UInt8] {

@@ -91,6 +91,9 @@ struct SESCommandRootTests {
         #expect(valid.stdout.hasSuffix("VALID\n"), "\(valid)")
         let unknown = try await sandbox.run(["ses", "verify", "seal.esl", "--root", "other.pem", "--at", at])
         #expect(unknown.status == 2, "\(unknown)")
+        // --intermediate is read; a certificate that issued nothing in the chain links nothing.
+        let viaLeaf = try await sandbox.run(["ses", "verify", "seal.esl", "--root", "other.pem", "--intermediate", "maker.pem", "--at", at])
+        #expect(viaLeaf.status == 2, "\(viaLeaf)")
         let notAPEM = try await sandbox.run(["ses", "verify", "seal.esl", "--root", "seal.esl", "--at", at])
         #expect(notAPEM.status == 1 && notAPEM.stderrLines.count == 1, "\(notAPEM)")
     }
