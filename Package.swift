@@ -14,6 +14,8 @@ import PackageDescription
 //   SealConformance (Sources/)          the conformance suite                   -> SealHostDriver
 //   SealKitC (Sources/)                 libsealkit, the C API                   -> SealHostDriver, SealPCSC, SealUSB
 //   SealKitCSimulated (Sources/)        libsealkit-sim, the test token for C    -> SealSimulatedToken
+//   SealGMCrypto (Sources/)             SM2, SM3 through OpenSSL 3 (COpenSSL)   -> SealProtocol
+//   SealESeal (Sources/)                GB/T 38540 / GM/T 0031 seals, signatures -> SealGMCrypto
 //   executables on top. The chip and the driver never depend on each other; the simulator links
 //   neither libpcsclite nor libusb.
 // The libFuzzer targets (docs/fuzzing.md): one executable each under Sources/Fuzz/<Name>, holding
@@ -41,6 +43,8 @@ let package = Package(
         .library(name: "SealSimulatedToken", targets: ["SealSimulatedToken"]),
         .library(name: "SealFirmware", targets: ["SealFirmware"]),
         .library(name: "SealConformance", targets: ["SealConformance"]),
+        .library(name: "SealGMCrypto", targets: ["SealGMCrypto"]),
+        .library(name: "SealESeal", targets: ["SealESeal"]),
         // The C library (docs/c-library.md): libsealkit.so, and libsealkit-sim.so for C tests.
         .library(name: "sealkit", type: .dynamic, targets: ["SealKitC"]),
         .library(name: "sealkit-sim", type: .dynamic, targets: ["SealKitCSimulated"]),
@@ -54,6 +58,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // Reads OFD containers (ZIP) in the GB/T 38540 interop tests.
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
         // `swift package generate-documentation` (scripts/docs.sh); no target depends on it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -69,6 +75,20 @@ let package = Package(
             path: "Sources/CLibUSB",
             pkgConfig: "libusb-1.0",
             providers: [.apt(["libusb-1.0-0-dev"]), .yum(["libusbx-devel"])]
+        ),
+        // Debian's OpenSSL 3 libcrypto for SM2 and SM3 (docs/gbt38540.md); swift-crypto's BoringSSL
+        // has neither, and its symbols are prefixed, so the two coexist.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .yum(["openssl-devel"])]
+        ),
+        .target(name: "SealGMCrypto", dependencies: ["COpenSSL", "SealProtocol"], path: "Sources/SealGMCrypto"),
+        .target(
+            name: "SealESeal",
+            dependencies: ["SealGMCrypto", "SealProtocol", .product(name: "SwiftASN1", package: "swift-asn1")],
+            path: "Sources/SealESeal"
         ),
         .target(
             name: "SealProtocol",
@@ -156,6 +176,7 @@ let package = Package(
             name: "sealctl",
             dependencies: [
                 "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
+                "SealESeal", "SealGMCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -233,8 +254,17 @@ let package = Package(
             ],
             path: "Tests/SealKitCTests"
         ),
+        .testTarget(name: "SealGMCryptoTests", dependencies: ["SealGMCrypto"], path: "Tests/SealGMCryptoTests"),
+        .testTarget(
+            name: "SealESealTests",
+            dependencies: [
+                "SealESeal", "SealGMCrypto", .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            path: "Tests/SealESealTests"
+        ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
-        .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol"], path: "Tests/sealctlTests"),
+        .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol", "SealESeal", "SealGMCrypto"], path: "Tests/sealctlTests"),
     ] + fuzzTargets.map {
         .executableTarget(name: $0.name, dependencies: ["SealFuzzSupport"] + $0.dependencies, path: "Sources/Fuzz/\($0.name)")
     },
