@@ -32,7 +32,7 @@ public final class Ledger: Sendable {
     private let stampVerifier: StampVerifier
     private let verificationOptions: @Sendable () -> StampVerificationOptions
     private let sequencer: Mutex<Sequencer>
-    private let fullTiles = Mutex<[TileKey: [UInt8]]>([:])
+    private let fullTiles = Mutex<[TileKey: HashedTile]>([:])
 
     private struct Sequencer: Sendable {
         var edge: TileEdge
@@ -200,30 +200,43 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Tile bytes for proofs: the edge's partial tiles from memory, full tiles from a cache over storage.
+    /// Tile bytes: the edge's partial tiles from memory, the rest from storage.
     private func readTile(level: Int, index: UInt64, edge: TileEdge) throws(LedgerError) -> [UInt8] {
         let levelCount = edge.size >> UInt64(8 * level)
         if index == levelCount / UInt64(TileID.width), level < edge.partial.count {
             return edge.partial[level].flatMap { $0 }
         }
-        let key = TileKey(level: level, index: index)
-        if let cached = fullTiles.withLock({ $0[key] }) { return cached }
         guard let bytes = try storage.tile(level: level, index: index) else {
             throw LedgerError(code: .inconsistentTree, reason: "tile \(level)/\(index) is missing")
-        }
-        if bytes.count == TileID.width * 32 {
-            fullTiles.withLock { cache in
-                if cache.count >= 16_384 { cache.removeAll(keepingCapacity: true) }
-                cache[key] = bytes
-            }
         }
         return bytes
     }
 
+    /// A hashed tile for proofs: full tiles are final, so they are cached (bounded); partial ones
+    /// are hashed once per proof.
+    private func hashedTile(level: Int, index: UInt64, edge: TileEdge, memo: ProofMemo) throws(LedgerError) -> HashedTile {
+        let key = TileKey(level: level, index: index)
+        if let tile = memo.tiles[key] { return tile }
+        if let cached = fullTiles.withLock({ $0[key] }) { return cached }
+        let tile = HashedTile(bytes: try readTile(level: level, index: index, edge: edge))
+        if tile.levels[0].count == TileID.width {
+            fullTiles.withLock { cache in
+                if cache.count >= 4_096 { cache.removeAll(keepingCapacity: true) }
+                cache[key] = tile
+            }
+        } else {
+            memo.tiles[key] = tile
+        }
+        return tile
+    }
+
     private func hashReader() -> (TileEdge, SubtreeHashReader) {
         let edge = sequencer.withLock { $0.edge }
+        let memo = ProofMemo()
         return (edge, { (level: Int, index: UInt64) throws(LedgerError) in
-            try subtreeHash(level: level, index: index) { (l: Int, i: UInt64) throws(LedgerError) in try self.readTile(level: l, index: i, edge: edge) }
+            try subtreeHash(level: level, index: index) { (l: Int, i: UInt64) throws(LedgerError) in
+                try self.hashedTile(level: l, index: i, edge: edge, memo: memo)
+            }
         })
     }
 
@@ -332,6 +345,11 @@ public final class Ledger: Sendable {
         }
         return checkpoint
     }
+}
+
+/// The partial tiles one proof has hashed (a proof runs on one thread; the memo is not shared).
+private final class ProofMemo {
+    var tiles: [TileKey: HashedTile] = [:]
 }
 
 private struct StampKey: Hashable {

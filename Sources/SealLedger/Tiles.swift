@@ -202,3 +202,31 @@ func subtreeHash(level: Int, index: UInt64, readTile: (Int, UInt64) throws(Ledge
     let hashes = (offset..<(offset + span)).map { Array(data[($0 * 32)..<($0 * 32 + 32)]) }
     return MerkleTree.rootHash(leafHashes: hashes)
 }
+
+/// A tile with its internal nodes computed once: `levels[r]` holds the roots of the complete runs
+/// of 2^r hashes, so any complete subtree inside the tile is one lookup (proofs read these).
+struct HashedTile: Sendable {
+    let levels: [[MerkleHash]]
+
+    init(bytes: [UInt8]) {
+        var level = stride(from: 0, to: bytes.count / 32 * 32, by: 32).map { Array(bytes[$0..<($0 + 32)]) }
+        var levels = [level]
+        while level.count > 1 {
+            level = stride(from: 0, to: level.count - 1, by: 2).map { MerkleTree.nodeHash(level[$0], level[$0 + 1]) }
+            levels.append(level)
+        }
+        self.levels = levels
+    }
+}
+
+/// The complete-subtree hash at tree level `level`, number `index`, from hashed tiles.
+func subtreeHash(level: Int, index: UInt64, hashedTile: (Int, UInt64) throws(LedgerError) -> HashedTile) throws(LedgerError) -> MerkleHash {
+    let subLevel = level % 8
+    let tileIndex = (index << UInt64(subLevel)) / UInt64(TileID.width)
+    let position = Int(index % UInt64(TileID.width >> subLevel))
+    let tile = try hashedTile(level / 8, tileIndex)
+    guard subLevel < tile.levels.count, position < tile.levels[subLevel].count else {
+        throw LedgerError(code: .inconsistentTree, reason: "tile \(level / 8)/\(tileIndex) is too short for hash \(level)/\(index)")
+    }
+    return tile.levels[subLevel][position]
+}
