@@ -32,7 +32,7 @@ public final class Ledger: Sendable {
     private let stampVerifier: StampVerifier
     private let verificationOptions: @Sendable () -> StampVerificationOptions
     private let sequencer: Mutex<Sequencer>
-    private let fullTiles = Mutex<[TileKey: HashedTile]>([:])
+    private let tileCache = Mutex<[TileKey: HashedTile]>([:])
 
     private struct Sequencer: Sendable {
         var edge: TileEdge
@@ -212,30 +212,27 @@ public final class Ledger: Sendable {
         return bytes
     }
 
-    /// A hashed tile for proofs: full tiles are final, so they are cached (bounded); partial ones
-    /// are hashed once per proof.
-    private func hashedTile(level: Int, index: UInt64, edge: TileEdge, memo: ProofMemo) throws(LedgerError) -> HashedTile {
+    /// A hashed tile for proofs, cached (bounded): a full tile is final, and a partial tile of a given
+    /// width never changes either (tiles only grow), so a cached tile serves while its width is the
+    /// one the tree has.
+    private func hashedTile(level: Int, index: UInt64, edge: TileEdge) throws(LedgerError) -> HashedTile {
         let key = TileKey(level: level, index: index)
-        if let tile = memo.tiles[key] { return tile }
-        if let cached = fullTiles.withLock({ $0[key] }) { return cached }
+        let levelCount = edge.size >> UInt64(8 * level)
+        let width = index == levelCount / UInt64(TileID.width) ? Int(levelCount % UInt64(TileID.width)) : TileID.width
+        if let cached = tileCache.withLock({ $0[key] }), cached.levels[0].count == width { return cached }
         let tile = HashedTile(bytes: try readTile(level: level, index: index, edge: edge))
-        if tile.levels[0].count == TileID.width {
-            fullTiles.withLock { cache in
-                if cache.count >= 4_096 { cache.removeAll(keepingCapacity: true) }
-                cache[key] = tile
-            }
-        } else {
-            memo.tiles[key] = tile
+        tileCache.withLock { cache in
+            if cache.count >= 4_096 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = tile
         }
         return tile
     }
 
     private func hashReader() -> (TileEdge, SubtreeHashReader) {
         let edge = sequencer.withLock { $0.edge }
-        let memo = ProofMemo()
         return (edge, { (level: Int, index: UInt64) throws(LedgerError) in
             try subtreeHash(level: level, index: index) { (l: Int, i: UInt64) throws(LedgerError) in
-                try self.hashedTile(level: l, index: i, edge: edge, memo: memo)
+                try self.hashedTile(level: l, index: i, edge: edge)
             }
         })
     }
@@ -345,11 +342,6 @@ public final class Ledger: Sendable {
         }
         return checkpoint
     }
-}
-
-/// The partial tiles one proof has hashed (a proof runs on one thread; the memo is not shared).
-private final class ProofMemo {
-    var tiles: [TileKey: HashedTile] = [:]
 }
 
 private struct StampKey: Hashable {
