@@ -4,7 +4,7 @@ import SealHostDriver
 /// The bytes a ledger leaf holds. Every leaf encoding goes through here, so the record encoding can
 /// change in one place (record v2 brings its own canonical bytes).
 public enum LedgerLeaf {
-    /// The canonical bytes of a stamp record: ``StampRecord/jsonData()`` as docs/stamp-record.md
+    /// The canonical bytes of a stamp record: `StampRecord.jsonData()` as docs/stamp-record.md
     /// defines it (sorted keys, fixed layout; the same record always gives the same bytes).
     /// - Throws: ``LedgerError`` `.malformedInput` when the record cannot be encoded.
     public static func stampRecordBytes(_ record: StampRecord) throws(LedgerError) -> [UInt8] {
