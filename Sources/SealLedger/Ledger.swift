@@ -79,8 +79,23 @@ public final class Ledger: Sendable {
         let options = verificationOptions()
         var verified: [(record: StampRecord, bytes: [UInt8])?] = []
         var outcomes: [AdmissionOutcome?] = []
-        for record in records {
-            let report = await stampVerifier.verify(record, documentDigest: record.documentDigest, options: options)
+        // Verification is the costly part (two P-256 signatures and a certificate chain per record):
+        // run it concurrently; only sequencing is serial.
+        let verifier = stampVerifier
+        let reports = await withTaskGroup(of: (Int, StampVerificationReport).self) { group in
+            for (position, record) in records.enumerated() {
+                group.addTask { (position, await verifier.verify(record, documentDigest: record.documentDigest, options: options)) }
+            }
+            var reports = [StampVerificationReport?](repeating: nil, count: records.count)
+            for await (position, report) in group { reports[position] = report }
+            return reports
+        }
+        for (record, report) in zip(records, reports) {
+            guard let report else {
+                outcomes.append(.refused(LedgerError(code: .recordRefused, reason: "the record was not verified")))
+                verified.append(nil)
+                continue
+            }
             if let failure = report.firstFailure {
                 outcomes.append(.refused(LedgerError(code: .recordRefused, reason: "check \(failure.id) failed: \(failure.detail)",
                                                      failedCheck: failure.id.rawValue)))
