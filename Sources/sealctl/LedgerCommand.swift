@@ -50,6 +50,12 @@ struct LedgerURLOption: ParsableArguments {
     }
 }
 
+/// Prints one JSON object on a line (keys sorted).
+func printJSONLine(_ object: [String: Any]) {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    print(String(decoding: data, as: UTF8.self))
+}
+
 /// Reads a stamp record file.
 func readStampRecord(_ path: String) throws -> StampRecord {
     do { return try StampRecord(jsonData: Data(try readFile(path, what: "stamp record"))) } catch let error as SealDriverError {
@@ -64,6 +70,7 @@ struct LedgerSubmit: AsyncParsableCommand {
         discussion: "Exit status 0 when every record is in the log (added or already there), 1 when any was refused or conflicts.")
     @Argument(help: "Stamp records (JSON) written by `sealctl stamp`.") var records: [String]
     @OptionGroup var ledger: LedgerURLOption
+    @Flag(help: "Print JSON Lines: one object per record (record, status, index, evidenceIndex, error).") var json = false
 
     func validate() throws {
         if records.isEmpty { throw ValidationError("give at least one stamp record") }
@@ -80,6 +87,11 @@ struct LedgerSubmit: AsyncParsableCommand {
         var allIn = true
         for (path, result) in zip(records, results) {
             let status = result["status"] as? String ?? "?"
+            if json {
+                printJSONLine(result.merging(["record": path]) { a, _ in a })
+                if status != "added" && status != "duplicate" { allIn = false }
+                continue
+            }
             switch status {
             case "added", "duplicate":
                 print("\(path): \(status) at index \(result["index"] ?? "?")")
@@ -105,6 +117,7 @@ struct LedgerProve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The log's verifier key (text or a file holding it); checked before writing.", valueName: "VKEY"))
     var logKey: String?
     @OptionGroup var ledger: LedgerURLOption
+    @Flag(help: "Print one JSON object (record, index, treeSize, origin, proof).") var json = false
 
     func run() async throws {
         let entry = try LedgerLeaf.stampRecordBytes(try readStampRecord(record))
@@ -133,7 +146,11 @@ struct LedgerProve: AsyncParsableCommand {
         do { try Data(proof.text.utf8).write(to: URL(fileURLWithPath: out)) } catch {
             throw CLIError("cannot write \(out): \(error.localizedDescription)")
         }
-        print("\(record): index \(index) in \(checkpoint.origin) of size \(checkpoint.size); proof written to \(out)")
+        if json {
+            printJSONLine(["record": record, "index": Int(index), "treeSize": Int(checkpoint.size), "origin": checkpoint.origin, "proof": out])
+        } else {
+            print("\(record): index \(index) in \(checkpoint.origin) of size \(checkpoint.size); proof written to \(out)")
+        }
     }
 }
 
@@ -153,6 +170,7 @@ struct LedgerVerifyProof: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The log's verifier key (text or a file holding it), from `sealledger vkey`.", valueName: "VKEY"))
     var logKey: String
     @Option(help: "The log's origin (default: the key's name).") var origin: String?
+    @Flag(help: "Print one JSON object (record, valid, index, treeSize, origin, or error).") var json = false
 
     func run() async throws {
         let verifier = try loadVerifierKey(logKey)
@@ -161,8 +179,17 @@ struct LedgerVerifyProof: AsyncParsableCommand {
         do {
             let parsed = try TlogProof(text: text)
             let checkpoint = try parsed.verify(entry: entry, verifier: verifier, origin: origin)
-            print("valid: \(record) is entry \(parsed.index) of \(checkpoint.origin) at size \(checkpoint.size)")
+            if json {
+                printJSONLine(["record": record, "valid": true, "index": Int(parsed.index), "treeSize": Int(checkpoint.size),
+                               "origin": checkpoint.origin])
+            } else {
+                print("valid: \(record) is entry \(parsed.index) of \(checkpoint.origin) at size \(checkpoint.size)")
+            }
         } catch let error as LedgerError {
+            if json {
+                printJSONLine(["record": record, "valid": false, "error": ["code": error.code.description, "message": error.reason]])
+                throw ExitCode.failure
+            }
             throw CLIError("invalid: \(error.reason)")
         }
     }

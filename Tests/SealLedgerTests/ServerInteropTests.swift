@@ -183,10 +183,15 @@ struct ServerInteropTests {
         // Offline now: the server is gone.
         let verified = try runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", vkey])
         #expect(verified.status == 0 && verified.stdout.contains("is entry 42 of sealkit.local/ledger at size 300"), "\(verified)")
+        let verifiedJSON = try runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", vkey, "--json"])
+        let verdict = jsonObject(Data(verifiedJSON.stdout.utf8))
+        #expect(verifiedJSON.status == 0 && verdict["valid"] as? Bool == true && verdict["index"] as? Int == 42, "\(verifiedJSON)")
         let otherRecord = directory.appendingPathComponent("r43.seal.json")
         try records[43].jsonData().write(to: otherRecord)
         let wrong = try runProgram(sealctl, ["ledger", "verify-proof", otherRecord.path, "--proof", proofFile.path, "--log-key", vkey])
         #expect(wrong.status == 1 && wrong.stderr.contains("invalid"), "\(wrong)")
+        let wrongJSON = try runProgram(sealctl, ["ledger", "verify-proof", otherRecord.path, "--proof", proofFile.path, "--log-key", vkey, "--json"])
+        #expect(wrongJSON.status == 1 && jsonObject(Data(wrongJSON.stdout.utf8))["valid"] as? Bool == false, "\(wrongJSON)")
         let wrongKey = try runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", otherKey])
         #expect(wrongKey.status == 1, "\(wrongKey)")
 
