@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SealHostDriver
 import SealLedger
 import SealSimulatedToken
@@ -89,6 +92,16 @@ struct Serve: AsyncParsableCommand {
             roots = [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)]
             warn("warning: admitting records under the TEST vendor root of Fixtures/ (its key is public); pass --vendor-roots")
         }
+        // One sequencer per database: a second server on the same file would sequence from a stale
+        // tree edge. The lock goes with the process, however it ends.
+        let lockPath = store.databasePath + ".lock"
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: lockPath).deletingLastPathComponent(), withIntermediateDirectories: true)
+        let lock = open(lockPath, O_CREAT | O_RDWR, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            warn("Error: the database \(store.databasePath) is in use by another sealledger serve")
+            throw ExitCode.failure
+        }
+        defer { close(lock) }
         let ledger = try store.open(verifier: StampVerifier(trustedRoots: roots))
         try await LedgerServer(ledger: ledger, maxBody: maxBody).run(host: host, port: port)
     }

@@ -108,6 +108,10 @@ struct ServerInteropTests {
         let server = try ServedLedger(directory: directory, arguments: ["--database", database, "--vendor-roots", rootFile.path, "--max-body", "1000000"])
         defer { server.stop() }
 
+        // A second server on the same database is refused: one sequencer per log.
+        let second = try runProgram(Built.url("sealledger"), ["serve", "--listen", "127.0.0.1:0", "--database", database, "--vendor-roots", rootFile.path])
+        #expect(second.status == 1 && second.stderr.contains("in use"), "\(second.stderr)")
+
         let records = try (1...300).map { try fixture.record(counter: UInt32($0), document: Array("document \($0)".utf8)) }
         func batch(_ slice: ArraySlice<StampRecord>) throws -> Data {
             Data("[".utf8) + (try slice.map { try $0.jsonData() }).joined(separator: Data(",".utf8)) + Data("]".utf8)
