@@ -34,6 +34,18 @@ public final class Ledger: Sendable {
     private let sequencer: Mutex<Sequencer>
     private let tileCache = Mutex<[TileKey: HashedTile]>([:])
 
+    private let queue = Mutex<CommitQueue>(CommitQueue())
+
+    private struct PendingBatch: Sendable {
+        var records: [(record: StampRecord, bytes: [UInt8])]
+        var continuation: CheckedContinuation<Result<[AdmissionOutcome], LedgerError>, Never>
+    }
+
+    private struct CommitQueue: Sendable {
+        var pending: [PendingBatch] = []
+        var committing = false
+    }
+
     private struct Sequencer: Sendable {
         var edge: TileEdge
         var checkpoint: String
@@ -110,12 +122,54 @@ public final class Ledger: Sendable {
                 verified.append(nil)
             }
         }
-        do {
-            let sequenced = try sequence(verified.compactMap { $0 })
+        let admitted = verified.compactMap { $0 }
+        guard !admitted.isEmpty else { return outcomes.map { $0 ?? .refused(LedgerError(code: .storageFailure, reason: "lost outcome")) } }
+        switch await groupCommit(admitted) {
+        case .success(let sequenced):
             var next = sequenced.makeIterator()
             return outcomes.map { outcome in outcome ?? (next.next() ?? .refused(LedgerError(code: .storageFailure, reason: "lost outcome"))) }
-        } catch {
+        case .failure(let error):
             return outcomes.map { $0 ?? .refused(error) }
+        }
+    }
+
+    /// Group commit: verified records wait in a queue; whoever finds no commit running becomes the
+    /// leader and sequences everything queued as one batch (one transaction, one checkpoint), again
+    /// and again until the queue is empty. Concurrent submissions thus share commits, and waiting
+    /// submitters are suspended, not blocking a thread.
+    private func groupCommit(_ records: [(record: StampRecord, bytes: [UInt8])]) async -> Result<[AdmissionOutcome], LedgerError> {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<[AdmissionOutcome], LedgerError>, Never>) in
+            let lead = queue.withLock { state -> Bool in
+                state.pending.append(PendingBatch(records: records, continuation: continuation))
+                guard !state.committing else { return false }
+                state.committing = true
+                return true
+            }
+            if lead { drainQueue() }
+        }
+    }
+
+    private func drainQueue() {
+        while true {
+            let batches = queue.withLock { state -> [PendingBatch] in
+                let batches = state.pending
+                state.pending = []
+                if batches.isEmpty { state.committing = false }
+                return batches
+            }
+            guard !batches.isEmpty else { return }
+            let result: Result<[AdmissionOutcome], LedgerError>
+            do { result = .success(try sequence(batches.flatMap(\.records))) } catch { result = .failure(error) }
+            var offset = 0
+            for batch in batches {
+                switch result {
+                case .success(let outcomes):
+                    batch.continuation.resume(returning: .success(Array(outcomes[offset..<(offset + batch.records.count)])))
+                case .failure(let error):
+                    batch.continuation.resume(returning: .failure(error))
+                }
+                offset += batch.records.count
+            }
         }
     }
 

@@ -121,6 +121,40 @@ struct LedgerTests {
         #expect(await harness.ledger.submit([forged, valid]).last == .added(index: 0))
     }
 
+    @Test func concurrentSubmissionsShareCommitsAndEachGetsItsOwnIndex() async throws {
+        let harness = try LedgerHarness()
+        defer { try? FileManager.default.removeItem(at: harness.directory) }
+        let records = try (1...64).map { try harness.fixture.record(counter: UInt32($0)) }
+        let ledger = harness.ledger
+        // Each record alone, all at once, and record 1 a second time among them.
+        let outcomes = await withTaskGroup(of: (Int, AdmissionOutcome).self) { group in
+            for (position, record) in (records + [records[0]]).enumerated() {
+                group.addTask { (position, await ledger.submit([record])[0]) }
+            }
+            var outcomes = [AdmissionOutcome?](repeating: nil, count: records.count + 1)
+            for await (position, outcome) in group { outcomes[position] = outcome }
+            return outcomes
+        }
+        var indexOf: [Int: UInt64] = [:]
+        for (position, outcome) in outcomes.prefix(records.count).enumerated() {
+            switch outcome {
+            case .added(let index)?, .duplicate(let index)?: indexOf[position] = index
+            default: Issue.record("record \(position): \(String(describing: outcome))")
+            }
+        }
+        #expect(Set(indexOf.values) == Set(0..<64))
+        // Record 1 went in twice at once: one of the two was added, the other found it, same index.
+        let index0 = try #require(indexOf[0])
+        #expect(Set([outcomes[0], outcomes[64]]) == Set([.added(index: index0), .duplicate(index: index0)]))
+        #expect(ledger.size == 64)
+        let checkpoint = try ledger.fsck()
+        for (position, index) in indexOf {
+            #expect(try ledger.entry(at: index).bytes == LedgerLeaf.stampRecordBytes(records[position]))
+            try MerkleTree.verifyInclusion(leafHash: MerkleTree.leafHash(try LedgerLeaf.stampRecordBytes(records[position])), index: index,
+                                           size: checkpoint.size, proof: try ledger.inclusionProof(index: index), root: checkpoint.rootHash)
+        }
+    }
+
     @Test func fsckFindsALeafChangedInTheDatabase() async throws {
         let harness = try LedgerHarness()
         defer { try? FileManager.default.removeItem(at: harness.directory) }
