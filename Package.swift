@@ -16,6 +16,7 @@ import PackageDescription
 //   SealKitCSimulated (Sources/)        libsealkit-sim, the test token for C    -> SealSimulatedToken
 //   SealGMCrypto (Sources/)             SM2, SM3 through OpenSSL 3 (COpenSSL)   -> SealProtocol
 //   SealESeal (Sources/)                GB/T 38540 / GM/T 0031 seals, signatures -> SealGMCrypto
+//   SealLedger (Sources/)               the transparency log (docs/ledger.md)   -> SealHostDriver, GRDB
 //   executables on top. The chip and the driver never depend on each other; the simulator links
 //   neither libpcsclite nor libusb.
 // The libFuzzer targets (docs/fuzzing.md): one executable each under Sources/Fuzz/<Name>, holding
@@ -45,12 +46,14 @@ let package = Package(
         .library(name: "SealConformance", targets: ["SealConformance"]),
         .library(name: "SealGMCrypto", targets: ["SealGMCrypto"]),
         .library(name: "SealESeal", targets: ["SealESeal"]),
+        .library(name: "SealLedger", targets: ["SealLedger"]),
         // The C library (docs/c-library.md): libsealkit.so, and libsealkit-sim.so for C tests.
         .library(name: "sealkit", type: .dynamic, targets: ["SealKitC"]),
         .library(name: "sealkit-sim", type: .dynamic, targets: ["SealKitCSimulated"]),
         .executable(name: "sealctl", targets: ["sealctl"]),
         .executable(name: "sealsim", targets: ["sealsim"]),
         .executable(name: "sealbench", targets: ["sealbench"]),
+        .executable(name: "sealledger", targets: ["sealledger"]),
     ] + fuzzTargets.map { .executable(name: $0.name, targets: [$0.name]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -60,6 +63,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // Reads OFD containers (ZIP) in the GB/T 38540 interop tests.
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // `swift package generate-documentation` (scripts/docs.sh); no target depends on it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -172,10 +178,30 @@ let package = Package(
             exclude: ["include", "exports.map"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SealKitCSimulated/exports.map"])]
         ),
+        .target(
+            name: "SealLedger",
+            dependencies: [
+                "SealHostDriver", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Sources/SealLedger"
+        ),
+        .executableTarget(
+            name: "sealledger",
+            dependencies: [
+                "SealLedger", "SealHostDriver", "SealSimulatedToken",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Sources/sealledger"
+        ),
         .executableTarget(
             name: "sealctl",
             dependencies: [
-                "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
+                "SealLedger", "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
                 "SealESeal", "SealGMCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -262,6 +288,17 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: "Tests/SealESealTests"
+        ),
+        .testTarget(
+            name: "SealLedgerTests",
+            dependencies: [
+                "SealLedger", "SealHostDriver", "SealProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/SealLedgerTests",
+            exclude: ["go"]
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
         .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol", "SealESeal", "SealGMCrypto"], path: "Tests/sealctlTests"),

@@ -9,7 +9,7 @@ ensure_swift
 ensure_build_deps
 cd "$(repo_root)"
 scripts/pcscd.sh start
-apt_ensure usbip openssl libssl-dev python3
+apt_ensure usbip openssl libssl-dev python3 libsqlite3-dev sqlite3 golang-go golang-golang-x-mod-dev
 swift build --build-tests
 SEALKIT_PCSC_TESTS=1 swift test --skip-build
 scripts/fuzz.sh --seconds 15

@@ -1,0 +1,180 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SealHostDriver
+import SealLedger
+
+/// The ledger's HTTP interface (docs/ledger.md lists it): C2SP tlog-tiles reads at `/checkpoint`
+/// and `/tile/...`, and a JSON API under `/v1`. Every refusal is a 4xx with a JSON body
+/// `{"error": {"code": ..., "message": ...}}` and changes nothing.
+struct LedgerServer: Sendable {
+    let ledger: Ledger
+    let maxBody: Int
+
+    func run(host: String, port: Int) async throws {
+        let router = Router()
+        router.get("/checkpoint") { _, _ in
+            text(ledger.checkpointNote, cache: "no-cache")
+        }
+        router.get("/tile/**") { request, _ in
+            let path = String(request.uri.path.dropFirst())
+            let id: TileID
+            do throws(LedgerError) { id = try TileID(path: path) } catch { return failure(.badRequest, "malformed-path", error.reason) }
+            do throws(LedgerError) {
+                let bytes = try ledger.tile(id)
+                return Response(status: .ok,
+                                headers: [.contentType: "application/octet-stream", .cacheControl: "public, max-age=31536000, immutable"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            } catch { return failure(error) }
+        }
+        router.post("/v1/entries") { request, _ in
+            await submit(request, batch: false)
+        }
+        router.post("/v1/entries/batch") { request, _ in
+            await submit(request, batch: true)
+        }
+        router.get("/v1/entries/:index") { request, context in
+            guard let index = context.parameters.get("index", as: UInt64.self) else {
+                return failure(.badRequest, "malformed-input", "the index is a decimal number")
+            }
+            do throws(LedgerError) {
+                let entry = try ledger.entry(at: index)
+                return json([
+                    "index": Int(index), "kind": entry.kind == .stampRecord ? "stamp-record" : "conflict-evidence",
+                    "entry": Data(entry.bytes).base64EncodedString(), "recordHash": hex(entry.recordHash),
+                ])
+            } catch { return failure(error) }
+        }
+        router.get("/v1/lookup") { request, _ in
+            let query = request.uri.queryParameters
+            let key: LookupKey
+            if let value = query.get("recordHash") {
+                guard let bytes = bytesFromHex(value), bytes.count == 32 else { return failure(.badRequest, "malformed-input", "recordHash is 64 hex digits") }
+                key = .recordHash(bytes)
+            } else if let value = query.get("documentDigest") {
+                guard let bytes = bytesFromHex(value), bytes.count == 32 else { return failure(.badRequest, "malformed-input", "documentDigest is 64 hex digits") }
+                key = .documentDigest(bytes)
+            } else if let value = query.get("serial") {
+                key = .serial(value)
+            } else {
+                return failure(.badRequest, "malformed-input", "give recordHash, serial or documentDigest")
+            }
+            do throws(LedgerError) { return json(["indices": try ledger.lookup(key).map { Int($0) }]) } catch { return failure(error) }
+        }
+        router.get("/v1/proof/inclusion") { request, _ in
+            let query = request.uri.queryParameters
+            guard let index = query.get("index", as: UInt64.self) else {
+                return failure(.badRequest, "malformed-input", "index is required, a decimal number")
+            }
+            let size = query.get("size", as: UInt64.self) ?? ledger.size
+            do throws(LedgerError) {
+                let hashes = try ledger.inclusionProof(index: index, size: size)
+                return json(["index": Int(index), "treeSize": Int(size), "hashes": hashes.map { Data($0).base64EncodedString() }])
+            } catch { return failure(error) }
+        }
+        router.get("/v1/proof/consistency") { request, _ in
+            let query = request.uri.queryParameters
+            guard let from = query.get("from", as: UInt64.self) else {
+                return failure(.badRequest, "malformed-input", "from is required, a decimal number")
+            }
+            let to = query.get("to", as: UInt64.self) ?? ledger.size
+            do throws(LedgerError) {
+                let hashes = try ledger.consistencyProof(oldSize: from, newSize: to)
+                return json(["from": Int(from), "to": Int(to), "hashes": hashes.map { Data($0).base64EncodedString() }])
+            } catch { return failure(error) }
+        }
+
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "sealledger"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? port
+                FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+            })
+        try await app.runService()
+    }
+
+    /// Reads a JSON body of one record or an array of records and submits it as one batch.
+    private func submit(_ request: Request, batch: Bool) async -> Response {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) == "application/json" else {
+            return failure(.unsupportedMediaType, "unsupported-media-type", "send Content-Type: application/json")
+        }
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: maxBody) } catch {
+            return failure(.contentTooLarge, "body-too-large", "the body exceeds \(maxBody) bytes")
+        }
+        let data = Data(buffer: body)
+        let records: [StampRecord]
+        do {
+            if batch {
+                records = try JSONDecoder().decode([StampRecord].self, from: data)
+                guard !records.isEmpty else { return failure(.badRequest, "malformed-input", "the batch is empty") }
+            } else {
+                records = [try StampRecord(jsonData: data)]
+            }
+        } catch let error as SealDriverError {
+            return failure(.badRequest, "malformed-record", error.message)
+        } catch {
+            return failure(.badRequest, "malformed-record", "not a stamp record\(batch ? " array" : ""): \(error)")
+        }
+        let outcomes = await ledger.submit(records)
+        let results = outcomes.map(Self.describe)
+        if !batch, case .refused(let error) = outcomes[0] {
+            return failure(.unprocessableContent, error.code.description, error.reason, failedCheck: error.failedCheck)
+        }
+        return json(batch ? ["results": results, "treeSize": Int(ledger.size)] : results[0].merging(["treeSize": Int(ledger.size)]) { a, _ in a })
+    }
+
+    private static func describe(_ outcome: AdmissionOutcome) -> [String: Any] {
+        switch outcome {
+        case .added(let index): ["status": "added", "index": Int(index)]
+        case .duplicate(let index): ["status": "duplicate", "index": Int(index)]
+        case .conflict(let admitted, let evidence): ["status": "conflict", "index": Int(admitted), "evidenceIndex": Int(evidence)]
+        case .refused(let error):
+            ["status": "refused", "error": ["code": error.code.description, "message": error.reason, "failedCheck": error.failedCheck ?? ""]]
+        }
+    }
+}
+
+private func text(_ body: String, cache: String) -> Response {
+    Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: cache],
+             body: .init(byteBuffer: ByteBuffer(string: body)))
+}
+
+private func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+private func failure(_ status: HTTPResponse.Status, _ code: String, _ message: String, failedCheck: String? = nil) -> Response {
+    var error: [String: Any] = ["code": code, "message": message]
+    if let failedCheck { error["failedCheck"] = failedCheck }
+    return json(["error": error], status: status)
+}
+
+private func failure(_ error: LedgerError) -> Response {
+    let status: HTTPResponse.Status = switch error.code {
+    case .notFound, .outOfRange: .notFound
+    case .malformedInput, .entryTooLarge: .badRequest
+    case .recordRefused: .unprocessableContent
+    default: .internalServerError
+    }
+    return failure(status, error.code.description, error.reason)
+}
+
+private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02X", $0) }.joined() }
+
+private func bytesFromHex(_ text: String) -> [UInt8]? {
+    let digits = Array(text.utf8)
+    guard digits.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(digits.count / 2)
+    var i = 0
+    while i < digits.count {
+        guard let byte = UInt8(String(decoding: digits[i..<(i + 2)], as: UTF8.self), radix: 16) else { return nil }
+        out.append(byte)
+        i += 2
+    }
+    return out
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import SealHostDriver
+import SealLedger
+import SealSimulatedToken
+import X509
+
+@main
+struct SealLedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sealledger",
+        abstract: "The SealKit traceability ledger: a transparency log of stamp records (docs/ledger.md).",
+        discussion: """
+            With no options it keeps its SQLite database and log key under $SEALKIT_HOME/ledger \
+            (default ~/.sealkit/ledger), made on first use. Exit status: 0 success, 1 failure, 64 usage error.
+            """,
+        subcommands: [Serve.self, VKey.self, Fsck.self, Bench.self])
+}
+
+/// Where the ledger's database and key are.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The SQLite database file (default $SEALKIT_HOME/ledger/ledger.sqlite).") var database: String?
+    @Option(help: "The log's private key file (default: the database path + .key), made on first use.") var key: String?
+    @Option(help: "The origin (and key name) of a new log.") var origin: String = LedgerHome.defaultOrigin
+
+    var databasePath: String { database ?? LedgerHome.databasePath() }
+    var keyPath: String { key ?? LedgerHome.keyPath(database: databasePath) }
+
+    func signer() throws -> NoteSigner {
+        try LedgerHome.loadOrCreateKey(at: keyPath, origin: origin)
+    }
+
+    func open(verifier: StampVerifier) throws -> Ledger {
+        try Ledger(storage: try SQLiteStorage(path: databasePath), signer: try signer(), stampVerifier: verifier)
+    }
+}
+
+/// Prints `message` on stderr.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("\(message)\n".utf8))
+}
+
+struct VKey: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "vkey", abstract: "Print the log's verifier key in the signed-note format.")
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        print(try store.signer().verifier.verifierKey)
+    }
+}
+
+struct Fsck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-derive the tree from the stored leaves and compare it with the last signed checkpoint.")
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let ledger = try store.open(verifier: StampVerifier(trustedRoots: [Certificate]()))
+        do throws(LedgerError) {
+            let checkpoint = try ledger.fsck()
+            print("ok: \(checkpoint.size) entries, root \(Data(checkpoint.rootHash).base64EncodedString())")
+        } catch {
+            warn("Error: \(error.reason)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the ledger over HTTP.")
+    @OptionGroup var store: StoreOptions
+    @Option(help: "HOST:PORT to listen on (port 0: any free port; the line 'listening on URL' says which).")
+    var listen: String = "127.0.0.1:8079"
+    @Option(name: .customLong("vendor-roots"), help: "Trusted vendor root certificates (PEM or DER); repeatable. Default: the TEST vendor root.")
+    var vendorRoots: [String] = []
+    @Option(help: "The largest request body accepted, in bytes.") var maxBody: Int = 4 << 20
+
+    func run() async throws {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen takes HOST:PORT, e.g. 127.0.0.1:8079")
+        }
+        let host = String(listen[..<colon])
+        var roots: [Certificate] = []
+        for path in vendorRoots {
+            guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            roots += try StampVerifier(trustedRoots: Array(bytes)).trustedRoots
+        }
+        if roots.isEmpty {
+            roots = [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)]
+            warn("warning: admitting records under the TEST vendor root of Fixtures/ (its key is public); pass --vendor-roots")
+        }
+        // One sequencer per database: a second server on the same file would sequence from a stale
+        // tree edge. The lock goes with the process, however it ends.
+        let lockPath = store.databasePath + ".lock"
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: lockPath).deletingLastPathComponent(), withIntermediateDirectories: true)
+        let lock = open(lockPath, O_CREAT | O_RDWR, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            warn("Error: the database \(store.databasePath) is in use by another sealledger serve")
+            throw ExitCode.failure
+        }
+        defer { close(lock) }
+        let ledger = try store.open(verifier: StampVerifier(trustedRoots: roots))
+        try await LedgerServer(ledger: ledger, maxBody: maxBody).run(host: host, port: port)
+    }
+}
