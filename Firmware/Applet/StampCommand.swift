@@ -43,7 +43,7 @@ extension SealAppletRuntime {
         let tbs = StampTBS(
             chipID: chipID, counter: n, serial: serial, expiry: expiry, expirationCode: code,
             documentDigest: request.documentDigest, metadataDigest: metadataDigest,
-            featureHash: try store.featureHash(),
+            seal: try store.sealIdentity(),
             keyID: try store.sealKeyIDValue(),
             grantSerial: grantSerial
         ).encoded()
@@ -62,6 +62,11 @@ extension SealAppletRuntime {
             if request.grant != nil {
                 try store.write(.lastGrantSerial, bigEndianBytes(grantSerial))
             }
+        }
+        // PIN always (seal policy bit 1): this STAMP consumed the verification. Cleared only after
+        // the commit, so a STAMP refused with an error leaves the security state as it was (§5).
+        if try store.sealPolicy() & SealPolicy.pinPerStamp != 0 {
+            security.pinVerified = false
         }
         // 4. Only now does the signature leave the chip.
         let response = StampResponse(counter: n, serial: serial, expiry: expiry, expirationCode: code, signature: signature)

@@ -103,9 +103,38 @@ struct PersistentStore {
         try privateKey(try required(.sealPrivateKey, length: 32))
     }
 
-    /// The seal public key, X9.63, derived from the stored private key.
+    /// The seal public key, X9.63: the stored copy (it outlives the private key, SPEC §6), else
+    /// derived from the stored private key.
     func sealPublicKey() throws(CommandFailure) -> [UInt8] {
-        try keyObject(try required(.sealPrivateKey, length: 32)).publicKeyX963
+        if let stored = read(.sealPublicKey) {
+            guard stored.count == 65 else { throw .memoryFailure }
+            return stored
+        }
+        return try keyObject(try required(.sealPrivateKey, length: 32)).publicKeyX963
+    }
+
+    /// Whether a seal public key is held (PERSONALIZED and after, TERMINATED included).
+    var holdsSealPublicKey: Bool {
+        read(.sealPublicKey) != nil || read(.sealPrivateKey) != nil
+    }
+
+    /// The seal image hash, when one was personalized.
+    func sealImageHash() throws(CommandFailure) -> [UInt8]? {
+        guard let value = read(.sealImageHash) else { return nil }
+        guard value.count == 32 else { throw .memoryFailure }
+        return value
+    }
+
+    /// The seal policy byte (SPEC §7 tag `49`).
+    func sealPolicy() throws(CommandFailure) -> UInt8 {
+        try required(.sealPolicy, length: 1)[0]
+    }
+
+    /// What every stamp signs about the seal (SPEC §9.3).
+    func sealIdentity() throws(CommandFailure) -> SealIdentity {
+        SealIdentity(organizationName: String(decoding: try required(.organizationName), as: UTF8.self),
+                     sealName: String(decoding: try required(.sealName), as: UTF8.self),
+                     featureHash: try featureHash(), sealImageHash: try sealImageHash())
     }
 
     func featureHash() throws(CommandFailure) -> [UInt8] {
@@ -148,7 +177,7 @@ struct PersistentStore {
             featureHash: try featureHash(),
             requiresRemoteAuthorization: try requiresRemoteAuthorization(),
             watermarkValiditySeconds: try watermarkValidity(),
-            remoteAuthorityKey: remoteKey)
+            remoteAuthorityKey: remoteKey, sealImageHash: try sealImageHash(), policyByte: try sealPolicy())
     }
 
     // MARK: - PIN and PUK
@@ -236,7 +265,11 @@ struct PersistentStore {
 
     /// The seal key's ID, SHA-256 of its X9.63 public key (SPEC §9.3).
     func sealKeyIDValue() throws(CommandFailure) -> [UInt8] {
-        try keyObject(try required(.sealPrivateKey, length: 32)).keyID
+        if let raw = read(.sealPrivateKey) {
+            guard raw.count == 32 else { throw .memoryFailure }
+            return try keyObject(raw).keyID
+        }
+        return sealKeyID(publicKeyX963: try sealPublicKey())
     }
 
     private static func publicKey(_ x963: [UInt8]) throws(CommandFailure) -> P256.Signing.PublicKey {

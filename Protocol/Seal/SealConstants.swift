@@ -3,7 +3,7 @@ public enum SealApplet {
     /// The application identifier, SPEC §1.1: proprietary category F0, ASCII "SEALKIT", version 1.
     public static let aid: [UInt8] = [0xF0, 0x53, 0x45, 0x41, 0x4C, 0x4B, 0x49, 0x54, 0x01]
     /// Spec version reported in the FCI and capabilities (SPEC §8.1, §8.5).
-    public static let specVersion: [UInt8] = [0x01, 0x00]
+    public static let specVersion: [UInt8] = [0x02, 0x00]
     /// Largest command data field the chip accepts, one APDU or a whole chain (SPEC §3.1).
     public static let maxCommandData = 4096
     /// Largest response the chip produces (SPEC §3.1).
@@ -197,6 +197,8 @@ public enum SealTag {
     public static let watermarkValidity: BERTag = 0x4A
     /// `4B` watermark key, 32 bytes.
     public static let watermarkKey: BERTag = 0x4B
+    /// `4C` SHA-256 of the seal's image, 32 bytes (optional; SPEC §7).
+    public static let sealImageHash: BERTag = 0x4C
     /// `80` spec version, 2 bytes.
     public static let specVersion: BERTag = 0x80
     /// `81` maximum command data, u16.
@@ -217,18 +219,20 @@ public enum SealTag {
     public static let metadata: BERTag = 0xA1
     /// `91` time, u64 seconds since 1970-01-01T00:00:00Z.
     public static let time: BERTag = 0x91
-    /// `92` latitude, i32 microdegrees.
-    public static let latitude: BERTag = 0x92
-    /// `93` longitude, i32 microdegrees.
-    public static let longitude: BERTag = 0x93
-    /// `94` operator ID, UTF-8, 1–64 bytes.
-    public static let operatorID: BERTag = 0x94
-    /// `95` device fingerprint, 1–64 bytes.
-    public static let deviceFingerprint: BERTag = 0x95
+    /// `92` inside `A1` (metadata v2): location commitment, 32 bytes (SPEC §9.2.1).
+    public static let locationCommitment: BERTag = 0x92
+    /// `93` inside `A1` (metadata v2): operator biometric-reference commitment, 32 bytes (SPEC §9.2.1).
+    public static let operatorBiometricCommitment: BERTag = 0x93
+    /// `94` inside `A1` (metadata v2): operator ID commitment, 32 bytes (SPEC §9.2.1).
+    public static let operatorIDCommitment: BERTag = 0x94
+    /// `95` inside `A1` (metadata v2): device fingerprint commitment, 32 bytes (SPEC §9.2.1).
+    public static let deviceFingerprintCommitment: BERTag = 0x95
     /// `96` organization unit, UTF-8, 1–64 bytes.
     public static let organizationUnit: BERTag = 0x96
     /// `97` approval node, UTF-8, 1–64 bytes.
     public static let approvalNode: BERTag = 0x97
+    /// `9F20` inside `A1` (metadata v2): the document's name, UTF-8, 1–128 bytes.
+    public static let documentName: BERTag = 0x9F20
     /// `98` metadata digest, 32 bytes.
     public static let metadataDigest: BERTag = 0x98
     /// `99` previous audit-entry hash, 32 bytes.

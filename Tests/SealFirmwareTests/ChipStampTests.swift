@@ -24,7 +24,7 @@ struct ChipStampTests {
         let tbs = StampTBS(
             chipID: fixture.chipID, counter: stamp.counter, serial: stamp.serial, expiry: stamp.expiry,
             expirationCode: stamp.expirationCode, documentDigest: request.documentDigest,
-            metadataDigest: Array(SHA256.hash(data: request.metadataEncoding)), featureHash: fixture.featureHash,
+            metadataDigest: Array(SHA256.hash(data: request.metadataEncoding)), seal: fixture.sealIdentity,
             keyID: keyID, grantSerial: grantSerial)
         let signature = try P256.Signing.ECDSASignature(derRepresentation: stamp.signature)
         #expect(sealKey.isValidSignature(signature, for: tbs.encoded()), "signature over the rebuilt TBS",

@@ -45,7 +45,7 @@ extension ConformanceCatalog {
             let facts = try await token.card.facts()
             try await token.card.verifyPIN(token.pin)
             for index in 1...3 {
-                let stamped = try await token.card.stamp(pin: nil, grant: grant)
+                let stamped = try await token.card.stamp(pin: token.pin, grant: grant)
                 try expectEqual(stamped.response.counter, base.counter + UInt32(index), "counter of window stamp \(index)")
                 try stamped.checkSignature(facts, grantSerial: grant.serial)
             }
@@ -56,7 +56,7 @@ extension ConformanceCatalog {
             let grant = try token.grant(serial: base.serial + 1, kind: .counterWindow, first: base.counter + 1, last: base.counter + 2, digest: nil)
             try await token.card.verifyPIN(token.pin)
             _ = try await token.card.stamp(pin: nil, grant: grant)
-            _ = try await token.card.stamp(pin: nil, grant: grant)
+            _ = try await token.card.stamp(pin: token.pin, grant: grant)
             try await expectGrantRefused(token, grant: grant, "third stamp on a two-counter window")
         }
         list.add(7, "§9.5", "A grant signed by another key is answered 6982", requires: remoteReq) { ctx in
@@ -83,7 +83,7 @@ extension ConformanceCatalog {
             _ = try await token.card.stamp(pin: nil, grant: window)
             let digest = SuiteData.documentDigest(ctx.caseID)
             let document = try token.grant(serial: base.serial + 2, kind: .document, first: base.counter + 2, last: base.counter + 2, digest: digest)
-            _ = try await token.card.stamp(pin: nil, digest: digest, grant: document)
+            _ = try await token.card.stamp(pin: token.pin, digest: digest, grant: document)
             try await expectGrantRefused(token, grant: window, "the older window grant after a newer grant")
         }
         list.add(10, "§9.5", "A grant whose window starts after the next counter is answered 6982", requires: remoteReq) { ctx in
@@ -253,9 +253,10 @@ extension ConformanceCatalog {
                     _ = try await card.stamp(pin: SuiteData.freshPIN)
                 } else {
                     try expectEqual(state, LifecycleState.terminated.rawValue, "lifecycle after termination torn at write \(n) of \(writes)")
-                    for tag in ["01 04", "01 07", "01 0A"] {
-                        try expectSW(try await card.send(apdu("00 CA \(tag) 00")), .referencedDataNotFound, "GET DATA \(tag) after the torn termination")
-                    }
+                    try expectSW(try await card.send(apdu("00 CA 01 04 00")), .referencedDataNotFound, "GET DATA 0104 after the torn termination")
+                    // v2 (§6): the public key and key ID stay; the private key is gone (STAMP below is refused anyway).
+                    try expectBytes(try await card.getData(.sealPublicKey), token.sealPublicKey, "GET DATA 0107 after the torn termination")
+                    try expectBytes(try await card.getData(.sealKeyID), token.keyID, "GET DATA 010A after the torn termination")
                     try expectSW(try await card.send(SealCommand.verify(pin: SuiteData.freshPIN)), .conditionsOfUseNotSatisfied, "VERIFY when TERMINATED")
                 }
                 await card.disconnect()

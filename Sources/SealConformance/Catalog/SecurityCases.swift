@@ -267,16 +267,21 @@ extension ConformanceCatalog {
             try expectSuccessNoData(try await card.send(SealCommand.setLifecycle(.active)), "PERSONALIZED → ACTIVE")
             try await card.expectNotVerified("after SET LIFECYCLE")
         }
-        list.add(8, "§6", "TERMINATED zeroizes the keys but keeps counter, audit log and identity readable", requires: freshReq) { ctx in
+        list.add(8, "§6", "TERMINATED zeroizes the keys but keeps counter, audit log, identity, seal public key and key ID readable",
+                 requires: freshReq) { ctx in
             let token = try await ctx.personalizedCard()
             let card = token.card
             let stamped = try await card.stamp(pin: SuiteData.freshPIN)
+            let facts = try await card.facts()
             try await ctx.authenticateIssuer(on: card)
             try expectSuccessNoData(try await card.send(SealCommand.setLifecycle(.terminated)), "SET LIFECYCLE TERMINATED")
             try expectEqual(try await card.lifecycle(), LifecycleState.terminated.rawValue, "lifecycle")
-            for tag in ["01 04", "01 07", "01 0A"] {
-                try expectSW(try await card.send(apdu("00 CA \(tag) 00")), .referencedDataNotFound, "GET DATA \(tag) after termination")
-            }
+            try expectSW(try await card.send(apdu("00 CA 01 04 00")), .referencedDataNotFound, "GET DATA 0104 (PIN status) after termination")
+            // v2 (§6, §8.5): the public key and key ID outlive the private key, so the log stays checkable.
+            try expectBytes(try await card.getData(.sealPublicKey), token.sealPublicKey, "GET DATA 0107 after termination")
+            try expectBytes(try await card.getData(.sealKeyID), sealKeyID(publicKeyX963: token.sealPublicKey), "GET DATA 010A after termination")
+            let status = try await card.auditStatus()
+            try await checkAuditChain(card, facts: facts, from: status.oldestCounter, to: status.newestCounter, head: status.headHash)
             try expectEqual(try await card.counter(), stamped.response.counter, "counter after termination")
             try expectBytes(try await card.chipID(), token.chipID, "chip ID after termination")
             let entry = try await card.readAudit(0)
@@ -382,6 +387,7 @@ extension ConformanceCatalog {
             try expectSW(answer, .success, "PERSONALIZE with the TLVs in descending order")
             _ = try parsePersonalizeResponse(answer.data, label: card.label)
         }
+        protocolV2PersonalizationCases(&list)
         return list.cases
     }
 
