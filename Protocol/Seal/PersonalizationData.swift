@@ -7,13 +7,13 @@ public struct PersonalizationData: Hashable, Sendable {
     public var sealName: String
     /// SHA-256 of the seal's physical features (its imprint image), 32 bytes.
     public var featureHash: [UInt8]
-    /// The initial PIN, 4–12 ASCII digits.
+    /// The initial PIN, 6–12 ASCII digits (SPEC v2 §7).
     public var pin: String
-    /// Wrong PIN tries before the PIN blocks, 1–15.
+    /// Wrong PIN tries before the PIN blocks, 1–10.
     public var pinTryLimit: UInt8
     /// The PUK that unblocks the PIN, 8–16 ASCII digits.
     public var puk: String
-    /// Wrong PUK tries before the PUK blocks for good, 1–15.
+    /// Wrong PUK tries before the PUK blocks for good, 1–10.
     public var pukTryLimit: UInt8
     /// The remote authority's public key (65-byte uncompressed P-256 point), if grants are used.
     public var remoteAuthorityKey: [UInt8]?
@@ -61,10 +61,15 @@ public struct PersonalizationData: Hashable, Sendable {
         self.auditLogRequiresAuthentication = auditLogRequiresAuthentication
     }
 
-    /// PIN rule of SPEC §7: 4 to 12 ASCII digits.
+    /// PIN rule of SPEC §7 (v2): 6 to 12 ASCII digits.
     public static func isValidPIN(_ bytes: [UInt8]) -> Bool {
-        (4...12).contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
+        pinLengths.contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
     }
+
+    /// The PIN lengths SPEC v2 allows: at least 6 digits (a 4-digit PIN falls to 10^4 guesses).
+    public static let pinLengths = 6...12
+    /// The try limits SPEC v2 allows for the PIN and the PUK.
+    public static let tryLimits: ClosedRange<UInt8> = 1...10
 
     /// PUK rule of SPEC §7: 8 to 16 ASCII digits.
     public static func isValidPUK(_ bytes: [UInt8]) -> Bool {
@@ -78,9 +83,11 @@ public struct PersonalizationData: Hashable, Sendable {
         guard (1...64).contains(organizationName.utf8.count) else { throw SealDataError(.invalidLength, "organization name must be 1 to 64 bytes") }
         guard (1...64).contains(sealName.utf8.count) else { throw SealDataError(.invalidLength, "seal name must be 1 to 64 bytes") }
         guard featureHash.count == 32 else { throw SealDataError(.invalidLength, "physical-feature hash must be 32 bytes") }
-        guard Self.isValidPIN(Array(pin.utf8)) else { throw SealDataError(.invalidEncoding, "PIN must be 4 to 12 digits") }
+        guard Self.isValidPIN(Array(pin.utf8)) else { throw SealDataError(.invalidEncoding, "PIN must be 6 to 12 digits") }
         guard Self.isValidPUK(Array(puk.utf8)) else { throw SealDataError(.invalidEncoding, "PUK must be 8 to 16 digits") }
-        guard (1...15).contains(pinTryLimit), (1...15).contains(pukTryLimit) else { throw SealDataError(.outOfRange, "try limits must be 1 to 15") }
+        guard Self.tryLimits.contains(pinTryLimit), Self.tryLimits.contains(pukTryLimit) else {
+            throw SealDataError(.outOfRange, "try limits must be 1 to 10")
+        }
         if let key = remoteAuthorityKey, key.count != 65 || key.first != 0x04 {
             throw SealDataError(.invalidEncoding, "remote-authority key must be a 65-byte uncompressed P-256 point")
         }

@@ -181,13 +181,13 @@ public enum SealTag {
     public static let sealName: BERTag = 0x42
     /// `43` physical-feature hash, 32 bytes.
     public static let featureHash: BERTag = 0x43
-    /// `44` PIN, 4–12 ASCII digits.
+    /// `44` PIN, 6–12 ASCII digits (SPEC v2).
     public static let pin: BERTag = 0x44
-    /// `45` PIN try limit, one byte 1–15.
+    /// `45` PIN try limit, one byte 1–10.
     public static let pinTryLimit: BERTag = 0x45
     /// `46` PUK, 8–16 ASCII digits.
     public static let puk: BERTag = 0x46
-    /// `47` PUK try limit, one byte 1–15.
+    /// `47` PUK try limit, one byte 1–10.
     public static let pukTryLimit: BERTag = 0x47
     /// `48` remote-authority public key, 65-byte uncompressed P-256 point.
     public static let remoteAuthorityKey: BERTag = 0x48
@@ -279,5 +279,7 @@ public enum SealTag {
 
 /// Reference of the PIN in P2 (SPEC §8.6).
 package let sealPINReference: UInt8 = 0x81
+/// RESET RETRY COUNTER P1 of the issuer's unblock (new PIN only, ISO 7816-4 P1 `02`; SPEC §8.8).
+package let issuerUnblockP1: UInt8 = 0x02
 /// Key reference of the issuer key in EXTERNAL AUTHENTICATE P2 (SPEC §8.4).
 package let issuerKeyReference: UInt8 = 0x01

@@ -114,7 +114,7 @@ struct Personalize: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "PIN always (seal policy bit 1): every STAMP needs its own VERIFY.")
     var pinPerStamp = true
     @Flag(help: "Seal policy bit 2: READ AUDIT LOG needs the PIN or the issuer.") var protectAuditLog = false
-    @Option(help: "PIN: 4 to 12 digits.") var pin: String
+    @Option(help: "PIN: 6 to 12 digits.") var pin: String
     @Option(help: "PUK: 8 to 16 digits.") var puk: String
     @Option(help: "PIN try limit.") var pinTries: UInt8 = 3
     @Option(help: "PUK try limit.") var pukTries: UInt8 = 10

@@ -56,9 +56,9 @@ struct ChipLifecycleTests {
         case .verify:
             return harness.send(SealCommand.verify(pin: fixture.pin)).sw
         case .changeReferenceData:
-            return harness.send(SealCommand.changePIN(current: fixture.pin, new: "2468")).sw
+            return harness.send(SealCommand.changePIN(current: fixture.pin, new: "246800")).sw
         case .resetRetryCounter:
-            return harness.send(SealCommand.resetRetryCounter(puk: fixture.puk, newPIN: "2468")).sw
+            return harness.send(SealCommand.resetRetryCounter(puk: fixture.puk, newPIN: "246800")).sw
         case .personalize:
             return harness.send(try SealCommand.personalize(fixture.personalization)).sw
         case .setLifecycle:

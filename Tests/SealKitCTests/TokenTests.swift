@@ -113,7 +113,7 @@ struct TokenTests {
         #expect(failures.allSatisfy { $0.code == SEALKIT_E_INVALID_ARGUMENT }, "\(failures)")
         #expect(failures.allSatisfy { $0.statusWord == -1 })
         let messages = failures.map(\.message)
-        #expect(messages[0].contains("4 to 12 digits"))
+        #expect(messages[0].contains("6 to 12 digits"))
         #expect(messages[1] == "PIN is NULL")
         #expect(messages[2].contains("32 bytes"))
         #expect(messages[3] == "digest is NULL")

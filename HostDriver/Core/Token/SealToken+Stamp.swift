@@ -67,7 +67,7 @@ extension SealToken {
     /// - Parameters:
     ///   - documentDigest: SHA-256 of the document (32 bytes).
     ///   - metadata: Time and optional place, operator and workflow fields (SPEC §9.2).
-    ///   - pin: The PIN, 4 to 12 digits.
+    ///   - pin: The PIN, 6 to 12 digits.
     ///   - grant: A remote authorization grant (SPEC §9.5), when the seal policy requires one.
     /// - Throws: what ``verifyPIN(_:)`` and ``stamp(documentDigest:metadata:grant:)`` throw
     ///   (a bad PIN format, digest or metadata is refused before anything is sent).

@@ -186,5 +186,88 @@ extension ConformanceCatalog {
                 try expectEqual(try await card.lifecycle(), LifecycleState.manufactured.rawValue, "lifecycle after the refused PERSONALIZE")
             }
         }
+        protocolV2PINPolicyCases(&list)
+    }
+
+    // MARK: PIN — §8.6–§8.8 (v2 PIN policy)
+
+    static func protocolV2PINCases(_ list: inout CaseList) {
+        list.add(26, "§8.6", "One status word for a PIN of the wrong length: 6A80 in VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER, no try spent",
+                 requires: freshReq) { ctx in
+            let token = try await ctx.personalizedCard()
+            let card = token.card
+            for pin in ["12345", "1234567890123"] {
+                try expectSW(try await card.send(SealCommand.verify(pin: pin)), .wrongData, "VERIFY with \(pin.count) digits")
+                try expectSW(try await card.send(SealCommand.changePIN(current: SuiteData.freshPIN, new: pin)), .wrongData,
+                             "CHANGE REFERENCE DATA to \(pin.count) digits")
+                try expectSW(try await card.send(SealCommand.resetRetryCounter(puk: SuiteData.freshPUK, newPIN: pin)), .wrongData,
+                             "RESET RETRY COUNTER to \(pin.count) digits")
+            }
+            let status = try await card.pinStatus()
+            try expectEqual(status.pinTriesRemaining, SuiteData.freshPINTryLimit, "PIN tries after the refused commands")
+            try expectEqual(status.pukTriesRemaining, SuiteData.freshPUKTryLimit, "PUK tries after the refused commands")
+        }
+        list.add(27, "§8.8", "The issuer unblocks a token whose PIN and PUK are exhausted (RESET RETRY COUNTER P1 02); without issuer authentication 6982",
+                 requires: freshReq) { ctx in
+            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 1, pukTryLimit: 1))
+            let card = token.card
+            _ = try await card.send(SealCommand.verify(pin: SuiteData.wrongPIN(for: SuiteData.freshPIN)))
+            _ = try await card.send(SealCommand.resetRetryCounter(puk: SuiteData.wrongPIN(for: SuiteData.freshPUK), newPIN: "975310"))
+            let blocked = try await card.pinStatus()
+            try expect(blocked.pinTriesRemaining == 0 && blocked.pukTriesRemaining == 0, "PIN and PUK not both blocked: \(blocked)")
+            try expectSW(try await card.send(SealCommand.issuerResetRetryCounter(newPIN: "975310")), .securityStatusNotSatisfied,
+                         "issuer unblock without issuer authentication")
+            try await ctx.authenticateIssuer(on: card)
+            try expectSW(try await card.send(SealCommand.issuerResetRetryCounter(newPIN: "9753")), .wrongData, "issuer unblock to a 4-digit PIN")
+            try expectSW(try await card.send(SealCommand.issuerResetRetryCounter(newPIN: "975310")), .success, "issuer unblock")
+            let status = try await card.pinStatus()
+            try expect(status.pinTriesRemaining == 1 && status.pukTriesRemaining == 1, "counters after the unblock: \(status)")
+            try await card.expectNotVerified("after the issuer unblock")
+            _ = try await card.stamp(pin: "975310")
+        }
+    }
+
+    // MARK: LCS — §7 PIN policy at PERSONALIZE
+
+    static func protocolV2PINPolicyCases(_ list: inout CaseList) {
+        list.add(20, "§8.11", "PERSONALIZE refuses a PIN of 5 digits and try limits above 10 (6A80)", requires: freshReq) { ctx in
+            let card = try await ctx.freshCard()
+            try await ctx.authenticateIssuer(on: card)
+            let fields = try TLV.decodeAll(try SuiteData.personalization().encoded(), strict: true)
+            func replacing(_ tag: BERTag, _ value: [UInt8]) -> [UInt8] {
+                fields.map { $0.tag == tag ? TLV(tag: tag, value: value) : $0 }.encoded()
+            }
+            for (what, data) in [("PIN of 5 digits", replacing(SealTag.pin, Array("12345".utf8))),
+                                 ("PIN try limit 11", replacing(SealTag.pinTryLimit, [11])),
+                                 ("PUK try limit 11", replacing(SealTag.pukTryLimit, [11]))] {
+                let answer = try await card.sendChain(cla: 0x80, ins: SealInstruction.personalize.rawValue, p1: 0, p2: 0, data: data, partSize: 255)
+                try expectSW(answer.final, .wrongData, "PERSONALIZE with a \(what)")
+            }
+            try expectEqual(try await card.lifecycle(), LifecycleState.manufactured.rawValue, "lifecycle after the refused PERSONALIZE")
+        }
+    }
+
+    // MARK: TEAR — §11 NVM writes per command (write endurance)
+
+    static func protocolV2EnduranceCases(_ list: inout CaseList) {
+        list.add(8, "§11", "NVM writes per command: STAMP commits once, VERIFY twice on a match and once on a mismatch (write endurance, reported)",
+                 requires: tearReq) { ctx in
+            let token = try await ctx.personalizedCard(SuiteData.personalization(requiresPINPerStamp: false))
+            let card = token.card
+            let injector = try faultInjector(card)
+            let wrongVerify = try await measureWrites(injector) {
+                _ = try await card.send(SealCommand.verify(pin: SuiteData.wrongPIN(for: SuiteData.freshPIN)))
+            }
+            let rightVerify = try await measureWrites(injector) { try await card.verifyPIN(SuiteData.freshPIN) }
+            let stamp = try await measureWrites(injector) { _ = try await card.stamp(pin: nil) }
+            // §11: one transaction per commit; a transaction of r records costs at most 2r + 2 write points
+            // with a journal (the reference NVM), so the bounds are: wrong VERIFY 1 commit of 1 record,
+            // right VERIFY 2 commits of 1 record, STAMP 1 commit of 3 records.
+            try expect(wrongVerify <= 4, "a wrong VERIFY made \(wrongVerify) NVM writes (one commit of the try counter: at most 4)")
+            try expect(rightVerify <= 8 && rightVerify > wrongVerify,
+                       "a right VERIFY made \(rightVerify) NVM writes (decrement, then reset: two commits, at most 8)")
+            try expect(stamp <= 8, "a STAMP made \(stamp) NVM writes (counter, audit entry, audit head in one commit: at most 8)")
+            await ctx.note("NVM writes: STAMP \(stamp), VERIFY right \(rightVerify), VERIFY wrong \(wrongVerify)")
+        }
     }
 }

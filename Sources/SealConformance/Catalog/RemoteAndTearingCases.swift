@@ -153,7 +153,7 @@ extension ConformanceCatalog {
             await ctx.note("W = \(writes) NVM writes; \(writes - afterCount) tears before, \(afterCount) after the commit")
         }
         list.add(2, "§11", "A torn wrong VERIFY never leaves more tries than before, nor fewer than after", requires: tearReq) { ctx in
-            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 15))
+            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 10))
             let card = token.card
             let injector = try faultInjector(card)
             let wrong = SuiteData.wrongPIN(for: SuiteData.freshPIN)
@@ -207,7 +207,7 @@ extension ConformanceCatalog {
             await ctx.note("W = \(writes) NVM writes; \(writes - complete) tears left MANUFACTURED, \(complete) PERSONALIZED")
         }
         list.add(4, "§11", "A torn CHANGE REFERENCE DATA with a wrong old PIN never restores a try", requires: tearReq) { ctx in
-            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 15))
+            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 10))
             let card = token.card
             let injector = try faultInjector(card)
             let command = SealCommand.changePIN(current: SuiteData.wrongPIN(for: SuiteData.freshPIN), new: "11223344")
@@ -221,7 +221,7 @@ extension ConformanceCatalog {
             try await card.verifyPIN(SuiteData.freshPIN)
         }
         list.add(5, "§11", "A torn RESET RETRY COUNTER with a wrong PUK never restores a PUK try", requires: tearReq) { ctx in
-            let token = try await ctx.personalizedCard(SuiteData.personalization(pukTryLimit: 15))
+            let token = try await ctx.personalizedCard(SuiteData.personalization(pukTryLimit: 10))
             let card = token.card
             let injector = try faultInjector(card)
             let command = SealCommand.resetRetryCounter(puk: SuiteData.wrongPIN(for: SuiteData.freshPUK), newPIN: "11223344")
@@ -277,6 +277,7 @@ extension ConformanceCatalog {
                 try await card.expectNotVerified("after the torn VERIFY")
             }
         }
+        protocolV2EnduranceCases(&list)
         return list.cases
     }
 }
