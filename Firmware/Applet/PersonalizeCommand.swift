@@ -24,6 +24,7 @@ extension SealAppletRuntime {
             try store.write(.sealName, Array(data.sealName.utf8))
             try store.write(.featureHash, data.featureHash)
             try store.write(.sealPolicy, [data.policyByte])
+            try store.write(.timeTolerance, bigEndianBytes(data.timeToleranceSeconds))
             if let imageHash = data.sealImageHash {
                 try store.write(.sealImageHash, imageHash)
             } else {

@@ -14,6 +14,12 @@ extension SealAppletRuntime {
         let validity = try store.watermarkValidity()
         let (expiry, overflow) = request.metadata.time.addingReportingOverflow(UInt64(validity))
         guard !overflow else { throw .wrongData }
+        // Time (SPEC §8.13): no stamp dated more than the tolerance before the time floor, so the
+        // host cannot roll time back.
+        let head = try store.auditHead()
+        let (latest, beyondRange) = request.metadata.time.addingReportingOverflow(UInt64(try store.timeTolerance()))
+        let floor = store.timeFloor(head: head)
+        guard beyondRange || latest >= floor else { throw .wrongData }
 
         let chipID = try store.chipID()
         let counter = try store.signatureCounter()
@@ -49,7 +55,6 @@ extension SealAppletRuntime {
         ).encoded()
         let signature = try ChipSigner.sign(tbs, with: sealKey)
         // 3. One transaction: counter, audit entry, audit head, grant serial.
-        let head = try store.auditHead()
         let entry = AuditEntry(
             counter: n, time: request.metadata.time, documentDigest: request.documentDigest,
             metadataDigest: metadataDigest, serial: serial, expiry: expiry, expirationCode: code,

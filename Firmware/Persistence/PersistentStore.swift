@@ -125,6 +125,30 @@ struct PersistentStore {
         return value
     }
 
+    /// The time rollback tolerance (SPEC §8.13 "Time"); the default when not personalized.
+    func timeTolerance() throws(CommandFailure) -> UInt32 {
+        guard let value = read(.timeTolerance) else { return PersonalizationData.defaultTimeTolerance }
+        guard value.count == 4 else { throw .memoryFailure }
+        return readBigEndian(value, as: UInt32.self)
+    }
+
+    /// The time floor of the next STAMP (SPEC §8.13 "Time"): the earlier time of the two newest
+    /// audit entries, 0 while fewer than two exist. Taking the earlier of two means one stamp
+    /// dated in the future cannot raise the floor on its own.
+    ///
+    /// Only the time field is needed, so an entry that cannot be read here gives no floor: STAMP
+    /// does not fail on it (READ AUDIT LOG reports a damaged entry as `6581`).
+    func timeFloor(head: AuditHead) -> UInt64 {
+        guard head.newestCounter >= 2 else { return 0 }
+        func time(_ n: UInt32) -> UInt64? {
+            guard head.retains(n), let stored = read(.auditSlot(forCounter: n)),
+                  let entry = try? AuditEntry(decoding: stored), entry.counter == n else { return nil }
+            return entry.time
+        }
+        guard let newest = time(head.newestCounter), let previous = time(head.newestCounter - 1) else { return 0 }
+        return min(newest, previous)
+    }
+
     /// The seal policy byte (SPEC §7 tag `49`).
     func sealPolicy() throws(CommandFailure) -> UInt8 {
         try required(.sealPolicy, length: 1)[0]

@@ -9,6 +9,7 @@
 /// | `0005` | lifecycle code (1) | manufacture, PERSONALIZE, SET LIFECYCLE |
 /// | `0010`–`0016` | organization, seal name, feature hash, policy, validity u32, remote-authority key, watermark key | PERSONALIZE (watermark key zeroized by TERMINATE) |
 /// | `0017` | seal image hash (32), absent when none | PERSONALIZE |
+/// | `0018` | time rollback tolerance u32 (seconds) | PERSONALIZE |
 /// | `0020` | seal private key, P-256 scalar (32) | PERSONALIZE (zeroized by TERMINATE) |
 /// | `0021` | seal public key, X9.63 (65): kept after TERMINATE so the audit log stays checkable | PERSONALIZE |
 /// | `0030` / `0031` | PIN reference (salt ‖ HMAC) / PIN try counter (remaining, limit) | PERSONALIZE, VERIFY, CHANGE, RESET RETRY |
@@ -38,6 +39,7 @@ struct RecordID: Hashable, Sendable {
     static let remoteAuthorityKey = RecordID(0x0015)
     static let watermarkKey = RecordID(0x0016)
     static let sealImageHash = RecordID(0x0017)
+    static let timeTolerance = RecordID(0x0018)
 
     static let sealPrivateKey = RecordID(0x0020)
     static let sealPublicKey = RecordID(0x0021)

@@ -30,6 +30,12 @@ public struct PersonalizationData: Hashable, Sendable {
     public var requiresPINPerStamp: Bool
     /// Seal policy bit 2 (SPEC §7 tag `49`): READ AUDIT LOG needs the PIN or the issuer.
     public var auditLogRequiresAuthentication: Bool
+    /// How far, in seconds, a stamp's time may lie before the chip's time floor (SPEC §8.13
+    /// "Time", tag `4D`); default one hour.
+    public var timeToleranceSeconds: UInt32
+
+    /// The tolerance when tag `4D` is absent: one hour.
+    public static let defaultTimeTolerance: UInt32 = 3600
 
     /// The seal policy byte of tag `49`.
     public var policyByte: UInt8 {
@@ -43,7 +49,8 @@ public struct PersonalizationData: Hashable, Sendable {
         organizationName: String, sealName: String, featureHash: [UInt8], pin: String, pinTryLimit: UInt8 = 3,
         puk: String, pukTryLimit: UInt8 = 10, remoteAuthorityKey: [UInt8]? = nil, requiresRemoteAuthorization: Bool = false,
         watermarkValiditySeconds: UInt32, watermarkKey: [UInt8], sealImageHash: [UInt8]? = nil,
-        requiresPINPerStamp: Bool = true, auditLogRequiresAuthentication: Bool = false
+        requiresPINPerStamp: Bool = true, auditLogRequiresAuthentication: Bool = false,
+        timeToleranceSeconds: UInt32 = PersonalizationData.defaultTimeTolerance
     ) {
         self.organizationName = organizationName
         self.sealName = sealName
@@ -59,6 +66,7 @@ public struct PersonalizationData: Hashable, Sendable {
         self.sealImageHash = sealImageHash
         self.requiresPINPerStamp = requiresPINPerStamp
         self.auditLogRequiresAuthentication = auditLogRequiresAuthentication
+        self.timeToleranceSeconds = timeToleranceSeconds
     }
 
     /// PIN rule of SPEC §7 (v2): 6 to 12 ASCII digits.
@@ -118,6 +126,7 @@ public struct PersonalizationData: Hashable, Sendable {
         fields.append(TLV(tag: SealTag.watermarkValidity, value: bigEndianBytes(watermarkValiditySeconds)))
         fields.append(TLV(tag: SealTag.watermarkKey, value: watermarkKey))
         if let sealImageHash { fields.append(TLV(tag: SealTag.sealImageHash, value: sealImageHash)) }
+        fields.append(TLV(tag: SealTag.timeTolerance, value: bigEndianBytes(timeToleranceSeconds)))
         return fields.encoded()
     }
 
@@ -129,7 +138,7 @@ public struct PersonalizationData: Hashable, Sendable {
         }
         var values: [BERTag: [UInt8]] = [:]
         for field in fields {
-            guard (0x41...0x4C).contains(field.tag.rawValue) else {
+            guard (0x41...0x4D).contains(field.tag.rawValue) else {
                 throw SealDataError(.unexpectedField, "PERSONALIZE: unknown tag \(field.tag)")
             }
             guard values.updateValue(field.value, forKey: field.tag) == nil else {
@@ -167,6 +176,11 @@ public struct PersonalizationData: Hashable, Sendable {
         requiresPINPerStamp = policy[0] & SealPolicy.pinPerStamp != 0
         auditLogRequiresAuthentication = policy[0] & SealPolicy.auditLogNeedsAuthentication != 0
         sealImageHash = values[SealTag.sealImageHash]
+        if let tolerance = values[SealTag.timeTolerance] {
+            timeToleranceSeconds = try decodeBigEndian(tolerance, as: UInt32.self, field: "time tolerance")
+        } else {
+            timeToleranceSeconds = Self.defaultTimeTolerance
+        }
         watermarkValiditySeconds = try decodeBigEndian(try required(SealTag.watermarkValidity, "watermark validity"), as: UInt32.self, field: "watermark validity")
         watermarkKey = try required(SealTag.watermarkKey, "watermark key")
         try validate()

@@ -199,6 +199,8 @@ public enum SealTag {
     public static let watermarkKey: BERTag = 0x4B
     /// `4C` SHA-256 of the seal's image, 32 bytes (optional; SPEC §7).
     public static let sealImageHash: BERTag = 0x4C
+    /// `4D` time rollback tolerance in seconds, u32 (optional; SPEC §8.13 "Time").
+    public static let timeTolerance: BERTag = 0x4D
     /// `80` spec version, 2 bytes.
     public static let specVersion: BERTag = 0x80
     /// `81` maximum command data, u16.

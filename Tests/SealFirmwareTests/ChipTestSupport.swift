@@ -42,6 +42,8 @@ struct ChipFixture {
     var auditLogRequiresAuthentication = false
     /// The seal image hash personalized (tag `4C`), none by default.
     var sealImageHash: [UInt8]?
+    /// The time rollback tolerance personalized (tag `4D`).
+    var timeToleranceSeconds = PersonalizationData.defaultTimeTolerance
 
     static let defaultOrganization = "ACME Notaries"
     static let defaultSealName = "Seal of the Registrar"
@@ -60,7 +62,7 @@ struct ChipFixture {
             remoteAuthorityKey: withRemoteAuthority ? Array(authorityKey.publicKey.x963Representation) : nil,
             requiresRemoteAuthorization: requiresRemoteAuthorization, watermarkValiditySeconds: validity,
             watermarkKey: watermarkKey, sealImageHash: sealImageHash, requiresPINPerStamp: requiresPINPerStamp,
-            auditLogRequiresAuthentication: auditLogRequiresAuthentication)
+            auditLogRequiresAuthentication: auditLogRequiresAuthentication, timeToleranceSeconds: timeToleranceSeconds)
     }
 
     /// A stand-in device certificate: one DER SEQUENCE of 604 bytes (the firmware does not parse X.509).

@@ -103,6 +103,26 @@ extension ConformanceCatalog {
             try expect(renamedReport.failures.map(\.id) == [.stampSignature],
                        "a changed organization must fail the stamp signature, failed: \(renamedReport.failures.map(\.id.rawValue))")
         }
+        protocolV2TimeCases(&list)
+    }
+
+    static func protocolV2TimeCases(_ list: inout CaseList) {
+        list.add(23, "§8.13", "Time cannot be rolled back: a stamp dated more than the tolerance (4D) before the floor is 6A80; one future-dated stamp does not block honest ones",
+                 requires: freshReq) { ctx in
+            let token = try await ctx.personalizedCard(SuiteData.personalization(requiresPINPerStamp: false, timeToleranceSeconds: 60))
+            let card = token.card
+            let t = SuiteData.now()
+            try await card.verifyPIN(SuiteData.freshPIN)
+            _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: t))
+            _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: t + 1))
+            let before = try await card.counter()
+            let rolledBack = try StampRequest(documentDigest: SuiteData.documentDigest(ctx.caseID), metadata: SuiteData.metadata(time: t - 61))
+            try expectSW(try await card.exchange(SealCommand.stamp(rolledBack)), .wrongData, "STAMP dated 61 s before the floor (tolerance 60 s)")
+            try expectEqual(try await card.counter(), before, "counter after the refused STAMP")
+            _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: t - 60))
+            _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: t + 10 * 365 * 86_400))
+            _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: t + 2))
+        }
     }
 
     // MARK: ATT — §9.4

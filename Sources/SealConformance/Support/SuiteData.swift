@@ -17,7 +17,8 @@ package enum SuiteData {
         pin: String = freshPIN, puk: String = freshPUK, pinTryLimit: UInt8 = freshPINTryLimit, pukTryLimit: UInt8 = freshPUKTryLimit,
         remoteAuthorityKey: [UInt8]? = nil, requiresRemoteAuthorization: Bool = false,
         validity: UInt32 = freshValidity, watermarkKey: [UInt8]? = nil, sealName: String = "Conformance Seal",
-        sealImageHash: [UInt8]? = sealImageHash, requiresPINPerStamp: Bool = true, auditLogRequiresAuthentication: Bool = false
+        sealImageHash: [UInt8]? = sealImageHash, requiresPINPerStamp: Bool = true, auditLogRequiresAuthentication: Bool = false,
+        timeToleranceSeconds: UInt32 = PersonalizationData.defaultTimeTolerance
     ) -> PersonalizationData {
         PersonalizationData(
             organizationName: "SealKit Conformance Suite", sealName: sealName,
@@ -25,7 +26,8 @@ package enum SuiteData {
             pin: pin, pinTryLimit: pinTryLimit, puk: puk, pukTryLimit: pukTryLimit,
             remoteAuthorityKey: remoteAuthorityKey, requiresRemoteAuthorization: requiresRemoteAuthorization,
             watermarkValiditySeconds: validity, watermarkKey: watermarkKey ?? randomBytes(32), sealImageHash: sealImageHash,
-            requiresPINPerStamp: requiresPINPerStamp, auditLogRequiresAuthentication: auditLogRequiresAuthentication)
+            requiresPINPerStamp: requiresPINPerStamp, auditLogRequiresAuthentication: auditLogRequiresAuthentication,
+            timeToleranceSeconds: timeToleranceSeconds)
     }
 
     /// The seal image hash fresh tokens are personalized with (tag `4C`).
