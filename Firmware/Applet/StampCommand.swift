@@ -25,12 +25,13 @@ extension SealAppletRuntime {
         let counter = try store.signatureCounter()
         let nextCounter = UInt64(counter) + 1
         var grantSerial: UInt32 = 0
+        let ledger = try store.grantLedger()
         if let grant = request.grant {
             // A grant, when present, must be valid even if the policy does not require one.
             guard let authorityKey = try store.remoteAuthorityKey(),
                   GrantValidator.accepts(grant, authorityKey: authorityKey, chipID: chipID, newCounter: nextCounter,
-                                         documentDigest: request.documentDigest,
-                                         lastGrantSerial: try store.lastGrantSerial()) else {
+                                         stampTime: request.metadata.time, documentDigest: request.documentDigest,
+                                         ledger: ledger) else {
                 throw .securityNotSatisfied
             }
             grantSerial = grant.serial
@@ -65,7 +66,7 @@ extension SealAppletRuntime {
             try store.write(.auditSlot(forCounter: n), entry.encoded())
             try store.write(.auditHead, newHead.encoded)
             if request.grant != nil {
-                try store.write(.lastGrantSerial, bigEndianBytes(grantSerial))
+                try store.write(.lastGrantSerial, ledger.recording(grantSerial).encoded)
             }
         }
         // PIN always (seal policy bit 1): this STAMP consumed the verification. Cleared only after

@@ -222,8 +222,11 @@ struct PersistentStore {
         try optionalUInt32(.signatureCounter)
     }
 
-    func lastGrantSerial() throws(CommandFailure) -> UInt32 {
-        try optionalUInt32(.lastGrantSerial)
+    /// The used grant serials (SPEC §9.5); empty when the record is absent.
+    func grantLedger() throws(CommandFailure) -> GrantLedger {
+        guard let stored = read(.lastGrantSerial) else { return .empty }
+        guard let ledger = GrantLedger(stored: stored) else { throw .memoryFailure }
+        return ledger
     }
 
     func auditHead() throws(CommandFailure) -> AuditHead {

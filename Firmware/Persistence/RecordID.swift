@@ -15,7 +15,7 @@
 /// | `0030` / `0031` | PIN reference (salt ‖ HMAC) / PIN try counter (remaining, limit) | PERSONALIZE, VERIFY, CHANGE, RESET RETRY |
 /// | `0032` / `0033` | PUK reference / PUK try counter | PERSONALIZE, RESET RETRY |
 /// | `0040` | signature counter u32 | manufacture (0), STAMP |
-/// | `0041` | last grant serial u32 | manufacture (0), STAMP |
+/// | `0041` | grant ledger: floor u32 ‖ (serial u32 ‖ uses u32)* (``GrantLedger``) | manufacture (floor 0), STAMP |
 /// | `0042` | audit head: newest counter u32 ‖ head hash (32) | manufacture (zeros), STAMP |
 /// | `0100`–`013F` | audit ring slot (n − 1) mod 64: the entry's SPEC §8.14 encoding | STAMP |
 struct RecordID: Hashable, Sendable {

@@ -261,6 +261,12 @@ public enum SealTag {
     public static let grantLastCounter: BERTag = 0xC4
     /// `C5` granted document digest, 32 bytes (document grants only).
     public static let grantDigest: BERTag = 0xC5
+    /// `C7` grant not-before time, u64 seconds since the epoch (SPEC v2 §9.5).
+    public static let grantNotBefore: BERTag = 0xC7
+    /// `C8` grant not-after time (expiry), u64 seconds since the epoch (SPEC v2 §9.5).
+    public static let grantNotAfter: BERTag = 0xC8
+    /// `C9` the most stamps a counter-window grant authorizes, u32 ≥ 1 (SPEC v2 §9.5).
+    public static let grantMaxStamps: BERTag = 0xC9
     /// `C6` the authority's DER ECDSA signature over the grant.
     public static let grantSignature: BERTag = 0xC6
     /// `B1` attestation statement (SPEC §9.4).

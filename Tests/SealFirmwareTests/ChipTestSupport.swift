@@ -240,9 +240,11 @@ final class ChipHarness {
     // MARK: Grants
 
     func grant(serial: UInt32, kind: AuthorizationGrant.Kind, first: UInt32, last: UInt32, digest: [UInt8]?,
-               chipID: [UInt8]? = nil, signer: P256.Signing.PrivateKey? = nil) -> AuthorizationGrant {
+               chipID: [UInt8]? = nil, signer: P256.Signing.PrivateKey? = nil, notBefore: UInt64 = 0,
+               notAfter: UInt64 = UInt64.max, maxStamps: UInt32? = nil) -> AuthorizationGrant {
         var grant = AuthorizationGrant(serial: serial, kind: kind, firstCounter: first, lastCounter: last,
-                                       documentDigest: digest, signature: [])
+                                       documentDigest: digest, notBefore: notBefore, notAfter: notAfter,
+                                       maxStamps: maxStamps, signature: [])
         let key = signer ?? fixture.authorityKey
         let signed = grant.signedBytes(chipID: chipID ?? fixture.chipID)
         grant.signature = Array((try? key.signature(for: signed))?.derRepresentation ?? Data())

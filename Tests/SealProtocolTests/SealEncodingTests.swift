@@ -93,10 +93,34 @@ struct SealEncodingTests {
     }
 
     @Test func grantSignedBytesLayout() {
-        let grant = AuthorizationGrant(serial: 0x01020304, kind: .counterWindow, firstCounter: 5, lastCounter: 9, documentDigest: nil, signature: [])
+        let grant = AuthorizationGrant(serial: 0x01020304, kind: .counterWindow, firstCounter: 5, lastCounter: 9, documentDigest: nil,
+                                       notBefore: 0x10, notAfter: 0x20, maxStamps: 3, signature: [])
         let chip = Array(repeating: UInt8(0xCC), count: 16)
         let bytes = grant.signedBytes(chipID: chip)
-        #expect(bytes == Array("SEALKIT-GRANT-V1".utf8) + chip + [1, 2, 3, 4, 2, 0, 0, 0, 5, 0, 0, 0, 9] + Array(repeating: 0, count: 32))
+        #expect(bytes == Array("SEALKIT-GRANT-V2".utf8) + chip + [1, 2, 3, 4, 2, 0, 0, 0, 5, 0, 0, 0, 9] + Array(repeating: 0, count: 32)
+                + [0, 0, 0, 0, 0, 0, 0, 0x10] + [0, 0, 0, 0, 0, 0, 0, 0x20] + [0, 0, 0, 3])
+        // Defaults: no time bounds, a window's size as its stamp limit, 0 for a document grant.
+        let window = AuthorizationGrant(serial: 1, kind: .counterWindow, firstCounter: 5, lastCounter: 9, documentDigest: nil, signature: [])
+        #expect(window.notBefore == 0 && window.notAfter == UInt64.max && window.maxStamps == 5)
+        let document = AuthorizationGrant(serial: 1, kind: .document, firstCounter: 5, lastCounter: 5,
+                                          documentDigest: [UInt8](repeating: 1, count: 32), signature: [])
+        #expect(document.maxStamps == 0)
+    }
+
+    /// v2 grants are refused as malformed (6A80 on the chip) when their validity is empty, a window
+    /// allows no stamp or a window lacks C9.
+    @Test func grantV2FieldsAreChecked() throws {
+        let window = AuthorizationGrant(serial: 1, kind: .counterWindow, firstCounter: 3, lastCounter: 4, documentDigest: nil,
+                                        notBefore: 5, notAfter: 9, maxStamps: 2, signature: Array(repeating: 1, count: 64))
+        #expect(try AuthorizationGrant(decoding: window.encoded()) == window)
+        var backwards = window
+        backwards.notBefore = 10
+        #expect(throws: SealDataError.self) { try AuthorizationGrant(decoding: backwards.encoded()) }
+        var none = window
+        none.maxStamps = 0
+        #expect(throws: SealDataError.self) { try AuthorizationGrant(decoding: none.encoded()) }
+        let withoutLimit = try TLV.decodeAll(window.encoded(), strict: true).filter { $0.tag != SealTag.grantMaxStamps }.encoded()
+        #expect(throws: SealDataError.self) { try AuthorizationGrant(decoding: withoutLimit) }
     }
 
     @Test func grantRejectsEmptyWindowAndBadKind() throws {

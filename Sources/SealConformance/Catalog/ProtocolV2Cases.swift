@@ -290,4 +290,54 @@ extension ConformanceCatalog {
             await ctx.note("NVM writes: STAMP \(stamp), VERIFY right \(rightVerify), VERIFY wrong \(wrongVerify)")
         }
     }
+
+    // MARK: RA — §9.5 v2 grants
+
+    static func protocolV2GrantCases(_ list: inout CaseList) {
+        list.add(13, "§9.5", "Document grants are usable in any order: a lower serial after a higher one is accepted, each once", requires: remoteReq) { ctx in
+            let token = try await ctx.remoteAuthorizationCard()
+            let base = try await token.baseline()
+            let digests = (1...2).map { SuiteData.documentDigest(ctx.caseID, $0) }
+            let high = try token.grant(serial: base.serial + 20, kind: .document, first: base.counter + 1, last: base.counter + 5, digest: digests[1])
+            let low = try token.grant(serial: base.serial + 10, kind: .document, first: base.counter + 1, last: base.counter + 5, digest: digests[0])
+            _ = try await token.card.stamp(pin: token.pin, digest: digests[1], grant: high)
+            _ = try await token.card.stamp(pin: token.pin, digest: digests[0], grant: low)
+            try await expectGrantRefused(token, grant: low, digest: digests[0], "the lower document grant a second time")
+            // End on the highest serial so that later cases (which build on the newest entry's serial) stay clear of the used ones.
+            let digest = SuiteData.documentDigest(ctx.caseID, 3)
+            let highest = try token.grant(serial: base.serial + 30, kind: .document, first: base.counter + 3, last: base.counter + 3, digest: digest)
+            _ = try await token.card.stamp(pin: token.pin, digest: digest, grant: highest)
+        }
+        list.add(14, "§9.5", "A grant outside its notBefore/notAfter (C7/C8) is answered 6982", requires: remoteReq) { ctx in
+            let token = try await ctx.remoteAuthorizationCard()
+            let base = try await token.baseline()
+            let now = SuiteData.now()
+            let expired = try token.grant(serial: base.serial + 1, kind: .counterWindow, first: base.counter + 1, last: base.counter + 5,
+                                          digest: nil, notBefore: now - 7200, notAfter: now - 3600)
+            try await expectGrantRefused(token, grant: expired, "an expired grant")
+            let early = try token.grant(serial: base.serial + 2, kind: .counterWindow, first: base.counter + 1, last: base.counter + 5,
+                                        digest: nil, notBefore: now + 3600, notAfter: now + 7200)
+            try await expectGrantRefused(token, grant: early, "a grant not yet valid")
+        }
+        list.add(15, "§9.5", "A counter-window grant stops at its stamp limit (C9)", requires: remoteReq) { ctx in
+            let token = try await ctx.remoteAuthorizationCard()
+            let base = try await token.baseline()
+            let window = try token.grant(serial: base.serial + 1, kind: .counterWindow, first: base.counter + 1, last: base.counter + 50,
+                                         digest: nil, maxStamps: 1)
+            _ = try await token.card.stamp(pin: token.pin, grant: window)
+            try await expectGrantRefused(token, grant: window, "a second stamp on a one-stamp window")
+        }
+        list.add(16, "§9.5", "A malformed grant (empty validity, window without C9) is answered 6A80, an invalid one 6982", requires: remoteReq) { ctx in
+            let token = try await ctx.remoteAuthorizationCard()
+            let base = try await token.baseline()
+            try await token.card.verifyPIN(token.pin)
+            var backwards = try token.grant(serial: base.serial + 1, kind: .counterWindow, first: base.counter + 1, last: base.counter + 5, digest: nil)
+            backwards.notBefore = 20
+            backwards.notAfter = 10
+            let request = try StampRequest(documentDigest: SuiteData.documentDigest(ctx.caseID), metadata: SuiteData.metadata(), grant: backwards)
+            try expectSW(try await token.card.exchange(SealCommand.stamp(request)), .wrongData, "STAMP with notBefore > notAfter")
+            let counter = try await token.card.counter()
+            try expectEqual(counter, base.counter, "counter after the refused STAMP")
+        }
+    }
 }
