@@ -6,6 +6,15 @@ import SealProtocol
 /// Cases for the rules protocol v2 added to STAMP, the signed encodings, the attestation and the
 /// audit log (issue 9, findings 3, 5–8, 13, 14). They join the areas they belong to.
 extension ConformanceCatalog {
+    /// The cases of rules a Java Card applet cannot guarantee (SPEC §13.1): the ATR (§2.2), the
+    /// state before any selection (§2.3: `6D00`, warm reset deselecting), logical channels and the
+    /// CLA checks that precede selection (§3.2). The Java Card profile skips them.
+    public static let nativeOSCaseIDs: Set<String> = [
+        "SEAL-ATR-001", "SEAL-ATR-002", "SEAL-ATR-003", "SEAL-ATR-004", "SEAL-ATR-005",
+        "SEAL-PWR-001", "SEAL-PWR-002", "SEAL-PWR-003", "SEAL-PWR-004",
+        "SEAL-CLA-001", "SEAL-CLA-004", "SEAL-CLA-008",
+    ]
+
     // MARK: STP — §8.13, §9.2, §9.3, §10.1
 
     static func protocolV2StampCases(_ list: inout CaseList) {
