@@ -285,7 +285,7 @@ public struct StampMetadata: Hashable, Sendable {
             && lhs.usedSalts == rhs.usedSalts && lhs.withheldCommitments == rhs.withheldCommitments
     }
 
-    /// Hashes what ``==`` compares.
+    /// Hashes (part of) what `==` compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(time)
         hasher.combine(documentName)
