@@ -99,8 +99,8 @@ check "no PIN and no terminal is a usage error (64)" 64 "$bin/sealctl" stamp --d
 check "PIN from SEALKIT_PIN" 0 env SEALKIT_PIN=123456 "$bin/sealctl" stamp --document "$admin_doc" --out "$work/env.json"
 check "PIN from --pin-stdin" 0 bash -c 'printf "123456\n" | "$1" stamp --pin-stdin --document "$2" --out "$3"' _ \
     "$bin/sealctl" "$admin_doc" "$work/stdin.json"
-check "pin change from standard input" 0 bash -c 'printf "123456\n24680\n" | "$1" pin change --pin-stdin' _ "$bin/sealctl"
-check "pin change back from the environment" 0 env SEALKIT_PIN=24680 SEALKIT_NEW_PIN=123456 "$bin/sealctl" pin change
+check "pin change from standard input" 0 bash -c 'printf "123456\n246800\n" | "$1" pin change --pin-stdin' _ "$bin/sealctl"
+check "pin change back from the environment" 0 env SEALKIT_PIN=246800 SEALKIT_NEW_PIN=123456 "$bin/sealctl" pin change
 check "terminate without a terminal and without --yes is refused (64)" 64 "$bin/sealctl" lifecycle terminate \
     --issuer-key Fixtures/test-issuer/issuer-key.pem
 check "the token is still ACTIVE" 0 "$bin/sealctl" info

@@ -205,7 +205,14 @@ int main(int argc, char **argv) {
     printf("record: %.160s...\n", record);
     expect(strstr(record, "\"operatorID\"") != NULL, "the record carries the metadata");
 
-    /* 6. And again with the metadata as fields. */
+    /* 6. And again with the metadata as fields. Protocol v2 tokens are "PIN always" by default:
+          every stamp needs its own VERIFY. */
+    code = sealkit_token_verify_pin(token, sealkit_sim_pin(), &error);
+    if (error != NULL) {
+        report_error("sealkit_token_verify_pin", error);
+        error = NULL;
+        goto done;
+    }
     sealkit_metadata fields = {0};
     fields.has_location = 1;
     fields.latitude_microdegrees = 48856600;

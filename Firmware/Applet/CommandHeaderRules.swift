@@ -15,8 +15,11 @@ enum CommandHeaderRules {
             return true
         case .verify:
             return (p1 == 0x00 || p1 == 0xFF) && p2 == sealPINReference
-        case .changeReferenceData, .resetRetryCounter:
+        case .changeReferenceData:
             return p1 == 0x00 && p2 == sealPINReference
+        case .resetRetryCounter:
+            // P1 00: with the PUK; P1 02: the issuer's unblock, new PIN only (SPEC v2 §8.8).
+            return (p1 == 0x00 || p1 == issuerUnblockP1) && p2 == sealPINReference
         case .setLifecycle:
             return p2 == 0x00 && LifecycleState(rawValue: p1) != nil
         }

@@ -8,9 +8,11 @@ extension SealAppletRuntime {
     func externalAuthenticate(_ command: AppletCommand) throws(CommandFailure) -> CommandResult {
         guard (1...72).contains(command.data.count) else { throw .wrongLength }
         guard let challenge = security.pendingChallenge else { throw .conditionsNotSatisfied }
+        // Consumed before anything can fail (SPEC §8.4): a challenge is never usable twice, not
+        // even after a failure to read the chip ID or the issuer key (6581).
+        security.pendingChallenge = nil
         let chipID = try store.chipID()
         let issuerKey = try store.issuerPublicKey()
-        security.pendingChallenge = nil
         let message = issuerAuthenticationTBS(chipID: chipID, challenge: challenge)
         let valid = ChipSigner.verify(command.data, over: message, with: issuerKey)
         security.issuerAuthenticated = valid

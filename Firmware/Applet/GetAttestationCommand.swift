@@ -8,13 +8,14 @@ extension SealAppletRuntime {
         let state = try requireLifecycle(for: .getAttestation)
         let sealPublicKey = try store.sealPublicKey()
         var policy: AttestationStatement.KeyPolicy = [.generatedOnChip, .neverExportable, .pinRequired]
-        if try store.requiresRemoteAuthorization() {
-            policy.insert(.remoteAuthorizationRequired)
-        }
+        let sealPolicy = try store.sealPolicy()
+        if sealPolicy & SealPolicy.remoteAuthorization != 0 { policy.insert(.remoteAuthorizationRequired) }
+        if sealPolicy & SealPolicy.pinPerStamp != 0 { policy.insert(.pinPerStamp) }
+        if sealPolicy & SealPolicy.auditLogNeedsAuthentication != 0 { policy.insert(.auditLogNeedsAuthentication) }
         let statement = AttestationStatement(
             chipID: try store.chipID(), sealPublicKey: sealPublicKey, keyID: sealKeyID(publicKeyX963: sealPublicKey),
             featureHash: try store.featureHash(), keyPolicy: policy, counter: try store.signatureCounter(),
-            lifecycle: state.rawValue, nonce: command.data
+            lifecycle: state.rawValue, audit: try store.auditHead().status, nonce: command.data
         ).encoded()
         let signature = try ChipSigner.sign(statement, with: try store.devicePrivateKey())
         return CommandResult(data: AttestationResponse(statementBytes: statement, signature: signature).encoded())

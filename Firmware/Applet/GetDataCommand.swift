@@ -9,6 +9,9 @@ extension SealAppletRuntime {
         }
         let state = try store.lifecycle()
         let holdsSealKey = state != .manufactured && state != .terminated
+        // The public key and key ID stay readable after TERMINATE (SPEC §8.5) so that every
+        // retained audit entry still verifies.
+        let showsSealPublicKey = state != .manufactured && store.holdsSealPublicKey
         let data: [UInt8]
         switch object {
         case .chipID:
@@ -29,7 +32,7 @@ extension SealAppletRuntime {
             guard let certificate = store.read(.deviceCertificate) else { throw .referencedDataNotFound }
             data = certificate
         case .sealPublicKey:
-            guard holdsSealKey else { throw .referencedDataNotFound }
+            guard showsSealPublicKey else { throw .referencedDataNotFound }
             data = try store.sealPublicKey()
         case .personalization:
             guard state != .manufactured else { throw .referencedDataNotFound }
@@ -37,7 +40,7 @@ extension SealAppletRuntime {
         case .auditStatus:
             data = try store.auditHead().status.encoded()
         case .sealKeyID:
-            guard holdsSealKey else { throw .referencedDataNotFound }
+            guard showsSealPublicKey else { throw .referencedDataNotFound }
             data = try store.sealKeyIDValue()
         }
         return CommandResult(data: data)

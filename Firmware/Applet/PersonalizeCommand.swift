@@ -23,7 +23,13 @@ extension SealAppletRuntime {
             try store.write(.organizationName, Array(data.organizationName.utf8))
             try store.write(.sealName, Array(data.sealName.utf8))
             try store.write(.featureHash, data.featureHash)
-            try store.write(.sealPolicy, [data.requiresRemoteAuthorization ? 0x01 : 0x00])
+            try store.write(.sealPolicy, [data.policyByte])
+            try store.write(.timeTolerance, bigEndianBytes(data.timeToleranceSeconds))
+            if let imageHash = data.sealImageHash {
+                try store.write(.sealImageHash, imageHash)
+            } else {
+                try store.erase(.sealImageHash)
+            }
             try store.write(.watermarkValidity, bigEndianBytes(data.watermarkValiditySeconds))
             if let key = data.remoteAuthorityKey {
                 try store.write(.remoteAuthorityKey, key)
@@ -32,6 +38,7 @@ extension SealAppletRuntime {
             }
             try store.write(.watermarkKey, data.watermarkKey)
             try store.write(.sealPrivateKey, Array(sealKey.rawRepresentation))
+            try store.write(.sealPublicKey, Array(sealKey.publicKey.x963Representation))
             try store.write(.pinReference, ReferenceData.protect(Array(data.pin.utf8), salt: pinSalt))
             try store.write(.pinTryCounter, TryCounter(remaining: data.pinTryLimit, limit: data.pinTryLimit).encoded)
             try store.write(.pukReference, ReferenceData.protect(Array(data.puk.utf8), salt: pukSalt))

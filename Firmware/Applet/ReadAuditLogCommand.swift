@@ -5,6 +5,12 @@ extension SealAppletRuntime {
     func readAuditLog(_ command: AppletCommand) throws(CommandFailure) -> CommandResult {
         guard command.data.count == 4 else { throw .wrongLength }
         try requireLifecycle(for: .readAuditLog)
+        // Seal policy bit 2 (SPEC §8.14): document digests and times are sensitive. The policy
+        // record is absent only before personalization, where the log is empty anyway.
+        if let policy = store.read(.sealPolicy), policy.first.map({ $0 & SealPolicy.auditLogNeedsAuthentication != 0 }) == true,
+           !security.pinVerified, !security.issuerAuthenticated {
+            throw .securityNotSatisfied
+        }
         let requested = readBigEndian(command.data, as: UInt32.self)
         let head = try store.auditHead()
         let counter = requested == 0 ? head.newestCounter : requested

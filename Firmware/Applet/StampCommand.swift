@@ -14,17 +14,24 @@ extension SealAppletRuntime {
         let validity = try store.watermarkValidity()
         let (expiry, overflow) = request.metadata.time.addingReportingOverflow(UInt64(validity))
         guard !overflow else { throw .wrongData }
+        // Time (SPEC §8.13): no stamp dated more than the tolerance before the time floor, so the
+        // host cannot roll time back.
+        let head = try store.auditHead()
+        let (latest, beyondRange) = request.metadata.time.addingReportingOverflow(UInt64(try store.timeTolerance()))
+        let floor = store.timeFloor(head: head)
+        guard beyondRange || latest >= floor else { throw .wrongData }
 
         let chipID = try store.chipID()
         let counter = try store.signatureCounter()
         let nextCounter = UInt64(counter) + 1
         var grantSerial: UInt32 = 0
+        let ledger = try store.grantLedger()
         if let grant = request.grant {
             // A grant, when present, must be valid even if the policy does not require one.
             guard let authorityKey = try store.remoteAuthorityKey(),
                   GrantValidator.accepts(grant, authorityKey: authorityKey, chipID: chipID, newCounter: nextCounter,
-                                         documentDigest: request.documentDigest,
-                                         lastGrantSerial: try store.lastGrantSerial()) else {
+                                         stampTime: request.metadata.time, documentDigest: request.documentDigest,
+                                         ledger: ledger) else {
                 throw .securityNotSatisfied
             }
             grantSerial = grant.serial
@@ -43,13 +50,12 @@ extension SealAppletRuntime {
         let tbs = StampTBS(
             chipID: chipID, counter: n, serial: serial, expiry: expiry, expirationCode: code,
             documentDigest: request.documentDigest, metadataDigest: metadataDigest,
-            featureHash: try store.featureHash(),
+            seal: try store.sealIdentity(),
             keyID: try store.sealKeyIDValue(),
             grantSerial: grantSerial
         ).encoded()
         let signature = try ChipSigner.sign(tbs, with: sealKey)
         // 3. One transaction: counter, audit entry, audit head, grant serial.
-        let head = try store.auditHead()
         let entry = AuditEntry(
             counter: n, time: request.metadata.time, documentDigest: request.documentDigest,
             metadataDigest: metadataDigest, serial: serial, expiry: expiry, expirationCode: code,
@@ -60,8 +66,13 @@ extension SealAppletRuntime {
             try store.write(.auditSlot(forCounter: n), entry.encoded())
             try store.write(.auditHead, newHead.encoded)
             if request.grant != nil {
-                try store.write(.lastGrantSerial, bigEndianBytes(grantSerial))
+                try store.write(.lastGrantSerial, ledger.recording(grantSerial).encoded)
             }
+        }
+        // PIN always (seal policy bit 1): this STAMP consumed the verification. Cleared only after
+        // the commit, so a STAMP refused with an error leaves the security state as it was (§5).
+        if try store.sealPolicy() & SealPolicy.pinPerStamp != 0 {
+            security.pinVerified = false
         }
         // 4. Only now does the signature leave the chip.
         let response = StampResponse(counter: n, serial: serial, expiry: expiry, expirationCode: code, signature: signature)

@@ -18,10 +18,11 @@ extension SealAppletRuntime {
             guard !counter.isBlocked else { throw .blocked }
             return CommandResult(status: .verificationFailed(triesRemaining: Int(counter.remaining)))
         }
-        guard (4...12).contains(command.data.count) else { throw .wrongLength }
         try requireLifecycle(for: .verify)
         let counter = try store.tryCounter(.pinTryCounter)
         guard !counter.isBlocked else { throw .blocked }
+        // One SW for a PIN of the wrong length or with a non-digit, as in CHANGE REFERENCE DATA
+        // and RESET RETRY COUNTER (SPEC v2 §8.6): 6A80, no try spent.
         guard PersonalizationData.isValidPIN(command.data) else { throw .wrongData }
 
         switch try present(command.data, reference: .pinReference, counterRecord: .pinTryCounter, counter: counter) {

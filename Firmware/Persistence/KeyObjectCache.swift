@@ -16,10 +16,10 @@ final class KeyObjectCache {
     }
     private var entries: [Entry] = []
     private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
-    private var serialPrefix: (chipID: [UInt8], prefix: UInt64)?
+    private var serialPrefix: (chipID: [UInt8], prefix: [UInt8])?
 
     /// The chip's watermark serial prefix (SPEC §10.1), computed once per chip ID.
-    func serialPrefix(for chipID: [UInt8]) -> UInt64 {
+    func serialPrefix(for chipID: [UInt8]) -> [UInt8] {
         if let cached = serialPrefix, cached.chipID == chipID { return cached.prefix }
         let prefix = Watermark.chipPrefix(chipID: chipID)
         serialPrefix = (chipID, prefix)

@@ -103,9 +103,62 @@ struct PersistentStore {
         try privateKey(try required(.sealPrivateKey, length: 32))
     }
 
-    /// The seal public key, X9.63, derived from the stored private key.
+    /// The seal public key, X9.63: the stored copy (it outlives the private key, SPEC §6), else
+    /// derived from the stored private key.
     func sealPublicKey() throws(CommandFailure) -> [UInt8] {
-        try keyObject(try required(.sealPrivateKey, length: 32)).publicKeyX963
+        if let stored = read(.sealPublicKey) {
+            guard stored.count == 65 else { throw .memoryFailure }
+            return stored
+        }
+        return try keyObject(try required(.sealPrivateKey, length: 32)).publicKeyX963
+    }
+
+    /// Whether a seal public key is held (PERSONALIZED and after, TERMINATED included).
+    var holdsSealPublicKey: Bool {
+        read(.sealPublicKey) != nil || read(.sealPrivateKey) != nil
+    }
+
+    /// The seal image hash, when one was personalized.
+    func sealImageHash() throws(CommandFailure) -> [UInt8]? {
+        guard let value = read(.sealImageHash) else { return nil }
+        guard value.count == 32 else { throw .memoryFailure }
+        return value
+    }
+
+    /// The time rollback tolerance (SPEC §8.13 "Time"); the default when not personalized.
+    func timeTolerance() throws(CommandFailure) -> UInt32 {
+        guard let value = read(.timeTolerance) else { return PersonalizationData.defaultTimeTolerance }
+        guard value.count == 4 else { throw .memoryFailure }
+        return readBigEndian(value, as: UInt32.self)
+    }
+
+    /// The time floor of the next STAMP (SPEC §8.13 "Time"): the earlier time of the two newest
+    /// audit entries, 0 while fewer than two exist. Taking the earlier of two means one stamp
+    /// dated in the future cannot raise the floor on its own.
+    ///
+    /// Only the time field is needed, so an entry that cannot be read here gives no floor: STAMP
+    /// does not fail on it (READ AUDIT LOG reports a damaged entry as `6581`).
+    func timeFloor(head: AuditHead) -> UInt64 {
+        guard head.newestCounter >= 2 else { return 0 }
+        func time(_ n: UInt32) -> UInt64? {
+            guard head.retains(n), let stored = read(.auditSlot(forCounter: n)),
+                  let entry = try? AuditEntry(decoding: stored), entry.counter == n else { return nil }
+            return entry.time
+        }
+        guard let newest = time(head.newestCounter), let previous = time(head.newestCounter - 1) else { return 0 }
+        return min(newest, previous)
+    }
+
+    /// The seal policy byte (SPEC §7 tag `49`).
+    func sealPolicy() throws(CommandFailure) -> UInt8 {
+        try required(.sealPolicy, length: 1)[0]
+    }
+
+    /// What every stamp signs about the seal (SPEC §9.3).
+    func sealIdentity() throws(CommandFailure) -> SealIdentity {
+        SealIdentity(organizationName: String(decoding: try required(.organizationName), as: UTF8.self),
+                     sealName: String(decoding: try required(.sealName), as: UTF8.self),
+                     featureHash: try featureHash(), sealImageHash: try sealImageHash())
     }
 
     func featureHash() throws(CommandFailure) -> [UInt8] {
@@ -148,7 +201,7 @@ struct PersistentStore {
             featureHash: try featureHash(),
             requiresRemoteAuthorization: try requiresRemoteAuthorization(),
             watermarkValiditySeconds: try watermarkValidity(),
-            remoteAuthorityKey: remoteKey)
+            remoteAuthorityKey: remoteKey, sealImageHash: try sealImageHash(), policyByte: try sealPolicy())
     }
 
     // MARK: - PIN and PUK
@@ -169,8 +222,11 @@ struct PersistentStore {
         try optionalUInt32(.signatureCounter)
     }
 
-    func lastGrantSerial() throws(CommandFailure) -> UInt32 {
-        try optionalUInt32(.lastGrantSerial)
+    /// The used grant serials (SPEC §9.5); empty when the record is absent.
+    func grantLedger() throws(CommandFailure) -> GrantLedger {
+        guard let stored = read(.lastGrantSerial) else { return .empty }
+        guard let ledger = GrantLedger(stored: stored) else { throw .memoryFailure }
+        return ledger
     }
 
     func auditHead() throws(CommandFailure) -> AuditHead {
@@ -236,7 +292,11 @@ struct PersistentStore {
 
     /// The seal key's ID, SHA-256 of its X9.63 public key (SPEC §9.3).
     func sealKeyIDValue() throws(CommandFailure) -> [UInt8] {
-        try keyObject(try required(.sealPrivateKey, length: 32)).keyID
+        if let raw = read(.sealPrivateKey) {
+            guard raw.count == 32 else { throw .memoryFailure }
+            return try keyObject(raw).keyID
+        }
+        return sealKeyID(publicKeyX963: try sealPublicKey())
     }
 
     private static func publicKey(_ x963: [UInt8]) throws(CommandFailure) -> P256.Signing.PublicKey {

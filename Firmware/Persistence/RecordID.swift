@@ -8,11 +8,14 @@
 /// | `0004` | issuer public key, X9.63 (65) | manufacture |
 /// | `0005` | lifecycle code (1) | manufacture, PERSONALIZE, SET LIFECYCLE |
 /// | `0010`–`0016` | organization, seal name, feature hash, policy, validity u32, remote-authority key, watermark key | PERSONALIZE (watermark key zeroized by TERMINATE) |
+/// | `0017` | seal image hash (32), absent when none | PERSONALIZE |
+/// | `0018` | time rollback tolerance u32 (seconds) | PERSONALIZE |
 /// | `0020` | seal private key, P-256 scalar (32) | PERSONALIZE (zeroized by TERMINATE) |
+/// | `0021` | seal public key, X9.63 (65): kept after TERMINATE so the audit log stays checkable | PERSONALIZE |
 /// | `0030` / `0031` | PIN reference (salt ‖ HMAC) / PIN try counter (remaining, limit) | PERSONALIZE, VERIFY, CHANGE, RESET RETRY |
 /// | `0032` / `0033` | PUK reference / PUK try counter | PERSONALIZE, RESET RETRY |
 /// | `0040` | signature counter u32 | manufacture (0), STAMP |
-/// | `0041` | last grant serial u32 | manufacture (0), STAMP |
+/// | `0041` | grant ledger: floor u32 ‖ (serial u32 ‖ uses u32)* (``GrantLedger``) | manufacture (floor 0), STAMP |
 /// | `0042` | audit head: newest counter u32 ‖ head hash (32) | manufacture (zeros), STAMP |
 /// | `0100`–`013F` | audit ring slot (n − 1) mod 64: the entry's SPEC §8.14 encoding | STAMP |
 struct RecordID: Hashable, Sendable {
@@ -35,8 +38,11 @@ struct RecordID: Hashable, Sendable {
     static let watermarkValidity = RecordID(0x0014)
     static let remoteAuthorityKey = RecordID(0x0015)
     static let watermarkKey = RecordID(0x0016)
+    static let sealImageHash = RecordID(0x0017)
+    static let timeTolerance = RecordID(0x0018)
 
     static let sealPrivateKey = RecordID(0x0020)
+    static let sealPublicKey = RecordID(0x0021)
 
     static let pinReference = RecordID(0x0030)
     static let pinTryCounter = RecordID(0x0031)

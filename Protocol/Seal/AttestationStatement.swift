@@ -1,7 +1,7 @@
 /// The statement GET ATTESTATION returns, signed by the device attestation key (SPEC §9.4).
 public struct AttestationStatement: Hashable, Sendable {
-    /// The domain separator every statement starts with, `"SEALKIT-ATTEST-V1"`.
-    public static let domain = Array("SEALKIT-ATTEST-V1".utf8)
+    /// The domain separator every statement starts with, `"SEALKIT-ATTEST-V2"`.
+    public static let domain = Array("SEALKIT-ATTEST-V2".utf8)
 
     /// Key policy bits (SPEC §9.4).
     public struct KeyPolicy: OptionSet, Hashable, Sendable {
@@ -17,6 +17,10 @@ public struct AttestationStatement: Hashable, Sendable {
         public static let pinRequired = KeyPolicy(rawValue: 0x04)
         /// Bit 3: stamping requires a remote-authority grant.
         public static let remoteAuthorizationRequired = KeyPolicy(rawValue: 0x08)
+        /// Bit 4: every STAMP consumes the PIN verification ("PIN always").
+        public static let pinPerStamp = KeyPolicy(rawValue: 0x10)
+        /// Bit 5: READ AUDIT LOG needs the PIN or the issuer.
+        public static let auditLogNeedsAuthentication = KeyPolicy(rawValue: 0x20)
     }
 
     /// The 16-byte chip ID.
@@ -33,12 +37,15 @@ public struct AttestationStatement: Hashable, Sendable {
     public var counter: UInt32
     /// The lifecycle code when the statement was made (a ``LifecycleState`` code).
     public var lifecycle: UInt8
+    /// The audit log's state when the statement was made (GET DATA `0109`), signed so that
+    /// middleware cannot fake it (SPEC §9.4).
+    public var audit: AuditStatus
     /// The verifier's nonce, 0–32 bytes, echoed for freshness.
     public var nonce: [UInt8]
 
     /// Creates a statement from its fields.
     public init(chipID: [UInt8], sealPublicKey: [UInt8], keyID: [UInt8], featureHash: [UInt8], keyPolicy: KeyPolicy,
-                counter: UInt32, lifecycle: UInt8, nonce: [UInt8]) {
+                counter: UInt32, lifecycle: UInt8, audit: AuditStatus, nonce: [UInt8]) {
         self.chipID = chipID
         self.sealPublicKey = sealPublicKey
         self.keyID = keyID
@@ -46,6 +53,7 @@ public struct AttestationStatement: Hashable, Sendable {
         self.keyPolicy = keyPolicy
         self.counter = counter
         self.lifecycle = lifecycle
+        self.audit = audit
         self.nonce = nonce
     }
 
@@ -55,12 +63,13 @@ public struct AttestationStatement: Hashable, Sendable {
         out.append(keyPolicy.rawValue)
         out.appendBigEndian(counter)
         out.append(lifecycle)
+        out += audit.encoded()
         out.append(UInt8(truncatingIfNeeded: nonce.count))
         out += nonce
         return out
     }
 
-    static let fixedLength = 17 + 16 + 65 + 32 + 32 + 1 + 4 + 1 + 1
+    static let fixedLength = 17 + 16 + 65 + 32 + 32 + 1 + 4 + 1 + 40 + 1
 
     /// Decodes the SPEC §9.4 layout.
     ///
@@ -68,7 +77,7 @@ public struct AttestationStatement: Hashable, Sendable {
     ///   `invalidLength` when the nonce length does not match the size.
     public init(decoding bytes: [UInt8]) throws(SealDataError) {
         guard bytes.count >= Self.fixedLength, Array(bytes[0..<17]) == Self.domain else {
-            throw SealDataError(.invalidEncoding, "attestation statement has no SEALKIT-ATTEST-V1 header or is truncated")
+            throw SealDataError(.invalidEncoding, "attestation statement has no SEALKIT-ATTEST-V2 header or is truncated")
         }
         var at = 17
         func take(_ n: Int) -> [UInt8] {
@@ -82,6 +91,11 @@ public struct AttestationStatement: Hashable, Sendable {
         keyPolicy = KeyPolicy(rawValue: take(1)[0])
         counter = readBigEndian(take(4), as: UInt32.self)
         lifecycle = take(1)[0]
+        do {
+            audit = try AuditStatus(decoding: take(40))
+        } catch {
+            throw SealDataError(.invalidEncoding, "attestation statement audit status: \(error.reason)")
+        }
         let nonceLength = Int(take(1)[0])
         guard nonceLength <= SealApplet.maxAttestationNonce, bytes.count == Self.fixedLength + nonceLength else {
             throw SealDataError(.invalidLength, "attestation statement nonce length \(nonceLength) does not match its size")

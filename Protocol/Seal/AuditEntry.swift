@@ -44,10 +44,10 @@ public struct AuditEntry: Hashable, Sendable {
     }
 
     /// Rebuilds the TBS this entry's signature covers, given the chip's identity and personalization.
-    public func tbs(chipID: [UInt8], featureHash: [UInt8], keyID: [UInt8]) -> StampTBS {
+    public func tbs(chipID: [UInt8], seal: SealIdentity, keyID: [UInt8]) -> StampTBS {
         StampTBS(
             chipID: chipID, counter: counter, serial: serial, expiry: expiry, expirationCode: expirationCode,
-            documentDigest: documentDigest, metadataDigest: metadataDigest, featureHash: featureHash, keyID: keyID,
+            documentDigest: documentDigest, metadataDigest: metadataDigest, seal: seal, keyID: keyID,
             grantSerial: grantSerial)
     }
 

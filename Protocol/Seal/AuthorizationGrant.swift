@@ -8,8 +8,8 @@ public struct AuthorizationGrant: Hashable, Sendable, Codable {
         case counterWindow = 0x02
     }
 
-    /// The grant serial (`C1`); the chip accepts only serials above the last one used, or the same
-    /// serial again for a counter window.
+    /// The grant serial (`C1`); the chip keeps a bounded set of the serials it used (SPEC §9.5),
+    /// so grants may be used in any order.
     public var serial: UInt32
     /// Document or counter window.
     public var kind: Kind
@@ -19,27 +19,42 @@ public struct AuthorizationGrant: Hashable, Sendable, Codable {
     public var lastCounter: UInt32
     /// The granted document digest; present exactly for `.document`.
     public var documentDigest: [UInt8]?
+    /// The earliest stamp time (metadata time, seconds since the epoch) the grant covers (`C7`).
+    public var notBefore: UInt64
+    /// The latest stamp time the grant covers, its expiry (`C8`).
+    public var notAfter: UInt64
+    /// How many stamps a counter-window grant authorizes (`C9`, ≥ 1); 0 for a document grant.
+    public var maxStamps: UInt32
     /// The authority's DER ECDSA signature over ``signedBytes(chipID:)``.
     public var signature: [UInt8]
 
-    /// Creates a grant from its fields; ``signature`` must cover ``signedBytes(chipID:)``.
-    public init(serial: UInt32, kind: Kind, firstCounter: UInt32, lastCounter: UInt32, documentDigest: [UInt8]?, signature: [UInt8]) {
+    /// Creates a grant from its fields; ``signature`` must cover ``signedBytes(chipID:)``. A
+    /// window grant's `maxStamps` defaults to the size of its window; a document grant's is 0.
+    public init(serial: UInt32, kind: Kind, firstCounter: UInt32, lastCounter: UInt32, documentDigest: [UInt8]?,
+                notBefore: UInt64 = 0, notAfter: UInt64 = UInt64.max, maxStamps: UInt32? = nil, signature: [UInt8]) {
         self.serial = serial
         self.kind = kind
         self.firstCounter = firstCounter
         self.lastCounter = lastCounter
         self.documentDigest = documentDigest
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        let windowSize = lastCounter >= firstCounter ? lastCounter - firstCounter &+ 1 : 1
+        self.maxStamps = kind == .document ? 0 : (maxStamps ?? (windowSize == 0 ? UInt32.max : windowSize))
         self.signature = signature
     }
 
     /// The bytes the remote authority signs (SPEC §9.5).
     public func signedBytes(chipID: [UInt8]) -> [UInt8] {
-        var out = Array("SEALKIT-GRANT-V1".utf8) + chipID
+        var out = Array("SEALKIT-GRANT-V2".utf8) + chipID
         out.appendBigEndian(serial)
         out.append(kind.rawValue)
         out.appendBigEndian(firstCounter)
         out.appendBigEndian(lastCounter)
         out += documentDigest ?? [UInt8](repeating: 0, count: 32)
+        out.appendBigEndian(notBefore)
+        out.appendBigEndian(notAfter)
+        out.appendBigEndian(maxStamps)
         return out
     }
 
@@ -52,6 +67,9 @@ public struct AuthorizationGrant: Hashable, Sendable, Codable {
             TLV(tag: SealTag.grantLastCounter, value: bigEndianBytes(lastCounter)),
         ]
         if let documentDigest { fields.append(TLV(tag: SealTag.grantDigest, value: documentDigest)) }
+        fields.append(TLV(tag: SealTag.grantNotBefore, value: bigEndianBytes(notBefore)))
+        fields.append(TLV(tag: SealTag.grantNotAfter, value: bigEndianBytes(notAfter)))
+        if kind == .counterWindow { fields.append(TLV(tag: SealTag.grantMaxStamps, value: bigEndianBytes(maxStamps))) }
         fields.append(TLV(tag: SealTag.grantSignature, value: signature))
         return fields.encoded()
     }
@@ -68,10 +86,19 @@ public struct AuthorizationGrant: Hashable, Sendable, Codable {
         firstCounter = try reader.uint32(SealTag.grantFirstCounter, "first counter")
         lastCounter = try reader.uint32(SealTag.grantLastCounter, "last counter")
         documentDigest = kind == .document ? try reader.bytes(SealTag.grantDigest, "granted digest", length: 32...32) : nil
+        notBefore = try reader.uint64(SealTag.grantNotBefore, "not before")
+        notAfter = try reader.uint64(SealTag.grantNotAfter, "not after")
+        maxStamps = kind == .counterWindow ? try reader.uint32(SealTag.grantMaxStamps, "maximum stamps") : 0
         signature = try reader.bytes(SealTag.grantSignature, "grant signature", length: 8...72)
         try reader.finish()
         guard firstCounter <= lastCounter else {
             throw SealDataError(.outOfRange, "grant window \(firstCounter)...\(lastCounter) is empty")
+        }
+        guard notBefore <= notAfter else {
+            throw SealDataError(.outOfRange, "grant validity \(notBefore)...\(notAfter) is empty")
+        }
+        guard kind == .document || maxStamps >= 1 else {
+            throw SealDataError(.outOfRange, "a counter-window grant must allow at least one stamp")
         }
     }
 }

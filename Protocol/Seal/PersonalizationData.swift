@@ -7,13 +7,13 @@ public struct PersonalizationData: Hashable, Sendable {
     public var sealName: String
     /// SHA-256 of the seal's physical features (its imprint image), 32 bytes.
     public var featureHash: [UInt8]
-    /// The initial PIN, 4–12 ASCII digits.
+    /// The initial PIN, 6–12 ASCII digits (SPEC v2 §7).
     public var pin: String
-    /// Wrong PIN tries before the PIN blocks, 1–15.
+    /// Wrong PIN tries before the PIN blocks, 1–10.
     public var pinTryLimit: UInt8
     /// The PUK that unblocks the PIN, 8–16 ASCII digits.
     public var puk: String
-    /// Wrong PUK tries before the PUK blocks for good, 1–15.
+    /// Wrong PUK tries before the PUK blocks for good, 1–10.
     public var pukTryLimit: UInt8
     /// The remote authority's public key (65-byte uncompressed P-256 point), if grants are used.
     public var remoteAuthorityKey: [UInt8]?
@@ -23,12 +23,34 @@ public struct PersonalizationData: Hashable, Sendable {
     public var watermarkValiditySeconds: UInt32
     /// The 32-byte key of the expiration codes (SPEC §10.2); the chip never reveals it.
     public var watermarkKey: [UInt8]
+    /// SHA-256 of the seal's image (32 bytes), signed in every stamp (SPEC §9.3); optional.
+    public var sealImageHash: [UInt8]?
+    /// Seal policy bit 1 (SPEC §7 tag `49`): every STAMP consumes the PIN verification ("PIN
+    /// always"). On by default.
+    public var requiresPINPerStamp: Bool
+    /// Seal policy bit 2 (SPEC §7 tag `49`): READ AUDIT LOG needs the PIN or the issuer.
+    public var auditLogRequiresAuthentication: Bool
+    /// How far, in seconds, a stamp's time may lie before the chip's time floor (SPEC §8.13
+    /// "Time", tag `4D`); default one hour.
+    public var timeToleranceSeconds: UInt32
+
+    /// The tolerance when tag `4D` is absent: one hour.
+    public static let defaultTimeTolerance: UInt32 = 3600
+
+    /// The seal policy byte of tag `49`.
+    public var policyByte: UInt8 {
+        (requiresRemoteAuthorization ? SealPolicy.remoteAuthorization : 0)
+            | (requiresPINPerStamp ? SealPolicy.pinPerStamp : 0)
+            | (auditLogRequiresAuthentication ? SealPolicy.auditLogNeedsAuthentication : 0)
+    }
 
     /// Creates personalization data; ``validate()`` checks it (``encoded()`` does too).
     public init(
         organizationName: String, sealName: String, featureHash: [UInt8], pin: String, pinTryLimit: UInt8 = 3,
         puk: String, pukTryLimit: UInt8 = 10, remoteAuthorityKey: [UInt8]? = nil, requiresRemoteAuthorization: Bool = false,
-        watermarkValiditySeconds: UInt32, watermarkKey: [UInt8]
+        watermarkValiditySeconds: UInt32, watermarkKey: [UInt8], sealImageHash: [UInt8]? = nil,
+        requiresPINPerStamp: Bool = true, auditLogRequiresAuthentication: Bool = false,
+        timeToleranceSeconds: UInt32 = PersonalizationData.defaultTimeTolerance
     ) {
         self.organizationName = organizationName
         self.sealName = sealName
@@ -41,12 +63,21 @@ public struct PersonalizationData: Hashable, Sendable {
         self.requiresRemoteAuthorization = requiresRemoteAuthorization
         self.watermarkValiditySeconds = watermarkValiditySeconds
         self.watermarkKey = watermarkKey
+        self.sealImageHash = sealImageHash
+        self.requiresPINPerStamp = requiresPINPerStamp
+        self.auditLogRequiresAuthentication = auditLogRequiresAuthentication
+        self.timeToleranceSeconds = timeToleranceSeconds
     }
 
-    /// PIN rule of SPEC §7: 4 to 12 ASCII digits.
+    /// PIN rule of SPEC §7 (v2): 6 to 12 ASCII digits.
     public static func isValidPIN(_ bytes: [UInt8]) -> Bool {
-        (4...12).contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
+        pinLengths.contains(bytes.count) && bytes.allSatisfy { (0x30...0x39).contains($0) }
     }
+
+    /// The PIN lengths SPEC v2 allows: at least 6 digits (a 4-digit PIN falls to 10^4 guesses).
+    public static let pinLengths = 6...12
+    /// The try limits SPEC v2 allows for the PIN and the PUK.
+    public static let tryLimits: ClosedRange<UInt8> = 1...10
 
     /// PUK rule of SPEC §7: 8 to 16 ASCII digits.
     public static func isValidPUK(_ bytes: [UInt8]) -> Bool {
@@ -60,9 +91,11 @@ public struct PersonalizationData: Hashable, Sendable {
         guard (1...64).contains(organizationName.utf8.count) else { throw SealDataError(.invalidLength, "organization name must be 1 to 64 bytes") }
         guard (1...64).contains(sealName.utf8.count) else { throw SealDataError(.invalidLength, "seal name must be 1 to 64 bytes") }
         guard featureHash.count == 32 else { throw SealDataError(.invalidLength, "physical-feature hash must be 32 bytes") }
-        guard Self.isValidPIN(Array(pin.utf8)) else { throw SealDataError(.invalidEncoding, "PIN must be 4 to 12 digits") }
+        guard Self.isValidPIN(Array(pin.utf8)) else { throw SealDataError(.invalidEncoding, "PIN must be 6 to 12 digits") }
         guard Self.isValidPUK(Array(puk.utf8)) else { throw SealDataError(.invalidEncoding, "PUK must be 8 to 16 digits") }
-        guard (1...15).contains(pinTryLimit), (1...15).contains(pukTryLimit) else { throw SealDataError(.outOfRange, "try limits must be 1 to 15") }
+        guard Self.tryLimits.contains(pinTryLimit), Self.tryLimits.contains(pukTryLimit) else {
+            throw SealDataError(.outOfRange, "try limits must be 1 to 10")
+        }
         if let key = remoteAuthorityKey, key.count != 65 || key.first != 0x04 {
             throw SealDataError(.invalidEncoding, "remote-authority key must be a 65-byte uncompressed P-256 point")
         }
@@ -71,6 +104,9 @@ public struct PersonalizationData: Hashable, Sendable {
         }
         guard watermarkValiditySeconds >= 60 else { throw SealDataError(.outOfRange, "watermark validity must be at least 60 seconds") }
         guard watermarkKey.count == 32 else { throw SealDataError(.invalidLength, "watermark key must be 32 bytes") }
+        if let sealImageHash, sealImageHash.count != 32 {
+            throw SealDataError(.invalidLength, "seal image hash must be 32 bytes")
+        }
     }
 
     /// The PERSONALIZE data field, tags in ascending order.
@@ -86,9 +122,11 @@ public struct PersonalizationData: Hashable, Sendable {
             TLV(tag: SealTag.pukTryLimit, value: [pukTryLimit]),
         ]
         if let remoteAuthorityKey { fields.append(TLV(tag: SealTag.remoteAuthorityKey, value: remoteAuthorityKey)) }
-        fields.append(TLV(tag: SealTag.sealPolicy, value: [requiresRemoteAuthorization ? 0x01 : 0x00]))
+        fields.append(TLV(tag: SealTag.sealPolicy, value: [policyByte]))
         fields.append(TLV(tag: SealTag.watermarkValidity, value: bigEndianBytes(watermarkValiditySeconds)))
         fields.append(TLV(tag: SealTag.watermarkKey, value: watermarkKey))
+        if let sealImageHash { fields.append(TLV(tag: SealTag.sealImageHash, value: sealImageHash)) }
+        fields.append(TLV(tag: SealTag.timeTolerance, value: bigEndianBytes(timeToleranceSeconds)))
         return fields.encoded()
     }
 
@@ -100,7 +138,7 @@ public struct PersonalizationData: Hashable, Sendable {
         }
         var values: [BERTag: [UInt8]] = [:]
         for field in fields {
-            guard (0x41...0x4B).contains(field.tag.rawValue) else {
+            guard (0x41...0x4D).contains(field.tag.rawValue) else {
                 throw SealDataError(.unexpectedField, "PERSONALIZE: unknown tag \(field.tag)")
             }
             guard values.updateValue(field.value, forKey: field.tag) == nil else {
@@ -130,9 +168,19 @@ public struct PersonalizationData: Hashable, Sendable {
         puk = try text(SealTag.puk, "PUK")
         pukTryLimit = try byte(SealTag.pukTryLimit, "PUK try limit")
         remoteAuthorityKey = values[SealTag.remoteAuthorityKey]
-        let policy = values[SealTag.sealPolicy] ?? [0]
-        guard policy.count == 1, policy[0] & 0xFE == 0 else { throw SealDataError(.outOfRange, "PERSONALIZE: seal policy must be 00 or 01") }
-        requiresRemoteAuthorization = policy[0] == 1
+        let policy = values[SealTag.sealPolicy] ?? [SealPolicy.default]
+        guard policy.count == 1, policy[0] & ~SealPolicy.defined == 0 else {
+            throw SealDataError(.outOfRange, "PERSONALIZE: seal policy has undefined bits (only bits 0-2 are defined)")
+        }
+        requiresRemoteAuthorization = policy[0] & SealPolicy.remoteAuthorization != 0
+        requiresPINPerStamp = policy[0] & SealPolicy.pinPerStamp != 0
+        auditLogRequiresAuthentication = policy[0] & SealPolicy.auditLogNeedsAuthentication != 0
+        sealImageHash = values[SealTag.sealImageHash]
+        if let tolerance = values[SealTag.timeTolerance] {
+            timeToleranceSeconds = try decodeBigEndian(tolerance, as: UInt32.self, field: "time tolerance")
+        } else {
+            timeToleranceSeconds = Self.defaultTimeTolerance
+        }
         watermarkValiditySeconds = try decodeBigEndian(try required(SealTag.watermarkValidity, "watermark validity"), as: UInt32.self, field: "watermark validity")
         watermarkKey = try required(SealTag.watermarkKey, "watermark key")
         try validate()
@@ -153,19 +201,31 @@ public struct PersonalizationInfo: Hashable, Sendable {
     public var watermarkValiditySeconds: UInt32
     /// The remote authority's public key, if one is installed.
     public var remoteAuthorityKey: [UInt8]?
+    /// SHA-256 of the seal's image, when one was personalized.
+    public var sealImageHash: [UInt8]?
+    /// The whole seal policy byte (tag `49`).
+    public var policyByte: UInt8
+
+    /// What every stamp of this seal signs about the seal (SPEC §9.3).
+    public var sealIdentity: SealIdentity {
+        SealIdentity(organizationName: organizationName, sealName: sealName, featureHash: featureHash, sealImageHash: sealImageHash)
+    }
 
     /// Creates the public personalization from its fields.
     public init(organizationName: String, sealName: String, featureHash: [UInt8], requiresRemoteAuthorization: Bool,
-                watermarkValiditySeconds: UInt32, remoteAuthorityKey: [UInt8]?) {
+                watermarkValiditySeconds: UInt32, remoteAuthorityKey: [UInt8]?, sealImageHash: [UInt8]? = nil,
+                policyByte: UInt8? = nil) {
         self.organizationName = organizationName
         self.sealName = sealName
         self.featureHash = featureHash
         self.requiresRemoteAuthorization = requiresRemoteAuthorization
         self.watermarkValiditySeconds = watermarkValiditySeconds
         self.remoteAuthorityKey = remoteAuthorityKey
+        self.sealImageHash = sealImageHash
+        self.policyByte = policyByte ?? (requiresRemoteAuthorization ? SealPolicy.remoteAuthorization : 0)
     }
 
-    /// GET DATA `0108`: `41 42 43 [48] 49 4A` in ascending tag order.
+    /// GET DATA `0108`: `41 42 43 [48] 49 4A [4C]` in ascending tag order.
     public func encoded() -> [UInt8] {
         var fields = [
             TLV(tag: SealTag.organizationName, value: Array(organizationName.utf8)),
@@ -173,8 +233,9 @@ public struct PersonalizationInfo: Hashable, Sendable {
             TLV(tag: SealTag.featureHash, value: featureHash),
         ]
         if let remoteAuthorityKey { fields.append(TLV(tag: SealTag.remoteAuthorityKey, value: remoteAuthorityKey)) }
-        fields.append(TLV(tag: SealTag.sealPolicy, value: [requiresRemoteAuthorization ? 1 : 0]))
+        fields.append(TLV(tag: SealTag.sealPolicy, value: [policyByte]))
         fields.append(TLV(tag: SealTag.watermarkValidity, value: bigEndianBytes(watermarkValiditySeconds)))
+        if let sealImageHash { fields.append(TLV(tag: SealTag.sealImageHash, value: sealImageHash)) }
         return fields.encoded()
     }
 
@@ -191,8 +252,10 @@ public struct PersonalizationInfo: Hashable, Sendable {
         sealName = try text(try reader.bytes(SealTag.sealName, "seal name", length: 1...64), "seal name")
         featureHash = try reader.bytes(SealTag.featureHash, "feature hash", length: 32...32)
         remoteAuthorityKey = try reader.optionalBytes(SealTag.remoteAuthorityKey, "remote-authority key", length: 65...65)
-        requiresRemoteAuthorization = try reader.bytes(SealTag.sealPolicy, "policy", length: 1...1)[0] & 1 == 1
+        policyByte = try reader.bytes(SealTag.sealPolicy, "policy", length: 1...1)[0]
+        requiresRemoteAuthorization = policyByte & SealPolicy.remoteAuthorization != 0
         watermarkValiditySeconds = try reader.uint32(SealTag.watermarkValidity, "watermark validity")
+        sealImageHash = try reader.optionalBytes(SealTag.sealImageHash, "seal image hash", length: 32...32)
         try reader.finish()
     }
 }
@@ -226,4 +289,18 @@ public struct PINStatus: Hashable, Sendable {
         guard bytes.count == 4 else { throw SealDataError(.invalidLength, "PIN status must be 4 bytes, got \(bytes.count)") }
         self.init(pinTriesRemaining: bytes[0], pinTryLimit: bytes[1], pukTriesRemaining: bytes[2], pukTryLimit: bytes[3])
     }
+}
+
+/// The bits of the seal policy byte, tag `49` (SPEC §7).
+public enum SealPolicy {
+    /// Bit 0: every STAMP needs a remote-authority grant (needs tag `48`).
+    public static let remoteAuthorization: UInt8 = 0x01
+    /// Bit 1: a STAMP clears PIN-verified ("PIN always").
+    public static let pinPerStamp: UInt8 = 0x02
+    /// Bit 2: READ AUDIT LOG needs the PIN verified or the issuer authenticated.
+    public static let auditLogNeedsAuthentication: UInt8 = 0x04
+    /// The bits defined by SPEC v2.
+    public static let defined: UInt8 = 0x07
+    /// The policy when tag `49` is absent: PIN always, nothing else.
+    public static let `default`: UInt8 = pinPerStamp
 }

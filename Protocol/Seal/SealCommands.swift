@@ -60,6 +60,14 @@ public enum SealCommand {
         return CommandAPDU(cla: 0x00, ins: SealInstruction.resetRetryCounter.rawValue, p1: 0, p2: sealPINReference, data: data, ne: nil)
     }
 
+    /// RESET RETRY COUNTER P1 `02`, the issuer's unblock: `82` new PIN only; needs issuer
+    /// authentication (SPEC §8.8).
+    public static func issuerResetRetryCounter(newPIN: String) -> CommandAPDU {
+        let data = TLV(tag: SealTag.newPIN, value: Array(newPIN.utf8)).encoded()
+        return CommandAPDU(cla: 0x00, ins: SealInstruction.resetRetryCounter.rawValue, p1: issuerUnblockP1, p2: sealPINReference,
+                           data: data, ne: nil)
+    }
+
     /// PERSONALIZE with `data` encoded (SPEC §8.11); long enough to need chaining.
     ///
     /// - Throws: ``SealDataError`` when `data` fails ``PersonalizationData/validate()``.

@@ -3,7 +3,7 @@ public enum SealApplet {
     /// The application identifier, SPEC §1.1: proprietary category F0, ASCII "SEALKIT", version 1.
     public static let aid: [UInt8] = [0xF0, 0x53, 0x45, 0x41, 0x4C, 0x4B, 0x49, 0x54, 0x01]
     /// Spec version reported in the FCI and capabilities (SPEC §8.1, §8.5).
-    public static let specVersion: [UInt8] = [0x01, 0x00]
+    public static let specVersion: [UInt8] = [0x02, 0x00]
     /// Largest command data field the chip accepts, one APDU or a whole chain (SPEC §3.1).
     public static let maxCommandData = 4096
     /// Largest response the chip produces (SPEC §3.1).
@@ -181,13 +181,13 @@ public enum SealTag {
     public static let sealName: BERTag = 0x42
     /// `43` physical-feature hash, 32 bytes.
     public static let featureHash: BERTag = 0x43
-    /// `44` PIN, 4–12 ASCII digits.
+    /// `44` PIN, 6–12 ASCII digits (SPEC v2).
     public static let pin: BERTag = 0x44
-    /// `45` PIN try limit, one byte 1–15.
+    /// `45` PIN try limit, one byte 1–10.
     public static let pinTryLimit: BERTag = 0x45
     /// `46` PUK, 8–16 ASCII digits.
     public static let puk: BERTag = 0x46
-    /// `47` PUK try limit, one byte 1–15.
+    /// `47` PUK try limit, one byte 1–10.
     public static let pukTryLimit: BERTag = 0x47
     /// `48` remote-authority public key, 65-byte uncompressed P-256 point.
     public static let remoteAuthorityKey: BERTag = 0x48
@@ -197,6 +197,10 @@ public enum SealTag {
     public static let watermarkValidity: BERTag = 0x4A
     /// `4B` watermark key, 32 bytes.
     public static let watermarkKey: BERTag = 0x4B
+    /// `4C` SHA-256 of the seal's image, 32 bytes (optional; SPEC §7).
+    public static let sealImageHash: BERTag = 0x4C
+    /// `4D` time rollback tolerance in seconds, u32 (optional; SPEC §8.13 "Time").
+    public static let timeTolerance: BERTag = 0x4D
     /// `80` spec version, 2 bytes.
     public static let specVersion: BERTag = 0x80
     /// `81` maximum command data, u16.
@@ -217,18 +221,20 @@ public enum SealTag {
     public static let metadata: BERTag = 0xA1
     /// `91` time, u64 seconds since 1970-01-01T00:00:00Z.
     public static let time: BERTag = 0x91
-    /// `92` latitude, i32 microdegrees.
-    public static let latitude: BERTag = 0x92
-    /// `93` longitude, i32 microdegrees.
-    public static let longitude: BERTag = 0x93
-    /// `94` operator ID, UTF-8, 1–64 bytes.
-    public static let operatorID: BERTag = 0x94
-    /// `95` device fingerprint, 1–64 bytes.
-    public static let deviceFingerprint: BERTag = 0x95
+    /// `92` inside `A1` (metadata v2): location commitment, 32 bytes (SPEC §9.2.1).
+    public static let locationCommitment: BERTag = 0x92
+    /// `93` inside `A1` (metadata v2): operator biometric-reference commitment, 32 bytes (SPEC §9.2.1).
+    public static let operatorBiometricCommitment: BERTag = 0x93
+    /// `94` inside `A1` (metadata v2): operator ID commitment, 32 bytes (SPEC §9.2.1).
+    public static let operatorIDCommitment: BERTag = 0x94
+    /// `95` inside `A1` (metadata v2): device fingerprint commitment, 32 bytes (SPEC §9.2.1).
+    public static let deviceFingerprintCommitment: BERTag = 0x95
     /// `96` organization unit, UTF-8, 1–64 bytes.
     public static let organizationUnit: BERTag = 0x96
     /// `97` approval node, UTF-8, 1–64 bytes.
     public static let approvalNode: BERTag = 0x97
+    /// `9F20` inside `A1` (metadata v2): the document's name, UTF-8, 1–128 bytes.
+    public static let documentName: BERTag = 0x9F20
     /// `98` metadata digest, 32 bytes.
     public static let metadataDigest: BERTag = 0x98
     /// `99` previous audit-entry hash, 32 bytes.
@@ -255,6 +261,12 @@ public enum SealTag {
     public static let grantLastCounter: BERTag = 0xC4
     /// `C5` granted document digest, 32 bytes (document grants only).
     public static let grantDigest: BERTag = 0xC5
+    /// `C7` grant not-before time, u64 seconds since the epoch (SPEC v2 §9.5).
+    public static let grantNotBefore: BERTag = 0xC7
+    /// `C8` grant not-after time (expiry), u64 seconds since the epoch (SPEC v2 §9.5).
+    public static let grantNotAfter: BERTag = 0xC8
+    /// `C9` the most stamps a counter-window grant authorizes, u32 ≥ 1 (SPEC v2 §9.5).
+    public static let grantMaxStamps: BERTag = 0xC9
     /// `C6` the authority's DER ECDSA signature over the grant.
     public static let grantSignature: BERTag = 0xC6
     /// `B1` attestation statement (SPEC §9.4).
@@ -275,5 +287,7 @@ public enum SealTag {
 
 /// Reference of the PIN in P2 (SPEC §8.6).
 package let sealPINReference: UInt8 = 0x81
+/// RESET RETRY COUNTER P1 of the issuer's unblock (new PIN only, ISO 7816-4 P1 `02`; SPEC §8.8).
+package let issuerUnblockP1: UInt8 = 0x02
 /// Key reference of the issuer key in EXTERNAL AUTHENTICATE P2 (SPEC §8.4).
 package let issuerKeyReference: UInt8 = 0x01

@@ -1,29 +1,81 @@
 import Crypto
 
-/// The who/when/where of a stamping (SPEC §9.2): the value of template `A1`.
+/// The who/when/where of a stamping (SPEC §9.2, metadata v2): the value of template `A1`.
 ///
 /// The encoding is canonical (ascending tags, each once, minimal lengths) so that chip, host and
-/// offline verifier all hash the same bytes.
-public struct StampMetadata: Hashable, Sendable, Codable {
+/// offline verifier all hash the same bytes. Personal fields — the location, the operator's ID and
+/// biometric reference, the device fingerprint — never enter the encoding in clear: each is
+/// replaced by a salted SHA-256 commitment (SPEC §9.2.1). Their plaintexts and salts (the
+/// *openings*) travel beside the record, so a ledger can keep the signed record without the
+/// personal data and a holder of an opening can still prove it.
+///
+/// A metadata value built on the host holds the plaintexts (``operatorID`` …) and a fresh random
+/// salt for each; a value decoded from `A1` holds only the commitments
+/// (``withheldCommitments``).
+public struct StampMetadata: Hashable, Sendable {
+    /// A personal field: committed to, never signed in clear (SPEC §9.2.1).
+    public enum PersonalField: String, Hashable, Sendable, CaseIterable, Comparable {
+        /// Latitude and longitude together.
+        case location
+        /// SHA-256 of the biometric template the stamping device matched (never the template).
+        case operatorBiometricReference
+        /// Who stamped.
+        case operatorID
+        /// The stamping device.
+        case deviceFingerprint
+
+        /// The `A1` child tag of the field's commitment.
+        public var tag: BERTag {
+            switch self {
+            case .location: SealTag.locationCommitment
+            case .operatorBiometricReference: SealTag.operatorBiometricCommitment
+            case .operatorID: SealTag.operatorIDCommitment
+            case .deviceFingerprint: SealTag.deviceFingerprintCommitment
+            }
+        }
+
+        /// Ordered by tag, the canonical order.
+        public static func < (lhs: Self, rhs: Self) -> Bool { lhs.tag.rawValue < rhs.tag.rawValue }
+    }
+
     /// Seconds since 1970-01-01T00:00:00Z.
     public var time: UInt64
-    /// Latitude in microdegrees, −90 000 000 … 90 000 000; set together with `longitude`.
-    public var latitudeMicrodegrees: Int32?
-    /// Longitude in microdegrees, −180 000 000 … 180 000 000; set together with `latitude`.
-    public var longitudeMicrodegrees: Int32?
-    /// Who stamped, 1–64 UTF-8 bytes.
-    public var operatorID: String?
-    /// The stamping device, 1–64 bytes.
-    public var deviceFingerprint: [UInt8]?
-    /// The operator's organization unit, 1–64 UTF-8 bytes.
+    /// The stamped document's name, 1–128 UTF-8 bytes (signed in clear).
+    public var documentName: String?
+    /// The operator's organization unit, 1–64 UTF-8 bytes (signed in clear).
     public var organizationUnit: String?
-    /// The approval step the stamp records, 1–64 UTF-8 bytes.
+    /// The approval step the stamp records, 1–64 UTF-8 bytes (signed in clear).
     public var approvalNode: String?
+
+    /// Latitude in microdegrees, −90 000 000 … 90 000 000; set together with `longitude`. Personal.
+    public var latitudeMicrodegrees: Int32? { didSet { ensureSalt(.location) } }
+    /// Longitude in microdegrees, −180 000 000 … 180 000 000; set together with `latitude`. Personal.
+    public var longitudeMicrodegrees: Int32? { didSet { ensureSalt(.location) } }
+    /// Who stamped, 1–64 UTF-8 bytes. Personal.
+    public var operatorID: String? { didSet { ensureSalt(.operatorID) } }
+    /// SHA-256 of the operator's biometric template (32 bytes), never the template. Personal.
+    public var operatorBiometricReference: [UInt8]? { didSet { ensureSalt(.operatorBiometricReference) } }
+    /// The stamping device, 1–64 bytes. Personal.
+    public var deviceFingerprint: [UInt8]? { didSet { ensureSalt(.deviceFingerprint) } }
+
+    /// The 16-byte salt of each personal field whose plaintext is held. Drawn from the system's
+    /// random source when a field is first set; set them explicitly for known-answer tests.
+    public var salts: [PersonalField: [UInt8]]
+    /// Commitments of personal fields whose plaintext is not held: what a value decoded from
+    /// `A1` (or a record without its personal data) knows. A held plaintext takes precedence.
+    public var withheldCommitments: [PersonalField: [UInt8]]
 
     /// The longest text or fingerprint field, in bytes.
     public static let maxTextLength = 64
+    /// The longest document name, in bytes.
+    public static let maxDocumentNameLength = 128
+    /// The length of a commitment salt.
+    public static let saltLength = 16
+    /// The domain separator of a commitment, `"SEALKIT-COMMIT-V1"`.
+    public static let commitmentDomain = Array("SEALKIT-COMMIT-V1".utf8)
 
     /// Creates metadata; only the time is required, and latitude and longitude go together.
+    /// Every personal field given gets a fresh random salt.
     public init(
         time: UInt64,
         latitudeMicrodegrees: Int32? = nil,
@@ -31,7 +83,9 @@ public struct StampMetadata: Hashable, Sendable, Codable {
         operatorID: String? = nil,
         deviceFingerprint: [UInt8]? = nil,
         organizationUnit: String? = nil,
-        approvalNode: String? = nil
+        approvalNode: String? = nil,
+        documentName: String? = nil,
+        operatorBiometricReference: [UInt8]? = nil
     ) {
         self.time = time
         self.latitudeMicrodegrees = latitudeMicrodegrees
@@ -40,6 +94,71 @@ public struct StampMetadata: Hashable, Sendable, Codable {
         self.deviceFingerprint = deviceFingerprint
         self.organizationUnit = organizationUnit
         self.approvalNode = approvalNode
+        self.documentName = documentName
+        self.operatorBiometricReference = operatorBiometricReference
+        self.salts = [:]
+        self.withheldCommitments = [:]
+        for field in PersonalField.allCases { ensureSalt(field) }
+    }
+
+    /// Whether the plaintext of `field` is held.
+    public func holdsPlaintext(_ field: PersonalField) -> Bool {
+        switch field {
+        case .location: latitudeMicrodegrees != nil || longitudeMicrodegrees != nil
+        case .operatorBiometricReference: operatorBiometricReference != nil
+        case .operatorID: operatorID != nil
+        case .deviceFingerprint: deviceFingerprint != nil
+        }
+    }
+
+    private mutating func ensureSalt(_ field: PersonalField) {
+        if holdsPlaintext(field), salts[field] == nil {
+            var generator = SystemRandomNumberGenerator()
+            salts[field] = (0..<Self.saltLength).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        }
+    }
+
+    /// The committed bytes of a held plaintext (SPEC §9.2.1): lat ‖ lon (i32 each), the UTF-8
+    /// operator ID, the 32-byte biometric reference, the fingerprint bytes.
+    public func plaintextBytes(_ field: PersonalField) -> [UInt8]? {
+        switch field {
+        case .location:
+            guard let lat = latitudeMicrodegrees, let lon = longitudeMicrodegrees else { return nil }
+            return bigEndianBytes(UInt32(bitPattern: lat)) + bigEndianBytes(UInt32(bitPattern: lon))
+        case .operatorBiometricReference: return operatorBiometricReference
+        case .operatorID: return operatorID.map { Array($0.utf8) }
+        case .deviceFingerprint: return deviceFingerprint
+        }
+    }
+
+    /// commitment = SHA-256("SEALKIT-COMMIT-V1" ‖ tag ‖ salt(16) ‖ plaintext) (SPEC §9.2.1).
+    public static func commitment(field: PersonalField, salt: [UInt8], plaintext: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: commitmentDomain)
+        hasher.update(data: field.tag.bytes)
+        hasher.update(data: salt)
+        hasher.update(data: plaintext)
+        return Array(hasher.finalize())
+    }
+
+    /// The commitment `A1` carries for `field`: computed from the held plaintext and its salt, else
+    /// the withheld commitment, else `nil` (the field is absent).
+    public func commitment(for field: PersonalField) -> [UInt8]? {
+        if let plaintext = plaintextBytes(field), let salt = salts[field] {
+            return Self.commitment(field: field, salt: salt, plaintext: plaintext)
+        }
+        return withheldCommitments[field]
+    }
+
+    /// The same metadata without any personal plaintext: only the commitments remain, so it
+    /// encodes to the same `A1` value.
+    public var withoutPersonalData: StampMetadata {
+        var copy = StampMetadata(time: time, organizationUnit: organizationUnit, approvalNode: approvalNode,
+                                 documentName: documentName)
+        for field in PersonalField.allCases {
+            if let commitment = commitment(for: field) { copy.withheldCommitments[field] = commitment }
+        }
+        return copy
     }
 
     /// Checks ranges and lengths; the encoder refuses what the chip would refuse.
@@ -61,8 +180,20 @@ public struct StampMetadata: Hashable, Sendable, Codable {
         try Self.checkText(operatorID, "operator ID")
         try Self.checkText(organizationUnit, "organization unit")
         try Self.checkText(approvalNode, "approval node")
+        if let documentName, !(1...Self.maxDocumentNameLength).contains(documentName.utf8.count) {
+            throw SealDataError(.invalidLength, "document name must be 1 to \(Self.maxDocumentNameLength) UTF-8 bytes")
+        }
         if let fingerprint = deviceFingerprint, !(1...Self.maxTextLength).contains(fingerprint.count) {
             throw SealDataError(.invalidLength, "device fingerprint must be 1 to \(Self.maxTextLength) bytes")
+        }
+        if let reference = operatorBiometricReference, reference.count != 32 {
+            throw SealDataError(.invalidLength, "operator biometric reference must be a 32-byte SHA-256 of the template")
+        }
+        for (field, salt) in salts where holdsPlaintext(field) && salt.count != Self.saltLength {
+            throw SealDataError(.invalidLength, "the salt of \(field.rawValue) must be \(Self.saltLength) bytes")
+        }
+        for (field, commitment) in withheldCommitments where commitment.count != 32 {
+            throw SealDataError(.invalidLength, "the commitment of \(field.rawValue) must be 32 bytes")
         }
     }
 
@@ -72,18 +203,17 @@ public struct StampMetadata: Hashable, Sendable, Codable {
         }
     }
 
-    /// The canonical value of template `A1`.
+    /// The canonical value of template `A1` (metadata v2): `91` time, `92`–`95` commitments,
+    /// `96` unit, `97` node, `9F20` document name.
     public func encoded() throws(SealDataError) -> [UInt8] {
         try validate()
         var fields: [TLV] = [TLV(tag: SealTag.time, value: bigEndianBytes(time))]
-        if let lat = latitudeMicrodegrees, let lon = longitudeMicrodegrees {
-            fields.append(TLV(tag: SealTag.latitude, value: bigEndianBytes(UInt32(bitPattern: lat))))
-            fields.append(TLV(tag: SealTag.longitude, value: bigEndianBytes(UInt32(bitPattern: lon))))
+        for field in PersonalField.allCases.sorted() {
+            if let commitment = commitment(for: field) { fields.append(TLV(tag: field.tag, value: commitment)) }
         }
-        if let operatorID { fields.append(TLV(tag: SealTag.operatorID, value: Array(operatorID.utf8))) }
-        if let deviceFingerprint { fields.append(TLV(tag: SealTag.deviceFingerprint, value: deviceFingerprint)) }
         if let organizationUnit { fields.append(TLV(tag: SealTag.organizationUnit, value: Array(organizationUnit.utf8))) }
         if let approvalNode { fields.append(TLV(tag: SealTag.approvalNode, value: Array(approvalNode.utf8))) }
+        if let documentName { fields.append(TLV(tag: SealTag.documentName, value: Array(documentName.utf8))) }
         return fields.encoded()
     }
 
@@ -92,7 +222,8 @@ public struct StampMetadata: Hashable, Sendable, Codable {
         Array(SHA256.hash(data: try encoded()))
     }
 
-    /// Strictly decodes the value of `A1`: canonical order, known tags, valid lengths.
+    /// Strictly decodes the value of `A1`: canonical order, known tags, valid lengths. Personal
+    /// fields come back as ``withheldCommitments``.
     public init(decoding value: [UInt8]) throws(SealDataError) {
         let fields: [TLV]
         do {
@@ -111,14 +242,13 @@ public struct StampMetadata: Hashable, Sendable, Codable {
             previous = tag
             switch field.tag {
             case SealTag.time: time = try decodeBigEndian(field.value, as: UInt64.self, field: "time")
-            case SealTag.latitude:
-                metadata.latitudeMicrodegrees = Int32(bitPattern: try decodeBigEndian(field.value, as: UInt32.self, field: "latitude"))
-            case SealTag.longitude:
-                metadata.longitudeMicrodegrees = Int32(bitPattern: try decodeBigEndian(field.value, as: UInt32.self, field: "longitude"))
-            case SealTag.operatorID: metadata.operatorID = try Self.text(field.value, "operator ID")
-            case SealTag.deviceFingerprint: metadata.deviceFingerprint = field.value
+            case SealTag.locationCommitment: try metadata.withhold(.location, field.value)
+            case SealTag.operatorBiometricCommitment: try metadata.withhold(.operatorBiometricReference, field.value)
+            case SealTag.operatorIDCommitment: try metadata.withhold(.operatorID, field.value)
+            case SealTag.deviceFingerprintCommitment: try metadata.withhold(.deviceFingerprint, field.value)
             case SealTag.organizationUnit: metadata.organizationUnit = try Self.text(field.value, "organization unit")
             case SealTag.approvalNode: metadata.approvalNode = try Self.text(field.value, "approval node")
+            case SealTag.documentName: metadata.documentName = try Self.text(field.value, "document name")
             default: throw SealDataError(.unexpectedField, "metadata: unknown tag \(field.tag)")
             }
         }
@@ -128,10 +258,43 @@ public struct StampMetadata: Hashable, Sendable, Codable {
         self = metadata
     }
 
+    private mutating func withhold(_ field: PersonalField, _ commitment: [UInt8]) throws(SealDataError) {
+        guard commitment.count == 32 else {
+            throw SealDataError(.invalidLength, "metadata: the \(field.rawValue) commitment must be 32 bytes")
+        }
+        withheldCommitments[field] = commitment
+    }
+
     private static func text(_ bytes: [UInt8], _ name: String) throws(SealDataError) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw SealDataError(.invalidEncoding, "\(name) is not UTF-8")
         }
         return text
+    }
+
+    // MARK: Equality
+
+    /// Equal when everything that reaches the encoding or an opening is equal: salts of fields
+    /// without a plaintext do not count.
+    public static func == (lhs: StampMetadata, rhs: StampMetadata) -> Bool {
+        lhs.time == rhs.time && lhs.documentName == rhs.documentName && lhs.organizationUnit == rhs.organizationUnit
+            && lhs.approvalNode == rhs.approvalNode && lhs.latitudeMicrodegrees == rhs.latitudeMicrodegrees
+            && lhs.longitudeMicrodegrees == rhs.longitudeMicrodegrees && lhs.operatorID == rhs.operatorID
+            && lhs.operatorBiometricReference == rhs.operatorBiometricReference
+            && lhs.deviceFingerprint == rhs.deviceFingerprint
+            && lhs.usedSalts == rhs.usedSalts && lhs.withheldCommitments == rhs.withheldCommitments
+    }
+
+    /// Hashes (part of) what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(time)
+        hasher.combine(documentName)
+        hasher.combine(operatorID)
+        hasher.combine(usedSalts)
+        hasher.combine(withheldCommitments)
+    }
+
+    private var usedSalts: [PersonalField: [UInt8]] {
+        salts.filter { holdsPlaintext($0.key) }
     }
 }

@@ -1,9 +1,40 @@
 import Crypto
 
+/// Everything a stamp shows about the seal itself (SPEC §9.3): signed in every stamp TBS, so a
+/// record whose shown organization, name, image hash or feature hash differs fails its signature.
+public struct SealIdentity: Hashable, Sendable {
+    /// The organization the seal belongs to, 1–64 UTF-8 bytes.
+    public var organizationName: String
+    /// The seal's name, 1–64 UTF-8 bytes.
+    public var sealName: String
+    /// SHA-256 of the seal's physical features, 32 bytes.
+    public var featureHash: [UInt8]
+    /// SHA-256 of the seal's image, 32 bytes, when one was personalized.
+    public var sealImageHash: [UInt8]?
+
+    /// Creates an identity from its fields.
+    public init(organizationName: String, sealName: String, featureHash: [UInt8], sealImageHash: [UInt8]? = nil) {
+        self.organizationName = organizationName
+        self.sealName = sealName
+        self.featureHash = featureHash
+        self.sealImageHash = sealImageHash
+    }
+
+    /// `len(org) ‖ org ‖ len(name) ‖ name ‖ featureHash ‖ sealImageHash (zeros when none)`.
+    func append(to out: inout [UInt8]) {
+        out.append(UInt8(truncatingIfNeeded: organizationName.utf8.count))
+        out += organizationName.utf8
+        out.append(UInt8(truncatingIfNeeded: sealName.utf8.count))
+        out += sealName.utf8
+        out += featureHash
+        out += sealImageHash ?? [UInt8](repeating: 0, count: 32)
+    }
+}
+
 /// The exact bytes the seal key signs for a stamp (SPEC §9.3).
 public struct StampTBS: Hashable, Sendable {
-    /// The domain separator every TBS starts with, `"SEALKIT-STAMP-V1"`.
-    public static let domain = Array("SEALKIT-STAMP-V1".utf8)
+    /// The domain separator every TBS starts with, `"SEALKIT-STAMP-V2"`.
+    public static let domain = Array("SEALKIT-STAMP-V2".utf8)
 
     /// The 16-byte chip ID.
     public var chipID: [UInt8]
@@ -19,8 +50,8 @@ public struct StampTBS: Hashable, Sendable {
     public var documentDigest: [UInt8]
     /// SHA-256 of the metadata encoding (``StampMetadata/digest()``).
     public var metadataDigest: [UInt8]
-    /// The physical-feature hash of the personalization.
-    public var featureHash: [UInt8]
+    /// The seal's organization, name, feature hash and image hash.
+    public var seal: SealIdentity
     /// SHA-256 of the seal public key.
     public var keyID: [UInt8]
     /// The serial of the remote-authority grant used, 0 when none.
@@ -29,7 +60,7 @@ public struct StampTBS: Hashable, Sendable {
     /// Creates a TBS from its fields.
     public init(
         chipID: [UInt8], counter: UInt32, serial: String, expiry: UInt64, expirationCode: String,
-        documentDigest: [UInt8], metadataDigest: [UInt8], featureHash: [UInt8], keyID: [UInt8], grantSerial: UInt32
+        documentDigest: [UInt8], metadataDigest: [UInt8], seal: SealIdentity, keyID: [UInt8], grantSerial: UInt32
     ) {
         self.chipID = chipID
         self.counter = counter
@@ -38,7 +69,7 @@ public struct StampTBS: Hashable, Sendable {
         self.expirationCode = expirationCode
         self.documentDigest = documentDigest
         self.metadataDigest = metadataDigest
-        self.featureHash = featureHash
+        self.seal = seal
         self.keyID = keyID
         self.grantSerial = grantSerial
     }
@@ -46,7 +77,7 @@ public struct StampTBS: Hashable, Sendable {
     /// The byte layout of SPEC §9.3.
     public func encoded() -> [UInt8] {
         var out = Self.domain
-        out.reserveCapacity(220)
+        out.reserveCapacity(400)
         out += chipID
         out.appendBigEndian(counter)
         out.append(UInt8(truncatingIfNeeded: serial.utf8.count))
@@ -55,7 +86,7 @@ public struct StampTBS: Hashable, Sendable {
         out += expirationCode.utf8
         out += documentDigest
         out += metadataDigest
-        out += featureHash
+        seal.append(to: &out)
         out += keyID
         out.appendBigEndian(grantSerial)
         return out

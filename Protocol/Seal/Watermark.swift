@@ -4,54 +4,71 @@ import Crypto
 public enum Watermark {
     static let base32Alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
     static let checkAlphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U".utf8)
-    static let serialDomain = Array("SEALKIT-SERIAL-V1".utf8)
+    static let serialDomain = Array("SEALKIT-SERIAL-V2".utf8)
     static let expiryDomain = Array("SEALKIT-EXPIRY-V1".utf8)
-    /// Length of a serial including its three hyphens.
-    public static let serialLength = 19
+    /// Base-32 digits of the chip prefix: 90 bits of the chip ID's hash (SPEC §10.1).
+    public static let prefixDigits = 18
+    /// Base-32 digits of the counter (35 bits).
+    public static let counterDigits = 7
+    /// Length of a serial: `PPPPPP-PPPPPP-PPPPPP-CCCCCCC-K`, 26 symbols and four hyphens.
+    public static let serialLength = 30
     /// Digits in an expiration code.
     public static let codeDigits = 8
 
-    /// The 40-bit chip prefix of every serial the chip mints.
-    public static func chipPrefix(chipID: [UInt8]) -> UInt64 {
+    /// The 90-bit chip prefix of every serial the chip mints, as its 18 base-32 ASCII digits:
+    /// the first 90 bits of SHA-256("SEALKIT-SERIAL-V2" ‖ chipID) (SPEC §10.1).
+    public static func chipPrefix(chipID: [UInt8]) -> [UInt8] {
         let digest = Array(SHA256.hash(data: serialDomain + chipID))
-        return readBigEndian(digest.prefix(5), as: UInt64.self)
+        // 18 digits × 5 bits = 90 bits, read most significant first.
+        return (0..<prefixDigits).map { index in
+            let bit = index * 5
+            let pair = UInt16(digest[bit / 8]) << 8 | UInt16(digest[bit / 8 + 1])
+            return base32Alphabet[Int(pair >> (11 - UInt16(bit % 8)) & 0x1F)]
+        }
     }
 
-    /// The serial for `counter` on the chip `chipID` (SPEC §10.1), e.g. `"3KQ8-ZR1M-0000001-7"`.
+    /// The serial for `counter` on the chip `chipID` (SPEC §10.1).
     public static func serial(chipID: [UInt8], counter: UInt32) -> String {
         serial(chipPrefix: chipPrefix(chipID: chipID), counter: counter)
     }
 
     /// The serial from a precomputed ``chipPrefix(chipID:)``: a chip computes its prefix once.
-    public static func serial(chipPrefix prefix: UInt64, counter: UInt32) -> String {
+    public static func serial(chipPrefix prefix: [UInt8], counter: UInt32) -> String {
         var chars: [UInt8] = []
         chars.reserveCapacity(serialLength)
-        let p = base32(prefix, digits: 8)
-        chars += p[0..<4]
+        let counterChars = base32(UInt64(counter), digits: counterDigits)
+        for group in 0..<3 {
+            chars += prefix[(group * 6)..<(group * 6 + 6)]
+            chars.append(UInt8(ascii: "-"))
+        }
+        chars += counterChars
         chars.append(UInt8(ascii: "-"))
-        chars += p[4..<8]
-        chars.append(UInt8(ascii: "-"))
-        chars += base32(UInt64(counter), digits: 7)
-        chars.append(UInt8(ascii: "-"))
-        chars.append(checkAlphabet[checkValue(prefix: prefix, counter: UInt64(counter))])
+        chars.append(checkAlphabet[checkValue(digits: prefix + counterChars) ?? 0])
         return String(decoding: chars, as: UTF8.self)
     }
 
-    /// The components of a well-formed serial whose check symbol matches; nil otherwise.
-    public static func parseSerial(_ serial: String) -> (prefix: UInt64, counter: UInt32)? {
+    /// The components of a well-formed serial whose check symbol matches; nil otherwise. The
+    /// prefix is its 18 base-32 ASCII digits, comparable with ``chipPrefix(chipID:)``.
+    public static func parseSerial(_ serial: String) -> (prefix: [UInt8], counter: UInt32)? {
         let bytes = Array(serial.utf8)
-        guard bytes.count == serialLength, bytes[4] == UInt8(ascii: "-"), bytes[9] == UInt8(ascii: "-"),
-              bytes[17] == UInt8(ascii: "-") else { return nil }
-        guard let prefix = decodeBase32(Array(bytes[0..<4] + bytes[5..<9])),
-              let counter = decodeBase32(Array(bytes[10..<17])), counter <= UInt64(UInt32.max) else { return nil }
-        guard checkAlphabet[checkValue(prefix: prefix, counter: counter)] == bytes[18] else { return nil }
+        guard bytes.count == serialLength, [6, 13, 20, 28].allSatisfy({ bytes[$0] == UInt8(ascii: "-") }) else { return nil }
+        let prefix = Array(bytes[0..<6] + bytes[7..<13] + bytes[14..<20])
+        let counterChars = Array(bytes[21..<28])
+        guard let check = checkValue(digits: prefix + counterChars),
+              let counter = decodeBase32(counterChars), counter <= UInt64(UInt32.max) else { return nil }
+        guard checkAlphabet[check] == bytes[29] else { return nil }
         return (prefix, UInt32(counter))
     }
 
-    /// (prefix · 2^35 + counter) mod 37, computed without overflowing 64 bits.
-    static func checkValue(prefix: UInt64, counter: UInt64) -> Int {
-        let shift = (UInt64(1) << 35) % 37
-        return Int(((prefix % 37) * shift + counter % 37) % 37)
+    /// (prefix · 2^35 + counter) mod 37, by Horner's rule over the base-32 digits; nil when a
+    /// character is not a Crockford digit.
+    static func checkValue(digits: [UInt8]) -> Int? {
+        var remainder = 0
+        for char in digits {
+            guard let digit = base32Alphabet.firstIndex(of: char) else { return nil }
+            remainder = (remainder * 32 + digit) % 37
+        }
+        return remainder
     }
 
     static func base32(_ value: UInt64, digits: Int) -> [UInt8] {

@@ -70,7 +70,7 @@ public struct SimulatedTestToken: Sendable {
     /// - Parameter personalization: What the issuer writes; ``defaultPersonalization(watermarkKey:)``
     ///   with a random watermark key when `nil`.
     /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code-swift.struct/personalization``
-    ///   when the personalization is refused (e.g. a PIN that is not 4 to 12 digits).
+    ///   when the personalization is refused (e.g. a PIN that is not 6 to 12 digits).
     public static func make(personalization: PersonalizationData? = nil) async throws(SimulatorError) -> SimulatedTestToken {
         let data = personalization ?? defaultPersonalization(watermarkKey: SystemChipRandom().randomBytes(count: 32))
         let transport: InProcessTransport

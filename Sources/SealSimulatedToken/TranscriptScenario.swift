@@ -46,8 +46,12 @@ package enum TranscriptScenario {
         _ = try? await token.verifyPIN("000000")
         try await token.verifyPIN(TestCredentials.defaultPIN)
         note("STAMP and the record's attestation")
-        let metadata = StampMetadata(time: 1_764_000_000, latitudeMicrodegrees: 31_230_400, longitudeMicrodegrees: 121_473_700,
+        var metadata = StampMetadata(time: 1_764_000_000, latitudeMicrodegrees: 31_230_400, longitudeMicrodegrees: 121_473_700,
                                      operatorID: "alice", organizationUnit: "Legal", approvalNode: "CFO")
+        // Fixed salts for the personal fields' commitments (metadata v2), so the STAMP command is
+        // the same on every run.
+        metadata.salts[.location] = [UInt8](repeating: 0x51, count: StampMetadata.saltLength)
+        metadata.salts[.operatorID] = [UInt8](repeating: 0x52, count: StampMetadata.saltLength)
         _ = try await token.stamp(documentDigest: Array(SHA256.hash(data: Array("Contract no. 42\n".utf8))), metadata: metadata)
         note("audit log")
         _ = try await token.auditStatus()

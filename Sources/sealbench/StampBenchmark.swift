@@ -37,7 +37,9 @@ enum StampBenchmark {
         let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerPEM)
         try TokenFactory.manufacture(backing: factoryBacking, ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
         let setup = try InProcessTransport(backing: factoryBacking)
-        let personalization = TokenStore.defaultPersonalization(watermarkKey: [UInt8](repeating: 7, count: 32))
+        var personalization = TokenStore.defaultPersonalization(watermarkKey: [UInt8](repeating: 7, count: 32))
+        // Measured per STAMP APDU with PIN-always off (issue 9): one VERIFY, then STAMP after STAMP.
+        personalization.requiresPINPerStamp = false
         try await TokenFactory.personalize(transport: setup, issuerKey: try P256.Signing.PrivateKey(pemRepresentation: issuerPEM),
                                            data: personalization, activate: true)
         await setup.disconnect()

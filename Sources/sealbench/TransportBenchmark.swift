@@ -220,6 +220,9 @@ enum TransportBenchmark {
             let command = SealCommand.stamp(request)
             var samples: [Double] = []
             for index in 0..<(count + 10) {
+                // PIN always (SPEC v2 §8.13, on for the default token): VERIFY before each STAMP,
+                // outside the timed window, so the figure stays one STAMP round trip.
+                if index > 0 { try await token.verifyPIN(TestCredentials.defaultPIN) }
                 let start = now()
                 let response = try await token.send(command)
                 let end = now()

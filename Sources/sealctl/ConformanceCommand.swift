@@ -46,6 +46,8 @@ struct Conformance: AsyncParsableCommand {
     var json: String?
     @Option(help: "Write a Markdown report here.") var markdown: String?
     @Flag(help: "Print every APDU (to stderr).") var trace = false
+    @Option(help: "Rules to hold the token to: native (every rule) or java-card (skips the native-OS rules of SPEC §13.1).")
+    var profile: String = ConformanceProfile.native.rawValue
     @Option(help: ArgumentHelp("State directory of the `sealsim serve --vpcd` serving the reader: its control socket provides fresh tokens and power-loss injection (with --fresh-slot and --fresh-reader).",
                                valueName: "STATE_DIR"))
     var simulatorControl: String?
@@ -102,7 +104,11 @@ struct Conformance: AsyncParsableCommand {
             try await runTray()
             return
         }
-        let (conformanceTarget, transport, freshTransport) = try await userFacing { try await makeTarget() }
+        guard let chosenProfile = ConformanceProfile(rawValue: profile) else {
+            throw ValidationError("--profile must be native or java-card, got \(profile)")
+        }
+        var (conformanceTarget, transport, freshTransport) = try await userFacing { try await makeTarget() }
+        conformanceTarget.profile = chosenProfile
         var runner = ConformanceRunner()
         if !only.isEmpty { runner = runner.selecting(only) }
         let jsonToStandardOutput = json == "-"

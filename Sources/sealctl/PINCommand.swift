@@ -64,7 +64,7 @@ struct PIN: AsyncParsableCommand {
         @OptionGroup var target: TargetOptions
         @OptionGroup var output: OutputOptions
         @OptionGroup var pinOptions: PINOptions
-        @Option(help: ArgumentHelp("The new PIN, 4 to 12 digits (visible in the process list; prefer the prompt or SEALKIT_NEW_PIN).",
+        @Option(help: ArgumentHelp("The new PIN, 6 to 12 digits (visible in the process list; prefer the prompt or SEALKIT_NEW_PIN).",
                                    valueName: "PIN"))
         var newPIN: String?
 
@@ -95,7 +95,7 @@ struct PIN: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The PUK, 8 to 16 digits (visible in the process list; prefer the prompt or SEALKIT_PUK).",
                                    valueName: "PUK"))
         var puk: String?
-        @Option(help: ArgumentHelp("The new PIN, 4 to 12 digits (visible in the process list; prefer the prompt or SEALKIT_NEW_PIN).",
+        @Option(help: ArgumentHelp("The new PIN, 6 to 12 digits (visible in the process list; prefer the prompt or SEALKIT_NEW_PIN).",
                                    valueName: "PIN"))
         var newPIN: String?
         @Flag(help: "Read the PUK and the new PIN from standard input, one per line.")

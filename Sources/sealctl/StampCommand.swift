@@ -20,6 +20,9 @@ struct Stamp: AsyncParsableCommand {
     @Option(help: "Device fingerprint (text).") var deviceFingerprint: String?
     @Option(help: "Organization unit.") var orgUnit: String?
     @Option(help: "Approval node.") var approvalNode: String?
+    @Option(help: "The document's name, signed in clear (default: none).") var documentName: String?
+    @Option(help: "Operator biometric reference: the 64-hex-digit SHA-256 of the matched biometric template (never the template).")
+    var biometricReference: String?
     @Option(help: "Remote authorization grant (JSON file), when the seal requires one.") var grant: String?
 
     func validate() throws {
@@ -67,6 +70,9 @@ struct Stamp: AsyncParsableCommand {
                               expirationCode: record.expirationCode, expiry: record.expiry))
         } else {
             print("stamped \(document): counter \(record.counter), serial \(record.serial), expiration code \(record.expirationCode)")
+            for (name, value) in Verify.personalFields(record.metadata).sorted(by: { $0.key < $1.key }) {
+                print("personal \(name): \(value) (committed with a random salt; opening in the record's personalData)")
+            }
             print("record written to \(out)")
         }
     }
@@ -80,7 +86,14 @@ struct Stamp: AsyncParsableCommand {
         } else {
             seconds = UInt64(Date().timeIntervalSince1970)
         }
-        var metadata = StampMetadata(time: seconds, operatorID: operatorID, organizationUnit: orgUnit, approvalNode: approvalNode)
+        var metadata = StampMetadata(time: seconds, operatorID: operatorID, organizationUnit: orgUnit, approvalNode: approvalNode,
+                                     documentName: documentName)
+        if let biometricReference {
+            guard let bytes = bytesFromHex(biometricReference), bytes.count == 32 else {
+                throw ValidationError("--biometric-reference must be 64 hex digits (a SHA-256)")
+            }
+            metadata.operatorBiometricReference = bytes
+        }
         metadata.deviceFingerprint = deviceFingerprint.map { Array($0.utf8) }
         switch (latitude, longitude) {
         case (nil, nil): break

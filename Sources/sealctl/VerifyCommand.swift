@@ -68,6 +68,10 @@ struct Verify: AsyncParsableCommand {
         let serial: String?
         let checks: [Check]?
         let error: String?
+        /// What the record shows about the seal (signed in the TBS) and its metadata in clear.
+        var shown: [String: String]? = nil
+        /// The opened personal fields, checked against their signed commitments.
+        var personalData: [String: String]? = nil
 
         var firstFailure: String {
             error ?? checks?.first { $0.outcome == StampVerificationCheck.Outcome.failed.rawValue }.map { "\($0.id): \($0.detail)" } ?? ""
@@ -133,6 +137,12 @@ struct Verify: AsyncParsableCommand {
             let mark = AttestationCheckResult.Outcome(rawValue: check.outcome)?.mark ?? check.outcome
             print("\(mark) \(check.id): \(check.detail)")
         }
+        for (name, value) in (outcome.shown ?? [:]).sorted(by: { $0.key < $1.key }) {
+            print("  \(name): \(value)")
+        }
+        for (name, value) in (outcome.personalData ?? [:]).sorted(by: { $0.key < $1.key }) {
+            print("  personal \(name): \(value)")
+        }
         if let warning { print("note: \(warning)") }
         if outcome.valid {
             print("VALID: stamp #\(outcome.counter ?? 0) (\(outcome.serial ?? "")) by chip \(outcome.chipID ?? "")")
@@ -196,11 +206,42 @@ struct Verify: AsyncParsableCommand {
         } catch {
             return failure("document \(document): \(error.message)", document: document)
         }
-        return Outcome(
+        var outcome = Outcome(
             record: entry.record, document: document, valid: report.isValid, chipID: hexString(record.chipID),
             counter: record.counter, serial: record.serial,
             checks: report.checks.map { .init(id: $0.id.rawValue, outcome: $0.outcome.rawValue, detail: $0.detail) },
             error: nil)
+        outcome.shown = shownFields(record)
+        outcome.personalData = personalFields(record.metadata)
+        return outcome
+    }
+
+    /// The seal identity and clear metadata a record shows (all signed).
+    static func shownFields(_ record: StampRecord) -> [String: String] {
+        var shown = ["organization": record.organizationName, "seal name": record.sealName,
+                     "feature hash": hexString(record.featureHash), "stamp time": "\(record.metadata.time)"]
+        if let image = record.sealImageHash { shown["seal image hash"] = hexString(image) }
+        if let name = record.metadata.documentName { shown["document name"] = name }
+        if let unit = record.metadata.organizationUnit { shown["organization unit"] = unit }
+        if let node = record.metadata.approvalNode { shown["approval node"] = node }
+        return shown
+    }
+
+    /// The personal fields a record opens, and the committed ones it withholds.
+    static func personalFields(_ metadata: StampMetadata) -> [String: String] {
+        var fields: [String: String] = [:]
+        if let lat = metadata.latitudeMicrodegrees, let lon = metadata.longitudeMicrodegrees {
+            fields["location"] = String(format: "%.6f, %.6f", Double(lat) / 1_000_000, Double(lon) / 1_000_000)
+        }
+        if let id = metadata.operatorID { fields["operator ID"] = id }
+        if let reference = metadata.operatorBiometricReference { fields["operator biometric reference"] = hexString(reference) }
+        if let fingerprint = metadata.deviceFingerprint {
+            fields["device fingerprint"] = String(validating: fingerprint, as: UTF8.self) ?? hexString(fingerprint)
+        }
+        for field in metadata.withheldCommitments.keys where !metadata.holdsPlaintext(field) {
+            fields[field.rawValue] = "withheld (commitment only)"
+        }
+        return fields
     }
 
     // MARK: Pairing records with documents

@@ -124,7 +124,13 @@ struct Personalize: AsyncParsableCommand {
     @Option(help: "Seal name.") var sealName: String
     @Option(help: "Imprint image or physical fingerprint file; its SHA-256 is the physical-feature hash.") var featureImage: String?
     @Option(help: "Physical-feature hash, 32 bytes of hex (instead of --feature-image).") var featureHash: String?
-    @Option(help: "PIN: 4 to 12 digits.") var pin: String
+    @Option(help: "The seal's image file; its SHA-256 is the seal image hash every stamp signs (tag 4C, optional).")
+    var sealImage: String?
+    @Option(help: "Seal image hash, 32 bytes of hex (instead of --seal-image).") var sealImageHash: String?
+    @Flag(inversion: .prefixedNo, help: "PIN always (seal policy bit 1): every STAMP needs its own VERIFY.")
+    var pinPerStamp = true
+    @Flag(help: "Seal policy bit 2: READ AUDIT LOG needs the PIN or the issuer.") var protectAuditLog = false
+    @Option(help: "PIN: 6 to 12 digits.") var pin: String
     @Option(help: "PUK: 8 to 16 digits.") var puk: String
     @Option(help: "PIN try limit.") var pinTries: UInt8 = 3
     @Option(help: "PUK try limit.") var pukTries: UInt8 = 10
@@ -143,6 +149,17 @@ struct Personalize: AsyncParsableCommand {
         guard validityDays >= 1, validityDays <= 36_500 else { throw ValidationError("--validity-days must be 1 to 36500") }
     }
 
+    /// The seal image hash from --seal-image or --seal-image-hash; nil when neither is given.
+    func sealImageHashValue() throws -> [UInt8]? {
+        if let sealImage {
+            guard let data = FileManager.default.contents(atPath: sealImage) else {
+                throw SimulatorError(.invalidArgument, "cannot read seal image \(sealImage)")
+            }
+            return TokenFactory.featureHash(of: [UInt8](data))
+        }
+        return try sealImageHash.map { try parseHex($0, bytes: 32, what: "--seal-image-hash") }
+    }
+
     func run() async throws {
         let transport = try exitingWhenInUse { try TokenStore.openToken(at: URL(fileURLWithPath: state)) }
         let hash: [UInt8]
@@ -159,7 +176,9 @@ struct Personalize: AsyncParsableCommand {
         let data = PersonalizationData(
             organizationName: organization, sealName: sealName, featureHash: hash, pin: pin, pinTryLimit: pinTries, puk: puk,
             pukTryLimit: pukTries, remoteAuthorityKey: authority.map { [UInt8]($0.x963Representation) },
-            requiresRemoteAuthorization: requireRemoteAuthorization, watermarkValiditySeconds: validityDays * 86_400, watermarkKey: key)
+            requiresRemoteAuthorization: requireRemoteAuthorization, watermarkValiditySeconds: validityDays * 86_400, watermarkKey: key,
+            sealImageHash: try sealImageHashValue(), requiresPINPerStamp: pinPerStamp,
+            auditLogRequiresAuthentication: protectAuditLog)
         do {
             try data.validate()
         } catch {

@@ -103,3 +103,21 @@ struct CatalogTests {
         #expect(doc.contains("\(total.wrongPUKTries) wrong PUK tr"))
     }
 }
+
+/// SPEC §13.1: the Java Card profile skips exactly the native-OS cases, with the reason.
+@Suite("Java Card profile")
+struct JavaCardProfileTests {
+    @Test func nativeOSCasesExistAndAreSkipped() async throws {
+        let ids = Set(ConformanceCatalog.all.map(\.id))
+        #expect(ConformanceCatalog.nativeOSCaseIDs.isSubset(of: ids))
+        var target = ConformanceTarget(name: "never opened", openToken: { throw CancellationError() }, pin: "123456", puk: "12345678")
+        target.profile = .javaCard
+        for id in ConformanceCatalog.nativeOSCaseIDs.sorted() {
+            let result = await ConformanceRunner.run(try #require(ConformanceCatalog.find(id)), target: target)
+            #expect(result.outcome == .skip && result.detail.contains("§13.1"), "\(id): \(result.detail)")
+        }
+        // Outside the set the profile changes nothing: the case runs (and fails here: no token).
+        let other = await ConformanceRunner.run(try #require(ConformanceCatalog.find("SEAL-SEL-001")), target: target)
+        #expect(other.outcome == .fail)
+    }
+}

@@ -14,7 +14,7 @@ struct ChipDataTests {
         #expect(harness.getData(.lifecycle).data == [0x03])
         #expect(harness.getData(.counter).data == [0, 0, 0, 0])
         #expect(harness.getData(.pinStatus).data == [3, 3, 5, 5])
-        #expect(harness.getData(.capabilities).data == hex("80 02 01 00 81 02 10 00 82 04 00 01 00 00 83 01 07 84 02 00 40"))
+        #expect(harness.getData(.capabilities).data == hex("80 02 02 00 81 02 10 00 82 04 00 01 00 00 83 01 07 84 02 00 40"))
         #expect(harness.getData(.deviceCertificate).data == ChipFixture.certificate)
         let publicKey = harness.getData(.sealPublicKey).data
         #expect(publicKey.count == 65 && publicKey.first == 0x04)

@@ -56,9 +56,9 @@ struct ChipLifecycleTests {
         case .verify:
             return harness.send(SealCommand.verify(pin: fixture.pin)).sw
         case .changeReferenceData:
-            return harness.send(SealCommand.changePIN(current: fixture.pin, new: "2468")).sw
+            return harness.send(SealCommand.changePIN(current: fixture.pin, new: "246800")).sw
         case .resetRetryCounter:
-            return harness.send(SealCommand.resetRetryCounter(puk: fixture.puk, newPIN: "2468")).sw
+            return harness.send(SealCommand.resetRetryCounter(puk: fixture.puk, newPIN: "246800")).sw
         case .personalize:
             return harness.send(try SealCommand.personalize(fixture.personalization)).sw
         case .setLifecycle:
@@ -71,7 +71,11 @@ struct ChipLifecycleTests {
         case .stamp:
             return harness.send(SealCommand.stamp(try harness.stampRequest(time: 1_800_000_000))).sw
         case .getAttestation:
-            return harness.send(SealCommand.getAttestation(nonce: [1, 2, 3])).sw
+            // The v2 statement (with the audit head) makes the response longer than 256 bytes:
+            // ask with an extended Le so that success is 9000, not 61xx.
+            var command = SealCommand.getAttestation(nonce: [1, 2, 3])
+            command.ne = 65536
+            return harness.send(command).sw
         case .readAuditLog:
             return harness.send(SealCommand.readAuditLog(counter: 0)).sw
         }
@@ -152,6 +156,8 @@ struct ChipLifecycleTests {
         let harness = try images.chip(.active)
         let personalization = harness.getData(.personalization).data
         let auditBefore = try harness.auditStatus()
+        let sealKey = harness.getData(.sealPublicKey).data
+        let keyID = harness.getData(.sealKeyID).data
         let entry = harness.readAuditLog(1)
         #expect(entry.sw == 0x9000)
         #expect(harness.nvm.read(RecordID.sealPrivateKey.rawValue) != nil)
@@ -162,9 +168,14 @@ struct ChipLifecycleTests {
         }
         #expect(harness.chip.applet.security.issuerAuthenticated == false)
         #expect(harness.getData(.lifecycle).data == [0x7F])
-        for object in [SealDataObject.pinStatus, .sealPublicKey, .sealKeyID] {
-            #expect(harness.getData(object).sw == 0x6A88, "\(object) absent when TERMINATED")
-        }
+        #expect(harness.getData(.pinStatus).sw == 0x6A88, "PIN status absent when TERMINATED")
+        // v2 (SPEC §6, §8.5): the public key and key ID outlive the private key, so the log
+        // of a terminated chip still verifies.
+        #expect(harness.getData(.sealPublicKey).data == sealKey)
+        #expect(harness.getData(.sealKeyID).data == keyID)
+        let retained = try AuditEntry(decoding: harness.readAuditLog(1).data)
+        #expect(verifyAuditEntry(retained, chipID: harness.fixture.chipID, featureHash: harness.fixture.featureHash,
+                                 sealKey: try P256.Signing.PublicKey(x963Representation: sealKey)) != nil)
         #expect(harness.getData(.chipID).data == harness.fixture.chipID)
         #expect(harness.getData(.personalization).data == personalization)
         #expect(harness.counter() == 1)

@@ -24,7 +24,7 @@ struct ChipStampTests {
         let tbs = StampTBS(
             chipID: fixture.chipID, counter: stamp.counter, serial: stamp.serial, expiry: stamp.expiry,
             expirationCode: stamp.expirationCode, documentDigest: request.documentDigest,
-            metadataDigest: Array(SHA256.hash(data: request.metadataEncoding)), featureHash: fixture.featureHash,
+            metadataDigest: Array(SHA256.hash(data: request.metadataEncoding)), seal: fixture.sealIdentity,
             keyID: keyID, grantSerial: grantSerial)
         let signature = try P256.Signing.ECDSASignature(derRepresentation: stamp.signature)
         #expect(sealKey.isValidSignature(signature, for: tbs.encoded()), "signature over the rebuilt TBS",
@@ -143,7 +143,7 @@ struct ChipStampTests {
         #expect(harness.counter() == 2)
     }
 
-    @Test("a window grant covers its counters and is superseded by a newer grant")
+    @Test("a window grant covers its counters; v2: a newer grant no longer cancels it, its stamp limit does")
     func windowGrant() throws {
         let harness = try grantChip()
         let window = harness.grant(serial: 3, kind: .counterWindow, first: 1, last: 3, digest: nil)
@@ -157,14 +157,17 @@ struct ChipStampTests {
                          "counter 4 lies outside the window")
         let later = harness.grant(serial: 4, kind: .counterWindow, first: 4, last: 100, digest: nil)
         #expect(harness.stamp(try harness.stampRequest(time: 1_700_000_011, grant: later)).0.sw == 0x9000)
-        let superseded = harness.grant(serial: 3, kind: .counterWindow, first: 1, last: 100, digest: nil)
-        harness.expectSW(SealCommand.stamp(try harness.stampRequest(time: 1_700_000_012, grant: superseded)), 0x6982,
-                         "an older serial is superseded")
-        #expect(harness.counter() == 4)
+        // Serial 3 was used 3 times; re-signed with a wider window it is still serial 3 with its own limit.
+        let wider = harness.grant(serial: 3, kind: .counterWindow, first: 1, last: 100, digest: nil, maxStamps: 4)
+        #expect(harness.stamp(try harness.stampRequest(time: 1_700_000_012, grant: wider)).0.sw == 0x9000,
+                "a newer grant (4) does not cancel serial 3 (SPEC v2 §9.5)")
+        harness.expectSW(SealCommand.stamp(try harness.stampRequest(time: 1_700_000_013, grant: wider)), 0x6982,
+                         "serial 3 has used its 4 stamps")
+        #expect(harness.counter() == 5)
         let digest = [UInt8](repeating: 1, count: 32)
-        let document = harness.grant(serial: 4, kind: .document, first: 5, last: 5, digest: digest)
+        let document = harness.grant(serial: 4, kind: .document, first: 6, last: 6, digest: digest)
         harness.expectSW(SealCommand.stamp(try harness.stampRequest(digest: digest, grant: document)), 0x6982,
-                         "a document grant needs a serial above the last")
+                         "serial 4 is in use by a window grant; a document grant needs an unused serial")
     }
 
     @Test("invalid grants are 6982: wrong chip, digest, window, signature, serial 0")

@@ -142,9 +142,10 @@ struct ChipTearingTests {
         let command = try SealCommand.personalize(fixture.personalization).encodedBytes
         let prepare: (ChipHarness) -> Void = { $0.select(); $0.authenticateIssuer() }
         let w = try writePoints(fixture, image: base.image, command: command, expect: 0x9000, prepare: prepare)
-        #expect(w == NonVolatileMemory.writePoints(forTransactionOf: 13), "12 personalization records + lifecycle")
-        let records: [RecordID] = [.organizationName, .sealName, .featureHash, .sealPolicy, .watermarkValidity,
-                                   .remoteAuthorityKey, .watermarkKey, .sealPrivateKey, .pinReference, .pinTryCounter,
+        #expect(w == NonVolatileMemory.writePoints(forTransactionOf: 15),
+                "14 personalization records (v2: the seal public key and the time tolerance too) + lifecycle; erasing the absent seal image hash writes nothing")
+        let records: [RecordID] = [.organizationName, .sealName, .featureHash, .sealPolicy, .timeTolerance, .watermarkValidity,
+                                   .remoteAuthorityKey, .watermarkKey, .sealPrivateKey, .sealPublicKey, .pinReference, .pinTryCounter,
                                    .pukReference, .pukTryCounter]
         var outcomes: [Bool] = []
         for n in 1...w {

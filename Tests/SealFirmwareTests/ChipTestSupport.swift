@@ -35,16 +35,34 @@ struct ChipFixture {
     var withRemoteAuthority = false
     /// Require a grant for every stamp (needs `withRemoteAuthority`).
     var requiresRemoteAuthorization = false
+    /// Seal policy bit 1, "PIN always". Off here because most chip tests stamp several times per
+    /// VERIFY; ChipPolicyTests covers the default (on) and the bit itself.
+    var requiresPINPerStamp = false
+    /// Seal policy bit 2: READ AUDIT LOG needs the PIN or the issuer.
+    var auditLogRequiresAuthentication = false
+    /// The seal image hash personalized (tag `4C`), none by default.
+    var sealImageHash: [UInt8]?
+    /// The time rollback tolerance personalized (tag `4D`).
+    var timeToleranceSeconds = PersonalizationData.defaultTimeTolerance
+
+    static let defaultOrganization = "ACME Notaries"
+    static let defaultSealName = "Seal of the Registrar"
+
+    var sealIdentity: SealIdentity {
+        SealIdentity(organizationName: Self.defaultOrganization, sealName: Self.defaultSealName, featureHash: featureHash,
+                     sealImageHash: sealImageHash)
+    }
 
     var issuerPublicKey: [UInt8] { Array(issuerKey.publicKey.x963Representation) }
 
     var personalization: PersonalizationData {
         PersonalizationData(
-            organizationName: "ACME Notaries", sealName: "Seal of the Registrar", featureHash: featureHash,
+            organizationName: Self.defaultOrganization, sealName: Self.defaultSealName, featureHash: featureHash,
             pin: pin, pinTryLimit: pinTryLimit, puk: puk, pukTryLimit: pukTryLimit,
             remoteAuthorityKey: withRemoteAuthority ? Array(authorityKey.publicKey.x963Representation) : nil,
             requiresRemoteAuthorization: requiresRemoteAuthorization, watermarkValiditySeconds: validity,
-            watermarkKey: watermarkKey)
+            watermarkKey: watermarkKey, sealImageHash: sealImageHash, requiresPINPerStamp: requiresPINPerStamp,
+            auditLogRequiresAuthentication: auditLogRequiresAuthentication, timeToleranceSeconds: timeToleranceSeconds)
     }
 
     /// A stand-in device certificate: one DER SEQUENCE of 604 bytes (the firmware does not parse X.509).
@@ -222,9 +240,11 @@ final class ChipHarness {
     // MARK: Grants
 
     func grant(serial: UInt32, kind: AuthorizationGrant.Kind, first: UInt32, last: UInt32, digest: [UInt8]?,
-               chipID: [UInt8]? = nil, signer: P256.Signing.PrivateKey? = nil) -> AuthorizationGrant {
+               chipID: [UInt8]? = nil, signer: P256.Signing.PrivateKey? = nil, notBefore: UInt64 = 0,
+               notAfter: UInt64 = UInt64.max, maxStamps: UInt32? = nil) -> AuthorizationGrant {
         var grant = AuthorizationGrant(serial: serial, kind: kind, firstCounter: first, lastCounter: last,
-                                       documentDigest: digest, signature: [])
+                                       documentDigest: digest, notBefore: notBefore, notAfter: notAfter,
+                                       maxStamps: maxStamps, signature: [])
         let key = signer ?? fixture.authorityKey
         let signed = grant.signedBytes(chipID: chipID ?? fixture.chipID)
         grant.signature = Array((try? key.signature(for: signed))?.derRepresentation ?? Data())
@@ -233,8 +253,10 @@ final class ChipHarness {
 }
 
 /// Rebuilds the TBS of an audit entry and checks its signature with the seal key.
-func verifyAuditEntry(_ entry: AuditEntry, chipID: [UInt8], featureHash: [UInt8], sealKey: P256.Signing.PublicKey) -> [UInt8]? {
-    let tbs = entry.tbs(chipID: chipID, featureHash: featureHash,
+func verifyAuditEntry(_ entry: AuditEntry, chipID: [UInt8], featureHash: [UInt8], sealKey: P256.Signing.PublicKey,
+                      organizationName: String = ChipFixture.defaultOrganization, sealName: String = ChipFixture.defaultSealName) -> [UInt8]? {
+    let seal = SealIdentity(organizationName: organizationName, sealName: sealName, featureHash: featureHash)
+    let tbs = entry.tbs(chipID: chipID, seal: seal,
                         keyID: sealKeyID(publicKeyX963: Array(sealKey.x963Representation))).encoded()
     guard let signature = try? P256.Signing.ECDSASignature(derRepresentation: entry.signature),
           sealKey.isValidSignature(signature, for: tbs) else { return nil }

@@ -9,7 +9,9 @@ struct AttestationResponseDecodingTests {
     static func statement(nonce: [UInt8]) -> [UInt8] {
         AttestationStatement(chipID: [UInt8](repeating: 1, count: 16), sealPublicKey: [0x04] + [UInt8](repeating: 2, count: 64),
                              keyID: [UInt8](repeating: 3, count: 32), featureHash: [UInt8](repeating: 4, count: 32),
-                             keyPolicy: [.generatedOnChip], counter: 9, lifecycle: 0x07, nonce: nonce).encoded()
+                             keyPolicy: [.generatedOnChip], counter: 9, lifecycle: 0x07,
+                             audit: AuditStatus(oldestCounter: 1, newestCounter: 9, headHash: [UInt8](repeating: 5, count: 32)),
+                             nonce: nonce).encoded()
     }
 
     @Test(arguments: [0, 1, 32])

@@ -106,7 +106,7 @@ struct SealTokenTests {
     @Test func operationsBeforeConnectAreRejected() async throws {
         let harness = try TokenHarness()
         await #expect(throws: SealDriverError(code: .notConnected, reason: "")) { _ = try await harness.token.info() }
-        await #expect(throws: SealDriverError(code: .notConnected, reason: "")) { try await harness.token.verifyPIN("1234") }
+        await #expect(throws: SealDriverError(code: .notConnected, reason: "")) { try await harness.token.verifyPIN("123456") }
         try await harness.token.connect()
         await harness.token.disconnect()
         await #expect(throws: SealDriverError(code: .notConnected, reason: "")) { _ = try await harness.token.chipID() }

@@ -28,14 +28,23 @@ struct StampRecordTests {
         #expect(Set(object.keys) == [
             "attestation", "chipID", "counter", "deviceCertificate", "documentDigest", "expirationCode", "expiry",
             "featureHash", "formatVersion", "grantSerial", "keyID", "metadata", "metadataDigest", "metadataEncoding",
-            "organizationName", "sealName", "sealPublicKey", "serial", "signature",
+            "organizationName", "personalData", "sealImageHash", "sealName", "sealPublicKey", "serial", "signature",
         ])
         #expect(object["chipID"] as? String == hexString(record.chipID))
         #expect(object["metadataEncoding"] as? String == hexString(record.metadataEncoding))
         #expect(object["deviceCertificate"] as? String == Data(record.deviceCertificate).base64EncodedString())
         let metadata = try #require(object["metadata"] as? [String: Any])
-        #expect(metadata["deviceFingerprint"] as? String == "DEADBEEF")
-        #expect(metadata["latitudeMicrodegrees"] as? Int == 48_858_370)
+        // v2: the signed metadata shows commitments, never the personal plaintexts …
+        #expect(metadata["deviceFingerprint"] == nil && metadata["operatorID"] == nil)
+        #expect(metadata["deviceFingerprintCommitment"] as? String == hexString(try #require(record.metadata.commitment(for: .deviceFingerprint))))
+        #expect(metadata["documentName"] as? String == "Contract no. 42.pdf")
+        // … which travel beside it, with their salts.
+        let personal = try #require(object["personalData"] as? [String: Any])
+        let fingerprint = try #require(personal["deviceFingerprint"] as? [String: Any])
+        #expect(fingerprint["value"] as? String == "DEADBEEF")
+        #expect(fingerprint["salt"] as? String == hexString(try #require(record.metadata.salts[.deviceFingerprint])))
+        let location = try #require(personal["location"] as? [String: Any])
+        #expect(location["latitudeMicrodegrees"] as? Int == 48_858_370)
         let attestation = try #require(object["attestation"] as? [String: Any])
         #expect(Set(attestation.keys) == ["signature", "statement"])
 
@@ -47,6 +56,27 @@ struct StampRecordTests {
         #expect(positions == positions.sorted())
         #expect(!text.contains("\\/"))
         #expect(text.contains("\n  \"chipID\""))  // pretty-printed
+    }
+
+    /// The canonical record-v2 bytes (docs/stamp-record.md): their layout, and that they ignore
+    /// the personal data and the JSON form but not anything signed.
+    @Test func canonicalBytes() throws {
+        let record = try StampFixture().record()
+        let bytes = record.canonicalBytes
+        let tbs = record.tbs.encoded()
+        var expected = Array("SEALKIT-RECORD-V2".utf8)
+        expected += [UInt8(tbs.count >> 8), UInt8(tbs.count & 0xFF)] + tbs
+        expected += [UInt8(record.signature.count)] + record.signature + record.sealPublicKey
+        expected += [UInt8(record.metadataEncoding.count >> 8), UInt8(record.metadataEncoding.count & 0xFF)] + record.metadataEncoding
+        expected += [UInt8(record.attestationStatement.count >> 8), UInt8(record.attestationStatement.count & 0xFF)] + record.attestationStatement
+        expected += [UInt8(record.attestationSignature.count)] + record.attestationSignature
+        expected += [UInt8(record.deviceCertificate.count >> 8), UInt8(record.deviceCertificate.count & 0xFF)] + record.deviceCertificate
+        #expect(bytes == expected)
+        #expect(record.withoutPersonalData().canonicalBytes == bytes)
+        #expect(try StampRecord(jsonData: try record.jsonData()).canonicalBytes == bytes)
+        var renamed = record
+        renamed.sealName = "Another seal"
+        #expect(renamed.canonicalBytes != bytes)
     }
 
     @Test func lowercaseHexIsAccepted() throws {
@@ -78,7 +108,7 @@ struct StampRecordTests {
     @Test func malformedValuesAreRejectedNamingTheField() throws {
         let record = try StampFixture().record()
         let base = try #require(try JSONSerialization.jsonObject(with: try record.jsonData()) as? [String: Any])
-        for (key, value) in [("formatVersion", 2 as Any), ("signature", "XYZ" as Any), ("deviceCertificate", "%%%" as Any),
+        for (key, value) in [("formatVersion", 1 as Any), ("signature", "XYZ" as Any), ("deviceCertificate", "%%%" as Any),
                              ("counter", -1 as Any), ("serial", 7 as Any)] {
             var object = base
             object[key] = value
@@ -96,24 +126,33 @@ struct StampRecordTests {
     @Test func nestedFieldsAreNamedByTheirPath() throws {
         let record = try StampFixture().record()
         let base = try #require(try JSONSerialization.jsonObject(with: try record.jsonData()) as? [String: Any])
-        var metadata = try #require(base["metadata"] as? [String: Any])
-        metadata["latitudeMicrodegrees"] = "north"
+        var personal = try #require(base["personalData"] as? [String: Any])
+        var location = try #require(personal["location"] as? [String: Any])
+        location["latitudeMicrodegrees"] = "north"
+        personal["location"] = location
         var object = base
-        object["metadata"] = metadata
+        object["personalData"] = personal
         let latitude = try decodingError(object)
-        #expect(latitude?.field == "metadata.latitudeMicrodegrees")
+        #expect(latitude?.field == "personalData.location.latitudeMicrodegrees")
         #expect(latitude?.reason == "latitudeMicrodegrees is not an integer")
 
-        metadata["latitudeMicrodegrees"] = 5_000_000_000  // beyond Int32
-        object["metadata"] = metadata
+        location["latitudeMicrodegrees"] = 5_000_000_000  // beyond Int32
+        personal["location"] = location
+        object["personalData"] = personal
         let outOfRange = try decodingError(object)
-        #expect(outOfRange?.field == "metadata.latitudeMicrodegrees")
+        #expect(outOfRange?.field == "personalData.location.latitudeMicrodegrees")
         // Issue 8, defect 6: a number out of range is valid JSON; the message names the field and
         // the range instead of calling the text "not valid JSON".
-        #expect(outOfRange?.message.contains("invalid at \"metadata.latitudeMicrodegrees\"") == true,
+        #expect(outOfRange?.message.contains("invalid at \"personalData.location.latitudeMicrodegrees\"") == true,
                 "\(String(describing: outOfRange?.message))")
         #expect(outOfRange?.message.contains("-2147483648...2147483647") == true)
         #expect(outOfRange?.message.contains("JSON") == false)
+
+        var metadata = try #require(base["metadata"] as? [String: Any])
+        metadata["operatorIDCommitment"] = "00AA"
+        object = base
+        object["metadata"] = metadata
+        #expect(try decodingError(object)?.field == "metadata.operatorIDCommitment")
 
         var attestation = try #require(base["attestation"] as? [String: Any])
         attestation["signature"] = nil

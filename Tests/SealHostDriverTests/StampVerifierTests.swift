@@ -141,11 +141,17 @@ struct StampVerifierTests {
 
         switch id {
         case .recordFormat:
-            edit = { $0.formatVersion = 2 }
+            edit = { $0.formatVersion = 1 }
         case .documentDigest:
             document = document.flipping(at: 0)
         case .metadataEncoding:
-            edit = { $0.metadata.operatorID = "op-18" }  // fields no longer encode to the signed A1 value
+            edit = { $0.metadata.approvalNode = "node-4" }  // fields no longer encode to the signed A1 value
+        case .personalData:
+            // The shown commitment stays, the opening changes: only the opening is wrong.
+            edit = { record in
+                record.metadata.withheldCommitments[.operatorID] = record.metadata.commitment(for: .operatorID)
+                record.metadata.operatorID = "op-18"
+            }
         case .metadataDigest:
             edit = { $0.metadataDigest = $0.metadataDigest.flipping(at: 3) }
             alsoFailing = [.stampSignature]
@@ -218,6 +224,58 @@ struct StampVerifierTests {
         #expect(report.check(id)?.outcome == .failed, "\(report)")
         #expect(!report.isValid)
         #expect(Set(report.failures.map(\.id)).subtracting(alsoFailing) == [id], "\(report)")
+    }
+
+    /// Finding 13: everything a record shows about the seal is signed; a changed value fails the
+    /// stamp signature and nothing else.
+    @Test(arguments: ["organization", "seal name", "seal image hash", "no seal image hash", "feature hash"])
+    func changedSealIdentityFailsTheSignature(what: String) async throws {
+        let fixture = try StampFixture()
+        var record = try fixture.record()
+        var alsoFailing: Set<StampVerificationCheck.ID> = []
+        switch what {
+        case "organization": record.organizationName = "Example Registry Ltd"
+        case "seal name": record.sealName = "Official Seal 2"
+        case "seal image hash": record.sealImageHash = record.sealImageHash?.flipping(at: 0)
+        case "no seal image hash": record.sealImageHash = nil
+        default:
+            record.featureHash = record.featureHash.flipping(at: 31)
+            alsoFailing = [.attestationFeatureHash]
+        }
+        let report = await fixture.verifier.verify(record, document: fixture.document, options: fixture.fullOptions)
+        #expect(Set(report.failures.map(\.id)) == alsoFailing.union([.stampSignature]), "\(report)")
+    }
+
+    /// Finding 14: a record without its personal data still verifies; the check lists what is withheld.
+    @Test func recordWithoutPersonalDataVerifies() async throws {
+        let fixture = try StampFixture()
+        let record = try fixture.record()
+        let full = await fixture.verifier.verify(record, document: fixture.document, options: fixture.fullOptions)
+        #expect(full.isValid, "\(full)")
+        #expect(full.check(.personalData)?.detail.contains("opened: location, operatorBiometricReference, operatorID, deviceFingerprint") == true)
+        let stripped = record.withoutPersonalData()
+        #expect(stripped.metadata.operatorID == nil && stripped.metadata.latitudeMicrodegrees == nil)
+        #expect(stripped.metadataEncoding == record.metadataEncoding)
+        let report = await fixture.verifier.verify(stripped, document: fixture.document, options: fixture.fullOptions)
+        #expect(report.isValid, "\(report)")
+        #expect(report.check(.personalData)?.detail.contains("withheld: location, operatorBiometricReference, operatorID, deviceFingerprint") == true)
+        // Through JSON too: no personalData object, the commitments still shown.
+        let decoded = try StampRecord(jsonData: try stripped.jsonData())
+        #expect(decoded == stripped)
+        #expect(!String(decoding: try stripped.jsonData(), as: UTF8.self).contains("personalData"))
+        #expect(await fixture.verifier.verify(decoded, document: fixture.document, options: fixture.fullOptions).isValid)
+    }
+
+    /// An opening whose field the signed metadata does not commit to fails personal-data.
+    @Test func openingWithoutCommitmentFails() async throws {
+        let fixture = try StampFixture()
+        var parameters = StampFixture.Parameters()
+        parameters.metadata = StampMetadata(time: StampFixture.stampTime, approvalNode: "node-3")
+        var record = try fixture.record(parameters)
+        record.metadata.operatorID = "op-17"  // not in the signed A1 value
+        let report = await fixture.verifier.verify(record, document: fixture.document, options: fixture.fullOptions)
+        #expect(report.check(.personalData)?.outcome == .failed)
+        #expect(report.check(.personalData)?.detail.contains("not committed") == true)
     }
 
     @Test func attestationCounterBelowTheStampFailsBinding() async throws {

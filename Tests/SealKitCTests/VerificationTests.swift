@@ -32,7 +32,7 @@ struct VerificationTests {
         #expect(outcome(pem.report, "expiration-code") == "skipped")
         #expect(outcome(pem.report, "counter-freshness") == "skipped")
         #expect(pem.report["counter"] as? Int == 1)
-        #expect((pem.report["checks"] as? [Any])?.count == 25)
+        #expect((pem.report["checks"] as? [Any])?.count == 26)  // v2 adds personal-data
 
         let der = try PEMDocument(pemString: vendorRootPEM).derBytes
         #expect(try await verify(record, roots: der).valid)

@@ -44,10 +44,10 @@ struct SimulatedTestTokenTests {
 
     @Test func aCustomPersonalizationIsUsedAndABadOneRefused() async throws {
         var data = SimulatedTestToken.defaultPersonalization(watermarkKey: [UInt8](repeating: 7, count: 32))
-        data.pin = "24680"
+        data.pin = "246800"
         let custom = try await SimulatedTestToken.make(personalization: data)
         try await custom.token.connect()
-        try await custom.token.verifyPIN("24680")
+        try await custom.token.verifyPIN("246800")
         #expect(custom.watermarkKey == [UInt8](repeating: 7, count: 32))
 
         data.pin = "12"

@@ -78,8 +78,8 @@ struct TokenMediaTests {
         // Two stamps, then the counter record rolled back to 1 (as a restored old record would).
         let token = SealToken(transport: try TokenStore.openToken(at: stateFile))
         _ = try await token.connect()
-        try await token.verifyPIN(TestCredentials.defaultPIN)
         for index in 0..<2 {
+            try await token.verifyPIN(TestCredentials.defaultPIN)  // PIN always (SPEC v2 §8.13): one VERIFY per STAMP
             _ = try await token.stamp(document: Array("document \(index)".utf8), metadata: StampMetadata(time: 1_700_000_000))
         }
         await token.close()

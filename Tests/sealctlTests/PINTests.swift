@@ -43,21 +43,21 @@ struct PINTests {
 
     @Test func changeFromEnvironment() async throws {
         let sandbox = try Sandbox()
-        let result = try await sandbox.run(["pin", "change"], environment: ["SEALKIT_PIN": "123456", "SEALKIT_NEW_PIN": "7777"])
+        let result = try await sandbox.run(["pin", "change"], environment: ["SEALKIT_PIN": "123456", "SEALKIT_NEW_PIN": "777777"])
         #expect(result.status == 0, "\(result)")
-        #expect(try await stampStatus(sandbox, pin: "7777") == 0)
+        #expect(try await stampStatus(sandbox, pin: "777777") == 0)
     }
 
     @Test func changeFromStandardInput() async throws {
         let sandbox = try Sandbox()
-        let result = try await sandbox.run(["pin", "change", "--pin-stdin"], stdin: "123456\n8642\n")
+        let result = try await sandbox.run(["pin", "change", "--pin-stdin"], stdin: "123456\n864200\n")
         #expect(result.status == 0, "\(result)")
-        #expect(try await stampStatus(sandbox, pin: "8642") == 0)
+        #expect(try await stampStatus(sandbox, pin: "864200") == 0)
     }
 
     @Test func wrongCurrentPINChangesNothingAndSpendsATry() async throws {
         let sandbox = try Sandbox()
-        let result = try await sandbox.run(["pin", "change", "--pin", "000000", "--new-pin", "1111"])
+        let result = try await sandbox.run(["pin", "change", "--pin", "000000", "--new-pin", "111111"])
         #expect(result.status == 1)
         #expect(result.stderrLines.count == 1)
         #expect(try await tries(sandbox).pinTriesRemaining == 2)
@@ -70,22 +70,22 @@ struct PINTests {
         #expect(try await tries(sandbox).pinBlocked)
         #expect(try await stampStatus(sandbox, pin: "123456") == 1, "a blocked PIN refuses even the right PIN")
 
-        let wrong = try await sandbox.run(["pin", "unblock", "--puk", "87654321", "--new-pin", "1357"])
+        let wrong = try await sandbox.run(["pin", "unblock", "--puk", "87654321", "--new-pin", "135700"])
         #expect(wrong.status == 1, "\(wrong)")
         #expect(try await tries(sandbox).pukTriesRemaining == 9)
 
-        let result = try await sandbox.run(["pin", "unblock", "--pin-stdin"], stdin: "12345678\n1357\n")
+        let result = try await sandbox.run(["pin", "unblock", "--pin-stdin"], stdin: "12345678\n135700\n")
         #expect(result.status == 0, "\(result)")
         let after = try await tries(sandbox)
         #expect(after.pinTriesRemaining == 3 && after.pukTriesRemaining == 10 && !after.pinBlocked)
-        #expect(try await stampStatus(sandbox, pin: "1357") == 0)
+        #expect(try await stampStatus(sandbox, pin: "135700") == 0)
     }
 
     @Test func unblockFromEnvironment() async throws {
         let sandbox = try Sandbox()
-        let result = try await sandbox.run(["pin", "unblock"], environment: ["SEALKIT_PUK": "12345678", "SEALKIT_NEW_PIN": "9753"])
+        let result = try await sandbox.run(["pin", "unblock"], environment: ["SEALKIT_PUK": "12345678", "SEALKIT_NEW_PIN": "975300"])
         #expect(result.status == 0, "\(result)")
-        #expect(try await stampStatus(sandbox, pin: "9753") == 0)
+        #expect(try await stampStatus(sandbox, pin: "975300") == 0)
     }
 
     @Test func stampTakesThePINFromStandardInputOrEnvironment() async throws {
@@ -126,9 +126,9 @@ struct PINTests {
         #expect(mistyped.read(until: "PIN: "))
         mistyped.type("123456\r")
         #expect(mistyped.read(until: "New PIN: "))
-        mistyped.type("24680\r")
+        mistyped.type("246800\r")
         #expect(mistyped.read(until: "Repeat new PIN: "))
-        mistyped.type("24681\r")
+        mistyped.type("246810\r")
         #expect(mistyped.finish() == 1, "\(mistyped.text)")
         #expect(try await stampStatus(sandbox, pin: "123456") == 0)
 
@@ -136,11 +136,11 @@ struct PINTests {
         #expect(terminal.read(until: "PIN: "))
         terminal.type("123456\r")
         #expect(terminal.read(until: "New PIN: "))
-        terminal.type("24680\r")
+        terminal.type("246800\r")
         #expect(terminal.read(until: "Repeat new PIN: "))
-        terminal.type("24680\r")
+        terminal.type("246800\r")
         #expect(terminal.finish() == 0, "\(terminal.text)")
-        #expect(!terminal.text.contains("123456") && !terminal.text.contains("24680"), "echoed: \(terminal.text)")
-        #expect(try await stampStatus(sandbox, pin: "24680") == 0)
+        #expect(!terminal.text.contains("123456") && !terminal.text.contains("246800"), "echoed: \(terminal.text)")
+        #expect(try await stampStatus(sandbox, pin: "246800") == 0)
     }
 }

@@ -13,7 +13,7 @@ extension StampRecord: Codable {
     private enum CodingKeys: String, CodingKey {
         case formatVersion, chipID, counter, serial, expiry, expirationCode, documentDigest
         case metadata, metadataEncoding, metadataDigest, featureHash, keyID, sealPublicKey, grantSerial
-        case signature, organizationName, sealName, attestation, deviceCertificate
+        case signature, organizationName, sealName, sealImageHash, attestation, deviceCertificate, personalData
     }
 
     private enum AttestationKeys: String, CodingKey {
@@ -21,8 +21,34 @@ extension StampRecord: Codable {
     }
 
     private enum MetadataKeys: String, CodingKey {
-        case time, latitudeMicrodegrees, longitudeMicrodegrees, operatorID, deviceFingerprint
-        case organizationUnit, approvalNode
+        case time, documentName, organizationUnit, approvalNode
+        case locationCommitment, operatorBiometricReferenceCommitment, operatorIDCommitment, deviceFingerprintCommitment
+
+        static func commitment(_ field: StampMetadata.PersonalField) -> MetadataKeys {
+            switch field {
+            case .location: .locationCommitment
+            case .operatorBiometricReference: .operatorBiometricReferenceCommitment
+            case .operatorID: .operatorIDCommitment
+            case .deviceFingerprint: .deviceFingerprintCommitment
+            }
+        }
+    }
+
+    private enum PersonalDataKeys: String, CodingKey {
+        case location, operatorBiometricReference, operatorID, deviceFingerprint
+
+        init(_ field: StampMetadata.PersonalField) {
+            switch field {
+            case .location: self = .location
+            case .operatorBiometricReference: self = .operatorBiometricReference
+            case .operatorID: self = .operatorID
+            case .deviceFingerprint: self = .deviceFingerprint
+            }
+        }
+    }
+
+    private enum OpeningKeys: String, CodingKey {
+        case value, salt, latitudeMicrodegrees, longitudeMicrodegrees
     }
 
     public init(from decoder: any Decoder) throws {
@@ -49,17 +75,43 @@ extension StampRecord: Codable {
         signature = try container.decodeHex(forKey: .signature, length: 8...72)
         organizationName = try container.decode(String.self, forKey: .organizationName)
         sealName = try container.decode(String.self, forKey: .sealName)
+        sealImageHash = container.contains(.sealImageHash) ? try container.decodeHex(forKey: .sealImageHash, length: 32...32) : nil
 
         let fields = try container.nestedContainer(keyedBy: MetadataKeys.self, forKey: .metadata)
         var metadata = StampMetadata(time: try fields.decodeInteger(UInt64.self, forKey: .time))
-        metadata.latitudeMicrodegrees = try fields.decodeIntegerIfPresent(Int32.self, forKey: .latitudeMicrodegrees)
-        metadata.longitudeMicrodegrees = try fields.decodeIntegerIfPresent(Int32.self, forKey: .longitudeMicrodegrees)
-        metadata.operatorID = try fields.decodeIfPresent(String.self, forKey: .operatorID)
-        if fields.contains(.deviceFingerprint) {
-            metadata.deviceFingerprint = try fields.decodeHex(forKey: .deviceFingerprint, length: 1...64)
-        }
+        metadata.documentName = try fields.decodeIfPresent(String.self, forKey: .documentName)
         metadata.organizationUnit = try fields.decodeIfPresent(String.self, forKey: .organizationUnit)
         metadata.approvalNode = try fields.decodeIfPresent(String.self, forKey: .approvalNode)
+        for field in StampMetadata.PersonalField.allCases where fields.contains(MetadataKeys.commitment(field)) {
+            metadata.withheldCommitments[field] = try fields.decodeHex(forKey: MetadataKeys.commitment(field), length: 32...32)
+        }
+        // The openings of the personal fields, when the record still carries them.
+        if container.contains(.personalData) {
+            let personal = try container.nestedContainer(keyedBy: PersonalDataKeys.self, forKey: .personalData)
+            for field in StampMetadata.PersonalField.allCases where personal.contains(PersonalDataKeys(field)) {
+                let opening = try personal.nestedContainer(keyedBy: OpeningKeys.self, forKey: PersonalDataKeys(field))
+                switch field {
+                case .location:
+                    metadata.latitudeMicrodegrees = try opening.decodeInteger(Int32.self, forKey: .latitudeMicrodegrees)
+                    metadata.longitudeMicrodegrees = try opening.decodeInteger(Int32.self, forKey: .longitudeMicrodegrees)
+                case .operatorID:
+                    metadata.operatorID = try opening.decode(String.self, forKey: .value)
+                case .operatorBiometricReference:
+                    metadata.operatorBiometricReference = try opening.decodeHex(forKey: .value, length: 32...32)
+                case .deviceFingerprint:
+                    metadata.deviceFingerprint = try opening.decodeHex(forKey: .value, length: 1...64)
+                }
+                metadata.salts[field] = try opening.decodeHex(forKey: .salt, length: StampMetadata.saltLength...StampMetadata.saltLength)
+                // A shown commitment that the opening reproduces says nothing more: drop it, so
+                // that a record survives a JSON round trip unchanged. One that differs stays,
+                // for the verifier's personal-data check to report.
+                if let shown = metadata.withheldCommitments[field], let plaintext = metadata.plaintextBytes(field),
+                   let salt = metadata.salts[field],
+                   StampMetadata.commitment(field: field, salt: salt, plaintext: plaintext) == shown {
+                    metadata.withheldCommitments[field] = nil
+                }
+            }
+        }
         self.metadata = metadata
 
         let attestation = try container.nestedContainer(keyedBy: AttestationKeys.self, forKey: .attestation)
@@ -92,15 +144,39 @@ extension StampRecord: Codable {
         try container.encode(hexString(signature), forKey: .signature)
         try container.encode(organizationName, forKey: .organizationName)
         try container.encode(sealName, forKey: .sealName)
+        try container.encodeIfPresent(sealImageHash.map { hexString($0) }, forKey: .sealImageHash)
 
         var fields = container.nestedContainer(keyedBy: MetadataKeys.self, forKey: .metadata)
         try fields.encode(metadata.time, forKey: .time)
-        try fields.encodeIfPresent(metadata.latitudeMicrodegrees, forKey: .latitudeMicrodegrees)
-        try fields.encodeIfPresent(metadata.longitudeMicrodegrees, forKey: .longitudeMicrodegrees)
-        try fields.encodeIfPresent(metadata.operatorID, forKey: .operatorID)
-        try fields.encodeIfPresent(metadata.deviceFingerprint.map { hexString($0) }, forKey: .deviceFingerprint)
+        try fields.encodeIfPresent(metadata.documentName, forKey: .documentName)
         try fields.encodeIfPresent(metadata.organizationUnit, forKey: .organizationUnit)
         try fields.encodeIfPresent(metadata.approvalNode, forKey: .approvalNode)
+        for field in StampMetadata.PersonalField.allCases {
+            // The commitment shown is the one the record carries; a held plaintext's own
+            // commitment only when the record was built from plaintexts.
+            if let commitment = metadata.withheldCommitments[field] ?? metadata.commitment(for: field) {
+                try fields.encode(hexString(commitment), forKey: MetadataKeys.commitment(field))
+            }
+        }
+        let opened = StampMetadata.PersonalField.allCases.filter { metadata.holdsPlaintext($0) && metadata.salts[$0] != nil }
+        if !opened.isEmpty {
+            var personal = container.nestedContainer(keyedBy: PersonalDataKeys.self, forKey: .personalData)
+            for field in opened {
+                var opening = personal.nestedContainer(keyedBy: OpeningKeys.self, forKey: PersonalDataKeys(field))
+                switch field {
+                case .location:
+                    try opening.encodeIfPresent(metadata.latitudeMicrodegrees, forKey: .latitudeMicrodegrees)
+                    try opening.encodeIfPresent(metadata.longitudeMicrodegrees, forKey: .longitudeMicrodegrees)
+                case .operatorID:
+                    try opening.encodeIfPresent(metadata.operatorID, forKey: .value)
+                case .operatorBiometricReference:
+                    try opening.encodeIfPresent(metadata.operatorBiometricReference.map { hexString($0) }, forKey: .value)
+                case .deviceFingerprint:
+                    try opening.encodeIfPresent(metadata.deviceFingerprint.map { hexString($0) }, forKey: .value)
+                }
+                try opening.encode(hexString(metadata.salts[field] ?? []), forKey: .salt)
+            }
+        }
 
         var attestation = container.nestedContainer(keyedBy: AttestationKeys.self, forKey: .attestation)
         try attestation.encode(hexString(attestationStatement), forKey: .statement)

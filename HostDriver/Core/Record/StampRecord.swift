@@ -17,7 +17,7 @@ import SealProtocol
 /// and the byte-string lengths. Use ``StampVerifier`` to trust one.
 public struct StampRecord: Hashable, Sendable {
     /// The format version this driver writes and reads.
-    public static let currentFormatVersion = 1
+    public static let currentFormatVersion = 2
 
     /// The record format version (``currentFormatVersion``).
     public var formatVersion: Int
@@ -53,6 +53,8 @@ public struct StampRecord: Hashable, Sendable {
     public var organizationName: String
     /// The seal's name (from personalization).
     public var sealName: String
+    /// SHA-256 of the seal's image (from personalization), when one was personalized.
+    public var sealImageHash: [UInt8]?
     /// The attestation statement bytes (SPEC §9.4), fetched after the stamp with nonce
     /// `attestationNonce(signature:)`.
     public var attestationStatement: [UInt8]
@@ -67,7 +69,7 @@ public struct StampRecord: Hashable, Sendable {
         chipID: [UInt8], counter: UInt32, serial: String, expiry: UInt64, expirationCode: String,
         documentDigest: [UInt8], metadata: StampMetadata, metadataEncoding: [UInt8], metadataDigest: [UInt8],
         featureHash: [UInt8], keyID: [UInt8], sealPublicKey: [UInt8], grantSerial: UInt32, signature: [UInt8],
-        organizationName: String, sealName: String,
+        organizationName: String, sealName: String, sealImageHash: [UInt8]? = nil,
         attestationStatement: [UInt8], attestationSignature: [UInt8], deviceCertificate: [UInt8]
     ) {
         self.formatVersion = formatVersion
@@ -87,16 +89,69 @@ public struct StampRecord: Hashable, Sendable {
         self.signature = signature
         self.organizationName = organizationName
         self.sealName = sealName
+        self.sealImageHash = sealImageHash
         self.attestationStatement = attestationStatement
         self.attestationSignature = attestationSignature
         self.deviceCertificate = deviceCertificate
     }
 
+    /// What the record shows about the seal; every part of it is signed in the TBS (SPEC §9.3).
+    public var sealIdentity: SealIdentity {
+        SealIdentity(organizationName: organizationName, sealName: sealName, featureHash: featureHash,
+                     sealImageHash: sealImageHash)
+    }
+
     /// The bytes the seal key signed, rebuilt from the record (SPEC §9.3).
     public var tbs: StampTBS {
         StampTBS(chipID: chipID, counter: counter, serial: serial, expiry: expiry, expirationCode: expirationCode,
-                 documentDigest: documentDigest, metadataDigest: metadataDigest, featureHash: featureHash,
+                 documentDigest: documentDigest, metadataDigest: metadataDigest, seal: sealIdentity,
                  keyID: keyID, grantSerial: grantSerial)
+    }
+
+    /// The domain separator of ``canonicalBytes``, `"SEALKIT-RECORD-V2"`.
+    public static let canonicalDomain = Array("SEALKIT-RECORD-V2".utf8)
+
+    /// The canonical record-v2 bytes (`docs/stamp-record.md`, "Canonical bytes"): everything the
+    /// record proves and nothing personal, in one unambiguous byte string. A transparency ledger
+    /// uses them as its leaves.
+    ///
+    /// ```
+    /// "SEALKIT-RECORD-V2" ‖ u16 len ‖ TBS (SPEC §9.3) ‖ u8 len ‖ signature ‖ sealPublicKey (65)
+    ///   ‖ u16 len ‖ metadataEncoding ‖ u16 len ‖ attestation statement ‖ u8 len ‖ attestation signature
+    ///   ‖ u16 len ‖ device certificate (DER)
+    /// ```
+    ///
+    /// The personal data openings, the JSON field views and any timestamp token are not part of
+    /// it: removing the personal data (``withoutPersonalData()``) leaves the bytes unchanged.
+    public var canonicalBytes: [UInt8] {
+        let tbsBytes = tbs.encoded()
+        var out = Self.canonicalDomain
+        out.reserveCapacity(out.count + tbsBytes.count + metadataEncoding.count + attestationStatement.count
+                            + deviceCertificate.count + 240)
+        func u16(_ bytes: [UInt8]) {
+            out.appendBigEndian(UInt16(truncatingIfNeeded: bytes.count))
+            out += bytes
+        }
+        func u8(_ bytes: [UInt8]) {
+            out.append(UInt8(truncatingIfNeeded: bytes.count))
+            out += bytes
+        }
+        u16(tbsBytes)
+        u8(signature)
+        out += sealPublicKey
+        u16(metadataEncoding)
+        u16(attestationStatement)
+        u8(attestationSignature)
+        u16(deviceCertificate)
+        return out
+    }
+
+    /// The same record without the personal data openings (operator ID, biometric reference,
+    /// location, device fingerprint): the signed commitments stay, so it still verifies.
+    public func withoutPersonalData() -> StampRecord {
+        var copy = self
+        copy.metadata = metadata.withoutPersonalData
+        return copy
     }
 
     /// The attestation nonce that binds an attestation to a stamp: SHA-256 of the stamp signature.

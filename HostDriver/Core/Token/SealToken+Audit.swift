@@ -47,13 +47,13 @@ extension SealToken {
             }
             try Self.checkSealKey(key, keyID: nil)
             let chipID = try await readChipID()
-            var featureHash = recordContextCache?.personalization.featureHash
-            if featureHash == nil, let bytes = try await getData(.personalization) {
-                featureHash = try decode("personalization") { () throws(SealDataError) in
-                    try PersonalizationInfo(decoding: bytes).featureHash
+            var seal = recordContextCache?.personalization.sealIdentity
+            if seal == nil, let bytes = try await getData(.personalization) {
+                seal = try decode("personalization") { () throws(SealDataError) in
+                    try PersonalizationInfo(decoding: bytes).sealIdentity
                 }
             }
-            guard let featureHash else {
+            guard let seal else {
                 throw SealDriverError(code: .malformedResponse, reason: "audit entries on a token without personalization")
             }
             let keyID = sealKeyID(publicKeyX963: key)
@@ -71,7 +71,7 @@ extension SealToken {
                 guard entry.previousHash == previous else {
                     throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter) does not link to entry \(entry.counter - 1)")
                 }
-                let tbs = entry.tbs(chipID: chipID, featureHash: featureHash, keyID: keyID).encoded()
+                let tbs = entry.tbs(chipID: chipID, seal: seal, keyID: keyID).encoded()
                 guard Self.isValidSignature(entry.signature, over: tbs, key: key) else {
                     throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter): signature does not verify")
                 }

@@ -4,7 +4,7 @@ extension SealToken {
     /// Verifies the PIN (VERIFY, SPEC §8.6). The PIN stays verified until ``logout()``, a reset, a
     /// SELECT or a lifecycle change.
     ///
-    /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` when the PIN is not 4 to 12
+    /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` when the PIN is not 6 to 12
     ///   digits (nothing is sent, no try is spent); a `statusWord` error with
     ///   ``SealDriverError/isPINIncorrect`` and ``SealDriverError/triesRemaining`` for a wrong PIN,
     ///   ``SealDriverError/isBlocked`` when blocked.
@@ -53,6 +53,14 @@ extension SealToken {
         try await session { _ = try await run(SealCommand.resetRetryCounter(puk: puk, newPIN: newPIN)) }
     }
 
+    /// The issuer's unblock: sets a new PIN without the PUK and resets both try counters (RESET
+    /// RETRY COUNTER P1 `02`, SPEC §8.8). Call ``authenticateIssuer(using:)`` first; the new PIN
+    /// is not verified afterwards.
+    public func issuerUnblockPIN(newPIN: String) async throws {
+        try Self.checkPIN(newPIN, name: "new PIN")
+        try await session { _ = try await run(SealCommand.issuerResetRetryCounter(newPIN: newPIN)) }
+    }
+
     /// Clears PIN verification (VERIFY P1 `FF`).
     public func logout() async throws {
         try await session { _ = try await run(SealCommand.logout()) }
@@ -60,7 +68,7 @@ extension SealToken {
 
     static func checkPIN(_ pin: String, name: String) throws {
         guard PersonalizationData.isValidPIN(Array(pin.utf8)) else {
-            throw SealDriverError(code: .invalidArgument, reason: "the \(name) must be 4 to 12 digits")
+            throw SealDriverError(code: .invalidArgument, reason: "the \(name) must be 6 to 12 digits")
         }
     }
 }

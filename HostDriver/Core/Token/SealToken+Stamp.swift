@@ -67,7 +67,7 @@ extension SealToken {
     /// - Parameters:
     ///   - documentDigest: SHA-256 of the document (32 bytes).
     ///   - metadata: Time and optional place, operator and workflow fields (SPEC §9.2).
-    ///   - pin: The PIN, 4 to 12 digits.
+    ///   - pin: The PIN, 6 to 12 digits.
     ///   - grant: A remote authorization grant (SPEC §9.5), when the seal policy requires one.
     /// - Throws: what ``verifyPIN(_:)`` and ``stamp(documentDigest:metadata:grant:)`` throw
     ///   (a bad PIN format, digest or metadata is refused before anything is sent).
@@ -134,7 +134,7 @@ extension SealToken {
             guard entry.metadataDigest == sha256(metadataEncoding), entry.time == metadata.time else {
                 throw SealDriverError(code: .stampNotRecoverable, reason: "newest entry \(entry.counter) has different metadata")
             }
-            let tbs = entry.tbs(chipID: context.chipID, featureHash: context.personalization.featureHash, keyID: context.keyID)
+            let tbs = entry.tbs(chipID: context.chipID, seal: context.personalization.sealIdentity, keyID: context.keyID)
             let tbsBytes = tbs.encoded()
             guard Self.isValidSignature(entry.signature, over: tbsBytes, key: context.sealPublicKey) else {
                 throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter): signature does not verify")
@@ -183,7 +183,7 @@ extension SealToken {
         let tbs = StampTBS(
             chipID: context.chipID, counter: response.counter, serial: response.serial, expiry: response.expiry,
             expirationCode: response.expirationCode, documentDigest: documentDigest,
-            metadataDigest: sha256(request.metadataEncoding), featureHash: context.personalization.featureHash,
+            metadataDigest: sha256(request.metadataEncoding), seal: context.personalization.sealIdentity,
             keyID: context.keyID, grantSerial: grant?.serial ?? 0)
         guard Self.isValidSignature(response.signature, over: tbs.encoded(), key: context.sealPublicKey) else {
             throw SealDriverError(code: .malformedResponse,
@@ -224,9 +224,9 @@ extension SealToken {
         StampRecord(
             chipID: tbs.chipID, counter: tbs.counter, serial: tbs.serial, expiry: tbs.expiry,
             expirationCode: tbs.expirationCode, documentDigest: tbs.documentDigest, metadata: metadata,
-            metadataEncoding: metadataEncoding, metadataDigest: tbs.metadataDigest, featureHash: tbs.featureHash,
+            metadataEncoding: metadataEncoding, metadataDigest: tbs.metadataDigest, featureHash: tbs.seal.featureHash,
             keyID: tbs.keyID, sealPublicKey: context.sealPublicKey, grantSerial: tbs.grantSerial, signature: signature,
-            organizationName: context.personalization.organizationName, sealName: context.personalization.sealName,
+            organizationName: tbs.seal.organizationName, sealName: tbs.seal.sealName, sealImageHash: tbs.seal.sealImageHash,
             attestationStatement: attestation.statementBytes, attestationSignature: attestation.signature,
             deviceCertificate: context.deviceCertificate)
     }

@@ -19,6 +19,8 @@ public struct StampVerificationCheck: Hashable, Sendable, CustomStringConvertibl
         public static let metadataEncoding = ID(rawValue: "metadata-encoding")
         /// SHA-256 of the recorded `A1` value equals the metadata digest.
         public static let metadataDigest = ID(rawValue: "metadata-digest")
+        /// Every personal field's opening (plaintext and salt) reproduces its signed commitment.
+        public static let personalData = ID(rawValue: "personal-data")
         /// The key ID is SHA-256 of the seal public key.
         public static let keyID = ID(rawValue: "key-id")
         /// The serial is well formed and its check symbol matches (SPEC §10.1).
@@ -65,7 +67,7 @@ public struct StampVerificationCheck: Hashable, Sendable, CustomStringConvertibl
 
         /// Every check, in the order ``StampVerifier`` runs them.
         public static let allCases: [ID] = [
-            .recordFormat, .documentDigest, .metadataEncoding, .metadataDigest, .keyID,
+            .recordFormat, .documentDigest, .metadataEncoding, .metadataDigest, .personalData, .keyID,
             .serialFormat, .serialChip, .serialCounter, .expirationCodeFormat, .expirationCode,
             .expiryAfterStampTime, .notExpired, .stampSignature,
             .deviceCertificateChain, .deviceCertificateChipID, .deviceCertificateProfile,

@@ -188,6 +188,7 @@ public struct StampVerifier: Sendable {
             ("metadata digest", record.metadataDigest, 32...32), ("feature hash", record.featureHash, 32...32),
             ("key ID", record.keyID, 32...32), ("seal public key", record.sealPublicKey, 65...65),
             ("signature", record.signature, 8...72), ("attestation signature", record.attestationSignature, 8...72),
+            ("seal image hash", record.sealImageHash ?? [UInt8](repeating: 0, count: 32), 32...32),
         ] where !length.contains(bytes.count) {
             problems.append("\(name) has \(bytes.count) bytes")
         }
@@ -200,8 +201,12 @@ public struct StampVerifier: Sendable {
         run.add(.documentDigest, constantTimeEqual(documentDigest, record.documentDigest),
                 "document SHA-256 \(hexString(documentDigest)), record \(hexString(record.documentDigest))")
 
-        // Metadata: the recorded A1 value must be exactly the canonical encoding of the fields.
-        let canonical: Result<[UInt8], SealDataError> = Result { () throws(SealDataError) in try record.metadata.encoded() }
+        // Metadata: the recorded A1 value must be exactly the canonical encoding of the fields the
+        // record shows (the commitments as shown, not as recomputed from the openings: those are
+        // the personal-data check's business).
+        var shown = record.metadata.withoutPersonalData
+        for (field, commitment) in record.metadata.withheldCommitments { shown.withheldCommitments[field] = commitment }
+        let canonical: Result<[UInt8], SealDataError> = Result { () throws(SealDataError) in try shown.encoded() }
         let decoded: Result<StampMetadata, SealDataError> = Result { () throws(SealDataError) in
             try StampMetadata(decoding: record.metadataEncoding)
         }
@@ -211,12 +216,14 @@ public struct StampVerifier: Sendable {
         case (_, .failure(let error)):
             run.fail(.metadataEncoding, "recorded A1 value is not canonical: \(error.reason)")
         case (.success(let encoding), .success(let fields)):
-            run.add(.metadataEncoding, encoding == record.metadataEncoding && fields == record.metadata,
+            run.add(.metadataEncoding, encoding == record.metadataEncoding && fields == shown,
                     encoding == record.metadataEncoding ? "fields encode to the recorded A1 value"
                         : "fields encode to \(hexString(encoding)), record has \(hexString(record.metadataEncoding))")
         }
         run.add(.metadataDigest, constantTimeEqual(sha256(record.metadataEncoding), record.metadataDigest),
                 "SHA-256(A1) \(hexString(sha256(record.metadataEncoding))), record \(hexString(record.metadataDigest))")
+
+        checkPersonalData(record, into: &run)
 
         run.add(.keyID, constantTimeEqual(sealKeyID(publicKeyX963: record.sealPublicKey), record.keyID),
                 "SHA-256(seal key) \(hexString(sealKeyID(publicKeyX963: record.sealPublicKey))), record \(hexString(record.keyID))")
@@ -226,7 +233,7 @@ public struct StampVerifier: Sendable {
             run.pass(.serialFormat, "\(record.serial) is well formed, check symbol matches")
             let expected = Watermark.chipPrefix(chipID: record.chipID)
             run.add(.serialChip, parsed.prefix == expected,
-                    "serial prefix \(parsed.prefix), chip prefix \(expected)")
+                    "serial prefix \(String(decoding: parsed.prefix, as: UTF8.self)), chip prefix \(String(decoding: expected, as: UTF8.self))")
             run.add(.serialCounter, parsed.counter == record.counter,
                     "serial counter \(parsed.counter), record counter \(record.counter)")
         } else {
@@ -257,7 +264,46 @@ public struct StampVerifier: Sendable {
 
         run.add(.stampSignature,
                 Self.isValidSignature(record.signature, over: record.tbs.encoded(), keyX963: record.sealPublicKey),
-                "ECDSA P-256 over the \(record.tbs.encoded().count)-byte TBS with the seal key")
+                "ECDSA P-256 over the \(record.tbs.encoded().count)-byte TBS with the seal key "
+                    + "(it signs the organization, seal name, feature hash and image hash the record shows)")
+    }
+
+    /// Each personal field's opening (plaintext and salt) must reproduce the commitment signed in
+    /// the recorded `A1` value (SPEC §9.2.1). A commitment without its opening is fine: the
+    /// record's holder withheld the personal data.
+    private func checkPersonalData(_ record: StampRecord, into run: inout CheckRun) {
+        guard let signed = try? StampMetadata(decoding: record.metadataEncoding) else {
+            run.fail(.personalData, "cannot check: the recorded A1 value does not decode")
+            return
+        }
+        var problems: [String] = []
+        var opened: [String] = []
+        var withheld: [String] = []
+        for field in StampMetadata.PersonalField.allCases {
+            let committed = signed.withheldCommitments[field]
+            guard record.metadata.holdsPlaintext(field) else {
+                if committed != nil { withheld.append(field.rawValue) }
+                continue
+            }
+            guard let plaintext = record.metadata.plaintextBytes(field), let salt = record.metadata.salts[field],
+                  salt.count == StampMetadata.saltLength else {
+                problems.append("\(field.rawValue): incomplete opening")
+                continue
+            }
+            guard let committed else {
+                problems.append("\(field.rawValue): opened but not committed in the signed metadata")
+                continue
+            }
+            if constantTimeEqual(StampMetadata.commitment(field: field, salt: salt, plaintext: plaintext), committed) {
+                opened.append(field.rawValue)
+            } else {
+                problems.append("\(field.rawValue): plaintext and salt do not match the signed commitment")
+            }
+        }
+        let detail = problems.isEmpty
+            ? "opened: \(opened.isEmpty ? "none" : opened.joined(separator: ", ")); withheld: \(withheld.isEmpty ? "none" : withheld.joined(separator: ", "))"
+            : problems.joined(separator: "; ")
+        run.add(.personalData, problems.isEmpty, detail)
     }
 
     // MARK: Device checks
@@ -352,8 +398,10 @@ public struct StampVerifier: Sendable {
                 "key policy \(hexString([statement.keyPolicy.rawValue])) (bit0 = generated on chip)")
         let nonce = StampRecord.attestationNonce(signature: record.signature)
         let bound = statement.nonce == nonce && statement.counter >= record.counter
+            && statement.audit.newestCounter == statement.counter
         run.add(.attestationBinding, bound,
-                "nonce \(statement.nonce == nonce ? "is" : "is not") SHA-256 of the stamp signature; statement counter \(statement.counter), stamp counter \(record.counter)")
+                "nonce \(statement.nonce == nonce ? "is" : "is not") SHA-256 of the stamp signature; statement counter \(statement.counter), "
+                    + "stamp counter \(record.counter), signed audit head counter \(statement.audit.newestCounter)")
     }
 
     // MARK: Helpers

@@ -139,6 +139,7 @@ extension ConformanceCatalog {
             let card = try await ctx.selected()
             try expectEqual(try await attestationStatement(card, nonce: [7]).counter, try await card.counter(), "statement counter vs. GET DATA 0103")
         }
+        protocolV2AttestationCases(&list)
         return list.cases
     }
 }

@@ -45,7 +45,7 @@ extension ConformanceCatalog {
             let facts = try await token.card.facts()
             try await token.card.verifyPIN(token.pin)
             for index in 1...3 {
-                let stamped = try await token.card.stamp(pin: nil, grant: grant)
+                let stamped = try await token.card.stamp(pin: token.pin, grant: grant)
                 try expectEqual(stamped.response.counter, base.counter + UInt32(index), "counter of window stamp \(index)")
                 try stamped.checkSignature(facts, grantSerial: grant.serial)
             }
@@ -56,7 +56,7 @@ extension ConformanceCatalog {
             let grant = try token.grant(serial: base.serial + 1, kind: .counterWindow, first: base.counter + 1, last: base.counter + 2, digest: nil)
             try await token.card.verifyPIN(token.pin)
             _ = try await token.card.stamp(pin: nil, grant: grant)
-            _ = try await token.card.stamp(pin: nil, grant: grant)
+            _ = try await token.card.stamp(pin: token.pin, grant: grant)
             try await expectGrantRefused(token, grant: grant, "third stamp on a two-counter window")
         }
         list.add(7, "§9.5", "A grant signed by another key is answered 6982", requires: remoteReq) { ctx in
@@ -75,7 +75,8 @@ extension ConformanceCatalog {
                                         forChip: other)
             try await expectGrantRefused(token, grant: grant, "grant bound to another chip ID")
         }
-        list.add(9, "§9.5", "A newer grant supersedes a counter window", requires: remoteReq) { ctx in
+        list.add(9, "§9.5", "A newer grant does not cancel a counter window (v2: used serials are a set, not a high-water mark)",
+                 requires: remoteReq) { ctx in
             let token = try await ctx.remoteAuthorizationCard()
             let base = try await token.baseline()
             let window = try token.grant(serial: base.serial + 1, kind: .counterWindow, first: base.counter + 1, last: base.counter + 10, digest: nil)
@@ -83,8 +84,8 @@ extension ConformanceCatalog {
             _ = try await token.card.stamp(pin: nil, grant: window)
             let digest = SuiteData.documentDigest(ctx.caseID)
             let document = try token.grant(serial: base.serial + 2, kind: .document, first: base.counter + 2, last: base.counter + 2, digest: digest)
-            _ = try await token.card.stamp(pin: nil, digest: digest, grant: document)
-            try await expectGrantRefused(token, grant: window, "the older window grant after a newer grant")
+            _ = try await token.card.stamp(pin: token.pin, digest: digest, grant: document)
+            _ = try await token.card.stamp(pin: token.pin, grant: window)
         }
         list.add(10, "§9.5", "A grant whose window starts after the next counter is answered 6982", requires: remoteReq) { ctx in
             let token = try await ctx.remoteAuthorizationCard()
@@ -111,6 +112,7 @@ extension ConformanceCatalog {
             let statement = try await attestationStatement(token.card, nonce: [])
             try expect(statement.keyPolicy.contains(.remoteAuthorizationRequired), "attestation policy lacks bit3 (remote authorization)")
         }
+        protocolV2GrantCases(&list)
         return list.cases
     }
 
@@ -153,7 +155,7 @@ extension ConformanceCatalog {
             await ctx.note("W = \(writes) NVM writes; \(writes - afterCount) tears before, \(afterCount) after the commit")
         }
         list.add(2, "§11", "A torn wrong VERIFY never leaves more tries than before, nor fewer than after", requires: tearReq) { ctx in
-            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 15))
+            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 10))
             let card = token.card
             let injector = try faultInjector(card)
             let wrong = SuiteData.wrongPIN(for: SuiteData.freshPIN)
@@ -207,7 +209,7 @@ extension ConformanceCatalog {
             await ctx.note("W = \(writes) NVM writes; \(writes - complete) tears left MANUFACTURED, \(complete) PERSONALIZED")
         }
         list.add(4, "§11", "A torn CHANGE REFERENCE DATA with a wrong old PIN never restores a try", requires: tearReq) { ctx in
-            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 15))
+            let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 10))
             let card = token.card
             let injector = try faultInjector(card)
             let command = SealCommand.changePIN(current: SuiteData.wrongPIN(for: SuiteData.freshPIN), new: "11223344")
@@ -221,7 +223,7 @@ extension ConformanceCatalog {
             try await card.verifyPIN(SuiteData.freshPIN)
         }
         list.add(5, "§11", "A torn RESET RETRY COUNTER with a wrong PUK never restores a PUK try", requires: tearReq) { ctx in
-            let token = try await ctx.personalizedCard(SuiteData.personalization(pukTryLimit: 15))
+            let token = try await ctx.personalizedCard(SuiteData.personalization(pukTryLimit: 10))
             let card = token.card
             let injector = try faultInjector(card)
             let command = SealCommand.resetRetryCounter(puk: SuiteData.wrongPIN(for: SuiteData.freshPUK), newPIN: "11223344")
@@ -253,9 +255,10 @@ extension ConformanceCatalog {
                     _ = try await card.stamp(pin: SuiteData.freshPIN)
                 } else {
                     try expectEqual(state, LifecycleState.terminated.rawValue, "lifecycle after termination torn at write \(n) of \(writes)")
-                    for tag in ["01 04", "01 07", "01 0A"] {
-                        try expectSW(try await card.send(apdu("00 CA \(tag) 00")), .referencedDataNotFound, "GET DATA \(tag) after the torn termination")
-                    }
+                    try expectSW(try await card.send(apdu("00 CA 01 04 00")), .referencedDataNotFound, "GET DATA 0104 after the torn termination")
+                    // v2 (§6): the public key and key ID stay; the private key is gone (STAMP below is refused anyway).
+                    try expectBytes(try await card.getData(.sealPublicKey), token.sealPublicKey, "GET DATA 0107 after the torn termination")
+                    try expectBytes(try await card.getData(.sealKeyID), token.keyID, "GET DATA 010A after the torn termination")
                     try expectSW(try await card.send(SealCommand.verify(pin: SuiteData.freshPIN)), .conditionsOfUseNotSatisfied, "VERIFY when TERMINATED")
                 }
                 await card.disconnect()
@@ -276,6 +279,7 @@ extension ConformanceCatalog {
                 try await card.expectNotVerified("after the torn VERIFY")
             }
         }
+        protocolV2EnduranceCases(&list)
         return list.cases
     }
 }

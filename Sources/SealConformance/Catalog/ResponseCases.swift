@@ -240,7 +240,7 @@ extension ConformanceCatalog {
             let bytes = try await card.getData(.capabilities)
             try expectEqual(bytes.count, 21, "GET DATA 0105 length")
             let caps = try expectDecodes("capabilities") { try SealCapabilities(decoding: bytes) }
-            try expectBytes(caps.specVersion, [0x01, 0x00], "spec version")
+            try expectBytes(caps.specVersion, [0x02, 0x00], "spec version")
             try expectEqual(caps.maxCommandData, 0x1000, "maximum command data")
             try expectEqual(caps.maxResponseData, 0x10000, "maximum response data")
             try expect(caps.features.contains([.commandChaining, .extendedLength]), "features \(caps.features.rawValue) lack chaining or extended length")

@@ -42,11 +42,12 @@ extension ConformanceCatalog {
             _ = try await ctx.card.send(SealCommand.verify(pin: SuiteData.wrongPIN(for: ctx.pin)))
             try await ctx.card.expectNotVerified("after a wrong VERIFY")
         }
-        list.add(7, "§8.6", "A PIN outside 4…12 bytes is answered 6700 without decrement") { ctx in
+        list.add(7, "§8.6", "A PIN outside 6…12 digits is answered 6A80 without decrement") { ctx in
             let card = try await ctx.selected()
             let before = try await card.pinStatus()
-            try await card.expectAll([("00 20 00 81 03 31 32 33", .wrongLength),
-                                      ("00 20 00 81 0D 31 32 33 34 35 36 37 38 39 30 31 32 33", .wrongLength)], "VERIFY with a 3- or 13-digit PIN")
+            try await card.expectAll([("00 20 00 81 03 31 32 33", .wrongData), ("00 20 00 81 05 31 32 33 34 35", .wrongData),
+                                      ("00 20 00 81 0D 31 32 33 34 35 36 37 38 39 30 31 32 33", .wrongData)],
+                                     "VERIFY with a 3-, 5- or 13-digit PIN")
             try expectEqual(try await card.pinStatus(), before, "PIN status after the length errors")
         }
         list.add(8, "§8.6", "A PIN with a non-digit is answered 6A80 without decrement") { ctx in
@@ -172,11 +173,11 @@ extension ConformanceCatalog {
             try expectSW(try await card.pinState(), .authenticationMethodBlocked, "VERIFY without data on a blocked PIN")
             try expectEqual(try await card.pinStatus().pinTriesRemaining, 0, "GET DATA 0104 PIN tries")
         }
-        list.add(21, "§8.6", "On a blocked PIN a length error is still 6700, a non-digit PIN 6983", requires: freshReq) { ctx in
+        list.add(21, "§8.6", "On a blocked PIN a PIN of the wrong length or with a non-digit is answered 6983", requires: freshReq) { ctx in
             let token = try await ctx.personalizedCard(SuiteData.personalization(pinTryLimit: 1))
             let card = token.card
             try expectSW(try await card.send(SealCommand.verify(pin: SuiteData.wrongPIN(for: SuiteData.freshPIN))), .verificationFailed(triesRemaining: 0), "the only wrong try")
-            try expectSW(try await card.send(apdu("00 20 00 81 03 31 32 33")), .wrongLength, "3-digit VERIFY on a blocked PIN")
+            try expectSW(try await card.send(apdu("00 20 00 81 03 31 32 33")), .authenticationMethodBlocked, "3-digit VERIFY on a blocked PIN")
             try expectSW(try await card.send(apdu("00 20 00 81 04 31 32 41 34")), .authenticationMethodBlocked, "non-digit VERIFY on a blocked PIN")
         }
         list.add(22, "§8.7", "CHANGE REFERENCE DATA on a blocked PIN is answered 6983", requires: freshReq) { ctx in
@@ -213,6 +214,7 @@ extension ConformanceCatalog {
             try expectSW(try await card.send(SealCommand.changePIN(current: "1234", new: "5678")), .conditionsOfUseNotSatisfied, "CHANGE REFERENCE DATA")
             try expectSW(try await card.send(SealCommand.resetRetryCounter(puk: "12345678", newPIN: "5678")), .conditionsOfUseNotSatisfied, "RESET RETRY COUNTER")
         }
+        protocolV2PINCases(&list)
         return list.cases
     }
 
@@ -267,16 +269,21 @@ extension ConformanceCatalog {
             try expectSuccessNoData(try await card.send(SealCommand.setLifecycle(.active)), "PERSONALIZED → ACTIVE")
             try await card.expectNotVerified("after SET LIFECYCLE")
         }
-        list.add(8, "§6", "TERMINATED zeroizes the keys but keeps counter, audit log and identity readable", requires: freshReq) { ctx in
+        list.add(8, "§6", "TERMINATED zeroizes the keys but keeps counter, audit log, identity, seal public key and key ID readable",
+                 requires: freshReq) { ctx in
             let token = try await ctx.personalizedCard()
             let card = token.card
             let stamped = try await card.stamp(pin: SuiteData.freshPIN)
+            let facts = try await card.facts()
             try await ctx.authenticateIssuer(on: card)
             try expectSuccessNoData(try await card.send(SealCommand.setLifecycle(.terminated)), "SET LIFECYCLE TERMINATED")
             try expectEqual(try await card.lifecycle(), LifecycleState.terminated.rawValue, "lifecycle")
-            for tag in ["01 04", "01 07", "01 0A"] {
-                try expectSW(try await card.send(apdu("00 CA \(tag) 00")), .referencedDataNotFound, "GET DATA \(tag) after termination")
-            }
+            try expectSW(try await card.send(apdu("00 CA 01 04 00")), .referencedDataNotFound, "GET DATA 0104 (PIN status) after termination")
+            // v2 (§6, §8.5): the public key and key ID outlive the private key, so the log stays checkable.
+            try expectBytes(try await card.getData(.sealPublicKey), token.sealPublicKey, "GET DATA 0107 after termination")
+            try expectBytes(try await card.getData(.sealKeyID), sealKeyID(publicKeyX963: token.sealPublicKey), "GET DATA 010A after termination")
+            let status = try await card.auditStatus()
+            try await checkAuditChain(card, facts: facts, from: status.oldestCounter, to: status.newestCounter, head: status.headHash)
             try expectEqual(try await card.counter(), stamped.response.counter, "counter after termination")
             try expectBytes(try await card.chipID(), token.chipID, "chip ID after termination")
             let entry = try await card.readAudit(0)
@@ -382,6 +389,7 @@ extension ConformanceCatalog {
             try expectSW(answer, .success, "PERSONALIZE with the TLVs in descending order")
             _ = try parsePersonalizeResponse(answer.data, label: card.label)
         }
+        protocolV2PersonalizationCases(&list)
         return list.cases
     }
 

@@ -20,8 +20,8 @@ extension ConformanceCatalog {
             let first = try await card.stamp(pin: ctx.pin)
             try expectEqual(first.response.counter, before + 1, "counter of the first stamp")
             try expectEqual(try await card.counter(), before + 1, "GET DATA 0103 after one stamp")
-            let second = try await card.stamp(pin: nil)
-            try expectEqual(second.response.counter, before + 2, "counter of the second stamp (PIN still verified)")
+            let second = try await card.stamp(pin: ctx.pin)
+            try expectEqual(second.response.counter, before + 2, "counter of the second stamp (VERIFY again: PIN always, §8.13)")
         }
         list.add(3, "§8.13", "The counter is monotonic across warm reset and power cycle", consumes: .init(stamps: 2)) { ctx in
             let card = try await ctx.selected()
@@ -41,19 +41,21 @@ extension ConformanceCatalog {
             let stamped = try await card.stamp(pin: ctx.pin)
             let serial = stamped.response.serial
             let chars = Array(serial)
-            try expect(chars.count == 19 && chars[4] == "-" && chars[9] == "-" && chars[17] == "-",
-                       "serial \(serial) is not XXXX-XXXX-XXXXXXX-K")
+            try expect(chars.count == 30 && [6, 13, 20, 28].allSatisfy { chars[$0] == "-" },
+                       "serial \(serial) is not PPPPPP-PPPPPP-PPPPPP-CCCCCCC-K (30 characters)")
             let alphabet = Set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-            try expect((chars[0..<4] + chars[5..<9] + chars[10..<17]).allSatisfy { alphabet.contains($0) }, "serial \(serial) leaves the Crockford alphabet")
+            try expect((chars[0..<6] + chars[7..<13] + chars[14..<20] + chars[21..<28]).allSatisfy { alphabet.contains($0) },
+                       "serial \(serial) leaves the Crockford alphabet")
             let parsed = try expectValue(Watermark.parseSerial(serial), "serial \(serial): check symbol does not match")
-            try expectEqual(parsed.prefix, Watermark.chipPrefix(chipID: chipID), "serial prefix vs. SHA-256(\"SEALKIT-SERIAL-V1\" || chip ID)")
+            try expectEqual(String(decoding: parsed.prefix, as: UTF8.self), String(decoding: Watermark.chipPrefix(chipID: chipID), as: UTF8.self),
+                            "serial prefix vs. the first 90 bits of SHA-256(\"SEALKIT-SERIAL-V2\" || chip ID)")
             try expectEqual(parsed.counter, stamped.response.counter, "serial counter part")
             try expectEqual(serial, Watermark.serial(chipID: chipID, counter: stamped.response.counter), "serial")
         }
         list.add(5, "§10.1", "Serials are unique per stamp", consumes: .init(stamps: 2)) { ctx in
             let card = try await ctx.selected()
             let first = try await card.stamp(pin: ctx.pin)
-            let second = try await card.stamp(pin: nil)
+            let second = try await card.stamp(pin: ctx.pin)
             try expect(first.response.serial != second.response.serial, "two stamps share serial \(first.response.serial)")
             try expect(Watermark.parseSerial(second.response.serial) != nil, "second serial \(second.response.serial) has a bad check symbol")
         }
@@ -128,6 +130,7 @@ extension ConformanceCatalog {
             let record = try await stampWithDriver(ctx.card.transport, pin: ctx.pin, document: document)
             try await checkRecord(record, document: document, roots: ctx.vendorRoots)
         }
+        protocolV2StampCases(&list)
         return list.cases
     }
 
@@ -165,7 +168,7 @@ extension ConformanceCatalog {
             let card = try await ctx.selected()
             let facts = try await card.facts()
             let first = try await card.stamp(pin: ctx.pin)
-            let second = try await card.stamp(pin: nil)
+            let second = try await card.stamp(pin: ctx.pin)
             let older = try AuditEntry(decoding: try await card.readAudit(first.response.counter).data)
             let newer = try AuditEntry(decoding: try await card.readAudit(second.response.counter).data)
             try expectBytes(newer.previousHash, auditEntryHash(older, facts: facts), "previous hash of entry \(newer.counter)")
@@ -191,7 +194,7 @@ extension ConformanceCatalog {
             let capacity = UInt32(capabilities.auditLogCapacity)
             let total = max(UInt32(70), capacity + 6)
             try await card.verifyPIN(SuiteData.freshPIN)
-            for _ in 0..<total { _ = try await card.stamp(pin: nil) }
+            for _ in 0..<total { _ = try await card.stamp(pin: SuiteData.freshPIN) }
             let status = try await card.auditStatus()
             let oldest = total - capacity + 1
             try expectEqual(status.oldestCounter, oldest, "oldest retained counter after \(total) stamps (capacity \(capacity))")
@@ -228,6 +231,7 @@ extension ConformanceCatalog {
             try await checkAuditChain(card, facts: facts, from: status.oldestCounter, to: status.newestCounter, head: status.headHash)
             await ctx.note("entries \(status.oldestCounter)…\(status.newestCounter) verified")
         }
+        protocolV2AuditCases(&list)
         return list.cases
     }
 }
@@ -258,7 +262,7 @@ func checkAuditChain(_ card: ConformanceCard, facts: TokenFacts, from: UInt32, t
         try expectSW(answer, .success, "READ AUDIT LOG \(counter)")
         let entry = try expectDecodes("audit entry \(counter)") { try AuditEntry(decoding: answer.data) }
         try expectEqual(entry.counter, counter, "counter of the entry read for \(counter)")
-        let tbs = entry.tbs(chipID: facts.chipID, featureHash: facts.featureHash, keyID: facts.keyID)
+        let tbs = entry.tbs(chipID: facts.chipID, seal: facts.personalization.sealIdentity, keyID: facts.keyID)
         try checkECDSA(publicKey: key, signature: entry.signature, message: tbs.encoded(), "signature of audit entry \(counter)")
         if let previous { try expectBytes(entry.previousHash, previous, "previous hash of entry \(counter)") }
         previous = auditEntryHash(entry, facts: facts)

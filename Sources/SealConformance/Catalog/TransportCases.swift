@@ -133,7 +133,7 @@ extension ConformanceCatalog {
             try expectBytes(children[0].value, SealApplet.aid, "FCI 84 (AID)")
             let proprietary = try expectDecodes("FCI A5") { try children[1].children() }
             try expectEqual(proprietary.map(\.tag.description), ["80", "81", "82", "83"], "FCI A5 objects")
-            try expectBytes(proprietary[0].value, [0x01, 0x00], "FCI 80 (spec version)")
+            try expectBytes(proprietary[0].value, [0x02, 0x00], "FCI 80 (spec version)")
             try expectBytes(proprietary[1].value, [0x10, 0x00], "FCI 81 (maximum command data)")
             try expectBytes(proprietary[2].value, [0x00, 0x01, 0x00, 0x00], "FCI 82 (maximum response data)")
             try expect(proprietary[3].value.count == 1 && proprietary[3].value[0] & 0x03 == 0x03,
@@ -187,12 +187,16 @@ extension ConformanceCatalog {
             try expectSW(answer, .success, "case 2S GET DATA 0101 Le 10")
             try expectEqual(answer.data.count, 16, "response length")
         }
-        list.add(3, "§3.1", "Case 2 short: Le 00 means 256 (GET ATTESTATION without nonce)") { ctx in
+        list.add(3, "§3.1", "Case 2 short: Le 00 means 256 (GET ATTESTATION without nonce: 256 bytes, then 61xx)") { ctx in
             let card = try await ctx.selected()
+            // The v2 statement makes the response longer than 256 bytes (§9.4): Le 00 gets exactly
+            // the first 256 bytes and 61xx for the rest (§3.3 step 3; its length varies, so never 6Cxx).
             let answer = try await card.send(apdu("80 58 00 00 00"))
-            try expectSW(answer, .success, "case 2S GET ATTESTATION Le 00 (response ≤ 256 bytes fits Ne = 256)")
-            _ = try decodeAttestation(answer.data)
-            try expect(answer.data.count > 16, "Le 00 must accept up to 256 bytes, got only \(answer.data.count)")
+            try expect(answer.sw.bytesRemaining != nil, "case 2S GET ATTESTATION Le 00: expected 61xx, got \(answer.sw)")
+            try expect(answer.data.count == 256, "Le 00 must mean 256 bytes, got \(answer.data.count)")
+            let rest = try await card.send(SealCommand.getResponse(ne: 256))
+            try expectSW(rest, .success, "GET RESPONSE after GET ATTESTATION Le 00")
+            _ = try decodeAttestation(answer.data + rest.data)
         }
         list.add(4, "§3.1", "Case 2 extended: Le 0000 means 65536 (whole device certificate at once)") { ctx in
             let card = try await ctx.selected()

@@ -7,6 +7,16 @@ import X509
 /// remote authority, and its PIN.
 public typealias RemoteAuthorizationToken = (transport: any CardTransport, authority: P256.Signing.PrivateKey, pin: String)
 
+/// Which rules a target is held to (SPEC §13.1).
+public enum ConformanceProfile: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A chip whose seal applet is its native operating system: every rule applies.
+    case native
+    /// A seal applet on Java Card: the native-OS rules (ATR, `6D00` before selection, logical
+    /// channels; ``ConformanceCatalog/nativeOSCaseIDs``) belong to the card's runtime, not to the
+    /// applet, and their cases are skipped.
+    case javaCard = "java-card"
+}
+
 /// Everything a conformance run needs, supplied by `sealctl conformance` or by tests as closures.
 public struct ConformanceTarget: Sendable {
     /// A name for reports ("SealKit in-process simulator", a reader name, …).
@@ -29,6 +39,8 @@ public struct ConformanceTarget: Sendable {
     public var makeRemoteAuthorizationToken: (@Sendable () async throws -> RemoteAuthorizationToken)?
     /// Whether the tokens are simulated (fresh tokens then offer fault injection).
     public var isSimulator: Bool
+    /// Which rules apply: ``ConformanceProfile/native`` unless set.
+    public var profile: ConformanceProfile = .native
 
     /// Creates a target; only ``name``, ``openToken``, ``pin`` and ``puk`` are required, and every
     /// optional part left out skips the cases that need it (``missingReason(_:)`` says which).

@@ -139,8 +139,10 @@ package struct RemoteToken: Sendable {
 
     /// A grant signed by `signer` (default: the token's authority) for `chipID` (default: this token's).
     package func grant(serial: UInt32, kind: AuthorizationGrant.Kind, first: UInt32, last: UInt32, digest: [UInt8]?,
-                      signer: P256.Signing.PrivateKey? = nil, forChip: [UInt8]? = nil) throws -> AuthorizationGrant {
-        var grant = AuthorizationGrant(serial: serial, kind: kind, firstCounter: first, lastCounter: last, documentDigest: digest, signature: [])
+                      signer: P256.Signing.PrivateKey? = nil, forChip: [UInt8]? = nil, notBefore: UInt64 = 0,
+                      notAfter: UInt64 = UInt64.max, maxStamps: UInt32? = nil) throws -> AuthorizationGrant {
+        var grant = AuthorizationGrant(serial: serial, kind: kind, firstCounter: first, lastCounter: last, documentDigest: digest,
+                                       notBefore: notBefore, notAfter: notAfter, maxStamps: maxStamps, signature: [])
         let key = try signer ?? authority
         grant.signature = Array(try key.signature(for: grant.signedBytes(chipID: forChip ?? chipID)).derRepresentation)
         return grant

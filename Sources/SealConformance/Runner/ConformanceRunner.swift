@@ -50,6 +50,9 @@ public struct ConformanceRunner: Sendable {
         if let missing = conformanceCase.requirements.sorted().compactMap({ target.missingReason($0) }).first {
             return result(.skip, 0, missing)
         }
+        if target.profile == .javaCard, ConformanceCatalog.nativeOSCaseIDs.contains(conformanceCase.id) {
+            return result(.skip, 0, "a native-OS rule (SPEC §13.1): the Java Card runtime, not the applet, answers it")
+        }
 
         let clock = ContinuousClock()
         let began = clock.now

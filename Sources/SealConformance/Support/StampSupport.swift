@@ -57,7 +57,7 @@ package struct StampOutcome: Sendable {
     package func tbs(_ facts: TokenFacts, grantSerial: UInt32 = 0) -> StampTBS {
         StampTBS(chipID: facts.chipID, counter: response.counter, serial: response.serial, expiry: response.expiry,
                  expirationCode: response.expirationCode, documentDigest: request.documentDigest, metadataDigest: metadataDigest,
-                 featureHash: facts.featureHash, keyID: facts.keyID, grantSerial: grantSerial)
+                 seal: facts.personalization.sealIdentity, keyID: facts.keyID, grantSerial: grantSerial)
     }
 
     /// Fails unless the signature verifies under the seal public key over the rebuilt TBS.
@@ -75,7 +75,7 @@ package func checkECDSA(publicKey: P256.Signing.PublicKey, signature: [UInt8], m
 
 /// The entry hash of SPEC §9.6 for `entry`, given the token's facts.
 func auditEntryHash(_ entry: AuditEntry, facts: TokenFacts) -> [UInt8] {
-    AuditEntry.chainHash(previous: entry.previousHash, tbs: entry.tbs(chipID: facts.chipID, featureHash: facts.featureHash, keyID: facts.keyID).encoded(),
+    AuditEntry.chainHash(previous: entry.previousHash, tbs: entry.tbs(chipID: facts.chipID, seal: facts.personalization.sealIdentity, keyID: facts.keyID).encoded(),
                          signature: entry.signature)
 }
 

@@ -16,15 +16,22 @@ package enum SuiteData {
     package static func personalization(
         pin: String = freshPIN, puk: String = freshPUK, pinTryLimit: UInt8 = freshPINTryLimit, pukTryLimit: UInt8 = freshPUKTryLimit,
         remoteAuthorityKey: [UInt8]? = nil, requiresRemoteAuthorization: Bool = false,
-        validity: UInt32 = freshValidity, watermarkKey: [UInt8]? = nil, sealName: String = "Conformance Seal"
+        validity: UInt32 = freshValidity, watermarkKey: [UInt8]? = nil, sealName: String = "Conformance Seal",
+        sealImageHash: [UInt8]? = sealImageHash, requiresPINPerStamp: Bool = true, auditLogRequiresAuthentication: Bool = false,
+        timeToleranceSeconds: UInt32 = PersonalizationData.defaultTimeTolerance
     ) -> PersonalizationData {
         PersonalizationData(
             organizationName: "SealKit Conformance Suite", sealName: sealName,
             featureHash: Array(SHA256.hash(data: Array("SealKit conformance imprint".utf8))),
             pin: pin, pinTryLimit: pinTryLimit, puk: puk, pukTryLimit: pukTryLimit,
             remoteAuthorityKey: remoteAuthorityKey, requiresRemoteAuthorization: requiresRemoteAuthorization,
-            watermarkValiditySeconds: validity, watermarkKey: watermarkKey ?? randomBytes(32))
+            watermarkValiditySeconds: validity, watermarkKey: watermarkKey ?? randomBytes(32), sealImageHash: sealImageHash,
+            requiresPINPerStamp: requiresPINPerStamp, auditLogRequiresAuthentication: auditLogRequiresAuthentication,
+            timeToleranceSeconds: timeToleranceSeconds)
     }
+
+    /// The seal image hash fresh tokens are personalized with (tag `4C`).
+    package static let sealImageHash: [UInt8] = Array(SHA256.hash(data: Array("SealKit conformance seal image".utf8)))
 
     /// SHA-256 of a document text unique to the case and `index`.
     package static func documentDigest(_ label: String, _ index: Int = 0) -> [UInt8] {
@@ -45,7 +52,8 @@ package enum SuiteData {
     package static func fullMetadata(time: UInt64 = now()) -> StampMetadata {
         StampMetadata(time: time, latitudeMicrodegrees: 31_230_400, longitudeMicrodegrees: 121_473_700,
                       operatorID: "conformance-operator", deviceFingerprint: [0xDE, 0xAD, 0xBE, 0xEF],
-                      organizationUnit: "Conformance", approvalNode: "Lab")
+                      organizationUnit: "Conformance", approvalNode: "Lab", documentName: "Conformance contract.pdf",
+                      operatorBiometricReference: Array(SHA256.hash(data: Array("conformance biometric template".utf8))))
     }
 
     package static func randomBytes(_ count: Int) -> [UInt8] {

@@ -244,7 +244,9 @@ struct FakeSealChip: Sendable {
             if perso.requiresRemoteAuthorization { policy.insert(.remoteAuthorizationRequired) }
             let statement = AttestationStatement(
                 chipID: chipID, sealPublicKey: sealKey, keyID: sealKeyID(publicKeyX963: sealKey),
-                featureHash: perso.featureHash, keyPolicy: policy, counter: counter, lifecycle: lifecycle.rawValue, nonce: data)
+                featureHash: perso.featureHash, keyPolicy: policy, counter: counter, lifecycle: lifecycle.rawValue,
+                audit: AuditStatus(oldestCounter: audit.first?.counter ?? 0, newestCounter: audit.last?.counter ?? 0,
+                                   headHash: auditHead), nonce: data)
             let bytes = statement.encoded()
             return (AttestationResponse(statementBytes: bytes, signature: sign(bytes, keyRaw: deviceKeyRaw)).encoded(), 0x9000)
 
@@ -275,7 +277,9 @@ struct FakeSealChip: Sendable {
         let grantSerial = request.grant?.serial ?? 0
         let tbs = StampTBS(chipID: chipID, counter: n, serial: serial, expiry: expiry, expirationCode: code,
                            documentDigest: request.documentDigest, metadataDigest: metadataDigest,
-                           featureHash: perso.featureHash, keyID: sealKeyID(publicKeyX963: sealKey), grantSerial: grantSerial)
+                           seal: SealIdentity(organizationName: perso.organizationName, sealName: perso.sealName,
+                                              featureHash: perso.featureHash, sealImageHash: perso.sealImageHash),
+                           keyID: sealKeyID(publicKeyX963: sealKey), grantSerial: grantSerial)
         let signature = sign(tbs.encoded(), keyRaw: keyRaw)
         let entry = AuditEntry(counter: n, time: request.metadata.time, documentDigest: request.documentDigest,
                                metadataDigest: metadataDigest, serial: serial, expiry: expiry, expirationCode: code,
@@ -304,7 +308,8 @@ struct FakeSealChip: Sendable {
             return PersonalizationInfo(organizationName: perso.organizationName, sealName: perso.sealName,
                                        featureHash: perso.featureHash, requiresRemoteAuthorization: perso.requiresRemoteAuthorization,
                                        watermarkValiditySeconds: perso.watermarkValiditySeconds,
-                                       remoteAuthorityKey: perso.remoteAuthorityKey).encoded()
+                                       remoteAuthorityKey: perso.remoteAuthorityKey, sealImageHash: perso.sealImageHash,
+                                       policyByte: perso.policyByte).encoded()
         case .auditStatus:
             return AuditStatus(oldestCounter: audit.first?.counter ?? 0, newestCounter: audit.last?.counter ?? 0,
                                headHash: auditHead).encoded()

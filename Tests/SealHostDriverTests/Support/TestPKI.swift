@@ -120,7 +120,11 @@ struct StampFixture {
         var metadata = StampMetadata(time: StampFixture.stampTime, latitudeMicrodegrees: 48_858_370,
                                      longitudeMicrodegrees: 2_294_481, operatorID: "op-17",
                                      deviceFingerprint: [0xDE, 0xAD, 0xBE, 0xEF], organizationUnit: "Registry",
-                                     approvalNode: "node-3")
+                                     approvalNode: "node-3", documentName: "Contract no. 42.pdf",
+                                     operatorBiometricReference: Array(SHA256.hash(data: Array("template".utf8))))
+        var organizationName = "Example Registry"
+        var sealName = "Official Seal"
+        var sealImageHash: [UInt8]? = Array(SHA256.hash(data: Array("seal image".utf8)))
         var grantSerial: UInt32 = 0
         var expiry: UInt64?
         var serial: String?
@@ -145,13 +149,17 @@ struct StampFixture {
         let keyID = sealKeyID(publicKeyX963: sealPublicKey)
         let documentDigest = Array(SHA256.hash(data: document))
         let tbs = StampTBS(chipID: chipID, counter: p.counter, serial: serial, expiry: expiry, expirationCode: code,
-                           documentDigest: documentDigest, metadataDigest: metadataDigest, featureHash: featureHash,
+                           documentDigest: documentDigest, metadataDigest: metadataDigest,
+                           seal: SealIdentity(organizationName: p.organizationName, sealName: p.sealName,
+                                              featureHash: featureHash, sealImageHash: p.sealImageHash),
                            keyID: keyID, grantSerial: p.grantSerial)
         let signature = Array(try sealKey.signature(for: tbs.encoded()).derRepresentation)
         let statement = AttestationStatement(
             chipID: p.attestationChipID ?? chipID, sealPublicKey: p.attestationSealKey ?? sealPublicKey,
             keyID: p.attestationKeyID ?? keyID, featureHash: p.attestationFeatureHash ?? featureHash,
             keyPolicy: p.keyPolicy, counter: p.attestationCounter ?? p.counter, lifecycle: LifecycleState.active.rawValue,
+            audit: AuditStatus(oldestCounter: 1, newestCounter: p.attestationCounter ?? p.counter,
+                               headHash: [UInt8](repeating: 0xA5, count: 32)),
             nonce: p.attestationNonce ?? StampRecord.attestationNonce(signature: signature))
         let statementBytes = statement.encoded()
         let attestationSignature = Array(try deviceKey.signature(for: statementBytes).derRepresentation)
@@ -159,8 +167,8 @@ struct StampFixture {
             chipID: chipID, counter: p.counter, serial: serial, expiry: expiry, expirationCode: code,
             documentDigest: documentDigest, metadata: p.metadata, metadataEncoding: metadataEncoding,
             metadataDigest: metadataDigest, featureHash: featureHash, keyID: keyID, sealPublicKey: sealPublicKey,
-            grantSerial: p.grantSerial, signature: signature, organizationName: "Example Registry", sealName: "Official Seal",
-            attestationStatement: statementBytes, attestationSignature: attestationSignature,
+            grantSerial: p.grantSerial, signature: signature, organizationName: p.organizationName, sealName: p.sealName,
+            sealImageHash: p.sealImageHash, attestationStatement: statementBytes, attestationSignature: attestationSignature,
             deviceCertificate: p.deviceCertificate ?? deviceCertificate)
     }
 }

@@ -74,6 +74,8 @@ struct Example {
 
         let documentURL = directory.appendingPathComponent("contract.txt")
         try Data(document).write(to: documentURL)
+        // Protocol v2 tokens are "PIN always" by default: every stamp needs its own VERIFY.
+        try await token.verifyPIN(SimulatedTestToken.pin)
         let fromFile = try await token.stamp(documentAt: documentURL, metadata: metadata)
         check(fromFile.documentDigest == fromBytes.documentDigest && fromFile.counter == fromBytes.counter + 1,
               "stamped the file: serial \(fromFile.serial), counter \(fromFile.counter)")
