@@ -114,13 +114,8 @@ public final class Ledger: Sendable {
                 verified.append(nil)
                 continue
             }
-            do {
-                verified.append((record, try LedgerLeaf.stampRecordBytes(record)))
-                outcomes.append(nil)
-            } catch {
-                outcomes.append(.refused(error))
-                verified.append(nil)
-            }
+            verified.append((record, LedgerLeaf.stampRecordBytes(record)))
+            outcomes.append(nil)
         }
         let admitted = verified.compactMap { $0 }
         guard !admitted.isEmpty else { return outcomes.map { $0 ?? .refused(LedgerError(code: .storageFailure, reason: "lost outcome")) } }

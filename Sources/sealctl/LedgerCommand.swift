@@ -120,7 +120,7 @@ struct LedgerProve: AsyncParsableCommand {
     @Flag(help: "Print one JSON object (record, index, treeSize, origin, proof).") var json = false
 
     func run() async throws {
-        let entry = try LedgerLeaf.stampRecordBytes(try readStampRecord(record))
+        let entry = LedgerLeaf.stampRecordBytes(try readStampRecord(record))
         let hash = LedgerLeaf.recordHash(entry).map { String(format: "%02X", $0) }.joined()
         let indices = try await ledger.object("/v1/lookup?recordHash=\(hash)")["indices"] as? [Any] ?? []
         guard let first = indices.first, let index = UInt64("\(first)") else {
@@ -174,7 +174,7 @@ struct LedgerVerifyProof: AsyncParsableCommand {
 
     func run() async throws {
         let verifier = try loadVerifierKey(logKey)
-        let entry = try LedgerLeaf.stampRecordBytes(try readStampRecord(record))
+        let entry = LedgerLeaf.stampRecordBytes(try readStampRecord(record))
         let text = String(decoding: try readFile(proof, what: "proof"), as: UTF8.self)
         do {
             let parsed = try TlogProof(text: text)
@@ -185,7 +185,7 @@ struct LedgerVerifyProof: AsyncParsableCommand {
             } else {
                 print("valid: \(record) is entry \(parsed.index) of \(checkpoint.origin) at size \(checkpoint.size)")
             }
-        } catch let error as LedgerError {
+        } catch {
             if json {
                 printJSONLine(["record": record, "valid": false, "error": ["code": error.code.description, "message": error.reason]])
                 throw ExitCode.failure

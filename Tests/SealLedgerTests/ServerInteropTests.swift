@@ -52,7 +52,7 @@ final class ServedLedger {
 
     init(directory: URL, arguments: [String]) throws {
         let log = directory.appendingPathComponent("serve.out")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        try Data().write(to: log)
         process.executableURL = Built.url("sealledger")
         process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(["SEALKIT_HOME": directory.path]) { $1 }

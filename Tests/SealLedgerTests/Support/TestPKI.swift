@@ -117,13 +117,17 @@ struct StampFixture: Sendable {
         let keyID = sealKeyID(publicKeyX963: sealPublicKey)
         let documentDigest = Array(SHA256.hash(data: document))
         let tbs = StampTBS(chipID: chipID, counter: counter, serial: serial, expiry: expiry, expirationCode: code,
-                           documentDigest: documentDigest, metadataDigest: metadataDigest, featureHash: featureHash,
+                           documentDigest: documentDigest, metadataDigest: metadataDigest,
+                           seal: SealIdentity(organizationName: "Example Registry", sealName: "Official Seal",
+                                              featureHash: featureHash, sealImageHash: nil),
                            keyID: keyID, grantSerial: 0)
         let signature = Array(try sealKey.signature(for: tbs.encoded()).derRepresentation)
         let statement = AttestationStatement(
             chipID: chipID, sealPublicKey: sealPublicKey, keyID: keyID, featureHash: featureHash,
             keyPolicy: [.generatedOnChip, .neverExportable, .pinRequired], counter: counter,
-            lifecycle: LifecycleState.active.rawValue, nonce: StampRecord.attestationNonce(signature: signature))
+            lifecycle: LifecycleState.active.rawValue,
+            audit: AuditStatus(oldestCounter: 1, newestCounter: counter, headHash: [UInt8](repeating: 0xA5, count: 32)),
+            nonce: StampRecord.attestationNonce(signature: signature))
         let statementBytes = statement.encoded()
         let attestationSignature = Array(try deviceKey.signature(for: statementBytes).derRepresentation)
         return StampRecord(
