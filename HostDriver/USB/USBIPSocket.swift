@@ -13,7 +13,9 @@ import Synchronization
 
 // The blocking POSIX layer under the USB/IP client. Nothing here runs on the cooperative pool:
 // one-shot work (connect, the operation phase) runs on a dispatch queue through
-// `USBBlocking.run`, the URB reader loop on its own thread (`USBBlocking.startThread`).
+// `USBBlocking.run`, the URB reader loop on its own thread (`USBBlocking.startThread`). The one
+// exception is bounded: the caller of a pipelined command reads its own reply for up to
+// `USBIPConnection.directReadWindow` (5 ms) before it waits for the reader thread.
 
 /// One TCP connection to a USB/IP server. Blocking; `shutdown()` wakes a blocked `receive`.
 final class USBIPSocket: Sendable {
@@ -129,6 +131,26 @@ final class USBIPSocket: Sendable {
                 throw USBError(code: .connectionClosed, reason: "receive from \(peer): \(errnoText())")
             }
             return Array(buffer.prefix(count))
+        }
+    }
+
+    /// Receives into `buffer` (up to its size) after waiting at most `wait` for data: the count
+    /// received, 0 at end of stream, `nil` when nothing came in time. Allocates nothing.
+    func receive(into buffer: inout [UInt8], waitingAtMost wait: Duration) throws(USBError) -> Int? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        // Rounded up: a wait of less than a millisecond still waits.
+        let waitMilliseconds = milliseconds(wait + .nanoseconds(999_999))
+        var ready: Int32
+        repeat { ready = poll(&pfd, 1, waitMilliseconds) } while ready < 0 && errno == EINTR
+        if ready == 0 { return nil }
+        if ready < 0 { throw USBError(code: .connectionClosed, reason: "poll on \(peer): \(errnoText())") }
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw USBError(code: .connectionClosed, reason: "receive from \(peer): \(errnoText())")
+            }
+            return count
         }
     }
 
