@@ -19,7 +19,7 @@ import Darwin
 /// socket; it decodes every message and hands each to its URB, whoever waits for it. The caller of a
 /// pipelined command (``submitPipelined(out:data:in:length:timeout:)``, ``awaitPosted(_:timeout:)``)
 /// is its own receiver: it sends and then reads its reply on its own thread for up to
-/// ``directReadWindow``, so a quick reply wakes the caller straight from `poll`, with no thread
+/// ``directReadWindow``, so a quick reply wakes the caller straight from `recv`, with no thread
 /// hand-off (one wake-up per round trip, as a blocking TCP client has). A reply that takes longer,
 /// a receiver already busy, and every other URB (control, interrupt, unposted bulk) wait as a
 /// continuation for the connection's reader thread, which reads only while such waiters exist.
@@ -35,8 +35,12 @@ final class USBIPConnection: Sendable {
     let unlinkGrace: Duration
     /// How long the caller of a pipelined command reads the socket itself before it waits for the
     /// reader thread instead. It blocks the caller's thread (a thread of Swift's cooperative pool)
-    /// that long at most, so a slow or silent device never holds a pool thread for a command's timeout.
+    /// that long (plus at most one ``receiveSlice``), so a slow or silent device never holds a pool
+    /// thread for a command's timeout.
     static let directReadWindow: Duration = .milliseconds(5)
+    /// How long one `recv` waits (the socket's receive timeout): a receiver looks at the clock and
+    /// at its waiters this often when nothing comes.
+    static let receiveSlice: Duration = .milliseconds(5)
 
     private let state = Mutex(State())
     private let writer: DispatchQueue
@@ -118,6 +122,7 @@ final class USBIPConnection: Sendable {
 
     /// Starts the reader thread. It sleeps until a continuation waits and nobody receives.
     func start() throws(USBError) {
+        socket.setReceiveTimeout(Self.receiveSlice)
         state.withLock { $0.readerRunning = true }
         let started = USBBlocking.startThread { [self] in readLoop() }
         guard started else {
@@ -151,9 +156,9 @@ final class USBIPConnection: Sendable {
                 case .idle:
                     break receiving
                 case .receive(var inbox):
-                    // Slices of 20 ms, so that the thread lets go of the socket soon after its
-                    // waiters are gone (a caller can then read its own reply again).
-                    if case .ended(let failure) = receiveOnce(&inbox, waitingAtMost: .milliseconds(20)) { finish(failure) }
+                    // One `receiveSlice` at a time, so that the thread lets go of the socket soon
+                    // after its waiters are gone (a caller can then read its own reply again).
+                    if case .ended(let failure) = receiveOnce(&inbox) { finish(failure) }
                     state.withLock { $0.inbox = inbox }
                 }
             }
@@ -162,12 +167,12 @@ final class USBIPConnection: Sendable {
 
     private enum Received { case data, timedOut, ended(USBError) }
 
-    /// Reads the socket once (waiting at most `wait` for data), then decodes and dispatches every
-    /// complete message. The caller holds `inbox`.
-    private func receiveOnce(_ inbox: inout Inbox, waitingAtMost wait: Duration) -> Received {
+    /// Reads the socket once (waiting at most ``receiveSlice`` for data), then decodes and
+    /// dispatches every complete message. The caller holds `inbox`.
+    private func receiveOnce(_ inbox: inout Inbox) -> Received {
         let count: Int?
         do {
-            count = try socket.receive(into: &inbox.scratch, waitingAtMost: wait)
+            count = try socket.receive(into: &inbox.scratch)
         } catch {
             return .ended(error)
         }
@@ -268,13 +273,14 @@ final class USBIPConnection: Sendable {
         case .receive(let taken): inbox = taken
         }
         var outcome: Result<USBIPSubmitReturn, any Error>?
+        // The first `recv` follows the send at once: the reply is not there yet, and the caller
+        // sleeps in that call until it is (or the receive slice passes).
         while outcome == nil {
-            let remaining = limit - .now
-            guard remaining > .zero else { break }
-            let received = receiveOnce(&inbox, waitingAtMost: remaining)
+            let received = receiveOnce(&inbox)
             if case .ended(let failure) = received { finish(failure) }
             outcome = state.withLock { Self.settled(seqnum, &$0) }
             if case .timedOut = received { break }
+            if ContinuousClock.now >= limit { break }
         }
         release(inbox)
         return outcome

@@ -134,20 +134,23 @@ final class USBIPSocket: Sendable {
         }
     }
 
-    /// Receives into `buffer` (up to its size) after waiting at most `wait` for data: the count
-    /// received, 0 at end of stream, `nil` when nothing came in time. Allocates nothing.
-    func receive(into buffer: inout [UInt8], waitingAtMost wait: Duration) throws(USBError) -> Int? {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        // Rounded up: a wait of less than a millisecond still waits.
-        let waitMilliseconds = milliseconds(wait + .nanoseconds(999_999))
-        var ready: Int32
-        repeat { ready = poll(&pfd, 1, waitMilliseconds) } while ready < 0 && errno == EINTR
-        if ready == 0 { return nil }
-        if ready < 0 { throw USBError(code: .connectionClosed, reason: "poll on \(peer): \(errnoText())") }
+    /// Bounds every blocking `recv` on the socket (`SO_RCVTIMEO`): ``receive(into:)`` then waits
+    /// in one system call, without a `poll` before it.
+    func setReceiveTimeout(_ timeout: Duration) {
+        let (seconds, attoseconds) = timeout.components
+        var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Receives into `buffer` (up to its size), waiting at most the receive timeout set by
+    /// ``setReceiveTimeout(_:)``: the count received, 0 at end of stream, `nil` when nothing came in
+    /// time. Allocates nothing.
+    func receive(into buffer: inout [UInt8]) throws(USBError) -> Int? {
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
                 throw USBError(code: .connectionClosed, reason: "receive from \(peer): \(errnoText())")
             }
             return count
