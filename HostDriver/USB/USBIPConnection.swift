@@ -12,8 +12,17 @@ import Darwin
 #endif
 
 /// The URB phase of one imported USB/IP device: submits URBs, matches RET_SUBMIT / RET_UNLINK
-/// to them by seqnum on a dedicated reader thread, and unlinks URBs that time out or are
-/// cancelled.
+/// to them by seqnum, and unlinks URBs that time out or are cancelled.
+///
+/// ## Who reads the socket
+/// One receiver at a time holds the ``Inbox`` (the bytes read and not yet decoded) and reads the
+/// socket; it decodes every message and hands each to its URB, whoever waits for it. The caller of a
+/// pipelined command (``submitPipelined(out:data:in:length:timeout:)``, ``awaitPosted(_:timeout:)``)
+/// is its own receiver: it sends and then reads its reply on its own thread for up to
+/// ``directReadWindow``, so a quick reply wakes the caller straight from `recv`, with no thread
+/// hand-off (one wake-up per round trip, as a blocking TCP client has). A reply that takes longer,
+/// a receiver already busy, and every other URB (control, interrupt, unposted bulk) wait as a
+/// continuation for the connection's reader thread, which reads only while such waiters exist.
 ///
 /// A URB that times out is unlinked (CMD_UNLINK); if its RET_SUBMIT still arrives first (the
 /// server completed it meanwhile), its data is delivered rather than lost. A server that answers
@@ -24,17 +33,35 @@ final class USBIPConnection: Sendable {
     let devid: UInt32
     /// How long to wait for RET_UNLINK after sending CMD_UNLINK.
     let unlinkGrace: Duration
+    /// How long the caller of a pipelined command reads the socket itself before it waits for the
+    /// reader thread instead. It blocks the caller's thread (a thread of Swift's cooperative pool)
+    /// that long (plus at most one ``receiveSlice``), so a slow or silent device never holds a pool
+    /// thread for a command's timeout.
+    static let directReadWindow: Duration = .milliseconds(5)
+    /// How long one `recv` waits (the socket's receive timeout): a receiver looks at the clock and
+    /// at its waiters this often when nothing comes.
+    static let receiveSlice: Duration = .milliseconds(5)
 
     private let state = Mutex(State())
     private let writer: DispatchQueue
     /// Held around every send, so that a command sent from the caller's thread and a CMD_UNLINK
     /// sent from the writer queue never interleave their bytes.
     private let sending = Mutex(())
+    /// Wakes the reader thread: a continuation waits while nobody receives, or the connection failed.
+    private let readerWake = DispatchSemaphore(value: 0)
+
+    /// The receiving side of the socket: whoever holds it reads. Moved out of `State` while held.
+    private struct Inbox: Sendable {
+        /// Bytes read and not decoded yet (the start of a message).
+        var bytes: [UInt8] = []
+        /// Where `recv` writes; allocated once.
+        var scratch = [UInt8](repeating: 0, count: 65_536)
+    }
 
     private struct Pending: Sendable {
         var direction: USBIPDirection
-        /// `nil` for a URB posted ahead (``submitPipelined(out:data:in:length:timeout:)``) that
-        /// nobody awaits yet: its outcome waits in `State.arrived` for ``awaitPosted(_:timeout:)``.
+        /// `nil` while nobody waits through a continuation: a URB posted ahead that nobody awaits
+        /// yet, or one whose caller reads its own reply; its outcome then goes to `State.arrived`.
         var continuation: CheckedContinuation<USBIPSubmitReturn, any Error>?
         /// Set when the URB is being unlinked: the error to throw unless data still arrives.
         var abortReason: AbortReason?
@@ -62,8 +89,10 @@ final class USBIPConnection: Sendable {
         var pending: [UInt32: Pending] = [:]
         /// CMD_UNLINK seqnum → the seqnum it unlinks.
         var unlinks: [UInt32: UInt32] = [:]
-        /// Outcomes of URBs posted ahead that completed before anyone awaited them.
+        /// Outcomes of URBs without a continuation (see `Pending.continuation`).
         var arrived: [UInt32: Result<USBIPSubmitReturn, any Error>] = [:]
+        /// `nil` while a receiver holds it.
+        var inbox: Inbox? = Inbox()
         /// Set once the connection is unusable; new URBs fail with it.
         var failure: USBError?
         var readerRunning = false
@@ -76,6 +105,10 @@ final class USBIPConnection: Sendable {
             }
             return nextSeqnum
         }
+
+        /// Whether the reader thread has to receive: a URB waits through a continuation, or is
+        /// being unlinked (its RET_UNLINK must be read even if nobody awaits it, e.g. in ``close()``).
+        var hasWaiters: Bool { pending.values.contains { $0.continuation != nil || $0.abortReason != nil } }
     }
 
     init(socket: USBIPSocket, devid: UInt32, unlinkGrace: Duration = .seconds(1)) {
@@ -85,53 +118,85 @@ final class USBIPConnection: Sendable {
         self.writer = DispatchQueue(label: "SealKit.USBIP.writer(\(socket.peer))")
     }
 
-    // MARK: Reader thread
+    // MARK: Receiving
 
-    /// Starts the thread that reads RET_SUBMIT and RET_UNLINK.
+    /// Starts the reader thread. It sleeps until a continuation waits and nobody receives.
     func start() throws(USBError) {
+        socket.setReceiveTimeout(Self.receiveSlice)
+        state.withLock { $0.readerRunning = true }
         let started = USBBlocking.startThread { [self] in readLoop() }
         guard started else {
+            state.withLock { $0.readerRunning = false }
             throw USBError(code: .connectionFailed, reason: "cannot start the USB/IP reader thread")
         }
-        state.withLock { $0.readerRunning = true }
     }
 
     private func readLoop() {
-        var buffer: [UInt8] = []
-        var failure = USBError(code: .connectionClosed, reason: "\(socket.peer) closed the connection")
-        reading: while true {
-            let chunk: [UInt8]
-            do {
-                chunk = try socket.receive(maximum: 65_536)
-            } catch {
-                failure = error
-                break
-            }
-            if chunk.isEmpty { break }
-            buffer.append(contentsOf: chunk)
-            while true {
-                let decoded: (message: USBIPReturn, consumed: Int)?
-                do {
-                    decoded = try USBIPReturn.decode(from: buffer, directionOf: { seqnum in
-                        self.state.withLock { $0.pending[seqnum]?.direction }
-                    })
-                } catch {
-                    failure = USBError(code: .protocolError, reason: "\(socket.peer): \(error)")
-                    break reading
+        while true {
+            readerWake.wait()
+            receiving: while true {
+                enum Step { case exit, idle, receive(Inbox) }
+                let step = state.withLock { state -> Step in
+                    // Someone else receives: they wake this thread when they let go.
+                    guard let inbox = state.inbox else { return .idle }
+                    if state.failure != nil {
+                        state.inbox = nil
+                        state.readerRunning = false
+                        return .exit
+                    }
+                    guard state.hasWaiters else { return .idle }
+                    state.inbox = nil
+                    return .receive(inbox)
                 }
-                guard let (message, consumed) = decoded else { break }
-                buffer.removeFirst(consumed)
-                dispatch(message)
+                switch step {
+                case .exit:
+                    finish(state.withLock { $0.failure } ?? USBError(code: .connectionClosed, reason: "the pipe was closed"))
+                    socket.close()
+                    return
+                case .idle:
+                    break receiving
+                case .receive(var inbox):
+                    // One `receiveSlice` at a time, so that the thread lets go of the socket soon
+                    // after its waiters are gone (a caller can then read its own reply again).
+                    if case .ended(let failure) = receiveOnce(&inbox) { finish(failure) }
+                    state.withLock { $0.inbox = inbox }
+                }
             }
         }
-        finish(failure)
-        socket.close()
+    }
+
+    private enum Received { case data, timedOut, ended(USBError) }
+
+    /// Reads the socket once (waiting at most ``receiveSlice`` for data), then decodes and
+    /// dispatches every complete message. The caller holds `inbox`.
+    private func receiveOnce(_ inbox: inout Inbox) -> Received {
+        let count: Int?
+        do {
+            count = try socket.receive(into: &inbox.scratch)
+        } catch {
+            return .ended(error)
+        }
+        guard let count else { return .timedOut }
+        guard count > 0 else { return .ended(USBError(code: .connectionClosed, reason: "\(socket.peer) closed the connection")) }
+        inbox.bytes.append(contentsOf: inbox.scratch[0..<count])
+        while true {
+            let decoded: (message: USBIPReturn, consumed: Int)?
+            do {
+                decoded = try USBIPReturn.decode(from: inbox.bytes, directionOf: { seqnum in
+                    self.state.withLock { $0.pending[seqnum]?.direction }
+                })
+            } catch {
+                return .ended(USBError(code: .protocolError, reason: "\(socket.peer): \(error)"))
+            }
+            guard let (message, consumed) = decoded else { return .data }
+            inbox.bytes.removeFirst(consumed)
+            dispatch(message)
+        }
     }
 
     private func dispatch(_ message: USBIPReturn) {
         switch message {
         case .submit(let ret):
-            let outcome: Result<USBIPSubmitReturn, any Error>
             guard let pending = state.withLock({ state -> Pending? in
                 guard let pending = state.pending.removeValue(forKey: ret.seqnum) else { return nil }
                 if pending.continuation == nil {
@@ -139,12 +204,15 @@ final class USBIPConnection: Sendable {
                 }
                 return pending
             }) else { return }
-            outcome = Self.outcome(ret, pending)
-            pending.continuation?.resume(with: outcome)
+            pending.continuation?.resume(with: Self.outcome(ret, pending))
         case .unlink(let ret):
             let pending = state.withLock { state -> Pending? in
-                guard let target = state.unlinks.removeValue(forKey: ret.seqnum) else { return nil }
-                return state.pending.removeValue(forKey: target)
+                guard let target = state.unlinks.removeValue(forKey: ret.seqnum),
+                      let pending = state.pending.removeValue(forKey: target) else { return nil }
+                if pending.continuation == nil {
+                    state.arrived[target] = .failure((pending.abortReason ?? .timeout(.zero)).error)
+                }
+                return pending
             }
             guard let pending else { return }
             pending.continuation?.resume(throwing: (pending.abortReason ?? .timeout(.zero)).error)
@@ -162,7 +230,6 @@ final class USBIPConnection: Sendable {
     private func finish(_ failure: USBError) {
         let pending = state.withLock { state -> [Pending] in
             if state.failure == nil { state.failure = failure }
-            state.readerRunning = false
             defer {
                 state.pending = [:]
                 state.unlinks = [:]
@@ -172,9 +239,84 @@ final class USBIPConnection: Sendable {
         for entry in pending { entry.continuation?.resume(throwing: failure) }
     }
 
+    /// Gives the inbox back and wakes the reader thread if it has work (waiters, or the connection failed).
+    private func release(_ inbox: Inbox) {
+        let wake = state.withLock { state -> Bool in
+            state.inbox = inbox
+            return state.failure != nil || state.hasWaiters
+        }
+        if wake { readerWake.signal() }
+    }
+
+    /// The outcome of a URB without a continuation, if it is known: arrived, or gone with the connection.
+    private static func settled(_ seqnum: UInt32, _ state: inout State) -> Result<USBIPSubmitReturn, any Error>? {
+        if let outcome = state.arrived.removeValue(forKey: seqnum) { return outcome }
+        guard state.pending[seqnum] == nil else { return nil }
+        return .failure(state.failure ?? USBError(code: .connectionClosed, reason: "the URB \(seqnum) is gone"))
+    }
+
+    /// Reads the socket on the calling thread until the outcome of `seqnum` (a URB without a
+    /// continuation) arrives or `limit` passes. `nil` when it did not arrive in time, or another
+    /// receiver holds the socket.
+    private func receiveDirectly(_ seqnum: UInt32, until limit: ContinuousClock.Instant) -> Result<USBIPSubmitReturn, any Error>? {
+        enum Start { case settled(Result<USBIPSubmitReturn, any Error>), busy, receive(Inbox) }
+        let start = state.withLock { state -> Start in
+            if let outcome = Self.settled(seqnum, &state) { return .settled(outcome) }
+            guard state.failure == nil, let inbox = state.inbox else { return .busy }
+            state.inbox = nil
+            return .receive(inbox)
+        }
+        var inbox: Inbox
+        switch start {
+        case .settled(let outcome): return outcome
+        case .busy: return nil
+        case .receive(let taken): inbox = taken
+        }
+        var outcome: Result<USBIPSubmitReturn, any Error>?
+        // The first `recv` follows the send at once: the reply is not there yet, and the caller
+        // sleeps in that call until it is (or the receive slice passes).
+        while outcome == nil {
+            let received = receiveOnce(&inbox)
+            if case .ended(let failure) = received { finish(failure) }
+            outcome = state.withLock { Self.settled(seqnum, &$0) }
+            if case .timedOut = received { break }
+            if ContinuousClock.now >= limit { break }
+        }
+        release(inbox)
+        return outcome
+    }
+
+    /// Waits for the outcome of a URB registered without a continuation: read on the caller's
+    /// thread for up to ``directReadWindow``, then as a continuation that the reader thread (or
+    /// another receiver) resumes.
+    private func awaitOutcome(_ seqnum: UInt32) async throws -> USBIPSubmitReturn {
+        if !Task.isCancelled, let outcome = receiveDirectly(seqnum, until: .now + Self.directReadWindow) {
+            return try outcome.get()
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<USBIPSubmitReturn, any Error>) in
+                enum Next { case done(Result<USBIPSubmitReturn, any Error>), wait(wakeReader: Bool) }
+                let next = state.withLock { state -> Next in
+                    if let outcome = Self.settled(seqnum, &state) { return .done(outcome) }
+                    state.pending[seqnum]?.continuation = continuation
+                    return .wait(wakeReader: state.inbox != nil)
+                }
+                switch next {
+                case .done(let outcome):
+                    continuation.resume(with: outcome)
+                case .wait(let wakeReader):
+                    if wakeReader { readerWake.signal() }
+                    if Task.isCancelled { abort(seqnum, .cancelled) }
+                }
+            }
+        } onCancel: {
+            abort(seqnum, .cancelled)
+        }
+    }
+
     // MARK: URBs
 
-    /// Submits one URB and waits for its RET_SUBMIT.
+    /// Submits one URB and waits for its RET_SUBMIT (through the reader thread).
     ///
     /// - Throws: ``USBError`` (`timeout`, `connectionClosed`, `protocolError`) or
     ///   `CancellationError`; the RET_SUBMIT status is not interpreted here.
@@ -187,15 +329,21 @@ final class USBIPConnection: Sendable {
             data: direction == .out ? data : [])).encoded()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<USBIPSubmitReturn, any Error>) in
-                let refused = state.withLock { state -> USBError? in
-                    if let failure = state.failure { return failure }
+                enum Next { case refused(USBError), wait(wakeReader: Bool) }
+                let next = state.withLock { state -> Next in
+                    if let failure = state.failure { return .refused(failure) }
                     state.pending[seqnum] = Pending(direction: direction, continuation: continuation)
-                    return nil
+                    return .wait(wakeReader: state.inbox != nil)
                 }
-                if let refused {
-                    continuation.resume(throwing: refused)
+                let wakeReader: Bool
+                switch next {
+                case .refused(let failure):
+                    continuation.resume(throwing: failure)
                     return
+                case .wait(let wake):
+                    wakeReader = wake
                 }
+                if wakeReader { readerWake.signal() }
                 writer.async { [self] in
                     do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
                 }
@@ -212,7 +360,8 @@ final class USBIPConnection: Sendable {
     /// Submits a bulk-OUT URB and, in the same write, an IN URB posted ahead for its answer, then
     /// waits for the OUT URB's RET_SUBMIT; returns it and the IN URB's seqnum, whose outcome
     /// ``awaitPosted(_:timeout:)`` gives. A device answers the IN URB as soon as the answer exists,
-    /// so a command and its reply cost one round trip instead of two.
+    /// so a command and its reply cost one round trip instead of two. The caller reads the reply
+    /// itself (see "Who reads the socket").
     ///
     /// The IN URB has no timeout of its own until it is awaited; ``close()`` unlinks it if nobody does.
     func submitPipelined(out endpoint: UInt8, data: [UInt8], in inEndpoint: UInt8, length: Int,
@@ -225,56 +374,28 @@ final class USBIPConnection: Sendable {
         let bytes = outBytes + USBIPCommand.submit(USBIPSubmit(
             seqnum: inSeqnum, devid: devid, direction: .in, endpoint: UInt32(inEndpoint & 0x0F),
             transferBufferLength: UInt32(clamping: length), interval: 0, setup: nil, data: [])).encoded()
-        let ret = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<USBIPSubmitReturn, any Error>) in
-                let refused = state.withLock { state -> USBError? in
-                    if let failure = state.failure { return failure }
-                    state.pending[seqnum] = Pending(direction: .out, continuation: continuation,
-                                                    deadline: .now + timeout, timeout: timeout)
-                    state.pending[inSeqnum] = Pending(direction: .in, continuation: nil)
-                    return nil
-                }
-                if let refused {
-                    continuation.resume(throwing: refused)
-                    return
-                }
-                // Sent from the caller's thread: a hop to the writer queue would be on the round
-                // trip's critical path. The socket's buffer holds many commands, so this does not block.
-                do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
-                if Task.isCancelled { abort(seqnum, .cancelled) }
-            }
-        } onCancel: {
-            abort(seqnum, .cancelled)
+        let refused = state.withLock { state -> USBError? in
+            if let failure = state.failure { return failure }
+            state.pending[seqnum] = Pending(direction: .out, continuation: nil, deadline: .now + timeout, timeout: timeout)
+            state.pending[inSeqnum] = Pending(direction: .in, continuation: nil)
+            return nil
         }
-        return (ret, inSeqnum)
+        if let refused { throw refused }
+        // Sent from the caller's thread: a hop to the writer queue would be on the round trip's
+        // critical path. The socket's buffer holds many commands, so this does not block.
+        do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
+        return (try await awaitOutcome(seqnum), inSeqnum)
     }
 
     /// Waits for the RET_SUBMIT of a URB posted ahead by ``submitPipelined(out:data:in:length:timeout:)``,
     /// at most `timeout` from now (then it is unlinked, as ``submit(direction:endpoint:length:data:setup:interval:timeout:)`` does).
     func awaitPosted(_ seqnum: UInt32, timeout: Duration) async throws -> USBIPSubmitReturn {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<USBIPSubmitReturn, any Error>) in
-                enum Next { case done(Result<USBIPSubmitReturn, any Error>), wait }
-                let next = state.withLock { state -> Next in
-                    if let outcome = state.arrived.removeValue(forKey: seqnum) { return .done(outcome) }
-                    if state.pending[seqnum] != nil {
-                        state.pending[seqnum]?.continuation = continuation
-                        state.pending[seqnum]?.deadline = .now + timeout
-                        state.pending[seqnum]?.timeout = timeout
-                        return .wait
-                    }
-                    return .done(.failure(state.failure ?? USBError(code: .connectionClosed, reason: "the posted URB \(seqnum) is gone")))
-                }
-                switch next {
-                case .done(let outcome):
-                    continuation.resume(with: outcome)
-                case .wait:
-                    if Task.isCancelled { abort(seqnum, .cancelled) }
-                }
-            }
-        } onCancel: {
-            abort(seqnum, .cancelled)
+        state.withLock { state in
+            guard state.pending[seqnum] != nil else { return }
+            state.pending[seqnum]?.deadline = .now + timeout
+            state.pending[seqnum]?.timeout = timeout
         }
+        return try await awaitOutcome(seqnum)
     }
 
     /// Starts, once, the thread that unlinks URBs past their `deadline` (checked every 20 ms). The
@@ -323,6 +444,7 @@ final class USBIPConnection: Sendable {
                                                    unlinkSeqnum: seqnum)).encoded()
         }
         guard let unlink else { return }
+        readerWake.signal()
         writer.async { [self] in
             do { try sending.withLock { _ throws(USBError) in try socket.sendAll(unlink) } } catch { fail(error) }
         }
@@ -337,6 +459,7 @@ final class USBIPConnection: Sendable {
             guard let pending = state.pending[seqnum], pending.abortReason != nil else { return nil }
             state.pending[seqnum] = nil
             state.unlinks = state.unlinks.filter { $0.value != seqnum }
+            if pending.continuation == nil { state.arrived[seqnum] = .failure((pending.abortReason ?? .timeout(.zero)).error) }
             return pending
         }
         guard let pending else { return }
@@ -347,6 +470,7 @@ final class USBIPConnection: Sendable {
         let usbError = error as? USBError ?? USBError(code: .connectionClosed, reason: "\(error)")
         state.withLock { if $0.failure == nil { $0.failure = usbError } }
         socket.shutdown()
+        readerWake.signal()
     }
 
     // MARK: Closing
@@ -364,6 +488,7 @@ final class USBIPConnection: Sendable {
         }
         state.withLock { if $0.failure == nil { $0.failure = USBError(code: .connectionClosed, reason: "the pipe was closed") } }
         socket.shutdown()
+        readerWake.signal()
         let running = state.withLock { $0.readerRunning }
         if !running { socket.close() }
     }
@@ -372,5 +497,6 @@ final class USBIPConnection: Sendable {
     func abortNow() {
         state.withLock { if $0.failure == nil { $0.failure = USBError(code: .connectionClosed, reason: "the pipe was released") } }
         socket.shutdown()
+        readerWake.signal()
     }
 }

@@ -13,7 +13,9 @@ import Synchronization
 
 // The blocking POSIX layer under the USB/IP client. Nothing here runs on the cooperative pool:
 // one-shot work (connect, the operation phase) runs on a dispatch queue through
-// `USBBlocking.run`, the URB reader loop on its own thread (`USBBlocking.startThread`).
+// `USBBlocking.run`, the URB reader loop on its own thread (`USBBlocking.startThread`). The one
+// exception is bounded: the caller of a pipelined command reads its own reply for up to
+// `USBIPConnection.directReadWindow` (5 ms) before it waits for the reader thread.
 
 /// One TCP connection to a USB/IP server. Blocking; `shutdown()` wakes a blocked `receive`.
 final class USBIPSocket: Sendable {
@@ -129,6 +131,29 @@ final class USBIPSocket: Sendable {
                 throw USBError(code: .connectionClosed, reason: "receive from \(peer): \(errnoText())")
             }
             return Array(buffer.prefix(count))
+        }
+    }
+
+    /// Bounds every blocking `recv` on the socket (`SO_RCVTIMEO`): ``receive(into:)`` then waits
+    /// in one system call, without a `poll` before it.
+    func setReceiveTimeout(_ timeout: Duration) {
+        let (seconds, attoseconds) = timeout.components
+        var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Receives into `buffer` (up to its size), waiting at most the receive timeout set by
+    /// ``setReceiveTimeout(_:)``: the count received, 0 at end of stream, `nil` when nothing came in
+    /// time. Allocates nothing.
+    func receive(into buffer: inout [UInt8]) throws(USBError) -> Int? {
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+                throw USBError(code: .connectionClosed, reason: "receive from \(peer): \(errnoText())")
+            }
+            return count
         }
     }
 

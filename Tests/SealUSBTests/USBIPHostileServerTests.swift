@@ -1,6 +1,7 @@
 import Foundation
 import SealHostDriver
 import SealProtocol
+import SealReaderWire
 import SealSimulatedToken
 @testable import SealUSB
 import Testing
@@ -86,6 +87,73 @@ struct USBIPRoundTripTests {
             #expect(answer.suffix(2) == [0x90, 0x00])
         }
         // Sequential bulk OUT then bulk IN would be 40: the client waits for the OUT's RET_SUBMIT.
+        #expect(relay.turns - before == 20)
+        await transport.close()
+    }
+}
+
+@Suite("USB/IP receivers: the caller's thread and the reader thread", .serialized, .timeLimit(.minutes(1)))
+struct USBIPReceiverTests {
+    @Test("close() during a pipelined command whose server froze ends the command with connectionClosed within the unlink grace")
+    func closeDuringPipelinedCommand() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let relay = try HostileUSBIPServer(.relay(upstreamPort: simulator.server.port))
+        defer { relay.stop() }
+        let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: relay.port, busID: "1-1")).importDevice()
+        relay.freeze()
+        let command = CCIDMessage(sequence: 0, kind: .getSlotStatus).encoded()
+        let call = Task { () -> (any Error)? in
+            do {
+                try await pipe.write(command, timeout: .seconds(30))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        // Long past the caller's own read window: the command waits on the reader thread now.
+        try await Task.sleep(for: .milliseconds(200))
+        let start = ContinuousClock.now
+        await pipe.close()
+        let error = await call.value
+        let elapsed = ContinuousClock.now - start
+        #expect((error as? USBError)?.code == .connectionClosed, "\(String(describing: error))")
+        // The frozen server answers no CMD_UNLINK: the 1 s grace, not the command's 30 s.
+        #expect(elapsed < .seconds(3), "took \(elapsed)")
+        await #expect(throws: USBError.self) { try await pipe.write(command, timeout: .seconds(1)) }
+    }
+
+    @Test("commands while an interrupt read is pending (the reader thread receives) are answered; afterwards each costs one round trip")
+    func commandsBesideAnInterruptRead() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let relay = try HostileUSBIPServer(.relay(upstreamPort: simulator.server.port))
+        defer { relay.stop() }
+        let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: relay.port, busID: "1-1")).importDevice()
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+        // The reader may first report its initial slot state.
+        _ = try? await transport.waitForInterrupt(timeout: .milliseconds(300))
+        _ = try await transport.connect()
+        #expect(try await transport.transmit(try SealCommand.select().encoded()).suffix(2) == [0x90, 0x00])
+        let interrupt = Task { () -> SealDriverError.Code? in
+            do {
+                _ = try await transport.waitForInterrupt(timeout: .milliseconds(800))
+                return nil
+            } catch {
+                return (error as? SealDriverError)?.code
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<20 {
+            let answer = try await transport.transmit(try SealCommand.getData(.lifecycle).encoded())
+            #expect(answer.suffix(2) == [0x90, 0x00])
+        }
+        #expect(await interrupt.value == .noResponse)
+        let before = relay.turns
+        for _ in 0..<20 {
+            let answer = try await transport.transmit(try SealCommand.getData(.lifecycle).encoded())
+            #expect(answer.suffix(2) == [0x90, 0x00])
+        }
         #expect(relay.turns - before == 20)
         await transport.close()
     }
