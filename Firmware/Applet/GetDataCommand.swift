@@ -36,6 +36,9 @@ extension SealAppletRuntime {
             data = try store.personalizationInfo().encoded()
         case .auditStatus:
             data = try store.auditHead().status.encoded()
+        case .keyAgreementCertificate:
+            guard let certificate = store.read(.keyAgreementCertificate) else { throw .referencedDataNotFound }
+            data = certificate
         case .sealKeyID:
             guard holdsSealKey else { throw .referencedDataNotFound }
             data = try store.sealKeyIDValue()
