@@ -137,7 +137,7 @@ package final class USBIPServer: Sendable {
             let chipID: [UInt8]
             let token: SimulatedChip
             do {
-                let reader = SealToken(transport: try TokenStore.openToken(at: stateFile))
+                let reader = SealToken(transport: try TokenStore.openToken(at: stateFile), secureChannel: .plain)
                 _ = try await reader.connect()
                 chipID = try await reader.chipID()
                 await reader.close()   // releases the token's lock (TokenFileLock) before the slot opens it
