@@ -117,6 +117,9 @@ public struct SCP03SecureMessaging: Sendable {
     ///
     /// - Parameters:
     ///   - cla: the class byte as received (with `04`, without the chaining bit).
+    ///   - ins: the instruction byte.
+    ///   - p1: parameter 1.
+    ///   - p2: parameter 2.
     ///   - data: the command data: ciphertext ‖ 8-byte C-MAC.
     /// - Returns: the plain command data.
     /// - Throws: ``SecureChannelError`` on a MAC mismatch (a changed, replayed or reordered

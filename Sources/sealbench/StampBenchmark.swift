@@ -52,7 +52,6 @@ enum StampBenchmark {
         let request = try StampRequest(documentDigest: Array(SHA256.hash(data: Array("benchmark document".utf8))),
                                        metadata: StampMetadata(time: 1_764_000_000, operatorID: "bench"))
         let command = SealCommand.stamp(request)
-        let stampBytes = try CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: request.encoded(), ne: 65536).encoded()
         let message = [UInt8](repeating: 0x5A, count: 219)  // the size of a stamp TBS
         let rounds = 20
         let slice = seconds / Double(rounds * 3)
@@ -61,15 +60,19 @@ enum StampBenchmark {
         // async code would call it (from the main actor every SealToken call would add two thread
         // switches), and in interleaved short rounds, so that load from other processes hits raw
         // signing and STAMP alike; the ratio is the median of the per-round ratios.
-        let result = try await Task.detached { () async throws -> (raw: Tally, stamp: Tally, chip: Tally, ratios: [Double], file: Tally) in
+        let result = try await Task.detached { () async throws -> (raw: Tally, stamp: Tally, chip: Tally, ratios: [Double], file: Tally,
+                                                                  handshakes: Tally, wrapUnwrap: Tally) in
             let rawKey = P256.Signing.PrivateKey()
             let token = SealToken(transport: try InProcessTransport(backing: VolatileBackingStore(image: tokenImage)))
             _ = try await token.connect()
             try await token.verifyPIN(TestCredentials.defaultPIN)
-            let chip = try SealChip(nvm: try NonVolatileMemory(backing: VolatileBackingStore(image: tokenImage)), random: SystemChipRandom())
+            let chipNVM = try NonVolatileMemory(backing: VolatileBackingStore(image: tokenImage))
+            let chip = try SealChip(nvm: chipNVM, random: SystemChipRandom())
             _ = try chip.powerOn()
             _ = chip.process(try SealCommand.select().encoded())
-            _ = chip.process(try SealCommand.verify(pin: TestCredentials.defaultPIN).encoded())
+            // STAMP and VERIFY travel only inside the secure channel (SPEC §14): SecureChannelBenchmark.swift.
+            let chipChannel = try ChipChannel(chip: chip, keyAgreementKey: try SecureChannelBenchmark.keyAgreementKey(chipNVM))
+            _ = try chipChannel.send(SealCommand.verify(pin: TestCredentials.defaultPIN))
 
             let signRaw = { () throws in _ = try rawKey.signature(for: message) }
             let stampThroughDriver = { () async throws in
@@ -77,7 +80,7 @@ enum StampBenchmark {
                 guard response.statusWord == .success else { throw SealDriverError(statusWord: response.statusWord, command: "STAMP") }
             }
             let stampOnChip = { () throws in
-                guard case .response(let bytes) = chip.process(stampBytes), bytes.suffix(2) == [0x90, 0x00] else {
+                guard try chipChannel.send(command).statusWord == .success else {
                     throw SealDriverError(code: .transportFailure, reason: "chip refused STAMP")
                 }
             }
@@ -108,15 +111,22 @@ enum StampBenchmark {
                 let response = try await fileToken.send(command)
                 guard response.statusWord == .success else { throw SealDriverError(statusWord: response.statusWord, command: "STAMP") }
             })
-            return (raw, stamp, chipOnly, ratios, file)
+            let handshakeChip = try SealChip(nvm: try NonVolatileMemory(backing: VolatileBackingStore(image: tokenImage)), random: SystemChipRandom())
+            _ = try handshakeChip.powerOn()
+            _ = handshakeChip.process(try SealCommand.select().encoded())
+            let handshakes = try await SecureChannelBenchmark.handshakes(
+                chip: handshakeChip, key: try SecureChannelBenchmark.keyAgreementKey(chipNVM), seconds: min(1, seconds / 4))
+            let wrapUnwrap = try await SecureChannelBenchmark.wrapUnwrapRounds(commandData: try request.encoded(), seconds: min(1, seconds / 4))
+            return (raw, stamp, chipOnly, ratios, file, handshakes, wrapUnwrap)
         }.value
 
         let ratios = result.ratios.sorted()
         let median = ratios[ratios.count / 2]
         print(String(format: "raw P-256 ECDSA sign (swift-crypto):     %10.0f signatures/s  (%d)", result.raw.perSecond, result.raw.count))
-        print(String(format: "in-process STAMP (SealToken+chip):       %10.0f stamps/s      (%d)", result.stamp.perSecond, result.stamp.count))
+        print(String(format: "in-process STAMP (SealToken+chip, SCP11b channel open): %10.0f stamps/s      (%d)", result.stamp.perSecond, result.stamp.count))
         print(String(format: "  chip alone (SealChip.process):         %10.0f stamps/s      (%d)", result.chip.perSecond, result.chip.count))
         print(String(format: "  with the state file (fsync per stamp): %10.0f stamps/s      (%d)", result.file.perSecond, result.file.count))
+        SecureChannelBenchmark.report(handshakes: result.handshakes, wrapUnwrap: result.wrapUnwrap)
         print(String(format: "ratio STAMP/raw: %.2f median of %d interleaved rounds (min %.2f, max %.2f; goal >= 0.70)",
                      median, ratios.count, ratios.first ?? 0, ratios.last ?? 0))
     }

@@ -2,8 +2,8 @@ import Crypto
 import SealProtocol
 
 extension SealToken {
-    /// Whether a secure channel is open, and which: ``SCP11Variant/b`` for the holder's,
-    /// ``SCP11Variant/a`` for the issuer's.
+    /// Whether a secure channel is open, and which: `SCP11Variant.b` for the holder's,
+    /// `SCP11Variant.a` for the issuer's.
     public var secureChannelVariant: SCP11Variant? { channel?.variant }
 
     /// Opens the holder's SCP11b channel (SPEC §14.3): reads the key-agreement certificate,
