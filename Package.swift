@@ -98,7 +98,9 @@ let package = Package(
         ),
         .target(
             name: "SealProtocol",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            // CryptoExtras: AES-CBC without padding, AES-CMAC and the AES block function of the
+            // secure channel (Protocol/SecureChannel).
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")],
             path: "Protocol",
             exclude: ["SPEC.md"]
         ),
@@ -228,7 +230,11 @@ let package = Package(
             ],
             path: "Sources/sealbench"
         ),
-        .testTarget(name: "SealProtocolTests", dependencies: ["SealProtocol"], path: "Tests/SealProtocolTests"),
+        .testTarget(
+            name: "SealProtocolTests",
+            dependencies: ["SealProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/SealProtocolTests"
+        ),
         .testTarget(name: "SealReaderWireTests", dependencies: ["SealReaderWire", "SealProtocol"], path: "Tests/SealReaderWireTests"),
         .testTarget(
             name: "SealFirmwareTests",

@@ -12,4 +12,12 @@ protocol APDUCommandTarget: AnyObject {
 
     /// Executes a complete command (SPEC §5 steps 6–10). GET RESPONSE never arrives here.
     func execute(_ command: AppletCommand) throws(CommandFailure) -> CommandResult
+
+    /// Answers a key-agreement command (SPEC §14.3): checks selection and P1-P2, and runs the
+    /// card's side of the handshake with the chip's key-agreement key.
+    func openSecureChannel(_ variant: SCP11Variant, header: CommandHeader, data: [UInt8]) throws(CommandFailure) -> SCP11CardHandshake.Result
+
+    /// A channel of `variant` was opened (`variant` non-nil) or the open one ended (`nil`): the
+    /// security state bound to the channel (PIN verified, issuer authenticated) starts afresh.
+    func secureChannelChanged(to variant: SCP11Variant?)
 }

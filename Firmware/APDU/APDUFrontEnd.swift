@@ -23,11 +23,15 @@ struct APDUFrontEnd {
     private(set) var chain: CommandChain?
     /// Response bytes not yet fetched with GET RESPONSE.
     private(set) var pendingResponse: [UInt8]?
+    /// The open secure channel (SPEC §14), if any.
+    private(set) var secureChannel: ChipSecureChannel?
 
-    /// Clears all volatile state of the front end (power-on, warm reset, power-off).
+    /// Clears all volatile state of the front end (power-on, warm reset, power-off), the secure
+    /// channel included.
     mutating func reset() {
         chain = nil
         pendingResponse = nil
+        secureChannel = nil
     }
 
     mutating func process(_ bytes: [UInt8], target: some APDUCommandTarget) -> Outcome {
@@ -40,8 +44,20 @@ struct APDUFrontEnd {
             return .status(rejection)
         }
         let isChainedPart = ClassByteRules.isChainedPart(apdu.cla)
+        let isWrapped = ClassByteRules.isWrapped(apdu.cla)
+        if isWrapped && secureChannel == nil {
+            // SPEC §14.5: secure messaging without a channel is a class error (§5 step 2).
+            return .status(.secureMessagingNotSupported)
+        }
+        // The chain header keeps the secure-messaging bit: every part of a chain is wrapped or none is.
         let header = CommandHeader(classByte: apdu.cla & ~SealClass.chainingBit, ins: apdu.ins, p1: apdu.p1, p2: apdu.p2)
-        let isGetResponse = header.classByte == SealClass.interindustry && header.ins == SealInstruction.getResponse.rawValue
+        let plainHeader = CommandHeader(classByte: header.classByte & ~SCP03SecureMessaging.secureMessagingBit,
+                                        ins: apdu.ins, p1: apdu.p1, p2: apdu.p2)
+        let isGetResponse = plainHeader.classByte == SealClass.interindustry && header.ins == SealInstruction.getResponse.rawValue
+        if isGetResponse && isWrapped {
+            // GET RESPONSE travels plain below the channel (SPEC §14.4).
+            return .status(.secureMessagingNotSupported)
+        }
         if !isGetResponse {
             pendingResponse = nil
         }
@@ -70,13 +86,13 @@ struct APDUFrontEnd {
             open.append(apdu.data)
             completeData = open.data
         } else if isChainedPart {
-            if header.classByte == SealClass.interindustry,
+            if plainHeader.classByte == SealClass.interindustry,
                header.ins == SealInstruction.getResponse.rawValue || header.ins == SealInstruction.getChallenge.rawValue {
                 return .status(.commandChainingNotSupported)
             }
             // Steps 4–5 are checked on the first part so a doomed chain is refused at once.
             do {
-                _ = try target.checkHeader(header)
+                _ = try target.checkHeader(plainHeader)
             } catch {
                 return Self.outcome(of: error)
             }
@@ -89,12 +105,39 @@ struct APDUFrontEnd {
             completeData = apdu.data
         }
 
+        // SPEC §14: the key agreement opens a channel (ending any open one); SELECT ends it;
+        // a wrapped command is unwrapped here; a plain one inside a channel ends it.
+        if !isWrapped, let variant = SecureChannelPolicy.handshakeVariant(classByte: plainHeader.classByte, ins: plainHeader.ins) {
+            return openSecureChannel(variant, header: plainHeader, data: completeData, ne: apdu.ne, target: target)
+        }
+        let isSelect = plainHeader.classByte == SealClass.interindustry && plainHeader.ins == SealInstruction.select.rawValue
+        if isSelect, secureChannel != nil {
+            endSecureChannel(target)
+        }
+        var commandData = completeData
+        if isWrapped {
+            guard var channel = secureChannel else {
+                return .status(.secureMessagingNotSupported)  // ended by the SELECT above
+            }
+            do {
+                commandData = try channel.session.unwrapCommand(cla: header.classByte, ins: header.ins, p1: header.p1, p2: header.p2,
+                                                                data: completeData)
+            } catch {
+                endSecureChannel(target)
+                return .status(.secureMessagingDataIncorrect)
+            }
+            secureChannel = channel
+        } else if secureChannel != nil, !isGetResponse {
+            endSecureChannel(target)
+            return .status(.secureMessagingDataMissing)
+        }
+
         // Steps 4–5.
         let instruction: SealInstruction
         do {
-            instruction = try target.checkHeader(header)
+            instruction = try target.checkHeader(plainHeader)
         } catch {
-            return Self.outcome(of: error)
+            return wrapped(Self.outcome(of: error), isWrapped: isWrapped)
         }
         let leForm: APDULengthForm? = apdu.ne == nil ? nil : (apdu.forceExtended ? .extended : .short)
 
@@ -102,15 +145,40 @@ struct APDUFrontEnd {
             return getResponse(data: completeData, ne: apdu.ne)
         }
 
+        // SPEC §14.6: commands that exist only inside a channel.
+        switch SecureChannelPolicy.requirement(for: instruction, hasData: !commandData.isEmpty) {
+        case .none:
+            break
+        case .anyChannel:
+            guard secureChannel != nil else { return .status(.securityStatusNotSatisfied) }
+        case .issuerChannel:
+            guard secureChannel?.variant == .a else { return wrapped(.status(.securityStatusNotSatisfied), isWrapped: isWrapped) }
+        }
+
         // Steps 6–10.
-        let command = AppletCommand(instruction: instruction, p1: header.p1, p2: header.p2, data: completeData, ne: apdu.ne, leForm: leForm)
-        let result: CommandResult
+        let command = AppletCommand(instruction: instruction, p1: header.p1, p2: header.p2, data: commandData, ne: apdu.ne, leForm: leForm)
+        var result: CommandResult
         do {
             result = try target.execute(command)
         } catch {
-            return Self.outcome(of: error)
+            return wrapped(Self.outcome(of: error), isWrapped: isWrapped)
         }
-        switch ResponseSizing.deliver(result, instruction: instruction, ne: apdu.ne, leForm: leForm) {
+        if isWrapped {
+            // A SELECT inside the channel ended it above; its answer then goes plain.
+            guard let channel = secureChannel else { return .status(.secureMessagingDataIncorrect) }
+            do {
+                result = CommandResult(data: try channel.session.wrapResponse(data: result.data, status: result.status), status: result.status)
+            } catch {
+                endSecureChannel(target)
+                return .status(.secureMessagingDataIncorrect)
+            }
+        }
+        return deliver(result, mayAnswerWrongLe: instruction.isReadOnly && !isWrapped, ne: apdu.ne, leForm: leForm)
+    }
+
+    /// SPEC §3.3 delivery of a complete result.
+    private mutating func deliver(_ result: CommandResult, mayAnswerWrongLe: Bool, ne: Int?, leForm: APDULengthForm?) -> Outcome {
+        switch ResponseSizing.deliver(result, mayAnswerWrongLe: mayAnswerWrongLe, ne: ne, leForm: leForm) {
         case .complete(let data, let status):
             return .response(data + [status.sw1, status.sw2])
         case .wrongLe(let status):
@@ -119,6 +187,44 @@ struct APDUFrontEnd {
             pendingResponse = pending
             return .response(sent + [status.sw1, status.sw2])
         }
+    }
+
+    /// The key-agreement command (SPEC §14.3): any open channel ends first; on success the new
+    /// channel is open and its answer goes plain.
+    private mutating func openSecureChannel(_ variant: SCP11Variant, header: CommandHeader, data: [UInt8], ne: Int?,
+                                            target: some APDUCommandTarget) -> Outcome {
+        if secureChannel != nil {
+            endSecureChannel(target)
+        }
+        let result: SCP11CardHandshake.Result
+        do {
+            result = try target.openSecureChannel(variant, header: header, data: data)
+        } catch {
+            return Self.outcome(of: error)
+        }
+        secureChannel = ChipSecureChannel(variant: variant, session: result.session)
+        target.secureChannelChanged(to: variant)
+        let leForm: APDULengthForm? = ne == nil ? nil : .short
+        return deliver(CommandResult(data: result.responseData), mayAnswerWrongLe: false, ne: ne, leForm: leForm)
+    }
+
+    /// Ends the channel: keys forgotten, the channel-bound security state cleared.
+    private mutating func endSecureChannel(_ target: some APDUCommandTarget) {
+        secureChannel = nil
+        target.secureChannelChanged(to: nil)
+    }
+
+    /// The answer to a wrapped command that ended in a status word: protected warnings (`62xx`,
+    /// `63xx`) carry their R-MAC, errors go bare (SPEC §14.4).
+    private mutating func wrapped(_ outcome: Outcome, isWrapped: Bool) -> Outcome {
+        guard isWrapped, case .response(let bytes) = outcome, bytes.count == 2, let channel = secureChannel else { return outcome }
+        let status = StatusWord(sw1: bytes[0], sw2: bytes[1])
+        guard SCP03SecureMessaging.isProtected(status) else { return outcome }
+        guard let mac = try? channel.session.wrapResponse(data: [], status: status) else {
+            secureChannel = nil
+            return .status(.secureMessagingDataIncorrect)
+        }
+        return .response(mac + bytes)
     }
 
     /// GET RESPONSE (SPEC §8.2) after its P1-P2 were accepted: Le required, no data, something pending.

@@ -12,12 +12,18 @@ enum ResponseSizing {
     }
 
     static func deliver(_ result: CommandResult, instruction: SealInstruction, ne: Int?, leForm: APDULengthForm?) -> Delivery {
+        deliver(result, mayAnswerWrongLe: instruction.isReadOnly, ne: ne, leForm: leForm)
+    }
+
+    /// `mayAnswerWrongLe` is false for state-changing commands and for every wrapped response
+    /// (SPEC §14.4: a retry would be a new wrapped command, so the chip never answers it `6Cxx`).
+    static func deliver(_ result: CommandResult, mayAnswerWrongLe: Bool, ne: Int?, leForm: APDULengthForm?) -> Delivery {
         let expected = ne ?? 0
         let response = result.data
         if response.count <= expected {
             return .complete(response, result.status)
         }
-        if instruction.isReadOnly, leForm == .short, response.count <= 256 {
+        if mayAnswerWrongLe, leForm == .short, response.count <= 256 {
             return .wrongLe(.wrongLe(exact: response.count))
         }
         let sent = Array(response.prefix(expected))

@@ -39,6 +39,9 @@ extension SealAppletRuntime {
             data = try store.personalizationInfo().encoded()
         case .auditStatus:
             data = try store.auditHead().status.encoded()
+        case .keyAgreementCertificate:
+            guard let certificate = store.read(.keyAgreementCertificate) else { throw .referencedDataNotFound }
+            data = certificate
         case .sealKeyID:
             guard showsSealPublicKey else { throw .referencedDataNotFound }
             data = try store.sealKeyIDValue()

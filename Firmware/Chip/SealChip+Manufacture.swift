@@ -34,12 +34,16 @@ extension SealChip {
         guard store.read(.chipID) == nil, store.read(.lifecycle) == nil else {
             throw SealChipError(.alreadyManufactured, "the NVM already holds a chip")
         }
-        guard let deviceKey = ChipKeyGenerator.generateSigningKey(using: random) else {
+        // The key-agreement key of the secure channel (SPEC §14) is a separate key: the device
+        // key only signs attestations, this one only agrees keys.
+        guard let deviceKey = ChipKeyGenerator.generateSigningKey(using: random),
+              let keyAgreementKey = ChipKeyGenerator.generateSigningKey(using: random) else {
             throw SealChipError(.keyGenerationFailed, "the random source produced no valid P-256 scalar")
         }
         try transaction(nvm) { () throws(NVMError) in
             try nvm.write(RecordID.chipID.rawValue, chipID)
             try nvm.write(RecordID.devicePrivateKey.rawValue, Array(deviceKey.rawRepresentation))
+            try nvm.write(RecordID.keyAgreementPrivateKey.rawValue, Array(keyAgreementKey.rawRepresentation))
             try nvm.write(RecordID.issuerPublicKey.rawValue, issuerPublicKey)
             try nvm.write(RecordID.signatureCounter.rawValue, bigEndianBytes(UInt32(0)))
             try nvm.write(RecordID.lastGrantSerial.rawValue, bigEndianBytes(UInt32(0)))
@@ -71,6 +75,43 @@ extension SealChip {
         }
         try transaction(nvm) { () throws(NVMError) in
             try nvm.write(RecordID.deviceCertificate.rawValue, der)
+        }
+    }
+
+    /// The public key of the chip's secure-channel key-agreement key (PK.SD.ECKA, SPEC §14.2),
+    /// X9.63 (65 bytes), for the vendor CA to certify with key usage keyAgreement.
+    ///
+    /// - Throws: ``SealChipError`` `notManufactured` when the NVM holds no manufactured chip or a
+    ///   chip made before the secure channel existed.
+    public static func keyAgreementPublicKey(nvm: NonVolatileMemory) throws -> [UInt8] {
+        let store = PersistentStore(nvm: nvm)
+        guard store.isManufactured, let scalar = store.read(.keyAgreementPrivateKey),
+              let key = try? P256.KeyAgreement.PrivateKey(rawRepresentation: scalar) else {
+            throw SealChipError(.notManufactured, "the NVM holds no chip with a key-agreement key")
+        }
+        return Array(key.publicKey.x963Representation)
+    }
+
+    /// Installs the key-agreement certificate made by the vendor CA for
+    /// ``keyAgreementPublicKey(nvm:)``. Allowed once, in MANUFACTURED; the firmware checks only
+    /// that `der` is one DER SEQUENCE of at most ``maximumCertificateLength`` bytes.
+    ///
+    /// - Throws: ``SealChipError`` (`notManufactured`, `certificateNotAllowed`, `invalidCertificate`)
+    ///   or the ``NVMError`` of the write.
+    public static func installKeyAgreementCertificate(nvm: NonVolatileMemory, der: [UInt8]) throws {
+        let store = PersistentStore(nvm: nvm)
+        guard store.isManufactured, store.read(.keyAgreementPrivateKey) != nil else {
+            throw SealChipError(.notManufactured, "manufacture the chip before installing its certificate")
+        }
+        guard (try? store.lifecycle()) == .manufactured, store.read(.keyAgreementCertificate) == nil else {
+            throw SealChipError(.certificateNotAllowed, "a certificate is installed once, in MANUFACTURED")
+        }
+        guard (1...maximumCertificateLength).contains(der.count), der.first == 0x30,
+              (try? TLV(decoding: der, strict: true)) != nil else {
+            throw SealChipError(.invalidCertificate, "the key-agreement certificate must be one DER SEQUENCE")
+        }
+        try transaction(nvm) { () throws(NVMError) in
+            try nvm.write(RecordID.keyAgreementCertificate.rawValue, der)
         }
     }
 

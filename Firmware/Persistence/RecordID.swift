@@ -7,6 +7,8 @@
 /// | `0003` | device certificate, X.509 DER | installDeviceCertificate |
 /// | `0004` | issuer public key, X9.63 (65) | manufacture |
 /// | `0005` | lifecycle code (1) | manufacture, PERSONALIZE, SET LIFECYCLE |
+/// | `0006` | key-agreement private key SK.SD.ECKA, P-256 scalar (32) | manufacture |
+/// | `0007` | key-agreement certificate, X.509 DER | installKeyAgreementCertificate |
 /// | `0010`–`0016` | organization, seal name, feature hash, policy, validity u32, remote-authority key, watermark key | PERSONALIZE (watermark key zeroized by TERMINATE) |
 /// | `0017` | seal image hash (32), absent when none | PERSONALIZE |
 /// | `0018` | time rollback tolerance u32 (seconds) | PERSONALIZE |
@@ -30,6 +32,8 @@ struct RecordID: Hashable, Sendable {
     static let deviceCertificate = RecordID(0x0003)
     static let issuerPublicKey = RecordID(0x0004)
     static let lifecycle = RecordID(0x0005)
+    static let keyAgreementPrivateKey = RecordID(0x0006)
+    static let keyAgreementCertificate = RecordID(0x0007)
 
     static let organizationName = RecordID(0x0010)
     static let sealName = RecordID(0x0011)

@@ -235,6 +235,7 @@ public struct SealDriverError: CodedError {
             case responseTooLong, getResponseLoopExceeded, wrongLengthLoop, commandTooLong, notSupportedByToken
             case invalidArgument, issuerSigningFailed, auditChainBroken, stampNotRecoverable
             case malformedRecord, invalidTrustAnchors, fileUnreadable, stampInvalid, counterExhausted
+            case secureChannelFailure
         }
 
         private let value: Value
@@ -284,6 +285,9 @@ public struct SealDriverError: CodedError {
         /// A stamp record failed verification; ``SealDriverError/failedCheck`` names the first failed
         /// check (``StampVerificationReport/throwIfInvalid()``, ``StampVerifier/validate(_:document:options:)``).
         public static let stampInvalid = Code(.stampInvalid)
+        /// The secure channel (SPEC §14) failed: a key-agreement certificate that does not
+        /// validate, a receipt or response MAC that does not match. The channel is closed.
+        public static let secureChannelFailure = Code(.secureChannelFailure)
 
         /// The code's stable name, e.g. `"statusWord"`.
         public var description: String { value.rawValue }

@@ -60,6 +60,10 @@ public struct StatusWord: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let conditionsOfUseNotSatisfied = StatusWord(rawValue: 0x6985)
     /// `6986`: command not allowed (no current EF).
     public static let commandNotAllowed = StatusWord(rawValue: 0x6986)
+    /// `6987`: expected secure-messaging data objects missing (a plain command inside a secure channel).
+    public static let secureMessagingDataMissing = StatusWord(rawValue: 0x6987)
+    /// `6988`: incorrect secure-messaging data objects (a wrong, replayed or reordered MAC).
+    public static let secureMessagingDataIncorrect = StatusWord(rawValue: 0x6988)
     /// `6A80`: incorrect parameters in the command data field.
     public static let wrongData = StatusWord(rawValue: 0x6A80)
     /// `6A81`: function not supported.
@@ -179,6 +183,8 @@ public struct StatusWord: RawRepresentable, Hashable, Sendable, CustomStringConv
         0x6984: "reference data not usable",
         0x6985: "conditions of use not satisfied",
         0x6986: "command not allowed",
+        0x6987: "expected secure messaging data objects missing",
+        0x6988: "incorrect secure messaging data objects",
         0x6A80: "incorrect parameters in the data field",
         0x6A81: "function not supported",
         0x6A82: "file or application not found",

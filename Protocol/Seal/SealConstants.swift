@@ -156,6 +156,8 @@ public enum SealDataObject: UInt16, Sendable, CaseIterable, CustomStringConverti
     case auditStatus = 0x0109
     /// `010A`: the seal key ID, SHA-256 of the seal public key.
     case sealKeyID = 0x010A
+    /// `0120`: the certificate of the secure channel's key-agreement key, X.509 DER (SPEC §14.2).
+    case keyAgreementCertificate = 0x0120
 
     public var description: String {
         switch self {
@@ -169,6 +171,7 @@ public enum SealDataObject: UInt16, Sendable, CaseIterable, CustomStringConverti
         case .personalization: return "personalization"
         case .auditStatus: return "audit status"
         case .sealKeyID: return "seal key ID"
+        case .keyAgreementCertificate: return "key-agreement certificate"
         }
     }
 }

@@ -28,6 +28,9 @@ public enum TokenFactory {
                                                            random: random)
             let certificate = try ca.issueDeviceCertificate(chipID: id, devicePublicKeyX963: devicePublicKey)
             try SealChip.installDeviceCertificate(nvm: nvm, der: certificate)
+            let keyAgreementCertificate = try ca.issueKeyAgreementCertificate(
+                chipID: id, keyAgreementPublicKeyX963: try SealChip.keyAgreementPublicKey(nvm: nvm))
+            try SealChip.installKeyAgreementCertificate(nvm: nvm, der: keyAgreementCertificate)
         } catch let error as SimulatorError {
             throw error
         } catch {

@@ -33,17 +33,30 @@ public struct VendorCA: Sendable {
 
     /// Issues the device certificate for a chip: subject serialNumber = chip ID in uppercase hex.
     public func issueDeviceCertificate(chipID: [UInt8], devicePublicKeyX963: [UInt8], notBefore: Date = Date()) throws -> [UInt8] {
-        let publicKey = try P256.Signing.PublicKey(x963Representation: devicePublicKeyX963)
+        try issueChipCertificate(chipID: chipID, publicKeyX963: devicePublicKeyX963, commonName: "SealKit Seal Chip",
+                                 keyUsage: KeyUsage(digitalSignature: true), notBefore: notBefore)
+    }
+
+    /// Issues the certificate of a chip's secure-channel key-agreement key (SPEC §14.2): same
+    /// subject as the device certificate but for its common name, key usage keyAgreement only.
+    public func issueKeyAgreementCertificate(chipID: [UInt8], keyAgreementPublicKeyX963: [UInt8], notBefore: Date = Date()) throws -> [UInt8] {
+        try issueChipCertificate(chipID: chipID, publicKeyX963: keyAgreementPublicKeyX963, commonName: "SealKit Seal Chip Key Agreement",
+                                 keyUsage: KeyUsage(keyAgreement: true), notBefore: notBefore)
+    }
+
+    private func issueChipCertificate(chipID: [UInt8], publicKeyX963: [UInt8], commonName: String, keyUsage: KeyUsage,
+                                      notBefore: Date) throws -> [UInt8] {
+        let publicKey = try P256.Signing.PublicKey(x963Representation: publicKeyX963)
         let subject = DistinguishedName([
             RelativeDistinguishedName(.init(type: ASN1ObjectIdentifier.RDNAttributeType.organizationName,
                                             utf8String: organizationName)),
             RelativeDistinguishedName(.init(type: ASN1ObjectIdentifier.RDNAttributeType.commonName,
-                                            utf8String: "SealKit Seal Chip")),
+                                            utf8String: commonName)),
             RelativeDistinguishedName(try .init(type: Self.serialNumberAttribute, printableString: hexString(chipID))),
         ])
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
-            Critical(KeyUsage(digitalSignature: true))
+            Critical(keyUsage)
             AuthorityKeyIdentifier(keyIdentifier: authorityKeyIdentifier)
         }
         // Serial: 16 random bytes with the top bit cleared, as RFC 5280 asks for positive serials.

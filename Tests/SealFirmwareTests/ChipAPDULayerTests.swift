@@ -219,6 +219,7 @@ struct ChipAPDULayerTests {
         let harness = try ChipHarness.active()
         let (_, first) = harness.stamp(try harness.stampRequest())
         #expect(first != nil)
+        harness.select()  // READ AUDIT LOG and GET ATTESTATION plain, outside the channel
         var read = SealCommand.readAuditLog(counter: 0)
         read.ne = 10
         let sized = harness.send(read)
@@ -232,18 +233,21 @@ struct ChipAPDULayerTests {
         let attested = harness.send(attest)
         #expect(attested.statusWord.exactLength == nil && attested.statusWord.bytesRemaining != nil && attested.data.count == 1)
 
-        var stamp = SealCommand.stamp(try harness.stampRequest(time: 1_700_000_500))
-        stamp.ne = 0x10
-        let partial = harness.send(stamp)
+        // STAMP inside the channel (SPEC §14.4): the wrapped response is split with 61xx below the
+        // channel, never answered 6Cxx, and the command runs once.
+        harness.verifyPIN()
+        var stampBytes = harness.wrappedChain(SealCommand.stamp(try harness.stampRequest(time: 1_700_000_500)), sizes: [])[0]
+        stampBytes[stampBytes.count - 1] = 0x10
+        let partial = harness.send(stampBytes)
         #expect(partial.statusWord.bytesRemaining != nil && partial.data.count == 0x10, "STAMP gets 61xx, never 6Cxx")
-        let rest = harness.send(SealCommand.getResponse(ne: 256))
+        let rest = harness.send(hex("00 C0 00 00 00"))
         #expect(rest.sw == 0x9000)
-        let decoded = try StampResponse(decoding: partial.data + rest.data)
+        let plain = harness.unwrap(ResponseAPDU(data: partial.data + rest.data, statusWord: rest.statusWord))
+        let decoded = try StampResponse(decoding: plain.data)
         #expect(decoded.counter == 2)
         #expect(harness.counter() == 2, "executed once")
 
-        var noLe = SealCommand.stamp(try harness.stampRequest(time: 1_700_000_600))
-        noLe.ne = nil
+        let noLe = Array(harness.wrappedChain(SealCommand.stamp(try harness.stampRequest(time: 1_700_000_600)), sizes: [])[0].dropLast())
         let pending = harness.send(noLe)
         #expect(pending.data.isEmpty && pending.statusWord.bytesRemaining != nil)
         #expect(harness.counter() == 3)
@@ -264,13 +268,14 @@ struct ChipAPDULayerTests {
         harness.authenticateIssuer()
         let data = try fixture.personalization.encoded()
         #expect(data.count > 200)
-        let parts = stride(from: 0, to: data.count, by: 50).map { Array(data[$0..<min($0 + 50, data.count)]) }
+        let wrappedLength = SCP03SecureMessaging.wrappedLength(plainLength: data.count)
+        let parts = harness.wrappedChain(try SealCommand.personalize(fixture.personalization),
+                                         sizes: Array(repeating: 50, count: (wrappedLength - 1) / 50))
         for part in parts.dropLast() {
-            let response = harness.send([0x90, 0x50, 0x00, 0x00, UInt8(part.count)] + part + [0x00])
+            let response = harness.send(part + [0x00])
             #expect(response.sw == 0x9000 && response.data.isEmpty, "intermediate part, Le ignored")
         }
-        let last = parts[parts.count - 1]
-        let final = harness.send([0x80, 0x50, 0x00, 0x00, UInt8(last.count)] + last + [0x00])
+        let final = harness.unwrap(harness.send(parts[parts.count - 1]))
         #expect(final.sw == 0x9000)
         #expect(final.data.count == 67 && final.data.prefix(3) == [0x86, 0x41, 0x04])
         #expect(harness.getData(.lifecycle).data == [0x03])
@@ -279,41 +284,48 @@ struct ChipAPDULayerTests {
     @Test("a chain may mix short and extended parts")
     func chainMixedForms() throws {
         let harness = try ChipHarness.active()
-        let data = try harness.stampRequest().encoded()
-        let head = Array(data.prefix(40)), tail = Array(data.dropFirst(40))
-        harness.expectSW([0x90, 0x54, 0x00, 0x00, 0x00, 0x00, UInt8(head.count)] + head, 0x9000)
-        let final = harness.send([0x80, 0x54, 0x00, 0x00, UInt8(tail.count)] + tail + [0x00])
+        let parts = harness.wrappedChain(SealCommand.stamp(try harness.stampRequest()), sizes: [40])
+        let head = parts[0]
+        harness.expectSW(Array(head[0..<4]) + [0x00, 0x00, head[4]] + Array(head[5...]), 0x9000)
+        let final = harness.unwrap(harness.send(parts[1]))
         #expect(final.sw == 0x9000)
         #expect(try StampResponse(decoding: final.data).counter == 1)
     }
 
     @Test("6883: a different command, INS, P1-P2 or class interrupts the chain and is not executed")
     func chainInterrupted() throws {
+        // A wrapped STAMP chain; an interruption discards the chain, and the host's channel,
+        // whose counter already counted the STAMP, is then out of step: a new one is opened.
         let harness = try ChipHarness.active()
-        let data = try harness.stampRequest().encoded()
-        let head = Array(data.prefix(40)), tail = Array(data.dropFirst(40))
-        let firstPart = [0x90, 0x54, 0x00, 0x00, UInt8(head.count)] + head
-        let lastPart = [0x80, 0x54, 0x00, 0x00, UInt8(tail.count)] + tail + [0x00]
-
-        harness.expectSW(firstPart, 0x9000)
-        harness.expectSW(hex("00 CA 01 03 00"), 0x6883, "GET DATA inside a STAMP chain")
-        harness.expectSW(lastPart, 0x6A80, "the chain was discarded: the tail alone is not a STAMP")
+        func freshChain() throws -> [[UInt8]] {
+            harness.select()
+            harness.verifyPIN()
+            return harness.wrappedChain(SealCommand.stamp(try harness.stampRequest()), sizes: [40])
+        }
+        var parts = try freshChain()
+        harness.expectSW(parts[0], 0x9000)
+        #expect(harness.sendPlain(hex("00 CA 01 03 00")).sw == 0x6883, "GET DATA inside a STAMP chain")
+        harness.expectSW(parts[1], 0x6988, "the chain was discarded: the tail alone is not a wrapped STAMP")
         #expect(harness.counter() == 0)
 
-        harness.expectSW(firstPart, 0x9000)
-        harness.expectSW([0x80, 0x54, 0x00, 0x01, UInt8(tail.count)] + tail, 0x6883, "other P2")
-        harness.expectSW(firstPart, 0x9000)
-        harness.expectSW([0x00, 0x54, 0x00, 0x00, UInt8(tail.count)] + tail, 0x6883, "other class")
-        harness.expectSW(firstPart, 0x9000)
+        parts = try freshChain()
+        harness.expectSW(parts[0], 0x9000)
+        harness.expectSW(Array(parts[1][0..<3]) + [0x01] + Array(parts[1][4...]), 0x6883, "other P2")
+        parts = try freshChain()
+        harness.expectSW(parts[0], 0x9000)
+        harness.expectSW([0x04] + Array(parts[1][1...]), 0x6883, "other class")
+        parts = try freshChain()
+        harness.expectSW(parts[0], 0x9000)
         harness.expectSW(SealCommand.select(), 0x6883, "SELECT is not executed inside a chain")
-        harness.expectSW(lastPart, 0x6A80)
-        harness.expectSW(firstPart, 0x9000)
+        parts = try freshChain()
+        harness.expectSW(parts[0], 0x9000)
         harness.expectSW(hex("00 C0 00 00 10"), 0x6883, "GET RESPONSE inside a chain")
 
-        harness.expectSW(firstPart, 0x9000)
+        parts = try freshChain()
+        harness.expectSW(parts[0], 0x9000)
         harness.expectSW(hex("8C 54 00 00 01 00"), 0x6882, "CLA errors leave the chain open")
         harness.expectSW(hex("80 54"), 0x6700, "malformed APDUs leave the chain open")
-        let completed = harness.send(lastPart)
+        let completed = harness.unwrap(harness.send(parts[1]))
         #expect(completed.sw == 0x9000)
         #expect(harness.counter() == 1)
     }
@@ -358,7 +370,10 @@ struct ChipAPDULayerTests {
             let harness = try ChipHarness.active()
             #expect(harness.send(SealCommand.verifyStatus()).sw == 0x9000)
             #expect(harness.send(SealCommand.getChallenge()).sw == 0x9000)
-            #expect(harness.send(hex("00 CA 01 06")).sw == 0x6100)
+            var certificate = harness.wrappedChain(SealCommand.getData(.deviceCertificate), sizes: [])[0]
+            certificate[certificate.count - 1] = 0x80
+            #expect(harness.send(certificate).statusWord.bytesRemaining != nil)
+            #expect(harness.chip.frontEnd.secureChannel != nil)
             #expect(harness.chip.applet.security.pinVerified)
             #expect(harness.chip.applet.security.issuerAuthenticated)
             #expect(harness.chip.applet.security.pendingChallenge != nil)
@@ -375,6 +390,8 @@ struct ChipAPDULayerTests {
             #expect(harness.chip.applet.security == SecurityState(), "\(reset)")
             #expect(!harness.chip.applet.isSelected, "\(reset)")
             #expect(harness.chip.frontEnd.pendingResponse == nil, "\(reset)")
+            #expect(harness.chip.frontEnd.secureChannel == nil, "\(reset): the secure channel ended")
+            harness.channel = nil
             if reset == "power-off" { _ = try harness.chip.powerOn() }
             harness.expectSW(SealCommand.getData(.chipID), 0x6D00, "\(reset): selection cleared")
             harness.select()
@@ -388,14 +405,15 @@ struct ChipAPDULayerTests {
     @Test("reset discards an open chain")
     func resetClearsChain() throws {
         let harness = try ChipHarness.active()
-        let data = try harness.stampRequest().encoded()
-        harness.expectSW([0x90, 0x54, 0x00, 0x00, 40] + Array(data.prefix(40)), 0x9000)
+        let parts = harness.wrappedChain(SealCommand.stamp(try harness.stampRequest()), sizes: [40])
+        harness.expectSW(parts[0], 0x9000)
         #expect(harness.chip.frontEnd.chain != nil)
         _ = harness.chip.warmReset()
         #expect(harness.chip.frontEnd.chain == nil)
+        harness.channel = nil
         harness.select()
         harness.verifyPIN()
-        harness.expectSW([0x80, 0x54, 0x00, 0x00, UInt8(data.count - 40)] + Array(data.dropFirst(40)), 0x6A80)
+        harness.expectSW(parts[1], 0x6988, "the tail of a chain of an ended channel")
     }
 
     @Test("SELECT clears the security state but not the persistent state")

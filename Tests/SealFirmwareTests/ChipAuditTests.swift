@@ -19,6 +19,7 @@ struct ChipAuditTests {
     @Test("READ AUDIT LOG errors")
     func errors() throws {
         let harness = try ChipHarness.active()
+        harness.select()  // READ AUDIT LOG is a plain command; these are its ISO errors outside a channel
         harness.expectSW(hex("80 56 00 00"), 0x6700)
         harness.expectSW(hex("80 56 00 00 03 00 00 00"), 0x6700)
         harness.expectSW(hex("80 56 00 00 05 00 00 00 00 00"), 0x6700)

@@ -85,6 +85,7 @@ struct ChipDataTests {
     @Test("GET ATTESTATION errors")
     func attestationErrors() throws {
         let harness = try ChipHarness.personalized()
+        harness.select()  // plain, outside a channel
         harness.expectSW(SealCommand.getAttestation(nonce: [UInt8](repeating: 1, count: 33)), 0x6700)
         harness.expectSW(hex("80 58 00 01 00"), 0x6A86)
         harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x58, p1: 1, p2: 0, data: [UInt8](repeating: 1, count: 33)), 0x6A86,

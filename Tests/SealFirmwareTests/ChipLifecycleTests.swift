@@ -44,8 +44,10 @@ struct ChipLifecycleTests {
         case .select:
             return harness.send(SealCommand.select()).sw
         case .getResponse:
-            #expect(harness.send(hex("00 CA 01 01")).sw == 0x6110)
-            return harness.send(SealCommand.getResponse(ne: 16)).sw
+            // Plain, outside the channel (SPEC §14.4: GET RESPONSE is never wrapped).
+            harness.select()
+            #expect(harness.sendPlain(hex("00 CA 01 01")).sw == 0x6110)
+            return harness.sendPlain(hex("00 C0 00 00 10")).sw
         case .getChallenge:
             return harness.send(SealCommand.getChallenge()).sw
         case .externalAuthenticate:
@@ -134,20 +136,29 @@ struct ChipLifecycleTests {
     @Test("SET LIFECYCLE errors and precedence")
     func setLifecycleErrors() throws {
         let harness = try ChipHarness.personalized()
-        harness.expectSW(hex("80 52 02 00"), 0x6A86, "not a state code")
-        harness.expectSW(hex("80 52 00 00"), 0x6A86)
-        harness.expectSW(hex("80 52 07 01"), 0x6A86)
-        harness.expectSW(hex("80 52 07 00 01 00"), 0x6700)
-        harness.expectSW(hex("80 52 03 00"), 0x6985, "same state")
-        harness.expectSW(hex("80 52 0F 00"), 0x6985, "PERSONALIZED → SUSPENDED")
-        harness.expectSW(hex("80 52 01 00"), 0x6985, "back to MANUFACTURED")
+        // Inside the issuer's channel (ChipHarness.personalized left it open).
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x52, p1: 0x02, p2: 0), 0x6A86, "not a state code")
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x52, p1: 0x00, p2: 0), 0x6A86)
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x52, p1: 0x07, p2: 1), 0x6A86)
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x52, p1: 0x07, p2: 0, data: [0x00]), 0x6700)
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x52, p1: 0x03, p2: 0), 0x6985, "same state")
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x52, p1: 0x0F, p2: 0), 0x6985, "PERSONALIZED → SUSPENDED")
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x52, p1: 0x01, p2: 0), 0x6985, "back to MANUFACTURED")
         harness.select()
-        harness.expectSW(hex("80 52 0F 00"), 0x6985, "lifecycle (6985) before security (6982)")
+        // Plain, outside a channel: P1-P2 first, then the channel requirement (SPEC §14.6).
+        harness.expectSW(hex("80 52 02 00"), 0x6A86, "P1-P2 before the channel requirement")
+        harness.expectSW(hex("80 52 0F 00"), 0x6982, "no channel")
         harness.expectSW(hex("80 52 07 00"), 0x6982)
         harness.expectSW(hex("80 52 07 00 00"), 0x6982, "Le is ignored")
+        harness.openChannel(.b)
+        harness.expectSW(SealCommand.setLifecycle(.active), 0x6982, "the holder's channel is not the issuer's")
+        #expect(harness.channel != nil, "a refused issuer command leaves the holder's channel open")
+        harness.select()
+        harness.authenticateIssuerWithChallenge()
+        harness.expectSW(hex("80 52 07 00"), 0x6982, "EXTERNAL AUTHENTICATE alone no longer allows SET LIFECYCLE")
         #expect(harness.getData(.lifecycle).data == [0x03])
         harness.authenticateIssuer()
-        harness.expectSW(hex("80 52 07 00"), 0x9000)
+        harness.expectSW(SealCommand.setLifecycle(.active), 0x9000)
     }
 
     @Test("TERMINATE zeroizes seal key, watermark key, PIN and PUK; identity, counter and audit log stay")

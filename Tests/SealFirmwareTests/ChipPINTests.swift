@@ -58,6 +58,8 @@ struct ChipPINTests {
 
         let manufactured = try ChipHarness.manufactured()
         manufactured.select()
+        manufactured.expectSW(SealCommand.verify(pin: "1234"), 0x6982, "no channel")
+        manufactured.openChannel(.b)
         manufactured.expectSW(SealCommand.verify(pin: "1234"), 0x6985)
         manufactured.expectSW(SealCommand.verifyStatus(), 0x6985)
         manufactured.expectSW(SealCommand.logout(), 0x6985)
@@ -106,6 +108,7 @@ struct ChipPINTests {
         harness.expectSW(hex("00 24 00 81 04 81 05 31 32"), 0x6983, "blocked before malformed")
         let manufactured = try ChipHarness.manufactured()
         manufactured.select()
+        manufactured.openChannel(.b)
         manufactured.expectSW(SealCommand.changePIN(current: "1234", new: "432100"), 0x6985)
     }
 

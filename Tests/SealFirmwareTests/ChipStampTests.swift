@@ -62,8 +62,8 @@ struct ChipStampTests {
         let harness = try ChipHarness.active()
         let good = try harness.stampRequest().encoded()
         harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 1, data: good), 0x6A86)
-        harness.expectSW(hex("80 54 00 00"), 0x6700)
-        harness.expectSW(hex("80 54 00 00 00"), 0x6700, "Le only")
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0), 0x6700)
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, ne: 256), 0x6700, "Le only")
         let digest = [UInt8](repeating: 1, count: 32)
         let metadata = try StampMetadata(time: 5).encoded()
         let badData: [(String, [UInt8])] = [
@@ -100,7 +100,9 @@ struct ChipStampTests {
         harness.expectSW(SealCommand.logout(), 0x9000)
         harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [0x00], ne: 256), 0x6985,
                          "lifecycle before security and data")
-        harness.expectSW(hex("80 54 00 00"), 0x6700, "length before lifecycle")
+        harness.expectSW(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0), 0x6700, "length before lifecycle")
+        #expect(harness.sendPlain(hex("80 54 00 00")).sw == 0x6987, "a plain STAMP inside the channel ends it")
+        harness.expectSW(SealCommand.stamp(try harness.stampRequest()), 0x6982, "STAMP outside a channel")
     }
 
     @Test("counter FFFFFFFF: 6985 and nothing changes")

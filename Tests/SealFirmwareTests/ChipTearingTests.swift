@@ -20,7 +20,7 @@ struct ChipTearingTests {
     }
 
     /// Measures the write points `command` costs on a fresh chip over `image`.
-    private func writePoints(_ fixture: ChipFixture, image: [UInt8], command: [UInt8], expect sw: UInt16,
+    private func writePoints(_ fixture: ChipFixture, image: [UInt8], command: CommandAPDU, expect sw: UInt16,
                              prepare: (ChipHarness) -> Void) throws -> Int {
         let clean = try ChipHarness(fixture: fixture, image: image)
         prepare(clean)
@@ -29,9 +29,10 @@ struct ChipTearingTests {
         return clean.chip.nvmWriteCount - start
     }
 
-    /// Sends the armed command: the chip must go mute and stay unpowered until power-on.
-    private func loseAndRestore(_ harness: ChipHarness, command: [UInt8], n: Int) throws {
-        #expect(harness.chip.process(command) == .mute, "tear at \(n): mute")
+    /// Sends the armed command (wrapped in the channel `prepare` opened): the chip must go mute
+    /// and stay unpowered until power-on.
+    private func loseAndRestore(_ harness: ChipHarness, command: CommandAPDU, n: Int) throws {
+        #expect(harness.chip.process(harness.wrappedBytes(command)) == .mute, "tear at \(n): mute")
         #expect(!harness.chip.isPowered)
         #expect(harness.chip.process(SealCommand.select().encodedBytes) == .mute, "unpowered until power-on")
         _ = try harness.chip.powerOn()
@@ -54,7 +55,7 @@ struct ChipTearingTests {
         let fixture = base.fixture
         let before = try base.auditStatus()
         let request = try base.stampRequest(time: 1_700_000_000)
-        let command = SealCommand.stamp(request).encodedBytes
+        let command = SealCommand.stamp(request)
         let prepare: (ChipHarness) -> Void = { $0.select(); $0.verifyPIN() }
 
         let w = try writePoints(fixture, image: image, command: command, expect: 0x9000, prepare: prepare)
@@ -97,8 +98,8 @@ struct ChipTearingTests {
     @Test("VERIFY with a wrong PIN: the try counter is decremented or untouched, never more")
     func verifyWrongPIN() throws {
         let base = try ChipHarness.personalized()
-        let command = SealCommand.verify(pin: "000000").encodedBytes
-        let prepare: (ChipHarness) -> Void = { $0.select() }
+        let command = SealCommand.verify(pin: "000000")
+        let prepare: (ChipHarness) -> Void = { $0.select(); $0.openChannel(.b) }
         let w = try writePoints(base.fixture, image: base.image, command: command, expect: 0x63C2, prepare: prepare)
         #expect(w == NonVolatileMemory.writePoints(forTransactionOf: 1))
         var outcomes: [Bool] = []
@@ -116,8 +117,8 @@ struct ChipTearingTests {
     @Test("VERIFY with the right PIN: the decrement is durable before the comparison; never verified after a tear")
     func verifyRightPIN() throws {
         let base = try ChipHarness.personalized()
-        let command = SealCommand.verify(pin: base.fixture.pin).encodedBytes
-        let prepare: (ChipHarness) -> Void = { $0.select() }
+        let command = SealCommand.verify(pin: base.fixture.pin)
+        let prepare: (ChipHarness) -> Void = { $0.select(); $0.openChannel(.b) }
         let w = try writePoints(base.fixture, image: base.image, command: command, expect: 0x9000, prepare: prepare)
         #expect(w == 2 * NonVolatileMemory.writePoints(forTransactionOf: 1), "decrement, then reset: two transactions")
         var remainingByWrite: [UInt8] = []
@@ -139,7 +140,7 @@ struct ChipTearingTests {
     func personalize() throws {
         let fixture = ChipFixture(withRemoteAuthority: true)
         let base = try ChipHarness.manufactured(fixture)
-        let command = try SealCommand.personalize(fixture.personalization).encodedBytes
+        let command = try SealCommand.personalize(fixture.personalization)
         let prepare: (ChipHarness) -> Void = { $0.select(); $0.authenticateIssuer() }
         let w = try writePoints(fixture, image: base.image, command: command, expect: 0x9000, prepare: prepare)
         #expect(w == NonVolatileMemory.writePoints(forTransactionOf: 15),
@@ -175,7 +176,7 @@ struct ChipTearingTests {
     @Test("TERMINATE is atomic: keys, PIN and PUK all there, or all zeroized")
     func terminate() throws {
         let base = try ChipHarness.active()
-        let command = SealCommand.setLifecycle(.terminated).encodedBytes
+        let command = SealCommand.setLifecycle(.terminated)
         let prepare: (ChipHarness) -> Void = { $0.select(); $0.authenticateIssuer() }
         let w = try writePoints(base.fixture, image: base.image, command: command, expect: 0x9000, prepare: prepare)
         let zeroized: [RecordID] = [.sealPrivateKey, .watermarkKey, .pinReference, .pinTryCounter, .pukReference, .pukTryCounter]

@@ -67,6 +67,8 @@ struct ChipFixture {
 
     /// A stand-in device certificate: one DER SEQUENCE of 604 bytes (the firmware does not parse X.509).
     static let certificate: [UInt8] = [0x30, 0x82, 0x02, 0x5C, 0x04, 0x82, 0x02, 0x58] + (0..<600).map { UInt8(($0 * 37 + 11) & 0xFF) }
+    /// A stand-in key-agreement certificate (SPEC §14.2), 304 bytes.
+    static let keyAgreementCertificate: [UInt8] = [0x30, 0x82, 0x01, 0x2C, 0x04, 0x82, 0x01, 0x28] + (0..<296).map { UInt8(($0 * 13 + 5) & 0xFF) }
 }
 
 /// One chip over an in-memory NVM, plus the host-side helpers to talk to it.
@@ -88,6 +90,7 @@ final class ChipHarness {
                 nvm: nvm, chipID: fixture.chipID, issuerPublicKey: fixture.issuerPublicKey,
                 random: SeededChipRandom(seed: seed + [0xFA]))
             try SealChip.installDeviceCertificate(nvm: nvm, der: ChipFixture.certificate)
+            try SealChip.installKeyAgreementCertificate(nvm: nvm, der: ChipFixture.keyAgreementCertificate)
         }
         chip = try SealChip(nvm: nvm, random: SeededChipRandom(seed: seed))
         _ = try chip.powerOn()
@@ -138,9 +141,34 @@ final class ChipHarness {
 
     // MARK: Transport
 
-    /// Sends raw bytes; a mute chip yields SW `0000`.
+    /// The host side of the open secure channel (SPEC §14), mirrored from what the chip does:
+    /// while it is open, ``send(_:)-(CommandAPDU)`` wraps commands and unwraps responses.
+    var channel: SCP03SecureMessaging?
+
+    /// Sends raw bytes; a mute chip yields SW `0000`. While a channel is open, the bytes of one
+    /// whole plain command (CLA `00` or `80`, not GET RESPONSE) are sent wrapped, as the host
+    /// would send them, so that the tests of SPEC §3–§8 show the same ISO behaviour inside the
+    /// channel (SPEC §14.4); everything else goes as it is (``sendPlain(_:)``).
     @discardableResult
     func send(_ bytes: [UInt8]) -> ResponseAPDU {
+        if channel != nil, bytes.count >= 4, bytes[0] == 0x00 || bytes[0] == 0x80,
+           !(bytes[0] == 0x00 && bytes[1] == 0xC0), let command = try? CommandAPDU(decoding: bytes) {
+            return send(command)
+        }
+        return sendPlain(bytes)
+    }
+
+    /// Sends raw bytes exactly as given. A plain command other than GET RESPONSE ends the secure
+    /// channel on the chip (SPEC §14.5), so it ends here too.
+    @discardableResult
+    func sendPlain(_ bytes: [UInt8]) -> ResponseAPDU {
+        if bytes.count >= 4, bytes[0] & 0x04 == 0, !(bytes[0] & 0xEF == 0 && bytes[1] == 0xC0) {
+            channel = nil
+        }
+        return transmit(bytes)
+    }
+
+    private func transmit(_ bytes: [UInt8]) -> ResponseAPDU {
         switch chip.process(bytes) {
         case .mute:
             return ResponseAPDU(data: [], statusWord: StatusWord(rawValue: 0))
@@ -149,9 +177,91 @@ final class ChipHarness {
         }
     }
 
+    /// Sends a command: wrapped (and its response unwrapped, `61xx` fetched below the channel)
+    /// while a secure channel is open, plain otherwise. SELECT goes plain and ends the channel.
     @discardableResult
     func send(_ command: CommandAPDU) -> ResponseAPDU {
-        send((try? command.encoded()) ?? [])
+        guard var open = channel, command.ins != SealInstruction.select.rawValue,
+              !(command.cla == 0x00 && command.ins == SealInstruction.getResponse.rawValue) else {
+            return sendPlain((try? command.encoded()) ?? [])
+        }
+        guard let wrapped = try? open.wrapCommand(command) else { return ResponseAPDU(data: [], statusWord: StatusWord(rawValue: 0xFFFF)) }
+        var response = transmit((try? wrapped.encoded()) ?? [])
+        var data = response.data
+        while let remaining = response.statusWord.bytesRemaining {
+            response = transmit((try? SealCommand.getResponse(ne: remaining == 0 ? 256 : remaining).encoded()) ?? [])
+            data += response.data
+        }
+        if response.sw == 0x6987 || response.sw == 0x6988 {
+            channel = nil
+            return response
+        }
+        do {
+            let plain = try open.unwrapResponse(ResponseAPDU(data: data, statusWord: response.statusWord))
+            channel = open
+            return plain
+        } catch {
+            channel = nil
+            return ResponseAPDU(data: [], statusWord: StatusWord(rawValue: 0xFFFE))
+        }
+    }
+
+    /// The bytes of `command` as the channel sends it (wrapped when one is open), for tests that
+    /// hand the bytes to the chip themselves. Advances the channel as the chip will.
+    func wrappedBytes(_ command: CommandAPDU) -> [UInt8] {
+        guard var open = channel, let wrapped = try? open.wrapCommand(command) else { return (try? command.encoded()) ?? [] }
+        channel = open
+        return (try? wrapped.encoded()) ?? []
+    }
+
+    /// `command` wrapped in the open channel, split into raw chain parts at `sizes` (each part's
+    /// data length; the rest goes in the last part), for chaining tests.
+    func wrappedChain(_ command: CommandAPDU, sizes: [Int]) -> [[UInt8]] {
+        guard var open = channel, let wrapped = try? open.wrapCommand(command) else { return [] }
+        channel = open
+        var parts: [[UInt8]] = []
+        var rest = wrapped.data[...]
+        for size in sizes {
+            let part = Array(rest.prefix(size))
+            rest = rest.dropFirst(size)
+            parts.append([wrapped.cla | 0x10, wrapped.ins, wrapped.p1, wrapped.p2, UInt8(part.count)] + part)
+        }
+        parts.append([wrapped.cla, wrapped.ins, wrapped.p1, wrapped.p2, UInt8(rest.count)] + rest + [0x00])
+        return parts
+    }
+
+    /// Unwraps a response received for a command sent with ``wrappedChain(_:sizes:)`` or
+    /// ``wrappedBytes(_:)``.
+    func unwrap(_ response: ResponseAPDU) -> ResponseAPDU {
+        guard var open = channel, let plain = try? open.unwrapResponse(response) else {
+            channel = nil
+            return ResponseAPDU(data: [], statusWord: StatusWord(rawValue: 0xFFFE))
+        }
+        channel = open
+        return plain
+    }
+
+    /// The chip's key-agreement public key (SPEC §14.2).
+    var keyAgreementKey: P256.KeyAgreement.PublicKey {
+        get throws { try P256.KeyAgreement.PublicKey(x963Representation: SealChip.keyAgreementPublicKey(nvm: nvm)) }
+    }
+
+    /// Opens a secure channel: SCP11b as the holder, SCP11a with the fixture's issuer key.
+    func openChannel(_ variant: SCP11Variant) {
+        channel = nil
+        do {
+            let cardKey = try keyAgreementKey
+            var secret: [UInt8]?
+            if variant == .a {
+                let issuer = try P256.KeyAgreement.PrivateKey(rawRepresentation: fixture.issuerKey.rawRepresentation)
+                secret = try SCP11KeyAgreement.sharedSecret(issuer, cardKey)
+            }
+            var handshake = try SCP11HostHandshake(variant: variant, cardStaticKey: cardKey, issuerStaticSharedSecret: secret)
+            let response = transmit(try handshake.command.encoded())
+            channel = try handshake.complete(with: response)
+        } catch {
+            Issue.record("opening \(variant): \(error)")
+        }
     }
 
     func expectSW(_ command: CommandAPDU, _ sw: UInt16, _ comment: Comment? = nil,
@@ -185,14 +295,23 @@ final class ChipHarness {
         return Array((try? fixture.issuerKey.signature(for: message))?.derRepresentation ?? Data())
     }
 
+    /// Issuer authentication: the SCP11a channel (SPEC §14.3), in which PERSONALIZE and SET
+    /// LIFECYCLE are accepted.
     func authenticateIssuer() {
+        openChannel(.a)
+    }
+
+    /// The v1 issuer authentication (GET CHALLENGE + EXTERNAL AUTHENTICATE), plain.
+    func authenticateIssuerWithChallenge() {
         let challenge = send(SealCommand.getChallenge())
         #expect(challenge.sw == 0x9000 && challenge.data.count == 16, "GET CHALLENGE")
         let response = send(SealCommand.externalAuthenticate(signature: signIssuerChallenge(challenge.data)))
         #expect(response.sw == 0x9000, "EXTERNAL AUTHENTICATE")
     }
 
+    /// VERIFY inside the open channel, or a new SCP11b channel when none is open.
     func verifyPIN() {
+        if channel == nil { openChannel(.b) }
         expectSW(SealCommand.verify(pin: fixture.pin), 0x9000, "VERIFY")
     }
 

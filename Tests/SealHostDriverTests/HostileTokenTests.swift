@@ -153,13 +153,16 @@ struct HostileTokenTests {
             let outcome = await Self.run(token)
             #expect(hostile.mutatedAnswers > 0, "\(target.name) was never asked for")
             let shown = "\(target.name) ← \(hexString(Array(garbage.prefix(16))))"
-            // The damaged answer is malformedResponse; calls after a failed connect are notConnected,
-            // and the newest audit entry is 6A88 when the damage stopped every stamp.
+            // The damaged answer is malformedResponse, or secureChannelFailure when it came through
+            // the secure channel (its R-MAC no longer matches, SPEC §14.4); calls after a failed
+            // connect are notConnected, and the newest audit entry is 6A88 when the damage stopped
+            // every stamp.
+            let detected: [SealDriverError.Code] = [.malformedResponse, .secureChannelFailure]
             for (operation, error) in outcome.errors {
                 let emptyLog = operation == "auditEntry" && error.statusWord == .referencedDataNotFound
-                #expect([.malformedResponse, .notConnected].contains(error.code) || emptyLog, "\(shown): \(operation) threw \(error)")
+                #expect((detected + [.notConnected]).contains(error.code) || emptyLog, "\(shown): \(operation) threw \(error)")
             }
-            #expect(outcome.errors.contains { $0.1.code == .malformedResponse }, "\(shown): the garbage went unnoticed")
+            #expect(outcome.errors.contains { detected.contains($0.1.code) }, "\(shown): the garbage went unnoticed")
             for (operation, error) in outcome.foreign {
                 Issue.record("\(target.name): \(operation) threw \(type(of: error)) \(error)")
             }

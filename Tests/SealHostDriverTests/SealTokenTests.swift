@@ -27,7 +27,10 @@ struct TokenHarness {
         self.fixture = fixture
         self.issuer = issuer
         self.transport = transport
-        self.token = SealToken(transport: transport, configuration: configuration, trace: { events.append($0) })
+        // The fake applet speaks the protocol without the secure channel (SPEC §14); the real
+        // chip's channel is tested through SimulatedTestToken.
+        self.token = SealToken(transport: transport, configuration: configuration, trace: { events.append($0) },
+                               secureChannel: .plain)
     }
 
     func personalization(remoteAuthorityKey: [UInt8]? = nil) -> PersonalizationData {
@@ -386,7 +389,7 @@ struct SealTokenTests {
         try await harness.token.setLifecycle(.terminated)
 
         // A fresh token object has no cached seal key, and the chip has zeroized its key.
-        let fresh = SealToken(transport: harness.transport)
+        let fresh = SealToken(transport: harness.transport, secureChannel: .plain)
         try await fresh.connect()
         await #expect(throws: SealDriverError(code: .notSupportedByToken, reason: "")) { _ = try await fresh.auditLog() }
         #expect(try await fresh.auditLog(sealPublicKey: key).count == 1)

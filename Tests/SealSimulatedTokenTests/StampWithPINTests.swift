@@ -44,19 +44,21 @@ struct StampWithPINTests {
     }
 
     /// Another application on a shared reader acts between two transactions of ours: this transport
-    /// lets it SELECT the applet (clearing the PIN, SPEC §1.2) at the start of each transaction.
-    /// `verifyPIN` then `stamp` (two transactions, what sealctl did before issue 8) loses the PIN
-    /// in between; `stamp(…pin:)` does not.
+    /// lets it SELECT the applet (clearing the PIN, SPEC §1.2, and ending our secure channel,
+    /// §14.5) at the start of each transaction. `verifyPIN` then `stamp` (two transactions, what
+    /// sealctl did before issue 8) fails: the channel is gone; `stamp(…pin:)` selects, opens a
+    /// channel and verifies in one transaction, and succeeds.
     @Test func anotherApplicationBetweenTransactionsCannotSplitVerifyAndStamp() async throws {
         let simulated = try await SimulatedTestToken.make()
         let token = SealToken(transport: InterleavingTransport(simulated.transport))
         try await token.connect()
         let document = Array("contended".utf8)
-        try await token.verifyPIN(SimulatedTestToken.pin)
+        let lost = await #expect(throws: SealDriverError.self) { try await token.verifyPIN(SimulatedTestToken.pin) }
+        #expect(lost?.code == .secureChannelFailure, "\(String(describing: lost))")
         let split = await #expect(throws: SealDriverError.self) {
             try await token.stamp(document: document, metadata: Self.metadata)
         }
-        #expect(split?.isSecurityStatusNotSatisfied == true, "\(String(describing: split))")
+        #expect(split?.code == .secureChannelFailure, "\(String(describing: split))")
         let record = try await token.stamp(document: document, metadata: Self.metadata, pin: SimulatedTestToken.pin)
         #expect(record.counter == 1)
         await token.close()

@@ -155,6 +155,25 @@ struct VPCDCardServerTests {
     static let verifyStatus: [UInt8] = [0x00, 0x20, 0x00, 0x81]
     static let verifyWrongPIN: [UInt8] = [0x00, 0x20, 0x00, 0x81, 0x06] + Array("000000".utf8)
 
+    /// A wrong VERIFY as a v2 host sends it (SPEC §14): opens an SCP11b channel over `card` (the
+    /// selected applet) and returns the wrapped VERIFY's bytes, ready to send. The key-agreement
+    /// key is the uncompressed point of the certificate's P-256 SubjectPublicKeyInfo (`03 42 00 04 …`).
+    static func wrappedWrongVerify(_ card: FakeVPCDConnection) throws -> [UInt8] {
+        var answer = try #require(card.transmit([0x00, 0xCA, 0x01, 0x20, 0x00]))
+        var certificate = Array(answer.dropLast(2))
+        while answer.count >= 2, answer[answer.count - 2] == 0x61 {
+            answer = try #require(card.transmit([0x00, 0xC0, 0x00, 0x00, answer[answer.count - 1]]))
+            certificate += answer.dropLast(2)
+        }
+        let marker: [UInt8] = [0x03, 0x42, 0x00, 0x04]
+        let start = try #require((0..<(certificate.count - 69)).first { Array(certificate[$0..<$0 + 4]) == marker })
+        let cardKey = try SCP11KeyAgreement.publicKey(Array(certificate[(start + 3)..<(start + 68)]))
+        var handshake = try SCP11HostHandshake(variant: .b, cardStaticKey: cardKey)
+        let response = try #require(card.transmit(try handshake.command.encoded()))
+        var session = try handshake.complete(with: ResponseAPDU(decoding: response))
+        return try session.wrapCommand(try CommandAPDU(decoding: verifyWrongPIN)).encoded()
+    }
+
     static func temporaryStateDirectory() -> URL {
         URL(fileURLWithPath: "/tmp/sealkit-vpcd-\(UUID().uuidString.prefix(8))", isDirectory: true)
     }
@@ -198,7 +217,8 @@ struct VPCDCardServerTests {
         #expect(card.transmit(Self.getLifecycle)?.suffix(2) == [0x90, 0x00])
         // A wrong PIN is written to NVM: the count grows by what the command wrote.
         let writesBefore = try client.nvmWriteCount(slot: 0)
-        #expect(card.transmit(Self.verifyWrongPIN)?.first == 0x63)
+        let wrappedVerify = try Self.wrappedWrongVerify(card)
+        #expect(card.transmit(wrappedVerify)?.suffix(2).first == 0x63)
         let writesAfter = try client.nvmWriteCount(slot: 0)
         #expect(writesAfter > writesBefore)
         #expect(try client.nvmWriteCount(slot: 0) == writesAfter)
@@ -270,8 +290,9 @@ struct VPCDCardServerTests {
         // A power loss during a write: no answer, the card drops out and comes back unpowered.
         card.send([0x01])
         #expect(card.transmit(Self.selectSeal)?.suffix(2) == [0x90, 0x00])
+        let tornVerify = try Self.wrappedWrongVerify(card)
         try client.tear(slot: 0, atNVMWrite: 1)
-        card.send(Self.verifyWrongPIN)
+        card.send(tornVerify)
         #expect(card.closedByCard())
         card = try #require(FakeVPCD.accept(listener))
         #expect(try client.status().slots.first?.powered == false)
@@ -290,7 +311,8 @@ struct VPCDCardServerTests {
         card.send([0x02])  // reset of an unpowered card powers it
         #expect(card.transmit(Self.selectSeal)?.suffix(2) == [0x90, 0x00])
         let before = try #require(card.transmit(Self.verifyStatus))
-        #expect(card.transmit(Self.verifyWrongPIN)?.first == 0x63)
+        #expect(card.transmit(try Self.wrappedWrongVerify(card))?.suffix(2).first == 0x63)
+        #expect(card.transmit(Self.selectSeal)?.suffix(2) == [0x90, 0x00], "SELECT ends the channel")
         let after = try #require(card.transmit(Self.verifyStatus))
         #expect(after == [before[0], before[1] - 1])
 

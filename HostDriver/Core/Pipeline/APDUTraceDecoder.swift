@@ -6,6 +6,13 @@ package enum APDUTraceDecoder {
     /// `"SELECT"`, `"GET DATA"`, … or `"INS 12 (CLA 00)"` for an instruction the seal applet lacks.
     package static func instructionName(cla: UInt8, ins: UInt8) -> String {
         if let instruction = SealInstruction(cla: cla, ins: ins) { return instruction.description }
+        // SPEC §14: CLA | 04 is the same command wrapped in the secure channel; 80 88 / 80 82 open one.
+        if cla & 0xEF == 0x84 || cla & 0xEF == 0x04,
+           let instruction = SealInstruction(cla: cla & ~SCP03SecureMessaging.secureMessagingBit, ins: ins) {
+            return "wrapped \(instruction.description)"
+        }
+        if cla & ~SealClass.chainingBit == SealClass.proprietary, ins == SCP11Variant.b.instruction { return "SCP11b key agreement" }
+        if cla & ~SealClass.chainingBit == SealClass.proprietary, ins == SCP11Variant.a.instruction { return "SCP11a key agreement" }
         return "INS \(hexString([ins])) (CLA \(hexString([cla])))"
     }
 

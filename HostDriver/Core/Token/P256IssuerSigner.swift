@@ -5,7 +5,7 @@ import Crypto
 /// Stores the key's raw scalar rather than the `P256.Signing.PrivateKey` value so that the signer is
 /// `Sendable` without `@unchecked`.
 public struct P256IssuerSigner: IssuerSigner {
-    private let rawPrivateKey: [UInt8]
+    let rawPrivateKey: [UInt8]
     /// The issuer public key (X9.63 uncompressed, 65 bytes) that the chip must hold.
     public let publicKeyX963: [UInt8]
 

@@ -6,7 +6,15 @@ extension SealToken {
     ///
     /// - Throws: ``SealDriverError/Code-swift.struct/issuerSigningFailed`` when `signer` throws; a
     ///   `statusWord` `6300` error when the chip rejects the signature (wrong issuer key).
+    ///
+    /// When `signer` can also agree keys (``IssuerKeyAgreement``, as ``P256IssuerSigner`` does),
+    /// the issuer is authenticated by opening the SCP11a issuer channel instead (SPEC §14.3), which
+    /// protocol v2 chips require for PERSONALIZE and SET LIFECYCLE.
     public func authenticateIssuer(using signer: any IssuerSigner) async throws {
+        if let keyAgreement = signer as? any IssuerKeyAgreement, secureChannelSettings.opensHolderChannel {
+            try await session { try await openChannel(.a, issuerKeyAgreement: keyAgreement) }
+            return
+        }
         try await session {
             let chipID = try await readChipID()
             let challenge = try await run(SealCommand.getChallenge())

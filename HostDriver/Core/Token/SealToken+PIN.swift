@@ -19,7 +19,7 @@ extension SealToken {
     public func isPINVerified() async throws -> Bool {
         try await session {
             let command = SealCommand.verifyStatus()
-            let response = try await pipeline.send(command)
+            let response = try await exchange(command)
             if response.statusWord == .success { return true }
             if response.statusWord.retriesRemaining != nil { return false }
             throw SealDriverError(statusWord: response.statusWord, command: "VERIFY")

@@ -120,7 +120,7 @@ extension SealToken {
         }
         return try await session {
             let context = try await recordContext()
-            let response = try await pipeline.send(SealCommand.readAuditLog(counter: 0))
+            let response = try await exchange(SealCommand.readAuditLog(counter: 0))
             if response.statusWord == .referencedDataNotFound {
                 throw SealDriverError(code: .stampNotRecoverable, reason: "the audit log is empty")
             }

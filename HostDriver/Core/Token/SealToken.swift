@@ -50,6 +50,15 @@ public actor SealToken {
     var isConnected = false
     /// Static record parts, see "Caching".
     var recordContextCache: RecordContext?
+    /// How the secure channel is used (SPEC §14).
+    let secureChannelSettings: SecureChannelSettings
+    /// The open secure channel; every command goes wrapped through it.
+    var channel: OpenSecureChannel? {
+        didSet { if channel == nil, oldValue != nil { channelLost = true } }
+    }
+    /// A channel of this session ended: commands are refused rather than sent plain until a new
+    /// one is opened (connect, reset, SELECT).
+    var channelLost = false
 
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -62,9 +71,14 @@ public actor SealToken {
     ///     maximum-command-data settings are replaced by what the token declares when connecting;
     ///     the rest (strategy, bounds, trace redaction) is kept.
     ///   - logger: Receives operation-level messages (debug) and warnings.
-    ///   - trace: Receives every APDU (`sealctl --trace`).
+    ///   - trace: Receives every APDU (`sealctl --trace`); inside the secure channel, both the
+    ///     wrapped APDUs on the wire and the unwrapped ones.
+    ///   - secureChannel: Whether to open the holder's secure channel at connect (by default) and
+    ///     the vendor roots its certificate must chain to.
     public init(transport: any CardTransport, configuration: APDUPipelineConfiguration = .init(),
-                logger: Logger = Logger(label: "sealkit.token"), trace: APDUTraceHandler? = nil) {
+                logger: Logger = Logger(label: "sealkit.token"), trace: APDUTraceHandler? = nil,
+                secureChannel: SecureChannelSettings = .init()) {
+        self.secureChannelSettings = secureChannel
         self.transport = transport
         self.baseConfiguration = configuration
         self.pipeline = APDUPipeline(transport: transport, configuration: configuration, trace: trace)
@@ -147,10 +161,10 @@ public actor SealToken {
         try await exclusively { try await pipeline.transmitRaw(bytes: bytes) }
     }
 
-    /// Sends `command` through the pipeline (chaining, GET RESPONSE, 6Cxx) and returns the final
-    /// response whatever its status word.
+    /// Sends `command` through the pipeline (chaining, GET RESPONSE, 6Cxx) — wrapped in the secure
+    /// channel when one is open — and returns the final (unwrapped) response whatever its status word.
     public func send(_ command: CommandAPDU) async throws -> ResponseAPDU {
-        try await exclusively { try await pipeline.send(command) }
+        try await exclusively { try await exchange(command) }
     }
 
     // MARK: Internals shared by the extensions
@@ -186,15 +200,21 @@ public actor SealToken {
         }
     }
 
-    /// Sends a command that must succeed and returns its data.
+    /// Sends a command that must succeed (through the secure channel when one is open) and
+    /// returns its data.
     func run(_ command: CommandAPDU) async throws -> [UInt8] {
-        try await pipeline.sendExpectingSuccess(command)
+        let response = try await exchange(command)
+        guard response.statusWord == .success else {
+            throw SealDriverError(statusWord: response.statusWord,
+                                  command: APDUTraceDecoder.instructionName(cla: command.cla, ins: command.ins))
+        }
+        return response.data
     }
 
     /// GET DATA; `nil` when the object is absent (`6A88`).
     func getData(_ object: SealDataObject) async throws -> [UInt8]? {
         let command = SealCommand.getData(object)
-        let response = try await pipeline.send(command)
+        let response = try await exchange(command)
         switch response.statusWord {
         case .success: return response.data
         case .referencedDataNotFound: return nil
@@ -230,6 +250,8 @@ public actor SealToken {
     // MARK: Private
 
     private func establishSession(atr bytes: [UInt8]) async throws -> SealCapabilities {
+        channel = nil
+        channelLost = false
         let atr: AnswerToReset
         do {
             atr = try AnswerToReset(bytes: bytes)
@@ -262,13 +284,24 @@ public actor SealToken {
     /// SELECT of the seal applet (FCI checked) without re-reading the capabilities; runs inside
     /// ``session(_:)``.
     func selectAppletInSession() async throws {
+        channel = nil  // SELECT ends the secure channel (SPEC §14.5)
+        channelLost = false
         try Self.checkFCI(try await run(SealCommand.select()))
+        if secureChannelSettings.opensHolderChannel {
+            try await openChannel(.b, issuerKeyAgreement: nil)
+        }
     }
 
     private func selectAndReadCapabilities() async throws -> SealCapabilities {
+        channel = nil  // SELECT ends the secure channel (SPEC §14.5)
+        channelLost = false
         let fci = try await run(SealCommand.select())
         try Self.checkFCI(fci)
-        return try await readCapabilities()
+        let capabilities = try await readCapabilities()
+        if secureChannelSettings.opensHolderChannel {
+            try await openChannel(.b, issuerKeyAgreement: nil)
+        }
+        return capabilities
     }
 
     private func readCapabilities() async throws -> SealCapabilities {

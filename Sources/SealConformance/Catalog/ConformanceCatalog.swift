@@ -27,6 +27,7 @@ public enum ConformanceCatalog {
         cases += auditCases()
         cases += remoteAuthorizationCases()
         cases += tearingCases()
+        cases += secureChannelCases()
         return cases
     }()
 
@@ -51,6 +52,7 @@ public enum ConformanceCatalog {
         ("AUD", "audit log (§8.14, §9.6)"),
         ("RA", "remote authorization grants (§9.5)"),
         ("TEAR", "power loss at every NVM write (§11)"),
+        ("SCP", "the secure channel: key agreement, wrapping, its status words, the commands that need it (§14)"),
     ]
 
     /// The case with `id`, if any.

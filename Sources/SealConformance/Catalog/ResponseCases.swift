@@ -173,19 +173,23 @@ extension ConformanceCatalog {
             try expectSW(result.final, .securityStatusNotSatisfied, "4096-byte chained STAMP without PIN (length accepted, then 6982)")
         }
         list.add(11, "§3.4", "Short and extended chain parts may be mixed") { ctx in
+            // VERIFY travels wrapped (SPEC §14.6); the wrapped command is what is chained (§14.4).
             let card = try await ctx.selected()
-            let pin = Array(ctx.pin.utf8)
-            try expectSuccessNoData(try await card.send([0x10, 0x20, 0x00, 0x81, 0x02] + pin.prefix(2)), "short first part")
-            let rest = Array(pin.dropFirst(2))
-            try expectSuccessNoData(try await card.send([0x00, 0x20, 0x00, 0x81, 0x00, 0x00, UInt8(rest.count)] + rest), "extended last part")
+            let wrapped = try await card.wrappedForChain(SealCommand.verify(pin: ctx.pin))
+            try expectSuccessNoData(try await card.send([wrapped.cla | 0x10, 0x20, 0x00, 0x81, 0x08] + wrapped.data.prefix(8)), "short first part")
+            let rest = Array(wrapped.data.dropFirst(8))
+            let last = try await card.send([wrapped.cla, 0x20, 0x00, 0x81, 0x00, 0x00, UInt8(rest.count)] + rest + [0x00, 0x00])
+            try expectSuccessNoData(try await card.unwrap(last), "extended last part")
             try await card.expectVerified("after the mixed chain")
         }
         list.add(12, "§3.4", "An intermediate part's Le is ignored: 9000 without data") { ctx in
             let card = try await ctx.selected()
-            let pin = Array(ctx.pin.utf8)
-            try expectSuccessNoData(try await card.send([0x10, 0x20, 0x00, 0x81, 0x02] + pin.prefix(2) + [0x00]), "intermediate part with Le 00")
-            let rest = Array(pin.dropFirst(2))
-            try expectSuccessNoData(try await card.send([0x00, 0x20, 0x00, 0x81, UInt8(rest.count)] + rest), "last part")
+            let wrapped = try await card.wrappedForChain(SealCommand.verify(pin: ctx.pin))
+            try expectSuccessNoData(try await card.send([wrapped.cla | 0x10, 0x20, 0x00, 0x81, 0x08] + wrapped.data.prefix(8) + [0x00]),
+                                    "intermediate part with Le 00")
+            let rest = Array(wrapped.data.dropFirst(8))
+            let last = try await card.send([wrapped.cla, 0x20, 0x00, 0x81, UInt8(rest.count)] + rest + [0x00])
+            try expectSuccessNoData(try await card.unwrap(last), "last part")
         }
         list.add(13, "§3.4", "PERSONALIZE sent as a chain personalizes a fresh token", requires: freshReq) { ctx in
             let card = try await ctx.freshCard()

@@ -225,7 +225,8 @@ extension ConformanceCatalog {
         list.add(1, "§8.12", "SET LIFECYCLE without issuer authentication is answered 6982") { ctx in
             let card = try await ctx.selected()
             await ctx.restoreActiveAfterwards()
-            try expectSW(try await card.send(SealCommand.setLifecycle(.suspended)), .securityStatusNotSatisfied, "SET LIFECYCLE SUSPENDED without issuer auth")
+            try expectSW(try await card.exchangeWithoutOpeningChannel(SealCommand.setLifecycle(.suspended)), .securityStatusNotSatisfied,
+                         "SET LIFECYCLE SUSPENDED without issuer auth (outside the SCP11a channel, SPEC §14.6)")
             try expectEqual(try await card.lifecycle(), LifecycleState.active.rawValue, "lifecycle afterwards")
         }
         list.add(2, "§8.12", "A transition not in §6 is answered 6985") { ctx in
@@ -356,8 +357,8 @@ extension ConformanceCatalog {
         }
         list.add(16, "§8.11", "PERSONALIZE without issuer authentication is answered 6982", requires: freshReq) { ctx in
             let card = try await ctx.freshCard()
-            try expectSW(try await card.exchange(try SealCommand.personalize(SuiteData.personalization())), .securityStatusNotSatisfied,
-                         "PERSONALIZE without EXTERNAL AUTHENTICATE")
+            try expectSW(try await card.exchangeWithoutOpeningChannel(try SealCommand.personalize(SuiteData.personalization())),
+                         .securityStatusNotSatisfied, "PERSONALIZE without issuer authentication (outside the SCP11a channel, SPEC §14.6)")
             try expectEqual(try await card.lifecycle(), LifecycleState.manufactured.rawValue, "lifecycle")
         }
         list.add(17, "§8.11", "PERSONALIZE with invalid data is answered 6A80 and changes nothing", requires: freshReq) { ctx in
@@ -456,7 +457,8 @@ extension ConformanceCatalog {
             try expectSW(try await card.send(SealCommand.externalAuthenticate(signature: signature)), .conditionsOfUseNotSatisfied,
                          "replaying the signature (challenge consumed)")
             try await card.select()
-            try expectSW(try await card.send(SealCommand.setLifecycle(.suspended)), .securityStatusNotSatisfied, "SET LIFECYCLE after SELECT")
+            try expectSW(try await card.exchangeWithoutOpeningChannel(SealCommand.setLifecycle(.suspended)), .securityStatusNotSatisfied,
+                         "SET LIFECYCLE after SELECT")
         }
         list.add(9, "§8.3", "A newer GET CHALLENGE replaces the earlier challenge", requires: [.issuerKey]) { ctx in
             let card = try await ctx.selected()

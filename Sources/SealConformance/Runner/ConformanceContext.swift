@@ -56,6 +56,7 @@ package final class ConformanceContext: Sendable {
         }
         let number = await session.nextFreshNumber()
         let card = ConformanceCard(try await factory(), label: "fresh token \(number)")
+        await card.setIssuerKeyAgreement(target.issuerSigner as? any IssuerKeyAgreement)
         await session.track(card)
         try await card.connectAndSelect()
         return card
@@ -93,8 +94,17 @@ package final class ConformanceContext: Sendable {
 
     // MARK: Issuer
 
-    /// GET CHALLENGE, then EXTERNAL AUTHENTICATE with the issuer's signature over SPEC §9.1; expects `9000`.
+    /// Issuer authentication: the SCP11a channel with the issuer's key (SPEC §14.3), in which
+    /// PERSONALIZE and SET LIFECYCLE are accepted.
     package func authenticateIssuer(on card: ConformanceCard) async throws {
+        guard let keyAgreement = try issuerSigner() as? any IssuerKeyAgreement else {
+            throw ConformanceSkip("the issuer signer cannot agree keys (SCP11a)")
+        }
+        try await card.openChannel(.a, issuer: keyAgreement)
+    }
+
+    /// GET CHALLENGE, then EXTERNAL AUTHENTICATE with the issuer's signature over SPEC §9.1; expects `9000`.
+    package func authenticateIssuerWithChallenge(on card: ConformanceCard) async throws {
         let signature = try await issuerSignature(on: card)
         let answer = try await card.send(SealCommand.externalAuthenticate(signature: signature))
         try expectSW(answer, .success, "\(card.label): EXTERNAL AUTHENTICATE with the issuer's signature")

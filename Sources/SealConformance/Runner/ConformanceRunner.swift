@@ -65,6 +65,7 @@ public struct ConformanceRunner: Sendable {
         let atr: [UInt8]
         do {
             card = ConformanceCard(try await target.openToken(), label: "token under test")
+            await card.setIssuerKeyAgreement(target.issuerSigner as? any IssuerKeyAgreement)
             atr = try await card.connect()
         } catch {
             return result(.fail, elapsed(), "could not open and power on the token under test: \(describe(error))")

@@ -316,6 +316,8 @@ struct FakeSealChip: Sendable {
         case .sealKeyID:
             guard lifecycle != .terminated, let key = sealPublicKey else { return nil }
             return sealKeyID(publicKeyX963: key)
+        case .keyAgreementCertificate:
+            return nil  // the fake chip has no secure channel
         }
     }
 

@@ -1,0 +1,38 @@
+import Crypto
+import Foundation
+import SealProtocol
+import SwiftASN1
+import X509
+
+/// The chip's key-agreement certificate (SPEC §14.2): the checks the host makes before it
+/// trusts PK.SD.ECKA.
+enum SecureChannelCertificate {
+    /// Parses the certificate, requires key usage keyAgreement and a P-256 key, and — when roots
+    /// are given — a valid chain to one of them now.
+    static func keyAgreementKey(certificateDER: [UInt8], trustedRoots: [Certificate]) async throws -> P256.KeyAgreement.PublicKey {
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(derEncoded: certificateDER)
+        } catch {
+            throw SealDriverError(code: .secureChannelFailure, reason: "the key-agreement certificate is not DER X.509: \(error)")
+        }
+        guard let usage = try? certificate.extensions.keyUsage, usage.keyAgreement, !usage.digitalSignature else {
+            throw SealDriverError(code: .secureChannelFailure, reason: "the key-agreement certificate lacks key usage keyAgreement (only)")
+        }
+        guard let signingKey = P256.Signing.PublicKey(certificate.publicKey),
+              let key = try? P256.KeyAgreement.PublicKey(x963Representation: signingKey.x963Representation) else {
+            throw SealDriverError(code: .secureChannelFailure, reason: "the key-agreement certificate does not hold a P-256 key")
+        }
+        if !trustedRoots.isEmpty {
+            var verifier = Verifier(rootCertificates: CertificateStore(trustedRoots)) {
+                RFC5280Policy()
+            }
+            if case .couldNotValidate(let failures) = await verifier.validate(leaf: certificate, intermediates: CertificateStore()) {
+                let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
+                throw SealDriverError(code: .secureChannelFailure,
+                                      reason: "the key-agreement certificate does not chain to a trusted vendor root: \(reasons)")
+            }
+        }
+        return key
+    }
+}

@@ -1,0 +1,221 @@
+import Crypto
+import Foundation
+
+/// SCP03 secure messaging at the full level (C-MAC, C-DEC, R-MAC, R-ENC) as a pure value, one per
+/// open channel, used by the host to wrap commands and unwrap responses and by the card to unwrap
+/// commands and wrap responses (SPEC §14.4).
+///
+/// Rules both sides follow, byte for byte as GlobalPlatform Amendment D and the known-answer
+/// vectors of Fixtures/scp11:
+/// - The encryption counter starts at 1 and grows by one for **every** command, with or without
+///   data. A command without data is not encrypted (Lc' = 8: the MAC alone).
+/// - Command data: ISO/IEC 9797-1 method-2 padding, AES-CBC under S-ENC with
+///   ICV = AES(S-ENC, `00`×12 ‖ counter).
+/// - C-MAC = AES-CMAC(S-MAC, MCV ‖ CLA|04 INS P1 P2 Lc' ‖ ciphertext), Lc' in one byte up to 255
+///   and as `00 hi lo` above; the first 8 bytes travel; all 16 become the next MCV. Le is not MACed.
+/// - A response whose status is `9000`, `62xx` or `63xx` is `R' ‖ R-MAC`, where R' is the padded
+///   data encrypted under S-ENC with ICV = AES(S-ENC, `80` ‖ `00`×11 ‖ the command's counter),
+///   absent when there is no data, and R-MAC = AES-CMAC(S-RMAC, MCV ‖ R' ‖ SW)[0..<8]. The R-MAC does
+///   not change the MCV. Any other status word is sent bare: no data, no MAC.
+/// - Any failure (MAC, padding, length) closes the session for good: ``isOpen`` turns false and
+///   every later call throws ``SecureChannelError/Code-swift.struct/channelClosed``.
+public struct SCP03SecureMessaging: Sendable {
+    /// Bytes of MAC that travel.
+    public static let macLength = 8
+    /// The secure-messaging bit a wrapped command sets in CLA.
+    public static let secureMessagingBit: UInt8 = 0x04
+
+    private let encryptionKey: SymmetricKey
+    private let commandMACKey: SymmetricKey
+    private let responseMACKey: SymmetricKey
+    /// The MAC chaining value: the receipt at first, then each command's full C-MAC.
+    public private(set) var macChainingValue: [UInt8]
+    /// The counter the next command uses.
+    public private(set) var encryptionCounter: UInt32 = 1
+    /// The counter of the last command, which its response's ICV uses.
+    private var lastCommandCounter: UInt32 = 0
+    /// False once any check failed; the channel then carries nothing more.
+    public private(set) var isOpen = true
+
+    /// A session from the derived keys, chained from the receipt.
+    public init(keys: SCP11SessionKeys, receipt: [UInt8]) {
+        self.init(encryptionKey: keys.encryption, commandMACKey: keys.commandMAC, responseMACKey: keys.responseMAC,
+                  macChainingValue: receipt)
+    }
+
+    /// A session from explicit keys and state (known-answer tests; the `SCP03` sessions of other
+    /// protocols start with a zero MCV).
+    public init(encryptionKey: SymmetricKey, commandMACKey: SymmetricKey, responseMACKey: SymmetricKey,
+                macChainingValue: [UInt8], encryptionCounter: UInt32 = 1) {
+        self.encryptionKey = encryptionKey
+        self.commandMACKey = commandMACKey
+        self.responseMACKey = responseMACKey
+        self.macChainingValue = macChainingValue
+        self.encryptionCounter = encryptionCounter
+    }
+
+    /// Ends the session (SELECT, reset, a failure seen by the caller).
+    public mutating func close() {
+        isOpen = false
+    }
+
+    // MARK: - Host side
+
+    /// Wraps a plain command: CLA | `04`, data encrypted and MACed. The wrapped command always
+    /// asks for a response (Le `00`, or extended `0000` when the plain one was extended), since a
+    /// successful answer carries at least its R-MAC.
+    ///
+    /// - Parameter command: the plain command, without the chaining bit (the transport chains
+    ///   the wrapped command if it is long).
+    public mutating func wrapCommand(_ command: CommandAPDU) throws(SecureChannelError) -> CommandAPDU {
+        let cla = command.cla | Self.secureMessagingBit
+        let (payload, _) = try protect(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: command.data)
+        let extended = command.forceExtended || (command.ne ?? 0) > 256 || payload.count > 255
+        return CommandAPDU(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: payload,
+                           ne: extended ? 65_536 : 256, forceExtended: extended)
+    }
+
+    /// Checks and decrypts the response to the last wrapped command.
+    ///
+    /// - Returns: the plain response (data and status word). An error status word comes back as
+    ///   it arrived, without data.
+    /// - Throws: ``SecureChannelError`` when a success status comes without a valid R-MAC, an error
+    ///   status comes with data, or the data does not decrypt to method-2 padding; the session is then closed.
+    public mutating func unwrapResponse(_ response: ResponseAPDU) throws(SecureChannelError) -> ResponseAPDU {
+        try requireOpen()
+        let status = response.statusWord
+        guard Self.isProtected(status) else {
+            guard response.data.isEmpty else {
+                return try fail(.malformedWrappedData, "an error status word must come without data")
+            }
+            return response
+        }
+        guard response.data.count >= Self.macLength else {
+            return try fail(.macMismatch, "a \(status) response carries no R-MAC")
+        }
+        let encrypted = Array(response.data.dropLast(Self.macLength))
+        let mac = Array(response.data.suffix(Self.macLength))
+        let expected = try SCP03Cryptography.cmac(key: responseMACKey, macChainingValue + encrypted + [status.sw1, status.sw2])
+        guard SCP03Cryptography.constantTimeEqual(Array(expected.prefix(Self.macLength)), mac) else {
+            return try fail(.macMismatch, "the response MAC does not match")
+        }
+        guard !encrypted.isEmpty else { return ResponseAPDU(data: [], statusWord: status) }
+        let data: [UInt8]
+        do {
+            let iv = try SCP03Cryptography.initialChainingVector(key: encryptionKey, counter: lastCommandCounter, forResponse: true)
+            data = try SCP03Cryptography.unpad(try SCP03Cryptography.decrypt(encrypted, key: encryptionKey, iv: iv))
+        } catch {
+            isOpen = false
+            throw error
+        }
+        return ResponseAPDU(data: data, statusWord: status)
+    }
+
+    // MARK: - Card side
+
+    /// Checks and decrypts a wrapped command (the whole logical command, chain already joined).
+    ///
+    /// - Parameters:
+    ///   - cla: the class byte as received (with `04`, without the chaining bit).
+    ///   - ins: the instruction byte.
+    ///   - p1: parameter 1.
+    ///   - p2: parameter 2.
+    ///   - data: the command data: ciphertext ‖ 8-byte C-MAC.
+    /// - Returns: the plain command data.
+    /// - Throws: ``SecureChannelError`` on a MAC mismatch (a changed, replayed or reordered
+    ///   command), bad length or bad padding; the session is then closed.
+    public mutating func unwrapCommand(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8]) throws(SecureChannelError) -> [UInt8] {
+        try requireOpen()
+        guard data.count >= Self.macLength, (data.count - Self.macLength) % SCP03Cryptography.blockSize == 0 else {
+            return try fail(.malformedWrappedData, "wrapped data of \(data.count) bytes is not blocks and a MAC")
+        }
+        let encrypted = Array(data.dropLast(Self.macLength))
+        let mac = Array(data.suffix(Self.macLength))
+        let fullMAC = try SCP03Cryptography.cmac(
+            key: commandMACKey, macChainingValue + Self.macHeader(cla: cla, ins: ins, p1: p1, p2: p2, wrappedLength: data.count) + encrypted)
+        guard SCP03Cryptography.constantTimeEqual(Array(fullMAC.prefix(Self.macLength)), mac) else {
+            return try fail(.macMismatch, "the command MAC does not match")
+        }
+        let counter = try takeCounter()
+        macChainingValue = fullMAC
+        guard !encrypted.isEmpty else { return [] }
+        do {
+            let iv = try SCP03Cryptography.initialChainingVector(key: encryptionKey, counter: counter, forResponse: false)
+            return try SCP03Cryptography.unpad(try SCP03Cryptography.decrypt(encrypted, key: encryptionKey, iv: iv))
+        } catch {
+            isOpen = false
+            throw error
+        }
+    }
+
+    /// Wraps the response to the last unwrapped command: for `9000`, `62xx` and `63xx` the
+    /// encrypted data and the R-MAC; for any other status word nothing (the status travels bare).
+    ///
+    /// - Returns: the response data field to send before the status word.
+    public func wrapResponse(data: [UInt8], status: StatusWord) throws(SecureChannelError) -> [UInt8] {
+        guard isOpen else { throw SecureChannelError(code: .channelClosed, reason: "the secure channel is closed") }
+        guard Self.isProtected(status) else { return [] }
+        var encrypted: [UInt8] = []
+        if !data.isEmpty {
+            let iv = try SCP03Cryptography.initialChainingVector(key: encryptionKey, counter: lastCommandCounter, forResponse: true)
+            encrypted = try SCP03Cryptography.encrypt(SCP03Cryptography.pad(data), key: encryptionKey, iv: iv)
+        }
+        let mac = try SCP03Cryptography.cmac(key: responseMACKey, macChainingValue + encrypted + [status.sw1, status.sw2])
+        return encrypted + mac.prefix(Self.macLength)
+    }
+
+    // MARK: - Shared
+
+    /// Whether a response with this status word is protected (`9000`, `62xx`, `63xx`).
+    public static func isProtected(_ status: StatusWord) -> Bool {
+        status == .success || status.sw1 == 0x62 || status.sw1 == 0x63
+    }
+
+    /// The bytes of the wrapped length of data a wrapped command carries when its plain data is
+    /// `plainLength` bytes: the padded ciphertext (none without data) and the MAC.
+    public static func wrappedLength(plainLength: Int) -> Int {
+        (plainLength == 0 ? 0 : (plainLength / 16 + 1) * 16) + macLength
+    }
+
+    /// Encrypts and MACs on the host; returns the wrapped data and the counter used.
+    private mutating func protect(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8]) throws(SecureChannelError) -> ([UInt8], UInt32) {
+        try requireOpen()
+        let counter = try takeCounter()
+        var encrypted: [UInt8] = []
+        if !data.isEmpty {
+            let iv = try SCP03Cryptography.initialChainingVector(key: encryptionKey, counter: counter, forResponse: false)
+            encrypted = try SCP03Cryptography.encrypt(SCP03Cryptography.pad(data), key: encryptionKey, iv: iv)
+        }
+        let wrappedLength = encrypted.count + Self.macLength
+        let fullMAC = try SCP03Cryptography.cmac(
+            key: commandMACKey, macChainingValue + Self.macHeader(cla: cla, ins: ins, p1: p1, p2: p2, wrappedLength: wrappedLength) + encrypted)
+        macChainingValue = fullMAC
+        return (encrypted + fullMAC.prefix(Self.macLength), counter)
+    }
+
+    /// `CLA INS P1 P2 Lc'` as the C-MAC covers it.
+    private static func macHeader(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, wrappedLength: Int) -> [UInt8] {
+        let length: [UInt8] = wrappedLength <= 255
+            ? [UInt8(wrappedLength)]
+            : [0x00, UInt8(truncatingIfNeeded: wrappedLength >> 8), UInt8(truncatingIfNeeded: wrappedLength)]
+        return [cla, ins, p1, p2] + length
+    }
+
+    private mutating func takeCounter() throws(SecureChannelError) -> UInt32 {
+        guard encryptionCounter < UInt32.max else {
+            return try fail(.counterExhausted, "the encryption counter is exhausted")
+        }
+        lastCommandCounter = encryptionCounter
+        encryptionCounter += 1
+        return lastCommandCounter
+    }
+
+    private func requireOpen() throws(SecureChannelError) {
+        guard isOpen else { throw SecureChannelError(code: .channelClosed, reason: "the secure channel is closed") }
+    }
+
+    private mutating func fail<T>(_ code: SecureChannelError.Code, _ reason: String) throws(SecureChannelError) -> T {
+        isOpen = false
+        throw SecureChannelError(code: code, reason: reason)
+    }
+}
