@@ -19,14 +19,14 @@ struct CrashSafetyTests {
         try Data(try fixture.ca.pem.utf8).write(to: rootFile)
         let database = directory.appendingPathComponent("ledger.sqlite").path
         let arguments = ["--database", database, "--vendor-roots", rootFile.path]
-        let vkeyText = try runProgram(Built.url("sealledger"), ["vkey", "--database", database]).stdout
+        let vkeyText = try await runProgram(Built.url("sealledger"), ["vkey", "--database", database]).stdout
         let verifier = try NoteVerifier(verifierKey: vkeyText)
 
         var acknowledged: [UInt64: StampRecord] = [:]
         var checkpoints: [Checkpoint] = []
         var counter: UInt32 = 0
         for round in 0..<6 {
-            let server = try ServedLedger(directory: directory, arguments: arguments)
+            let server = try await ServedLedger.start(directory: directory, arguments: arguments)
             // Everything acknowledged before this start is still there, at its index.
             for (index, record) in acknowledged {
                 let (_, data) = try await server.request("/v1/lookup?recordHash=\(upperHex(LedgerLeaf.recordHash(LedgerLeaf.stampRecordBytes(record))))")
@@ -72,7 +72,7 @@ struct CrashSafetyTests {
             #expect(server.process.terminationReason == .uncaughtSignal, "round \(round): the server stopped by itself")
         }
         #expect(acknowledged.count >= 32, "the server acknowledged too little to test anything")
-        let fsck = try runProgram(Built.url("sealledger"), ["fsck", "--database", database])
+        let fsck = try await runProgram(Built.url("sealledger"), ["fsck", "--database", database])
         #expect(fsck.status == 0, "\(fsck.stderr)")
     }
 }

@@ -28,8 +28,21 @@ struct Finished {
     var stderr: String
 }
 
-/// Runs a program to completion.
-func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Finished {
+/// Runs a program to completion on a thread of its own: a test waiting for a subprocess (a Go
+/// build takes many seconds on a loaded machine) must not hold one of the concurrency pool's
+/// threads, or every other test's tasks, timeouts included, wait behind it.
+func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) async throws -> Finished {
+    try await offThePool { try runProgramBlocking(executable, arguments, environment: environment) }
+}
+
+/// Runs `body` on a new thread and resumes with its result.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+private func runProgramBlocking(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Finished {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -46,11 +59,16 @@ func runProgram(_ executable: URL, _ arguments: [String], environment: [String: 
 }
 
 /// A `sealledger serve` process on a free loopback port, stopped with SIGTERM.
-final class ServedLedger {
+final class ServedLedger: Sendable {
     let process = Process()
     let base: String
 
-    init(directory: URL, arguments: [String]) throws {
+    /// Starts the server and waits (off the concurrency pool) until it says where it listens.
+    static func start(directory: URL, arguments: [String]) async throws -> ServedLedger {
+        try await offThePool { try ServedLedger(directory: directory, arguments: arguments) }
+    }
+
+    private init(directory: URL, arguments: [String]) throws {
         let log = directory.appendingPathComponent("serve.out")
         try Data().write(to: log)
         process.executableURL = Built.url("sealledger")
@@ -105,11 +123,11 @@ struct ServerInteropTests {
         let rootFile = directory.appendingPathComponent("vendor-root.pem")
         try Data(try fixture.ca.pem.utf8).write(to: rootFile)
         let database = directory.appendingPathComponent("ledger.sqlite").path
-        let server = try ServedLedger(directory: directory, arguments: ["--database", database, "--vendor-roots", rootFile.path, "--max-body", "1000000"])
+        let server = try await ServedLedger.start(directory: directory, arguments: ["--database", database, "--vendor-roots", rootFile.path, "--max-body", "1000000"])
         defer { server.stop() }
 
         // A second server on the same database is refused: one sequencer per log.
-        let second = try runProgram(Built.url("sealledger"), ["serve", "--listen", "127.0.0.1:0", "--database", database, "--vendor-roots", rootFile.path])
+        let second = try await runProgram(Built.url("sealledger"), ["serve", "--listen", "127.0.0.1:0", "--database", database, "--vendor-roots", rootFile.path])
         #expect(second.status == 1 && second.stderr.contains("in use"), "\(second.stderr)")
 
         let records = try (1...300).map { try fixture.record(counter: UInt32($0), document: Array("document \($0)".utf8)) }
@@ -164,54 +182,54 @@ struct ServerInteropTests {
         #expect(status == 400)
 
         // Go's note and tlog packages check it all.
-        let vkey = try runProgram(Built.url("sealledger"), ["vkey", "--database", database]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let vkey = try await runProgram(Built.url("sealledger"), ["vkey", "--database", database]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(vkey.hasPrefix("sealkit.local/ledger+"))
-        let goBinary = try buildGoChecker(in: directory)
-        let go = try runProgram(goBinary, ["-url", server.base, "-vkey", vkey, "-old", oldFile.path])
+        let goBinary = try await buildGoChecker(in: directory)
+        let go = try await runProgram(goBinary, ["-url", server.base, "-vkey", vkey, "-old", oldFile.path])
         #expect(go.status == 0 && go.stdout == "ok 300\n", "Go disagrees: \(go.stdout) \(go.stderr)")
         // Go does refuse a key that is not the log's.
         let otherKey = try NoteSigner(generatingFor: "sealkit.local/ledger").verifier.verifierKey
-        let refused = try runProgram(goBinary, ["-url", server.base, "-vkey", otherKey])
+        let refused = try await runProgram(goBinary, ["-url", server.base, "-vkey", otherKey])
         #expect(refused.status == 1 && refused.stdout.contains("note.Open"), "\(refused.stdout)")
 
         // sealctl: submit (already there), prove, verify offline.
         let recordFile = directory.appendingPathComponent("r42.seal.json")
         try records[42].jsonData().write(to: recordFile)
         let sealctl = Built.url("sealctl")
-        let submitted = try runProgram(sealctl, ["ledger", "submit", recordFile.path, "--ledger", server.base])
+        let submitted = try await runProgram(sealctl, ["ledger", "submit", recordFile.path, "--ledger", server.base])
         #expect(submitted.status == 0 && submitted.stdout.contains("duplicate at index 42"), "\(submitted)")
         let proofFile = directory.appendingPathComponent("r42.tlog-proof")
-        let proved = try runProgram(sealctl, ["ledger", "prove", recordFile.path, "--out", proofFile.path, "--ledger", server.base, "--log-key", vkey])
+        let proved = try await runProgram(sealctl, ["ledger", "prove", recordFile.path, "--out", proofFile.path, "--ledger", server.base, "--log-key", vkey])
         #expect(proved.status == 0, "\(proved)")
         server.stop()
         // Offline now: the server is gone.
-        let verified = try runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", vkey])
+        let verified = try await runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", vkey])
         #expect(verified.status == 0 && verified.stdout.contains("is entry 42 of sealkit.local/ledger at size 300"), "\(verified)")
-        let verifiedJSON = try runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", vkey, "--json"])
+        let verifiedJSON = try await runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", vkey, "--json"])
         let verdict = jsonObject(Data(verifiedJSON.stdout.utf8))
         #expect(verifiedJSON.status == 0 && verdict["valid"] as? Bool == true && verdict["index"] as? Int == 42, "\(verifiedJSON)")
         let otherRecord = directory.appendingPathComponent("r43.seal.json")
         try records[43].jsonData().write(to: otherRecord)
-        let wrong = try runProgram(sealctl, ["ledger", "verify-proof", otherRecord.path, "--proof", proofFile.path, "--log-key", vkey])
+        let wrong = try await runProgram(sealctl, ["ledger", "verify-proof", otherRecord.path, "--proof", proofFile.path, "--log-key", vkey])
         #expect(wrong.status == 1 && wrong.stderr.contains("invalid"), "\(wrong)")
-        let wrongJSON = try runProgram(sealctl, ["ledger", "verify-proof", otherRecord.path, "--proof", proofFile.path, "--log-key", vkey, "--json"])
+        let wrongJSON = try await runProgram(sealctl, ["ledger", "verify-proof", otherRecord.path, "--proof", proofFile.path, "--log-key", vkey, "--json"])
         #expect(wrongJSON.status == 1 && jsonObject(Data(wrongJSON.stdout.utf8))["valid"] as? Bool == false, "\(wrongJSON)")
-        let wrongKey = try runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", otherKey])
+        let wrongKey = try await runProgram(sealctl, ["ledger", "verify-proof", recordFile.path, "--proof", proofFile.path, "--log-key", otherKey])
         #expect(wrongKey.status == 1, "\(wrongKey)")
 
-        let fsck = try runProgram(Built.url("sealledger"), ["fsck", "--database", database])
+        let fsck = try await runProgram(Built.url("sealledger"), ["fsck", "--database", database])
         #expect(fsck.status == 0 && fsck.stdout.hasPrefix("ok: 300 entries"), "\(fsck)")
     }
 }
 
 /// Builds Tests/SealLedgerTests/go/ledgercheck.go offline against Debian's golang-golang-x-mod-dev
 /// (GOPATH mode: /usr/share/gocode holds golang.org/x/mod).
-func buildGoChecker(in directory: URL) throws -> URL {
+func buildGoChecker(in directory: URL) async throws -> URL {
     let go = ["/usr/bin/go", "/usr/lib/go/bin/go"].first { FileManager.default.isExecutableFile(atPath: $0) }
     let goPath = try #require(go, "Go is not installed: apt-get install golang-go golang-golang-x-mod-dev (scripts/test.sh does)")
     let output = directory.appendingPathComponent("ledgercheck")
     let source = repositoryRoot.appendingPathComponent("Tests/SealLedgerTests/go/ledgercheck.go")
-    let build = try runProgram(URL(fileURLWithPath: goPath), ["build", "-o", output.path, source.path], environment: [
+    let build = try await runProgram(URL(fileURLWithPath: goPath), ["build", "-o", output.path, source.path], environment: [
         "GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOFLAGS": "", "GOPROXY": "off",
         "GOCACHE": directory.appendingPathComponent("gocache").path,
     ])
