@@ -76,8 +76,12 @@ extension SealToken {
             if answer.statusWord == .secureMessagingDataIncorrect || answer.statusWord == .secureMessagingDataMissing
                 || answer.statusWord == .secureMessagingNotSupported {
                 // The chip refused the wrapped command and ended its channel (SPEC §14.5): a
-                // command was changed, replayed, reordered or dropped on the way.
+                // command was changed, replayed, reordered or dropped on the way — or, for 6882,
+                // the chip had no channel: another application selected the applet meanwhile.
                 channel = nil
+                if answer.statusWord == .secureMessagingNotSupported, Self.isReadOnly(command) {
+                    channelEndedByAnotherApplication = true
+                }
                 throw SealDriverError(code: .secureChannelFailure,
                                       reason: "the token refused the wrapped \(APDUTraceDecoder.instructionName(cla: command.cla, ins: command.ins)) with \(answer.statusWord) and ended the channel")
             }
@@ -98,6 +102,11 @@ extension SealToken {
             channel = nil
             throw error
         }
+    }
+
+    /// GET DATA and READ AUDIT LOG change nothing on the chip, so one refused unexecuted may be sent again.
+    private static func isReadOnly(_ command: CommandAPDU) -> Bool {
+        command.ins == SealInstruction.getData.rawValue || command.ins == SealInstruction.readAuditLog.rawValue
     }
 
     private func traceUnwrapped(_ direction: APDUTraceEvent.Direction, _ command: CommandAPDU, response: ResponseAPDU? = nil) {

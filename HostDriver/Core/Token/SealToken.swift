@@ -59,6 +59,11 @@ public actor SealToken {
     /// A channel of this session ended: commands are refused rather than sent plain until a new
     /// one is opened (connect, reset, SELECT).
     var channelLost = false
+    /// The chip answered a wrapped read-only command (GET DATA, READ AUDIT LOG) `6882`: it has no
+    /// channel, so another application on a shared reader selected the applet between two of our
+    /// transactions (SPEC §14.5), and the command was not executed. ``session(_:)`` then opens a
+    /// new holder channel and runs once more.
+    var channelEndedByAnotherApplication = false
 
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -103,7 +108,9 @@ public actor SealToken {
         try await exclusively {
             isConnected = false
             let atr = try await transportCall("connect") { try await transport.connect() }
-            return try await establishSession(atr: atr)
+            // One transaction: another application's SELECT or key agreement between our SELECT,
+            // key agreement and reads would end the channel being opened (SPEC §14.5).
+            return try await transport.withTransaction { try await establishSession(atr: atr) }
         }
     }
 
@@ -114,7 +121,7 @@ public actor SealToken {
         try await exclusively {
             isConnected = false
             let atr = try await transportCall("reset") { try await transport.reset() }
-            return try await establishSession(atr: atr)
+            return try await transport.withTransaction { try await establishSession(atr: atr) }
         }
     }
 
@@ -124,7 +131,7 @@ public actor SealToken {
     public func select() async throws -> SealCapabilities {
         try await exclusively {
             try requireConnected()
-            return try await selectAndReadCapabilities()
+            return try await transport.withTransaction { try await selectAndReadCapabilities() }
         }
     }
 
@@ -170,10 +177,27 @@ public actor SealToken {
     // MARK: Internals shared by the extensions
 
     /// Runs `body` alone (FIFO) and inside one transport transaction.
+    ///
+    /// On a shared reader another application may select the applet between two of our
+    /// transactions, which ends our holder channel on the chip. When the chip then refuses a
+    /// wrapped read-only command with `6882` (it executed nothing), the applet is selected, a new
+    /// holder channel opened and `body` run once more, in the same transaction. A state-changing
+    /// command is never sent twice: its refusal is reported.
     func session<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await exclusively {
             try requireConnected()
-            return try await transport.withTransaction(body)
+            return try await transport.withTransaction {
+                channelEndedByAnotherApplication = false
+                let holderChannel = channel?.variant == .b && secureChannelSettings.opensHolderChannel
+                do {
+                    return try await body()
+                } catch let error as SealDriverError where holderChannel && channelEndedByAnotherApplication
+                    && error.code == .secureChannelFailure {
+                    channelEndedByAnotherApplication = false
+                    try await selectAppletInSession()
+                    return try await body()
+                }
+            }
         }
     }
 
