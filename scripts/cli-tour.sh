@@ -201,7 +201,7 @@ PY
     failed=$((failed + $(grep -c '^\[FAIL\]' "$work/$name.log" || true)))
 }
 unset SEALKIT_PIN
-run_sh_blocks readme README.md 2 3 5
+run_sh_blocks readme README.md 2 3 6   # 4 is the ledger server, 5 needs the PC/SC readers: both run as tests and below
 run_sh_blocks docs docs/sealctl.md
 
 # ---- PC/SC: the simulated token behind pcscd + vpcd (scripts/pcscd.sh start ran before) ----
