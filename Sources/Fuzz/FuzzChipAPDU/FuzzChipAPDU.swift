@@ -111,10 +111,18 @@ private func makePersonalizedImage() -> [UInt8] {
         let chip = try SealChip(nvm: nvm, random: SeededChipRandom(seed: [1]))
         _ = try chip.powerOn()
         _ = send(chip, SealCommand.select())
-        let challenge = send(chip, SealCommand.getChallenge())?.data ?? []
-        let signature = try issuerKey.signature(for: issuerAuthenticationTBS(chipID: chipID, challenge: challenge))
+        // PERSONALIZE and SET LIFECYCLE are accepted only inside the issuer's SCP11a channel
+        // (SPEC §14.6), which also counts as issuer authentication.
+        let cardKey = try P256.KeyAgreement.PublicKey(x963Representation: SealChip.keyAgreementPublicKey(nvm: nvm))
+        let issuerAgreementKey = try P256.KeyAgreement.PrivateKey(rawRepresentation: issuerKey.rawRepresentation)
+        var handshake = try SCP11HostHandshake(variant: .a, cardStaticKey: cardKey,
+                                               issuerStaticSharedSecret: try SCP11KeyAgreement.sharedSecret(issuerAgreementKey, cardKey))
+        guard let handshakeAnswer = send(chip, handshake.command) else {
+            fuzzRequire(false, "setting up the chip: no answer to the SCP11a key agreement")
+            return []
+        }
+        var channel = try handshake.complete(with: handshakeAnswer)
         let steps: [CommandAPDU] = [
-            SealCommand.externalAuthenticate(signature: Array(signature.derRepresentation)),
             try SealCommand.personalize(PersonalizationData(
                 organizationName: "ACME Notaries", sealName: "Seal of the Registrar",
                 featureHash: Array(SHA256.hash(data: Array("physical feature".utf8))),
@@ -124,7 +132,8 @@ private func makePersonalizedImage() -> [UInt8] {
             SealCommand.setLifecycle(.active),
         ]
         for step in steps {
-            let response = send(chip, step)
+            let answer = send(chip, try channel.wrapCommand(step))
+            let response = try answer.map { try channel.unwrapResponse($0) }
             fuzzRequire(response?.statusWord == .success, "setting up the chip: \(step) answered \(String(describing: response))")
         }
     } catch {
