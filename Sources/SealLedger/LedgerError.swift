@@ -7,7 +7,7 @@ public struct LedgerError: CodedError {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
             case outOfRange, proofInvalid, malformedNote, signatureInvalid, malformedInput
-            case recordRefused, entryTooLarge, storageFailure, notFound, inconsistentTree
+            case recordRefused, entryTooLarge, storageFailure, notFound, inconsistentTree, quorumNotMet
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -32,6 +32,8 @@ public struct LedgerError: CodedError {
         public static let notFound = Code(.notFound)
         /// The stored leaves do not rebuild the tree the last checkpoint signed (`fsck`).
         public static let inconsistentTree = Code(.inconsistentTree)
+        /// Fewer trusted witnesses than the configured quorum cosigned a checkpoint.
+        public static let quorumNotMet = Code(.quorumNotMet)
 
         /// The code's name, e.g. `recordRefused`.
         public var description: String { value.rawValue }

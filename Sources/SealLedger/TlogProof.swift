@@ -60,11 +60,17 @@ public struct TlogProof: Sendable, Hashable {
     }
 
     /// Verifies the proof offline for `entry` (the leaf bytes): the log's signature on the checkpoint
-    /// (and its origin, when given), then the inclusion proof of the entry's leaf hash.
-    /// Returns the checkpoint.
-    /// - Throws: ``LedgerError`` `.signatureInvalid`, `.malformedNote` or `.proofInvalid`.
-    public func verify(entry: [UInt8], verifier: NoteVerifier, origin: String? = nil) throws(LedgerError) -> Checkpoint {
-        let checkpoint = try Checkpoint.open(checkpointNote, origin: origin ?? verifier.name, verifier: verifier)
+    /// (and its origin, when given), the witnesses' cosignatures when a policy is given (k of n),
+    /// then the inclusion proof of the entry's leaf hash. Returns the checkpoint.
+    /// - Throws: ``LedgerError`` `.signatureInvalid`, `.malformedNote`, `.quorumNotMet` or `.proofInvalid`.
+    public func verify(entry: [UInt8], verifier: NoteVerifier, origin: String? = nil,
+                       witnesses: WitnessPolicy? = nil) throws(LedgerError) -> Checkpoint {
+        let checkpoint: Checkpoint
+        if let witnesses {
+            checkpoint = try witnesses.open(checkpointNote, origin: origin ?? verifier.name, logVerifier: verifier)
+        } else {
+            checkpoint = try Checkpoint.open(checkpointNote, origin: origin ?? verifier.name, verifier: verifier)
+        }
         try MerkleTree.verifyInclusion(leafHash: MerkleTree.leafHash(entry), index: index, size: checkpoint.size,
                                        proof: hashes, root: checkpoint.rootHash)
         return checkpoint

@@ -10,11 +10,26 @@ import SealLedger
 struct LedgerServer: Sendable {
     let ledger: Ledger
     let maxBody: Int
+    /// With witnesses configured: /checkpoint serves the latest checkpoint the quorum cosigned.
+    var publisher: WitnessPublisher?
 
     func run(host: String, port: Int) async throws {
         let router = Router()
         router.get("/checkpoint") { _, _ in
-            text(ledger.checkpointNote, cache: "no-cache")
+            // Until the quorum has cosigned a first checkpoint, the log-signed one (clients that
+            // require the quorum refuse it, which is the point).
+            text(publisher?.published ?? ledger.checkpointNote, cache: "no-cache")
+        }
+        if let publisher {
+            // Ask the witnesses for the current checkpoint now, then whenever publication lags the
+            // tree (witnesses down, or submissions that arrived during a round).
+            Task {
+                while !Task.isCancelled {
+                    let published = publisher.published.flatMap { try? Checkpoint(text: SignedNote(parsing: $0).text).size }
+                    if published != ledger.size { await publisher.publish() }
+                    try? await Task.sleep(for: .seconds(2))
+                }
+            }
         }
         router.get("/tile/**") { request, _ in
             let path = String(request.uri.path.dropFirst())
@@ -119,6 +134,8 @@ struct LedgerServer: Sendable {
             return failure(.badRequest, "malformed-record", "not a stamp record\(batch ? " array" : ""): \(error)")
         }
         let outcomes = await ledger.submit(records)
+        // Acknowledged once durable; cosigning follows in the background.
+        if let publisher { Task { await publisher.publish() } }
         let results = outcomes.map(Self.describe)
         if !batch, case .refused(let error) = outcomes[0] {
             return failure(.unprocessableContent, error.code.description, error.reason, failedCheck: error.failedCheck)

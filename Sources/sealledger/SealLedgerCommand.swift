@@ -17,7 +17,7 @@ struct SealLedgerCommand: AsyncParsableCommand {
             With no options it keeps its SQLite database and log key under $SEALKIT_HOME/ledger \
             (default ~/.sealkit/ledger), made on first use. Exit status: 0 success, 1 failure, 64 usage error.
             """,
-        subcommands: [Serve.self, VKey.self, Fsck.self, Bench.self])
+        subcommands: [Serve.self, VKey.self, Fsck.self, Bench.self, WitnessCommand.self])
 }
 
 /// Where the ledger's database and key are.
@@ -77,6 +77,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("vendor-roots"), help: "Trusted vendor root certificates (PEM or DER); repeatable. Default: the TEST vendor root.")
     var vendorRoots: [String] = []
     @Option(help: "The largest request body accepted, in bytes.") var maxBody: Int = 4 << 20
+    @Option(name: .customLong("witness"), help: "A witness as URL=VKEY (its base URL and cosignature vkey); repeatable.")
+    var witnesses: [String] = []
+    @Option(help: "How many of the witnesses must cosign a checkpoint before /checkpoint serves it (default: all).")
+    var quorum: Int?
 
     func run() async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
@@ -102,7 +106,16 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
         defer { close(lock) }
+        let endpoints = try witnesses.map(witnessEndpoint)
+        if quorum != nil && endpoints.isEmpty { throw ValidationError("--quorum needs --witness") }
         let ledger = try store.open(verifier: StampVerifier(trustedRoots: roots))
-        try await LedgerServer(ledger: ledger, maxBody: maxBody).run(host: host, port: port)
+        var publisher: WitnessPublisher?
+        if !endpoints.isEmpty {
+            do throws(LedgerError) {
+                publisher = try WitnessPublisher(ledger: ledger, witnesses: endpoints, quorum: quorum ?? endpoints.count,
+                                                 transport: urlSessionWitnessTransport)
+            } catch { throw ValidationError("--quorum: \(error.reason)") }
+        }
+        try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher).run(host: host, port: port)
     }
 }
