@@ -96,7 +96,7 @@ public struct OFDVerificationReport: Hashable, Sendable {
 
 /// Verifies every signature of an OFD container (GB/T 33190 §18, GB/T 38540): the list in
 /// `OFD.xml`'s first `DocBody`, each Signature.xml, each reference's digest of the entry's stored
-/// bytes, and the `SES_Signature` in SignedValue.dat through ``SESVerifier`` with its dataHash
+/// bytes, and the `SES_Signature` in SignedValue.dat through `SESVerifier` (SealESeal) with its dataHash
 /// checked against the Signature.xml bytes (GB/T 33190 Table 67: the signature value is computed
 /// over the signature description file). Beyond what ofdrw checks: propertyInfo names that
 /// Signature.xml, a `Seal` file equals the seal inside the signature, every `StampAnnot` names a
