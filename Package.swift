@@ -16,6 +16,7 @@ import PackageDescription
 //   SealKitCSimulated (Sources/)        libsealkit-sim, the test token for C    -> SealSimulatedToken
 //   SealGMCrypto (Sources/)             SM2, SM3 through OpenSSL 3 (COpenSSL)   -> SealProtocol
 //   SealESeal (Sources/)                GB/T 38540 / GM/T 0031 seals, signatures -> SealGMCrypto
+//   SealOFD (Sources/)                  OFD containers signed and verified       -> SealESeal, ZIPFoundation
 //   SealLedger (Sources/)               the transparency log (docs/ledger.md)   -> SealHostDriver, GRDB
 //   executables on top. The chip and the driver never depend on each other; the simulator links
 //   neither libpcsclite nor libusb.
@@ -46,6 +47,7 @@ let package = Package(
         .library(name: "SealConformance", targets: ["SealConformance"]),
         .library(name: "SealGMCrypto", targets: ["SealGMCrypto"]),
         .library(name: "SealESeal", targets: ["SealESeal"]),
+        .library(name: "SealOFD", targets: ["SealOFD"]),
         .library(name: "SealLedger", targets: ["SealLedger"]),
         // The C library (docs/c-library.md): libsealkit.so, and libsealkit-sim.so for C tests.
         .library(name: "sealkit", type: .dynamic, targets: ["SealKitC"]),
@@ -61,7 +63,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        // Reads OFD containers (ZIP) in the GB/T 38540 interop tests.
+        // Reads and writes OFD containers (ZIP): SealOFD, and the GB/T 38540 interop tests.
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -95,6 +97,17 @@ let package = Package(
             name: "SealESeal",
             dependencies: ["SealGMCrypto", "SealProtocol", .product(name: "SwiftASN1", package: "swift-asn1")],
             path: "Sources/SealESeal"
+        ),
+        // XML through FoundationXML (libxml2's DOM, part of the toolchain on Linux).
+        .target(
+            name: "SealOFD",
+            dependencies: [
+                "SealESeal", "SealGMCrypto", "SealProtocol",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            path: "Sources/SealOFD"
         ),
         .target(
             name: "SealProtocol",
@@ -204,7 +217,7 @@ let package = Package(
             name: "sealctl",
             dependencies: [
                 "SealLedger", "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
-                "SealESeal", "SealGMCrypto",
+                "SealESeal", "SealGMCrypto", "SealOFD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -296,6 +309,14 @@ let package = Package(
             path: "Tests/SealESealTests"
         ),
         .testTarget(
+            name: "SealOFDTests",
+            dependencies: [
+                "SealOFD", "SealESeal", "SealGMCrypto", .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            path: "Tests/SealOFDTests"
+        ),
+        .testTarget(
             name: "SealLedgerTests",
             dependencies: [
                 "SealLedger", "SealHostDriver", "SealProtocol",
@@ -307,7 +328,12 @@ let package = Package(
             exclude: ["go"]
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
-        .testTarget(name: "sealctlTests", dependencies: ["SealHostDriver", "SealProtocol", "SealESeal", "SealGMCrypto"], path: "Tests/sealctlTests"),
+        .testTarget(
+            name: "sealctlTests",
+            dependencies: ["SealHostDriver", "SealProtocol", "SealESeal", "SealGMCrypto", "SealOFD",
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            path: "Tests/sealctlTests"
+        ),
     ] + fuzzTargets.map {
         .executableTarget(name: $0.name, dependencies: ["SealFuzzSupport"] + $0.dependencies, path: "Sources/Fuzz/\($0.name)")
     },
