@@ -1,7 +1,7 @@
 import SealProtocol
 
 extension SealAppletRuntime {
-    /// RESET TIME FLOOR (SPEC §8.16): `80 5A 00 00 08 <floor u64>`, the issuer's command (inside
+    /// RESET TIME FLOOR (SPEC §8.16): `80 5C 00 00 08 <floor u64>`, the issuer's command (inside
     /// the SCP11a channel, SPEC §14.6, checked by the front end before this runs).
     ///
     /// Two stamps dated in the future raise the time floor of SPEC §8.13 and would block honest

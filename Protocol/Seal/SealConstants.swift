@@ -57,8 +57,8 @@ public enum SealInstruction: UInt8, Sendable, CaseIterable, CustomStringConverti
     case readAuditLog = 0x56
     /// `58` GET ATTESTATION statement (SPEC §8.15).
     case getAttestation = 0x58
-    /// `5A` RESET TIME FLOOR: the issuer sets the stamp-time floor (issuer; SPEC §8.16).
-    case resetTimeFloor = 0x5A
+    /// `5C` RESET TIME FLOOR: the issuer sets the stamp-time floor (issuer; SPEC §8.16).
+    case resetTimeFloor = 0x5C
 
     /// The class byte (without chaining bit) the instruction belongs to.
     public var classByte: UInt8 {
