@@ -13,10 +13,10 @@ enum SecureChannelPolicy {
 
     /// The requirement of a complete command. VERIFY's status query and log-out carry no secret and
     /// stay plain; a VERIFY with a PIN, the PIN-changing commands and STAMP need a channel; the
-    /// issuer commands need the issuer's.
+    /// issuer commands (PERSONALIZE, SET LIFECYCLE, RESET TIME FLOOR) need the issuer's.
     static func requirement(for instruction: SealInstruction, hasData: Bool) -> Requirement {
         switch instruction {
-        case .personalize, .setLifecycle:
+        case .personalize, .setLifecycle, .resetTimeFloor:
             return .issuerChannel
         case .changeReferenceData, .resetRetryCounter, .stamp:
             return .anyChannel

@@ -6,7 +6,7 @@ enum CommandHeaderRules {
         switch instruction {
         case .select:
             return p1 == 0x04 && (p2 == 0x00 || p2 == 0x0C)
-        case .getResponse, .getChallenge, .personalize, .stamp, .readAuditLog, .getAttestation:
+        case .getResponse, .getChallenge, .personalize, .stamp, .readAuditLog, .getAttestation, .resetTimeFloor:
             return p1 == 0x00 && p2 == 0x00
         case .externalAuthenticate:
             return p1 == 0x00 && p2 == issuerKeyReference

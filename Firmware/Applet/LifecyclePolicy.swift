@@ -10,7 +10,7 @@ enum LifecyclePolicy {
             return state == .manufactured
         case .setLifecycle:
             return state != .terminated
-        case .verify, .changeReferenceData, .resetRetryCounter, .getAttestation:
+        case .verify, .changeReferenceData, .resetRetryCounter, .getAttestation, .resetTimeFloor:
             return state == .personalized || state == .active || state == .suspended
         case .stamp:
             return state == .active

@@ -51,6 +51,7 @@ final class SealAppletRuntime: APDUCommandTarget {
         case .stamp: return try stamp(command)
         case .readAuditLog: return try readAuditLog(command)
         case .getAttestation: return try getAttestation(command)
+        case .resetTimeFloor: return try resetTimeFloor(command)
         case .getResponse: throw .insNotSupported  // answered by the APDU front end
         }
     }

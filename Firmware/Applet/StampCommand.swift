@@ -18,7 +18,7 @@ extension SealAppletRuntime {
         // host cannot roll time back.
         let head = try store.auditHead()
         let (latest, beyondRange) = request.metadata.time.addingReportingOverflow(UInt64(try store.timeTolerance()))
-        let floor = store.timeFloor(head: head)
+        let floor = try store.timeFloor(head: head)
         guard beyondRange || latest >= floor else { throw .wrongData }
 
         let chipID = try store.chipID()

@@ -134,19 +134,32 @@ struct PersistentStore {
 
     /// The time floor of the next STAMP (SPEC §8.13 "Time"): the earlier time of the two newest
     /// audit entries, 0 while fewer than two exist. Taking the earlier of two means one stamp
-    /// dated in the future cannot raise the floor on its own.
+    /// dated in the future cannot raise the floor on its own. After an issuer's RESET TIME FLOOR
+    /// (SPEC §8.16) only entries stamped after the reset count, and the reset's value stands in
+    /// until two such entries exist.
     ///
-    /// Only the time field is needed, so an entry that cannot be read here gives no floor: STAMP
-    /// does not fail on it (READ AUDIT LOG reports a damaged entry as `6581`).
-    func timeFloor(head: AuditHead) -> UInt64 {
-        guard head.newestCounter >= 2 else { return 0 }
+    /// Only the time field is needed, so an entry that cannot be read here gives no floor beyond
+    /// the reset's: STAMP does not fail on it (READ AUDIT LOG reports a damaged entry as `6581`).
+    func timeFloor(head: AuditHead) throws(CommandFailure) -> UInt64 {
+        let reset = try timeFloorReset()
+        let base = reset?.floor ?? 0
+        let firstCounting = (reset?.counter ?? 0) &+ 1
+        guard head.newestCounter >= 2, head.newestCounter - 1 >= firstCounting else { return base }
         func time(_ n: UInt32) -> UInt64? {
             guard head.retains(n), let stored = read(.auditSlot(forCounter: n)),
                   let entry = try? AuditEntry(decoding: stored), entry.counter == n else { return nil }
             return entry.time
         }
-        guard let newest = time(head.newestCounter), let previous = time(head.newestCounter - 1) else { return 0 }
+        guard let newest = time(head.newestCounter), let previous = time(head.newestCounter - 1) else { return base }
         return min(newest, previous)
+    }
+
+    /// The issuer's last time-floor reset (SPEC §8.16): its floor and the signature counter when it
+    /// was made; nil when the floor was never reset.
+    func timeFloorReset() throws(CommandFailure) -> (floor: UInt64, counter: UInt32)? {
+        guard let value = read(.timeFloorReset) else { return nil }
+        guard value.count == 12 else { throw .memoryFailure }
+        return (readBigEndian(Array(value[0..<8]), as: UInt64.self), readBigEndian(Array(value[8..<12]), as: UInt32.self))
     }
 
     /// The seal policy byte (SPEC §7 tag `49`).

@@ -19,6 +19,7 @@
 /// | `0040` | signature counter u32 | manufacture (0), STAMP |
 /// | `0041` | grant ledger: floor u32 ‖ (serial u32 ‖ uses u32)* (``GrantLedger``) | manufacture (floor 0), STAMP |
 /// | `0042` | audit head: newest counter u32 ‖ head hash (32) | manufacture (zeros), STAMP |
+/// | `0043` | time-floor reset: floor u64 ‖ counter u32 at the reset; absent until the first | RESET TIME FLOOR |
 /// | `0100`–`013F` | audit ring slot (n − 1) mod 64: the entry's SPEC §8.14 encoding | STAMP |
 struct RecordID: Hashable, Sendable {
     let rawValue: UInt16
@@ -56,6 +57,7 @@ struct RecordID: Hashable, Sendable {
     static let signatureCounter = RecordID(0x0040)
     static let lastGrantSerial = RecordID(0x0041)
     static let auditHead = RecordID(0x0042)
+    static let timeFloorReset = RecordID(0x0043)
 
     /// Number of audit ring slots (SPEC §9.6).
     static let auditSlotCount = 64

@@ -80,6 +80,12 @@ public enum SealCommand {
         CommandAPDU(cla: 0x80, ins: SealInstruction.setLifecycle.rawValue, p1: target.rawValue, p2: 0, data: [], ne: nil)
     }
 
+    /// RESET TIME FLOOR to `floor`, seconds since the epoch (SPEC §8.16): the issuer's answer to
+    /// stamps dated in the future; accepted only inside the SCP11a issuer channel (SPEC §14.6).
+    public static func resetTimeFloor(to floor: UInt64) -> CommandAPDU {
+        CommandAPDU(cla: 0x80, ins: SealInstruction.resetTimeFloor.rawValue, p1: 0, p2: 0, data: bigEndianBytes(floor), ne: nil)
+    }
+
     /// STAMP with `request` as data (SPEC §8.13).
     public static func stamp(_ request: StampRequest) -> CommandAPDU {
         CommandAPDU(cla: 0x80, ins: SealInstruction.stamp.rawValue, p1: 0, p2: 0, data: request.encoded(), ne: 256)

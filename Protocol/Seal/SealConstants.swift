@@ -23,7 +23,7 @@ public enum SealClass {
     /// `00`: the ISO 7816-4 interindustry commands (SELECT, GET DATA, VERIFY, ...).
     public static let interindustry: UInt8 = 0x00
     /// `80`: the seal applet's own commands (PERSONALIZE, SET LIFECYCLE, STAMP, READ AUDIT LOG,
-    /// GET ATTESTATION).
+    /// GET ATTESTATION, RESET TIME FLOOR).
     public static let proprietary: UInt8 = 0x80
     /// Bit set on every part of a command chain but the last (SPEC §3.4).
     public static let chainingBit: UInt8 = 0x10
@@ -57,11 +57,13 @@ public enum SealInstruction: UInt8, Sendable, CaseIterable, CustomStringConverti
     case readAuditLog = 0x56
     /// `58` GET ATTESTATION statement (SPEC §8.15).
     case getAttestation = 0x58
+    /// `5C` RESET TIME FLOOR: the issuer sets the stamp-time floor (issuer; SPEC §8.16).
+    case resetTimeFloor = 0x5C
 
     /// The class byte (without chaining bit) the instruction belongs to.
     public var classByte: UInt8 {
         switch self {
-        case .personalize, .setLifecycle, .stamp, .readAuditLog, .getAttestation: return SealClass.proprietary
+        case .personalize, .setLifecycle, .stamp, .readAuditLog, .getAttestation, .resetTimeFloor: return SealClass.proprietary
         default: return SealClass.interindustry
         }
     }
@@ -96,6 +98,7 @@ public enum SealInstruction: UInt8, Sendable, CaseIterable, CustomStringConverti
         case .stamp: return "STAMP"
         case .readAuditLog: return "READ AUDIT LOG"
         case .getAttestation: return "GET ATTESTATION"
+        case .resetTimeFloor: return "RESET TIME FLOOR"
         }
     }
 }

@@ -19,7 +19,7 @@ struct SealCtl: AsyncParsableCommand {
             Reference: docs/sealctl.md.
             """,
         version: SealKitVersion.current,
-        subcommands: [Info.self, Stamp.self, Verify.self, PIN.self, Lifecycle.self, Attest.self, Export.self,
+        subcommands: [Info.self, Stamp.self, Verify.self, PIN.self, Lifecycle.self, TimeFloor.self, Timestamp.self, Attest.self, Export.self,
                       Audit.self, Conformance.self, Readers.self, Sim.self, SES.self, OFD.self, LedgerCommand.self])
 
     /// Runs the command like ArgumentParser's own `main()`, except that a ``CLIError`` leaves as one

@@ -24,10 +24,15 @@ struct Stamp: AsyncParsableCommand {
     @Option(help: "Operator biometric reference: the 64-hex-digit SHA-256 of the matched biometric template (never the template).")
     var biometricReference: String?
     @Option(help: "Remote authorization grant (JSON file), when the seal requires one.") var grant: String?
+    @Option(help: ArgumentHelp("An RFC 3161 time-stamping authority (HTTP URL): the record carries its token over the stamp signature.", valueName: "URL"))
+    var tsa: String?
+    @Option(help: ArgumentHelp("Write the RFC 3161 query for the new stamp here, for an offline TSA (then: sealctl timestamp RECORD --tsa-reply FILE).", valueName: "FILE"))
+    var tsaRequest: String?
 
     func validate() throws {
         if pinOptions.pin != nil && pinOptions.pinStdin { throw ValidationError("give --pin or --pin-stdin, not both") }
         _ = try buildMetadata()
+        if let tsa, TimestampAuthority.url(tsa) == nil { throw ValidationError("--tsa must be an http(s) URL, got \(tsa)") }
     }
 
     func run() async throws {
@@ -52,10 +57,25 @@ struct Stamp: AsyncParsableCommand {
             // reset or reselect the card between them.
             try await token.stamp(documentDigest: digest, metadata: metadata, pin: pin, grant: grantValue)
         }
+        var stamped = record
+        var timestampProblem: String?
+        if let tsa, let url = TimestampAuthority.url(tsa) {
+            // The stamp is made and counted: a TSA failure must not lose it, so the record is
+            // written without a token and the failure reported after.
+            do {
+                stamped.timestampToken = try await TimestampAuthority.fetch(url, for: record.signature).derEncoded
+            } catch {
+                timestampProblem = "\(error)"
+            }
+        }
         do {
-            try record.jsonData().write(to: URL(fileURLWithPath: out), options: .atomic)
+            try stamped.jsonData().write(to: URL(fileURLWithPath: out), options: .atomic)
         } catch {
             throw CLIError("cannot write \(out): \(error.localizedDescription)")
+        }
+        if let tsaRequest {
+            try TimestampAuthority.write(RFC3161TimestampToken.request(for: record.signature, nonce: TimestampAuthority.nonce()),
+                                         to: tsaRequest)
         }
         if output.json {
             struct Out: Encodable {
@@ -74,6 +94,9 @@ struct Stamp: AsyncParsableCommand {
                 print("personal \(name): \(value) (committed with a random salt; opening in the record's personalData)")
             }
             print("record written to \(out)")
+        }
+        if let timestampProblem {
+            throw CLIError("stamped and written to \(out), but without a timestamp token (\(timestampProblem)); add one with sealctl timestamp \(out) --tsa URL")
         }
     }
 

@@ -25,6 +25,8 @@ struct Verify: AsyncParsableCommand {
     var manifest: String?
     @Option(help: ArgumentHelp("A trusted vendor root certificate (PEM or DER); repeat for several.", valueName: "FILE"))
     var vendorRoot: [String] = []
+    @Option(help: ArgumentHelp("A trusted RFC 3161 TSA root certificate (PEM or DER); repeat for several. A record's timestamp token then bounds when the stamp existed.", valueName: "FILE"))
+    var tsaRoot: [String] = []
     @Option(help: ArgumentHelp("Watermark key (hex) to check the expiration code, as the issuer's validation service does.", valueName: "HEX"))
     var watermarkKey: String?
     @Option(help: "The highest counter already seen from this chip; each record's must be greater.") var lastCounter: UInt32?
@@ -72,6 +74,9 @@ struct Verify: AsyncParsableCommand {
         var shown: [String: String]? = nil
         /// The opened personal fields, checked against their signed commitments.
         var personalData: [String: String]? = nil
+        /// The trusted time bound of the record's RFC 3161 token (seconds since 1970): the stamp
+        /// existed before it. Absent without a token or a TSA root that trusts it.
+        var existedBefore: UInt64? = nil
 
         var firstFailure: String {
             error ?? checks?.first { $0.outcome == StampVerificationCheck.Outcome.failed.rawValue }.map { "\($0.id): \($0.detail)" } ?? ""
@@ -90,7 +95,15 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let entries = try collectEntries()
         let roots = try VendorRoots.load(vendorRoot)
-        let verifier = StampVerifier(trustedRoots: roots)
+        var verifier = StampVerifier(trustedRoots: roots)
+        for path in tsaRoot {
+            do {
+                try verifier.trustTimestampAuthorities(try readFile(path, what: "TSA root"))
+            } catch let error as SealDriverError {
+                throw CLIError("--tsa-root \(path): \(error.message)")
+            }
+        }
+        let timestampVerifier = verifier
         var options = StampVerificationOptions()
         if let seconds = at.flatMap(parseTime) { options.now = Date(timeIntervalSince1970: TimeInterval(seconds)) }
         options.watermarkKey = watermarkKey.flatMap(bytesFromHex)
@@ -103,7 +116,7 @@ struct Verify: AsyncParsableCommand {
 
         var valid = 0
         try await Self.verifyAll(entries, width: width, verify: { entry in
-            await Self.verify(entry, verifier: verifier, options: verificationOptions)
+            await Self.verify(entry, verifier: timestampVerifier, options: verificationOptions)
         }, emit: { outcome in
             if outcome.valid { valid += 1 }
             if json {
@@ -142,6 +155,9 @@ struct Verify: AsyncParsableCommand {
         }
         for (name, value) in (outcome.personalData ?? [:]).sorted(by: { $0.key < $1.key }) {
             print("  personal \(name): \(value)")
+        }
+        if let bound = outcome.existedBefore {
+            print("  existed before: \(bound) (\(Date(timeIntervalSince1970: TimeInterval(bound)).ISO8601Format()), RFC 3161 timestamp)")
         }
         if let warning { print("note: \(warning)") }
         if outcome.valid {
@@ -213,6 +229,7 @@ struct Verify: AsyncParsableCommand {
             error: nil)
         outcome.shown = shownFields(record)
         outcome.personalData = personalFields(record.metadata)
+        outcome.existedBefore = report.timestampBound.map { UInt64(max(0, $0.timeIntervalSince1970)) }
         return outcome
     }
 

@@ -80,6 +80,8 @@ struct ChipLifecycleTests {
             return harness.send(command).sw
         case .readAuditLog:
             return harness.send(SealCommand.readAuditLog(counter: 0)).sw
+        case .resetTimeFloor:
+            return harness.send(SealCommand.resetTimeFloor(to: 1_700_000_000)).sw
         }
     }
 
@@ -98,6 +100,7 @@ struct ChipLifecycleTests {
             .stamp: [.active],
             .getAttestation: [.personalized, .active, .suspended],
             .readAuditLog: [.personalized, .active, .suspended, .terminated],
+            .resetTimeFloor: [.personalized, .active, .suspended],
         ]
         for state in LifecycleState.allCases {
             for instruction in SealInstruction.allCases {

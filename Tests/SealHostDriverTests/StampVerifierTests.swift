@@ -10,8 +10,12 @@ struct StampVerifierTests {
 
     @Test func validRecordPassesEveryCheck() async throws {
         let fixture = try StampFixture()
-        let record = try fixture.record()
-        let report = await fixture.verifier.verify(record, document: fixture.document, options: fixture.fullOptions)
+        var record = try fixture.record()
+        record.timestampToken = try TestTSA.token(for: record.signature)
+        var verifier = fixture.verifier
+        verifier.timestampRoots = [try TestTSA.root]
+        let report = await verifier.verify(record, document: fixture.document, options: fixture.fullOptions)
+        #expect(report.timestampBound != nil)
         #expect(report.isValid, "\(report)")
         #expect(report.checks.map(\.id) == StampVerificationCheck.ID.allCases)
         #expect(report.checks.allSatisfy { $0.passed }, "\(report)")
@@ -138,6 +142,10 @@ struct StampVerifierTests {
         var edit: (inout StampRecord) -> Void = { _ in }
         /// Checks that must also fail for this scenario (their input changes too).
         var alsoFailing: Set<StampVerificationCheck.ID> = []
+        /// The record's timestamp token (the test TSA's, over the stamp signature, unless a case
+        /// makes another).
+        var timestamp: (StampRecord) throws -> [UInt8] = { try TestTSA.token(for: $0.signature) }
+        verifier.timestampRoots = [try TestTSA.root]
 
         switch id {
         case .recordFormat:
@@ -184,7 +192,7 @@ struct StampVerifierTests {
             options.now = Date(timeIntervalSince1970: TimeInterval(StampFixture.stampTime + StampFixture.validity + 1))
         case .stampSignature:
             edit = { $0.signature = $0.signature.flipping(at: -1) }
-            alsoFailing = [.attestationBinding]
+            alsoFailing = [.attestationBinding, .timestampImprint]
         case .deviceCertificateChain:
             verifier = StampVerifier(trustedRoots: [try TestCA().certificate])
         case .deviceCertificateChipID:
@@ -213,12 +221,29 @@ struct StampVerifierTests {
             parameters.attestationNonce = [UInt8](repeating: 0x33, count: 32)
         case .counterFreshness:
             options.lastSeenCounter = parameters.counter
+        case .timestampImprint:
+            timestamp = { try TestTSA.token(for: $0.signature.flipping(at: 0)) }  // a token over another signature
+        case .timestampSignature:
+            // A changed token: one byte of the signed TSTInfo (the nonce's last) differs.
+            timestamp = { record in
+                let nonce: [UInt8] = [0x5E, 0xA1, 0x4B, 0x17, 0x00, 0x42]
+                var token = try TestTSA.token(for: record.signature, nonce: nonce)
+                guard let at = token.firstRange(of: [0x02, UInt8(nonce.count)] + nonce) else {
+                    Issue.record("the nonce is not in the token")
+                    return token
+                }
+                token[at.upperBound - 1] ^= 0x01
+                return token
+            }
+        case .timestampAuthority:
+            verifier.timestampRoots = [try TestCA().certificate]  // a root that did not certify the TSA
         default:
             Issue.record("no scenario for \(id)")
             return
         }
 
         var record = try fixture.record(parameters)
+        record.timestampToken = try timestamp(record)
         edit(&record)
         let report = await verifier.verify(record, document: document, options: options)
         #expect(report.check(id)?.outcome == .failed, "\(report)")

@@ -14,6 +14,7 @@ extension StampRecord: Codable {
         case formatVersion, chipID, counter, serial, expiry, expirationCode, documentDigest
         case metadata, metadataEncoding, metadataDigest, featureHash, keyID, sealPublicKey, grantSerial
         case signature, organizationName, sealName, sealImageHash, attestation, deviceCertificate, personalData
+        case timestampToken
     }
 
     private enum AttestationKeys: String, CodingKey {
@@ -124,6 +125,14 @@ extension StampRecord: Codable {
                                                    debugDescription: "deviceCertificate is not base64")
         }
         deviceCertificate = Array(der)
+
+        if let token = try container.decodeIfPresent(String.self, forKey: .timestampToken) {
+            guard let der = Data(base64Encoded: token), !der.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: .timestampToken, in: container,
+                                                       debugDescription: "timestampToken is not base64")
+            }
+            timestampToken = Array(der)
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -183,6 +192,7 @@ extension StampRecord: Codable {
         try attestation.encode(hexString(attestationSignature), forKey: .signature)
 
         try container.encode(Data(deviceCertificate).base64EncodedString(), forKey: .deviceCertificate)
+        try container.encodeIfPresent(timestampToken.map { Data($0).base64EncodedString() }, forKey: .timestampToken)
     }
 }
 

@@ -62,6 +62,10 @@ public struct StampRecord: Hashable, Sendable {
     public var attestationSignature: [UInt8]
     /// The chip's device certificate, X.509 DER (SPEC §12).
     public var deviceCertificate: [UInt8]
+    /// An RFC 3161 time-stamp token (DER `ContentInfo`) over SHA-256 of ``signature``, when the
+    /// stamp was time-stamped (``RFC3161TimestampToken``). Not part of ``canonicalBytes``: it is
+    /// evidence about the stamp added beside it, and may be added after the stamp was made.
+    public var timestampToken: [UInt8]? = nil
 
     /// Creates a record from its fields.
     package init(

@@ -64,6 +64,15 @@ public struct StampVerificationCheck: Hashable, Sendable, CustomStringConvertibl
         public static let attestationBinding = ID(rawValue: "attestation-binding")
         /// The counter is greater than the last counter the caller saw from this chip.
         public static let counterFreshness = ID(rawValue: "counter-freshness")
+        /// The record's RFC 3161 timestamp token parses and its message imprint is SHA-256 of the
+        /// stamp signature (skipped when the record carries no token).
+        public static let timestampImprint = ID(rawValue: "timestamp-imprint")
+        /// The token's CMS signature verifies: signed attributes over the TSTInfo, signed by the
+        /// certificate the token names (skipped without a token).
+        public static let timestampSignature = ID(rawValue: "timestamp-signature")
+        /// The token's TSA certificate has the timeStamping usage and chains to a configured TSA
+        /// root at the token's time (skipped without a token or without TSA roots).
+        public static let timestampAuthority = ID(rawValue: "timestamp-authority")
 
         /// Every check, in the order ``StampVerifier`` runs them.
         public static let allCases: [ID] = [
@@ -73,7 +82,7 @@ public struct StampVerificationCheck: Hashable, Sendable, CustomStringConvertibl
             .deviceCertificateChain, .deviceCertificateChipID, .deviceCertificateProfile,
             .attestationFormat, .attestationSignature, .attestationChipID, .attestationSealKey,
             .attestationKeyID, .attestationFeatureHash, .attestationKeyPolicy, .attestationBinding,
-            .counterFreshness,
+            .counterFreshness, .timestampImprint, .timestampSignature, .timestampAuthority,
         ]
 
         public var description: String { rawValue }

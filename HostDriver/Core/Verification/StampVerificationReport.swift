@@ -1,11 +1,23 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// The outcome of verifying a ``StampRecord``: every check with its result.
 public struct StampVerificationReport: Hashable, Sendable, CustomStringConvertible {
     /// All checks, in ``StampVerificationCheck/ID/allCases`` order.
     public var checks: [StampVerificationCheck]
 
+    /// The trusted time bound of the record's RFC 3161 timestamp token: the stamp existed before
+    /// this time. `nil` unless the record carries a token and every timestamp check passed
+    /// (imprint, signature, and a TSA chaining to a configured TSA root).
+    public var timestampBound: Date?
+
     /// Creates a report.
-    package init(checks: [StampVerificationCheck]) {
+    package init(checks: [StampVerificationCheck], timestampBound: Date? = nil) {
         self.checks = checks
+        self.timestampBound = timestampBound
     }
 
     /// `true` when no check failed. Skipped checks (no watermark key, no last seen counter) do not
@@ -32,6 +44,7 @@ public struct StampVerificationReport: Hashable, Sendable, CustomStringConvertib
 
     /// One line per check.
     public var description: String {
-        (["stamp \(isValid ? "VALID" : "INVALID")"] + checks.map(\.description)).joined(separator: "\n")
+        let bound = timestampBound.map { ["the stamp existed before \($0.timeIntervalSince1970) (RFC 3161 timestamp)"] } ?? []
+        return (["stamp \(isValid ? "VALID" : "INVALID")"] + checks.map(\.description) + bound).joined(separator: "\n")
     }
 }

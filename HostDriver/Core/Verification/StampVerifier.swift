@@ -25,6 +25,9 @@ public struct StampVerifier: Sendable {
     public let trustedRoots: [Certificate]
     /// Untrusted intermediate certificates that may sit between a root and device certificates.
     public let intermediates: [Certificate]
+    /// The trusted roots of RFC 3161 time-stamping authorities: a record's timestamp token counts
+    /// (``StampVerificationReport/timestampBound``) only when its TSA chains to one of them.
+    public var timestampRoots: [Certificate] = []
 
     /// Creates a verifier trusting `trustedRoots`.
     ///
@@ -116,7 +119,8 @@ public struct StampVerifier: Sendable {
         } else {
             run.skip(.counterFreshness, "no last seen counter given")
         }
-        return StampVerificationReport(checks: run.checks)
+        let bound = await checkTimestamp(record, into: &run)
+        return StampVerificationReport(checks: run.checks, timestampBound: bound)
     }
 
     /// Verifies and throws the first failure.
@@ -402,6 +406,51 @@ public struct StampVerifier: Sendable {
         run.add(.attestationBinding, bound,
                 "nonce \(statement.nonce == nonce ? "is" : "is not") SHA-256 of the stamp signature; statement counter \(statement.counter), "
                     + "stamp counter \(record.counter), signed audit head counter \(statement.audit.newestCounter)")
+    }
+
+    // MARK: Timestamp token
+
+    /// Trusts the TSA roots in `bytes` (PEM with one or more `CERTIFICATE` blocks, or one DER
+    /// certificate) besides those already in ``timestampRoots``.
+    ///
+    /// - Throws: ``SealDriverError/Code-swift.struct/invalidTrustAnchors`` when the bytes hold no
+    ///   certificate, or one that does not parse.
+    public mutating func trustTimestampAuthorities(_ bytes: [UInt8]) throws(SealDriverError) {
+        timestampRoots += try Self.certificates(pemOrDER: bytes, role: "TSA roots")
+    }
+
+    /// The RFC 3161 checks; returns the token's time when all three pass.
+    private func checkTimestamp(_ record: StampRecord, into run: inout CheckRun) async -> Date? {
+        guard let bytes = record.timestampToken else {
+            for id in [StampVerificationCheck.ID.timestampImprint, .timestampSignature, .timestampAuthority] {
+                run.skip(id, "the record carries no timestamp token")
+            }
+            return nil
+        }
+        let token: RFC3161TimestampToken
+        do {
+            token = try RFC3161TimestampToken(derEncoded: bytes)
+        } catch {
+            for id in [StampVerificationCheck.ID.timestampImprint, .timestampSignature, .timestampAuthority] {
+                run.fail(id, "the timestamp token does not parse: \(error.reason)")
+            }
+            return nil
+        }
+        let time = Self.seconds(token.generationTime)
+        let imprintOK = token.imprintMatches(record.signature)
+        run.add(.timestampImprint, imprintOK, imprintOK ? "SHA-256 of the stamp signature, stamped at \(time)"
+                    : "the imprint \(hexString(token.imprint)) is not SHA-256 of the stamp signature")
+        let signatureProblem = token.verifySignature()
+        run.add(.timestampSignature, signatureProblem == nil, signatureProblem ?? "ECDSA P-256 by \(token.signerCertificate?.subject.description ?? "?")")
+        guard !timestampRoots.isEmpty else {
+            run.skip(.timestampAuthority, "no TSA root configured: the token's time \(time) is not trusted")
+            return nil
+        }
+        let authorityProblem = await token.verifyTSA(roots: timestampRoots)
+        let later = record.metadata.time > time ? "; the stamp's own time \(record.metadata.time) is after it (the host clock was ahead)" : ""
+        run.add(.timestampAuthority, authorityProblem == nil,
+                authorityProblem ?? "the TSA chains to a TSA root: the stamp existed before \(time)\(later)")
+        return imprintOK && signatureProblem == nil && authorityProblem == nil ? token.generationTime : nil
     }
 
     // MARK: Helpers

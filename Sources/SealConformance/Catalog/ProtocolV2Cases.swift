@@ -132,6 +132,30 @@ extension ConformanceCatalog {
             _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: t + 10 * 365 * 86_400))
             _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: t + 2))
         }
+        list.add(24, "§8.16", "RESET TIME FLOOR: after two future-dated stamps block honest ones (6A80), the issuer's reset in the SCP11a channel unblocks them; inside SCP11b it is 6982 and changes nothing",
+                 requires: freshReq) { ctx in
+            let token = try await ctx.personalizedCard(SuiteData.personalization(requiresPINPerStamp: false, timeToleranceSeconds: 60))
+            let card = token.card
+            let t = SuiteData.now()
+            let future = t + 10 * 365 * 86_400
+            try await card.verifyPIN(SuiteData.freshPIN)
+            _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: future))
+            _ = try await card.stamp(pin: nil, metadata: SuiteData.metadata(time: future + 1))
+            let honest = try StampRequest(documentDigest: SuiteData.documentDigest(ctx.caseID), metadata: SuiteData.metadata(time: t))
+            try expectSW(try await card.exchange(SealCommand.stamp(honest)), .wrongData, "honest STAMP after two future-dated ones")
+            let before = try await card.counter()
+            // The PIN was verified in the holder's SCP11b channel: the reset is refused there.
+            try expectSW(try await card.exchangeWithoutOpeningChannel(SealCommand.resetTimeFloor(to: t)), .securityStatusNotSatisfied,
+                         "RESET TIME FLOOR inside the holder's channel")
+            try await card.verifyPIN(SuiteData.freshPIN)
+            try expectSW(try await card.exchange(SealCommand.stamp(honest)), .wrongData, "honest STAMP after the refused reset")
+            try expectSuccessNoData(try await card.exchange(SealCommand.resetTimeFloor(to: t)), "RESET TIME FLOOR in the issuer channel")
+            try await card.verifyPIN(SuiteData.freshPIN)
+            try expectSW(try await card.exchange(SealCommand.stamp(honest)), .success, "honest STAMP after the reset")
+            try expectEqual(try await card.counter(), before + 1, "counter after the honest STAMP")
+            let rolledBack = try StampRequest(documentDigest: SuiteData.documentDigest(ctx.caseID), metadata: SuiteData.metadata(time: t - 61))
+            try expectSW(try await card.exchange(SealCommand.stamp(rolledBack)), .wrongData, "STAMP 61 s before the reset's floor (tolerance 60 s)")
+        }
     }
 
     // MARK: ATT — §9.4

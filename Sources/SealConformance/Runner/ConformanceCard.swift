@@ -40,11 +40,12 @@ package actor ConformanceCard {
         issuerKeyAgreement = issuer
     }
 
-    /// The channel SPEC §14.6 requires for `command`: `.a` for PERSONALIZE and SET LIFECYCLE, `.b`
+    /// The channel SPEC §14.6 requires for `command`: `.a` for PERSONALIZE, SET LIFECYCLE and RESET TIME FLOOR, `.b`
     /// (any channel) for VERIFY with a PIN, CHANGE REFERENCE DATA, RESET RETRY COUNTER and STAMP.
     package static func requiredChannel(_ command: CommandAPDU) -> SCP11Variant? {
         switch (command.cla & ~SealClass.chainingBit, command.ins) {
-        case (SealClass.proprietary, SealInstruction.personalize.rawValue), (SealClass.proprietary, SealInstruction.setLifecycle.rawValue):
+        case (SealClass.proprietary, SealInstruction.personalize.rawValue), (SealClass.proprietary, SealInstruction.setLifecycle.rawValue),
+             (SealClass.proprietary, SealInstruction.resetTimeFloor.rawValue):
             return .a
         case (SealClass.interindustry, SealInstruction.verify.rawValue):
             return command.data.isEmpty ? nil : .b

@@ -237,6 +237,10 @@ struct FakeSealChip: Sendable {
             if corruptAuditSignatures { found.signature[found.signature.count - 1] ^= 0x01 }
             return (found.encoded(), 0x9000)
 
+        case .resetTimeFloor:
+            // The fake keeps no time floor; it answers as a chip does outside the issuer channel.
+            return ([], 0x6982)
+
         case .getAttestation:
             guard [.personalized, .active, .suspended].contains(lifecycle) else { return ([], 0x6985) }
             guard data.count <= 32, let perso = personalization, let sealKey = sealPublicKey else { return ([], 0x6700) }
