@@ -24,10 +24,7 @@ enum SCP03Cryptography {
     static func initialChainingVector(key: SymmetricKey, counter: UInt32, forResponse: Bool) throws(SecureChannelError) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: blockSize)
         block[0] = forResponse ? 0x80 : 0x00
-        block[12] = UInt8(truncatingIfNeeded: counter >> 24)
-        block[13] = UInt8(truncatingIfNeeded: counter >> 16)
-        block[14] = UInt8(truncatingIfNeeded: counter >> 8)
-        block[15] = UInt8(truncatingIfNeeded: counter)
+        writeCounter(counter, into: &block, at: 12)
         do {
             try AES.permute(&block, key: key)
         } catch {
@@ -65,20 +62,32 @@ enum SCP03Cryptography {
     }
 
     /// Removes method-2 padding: trailing `00`s, then a required `80`, all within the last block.
-    static func unpad(_ data: [UInt8]) throws(SecureChannelError) -> [UInt8] {
+    static func unpad<Bytes: RandomAccessCollection<UInt8>>(_ data: Bytes) throws(SecureChannelError) -> [UInt8] {
         var end = data.count
-        while end > 0, data[end - 1] == 0x00, data.count - end < blockSize { end -= 1 }
-        guard end > 0, data[end - 1] == 0x80, data.count - end < blockSize else {
+        func byte(_ offset: Int) -> UInt8 { data[data.index(data.startIndex, offsetBy: offset)] }
+        while end > 0, byte(end - 1) == 0x00, data.count - end < blockSize { end -= 1 }
+        guard end > 0, byte(end - 1) == 0x80, data.count - end < blockSize else {
             throw SecureChannelError(code: .badPadding, reason: "decrypted data does not end in 80 00…")
         }
-        return Array(data[..<(end - 1)])
+        return Array(data.prefix(end - 1))
+    }
+
+    /// Sixteen zero bytes: the IV of the one-call CBC that yields the ICV (``SCP03SessionCipher``).
+    static let zeroBlock = [UInt8](repeating: 0, count: blockSize)
+
+    /// Writes `counter` big-endian into `block[offset..<offset + 4]`.
+    static func writeCounter(_ counter: UInt32, into block: inout [UInt8], at offset: Int) {
+        block[offset] = UInt8(truncatingIfNeeded: counter >> 24)
+        block[offset + 1] = UInt8(truncatingIfNeeded: counter >> 16)
+        block[offset + 2] = UInt8(truncatingIfNeeded: counter >> 8)
+        block[offset + 3] = UInt8(truncatingIfNeeded: counter)
     }
 
     /// Compares two MACs in time independent of where they differ.
-    static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    static func constantTimeEqual<Lhs: Collection<UInt8>, Rhs: Collection<UInt8>>(_ lhs: Lhs, _ rhs: Rhs) -> Bool {
         guard lhs.count == rhs.count else { return false }
         var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
+        for (left, right) in zip(lhs, rhs) { difference |= left ^ right }
         return difference == 0
     }
 }

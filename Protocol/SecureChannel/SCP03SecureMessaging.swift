@@ -25,9 +25,9 @@ public struct SCP03SecureMessaging: Sendable {
     /// The secure-messaging bit a wrapped command sets in CLA.
     public static let secureMessagingBit: UInt8 = 0x04
 
-    private let encryptionKey: SymmetricKey
-    private let commandMACKey: SymmetricKey
-    private let responseMACKey: SymmetricKey
+    /// The session's keyed AES work; nil when the keys given were not AES keys (every operation
+    /// then fails with ``SecureChannelError/Code-swift.struct/cryptoFailure``).
+    private var cipher: SCP03SessionCipher?
     /// The MAC chaining value: the receipt at first, then each command's full C-MAC.
     public private(set) var macChainingValue: [UInt8]
     /// The counter the next command uses.
@@ -47,9 +47,7 @@ public struct SCP03SecureMessaging: Sendable {
     /// protocols start with a zero MCV).
     public init(encryptionKey: SymmetricKey, commandMACKey: SymmetricKey, responseMACKey: SymmetricKey,
                 macChainingValue: [UInt8], encryptionCounter: UInt32 = 1) {
-        self.encryptionKey = encryptionKey
-        self.commandMACKey = commandMACKey
-        self.responseMACKey = responseMACKey
+        self.cipher = try? SCP03SessionCipher(encryptionKey: encryptionKey, commandMACKey: commandMACKey, responseMACKey: responseMACKey)
         self.macChainingValue = macChainingValue
         self.encryptionCounter = encryptionCounter
     }
@@ -82,7 +80,7 @@ public struct SCP03SecureMessaging: Sendable {
     /// - Throws: ``SecureChannelError`` when a success status comes without a valid R-MAC, an error
     ///   status comes with data, or the data does not decrypt to method-2 padding; the session is then closed.
     public mutating func unwrapResponse(_ response: ResponseAPDU) throws(SecureChannelError) -> ResponseAPDU {
-        try requireOpen()
+        var cipher = try requireCipher()
         let status = response.statusWord
         guard Self.isProtected(status) else {
             guard response.data.isEmpty else {
@@ -93,21 +91,21 @@ public struct SCP03SecureMessaging: Sendable {
         guard response.data.count >= Self.macLength else {
             return try fail(.macMismatch, "a \(status) response carries no R-MAC")
         }
-        let encrypted = Array(response.data.dropLast(Self.macLength))
-        let mac = Array(response.data.suffix(Self.macLength))
-        let expected = try SCP03Cryptography.cmac(key: responseMACKey, macChainingValue + encrypted + [status.sw1, status.sw2])
-        guard SCP03Cryptography.constantTimeEqual(Array(expected.prefix(Self.macLength)), mac) else {
+        let encrypted = response.data.dropLast(Self.macLength)
+        let mac = response.data.suffix(Self.macLength)
+        let expected = cipher.responseMAC(chainingValue: macChainingValue, ciphertext: encrypted, status: status)
+        guard SCP03Cryptography.constantTimeEqual(expected.prefix(Self.macLength), mac) else {
             return try fail(.macMismatch, "the response MAC does not match")
         }
         guard !encrypted.isEmpty else { return ResponseAPDU(data: [], statusWord: status) }
         let data: [UInt8]
         do {
-            let iv = try SCP03Cryptography.initialChainingVector(key: encryptionKey, counter: lastCommandCounter, forResponse: true)
-            data = try SCP03Cryptography.unpad(try SCP03Cryptography.decrypt(encrypted, key: encryptionKey, iv: iv))
+            data = try cipher.decrypt(encrypted, counter: lastCommandCounter, forResponse: true)
         } catch {
             isOpen = false
             throw error
         }
+        self.cipher = cipher
         return ResponseAPDU(data: data, statusWord: status)
     }
 
@@ -125,23 +123,25 @@ public struct SCP03SecureMessaging: Sendable {
     /// - Throws: ``SecureChannelError`` on a MAC mismatch (a changed, replayed or reordered
     ///   command), bad length or bad padding; the session is then closed.
     public mutating func unwrapCommand(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8]) throws(SecureChannelError) -> [UInt8] {
-        try requireOpen()
+        var cipher = try requireCipher()
         guard data.count >= Self.macLength, (data.count - Self.macLength) % SCP03Cryptography.blockSize == 0 else {
             return try fail(.malformedWrappedData, "wrapped data of \(data.count) bytes is not blocks and a MAC")
         }
-        let encrypted = Array(data.dropLast(Self.macLength))
-        let mac = Array(data.suffix(Self.macLength))
-        let fullMAC = try SCP03Cryptography.cmac(
-            key: commandMACKey, macChainingValue + Self.macHeader(cla: cla, ins: ins, p1: p1, p2: p2, wrappedLength: data.count) + encrypted)
-        guard SCP03Cryptography.constantTimeEqual(Array(fullMAC.prefix(Self.macLength)), mac) else {
+        let encrypted = data.dropLast(Self.macLength)
+        let mac = data.suffix(Self.macLength)
+        let fullMAC = cipher.commandMAC(chainingValue: macChainingValue,
+                                        header: Self.macHeader(cla: cla, ins: ins, p1: p1, p2: p2, wrappedLength: data.count),
+                                        ciphertext: encrypted)
+        guard SCP03Cryptography.constantTimeEqual(fullMAC.prefix(Self.macLength), mac) else {
             return try fail(.macMismatch, "the command MAC does not match")
         }
         let counter = try takeCounter()
         macChainingValue = fullMAC
         guard !encrypted.isEmpty else { return [] }
         do {
-            let iv = try SCP03Cryptography.initialChainingVector(key: encryptionKey, counter: counter, forResponse: false)
-            return try SCP03Cryptography.unpad(try SCP03Cryptography.decrypt(encrypted, key: encryptionKey, iv: iv))
+            let plain = try cipher.decrypt(encrypted, counter: counter, forResponse: false)
+            self.cipher = cipher
+            return plain
         } catch {
             isOpen = false
             throw error
@@ -153,15 +153,12 @@ public struct SCP03SecureMessaging: Sendable {
     ///
     /// - Returns: the response data field to send before the status word.
     public func wrapResponse(data: [UInt8], status: StatusWord) throws(SecureChannelError) -> [UInt8] {
-        guard isOpen else { throw SecureChannelError(code: .channelClosed, reason: "the secure channel is closed") }
+        let cipher = try requireCipher()
         guard Self.isProtected(status) else { return [] }
-        var encrypted: [UInt8] = []
-        if !data.isEmpty {
-            let iv = try SCP03Cryptography.initialChainingVector(key: encryptionKey, counter: lastCommandCounter, forResponse: true)
-            encrypted = try SCP03Cryptography.encrypt(SCP03Cryptography.pad(data), key: encryptionKey, iv: iv)
-        }
-        let mac = try SCP03Cryptography.cmac(key: responseMACKey, macChainingValue + encrypted + [status.sw1, status.sw2])
-        return encrypted + mac.prefix(Self.macLength)
+        var wrapped = data.isEmpty ? [] : try cipher.encrypt(data, counter: lastCommandCounter, forResponse: true)
+        let mac = cipher.responseMAC(chainingValue: macChainingValue, ciphertext: wrapped[...], status: status)
+        wrapped.append(contentsOf: mac.prefix(Self.macLength))
+        return wrapped
     }
 
     // MARK: - Shared
@@ -179,18 +176,15 @@ public struct SCP03SecureMessaging: Sendable {
 
     /// Encrypts and MACs on the host; returns the wrapped data and the counter used.
     private mutating func protect(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8]) throws(SecureChannelError) -> ([UInt8], UInt32) {
-        try requireOpen()
+        let cipher = try requireCipher()
         let counter = try takeCounter()
-        var encrypted: [UInt8] = []
-        if !data.isEmpty {
-            let iv = try SCP03Cryptography.initialChainingVector(key: encryptionKey, counter: counter, forResponse: false)
-            encrypted = try SCP03Cryptography.encrypt(SCP03Cryptography.pad(data), key: encryptionKey, iv: iv)
-        }
-        let wrappedLength = encrypted.count + Self.macLength
-        let fullMAC = try SCP03Cryptography.cmac(
-            key: commandMACKey, macChainingValue + Self.macHeader(cla: cla, ins: ins, p1: p1, p2: p2, wrappedLength: wrappedLength) + encrypted)
+        var wrapped = data.isEmpty ? [] : try cipher.encrypt(data, counter: counter, forResponse: false)
+        let fullMAC = cipher.commandMAC(chainingValue: macChainingValue,
+                                        header: Self.macHeader(cla: cla, ins: ins, p1: p1, p2: p2, wrappedLength: wrapped.count + Self.macLength),
+                                        ciphertext: wrapped[...])
         macChainingValue = fullMAC
-        return (encrypted + fullMAC.prefix(Self.macLength), counter)
+        wrapped.append(contentsOf: fullMAC.prefix(Self.macLength))
+        return (wrapped, counter)
     }
 
     /// `CLA INS P1 P2 Lc'` as the C-MAC covers it.
@@ -210,8 +204,13 @@ public struct SCP03SecureMessaging: Sendable {
         return lastCommandCounter
     }
 
-    private func requireOpen() throws(SecureChannelError) {
+    /// The session's cipher, when the session is open and its keys are AES keys.
+    private func requireCipher() throws(SecureChannelError) -> SCP03SessionCipher {
         guard isOpen else { throw SecureChannelError(code: .channelClosed, reason: "the secure channel is closed") }
+        guard let cipher else {
+            throw SecureChannelError(code: .cryptoFailure, reason: "the session keys are not AES keys")
+        }
+        return cipher
     }
 
     private mutating func fail<T>(_ code: SecureChannelError.Code, _ reason: String) throws(SecureChannelError) -> T {

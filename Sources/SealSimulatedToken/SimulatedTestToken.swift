@@ -90,8 +90,17 @@ public struct SimulatedTestToken: Sendable {
         } catch {
             throw SimulatorError(.personalization, "cannot personalize the simulated test token: \(error)")
         }
-        return SimulatedTestToken(transport: transport, token: SealToken(transport: transport), chipID: chipID,
-                                  personalization: data)
+        // The chip's key-agreement certificate is checked against the test vendor root, so the
+        // channel authenticates the chip as it does for a real token with its vendor's root.
+        let roots: [Certificate]
+        do {
+            roots = [try Certificate(pemEncoded: vendorRootPEM)]
+        } catch {
+            throw SimulatorError(.manufacture, "cannot parse the test vendor root: \(error)")
+        }
+        return SimulatedTestToken(transport: transport,
+                                  token: SealToken(transport: transport, secureChannel: SecureChannelSettings(trustedVendorRoots: roots)),
+                                  chipID: chipID, personalization: data)
     }
 
     /// A chip manufactured into memory under the test vendor CA, for the test issuer key.
