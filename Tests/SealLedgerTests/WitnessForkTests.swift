@@ -65,7 +65,7 @@ struct WitnessForkTests {
         for n in 1...3 {
             let home = directory.appendingPathComponent("w\(n)")
             let store = ["--database", home.appendingPathComponent("witness.sqlite").path, "--name", "example.com/w\(n)"]
-            let vkey = try runProgram(Built.url("sealledger"), ["witness", "vkey"] + store)
+            let vkey = try await runProgram(Built.url("sealledger"), ["witness", "vkey"] + store)
             #expect(vkey.status == 0, "\(vkey.stderr)")
             let process = try WitnessProcess(directory: home, arguments: ["witness", "serve", "--log-key", logKey.verifier.verifierKey] + store)
             witnesses.append(process)
@@ -136,7 +136,7 @@ struct WitnessForkTests {
         let directory = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("ledger/ledger.sqlite").path
-        let vkey = try runProgram(Built.url("sealledger"), ["vkey", "--database", database])
+        let vkey = try await runProgram(Built.url("sealledger"), ["vkey", "--database", database])
         #expect(vkey.status == 0, "\(vkey.stderr)")
         var processes: [WitnessProcess] = []
         defer { processes.forEach { $0.stop() } }
@@ -145,7 +145,7 @@ struct WitnessForkTests {
         for n in 1...3 {
             let home = directory.appendingPathComponent("w\(n)")
             let store = ["--database", home.appendingPathComponent("witness.sqlite").path, "--name", "example.com/w\(n)"]
-            let witnessKey = try runProgram(Built.url("sealledger"), ["witness", "vkey"] + store)
+            let witnessKey = try await runProgram(Built.url("sealledger"), ["witness", "vkey"] + store)
             let process = try WitnessProcess(directory: home, arguments: ["witness", "serve", "--log-key", vkey.stdout] + store)
             processes.append(process)
             options += ["--witness", "\(process.base)=\(witnessKey.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"]
@@ -166,7 +166,7 @@ struct WitnessForkTests {
         } while Date() < deadline
         #expect(try policy.open(served, logVerifier: logVerifier).size == 0, "\(served)")
 
-        let usage = try runProgram(Built.url("sealledger"), ["serve", "--database", database + "2", "--quorum", "4", "--listen", "127.0.0.1:0"] + options)
+        let usage = try await runProgram(Built.url("sealledger"), ["serve", "--database", database + "2", "--quorum", "4", "--listen", "127.0.0.1:0"] + options)
         #expect(usage.status == 64, "\(usage.stderr)")
     }
 }

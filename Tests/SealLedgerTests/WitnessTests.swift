@@ -47,19 +47,19 @@ struct WitnessTests {
         #expect(throws: LedgerError(code: .malformedNote, reason: "")) { try NoteVerifier(verifierKey: Self.vkey) }
     }
 
-    @Test func goDerivesTheSameVector() throws {
+    @Test func goDerivesTheSameVector() async throws {
         let go = ["/usr/bin/go", "/usr/lib/go/bin/go"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let goPath = try #require(go, "Go is not installed: apt-get install golang-go golang-golang-x-mod-dev (scripts/test.sh does)")
         let directory = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("witnesscosignature")
-        let build = try runProgram(URL(fileURLWithPath: goPath), ["build", "-o", output.path,
+        let build = try await runProgram(URL(fileURLWithPath: goPath), ["build", "-o", output.path,
                                    repositoryRoot.appendingPathComponent("Tests/SealLedgerTests/go/witnesscosignature.go").path], environment: [
             "GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOFLAGS": "", "GOPROXY": "off",
             "GOCACHE": directory.appendingPathComponent("gocache").path,
         ])
         #expect(build.status == 0, "go build: \(build.stderr)")
-        let run = try runProgram(output, [])
+        let run = try await runProgram(output, [])
         let lines = run.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("vkey \(Self.vkey)"))
         #expect(lines.contains("line \(Self.line.dropLast())"))
