@@ -235,6 +235,9 @@ let package = Package(
             path: "Sources/sealsim"
         ),
         .target(name: "SealFuzzSupport", path: "Sources/Fuzz/SealFuzzSupport"),
+        // What several test targets share (the openssl command line, an SM2 test PKI); `package`
+        // access only, no product.
+        .target(name: "SealTestSupport", dependencies: ["SealGMCrypto"], path: "Sources/SealTestSupport"),
         .executableTarget(
             name: "sealbench",
             dependencies: [
@@ -299,11 +302,11 @@ let package = Package(
             ],
             path: "Tests/SealKitCTests"
         ),
-        .testTarget(name: "SealGMCryptoTests", dependencies: ["SealGMCrypto"], path: "Tests/SealGMCryptoTests"),
+        .testTarget(name: "SealGMCryptoTests", dependencies: ["SealGMCrypto", "SealTestSupport"], path: "Tests/SealGMCryptoTests"),
         .testTarget(
             name: "SealESealTests",
             dependencies: [
-                "SealESeal", "SealGMCrypto", .product(name: "SwiftASN1", package: "swift-asn1"),
+                "SealESeal", "SealGMCrypto", "SealTestSupport", .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: "Tests/SealESealTests"
@@ -311,7 +314,7 @@ let package = Package(
         .testTarget(
             name: "SealOFDTests",
             dependencies: [
-                "SealOFD", "SealESeal", "SealGMCrypto", .product(name: "SwiftASN1", package: "swift-asn1"),
+                "SealOFD", "SealESeal", "SealGMCrypto", "SealTestSupport", .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: "Tests/SealOFDTests"

@@ -1,3 +1,4 @@
+import SealTestSupport
 import Foundation
 import SealESeal
 import SealGMCrypto
@@ -11,7 +12,7 @@ struct BuiltSealTests {
     // A 1×1 PNG (its signature bytes and IHDR are all the builder looks at: nothing).
     static let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0x42, count: 40)
 
-    func builder(_ pki: TestPKI) -> SESealBuilder {
+    func builder(_ pki: SM2TestPKI) -> SESealBuilder {
         let start = pki.signer.notBefore
         return SESealBuilder(vendorID: "SealKit", sealID: "SEALKIT-TEST-0001", type: 1, name: "SealKit 测试专用章",
                              signerCertificates: [pki.signer.derRepresentation], createDate: start,
@@ -20,7 +21,7 @@ struct BuiltSealTests {
     }
 
     @Test func builtSealVerifiesToItsRoot() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let seal = try builder(pki).build(makerCertificate: pki.maker, makerKey: pki.makerKey)
         #expect(seal.header == SESHeader(identifier: "ES", version: 4, vendorID: "SealKit"))
@@ -40,7 +41,7 @@ struct BuiltSealTests {
     }
 
     @Test func openSSLShowsTheStandardsStructureAndVerifiesTheMakerSignature() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let seal = try builder(pki).build(makerCertificate: pki.maker, makerKey: pki.makerKey)
         try pki.write(seal.derRepresentation, to: "seal.der")
@@ -86,7 +87,7 @@ struct BuiltSealTests {
     /// A certificate "issued" by the signer's (end-entity) key does not chain through it, even when
     /// the signer certificate is given as a root or an intermediate.
     @Test func onlyCACertificatesIssue() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         #expect(pki.root.isCertificateAuthority && !pki.signer.isCertificateAuthority)
         let id = "distid:1234567812345678"
@@ -111,7 +112,7 @@ struct BuiltSealTests {
     }
 
     @Test func builderRefusesWhatTheStandardDoesNotAllow() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         var bad = builder(pki)
         bad.picture = SESSealPicture(type: "ofd", data: [1], width: 1, height: 1)
@@ -124,7 +125,7 @@ struct BuiltSealTests {
     }
 
     @Test func signatureOverABuiltSealVerifiesWithDocumentAndChains() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let seal = try builder(pki).build(makerCertificate: pki.maker, makerKey: pki.makerKey)
         let document = Array("<ofd:Signature/>".utf8)
@@ -152,7 +153,7 @@ struct BuiltSealTests {
     }
 
     @Test func realFileQuirksAreAcceptedAndReported() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         var sealBuilder = builder(pki)
         sealBuilder.extensions = [SESExtension(oid: "1.2.156.10197.6.7.2.2.1", isCritical: false, value: Array("2.1".utf8))]
@@ -201,7 +202,7 @@ func growLengths(_ bytes: inout [UInt8], by delta: Int, enclosing offset: Int) t
             let newLength = length + delta
             let count = headerLength - 2
             if count == 0 {
-                guard newLength < 0x80 else { throw TestPKIError(message: "short length overflows") }
+                guard newLength < 0x80 else { throw SM2TestPKIError(message: "short length overflows") }
                 bytes[index + 1] = UInt8(newLength)
             } else {
                 for position in 0..<count {

@@ -1,3 +1,4 @@
+import SealTestSupport
 import Foundation
 import SealESeal
 import SealGMCrypto
@@ -8,7 +9,7 @@ import Testing
 struct CertificateDigestListTests {
     typealias T = AmbiguousInputTests
 
-    static func seal(_ pki: TestPKI, digest: [UInt8]) throws -> SESeal {
+    static func seal(_ pki: SM2TestPKI, digest: [UInt8]) throws -> SESeal {
         let header = T.tlv(0x30, T.tlv(0x16, Array("ES".utf8)) + T.tlv(0x02, [4]) + T.tlv(0x16, Array("digest".utf8)))
         let time = { (date: Date) -> [UInt8] in
             let formatter = DateFormatter()
@@ -28,7 +29,7 @@ struct CertificateDigestListTests {
     }
 
     @Test func signerMatchedByItsSM3Digest() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let seal = try Self.seal(pki, digest: SM3.hash(pki.signer.derRepresentation))
         #expect(seal.property.certificateListType == 2)

@@ -1,3 +1,4 @@
+import SealTestSupport
 import Foundation
 import SealESeal
 import SealGMCrypto
@@ -22,7 +23,7 @@ struct SignatureAssembly {
         self.signedByMaker = signedByMaker
     }
 
-    func der(_ pki: TestPKI) throws -> [UInt8] {
+    func der(_ pki: SM2TestPKI) throws -> [UInt8] {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: time)

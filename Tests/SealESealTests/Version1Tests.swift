@@ -1,3 +1,4 @@
+import SealTestSupport
 import Foundation
 import SealESeal
 import SealGMCrypto
@@ -14,7 +15,7 @@ struct Version1Tests {
 
     /// A v1 SESeal: SES_SealInfo with UTCTime dates and a certificate list of OCTET STRINGs, and
     /// SES_SignInfo whose signData covers SEQUENCE { SES_SealInfo, cert, signatureAlgorithm }.
-    static func seal(_ pki: TestPKI, validity: (String, String), listEntries: [[UInt8]]) throws -> [UInt8] {
+    static func seal(_ pki: SM2TestPKI, validity: (String, String), listEntries: [[UInt8]]) throws -> [UInt8] {
         let header = T.tlv(0x30, T.tlv(0x16, Array("ES".utf8)) + T.tlv(0x02, [1]) + T.tlv(0x16, Array("v1".utf8)))
         let utc = { (text: String) in T.tlv(0x17, Array(text.utf8)) }
         let property = T.tlv(0x30, T.tlv(0x02, [1]) + T.tlv(0x0C, Array("一号章".utf8)) + T.tlv(0x30, listEntries.joined().map { $0 })
@@ -27,14 +28,14 @@ struct Version1Tests {
         return T.tlv(0x30, info + T.tlv(0x30, certificate + sm2WithSM3OID + T.tlv(0x03, [0] + signature)))
     }
 
-    static func signature(_ pki: TestPKI, seal: [UInt8], timeInfo: [UInt8], document: [UInt8]) throws -> [UInt8] {
+    static func signature(_ pki: SM2TestPKI, seal: [UInt8], timeInfo: [UInt8], document: [UInt8]) throws -> [UInt8] {
         let tbs = T.tlv(0x30, T.tlv(0x02, [1]) + seal + timeInfo + T.tlv(0x03, [0] + SM3.hash(document))
             + T.tlv(0x16, Array("Doc_0/Signs/Sign_0/Signature.xml".utf8)) + T.tlv(0x04, pki.signer.derRepresentation) + sm2WithSM3OID)
         return T.tlv(0x30, tbs + T.tlv(0x03, [0] + (try pki.signerKey.signature(for: tbs))))
     }
 
     @Test func versionOneSealAndSignatureVerify() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let utc = DateFormatter()
         utc.dateFormat = "yyMMddHHmmss'Z'"

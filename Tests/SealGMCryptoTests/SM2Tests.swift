@@ -1,3 +1,4 @@
+import SealTestSupport
 import Foundation
 import SealGMCrypto
 import Testing

@@ -1,3 +1,4 @@
+import SealTestSupport
 import Foundation
 import SealESeal
 import SealGMCrypto
@@ -12,13 +13,13 @@ struct SigningTests {
     // A little after now: the test PKI's certificates, made after this suite value, start now.
     let time = Date(timeIntervalSince1970: TimeInterval(Int(Date().timeIntervalSince1970) + 120))
 
-    func request(_ pki: TestPKI, page: Int = 1) throws -> OFDSigningRequest {
+    func request(_ pki: SM2TestPKI, page: Int = 1) throws -> OFDSigningRequest {
         OFDSigningRequest(page: page, x: 120, y: 200.5, seal: try TestDocuments.seal(pki, around: time),
                           certificate: pki.signer, key: pki.signerKey, time: time)
     }
 
     @Test func signedDocumentVerifiesToItsRoot() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let signed = try OFDSigner.sign(try OFDContainer(archiveBytes: try TestDocuments.unsigned()), request: try request(pki, page: 2))
         let container = try OFDContainer(archiveBytes: signed)
@@ -46,7 +47,7 @@ struct SigningTests {
     }
 
     @Test func secondSignatureKeepsTheFirstValidAndCopiesEntriesByteForByte() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let once = try OFDSigner.sign(try OFDContainer(archiveBytes: try TestDocuments.unsigned()), request: try request(pki))
         let twice = try OFDSigner.sign(try OFDContainer(archiveBytes: once), request: try request(pki, page: 2))
@@ -74,7 +75,7 @@ struct SigningTests {
 
     @Test(.enabled(if: OFDFixtures.isPresent, "../shared/fixtures/gbt38540 is not beside the package"))
     func signingARealSignedInvoiceKeepsItsSignatureIntact() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let signed = try OFDSigner.sign(try OFDFixtures.container("ofdrw-converter-1.ofd"), request: try request(pki))
         let report = try OFDVerifier(sesVerifier: SESVerifier(roots: [pki.root])).verify(try OFDContainer(archiveBytes: signed))
@@ -86,7 +87,7 @@ struct SigningTests {
     }
 
     @Test func openSSLVerifiesTheExtractedSignatureValue() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let signed = try OFDSigner.sign(try OFDContainer(archiveBytes: try TestDocuments.unsigned()), request: try request(pki))
         let container = try OFDContainer(archiveBytes: signed)
@@ -120,7 +121,7 @@ struct SigningTests {
     }
 
     @Test func requestsThatCannotBeCarriedOutAreRefused() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let container = try OFDContainer(archiveBytes: try TestDocuments.unsigned())
         #expect(throws: OFDError(code: .invalidRequest, reason: "")) { try OFDSigner.sign(container, request: try request(pki, page: 3)) }
@@ -136,7 +137,7 @@ struct SigningTests {
     }
 
     @Test func aSignatureThatProtectsTheListLocksTheDocument() throws {
-        let pki = try TestPKI()
+        let pki = try SM2TestPKI()
         defer { pki.remove() }
         let once = try OFDSigner.sign(try OFDContainer(archiveBytes: try TestDocuments.unsigned()), request: try request(pki))
         // Rewrite the first signature's description to also reference the list (as ofdrw's

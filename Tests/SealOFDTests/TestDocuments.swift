@@ -1,3 +1,4 @@
+import SealTestSupport
 import Foundation
 import SealESeal
 import SealGMCrypto
@@ -79,7 +80,7 @@ enum TestDocuments {
     }
 
     /// A v4 seal for the test PKI's signer, valid from a day before `time` for a year.
-    static func seal(_ pki: TestPKI, around time: Date) throws -> SESeal {
+    static func seal(_ pki: SM2TestPKI, around time: Date) throws -> SESeal {
         try SESealBuilder(vendorID: "SealKitTest", sealID: "OFD-TEST-1", type: 1, name: "测试专用章",
                           signerCertificates: [pki.signer.derRepresentation], createDate: time.addingTimeInterval(-86_400),
                           validStart: time.addingTimeInterval(-86_400), validEnd: time.addingTimeInterval(300 * 86_400),

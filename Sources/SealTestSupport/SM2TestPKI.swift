@@ -1,22 +1,22 @@
 import Foundation
 import SealGMCrypto
-import Testing
 
 /// A root CA with a seal maker and a signer under it, made by the openssl command line (SM2 keys,
 /// SM2-with-SM3 certificates with the default distinguishing ID), so that chains to a configured
 /// root can be checked with certificates SealKit did not make.
-struct TestPKI {
-    let directory: URL
-    let root: SM2Certificate
-    let maker: SM2Certificate
-    let makerKey: SM2PrivateKey
-    let signer: SM2Certificate
-    let signerKey: SM2PrivateKey
+package struct SM2TestPKI {
+    package let directory: URL
+    package let root: SM2Certificate
+    package let maker: SM2Certificate
+    package let makerKey: SM2PrivateKey
+    package let signer: SM2Certificate
+    package let signerKey: SM2PrivateKey
     /// A second, unrelated root.
-    let otherRoot: SM2Certificate
+    package let otherRoot: SM2Certificate
 
-    init() throws {
-        let directory = try OpenSSLCommandLine.temporaryDirectory()
+    /// Makes the PKI in a new temporary directory (``remove()`` deletes it).
+    package init() throws {
+        let directory = try OpenSSLCommandLine.temporaryDirectory("pki")
         self.directory = directory
         let id = "distid:1234567812345678"
         var steps: [[String]] = []
@@ -35,7 +35,7 @@ struct TestPKI {
         for step in steps {
             let result = try OpenSSLCommandLine.run(step, in: directory)
             guard result.status == 0 else {
-                throw TestPKIError(message: "openssl \(step.joined(separator: " ")): \(result.output)")
+                throw SM2TestPKIError(message: "openssl \(step.joined(separator: " ")): \(result.output)")
             }
         }
         func text(_ name: String) throws -> String { try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8) }
@@ -47,14 +47,20 @@ struct TestPKI {
         signerKey = try SM2PrivateKey(pemRepresentation: text("signer.key"))
     }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    /// Deletes the PKI's directory.
+    package func remove() { try? FileManager.default.removeItem(at: directory) }
 
-    func write(_ bytes: [UInt8], to name: String) throws {
+    /// Writes `bytes` to `name` in the PKI's directory (for openssl to read).
+    package func write(_ bytes: [UInt8], to name: String) throws {
         try Data(bytes).write(to: directory.appendingPathComponent(name))
     }
 }
 
-struct TestPKIError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+/// An openssl step that failed while making the PKI.
+package struct SM2TestPKIError: Error, CustomStringConvertible {
+    package let message: String
+    package var description: String { message }
+
+    /// An error saying `message`.
+    package init(message: String) { self.message = message }
 }
