@@ -13,6 +13,7 @@ enum BenchCommand {
     case instructions
     case countStamps(image: String, count: Int)
     case countSignatures(count: Int)
+    case countChannel(count: Int)
 
     static let usage = """
         usage: sealbench [--seconds S]
@@ -35,6 +36,7 @@ enum BenchCommand {
         if arguments == ["instructions"] { return .instructions }
         if arguments.count == 3, arguments[0] == "count-stamps" { return .countStamps(image: arguments[1], count: positive(arguments[2])) }
         if arguments.count == 2, arguments[0] == "count-signatures" { return .countSignatures(count: positive(arguments[1])) }
+        if arguments.count == 2, arguments[0] == "count-channel" { return .countChannel(count: positive(arguments[1])) }
         if arguments.first == "echo-card" {
             _ = iterator.next()
             var port = PCSCService.basePort + 1

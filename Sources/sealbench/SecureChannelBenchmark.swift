@@ -48,24 +48,38 @@ enum SecureChannelBenchmark {
         return tally
     }
 
-    /// Wrap + unwrap of a STAMP-sized command and of a STAMP-sized response, host and chip side,
-    /// per second: the channel's cryptographic cost per APDU, without the chip's work.
-    static func wrapUnwrapRounds(commandData: [UInt8], seconds: Double) async throws -> Tally {
-        let cardStatic = P256.KeyAgreement.PrivateKey()
-        var handshake = try SCP11HostHandshake(variant: .b, cardStaticKey: cardStatic.publicKey)
-        let answer = try SCP11CardHandshake.respond(variant: .b, commandData: handshake.commandData, cardStaticKey: cardStatic,
-                                                     issuerStaticKey: nil, ephemeralKey: P256.KeyAgreement.PrivateKey())
-        var host = try handshake.complete(with: ResponseAPDU(data: answer.responseData, statusWord: .success))
-        var card = answer.session
-        let command = CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: commandData, ne: 256)
-        let responseData = [UInt8](repeating: 0xA5, count: 140)  // about a STAMP response
-        var tally = Tally()
-        tally.add(try await runFor(seconds: seconds) {
+    /// One wrap + unwrap of a STAMP-sized command and of a STAMP-sized response, host and chip
+    /// side, on a channel of its own: the channel's cryptographic cost per APDU, without the chip's
+    /// work.
+    struct WrapUnwrapRound {
+        private var host: SCP03SecureMessaging
+        private var card: SCP03SecureMessaging
+        private let command: CommandAPDU
+        private let responseData = [UInt8](repeating: 0xA5, count: 140)  // about a STAMP response
+
+        init(commandData: [UInt8]) throws {
+            let cardStatic = P256.KeyAgreement.PrivateKey()
+            var handshake = try SCP11HostHandshake(variant: .b, cardStaticKey: cardStatic.publicKey)
+            let answer = try SCP11CardHandshake.respond(variant: .b, commandData: handshake.commandData, cardStaticKey: cardStatic,
+                                                         issuerStaticKey: nil, ephemeralKey: P256.KeyAgreement.PrivateKey())
+            host = try handshake.complete(with: ResponseAPDU(data: answer.responseData, statusWord: .success))
+            card = answer.session
+            command = CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: commandData, ne: 256)
+        }
+
+        mutating func run() throws {
             let wrapped = try host.wrapCommand(command)
             _ = try card.unwrapCommand(cla: wrapped.cla, ins: wrapped.ins, p1: wrapped.p1, p2: wrapped.p2, data: wrapped.data)
             let protected = try card.wrapResponse(data: responseData, status: .success)
             _ = try host.unwrapResponse(ResponseAPDU(data: protected, statusWord: .success))
-        })
+        }
+    }
+
+    /// Wrap + unwrap rounds (``WrapUnwrapRound``) per second.
+    static func wrapUnwrapRounds(commandData: [UInt8], seconds: Double) async throws -> Tally {
+        var round = try WrapUnwrapRound(commandData: commandData)
+        var tally = Tally()
+        tally.add(try await runFor(seconds: seconds) { try round.run() })
         return tally
     }
 

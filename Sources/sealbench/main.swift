@@ -44,6 +44,13 @@ case .countSignatures(let count):
         FileHandle.standardError.write(Data("sealbench count-signatures: error: \(error)\n".utf8))
         exit(1)
     }
+case .countChannel(let count):
+    do {
+        try InstructionCounts.countChannel(count: count)
+    } catch {
+        FileHandle.standardError.write(Data("sealbench count-channel: error: \(error)\n".utf8))
+        exit(1)
+    }
 case .echoCard(let port):
     // The echo card alone, in its own process, until SIGTERM / SIGINT (their default action).
     let card = EchoCard(port: port)
