@@ -91,8 +91,10 @@ extension Ledger {
     /// per pushed stamp that has no record and no such entry yet. Otherwise one tamper evidence
     /// entry holding the push is appended and the chip is marked suspect. One commit either way;
     /// the same push again appends nothing.
-    /// - Throws: ``LedgerError`` `.recordRefused` (`failedCheck` `no-admitted-record`) when the
-    ///   ledger holds no record of the chip to take its seal key from; `.entryTooLarge`; storage errors.
+    /// - Throws: ``LedgerError`` `.recordRefused` with `failedCheck` `no-admitted-record` when the
+    ///   ledger holds no record of the chip to take its seal key from, or `audit-signature` when an
+    ///   entry's signature does not verify under that key (nothing is written: unsigned bytes prove
+    ///   nothing about the chip); `.entryTooLarge`; storage errors.
     public func submit(audit push: AuditPush) throws(LedgerError) -> AuditOutcome {
         let bytes = push.bytes
         guard bytes.count <= EntryBundle.maximumEntrySize else {
@@ -127,6 +129,24 @@ extension Ledger {
             guard let context else {
                 throw LedgerError(code: .recordRefused, reason: "the ledger holds no record of this chip to take its seal key from: submit one first",
                                   failedCheck: "no-admitted-record")
+            }
+
+            // Each entry's own signature first, each on its own (the driver's check on a one-entry
+            // chain, linked from zeros: the TBS does not include the link). An entry the seal key did
+            // not sign proves nothing about the chip — anyone can send bytes — so it is refused
+            // without evidence; only a chain of genuine entries that does not hold is tamper evidence.
+            let keyID = sealKeyID(publicKeyX963: context.sealPublicKey)
+            for entry in push.entries {
+                var alone = entry
+                alone.previousHash = [UInt8](repeating: 0, count: 32)
+                let head = AuditEntry.chainHash(previous: alone.previousHash, tbs: entry.tbs(chipID: chipID, seal: context.seal, keyID: keyID).encoded(),
+                                                signature: entry.signature)
+                do throws(SealDriverError) {
+                    try SealToken.verifyAuditChain([alone], chipID: chipID, seal: context.seal, sealPublicKey: context.sealPublicKey, headHash: head)
+                } catch {
+                    throw LedgerError(code: .recordRefused, reason: "audit entry \(entry.counter) is not signed by the chip's seal key",
+                                      failedCheck: "audit-signature")
+                }
             }
 
             var failure: String?

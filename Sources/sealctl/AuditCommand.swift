@@ -44,9 +44,13 @@ struct Audit: AsyncParsableCommand {
         }
         if output.json {
             struct Log: Encodable { let headHash: String; let oldestCounter: UInt32; let newestCounter: UInt32; let entries: [Entry] }
-            try printJSON(Log(headHash: hexString(status.headHash), oldestCounter: status.oldestCounter,
-                              newestCounter: status.newestCounter, entries: out))
-            if let pushed { printJSONLine(pushed) }
+            let log = Log(headHash: hexString(status.headHash), oldestCounter: status.oldestCounter,
+                          newestCounter: status.newestCounter, entries: out)
+            guard let pushed else { try printJSON(log); return }
+            // One object: the log as without --push, and the ledger's answer under "ledger".
+            var object = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(log)) as? [String: Any]) ?? [:]
+            object["ledger"] = pushed
+            printJSONLine(object)
             return
         }
         print("audit log: \(entries.count) entries, counters \(status.oldestCounter)...\(status.newestCounter), chain and signatures verified")

@@ -227,6 +227,14 @@ struct LifecycleAuditTests {
         let differs = try harness.ledger.submit(audit: try AuditPush(chipID: chip, headHash: otherChainHead, entries: other))
         #expect(differs.tamperEvidenceIndex == 5 && differs.tamperReason?.contains("differs from the record admitted at index 1") == true)
 
+        // An entry the seal key did not sign is refused, and no evidence is written: anyone can send bytes.
+        var unsigned = entries
+        unsigned[2].signature = Array(try P256.Signing.PrivateKey().signature(for: records[2].tbs.encoded()).derRepresentation)
+        let refusal = #expect(throws: LedgerError.self) {
+            try harness.ledger.submit(audit: try AuditPush(chipID: chip, headHash: head, entries: unsigned))
+        }
+        #expect(refusal?.failedCheck == "audit-signature" && harness.ledger.size == 6)
+
         // The honest log still goes in.
         let honest = try harness.ledger.submit(audit: try AuditPush(chipID: chip, headHash: head, entries: entries))
         #expect(honest.index == 6 && honest.unreported.isEmpty && honest.tamperEvidenceIndex == nil)

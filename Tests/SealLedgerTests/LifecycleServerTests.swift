@@ -105,6 +105,13 @@ struct LifecycleServerTests {
             #expect(status == expected, "\(path) \(type ?? "no type"): \(String(decoding: data, as: UTF8.self))")
             #expect((jsonObject(data)["error"] as? [String: Any])?["code"] is String)
         }
+        // Entries the seal key did not sign: 422, and no evidence (anyone can send bytes).
+        var unsigned = try AuditEntry(decoding: Array(try #require(Data(base64Encoded: entries[0]))))
+        unsigned.signature = Array(try P256.Signing.PrivateKey().signature(for: records[0].tbs.encoded()).derRepresentation)
+        (status, data) = try await server.request("/v1/audit", method: "POST",
+                                                  body: try push([Data(unsigned.encoded()).base64EncodedString()], head: head))
+        #expect(status == 422 && (jsonObject(data)["error"] as? [String: Any])?["failedCheck"] as? String == "audit-signature",
+                "\(String(decoding: data, as: UTF8.self))")
         #expect(try await server.checkpoint() == before)
 
         // The chip's history, gaps and lookup.
@@ -157,8 +164,11 @@ struct LifecycleServerTests {
         let pushed = try await runProgram(sealctl, ["audit", "--push", server.base], environment: home)
         #expect(pushed.status == 0 && pushed.stdout.contains("pushed to the ledger: added at index 2")
                 && pushed.stdout.contains("unreported stamps (no record in the ledger): 2"), "\(pushed)")
-        let again = try await runProgram(sealctl, ["audit", "--push", server.base], environment: home)
-        #expect(again.status == 0 && again.stdout.contains("pushed to the ledger: duplicate at index 2"), "\(again)")
+        let again = try await runProgram(sealctl, ["audit", "--push", server.base, "--json"], environment: home)
+        let againJSON = jsonObject(Data(again.stdout.utf8))
+        #expect(again.status == 0 && (againJSON["entries"] as? [Any])?.count == 3, "\(again)")
+        #expect((againJSON["ledger"] as? [String: Any])?["status"] as? String == "duplicate"
+                && (againJSON["ledger"] as? [String: Any])?["index"] as? Int == 2, "\(again)")
 
         let issuerKey = repositoryRoot.appendingPathComponent("Fixtures/test-issuer/issuer-key.pem").path
         let suspended = try await runProgram(sealctl, ["lifecycle", "suspend", "--issuer-key", issuerKey, "--ledger", server.base], environment: home)
