@@ -8,8 +8,9 @@ import SealHostDriver
 public struct AuditPush: Sendable, Hashable {
     /// The domain separator and version the leaf starts with, `"SEALKIT-LEDGER-AUDIT-V1"`.
     public static let domain = Array("SEALKIT-LEDGER-AUDIT-V1".utf8)
-    /// The most entries one push holds (a chip retains 64).
-    public static let maximumEntries = 256
+    /// The most entries one push holds: a chip retains 64; at about 250 bytes an entry, 128 keep the
+    /// push and the tamper evidence that quotes it in base64 within one 65,535-byte entry.
+    public static let maximumEntries = 128
 
     /// The 16-byte chip ID.
     public var chipID: [UInt8]

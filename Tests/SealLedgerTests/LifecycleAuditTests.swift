@@ -240,6 +240,25 @@ struct LifecycleAuditTests {
         #expect(honest.index == 6 && honest.unreported.isEmpty && honest.tamperEvidenceIndex == nil)
     }
 
+    @Test func theLargestPushAndTheEvidenceQuotingItFitInOneEntry() async throws {
+        let harness = try EventHarness()
+        defer { try? FileManager.default.removeItem(at: harness.directory) }
+        let chip = harness.fixture.chipID
+        let records = try (1...AuditPush.maximumEntries).map { try harness.fixture.record(counter: UInt32($0), document: Array("doc \($0)".utf8)) }
+        #expect(await harness.ledger.submit([records[0]]) == [.added(index: 0)])
+        let (entries, head) = harness.auditEntries(records)
+        var relinked = entries
+        relinked[64].previousHash[5] ^= 1
+        let broken = try harness.ledger.submit(audit: try AuditPush(chipID: chip, headHash: head, entries: relinked))
+        #expect(broken.tamperEvidenceIndex == 1)
+        let honest = try harness.ledger.submit(audit: try AuditPush(chipID: chip, headHash: head, entries: entries))
+        #expect(honest.index == 2 && honest.unreported.count == AuditPush.maximumEntries - 1)
+        #expect(harness.ledger.size == UInt64(3 + AuditPush.maximumEntries - 1))
+        #expect(throws: LedgerError(code: .malformedInput, reason: "")) {
+            try AuditPush(chipID: chip, headHash: head, entries: entries + [entries[0]])
+        }
+    }
+
     @Test func anAuditPushNeedsARecordOfTheChipAndChangesNothingOtherwise() throws {
         let harness = try EventHarness()
         defer { try? FileManager.default.removeItem(at: harness.directory) }
