@@ -131,30 +131,31 @@ extension Ledger {
                                   failedCheck: "no-admitted-record")
             }
 
-            // Each entry's own signature first, each on its own (the driver's check on a one-entry
-            // chain, linked from zeros: the TBS does not include the link). An entry the seal key did
-            // not sign proves nothing about the chip — anyone can send bytes — so it is refused
-            // without evidence; only a chain of genuine entries that does not hold is tamper evidence.
-            let keyID = sealKeyID(publicKeyX963: context.sealPublicKey)
-            for entry in push.entries {
-                var alone = entry
-                alone.previousHash = [UInt8](repeating: 0, count: 32)
-                let head = AuditEntry.chainHash(previous: alone.previousHash, tbs: entry.tbs(chipID: chipID, seal: context.seal, keyID: keyID).encoded(),
-                                                signature: entry.signature)
-                do throws(SealDriverError) {
-                    try SealToken.verifyAuditChain([alone], chipID: chipID, seal: context.seal, sealPublicKey: context.sealPublicKey, headHash: head)
-                } catch {
-                    throw LedgerError(code: .recordRefused, reason: "audit entry \(entry.counter) is not signed by the chip's seal key",
-                                      failedCheck: "audit-signature")
-                }
-            }
-
             var failure: String?
             do throws(SealDriverError) {
                 try SealToken.verifyAuditChain(push.entries, chipID: chipID, seal: context.seal, sealPublicKey: context.sealPublicKey,
                                                headHash: push.headHash)
             } catch {
                 failure = error.reason
+                // Which kind of failure: an entry the seal key did not sign proves nothing about the
+                // chip — anyone can send bytes — so it is refused without evidence; only a chain of
+                // genuine entries that does not hold is tamper evidence. Each entry's signature is
+                // checked alone with the same driver check (a one-entry chain linked from zeros: the
+                // TBS does not include the link), only on this path.
+                let keyID = sealKeyID(publicKeyX963: context.sealPublicKey)
+                for entry in push.entries {
+                    var alone = entry
+                    alone.previousHash = [UInt8](repeating: 0, count: 32)
+                    let tbs = entry.tbs(chipID: chipID, seal: context.seal, keyID: keyID).encoded()
+                    let head = AuditEntry.chainHash(previous: alone.previousHash, tbs: tbs, signature: entry.signature)
+                    do throws(SealDriverError) {
+                        try SealToken.verifyAuditChain([alone], chipID: chipID, seal: context.seal, sealPublicKey: context.sealPublicKey,
+                                                       headHash: head)
+                    } catch {
+                        throw LedgerError(code: .recordRefused, reason: "audit entry \(entry.counter) is not signed by the chip's seal key",
+                                          failedCheck: "audit-signature")
+                    }
+                }
             }
             if failure == nil, let entry = push.entries.first(where: { entry in
                    records[entry.counter].map { $0.view.signature != entry.signature } ?? false
