@@ -13,6 +13,14 @@ public enum AdmissionOutcome: Sendable, Hashable {
     case conflict(admittedIndex: UInt64, evidenceIndex: UInt64)
     /// Verification failed; nothing was appended. The error names the failed check.
     case refused(LedgerError)
+    /// Appended at `index`, flagged: the chip's latest lifecycle event, at `suspensionIndex`, is a
+    /// suspension (the record may have been made offline before it; the flag says only that it
+    /// reached the ledger while the seal was suspended).
+    case addedWhileSuspended(index: UInt64, suspensionIndex: UInt64)
+    /// Refused: the chip's termination event at `terminationIndex` gives a final counter below this
+    /// record's. Evidence holding the record was appended at `evidenceIndex` (or had been, when the
+    /// same record was refused before).
+    case refusedAfterTermination(terminationIndex: UInt64, evidenceIndex: UInt64)
 }
 
 /// A transparency log of stamp records: admission, sequencing, checkpoints, proofs and tiles
@@ -27,11 +35,13 @@ public final class Ledger: Sendable {
     public let origin: String
     /// The key that verifies the log's checkpoints.
     public let verifier: NoteVerifier
-    private let storage: any LedgerStorage
+    let storage: any LedgerStorage
+    /// The issuer keys lifecycle events are admitted from.
+    public let issuerTrust: IssuerTrust
     private let signer: NoteSigner
     private let stampVerifier: StampVerifier
     private let verificationOptions: @Sendable () -> StampVerificationOptions
-    private let sequencer: Mutex<Sequencer>
+    let sequencer: Mutex<Sequencer>
     private let tileCache = Mutex<[TileKey: HashedTile]>([:])
 
     private let queue = Mutex<CommitQueue>(CommitQueue())
@@ -46,18 +56,21 @@ public final class Ledger: Sendable {
         var committing = false
     }
 
-    private struct Sequencer: Sendable {
+    struct Sequencer: Sendable {
         var edge: TileEdge
         var checkpoint: String
     }
 
     /// Opens a ledger on `storage`, signing with `signer` (whose name is the origin) and admitting
     /// records that `stampVerifier` accepts under the options `verificationOptions` gives at each
-    /// submission (default: now). A new store gets a signed checkpoint of the empty tree.
+    /// submission (default: now), and lifecycle events signed by a key of `issuerTrust` (default:
+    /// none). A new store gets a signed checkpoint of the empty tree.
     /// - Throws: ``LedgerError`` when the store cannot be read or is inconsistent.
     public init(storage: any LedgerStorage, signer: NoteSigner, stampVerifier: StampVerifier,
+                issuerTrust: IssuerTrust = IssuerTrust(keys: []),
                 verificationOptions: @escaping @Sendable () -> StampVerificationOptions = { StampVerificationOptions() }) throws(LedgerError) {
         self.origin = signer.name
+        self.issuerTrust = issuerTrust
         self.verifier = signer.verifier
         self.storage = storage
         self.signer = signer
@@ -178,6 +191,7 @@ public final class Ledger: Sendable {
             var suspects: [(chipID: [UInt8], evidenceIndex: UInt64)] = []
             var inBatch: [StampKey: StoredEntry] = [:]
             var evidenceInBatch: [[UInt8]: UInt64] = [:]
+            var lifecycles: [[UInt8]: ChipLifecycle] = [:]
             var next = state.edge.size
             for (record, bytes) in records {
                 let key = StampKey(chipID: record.chipID, counter: record.counter)
@@ -212,11 +226,39 @@ public final class Ledger: Sendable {
                     outcomes.append(.refused(LedgerError(code: .entryTooLarge, reason: "the record is \(bytes.count) bytes; entries hold at most 65,535")))
                     continue
                 }
+                var lifecycle = lifecycles[record.chipID]
+                if lifecycle == nil { lifecycle = try ChipLifecycle(storage.chipEntries(chipID: record.chipID, kinds: [.lifecycleEvent])) }
+                lifecycles[record.chipID] = lifecycle
+                if let termination = lifecycle?.termination, record.counter > termination.finalCounter {
+                    let evidence = LedgerLeaf.terminatedChipEvidence(record: bytes, counter: record.counter, terminationIndex: termination.index,
+                                                                     finalCounter: termination.finalCounter)
+                    let evidenceHash = LedgerLeaf.recordHash(evidence)
+                    var written = evidenceInBatch[evidenceHash]
+                    if written == nil { written = try storage.lookup(.recordHash(evidenceHash)).first }
+                    if let written {
+                        outcomes.append(.refusedAfterTermination(terminationIndex: termination.index, evidenceIndex: written))
+                        continue
+                    }
+                    guard evidence.count <= EntryBundle.maximumEntrySize else {
+                        outcomes.append(.refused(LedgerError(code: .entryTooLarge, reason: "the evidence entry would be \(evidence.count) bytes")))
+                        continue
+                    }
+                    evidenceInBatch[evidenceHash] = next
+                    entries.append(StoredEntry(index: next, kind: .terminatedChipEvidence, bytes: evidence, chipID: record.chipID,
+                                               counter: record.counter, serial: nil, documentDigest: nil))
+                    outcomes.append(.refusedAfterTermination(terminationIndex: termination.index, evidenceIndex: next))
+                    next += 1
+                    continue
+                }
                 let entry = StoredEntry(index: next, kind: .stampRecord, bytes: bytes, chipID: record.chipID, counter: record.counter,
                                         serial: record.serial, documentDigest: record.documentDigest)
                 entries.append(entry)
                 inBatch[key] = entry
-                outcomes.append(.added(index: next))
+                if let suspension = lifecycle?.suspensionIndex {
+                    outcomes.append(.addedWhileSuspended(index: next, suspensionIndex: suspension))
+                } else {
+                    outcomes.append(.added(index: next))
+                }
                 next += 1
             }
             guard !entries.isEmpty else { return outcomes }
@@ -227,8 +269,8 @@ public final class Ledger: Sendable {
 
     /// Appends the new entries' hashes to the tiles, signs the new checkpoint and commits it all
     /// in one storage transaction; the in-memory state moves only after the commit succeeded.
-    private func commit(_ entries: [StoredEntry], suspects: [(chipID: [UInt8], evidenceIndex: UInt64)],
-                        state: inout Sequencer) throws(LedgerError) {
+    func commit(_ entries: [StoredEntry], suspects: [(chipID: [UInt8], evidenceIndex: UInt64)],
+                state: inout Sequencer) throws(LedgerError) {
         var edge = state.edge
         let changed = edge.append(entries.map { MerkleTree.leafHash($0.bytes) })
         let root = try MerkleTree.rootHash(size: edge.size) { (level: Int, index: UInt64) throws(LedgerError) in

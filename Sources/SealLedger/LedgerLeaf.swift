@@ -21,6 +21,31 @@ public enum LedgerLeaf {
         return Array("{\"admitted\":\"\(admittedText)\",\"admittedIndex\":\(admittedIndex),\"conflicting\":\"\(conflictingText)\",\"evidence\":\"chip-counter-conflict\"}".utf8)
     }
 
+    /// The evidence entry for a stamp record refused because its chip was terminated below its
+    /// counter: the record's leaf bytes verbatim, its counter, and the termination event's index and
+    /// final counter. Keys sorted, so the same refusal gives the same bytes.
+    static func terminatedChipEvidence(record: [UInt8], counter: UInt32, terminationIndex: UInt64, finalCounter: UInt32) -> [UInt8] {
+        Array("{\"counter\":\(counter),\"evidence\":\"stamp-after-termination\",\"finalCounter\":\(finalCounter),\"record\":\"\(Data(record).base64EncodedString())\",\"terminationIndex\":\(terminationIndex)}".utf8)
+    }
+
+    /// The evidence entry for a stamp the chip's audit log holds and no admitted record reports:
+    /// the chip ID, the counter, the audit entry (READ AUDIT LOG encoding, base64) and the index of
+    /// the audit push that showed it.
+    static func unreportedStampEvidence(chipID: [UInt8], entry: AuditEntry, auditIndex: UInt64) -> [UInt8] {
+        Array("{\"auditEntry\":\"\(Data(entry.encoded()).base64EncodedString())\",\"auditIndex\":\(auditIndex),\"chipID\":\"\(hexUpper(chipID))\",\"counter\":\(entry.counter),\"evidence\":\"unreported-stamp\"}".utf8)
+    }
+
+    /// The tamper evidence entry for an audit push that does not verify: the push's bytes verbatim
+    /// and what failed.
+    static func auditTamperEvidence(push: [UInt8], reason: String) -> [UInt8] {
+        let data = (try? JSONSerialization.data(withJSONObject: ["audit": Data(push).base64EncodedString(), "evidence": "audit-chain-broken",
+                                                                  "reason": reason], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Array(data)
+    }
+
     /// SHA-256 of an entry's bytes (a record's hash for lookups).
     public static func recordHash(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 }
+
+/// Upper-case hex, as the HTTP interface writes chip IDs and hashes.
+func hexUpper(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02X", $0) }.joined() }

@@ -22,6 +22,32 @@ public struct StoredEntry: Sendable, Hashable {
         case stampRecord = 0
         /// Evidence the ledger wrote itself: two different records for one (chip, counter).
         case conflictEvidence = 1
+        /// A lifecycle event signed by a trusted issuer (``SignedLifecycleEvent/bytes``); `counter`
+        /// holds a termination's final counter.
+        case lifecycleEvent = 2
+        /// Audit-log entries pushed from the chip (``AuditPush/bytes``); `counter` holds the newest.
+        case auditLog = 3
+        /// Evidence: a stamp record from a terminated chip above the termination's final counter,
+        /// refused; `counter` holds the record's counter.
+        case terminatedChipEvidence = 4
+        /// Evidence: a stamp in the chip's audit log that no admitted record reports; `counter` holds it.
+        case unreportedStampEvidence = 5
+        /// Evidence: a pushed audit log whose chain does not verify or disagrees with an admitted
+        /// record (tamper evidence; the chip is marked suspect).
+        case auditTamperEvidence = 6
+
+        /// The kind's name in the HTTP interface, e.g. `lifecycle-event`.
+        public var name: String {
+            switch self {
+            case .stampRecord: "stamp-record"
+            case .conflictEvidence: "conflict-evidence"
+            case .lifecycleEvent: "lifecycle-event"
+            case .auditLog: "audit-log"
+            case .terminatedChipEvidence: "terminated-chip-evidence"
+            case .unreportedStampEvidence: "unreported-stamp-evidence"
+            case .auditTamperEvidence: "audit-tamper-evidence"
+            }
+        }
     }
 
     /// The leaf index.
@@ -51,6 +77,8 @@ public enum LookupKey: Sendable, Hashable {
     case serial(String)
     /// The stamped document's SHA-256.
     case documentDigest([UInt8])
+    /// The 16-byte chip ID: every entry about the chip (records, events, audit pushes, evidence).
+    case chipID([UInt8])
 }
 
 /// The storage a ledger runs on, as small as Tessera's: the sequencer appends batches durably;
@@ -71,4 +99,8 @@ public protocol LedgerStorage: Sendable {
     func lookup(_ key: LookupKey) throws(LedgerError) -> [UInt64]
     /// Whether a chip has been marked suspect, and by which evidence entry.
     func suspectEvidence(chipID: [UInt8]) throws(LedgerError) -> UInt64?
+    /// The entries about a chip whose kind is one of `kinds`, in index order (its lifecycle events,
+    /// its records' counters, its audit pushes and evidence). Added with lifecycle events and audit
+    /// pushes; a backend indexes (chip ID, kind).
+    func chipEntries(chipID: [UInt8], kinds: [StoredEntry.Kind]) throws(LedgerError) -> [StoredEntry]
 }

@@ -34,6 +34,7 @@ public final class SQLiteStorage: LedgerStorage {
                     CREATE INDEX IF NOT EXISTS entries_record_hash ON entries(record_hash);
                     CREATE INDEX IF NOT EXISTS entries_serial ON entries(serial) WHERE serial IS NOT NULL;
                     CREATE INDEX IF NOT EXISTS entries_document ON entries(document_digest) WHERE document_digest IS NOT NULL;
+                    CREATE INDEX IF NOT EXISTS entries_chip ON entries(chip_id, kind) WHERE chip_id IS NOT NULL;
                     CREATE TABLE IF NOT EXISTS tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, hashes BLOB NOT NULL,
                         PRIMARY KEY (level, idx)) WITHOUT ROWID;
                     CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
@@ -129,6 +130,7 @@ public final class SQLiteStorage: LedgerStorage {
         case .recordHash(let hash): ("record_hash", Data(hash))
         case .serial(let serial): ("serial", serial)
         case .documentDigest(let digest): ("document_digest", Data(digest))
+        case .chipID(let chipID): ("chip_id", Data(chipID))
         }
         return try run("looking up entries") {
             try pool.read { db in
@@ -148,6 +150,20 @@ public final class SQLiteStorage: LedgerStorage {
 }
 
 extension SQLiteStorage {
+    /// See ``LedgerStorage/chipEntries(chipID:kinds:)``.
+    public func chipEntries(chipID: [UInt8], kinds: [StoredEntry.Kind]) throws(LedgerError) -> [StoredEntry] {
+        guard !kinds.isEmpty else { return [] }
+        let placeholders = kinds.map { _ in "?" }.joined(separator: ", ")
+        let values: [(any DatabaseValueConvertible)?] = [Data(chipID)] + kinds.map { $0.rawValue }
+        let arguments = StatementArguments(values)
+        return try run("reading a chip's entries") {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE chip_id = ? AND kind IN (\(placeholders)) ORDER BY idx",
+                                 arguments: arguments).map(Self.entry)
+            }
+        }
+    }
+
     /// The baseline for the append benchmark: the same entry bytes inserted into a bare table of a
     /// fresh database at `path`, `batch` rows per transaction, with the same journal (WAL) and
     /// synchronous (FULL) settings and no tree work. Returns the seconds taken.

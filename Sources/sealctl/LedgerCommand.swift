@@ -12,7 +12,8 @@ struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Submit stamp records to a traceability ledger and prove or verify their inclusion (docs/ledger.md).",
-        subcommands: [LedgerSubmit.self, LedgerProve.self, LedgerVerifyProof.self])
+        subcommands: [LedgerSubmit.self, LedgerProve.self, LedgerVerifyProof.self]
+            + [LedgerEvent.self, LedgerHistory.self])
 }
 
 /// The ledger's base URL.

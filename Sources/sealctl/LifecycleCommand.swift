@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import SealHostDriver
+import SealLedger
 import SealProtocol
 
 /// `sealctl lifecycle suspend | resume | terminate`: SET LIFECYCLE as the issuer (SPEC §6, §8.12).
@@ -21,6 +22,9 @@ struct Lifecycle: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
         @Option(help: ArgumentHelp("The issuer's P-256 private key (PEM) that authenticates lifecycle commands.", valueName: "PEM"))
         var issuerKey: String
+        @Option(help: ArgumentHelp("Also sign the change as a lifecycle event with the issuer key and submit it to this ledger.",
+                                   valueName: "URL"))
+        var ledger: String?
     }
 
     struct Suspend: AsyncParsableCommand {
@@ -83,6 +87,19 @@ struct Lifecycle: AsyncParsableCommand {
             try printJSON(Out(chipID: info.chipIDHex, previous: info.lifecycle.description, lifecycle: now.description))
         } else {
             print("chip \(info.chipIDHex): \(info.lifecycle) → \(now)")
+        }
+        if let ledger = options.ledger {
+            // The chip has changed; the ledger hears of it now (a failure here leaves the chip changed).
+            let kind: LifecycleEvent.Kind = switch state {
+            case .suspended: .suspended
+            case .terminated: .terminated
+            default: info.lifecycle == .suspended ? .resumed : .activated
+            }
+            let event = try LifecycleEvent(kind: kind, chipID: info.chipID, time: UInt64(Date().timeIntervalSince1970),
+                                           finalCounter: kind == .terminated ? info.counter : nil)
+            let answer = try await submitLifecycleEvent(try SignedLifecycleEvent(signing: event, with: try loadIssuerKey(options.issuerKey)),
+                                                        ledgerURL: ledger)
+            if options.output.json { printJSONLine(answer) } else { print("ledger: \(kind) event \(answer["status"] ?? "?") at index \(answer["index"] ?? "?")") }
         }
     }
 }

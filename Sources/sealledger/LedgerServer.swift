@@ -55,7 +55,7 @@ struct LedgerServer: Sendable {
             do throws(LedgerError) {
                 let entry = try ledger.entry(at: index)
                 return json([
-                    "index": Int(index), "kind": entry.kind == .stampRecord ? "stamp-record" : "conflict-evidence",
+                    "index": Int(index), "kind": entry.kind.name,
                     "entry": Data(entry.bytes).base64EncodedString(), "recordHash": hex(entry.recordHash),
                 ])
             } catch { return failure(error) }
@@ -71,8 +71,11 @@ struct LedgerServer: Sendable {
                 key = .documentDigest(bytes)
             } else if let value = query.get("serial") {
                 key = .serial(value)
+            } else if let value = query.get("chipID") {
+                guard let bytes = bytesFromHex(value), bytes.count == 16 else { return failure(.badRequest, "malformed-input", "chipID is 32 hex digits") }
+                key = .chipID(bytes)
             } else {
-                return failure(.badRequest, "malformed-input", "give recordHash, serial or documentDigest")
+                return failure(.badRequest, "malformed-input", "give recordHash, serial, documentDigest or chipID")
             }
             do throws(LedgerError) { return json(["indices": try ledger.lookup(key).map { Int($0) }]) } catch { return failure(error) }
         }
@@ -98,6 +101,8 @@ struct LedgerServer: Sendable {
                 return json(["from": Int(from), "to": Int(to), "hashes": hashes.map { Data($0).base64EncodedString() }])
             } catch { return failure(error) }
         }
+
+        addLifecycleRoutes(to: router)
 
         let app = Application(
             router: router,
@@ -140,6 +145,10 @@ struct LedgerServer: Sendable {
         if !batch, case .refused(let error) = outcomes[0] {
             return failure(.unprocessableContent, error.code.description, error.reason, failedCheck: error.failedCheck)
         }
+        if !batch, case .refusedAfterTermination(let termination, let evidence) = outcomes[0] {
+            return failure(.unprocessableContent, "recordRefused", "the chip was terminated (entry \(termination)) below this record's counter",
+                           failedCheck: "chip-terminated", extra: ["terminationIndex": Int(termination), "evidenceIndex": Int(evidence)])
+        }
         return json(batch ? ["results": results, "treeSize": Int(ledger.size)] : results[0].merging(["treeSize": Int(ledger.size)]) { a, _ in a })
     }
 
@@ -150,39 +159,46 @@ struct LedgerServer: Sendable {
         case .conflict(let admitted, let evidence): ["status": "conflict", "index": Int(admitted), "evidenceIndex": Int(evidence)]
         case .refused(let error):
             ["status": "refused", "error": ["code": error.code.description, "message": error.reason, "failedCheck": error.failedCheck ?? ""]]
+        case .addedWhileSuspended(let index, let suspension):
+            ["status": "added", "index": Int(index), "flag": "chip-suspended", "suspensionIndex": Int(suspension)]
+        case .refusedAfterTermination(let termination, let evidence):
+            ["status": "refused", "evidenceIndex": Int(evidence), "terminationIndex": Int(termination),
+             "error": ["code": "recordRefused", "message": "the chip was terminated (entry \(termination)) below this record's counter",
+                       "failedCheck": "chip-terminated"]]
         }
     }
 }
 
-private func text(_ body: String, cache: String) -> Response {
+func text(_ body: String, cache: String) -> Response {
     Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: cache],
              body: .init(byteBuffer: ByteBuffer(string: body)))
 }
 
-private func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
-private func failure(_ status: HTTPResponse.Status, _ code: String, _ message: String, failedCheck: String? = nil) -> Response {
+func failure(_ status: HTTPResponse.Status, _ code: String, _ message: String, failedCheck: String? = nil,
+             extra: [String: Any] = [:]) -> Response {
     var error: [String: Any] = ["code": code, "message": message]
     if let failedCheck { error["failedCheck"] = failedCheck }
-    return json(["error": error], status: status)
+    return json(["error": error].merging(extra) { a, _ in a }, status: status)
 }
 
-private func failure(_ error: LedgerError) -> Response {
+func failure(_ error: LedgerError) -> Response {
     let status: HTTPResponse.Status = switch error.code {
     case .notFound, .outOfRange: .notFound
     case .malformedInput, .entryTooLarge: .badRequest
     case .recordRefused: .unprocessableContent
     default: .internalServerError
     }
-    return failure(status, error.code.description, error.reason)
+    return failure(status, error.code.description, error.reason, failedCheck: error.failedCheck)
 }
 
-private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02X", $0) }.joined() }
+func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02X", $0) }.joined() }
 
-private func bytesFromHex(_ text: String) -> [UInt8]? {
+func bytesFromHex(_ text: String) -> [UInt8]? {
     let digits = Array(text.utf8)
     guard digits.count % 2 == 0 else { return nil }
     var out: [UInt8] = []

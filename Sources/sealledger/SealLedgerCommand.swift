@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -33,8 +34,8 @@ struct StoreOptions: ParsableArguments {
         try LedgerHome.loadOrCreateKey(at: keyPath, origin: origin)
     }
 
-    func open(verifier: StampVerifier) throws -> Ledger {
-        try Ledger(storage: try SQLiteStorage(path: databasePath), signer: try signer(), stampVerifier: verifier)
+    func open(verifier: StampVerifier, issuerTrust: IssuerTrust = IssuerTrust(keys: [])) throws -> Ledger {
+        try Ledger(storage: try SQLiteStorage(path: databasePath), signer: try signer(), stampVerifier: verifier, issuerTrust: issuerTrust)
     }
 }
 
@@ -81,6 +82,9 @@ struct Serve: AsyncParsableCommand {
     var witnesses: [String] = []
     @Option(help: "How many of the witnesses must cosign a checkpoint before /checkpoint serves it (default: all).")
     var quorum: Int?
+    @Option(name: .customLong("issuer-root"),
+            help: "A trusted issuer key for lifecycle events: a P-256 public key or a certificate holding one (PEM or DER); repeatable. Default: the TEST issuer key.")
+    var issuerRoots: [String] = []
 
     func run() async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
@@ -108,7 +112,13 @@ struct Serve: AsyncParsableCommand {
         defer { close(lock) }
         let endpoints = try witnesses.map(witnessEndpoint)
         if quorum != nil && endpoints.isEmpty { throw ValidationError("--quorum needs --witness") }
-        let ledger = try store.open(verifier: StampVerifier(trustedRoots: roots))
+        var issuerKeys: [P256.Signing.PublicKey] = []
+        for path in issuerRoots { issuerKeys.append(try issuerPublicKey(path)) }
+        if issuerKeys.isEmpty {
+            issuerKeys = [try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM).publicKey]
+            warn("warning: admitting lifecycle events signed by the TEST issuer key of Fixtures/ (its key is public); pass --issuer-root")
+        }
+        let ledger = try store.open(verifier: StampVerifier(trustedRoots: roots), issuerTrust: IssuerTrust(keys: issuerKeys))
         var publisher: WitnessPublisher?
         if !endpoints.isEmpty {
             do throws(LedgerError) {
@@ -118,4 +128,17 @@ struct Serve: AsyncParsableCommand {
         }
         try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher).run(host: host, port: port)
     }
+}
+
+/// The P-256 public key in `path`: a PEM or DER public key (SubjectPublicKeyInfo), or a PEM or DER
+/// certificate whose subject key it is.
+func issuerPublicKey(_ path: String) throws -> P256.Signing.PublicKey {
+    guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+    let text = String(decoding: bytes, as: UTF8.self)
+    if text.contains("-----BEGIN PUBLIC KEY-----"), let key = try? P256.Signing.PublicKey(pemRepresentation: text) { return key }
+    if text.contains("-----BEGIN CERTIFICATE-----"), let certificate = try? Certificate(pemEncoded: text),
+       let key = P256.Signing.PublicKey(certificate.publicKey) { return key }
+    if let key = try? P256.Signing.PublicKey(derRepresentation: bytes) { return key }
+    if let certificate = try? Certificate(derEncoded: Array(bytes)), let key = P256.Signing.PublicKey(certificate.publicKey) { return key }
+    throw ValidationError("--issuer-root \(path) holds no P-256 public key or certificate")
 }

@@ -56,31 +56,53 @@ extension SealToken {
             guard let seal else {
                 throw SealDriverError(code: .malformedResponse, reason: "audit entries on a token without personalization")
             }
-            let keyID = sealKeyID(publicKeyX963: key)
-
             var entries: [AuditEntry] = []
             for counter in status.oldestCounter...status.newestCounter {
                 entries.append(try await readAuditEntry(counter: counter))
             }
-
-            var previous = entries[0].previousHash
-            if status.oldestCounter == 1, previous != [UInt8](repeating: 0, count: 32) {
-                throw SealDriverError(code: .auditChainBroken, reason: "entry 1 does not link to the zero hash")
-            }
-            for entry in entries {
-                guard entry.previousHash == previous else {
-                    throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter) does not link to entry \(entry.counter - 1)")
-                }
-                let tbs = entry.tbs(chipID: chipID, seal: seal, keyID: keyID).encoded()
-                guard Self.isValidSignature(entry.signature, over: tbs, key: key) else {
-                    throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter): signature does not verify")
-                }
-                previous = AuditEntry.chainHash(previous: entry.previousHash, tbs: tbs, signature: entry.signature)
-            }
-            guard previous == status.headHash else {
-                throw SealDriverError(code: .auditChainBroken, reason: "the chain does not end at the audit head")
-            }
+            try Self.verifyAuditChain(entries, chipID: chipID, seal: seal, sealPublicKey: key, headHash: status.headHash)
             return entries
+        }
+    }
+
+    /// Checks a run of audit entries end to end (SPEC §9.6), without a token: consecutive counters,
+    /// every entry's signature under `sealPublicKey` over the TBS rebuilt from `chipID` and `seal`,
+    /// every previous-hash link, the first entry linking to zeros when it is counter 1, and the last
+    /// entry's chain hash equal to `headHash`. `auditLog(sealPublicKey:)` runs it on what it reads;
+    /// a ledger runs it on pushed entries.
+    ///
+    /// - Throws: `SealDriverError` `.auditChainBroken` naming the first entry that
+    ///   does not verify.
+    package static func verifyAuditChain(_ entries: [AuditEntry], chipID: [UInt8], seal: SealIdentity, sealPublicKey key: [UInt8],
+                                        headHash: [UInt8]) throws(SealDriverError) {
+        guard let first = entries.first else {
+            guard headHash.allSatisfy({ $0 == 0 }) else {
+                throw SealDriverError(code: .auditChainBroken, reason: "empty log with a non-zero head hash")
+            }
+            return
+        }
+        let keyID = sealKeyID(publicKeyX963: key)
+        var previous = first.previousHash
+        if first.counter == 1, previous != [UInt8](repeating: 0, count: 32) {
+            throw SealDriverError(code: .auditChainBroken, reason: "entry 1 does not link to the zero hash")
+        }
+        var expectedCounter = first.counter
+        for entry in entries {
+            guard entry.counter == expectedCounter else {
+                throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter) follows entry \(expectedCounter &- 1)")
+            }
+            guard entry.previousHash == previous else {
+                throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter) does not link to entry \(entry.counter &- 1)")
+            }
+            let tbs = entry.tbs(chipID: chipID, seal: seal, keyID: keyID).encoded()
+            guard isValidSignature(entry.signature, over: tbs, key: key) else {
+                throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter): signature does not verify")
+            }
+            previous = AuditEntry.chainHash(previous: entry.previousHash, tbs: tbs, signature: entry.signature)
+            expectedCounter &+= 1
+        }
+        guard previous == headHash else {
+            throw SealDriverError(code: .auditChainBroken, reason: "the chain does not end at the audit head")
         }
     }
 
