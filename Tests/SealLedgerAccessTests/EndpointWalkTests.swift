@@ -213,6 +213,43 @@ struct EndpointWalkTests {
         #expect(leaks(of: personalNeedles(of: record), in: Array(view)).contains("operator ID"))
     }
 
+    @Test func keysRotateReSealsEveryRowUnderTheNewKey() async throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ca = try AccessTestCA()
+        let rootFile = directory.appendingPathComponent("root.pem")
+        try Data(try ca.pem.utf8).write(to: rootFile)
+        let database = directory.appendingPathComponent("ledger.sqlite").path
+        let keyring = directory.appendingPathComponent("keyring").path
+        let store = ["--database", database, "--personal-data-keys", keyring]
+        let oldKey = PersonalDataKeyring.generateKeyLine()
+        try Data("\(oldKey)\n".utf8).write(to: URL(fileURLWithPath: keyring))
+        let chip = try OrganizationChip(ca: ca, organization: "Org A", personal: .alpha, chip: 6)
+        let record = try chip.record(counter: 1, document: "will")
+        var server = try await ServedLedger.start(directory: directory, arguments: store + ["--vendor-roots", rootFile.path])
+        #expect(try await server.request("/v1/entries", method: "POST", body: try record.jsonData()).status == 200)
+        server.stop()
+
+        // A new current key in front of the old one; rotate; then the new key alone opens the row.
+        let generated = try await runProgram(Built.sealledger, ["keys", "generate"])
+        let newKey = generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Data("\(newKey)\n\(oldKey)\n".utf8).write(to: URL(fileURLWithPath: keyring))
+        let newID = try PersonalDataKeyring(text: newKey).currentKeyID, oldID = try PersonalDataKeyring(text: oldKey).currentKeyID
+        var status = try await runProgram(Built.sealledger, ["keys", "status"] + store)
+        #expect(status.stdout.contains("\(newID) current 0 rows") && status.stdout.contains("\(oldID) old 1 rows"), "\(status.stdout)")
+        let rotate = try await runProgram(Built.sealledger, ["keys", "rotate"] + store)
+        #expect(rotate.status == 0 && rotate.stdout.contains("re-sealed 1 of 1 rows under key \(newID)"), "\(rotate.stdout)\(rotate.stderr)")
+        try Data("\(newKey)\n".utf8).write(to: URL(fileURLWithPath: keyring))
+        status = try await runProgram(Built.sealledger, ["keys", "status"] + store)
+        #expect(status.stdout.contains("\(newID) current 1 rows") && !status.stdout.contains(oldID), "\(status.stdout)")
+
+        server = try await ServedLedger.start(directory: directory, arguments: store + ["--vendor-roots", rootFile.path])
+        defer { server.stop() }
+        let issuer = try await runProgram(Built.sealledger, ["token", "issue", "--role", "issuer"] + store)
+        let (_, view) = try await server.request("/v1/stamps?serial=\(record.serial)", token: issuer.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect((jsonObject(view)["entries"] as? [[String: Any]])?.first?["personalData"] as? String == "included")
+    }
+
     @Test func theCommandLineRefusesInconsistentTokenRequests() async throws {
         let directory = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
