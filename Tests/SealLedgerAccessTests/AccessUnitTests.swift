@@ -131,6 +131,7 @@ struct VaultTests {
         let oldKey = PersonalDataKeyring.generateKeyLine(), newKey = PersonalDataKeyring.generateKeyLine()
 
         let vault = try PersonalDataVault(path: path, keyring: PersonalDataKeyring(text: oldKey))
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
         try vault.store(first, entryIndex: 0)
         let hash = LedgerLeaf.recordHash(first.canonicalBytes)
         #expect(try vault.openings(recordHash: hash) == PersonalDataOpenings(of: first))
