@@ -18,6 +18,7 @@ import PackageDescription
 //   SealESeal (Sources/)                GB/T 38540 / GM/T 0031 seals, signatures -> SealGMCrypto
 //   SealOFD (Sources/)                  OFD containers signed and verified       -> SealESeal, ZIPFoundation
 //   SealLedger (Sources/)               the transparency log (docs/ledger.md)   -> SealHostDriver, GRDB
+//   SealLedgerAccess (Sources/)         roles, tokens, personal data (docs/access.md) -> SealLedger, JWTKit
 //   executables on top. The chip and the driver never depend on each other; the simulator links
 //   neither libpcsclite nor libusb.
 // The libFuzzer targets (docs/fuzzing.md): one executable each under Sources/Fuzz/<Name>, holding
@@ -49,6 +50,7 @@ let package = Package(
         .library(name: "SealESeal", targets: ["SealESeal"]),
         .library(name: "SealOFD", targets: ["SealOFD"]),
         .library(name: "SealLedger", targets: ["SealLedger"]),
+        .library(name: "SealLedgerAccess", targets: ["SealLedgerAccess"]),
         // The C library (docs/c-library.md): libsealkit.so, and libsealkit-sim.so for C tests.
         .library(name: "sealkit", type: .dynamic, targets: ["SealKitC"]),
         .library(name: "sealkit-sim", type: .dynamic, targets: ["SealKitCSimulated"]),
@@ -68,6 +70,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Bearer tokens of the ledger's roles (SealLedgerAccess, docs/access.md).
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        // Reads docs/ledger-openapi.yaml in the every-endpoint, every-role test.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // `swift package generate-documentation` (scripts/docs.sh); no target depends on it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -201,10 +207,22 @@ let package = Package(
             ],
             path: "Sources/SealLedger"
         ),
+        // Who may see what in the ledger: roles and their tokens, the encrypted personal data and the
+        // access log (docs/access.md). Above the ledger core, which stays free of personal data.
+        .target(
+            name: "SealLedgerAccess",
+            dependencies: [
+                "SealLedger", "SealHostDriver", "SealProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "Sources/SealLedgerAccess"
+        ),
         .executableTarget(
             name: "sealledger",
             dependencies: [
-                "SealLedger", "SealHostDriver", "SealSimulatedToken",
+                "SealLedger", "SealLedgerAccess", "SealHostDriver", "SealSimulatedToken",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -329,6 +347,19 @@ let package = Package(
             ],
             path: "Tests/SealLedgerTests",
             exclude: ["go"]
+        ),
+        // Runs the built sealledger as a subprocess: every endpoint of docs/ledger-openapi.yaml, every role.
+        .testTarget(
+            name: "SealLedgerAccessTests",
+            dependencies: [
+                "SealLedgerAccess", "SealLedger", "SealHostDriver", "SealProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Tests/SealLedgerAccessTests"
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
         .testTarget(

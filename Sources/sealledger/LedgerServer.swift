@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import SealHostDriver
 import SealLedger
+import SealLedgerAccess
 
 /// The ledger's HTTP interface (docs/ledger.md lists it): C2SP tlog-tiles reads at `/checkpoint`
 /// and `/tile/...`, and a JSON API under `/v1`. Every refusal is a 4xx with a JSON body
@@ -12,9 +13,12 @@ struct LedgerServer: Sendable {
     let maxBody: Int
     /// With witnesses configured: /checkpoint serves the latest checkpoint the quorum cosigned.
     var publisher: WitnessPublisher?
+    /// Roles, tokens and personal data (docs/access.md): the permissioned routes and the openings of submitted records.
+    var access: LedgerAccess?
 
     func run(host: String, port: Int) async throws {
         let router = Router()
+        if let access { router.add(middleware: AccessRoutes.BearerCheck<BasicRequestContext>(access: access)) }
         router.get("/checkpoint") { _, _ in
             // Until the quorum has cosigned a first checkpoint, the log-signed one (clients that
             // require the quorum refuse it, which is the point).
@@ -101,6 +105,7 @@ struct LedgerServer: Sendable {
                 return json(["from": Int(from), "to": Int(to), "hashes": hashes.map { Data($0).base64EncodedString() }])
             } catch { return failure(error) }
         }
+        if let access { AccessRoutes(access: access).add(to: router) }
 
         addLifecycleRoutes(to: router)
 
@@ -139,6 +144,7 @@ struct LedgerServer: Sendable {
             return failure(.badRequest, "malformed-record", "not a stamp record\(batch ? " array" : ""): \(error)")
         }
         let outcomes = await ledger.submit(records)
+        if let access, let refusal = AccessRoutes(access: access).afterSubmission(records, outcomes) { return refusal }
         // Acknowledged once durable; cosigning follows in the background.
         if let publisher { Task { await publisher.publish() } }
         let results = outcomes.map(Self.describe)

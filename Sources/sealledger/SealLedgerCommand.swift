@@ -18,7 +18,7 @@ struct SealLedgerCommand: AsyncParsableCommand {
             With no options it keeps its SQLite database and log key under $SEALKIT_HOME/ledger \
             (default ~/.sealkit/ledger), made on first use. Exit status: 0 success, 1 failure, 64 usage error.
             """,
-        subcommands: [Serve.self, VKey.self, Fsck.self, Bench.self, WitnessCommand.self])
+        subcommands: [Serve.self, VKey.self, Fsck.self, Bench.self, WitnessCommand.self, TokenCommand.self, KeysCommand.self])
 }
 
 /// Where the ledger's database and key are.
@@ -73,6 +73,7 @@ struct Fsck: ParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the ledger over HTTP.")
     @OptionGroup var store: StoreOptions
+    @OptionGroup var access: AccessOptions
     @Option(help: "HOST:PORT to listen on (port 0: any free port; the line 'listening on URL' says which).")
     var listen: String = "127.0.0.1:8079"
     @Option(name: .customLong("vendor-roots"), help: "Trusted vendor root certificates (PEM or DER); repeatable. Default: the TEST vendor root.")
@@ -118,7 +119,8 @@ struct Serve: AsyncParsableCommand {
             issuerKeys = [try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM).publicKey]
             warn("warning: admitting lifecycle events signed by the TEST issuer key of Fixtures/ (its key is public); pass --issuer-root")
         }
-        let ledger = try store.open(verifier: StampVerifier(trustedRoots: roots), issuerTrust: IssuerTrust(keys: issuerKeys))
+        let verifier = StampVerifier(trustedRoots: roots)
+        let ledger = try store.open(verifier: verifier, issuerTrust: IssuerTrust(keys: issuerKeys))
         var publisher: WitnessPublisher?
         if !endpoints.isEmpty {
             do throws(LedgerError) {
@@ -126,7 +128,8 @@ struct Serve: AsyncParsableCommand {
                                                  transport: urlSessionWitnessTransport)
             } catch { throw ValidationError("--quorum: \(error.reason)") }
         }
-        try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher).run(host: host, port: port)
+        try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher,
+                               access: try await access.open(store, ledger: ledger, verifier: verifier)).run(host: host, port: port)
     }
 }
 
