@@ -35,8 +35,8 @@ public final class LedgerAccess: Sendable {
         zip(records, outcomes).map { record, outcome -> AccessError? in
             let index: UInt64
             switch outcome {
-            case .added(let i), .duplicate(let i): index = i
-            case .conflict, .refused: return nil
+            case .added(let i), .duplicate(let i), .addedWhileSuspended(let i, _): index = i
+            case .conflict, .refused, .refusedAfterTermination: return nil
             }
             do throws(AccessError) { try vault.store(record, entryIndex: index) } catch { return error }
             return nil
