@@ -17,17 +17,17 @@ public struct TracePayload: Sendable, Hashable {
     public static let version = 1
 
     /// The ledger's base URL (`http` or `https`), without a trailing slash or fragment.
-    public var ledgerURL: String
+    public let ledgerURL: String
     /// The log's origin, the first line of its checkpoints (e.g. `sealkit.local/ledger`).
-    public var origin: String
+    public let origin: String
     /// The record's entry index in the log.
-    public var index: UInt64
+    public let index: UInt64
     /// SHA-256 of the entry's bytes (the record's canonical bytes), 32 bytes.
-    public var recordHash: [UInt8]
+    public let recordHash: [UInt8]
     /// The stamp's watermark serial (SPEC §10.1), as printed on the imprint.
-    public var serial: String
+    public let serial: String
     /// The stamp's 8-digit expiration code (SPEC §10.2), as printed on the imprint.
-    public var expirationCode: String
+    public let expirationCode: String
 
     /// A payload of the given parts, checked as ``init(text:)`` checks them.
     /// - Throws: ``ImprintError`` `.malformedPayload`.

@@ -53,7 +53,7 @@ struct Trace: AsyncParsableCommand {
         let size = note.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().first.flatMap { UInt64($0) }
         var proof: [MerkleHash] = []
         if let size, size > payload.index {
-            let answer = try await fetchObject(base, "/v1/proof/inclusion?index=\(payload.index)&size=\(size)", notFound: "no proof")
+            let answer = try await fetchObject(base, "/v1/proof/inclusion?index=\(payload.index)&size=\(size)", notFound: "the ledger has no inclusion proof of entry \(payload.index) at size \(size): not proven")
             proof = (answer["hashes"] as? [String] ?? []).compactMap { Data(base64Encoded: $0).map(Array.init) }
         }
         let report = TraceVerifier.verify(payload: payload, entry: Array(entry), inclusionProof: proof, checkpointNote: note,

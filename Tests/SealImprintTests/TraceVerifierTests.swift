@@ -82,19 +82,21 @@ struct TraceVerifierTests {
         expectInvalid(try trace(try payload(for: record, index: 1, origin: "other.example/log")), "checkpoint-origin")
         // The payload points at another entry, or names another hash.
         expectInvalid(try trace(try payload(for: record, index: 2)), "record-hash")
-        var wrongHash = good
-        wrongHash.recordHash[0] ^= 1
+        var hash = good.recordHash
+        hash[0] ^= 1
+        let wrongHash = try TracePayload(ledgerURL: good.ledgerURL, origin: good.origin, index: 1, recordHash: hash,
+                                         serial: good.serial, expirationCode: good.expirationCode)
         expectInvalid(try trace(wrongHash), "record-hash")
         // A proof that does not lead to the signed root: the entry is not in the log.
         let report = TraceVerifier.verify(payload: good, entry: log.entries[1], inclusionProof: try log.proof(index: 0),
                                           checkpointNote: log.note, logKey: log.signer.verifier, documentDigest: nil, now: beforeExpiry)
         expectInvalid(report, "inclusion-proof")
         // An imprint whose printed serial or code is not the record's (the QR was re-made).
-        var serial = good
-        serial.serial = "AAAAAA-AAAAAA-AAAAAA-0000001-A"
+        let serial = try TracePayload(ledgerURL: good.ledgerURL, origin: good.origin, index: 1, recordHash: good.recordHash,
+                                      serial: "AAAAAA-AAAAAA-AAAAAA-0000001-A", expirationCode: good.expirationCode)
         expectInvalid(try trace(serial), "serial")
-        var code = good
-        code.expirationCode = "00000000"
+        let code = try TracePayload(ledgerURL: good.ledgerURL, origin: good.origin, index: 1, recordHash: good.recordHash,
+                                    serial: good.serial, expirationCode: "00000000")
         expectInvalid(try trace(code), "expiration-code")
         // A leaf that is not a stamp record (conflict evidence, say), hashed into the payload.
         let other = try TracePayload(ledgerURL: good.ledgerURL, origin: good.origin, index: 0,
