@@ -64,9 +64,12 @@ public enum TraceVerifier {
     /// Checks `payload` against the ledger's entry at its index, the inclusion proof of that entry
     /// and the signed checkpoint, under the log's key; with `documentDigest` (SHA-256 of the
     /// document the imprint is on), that the record stamps that document; and that its watermark
-    /// has not expired at `now` (seconds since 1970).
+    /// has not expired at `now` (seconds since 1970). With `witnesses`, the checkpoint must also carry
+    /// valid cosignatures by at least the policy's quorum of its trusted witnesses (C2SP
+    /// tlog-cosignature): the log then cannot show this imprint's verifier a tree it hid from them.
     public static func verify(payload: TracePayload, entry: [UInt8], inclusionProof: [MerkleHash], checkpointNote: String,
-                              logKey: NoteVerifier, documentDigest: [UInt8]?, now: UInt64) -> TraceReport {
+                              logKey: NoteVerifier, witnesses: WitnessPolicy? = nil, documentDigest: [UInt8]?,
+                              now: UInt64) -> TraceReport {
         var checks: [TraceCheck] = []
         var checkpoint: Checkpoint?
         var parsed: LedgerStampEntry?
@@ -77,8 +80,16 @@ public enum TraceVerifier {
         }
 
         do throws(LedgerError) {
-            checkpoint = try Checkpoint.open(checkpointNote, verifier: logKey)
-            record("checkpoint-signature", true, "signed by \(logKey.name)")
+            if let witnesses {
+                checkpoint = try witnesses.open(checkpointNote, logVerifier: logKey)
+                let cosigners = try witnesses.cosigners(of: SignedNote(parsing: checkpointNote))
+                let earliest = cosigners.map(\.time).min().map { ", the earliest at \($0)" } ?? ""
+                record("checkpoint-signature", true,
+                       "signed by \(logKey.name), cosigned by \(cosigners.count) of \(witnesses.witnesses.count) trusted witnesses (quorum \(witnesses.quorum))\(earliest)")
+            } else {
+                checkpoint = try Checkpoint.open(checkpointNote, verifier: logKey)
+                record("checkpoint-signature", true, "signed by \(logKey.name)")
+            }
         } catch {
             record("checkpoint-signature", false, error.reason)
             return finish(.invalid)

@@ -27,6 +27,9 @@ struct Trace: AsyncParsableCommand {
     var document: String?
     @Option(help: ArgumentHelp("The log's verifier key (text or a file holding it), from `sealledger vkey`.", valueName: "VKEY"))
     var logKey: String
+    @Option(help: ArgumentHelp("A trusted witness's cosignature key (text or a file holding it); repeat for several.", valueName: "VKEY"))
+    var witness: [String] = []
+    @Option(help: "How many of the --witness keys must have cosigned the checkpoint (default: all of them).") var quorum: Int?
     @Option(help: ArgumentHelp("Trace as of this time (seconds since 1970 or ISO 8601) instead of now.", valueName: "TIME")) var at: String?
     @Flag(help: "Print one JSON object (verdict, payload, index, origin, treeSize, serial, expiry, documentDigest, checks).") var json = false
 
@@ -40,6 +43,7 @@ struct Trace: AsyncParsableCommand {
             guard let time = parseTime(at) else { throw ValidationError("--at must be seconds since 1970 or ISO 8601") }
             now = time
         }
+        let policy = try witnessPolicy()
         let payload = try readPayload()
         let documentDigest = try document.map { path in try documentSHA256(path) }
         let base = try ledgerBase(payload)
@@ -57,7 +61,7 @@ struct Trace: AsyncParsableCommand {
             proof = (answer["hashes"] as? [String] ?? []).compactMap { Data(base64Encoded: $0).map(Array.init) }
         }
         let report = TraceVerifier.verify(payload: payload, entry: Array(entry), inclusionProof: proof, checkpointNote: note,
-                                          logKey: verifier, documentDigest: documentDigest, now: now)
+                                          logKey: verifier, witnesses: policy, documentDigest: documentDigest, now: now)
         var ownEntries: [Int]?
         if report.verdict == .copied, let documentDigest {
             let digest = documentDigest.map { String(format: "%02X", $0) }.joined()
@@ -74,6 +78,22 @@ struct Trace: AsyncParsableCommand {
             fail("copied imprint: \(detail)", status: Self.copiedStatus)
         case .expired:
             fail("expired imprint: serial \(payload.serial) expired at \(iso(report.entry?.tbs.expiry ?? 0))", status: Self.expiredStatus)
+        }
+    }
+
+    /// The witness policy of `--witness` and `--quorum`, nil without witnesses.
+    private func witnessPolicy() throws -> WitnessPolicy? {
+        if witness.isEmpty {
+            if quorum != nil { throw ValidationError("--quorum needs --witness") }
+            return nil
+        }
+        do throws(LedgerError) {
+            let keys = try witness.map { (text: String) throws(LedgerError) -> CosignatureVerifier in
+                try CosignatureVerifier(verifierKey: (try? String(contentsOfFile: text, encoding: .utf8)) ?? text)
+            }
+            return try WitnessPolicy(witnesses: keys, quorum: quorum ?? keys.count)
+        } catch {
+            throw ValidationError("--witness/--quorum: \(error.reason)")
         }
     }
 

@@ -40,10 +40,31 @@ struct TraceVerifierTests {
     }
 
     private func trace(_ payload: TracePayload, entry: [UInt8]? = nil, note: String? = nil, key: NoteVerifier? = nil,
-                       document: [UInt8]? = nil, now: UInt64? = nil) throws -> TraceReport {
+                       witnesses: WitnessPolicy? = nil, document: [UInt8]? = nil, now: UInt64? = nil) throws -> TraceReport {
         TraceVerifier.verify(payload: payload, entry: entry ?? log.entries[Int(payload.index)], inclusionProof: try log.proof(index: payload.index),
-                             checkpointNote: note ?? log.note, logKey: key ?? log.signer.verifier, documentDigest: document,
-                             now: now ?? beforeExpiry)
+                             checkpointNote: note ?? log.note, logKey: key ?? log.signer.verifier, witnesses: witnesses,
+                             documentDigest: document, now: now ?? beforeExpiry)
+    }
+
+    @Test func aWitnessQuorumOnTheCheckpoint() throws {
+        let payload = try payload(for: record, index: 1)
+        let witnesses = try (1...3).map { try CosignatureSigner(generatingFor: "witness\($0).example") }
+        let checkpointText = try SignedNote(parsing: log.note).text
+        // Two of the three cosign the log's checkpoint (C2SP tlog-cosignature lines appended).
+        let cosigned = log.note + (try witnesses[0].cosign(checkpointText: checkpointText, time: 1_800_000_100))
+            + (try witnesses[1].cosign(checkpointText: checkpointText, time: 1_800_000_050))
+        let twoOfThree = try WitnessPolicy(witnesses: witnesses.map(\.verifier), quorum: 2)
+        let report = try trace(payload, note: cosigned, witnesses: twoOfThree)
+        #expect(report.verdict == .genuine)
+        #expect(report.checks[0].detail.contains("cosigned by 2 of 3") && report.checks[0].detail.contains("earliest at 1800000050"))
+        // Three required: not proven. The log's signature alone: not proven under a policy.
+        let all = try WitnessPolicy(witnesses: witnesses.map(\.verifier), quorum: 3)
+        #expect(try trace(payload, note: cosigned, witnesses: all).firstFailure?.id == "checkpoint-signature")
+        #expect(try trace(payload, witnesses: twoOfThree).verdict == .invalid)
+        // A cosignature line by a trusted witness that does not verify (over another checkpoint).
+        let other = try Checkpoint(origin: "sealkit.local/ledger", size: 2, rootHash: [UInt8](repeating: 7, count: 32)).text
+        let forgedLine = try witnesses[2].cosign(checkpointText: other, time: 1_800_000_000)
+        #expect(try trace(payload, note: cosigned + forgedLine, witnesses: twoOfThree).verdict == .invalid)
     }
 
     @Test func aGenuineImprintOnItsDocument() throws {

@@ -115,6 +115,13 @@ struct ImprintTraceTests {
         let otherIndex = try await sandbox.run(["trace", payload.replacingOccurrences(of: "&i=0&", with: "&i=1&"), "--log-key", vkey])
         #expect(otherIndex.status == 1 && otherIndex.standardError.contains("record-hash"), "\(otherIndex)")
 
+        // A witness policy the log's checkpoint does not meet (no witness cosigned it): not proven;
+        // --quorum without --witness is a usage error.
+        let witnessKey = try await tool(sealledger, ["witness", "vkey"], in: sandbox).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let uncosigned = try await sandbox.run(["trace", payload, "--log-key", vkey, "--witness", witnessKey])
+        #expect(uncosigned.status == 1 && uncosigned.standardError.contains("witnesses cosigned"), "\(uncosigned)")
+        #expect(try await sandbox.run(["trace", payload, "--log-key", vkey, "--quorum", "1"]).status == 64)
+
         // Usage and reachability: a malformed payload (64), a ledger that is not there (75), an
         // image without a QR code (1), a record not in the ledger (1), a wrong extension (64).
         #expect(try await sandbox.run(["trace", payload.replacingOccurrences(of: "#st=1", with: "#st=9"), "--log-key", vkey]).status == 64)
