@@ -57,6 +57,12 @@ struct RenderingTests {
             let rsvg = try await runProgram("/usr/bin/rsvg-convert", ["--background-color", "white", "-o", rasterized.path, file.path])
             #expect(rsvg.status == 0, "\(rsvg.stderr)")
             file = rasterized
+            // A low-resolution raster of the vector imprint (about 2 pixels per module) still reads,
+            // in process through libzbar.
+            let small = directory.appendingPathComponent("imprint-small.png")
+            let smallRun = try await runProgram("/usr/bin/rsvg-convert", ["--background-color", "white", "--zoom", "0.3", "-o", small.path, file.path.replacingOccurrences(of: "-from-svg.png", with: ".svg")])
+            #expect(smallRun.status == 0)
+            #expect(try QRCode.decode(png: Array(Data(contentsOf: small))) == [payload.text])
         } else {
             #expect(imprint.bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         }

@@ -62,7 +62,7 @@ struct TraceVerifierTests {
         #expect(try trace(payload, note: cosigned, witnesses: all).firstFailure?.id == "checkpoint-signature")
         #expect(try trace(payload, witnesses: twoOfThree).verdict == .invalid)
         // A cosignature line by a trusted witness that does not verify (over another checkpoint).
-        let other = try Checkpoint(origin: "sealkit.local/ledger", size: 2, rootHash: [UInt8](repeating: 7, count: 32)).text
+        let other = Checkpoint(origin: "sealkit.local/ledger", size: 2, rootHash: [UInt8](repeating: 7, count: 32)).text
         let forgedLine = try witnesses[2].cosign(checkpointText: other, time: 1_800_000_000)
         #expect(try trace(payload, note: cosigned + forgedLine, witnesses: twoOfThree).verdict == .invalid)
     }
