@@ -19,6 +19,8 @@ import PackageDescription
 //   SealOFD (Sources/)                  OFD containers signed and verified       -> SealESeal, ZIPFoundation
 //   SealLedger (Sources/)               the transparency log (docs/ledger.md)   -> SealHostDriver, GRDB
 //   SealLedgerAccess (Sources/)         roles, tokens, personal data (docs/access.md) -> SealLedger, JWTKit
+//   SealImprint (Sources/)              trace QR payload, QR codes, the imprint, trace checks (docs/imprint.md)
+//                                                                               -> SealLedger, libqrencode, libzbar, cairo
 //   executables on top. The chip and the driver never depend on each other; the simulator links
 //   neither libpcsclite nor libusb.
 // The libFuzzer targets (docs/fuzzing.md): one executable each under Sources/Fuzz/<Name>, holding
@@ -51,6 +53,7 @@ let package = Package(
         .library(name: "SealOFD", targets: ["SealOFD"]),
         .library(name: "SealLedger", targets: ["SealLedger"]),
         .library(name: "SealLedgerAccess", targets: ["SealLedgerAccess"]),
+        .library(name: "SealImprint", targets: ["SealImprint"]),
         // The C library (docs/c-library.md): libsealkit.so, and libsealkit-sim.so for C tests.
         .library(name: "sealkit", type: .dynamic, targets: ["SealKitC"]),
         .library(name: "sealkit-sim", type: .dynamic, targets: ["SealKitCSimulated"]),
@@ -219,6 +222,34 @@ let package = Package(
             ],
             path: "Sources/SealLedgerAccess"
         ),
+        // Debian's libqrencode, libzbar and cairo (with its fontconfig/FreeType backend) for the
+        // imprint and its QR code (docs/imprint.md).
+        .systemLibrary(
+            name: "CQREncode",
+            path: "Sources/CQREncode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"]), .yum(["qrencode-devel"])]
+        ),
+        .systemLibrary(
+            name: "CZBar",
+            path: "Sources/CZBar",
+            pkgConfig: "zbar",
+            providers: [.apt(["libzbar-dev"]), .yum(["zbar-devel"])]
+        ),
+        .systemLibrary(
+            name: "CCairo",
+            path: "Sources/CCairo",
+            pkgConfig: "cairo-ft",
+            providers: [.apt(["libcairo2-dev"]), .yum(["cairo-devel"])]
+        ),
+        .target(
+            name: "SealImprint",
+            dependencies: [
+                "SealLedger", "SealHostDriver", "CQREncode", "CZBar", "CCairo",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Sources/SealImprint"
+        ),
         .executableTarget(
             name: "sealledger",
             dependencies: [
@@ -235,7 +266,7 @@ let package = Package(
             name: "sealctl",
             dependencies: [
                 "SealLedger", "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
-                "SealESeal", "SealGMCrypto", "SealOFD",
+                "SealESeal", "SealGMCrypto", "SealOFD", "SealImprint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -360,6 +391,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Tests/SealLedgerAccessTests"
+        ),
+        // Renders and reads back QR codes and imprints; checks them against zbarimg and rsvg-convert.
+        .testTarget(
+            name: "SealImprintTests",
+            dependencies: ["SealImprint", "SealLedger", "SealHostDriver", "CCairo", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/SealImprintTests"
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
         .testTarget(

@@ -28,10 +28,10 @@ apt_ensure() {
 }
 
 # What building the package needs beyond Swift: libpcsclite and libusb-1.0 for the PC/SC and USB
-# backends of the driver.
+# backends of the driver; libqrencode, libzbar and cairo for SealImprint (docs/imprint.md).
 ensure_build_deps() {
-    command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libpcsclite libusb-1.0 libcrypto 2>/dev/null && return 0
-    apt_ensure pkg-config libpcsclite-dev libusb-1.0-0-dev libssl-dev
+    command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libpcsclite libusb-1.0 libcrypto libqrencode zbar cairo-ft 2>/dev/null && return 0
+    apt_ensure pkg-config libpcsclite-dev libusb-1.0-0-dev libssl-dev libqrencode-dev libzbar-dev libcairo2-dev
 }
 
 # Polls `$@` every 0.2 s until it succeeds, for at most $WAIT_SECONDS (default 15) seconds.
