@@ -30,7 +30,7 @@ public final class InProcessTransport: CardTransport {
     /// - Throws: ``SimulatorError/Code/stateFile`` when the chip refuses its persistent state
     ///   (the chip would answer every command `6581`), with the reason.
     ///
-    /// `capabilities` are the chip's size limits: ``SealCapabilities/constrained`` runs it as a
+    /// `capabilities` are the chip's size limits: `SealCapabilities.constrained` runs it as a
     /// chip at the spec's minimums (512-byte chain buffer, 1024-byte responses, no extended length).
     public convenience init(name: String = "SealKit in-process simulator", backing: sending any NVMBackingStore,
                             random: sending any ChipRandomSource = SystemChipRandom(),
