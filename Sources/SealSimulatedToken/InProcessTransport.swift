@@ -56,8 +56,9 @@ public final class InProcessTransport: CardTransport {
     }
 
     /// A transport to the chip whose state file is locked by `fileLock`; ``close()`` releases it.
-    package init(name: String, backing: sending any NVMBackingStore, fileLock: TokenFileLock) throws {
-        let chip = try SimulatedChip(backing: backing)
+    package init(name: String, backing: sending any NVMBackingStore, fileLock: TokenFileLock,
+                 capabilities: SealCapabilities = .reference) throws {
+        let chip = try SimulatedChip(backing: backing, capabilities: capabilities)
         try Self.refuseMemoryFault(of: chip, name: name)
         self.name = name
         self.chip = chip

@@ -180,7 +180,8 @@ struct Conformance: AsyncParsableCommand {
         if target.isSimulated {
             return (try SimulatorConformanceTarget.make(
                 name: name, openToken: { transport }, pin: pin, puk: puk,
-                issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots), transport, nil)
+                issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots,
+                capabilities: target.simulatedCapabilities), transport, nil)
         }
         // A token in a reader: only what the user supplies. Issuer cases need --issuer-key (the test
         // issuer key for sealsim tokens: Fixtures/test-issuer/issuer-key.pem); fresh tokens and

@@ -3,6 +3,7 @@ import SealPCSC
 import ArgumentParser
 import Foundation
 import SealHostDriver
+import SealProtocol
 import SealSimulatedToken
 import X509
 
@@ -34,11 +35,25 @@ struct TargetOptions: ParsableArguments {
         valueName: "PEM"))
     var vendorRoot: [String] = []
 
+    @Option(help: ArgumentHelp(
+        "With a simulated token: the size limits its chip runs with (SPEC §3.5) — reference (4096-byte commands, 65536-byte responses, extended length) or constrained (512, 1024, no extended length).",
+        valueName: "reference|constrained"))
+    var chipSizes: String?
+
     var isSimulated: Bool { reader == nil && usb == nil && usbip == nil }
+
+    /// The simulated chip's size limits, `--chip-sizes` (validated).
+    var simulatedCapabilities: SealCapabilities { chipSizes == "constrained" ? .constrained : .reference }
 
     func validate() throws {
         let chosen = [simulator, tokenState != nil, reader != nil, usb != nil, usbip != nil].filter { $0 }.count
         if chosen > 1 { throw ValidationError("give only one of --simulator, --token-state, --reader, --usb, --usbip") }
+        if let chipSizes {
+            guard chipSizes == "reference" || chipSizes == "constrained" else {
+                throw ValidationError("--chip-sizes must be reference or constrained, got \(chipSizes)")
+            }
+            guard isSimulated else { throw ValidationError("--chip-sizes goes with a simulated token (--simulator, --token-state)") }
+        }
         if !isSimulated && vendorRoot.isEmpty {
             throw ValidationError("\(reader != nil ? "--reader" : usbip != nil ? "--usbip" : "--usb") needs --vendor-root PEM: the vendor root the chip is authenticated under")
         }
@@ -79,9 +94,9 @@ struct TargetOptions: ParsableArguments {
             return PCSCTransport(readerName: name, shareMode: exclusive ? .exclusive : .shared)
         }
         if let tokenState {
-            return try TokenStore.openToken(at: URL(fileURLWithPath: tokenState))
+            return try TokenStore.openToken(at: URL(fileURLWithPath: tokenState), capabilities: simulatedCapabilities)
         }
-        return try await TokenStore().openDefaultToken()
+        return try await TokenStore().openDefaultToken(capabilities: simulatedCapabilities)
     }
 }
 

@@ -62,3 +62,31 @@ struct ChipAuthenticationCLITests {
         #expect(help.stdout.components(separatedBy: "Trusted vendor root certificate").count - 1 == 1, "\(help.stdout)")
     }
 }
+
+/// SPEC §3.5 through `sealctl`: `--chip-sizes constrained` runs the simulated token as a chip at
+/// the spec's minimums, and the conformance suite adapts to it.
+@Suite("sealctl against a chip at the spec's minimums")
+struct ConstrainedChipCLITests {
+    @Test("the whole conformance suite in process against --chip-sizes constrained: every case passes, none skipped")
+    func conformanceAgainstTheConstrainedProfile() async throws {
+        let sandbox = try Sandbox()
+        let result = try await sandbox.run(["conformance", "--chip-sizes", "constrained", "--json", "-"], timeout: .seconds(600))
+        #expect(result.status == 0, "\(result.standardError)")
+        let report = try #require(try JSONSerialization.jsonObject(with: result.standardOutput) as? [String: Any], "\(result)")
+        let summary = try #require(report["totals"] as? [String: Any])
+        let cases = try #require(report["results"] as? [[String: Any]])
+        let notPassed = cases.filter { $0["result"] as? String != "pass" }.map { "\($0["id"] ?? "?"): \($0["detail"] ?? "")" }
+        #expect(notPassed.isEmpty, "\(notPassed.joined(separator: "\n"))")
+        #expect(summary["skipped"] as? Int == 0 && summary["failed"] as? Int == 0)
+        #expect((summary["passed"] as? Int ?? 0) > 200)
+    }
+
+    @Test("--chip-sizes takes reference or constrained, and only with a simulated token (64 otherwise)",
+          arguments: [["info", "--chip-sizes", "tiny"], ["info", "--chip-sizes", "constrained", "--reader", "x", "--vendor-root", Sandbox.vendorRoot]])
+    func chipSizesUsage(arguments: [String]) async throws {
+        let sandbox = try Sandbox()
+        let result = try await sandbox.run(arguments)
+        #expect(result.status == 64, "\(result)")
+        #expect(result.standardError.contains("--chip-sizes"), "\(result)")
+    }
+}
