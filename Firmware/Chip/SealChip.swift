@@ -42,8 +42,11 @@ public final class SealChip {
 
     /// Opens the chip whose persistent state is `nvm`. The chip starts unpowered.
     ///
-    /// - Parameter capabilities: the chip's size limits and features: `SealCapabilities.reference`
-    ///   by default, `SealCapabilities.constrained` for a chip at the spec's minimums.
+    /// - Parameters:
+    ///   - nvm: the chip's persistent memory, holding a manufactured chip.
+    ///   - random: the chip's randomness (keys, challenges, channel keys).
+    ///   - capabilities: the chip's size limits and features: `SealCapabilities.reference`
+    ///     by default, `SealCapabilities.constrained` for a chip at the spec's minimums.
     /// - Throws: ``SealChipError/Code/notManufactured`` when `nvm` holds no manufactured chip
     ///   (see ``manufacture(nvm:chipID:issuerPublicKey:random:)``).
     public init(nvm: NonVolatileMemory, random: any ChipRandomSource, capabilities: SealCapabilities = .reference) throws {

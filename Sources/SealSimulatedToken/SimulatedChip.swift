@@ -16,8 +16,11 @@ public final class SimulatedChip: Sendable {
 
     /// Opens the chip whose NVM lives in `backing` (a state file or memory). The chip starts unpowered.
     ///
-    /// - Parameter capabilities: the chip's size limits (SPEC §3.5): `SealCapabilities.reference`
-    ///   by default; `SealCapabilities.constrained` runs it as a chip at the spec's minimums.
+    /// - Parameters:
+    ///   - backing: where the chip's NVM lives.
+    ///   - random: the chip's randomness.
+    ///   - capabilities: the chip's size limits (SPEC §3.5): `SealCapabilities.reference` by
+    ///     default; `SealCapabilities.constrained` runs it as a chip at the spec's minimums.
     public init(backing: sending any NVMBackingStore, random: sending any ChipRandomSource = SystemChipRandom(),
                 capabilities: SealCapabilities = .reference) throws {
         let nvm = try NonVolatileMemory(backing: backing)

@@ -42,9 +42,14 @@ public enum TokenFactory {
     /// Personalizes a MANUFACTURED token over any transport, as an issuer would, and optionally
     /// activates it. Returns the seal public key the chip generated.
     ///
-    /// - Parameter secureChannel: How the chip is authenticated before the issuer channel opens:
-    ///   by default under the test vendor root, which every chip ``manufacture(backing:ca:issuerPublicKey:chipID:random:)``
-    ///   makes with ``VendorCA/testVendor()`` chains to; pass the roots of another ``VendorCA``.
+    /// - Parameters:
+    ///   - transport: the MANUFACTURED token's transport.
+    ///   - issuerKey: the issuer key installed at manufacture.
+    ///   - data: what the issuer writes.
+    ///   - activate: whether to move the token to ACTIVE afterwards.
+    ///   - secureChannel: How the chip is authenticated before the issuer channel opens: by default
+    ///     under the test vendor root, which every chip ``manufacture(backing:ca:issuerPublicKey:chipID:random:)``
+    ///     makes with ``VendorCA/testVendor()`` chains to; pass the roots of another ``VendorCA``.
     @discardableResult
     public static func personalize(
         transport: any CardTransport, issuerKey: P256.Signing.PrivateKey, data: PersonalizationData, activate: Bool,
