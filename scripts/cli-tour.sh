@@ -217,9 +217,9 @@ if scripts/pcscd.sh status >/dev/null 2>&1; then
     contains "SELECT answers 90 00" "$work/out" "SW1=0x90, SW2=0x00"
     check "sealctl readers lists the card" 0 "$bin/sealctl" readers
     contains "readers shows the ATR" "$work/out" "Virtual PCD 00 00 +\[card present, ATR 3B8A810180738000C0545345414CF6"
-    check "stamp through PC/SC" 0 "$bin/sealctl" stamp --reader "PCD 00 00" --document "$work/contract.txt" --pin 123456 --out "$work/pcsc-record.json"
+    check "stamp through PC/SC" 0 "$bin/sealctl" stamp --reader "PCD 00 00" --vendor-root "$root" --document "$work/contract.txt" --pin 123456 --out "$work/pcsc-record.json"
     check "verify the PC/SC record" 0 "$bin/sealctl" verify "$work/pcsc-record.json" --document "$work/contract.txt" --vendor-root "$root"
-    check "conformance through PC/SC" 0 "$bin/sealctl" conformance --reader "Virtual PCD 00 00" \
+    check "conformance through PC/SC" 0 "$bin/sealctl" conformance --reader "Virtual PCD 00 00" --vendor-root "$root" \
         --issuer-key Fixtures/test-issuer/issuer-key.pem --junit "$work/pcsc.xml"
     contains "PC/SC conformance: no failure" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
     # The whole suite through pcscd: fresh tokens, tearing and remote authorization come from the
@@ -229,26 +229,26 @@ if scripts/pcscd.sh status >/dev/null 2>&1; then
     full_sim=$!
     check "a token in Virtual PCD 35965 00 00" 0 wait_for reader_has_card "Virtual PCD 35965 00 00"
     check "a token in Virtual PCD 35965 00 01" 0 wait_for reader_has_card "Virtual PCD 35965 00 01"
-    check "the whole suite through pcscd (--simulator-control)" 0 "$bin/sealctl" conformance --reader "Virtual PCD 35965 00 00" \
+    check "the whole suite through pcscd (--simulator-control)" 0 "$bin/sealctl" conformance --reader "Virtual PCD 35965 00 00" --vendor-root "$root" \
         --simulator-control "$full_state" --fresh-slot 1 --fresh-reader "Virtual PCD 35965 00 01" --junit "$work/pcsc-full.xml"
     contains "PC/SC: every case ran, none failed" "$work/out" '^[0-9]+ passed, 0 failed, 0 skipped$'
     kill "$full_sim"; wait "$full_sim" 2>/dev/null || true
     check "sealctl sim remove" 0 "$bin/sealctl" sim remove --slot 0 --state "$vpcd_state"
     check "the reader empties" 0 wait_for reader_is_empty "Virtual PCD 00 00"
-    check "info on an empty reader is a clean error, status 75 (retry)" 75 "$bin/sealctl" info --reader "Virtual PCD 00 00"
+    check "info on an empty reader is a clean error, status 75 (retry)" 75 "$bin/sealctl" info --reader "Virtual PCD 00 00" --vendor-root "$root"
     contains "the error says the card is gone" "$work/err" "(removed|no token|no card)"
     check "sealctl sim insert" 0 "$bin/sealctl" sim insert --slot 0 --state "$vpcd_state"
     check "the token comes back" 0 wait_for reader_has_card "Virtual PCD 00 00"
-    check "info after re-insert" 0 "$bin/sealctl" info --reader "Virtual PCD 00 00" --json
+    check "info after re-insert" 0 "$bin/sealctl" info --reader "Virtual PCD 00 00" --vendor-root "$root" --json
     counter_before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["counter"])' "$work/out")
     # Power loss at the next NVM write — the try-counter journal entry of the VERIFY that `stamp`
     # sends first: the chip goes mute, the reader sees the card leave and come back, and no state
     # changed (SPEC §11), so the counter is as before.
     check "sealctl sim tear" 0 "$bin/sealctl" sim tear --slot 0 --at 1 --state "$vpcd_state"
-    check "a torn STAMP is a clean error, status 75 (retry)" 75 "$bin/sealctl" stamp --reader "PCD 00 00" --document "$work/contract.txt" --pin 123456 --out "$work/torn.json"
+    check "a torn STAMP is a clean error, status 75 (retry)" 75 "$bin/sealctl" stamp --reader "PCD 00 00" --vendor-root "$root" --document "$work/contract.txt" --pin 123456 --out "$work/torn.json"
     check "the token comes back after the tear" 0 wait_for reader_has_card "Virtual PCD 00 00"
-    check "info after the tear" 0 wait_for "$bin/sealctl" info --reader "Virtual PCD 00 00" --json
-    "$bin/sealctl" info --reader "Virtual PCD 00 00" --json >"$work/after-tear.json" 2>/dev/null || true
+    check "info after the tear" 0 wait_for "$bin/sealctl" info --reader "Virtual PCD 00 00" --vendor-root "$root" --json
+    "$bin/sealctl" info --reader "Virtual PCD 00 00" --vendor-root "$root" --json >"$work/after-tear.json" 2>/dev/null || true
     counter_after=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["counter"])' "$work/after-tear.json" 2>/dev/null || echo "?")
     if [ "$counter_before" = "$counter_after" ]; then
         passed=$((passed + 1)); echo "[PASS] the torn STAMP left the counter at $counter_after"
@@ -267,15 +267,15 @@ usb_sim=$!
 check "the USB/IP server answers" 0 wait_for usbip --tcp-port "$usb_port" list -r 127.0.0.1
 check "usbip list -r shows the token" 0 usbip --tcp-port "$usb_port" list -r 127.0.0.1
 contains "usbip list shows a CCID interface" "$work/out" "Smart ?Card.*\(0b/00/00\)"
-check "info over USB/IP" 0 "$bin/sealctl" info --usbip "127.0.0.1:$usb_port"
-check "conformance over USB/IP" 0 "$bin/sealctl" conformance --usbip "127.0.0.1:$usb_port" \
+check "info over USB/IP" 0 "$bin/sealctl" info --usbip "127.0.0.1:$usb_port" --vendor-root "$root"
+check "conformance over USB/IP" 0 "$bin/sealctl" conformance --usbip "127.0.0.1:$usb_port" --vendor-root "$root" \
     --issuer-key Fixtures/test-issuer/issuer-key.pem
 contains "USB/IP conformance: no failure" "$work/out" '^[0-9]+ passed, 0 failed, [0-9]+ skipped$'
 # The whole suite over USB/IP: the server's control socket swaps fresh tokens into device 1-2
 # (which stays attached), tears and power-cycles them, so nothing is skipped.
 check "sealctl sim status --usbip" 0 "$bin/sealctl" sim status --usbip --state "$work/usbip"
 contains "the USB/IP server's slots" "$work/out" '^mode=usbip usbip=127.0.0.1:[0-9]+ slot0=[a-z]+,[a-z]+ slot1='
-check "the whole suite over USB/IP (--simulator-control)" 0 "$bin/sealctl" conformance --usbip "127.0.0.1:$usb_port/1-1" \
+check "the whole suite over USB/IP (--simulator-control)" 0 "$bin/sealctl" conformance --usbip "127.0.0.1:$usb_port/1-1" --vendor-root "$root" \
     --simulator-control "$work/usbip" --fresh-slot 1 --junit "$work/usbip-full.xml"
 contains "USB/IP: every case ran, none failed" "$work/out" '^[0-9]+ passed, 0 failed, 0 skipped$'
 check "libusb reports no USB devices cleanly" 0 "$bin/sealctl" readers

@@ -30,4 +30,4 @@ if ! wait_for reader_has_card "Virtual PCD 00 00"; then
     sed 's/^/    /' "$state/sealsim.log" >&2
     exit 1
 fi
-"$SEALCTL" conformance --reader "Virtual PCD 00 00" --issuer-key Fixtures/test-issuer/issuer-key.pem "$@"
+"$SEALCTL" conformance --reader "Virtual PCD 00 00" --vendor-root Fixtures/test-vendor-ca/ca-cert.pem --issuer-key Fixtures/test-issuer/issuer-key.pem "$@"

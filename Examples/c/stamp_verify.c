@@ -132,7 +132,10 @@ int main(int argc, char **argv) {
     sealkit_error_free(error);
     error = NULL;
 
-    /* 1. Open the token. The simulated one reaches the driver as a caller-supplied transport. */
+    /* 1. Open the token, authenticating the chip under its vendor's root (here the test vendor's:
+          every SealKit test token is certified by it). The simulated one reaches the driver as a
+          caller-supplied transport. */
+    const char *vendor_root = sealkit_sim_vendor_root_pem();
     if (simulated) {
         char *sim_error = NULL;
         sealkit_sim *sim = sealkit_sim_create(address, &sim_error);
@@ -145,13 +148,13 @@ int main(int argc, char **argv) {
         sealkit_transport transport;
         expect(sealkit_sim_transport(sim, &transport) == 0, "sealkit_sim_transport fills the transport");
         sealkit_sim_free(sim); /* the transport holds the token until sealkit_token_close() */
-        token = sealkit_token_open_transport(&transport, &error);
+        token = sealkit_token_open_transport(&transport, vendor_root, strlen(vendor_root), &error);
     } else if (strcmp(target, "pcsc") == 0) {
-        token = sealkit_token_open_pcsc(address, 0, &error);
+        token = sealkit_token_open_pcsc(address, 0, vendor_root, strlen(vendor_root), &error);
     } else if (strcmp(target, "usbip") == 0) {
-        token = sealkit_token_open_usbip(address, &error);
+        token = sealkit_token_open_usbip(address, vendor_root, strlen(vendor_root), &error);
     } else {
-        token = sealkit_token_open_usb(address, &error);
+        token = sealkit_token_open_usb(address, vendor_root, strlen(vendor_root), &error);
     }
     if (token == NULL) {
         report_error("opening the token", error);

@@ -20,11 +20,17 @@ struct APDUFrontEnd {
         case powerLost
     }
 
+    /// The command buffer (`maxCommandData`) and whether extended lengths are accepted (SPEC §3.5).
+    let capabilities: SealCapabilities
     private(set) var chain: CommandChain?
     /// Response bytes not yet fetched with GET RESPONSE.
     private(set) var pendingResponse: [UInt8]?
     /// The open secure channel (SPEC §14), if any.
     private(set) var secureChannel: ChipSecureChannel?
+
+    init(capabilities: SealCapabilities = .reference) {
+        self.capabilities = capabilities
+    }
 
     /// Clears all volatile state of the front end (power-on, warm reset, power-off), the secure
     /// channel included.
@@ -35,8 +41,10 @@ struct APDUFrontEnd {
     }
 
     mutating func process(_ bytes: [UInt8], target: some APDUCommandTarget) -> Outcome {
-        // Step 1: malformed APDU, including a single APDU whose data exceeds the command buffer.
-        guard let apdu = try? CommandAPDU(decoding: bytes), apdu.data.count <= SealApplet.maxCommandData else {
+        // Step 1: malformed APDU, including a single APDU whose data exceeds the command buffer
+        // and, on a chip without extended length, an APDU in extended form (SPEC §3.5).
+        guard let apdu = try? CommandAPDU(decoding: bytes), apdu.data.count <= Int(capabilities.maxCommandData),
+              capabilities.features.contains(.extendedLength) || !Self.isExtendedForm(bytes) else {
             return .status(.wrongLength)
         }
         // Step 2: class byte.
@@ -69,7 +77,7 @@ struct APDUFrontEnd {
                 chain = nil
                 return .status(.lastCommandOfChainExpected)
             }
-            guard open.canAppend(apdu.data.count) else {
+            guard open.canAppend(apdu.data.count, limit: Int(capabilities.maxCommandData)) else {
                 chain = nil
                 return .status(.wrongLength)
             }
@@ -173,7 +181,13 @@ struct APDUFrontEnd {
                 return .status(.secureMessagingDataIncorrect)
             }
         }
-        return deliver(result, mayAnswerWrongLe: instruction.isReadOnly && !isWrapped, ne: apdu.ne, leForm: leForm)
+        return deliver(result, mayAnswerWrongLe: instruction.mayBeAnsweredWrongLe && !isWrapped, ne: apdu.ne, leForm: leForm)
+    }
+
+    /// Whether a well-formed APDU uses the extended length form: a body longer than one byte that
+    /// starts with `00` (ISO 7816-4 §5.1: a short Lc is never `00`; extended Lc, or a three-byte Le).
+    static func isExtendedForm(_ bytes: [UInt8]) -> Bool {
+        bytes.count > 5 && bytes[4] == 0x00
     }
 
     /// SPEC §3.3 delivery of a complete result.

@@ -11,9 +11,10 @@ struct CommandChain {
         self.data = firstPart
     }
 
-    /// Whether appending `count` more bytes keeps the chain within the command-data limit.
-    func canAppend(_ count: Int) -> Bool {
-        data.count + count <= SealApplet.maxCommandData
+    /// Whether appending `count` more bytes keeps the chain within the chip's command-data
+    /// limit (its chain buffer, SPEC §3.5).
+    func canAppend(_ count: Int, limit: Int) -> Bool {
+        data.count + count <= limit
     }
 
     mutating func append(_ part: [UInt8]) {

@@ -12,7 +12,7 @@ enum ResponseSizing {
     }
 
     static func deliver(_ result: CommandResult, instruction: SealInstruction, ne: Int?, leForm: APDULengthForm?) -> Delivery {
-        deliver(result, mayAnswerWrongLe: instruction.isReadOnly, ne: ne, leForm: leForm)
+        deliver(result, mayAnswerWrongLe: instruction.mayBeAnsweredWrongLe, ne: ne, leForm: leForm)
     }
 
     /// `mayAnswerWrongLe` is false for state-changing commands and for every wrapped response
@@ -29,5 +29,16 @@ enum ResponseSizing {
         let sent = Array(response.prefix(expected))
         let pending = Array(response.dropFirst(expected))
         return .partial(sent: sent, pending: pending, .bytesRemaining(pending.count))
+    }
+}
+
+extension SealInstruction {
+    /// Whether the chip may answer a too-small short Le with `6Cxx` (SPEC §3.3 rule 2): a
+    /// read-only command whose answer is the same bytes when it is sent again. GET ATTESTATION is
+    /// read-only but its answer carries a fresh ECDSA signature whose DER length varies by a byte
+    /// or two between calls, so the length `6Cxx` would name may not fit the retry: it is
+    /// answered as a state-changing command is (rule 3, `61xx`).
+    var mayBeAnsweredWrongLe: Bool {
+        isReadOnly && self != .getAttestation
     }
 }

@@ -27,7 +27,7 @@ extension SealAppletRuntime {
             data = PINStatus(pinTriesRemaining: pin.remaining, pinTryLimit: pin.limit,
                              pukTriesRemaining: puk.remaining, pukTryLimit: puk.limit).encoded()
         case .capabilities:
-            data = SealCapabilities().encoded()
+            data = capabilities.encoded()
         case .deviceCertificate:
             guard let certificate = store.read(.deviceCertificate) else { throw .referencedDataNotFound }
             data = certificate

@@ -6,14 +6,17 @@ import SealProtocol
 final class SealAppletRuntime: APDUCommandTarget {
     let store: PersistentStore
     let random: any ChipRandomSource
+    /// What GET DATA `0105` and the FCI report (SPEC §3.5).
+    let capabilities: SealCapabilities
 
     /// Whether the applet is selected (cleared only at power-on, reset and power-off).
     var isSelected = false
     var security = SecurityState()
 
-    init(store: PersistentStore, random: any ChipRandomSource) {
+    init(store: PersistentStore, random: any ChipRandomSource, capabilities: SealCapabilities = .reference) {
         self.store = store
         self.random = random
+        self.capabilities = capabilities
     }
 
     /// Power-on, warm reset, power-off: everything volatile, selection included.

@@ -7,6 +7,6 @@ extension SealAppletRuntime {
         guard command.data == SealApplet.aid else { throw .status(.fileNotFound) }
         isSelected = true
         security = SecurityState()
-        return CommandResult(data: command.p2 == 0x00 ? SealCapabilities().fci() : [])
+        return CommandResult(data: command.p2 == 0x00 ? capabilities.fci() : [])
     }
 }

@@ -16,7 +16,13 @@ public final class SealChip {
     /// The applet instance and its volatile state (internal: visible to white-box tests only).
     let applet: SealAppletRuntime
     /// The ISO 7816-4 front end and its volatile state (internal: visible to white-box tests only).
-    private(set) var frontEnd = APDUFrontEnd()
+    private(set) var frontEnd: APDUFrontEnd
+
+    /// The sizes this chip handles and reports (GET DATA `0105`, the FCI, the ATR): ROM, not NVM,
+    /// so they are fixed when the chip is made (SPEC §3.5).
+    public let capabilities: SealCapabilities
+    /// This chip's Answer-to-Reset.
+    private let atr: [UInt8]
 
     /// Whether the chip is powered. A power loss during a command clears it.
     public private(set) var isPowered = false
@@ -36,15 +42,23 @@ public final class SealChip {
 
     /// Opens the chip whose persistent state is `nvm`. The chip starts unpowered.
     ///
+    /// - Parameters:
+    ///   - nvm: the chip's persistent memory, holding a manufactured chip.
+    ///   - random: the chip's randomness (keys, challenges, channel keys).
+    ///   - capabilities: the chip's size limits and features: `SealCapabilities.reference`
+    ///     by default, `SealCapabilities.constrained` for a chip at the spec's minimums.
     /// - Throws: ``SealChipError/Code/notManufactured`` when `nvm` holds no manufactured chip
     ///   (see ``manufacture(nvm:chipID:issuerPublicKey:random:)``).
-    public init(nvm: NonVolatileMemory, random: any ChipRandomSource) throws {
+    public init(nvm: NonVolatileMemory, random: any ChipRandomSource, capabilities: SealCapabilities = .reference) throws {
         let store = PersistentStore(nvm: nvm)
         guard store.isManufactured else {
             throw SealChipError(.notManufactured, "the NVM holds no manufactured chip")
         }
         self.nvm = nvm
-        self.applet = SealAppletRuntime(store: store, random: random)
+        self.capabilities = capabilities
+        self.atr = ChipATR.bytes(for: capabilities)
+        self.frontEnd = APDUFrontEnd(capabilities: capabilities)
+        self.applet = SealAppletRuntime(store: store, random: random, capabilities: capabilities)
         self.memoryFault = store.counterConsistencyFault()
     }
 
@@ -62,14 +76,14 @@ public final class SealChip {
         try nvm.powerOn()
         memoryFault = applet.store.counterConsistencyFault()
         isPowered = true
-        return ChipATR.bytes
+        return atr
     }
 
     /// Warm reset: clears all volatile state and returns the ATR; `[]` (no answer) when unpowered.
     public func warmReset() -> [UInt8] {
         guard isPowered else { return [] }
         clearVolatileState()
-        return ChipATR.bytes
+        return atr
     }
 
     /// Removes power; volatile state is lost.

@@ -171,6 +171,8 @@ public struct SealDriverError: CodedError {
             return "Cannot read the file (\(reason)); check the path and its permissions."
         case .stampInvalid:
             return "The stamp does not verify (\(reason)); do not trust it."
+        case .chipNotAuthenticated:
+            return "The token was not authenticated as a genuine seal chip (\(reason)); give the vendor root certificate that certifies it, or use another token."
         case .counterExhausted:
             return "The token's signature counter is exhausted (\(reason)); it can issue no more stamps: retire it and use another token."
         default:
@@ -235,7 +237,7 @@ public struct SealDriverError: CodedError {
             case responseTooLong, getResponseLoopExceeded, wrongLengthLoop, commandTooLong, notSupportedByToken
             case invalidArgument, issuerSigningFailed, auditChainBroken, stampNotRecoverable
             case malformedRecord, invalidTrustAnchors, fileUnreadable, stampInvalid, counterExhausted
-            case secureChannelFailure
+            case secureChannelFailure, chipNotAuthenticated
         }
 
         private let value: Value
@@ -288,6 +290,11 @@ public struct SealDriverError: CodedError {
         /// The secure channel (SPEC §14) failed: a key-agreement certificate that does not
         /// validate, a receipt or response MAC that does not match. The channel is closed.
         public static let secureChannelFailure = Code(.secureChannelFailure)
+        /// The chip was not authenticated (SPEC §14.2): its key-agreement certificate does not
+        /// chain to one of ``SecureChannelSettings/trustedVendorRoots``, or no root was given and
+        /// the settings do not opt out with ``SecureChannelSettings/allowsUnauthenticatedChip``.
+        /// Nothing was sent after the certificate was read: no PIN, no document.
+        public static let chipNotAuthenticated = Code(.chipNotAuthenticated)
 
         /// The code's stable name, e.g. `"statusWord"`.
         public var description: String { value.rawValue }

@@ -7,7 +7,7 @@ internal import CPCSCLite
 ///
 /// ```swift
 /// let reader = try await PCSCTransport.resolve(readerQuery: "00 00")   // "Virtual PCD 00 00"
-/// let token = SealToken(transport: PCSCTransport(readerName: reader))
+/// let token = SealToken(transport: PCSCTransport(readerName: reader), secureChannel: SecureChannelSettings(trustedVendorRoots: [vendorRoot]))
 /// ```
 ///
 /// - **Protocol**: T=1 only. ``connect()`` asks for `SCARD_PROTOCOL_T1` and refuses cards that only

@@ -8,7 +8,7 @@ extension CCIDTransport {
     ///
     /// ```swift
     /// let transport = try await CCIDTransport.usbip("127.0.0.1:3240/1-1")
-    /// let token = SealToken(transport: transport)
+    /// let token = SealToken(transport: transport, secureChannel: SecureChannelSettings(trustedVendorRoots: [vendorRoot]))
     /// …
     /// await transport.close()          // unlinks pending URBs, closes the connection
     /// ```

@@ -8,7 +8,7 @@ import SealProtocol
 ///
 /// ```swift
 /// let transport = try await CCIDTransport.usbip("127.0.0.1/1-1")
-/// let token = SealToken(transport: transport)
+/// let token = SealToken(transport: transport, secureChannel: SecureChannelSettings(trustedVendorRoots: [vendorRoot]))
 /// ```
 ///
 /// - ``connect()``: `PC_to_RDR_IccPowerOn` (automatic voltage); the ATR is the DataBlock's data.

@@ -73,3 +73,51 @@ public struct SealCapabilities: Hashable, Sendable {
         ].encoded())].encoded()
     }
 }
+
+// MARK: - Size limits (SPEC §3.5, issue 9 finding 10)
+
+extension SealCapabilities {
+    /// The least command data (one APDU or a whole chain, wrapped bytes included) a chip may
+    /// report in `81` (SPEC §3.5).
+    public static let minimumCommandData = 512
+    /// The least response data a chip may report in `82` (SPEC §3.5).
+    public static let minimumResponseData = 1024
+    /// The largest length a Java Card applet can express (a `short`): a Java Card chip reports at
+    /// most this much in `81` and `82` (SPEC §3.5).
+    public static let javaCardMaximumLength = 32767
+
+    /// The reference chip's capabilities: a 4096-byte command buffer, 65536-byte responses,
+    /// chaining and extended length.
+    public static let reference = SealCapabilities()
+
+    /// A chip at the spec's minimums, as a 2 KB-RAM secure element builds it: a 512-byte chain
+    /// buffer, 1024-byte responses, chaining but no extended length (the simulated chip's `capabilities: .constrained`).
+    public static let constrained = SealCapabilities(maxCommandData: UInt16(minimumCommandData), maxResponseData: UInt32(minimumResponseData),
+                                                     features: [.commandChaining, .remoteAuthorization])
+
+    /// What in these capabilities breaks SPEC §3.5, one phrase per problem; empty when they conform.
+    public var sizeViolations: [String] {
+        var problems: [String] = []
+        if Int(maxCommandData) < Self.minimumCommandData {
+            problems.append("max command data \(maxCommandData) is below the minimum \(Self.minimumCommandData)")
+        }
+        if Int(maxResponseData) < Self.minimumResponseData {
+            problems.append("max response data \(maxResponseData) is below the minimum \(Self.minimumResponseData)")
+        }
+        if !features.contains(.commandChaining) && !features.contains(.extendedLength) && maxCommandData > 255 {
+            problems.append("max command data \(maxCommandData) needs chaining or extended length, and neither is offered")
+        }
+        return problems
+    }
+
+    /// The historical bytes of the ATR (SPEC §2.2) whose card-capabilities object announces what
+    /// these capabilities offer: chaining (b8) and extended Lc/Le (b7) of the third byte.
+    public var historicalBytes: [UInt8] {
+        var bytes = SealApplet.historicalBytes
+        var third: UInt8 = 0
+        if features.contains(.commandChaining) { third |= 0x80 }
+        if features.contains(.extendedLength) { third |= 0x40 }
+        bytes[4] = third
+        return bytes
+    }
+}

@@ -92,6 +92,8 @@ struct CErrorDetails: Equatable, Sendable {
         case .malformedRecord: SEALKIT_E_RECORD_INVALID
         case .invalidTrustAnchors: SEALKIT_E_ROOTS_INVALID
         case .fileUnreadable: SEALKIT_E_FILE_UNREADABLE
+        case .chipNotAuthenticated: SEALKIT_E_CHIP_NOT_AUTHENTICATED
+        case .secureChannelFailure: SEALKIT_E_SECURE_CHANNEL
         // issuerSigningFailed, stampNotRecoverable and stampInvalid come from operations the C API
         // does not offer (issuer commands, stamp recovery, validate); a new driver code lands here
         // until it is mapped.
@@ -141,6 +143,8 @@ struct CErrorDetails: Equatable, Sendable {
         SEALKIT_E_COMMAND_TOO_LONG: "SEALKIT_E_COMMAND_TOO_LONG",
         SEALKIT_E_NOT_SUPPORTED: "SEALKIT_E_NOT_SUPPORTED",
         SEALKIT_E_AUDIT_CHAIN_BROKEN: "SEALKIT_E_AUDIT_CHAIN_BROKEN",
+        SEALKIT_E_CHIP_NOT_AUTHENTICATED: "SEALKIT_E_CHIP_NOT_AUTHENTICATED",
+        SEALKIT_E_SECURE_CHANNEL: "SEALKIT_E_SECURE_CHANNEL",
         SEALKIT_E_CARD_REFUSED: "SEALKIT_E_CARD_REFUSED",
         SEALKIT_E_PIN_INCORRECT: "SEALKIT_E_PIN_INCORRECT",
         SEALKIT_E_PIN_BLOCKED: "SEALKIT_E_PIN_BLOCKED",

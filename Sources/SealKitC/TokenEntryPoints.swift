@@ -22,15 +22,22 @@ final class TokenHandle: Sendable {
 /// that fails to connect is closed, so its transport is released. The thread is checked after
 /// `prepare`, so that a caller's transport it adopted is released (when the recipe is dropped)
 /// even when the call is refused.
+///
+/// The chip is authenticated under the caller's vendor roots (SPEC §14.2): roots that hold no
+/// certificate are `SEALKIT_E_ROOTS_INVALID` before the token is touched; no roots (NULL, 0) leave
+/// the driver nothing to trust, so it refuses the chip at connect with
+/// `SEALKIT_E_CHIP_NOT_AUTHENTICATED`, as does a chip certified under another root.
 private func openToken(
     _ error: UnsafeMutablePointer<OpaquePointer?>?,
+    vendorRoots: UnsafeRawPointer?, vendorRootsLength: Int,
     _ prepare: () throws -> @Sendable () async throws -> any CardTransport
 ) -> OpaquePointer? {
     cEntry(error, failure: nil, checksThread: false) {
         let makeTransport = try prepare()
+        let secureChannel = try chipTrust(vendorRoots, vendorRootsLength)
         try refuseTaskThread()
         let handle = try runBlocking {
-            let token = SealToken(transport: try await makeTransport())
+            let token = SealToken(transport: try await makeTransport(), secureChannel: secureChannel)
             do {
                 try await token.connect()
             } catch {
@@ -43,11 +50,20 @@ private func openToken(
     }
 }
 
+/// The secure-channel settings for the caller's vendor roots (PEM text or one DER certificate, as
+/// `sealkit_verify_record` takes them); none when NULL and 0.
+private func chipTrust(_ roots: UnsafeRawPointer?, _ length: Int) throws -> SecureChannelSettings {
+    let bytes = try bytesArgument(roots?.assumingMemoryBound(to: UInt8.self), count: length, "vendor roots")
+    guard !bytes.isEmpty else { return SecureChannelSettings() }
+    return SecureChannelSettings(trustedVendorRoots: try RecordVerification.verifier(roots: bytes).trustedRoots)
+}
+
 /// `sealkit_token_open_pcsc` (sealkit.h).
 @_cdecl("sealkit_token_open_pcsc")
 package func sealkitTokenOpenPCSC(_ reader: UnsafePointer<CChar>?, _ flags: UInt32,
+                                 _ vendorRoots: UnsafeRawPointer?, _ vendorRootsLength: Int,
                                  _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
-    openToken(error) {
+    openToken(error, vendorRoots: vendorRoots, vendorRootsLength: vendorRootsLength) {
         let query = try stringArgument(reader, "reader")
         // Refused here rather than after asking pcscd, so the error does not depend on pcscd.
         guard !query.isEmpty else { throw PCSCError(code: .invalidArgument, reason: "the reader name is empty") }
@@ -62,8 +78,9 @@ package func sealkitTokenOpenPCSC(_ reader: UnsafePointer<CChar>?, _ flags: UInt
 /// `sealkit_token_open_usb` (sealkit.h).
 @_cdecl("sealkit_token_open_usb")
 package func sealkitTokenOpenUSB(_ device: UnsafePointer<CChar>?,
+                                _ vendorRoots: UnsafeRawPointer?, _ vendorRootsLength: Int,
                                 _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
-    openToken(error) {
+    openToken(error, vendorRoots: vendorRoots, vendorRootsLength: vendorRootsLength) {
         let deviceID = try optionalStringArgument(device, "device")
         return { try await CCIDTransport.usb(deviceID == "any" ? nil : deviceID) }
     }
@@ -72,8 +89,9 @@ package func sealkitTokenOpenUSB(_ device: UnsafePointer<CChar>?,
 /// `sealkit_token_open_usbip` (sealkit.h).
 @_cdecl("sealkit_token_open_usbip")
 package func sealkitTokenOpenUSBIP(_ address: UnsafePointer<CChar>?,
+                                  _ vendorRoots: UnsafeRawPointer?, _ vendorRootsLength: Int,
                                   _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
-    openToken(error) {
+    openToken(error, vendorRoots: vendorRoots, vendorRootsLength: vendorRootsLength) {
         let text = try stringArgument(address, "address")
         return { try await CCIDTransport.usbip(text) }
     }
@@ -82,8 +100,9 @@ package func sealkitTokenOpenUSBIP(_ address: UnsafePointer<CChar>?,
 /// `sealkit_token_open_transport` (sealkit.h).
 @_cdecl("sealkit_token_open_transport")
 package func sealkitTokenOpenTransport(_ transport: UnsafePointer<sealkit_transport>?,
+                                      _ vendorRoots: UnsafeRawPointer?, _ vendorRootsLength: Int,
                                       _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
-    openToken(error) {
+    openToken(error, vendorRoots: vendorRoots, vendorRootsLength: vendorRootsLength) {
         guard let transport else { throw CLibraryError.invalidArgument("transport is NULL") }
         let callbacks = try CallbackTransport(transport.pointee)
         return { callbacks }

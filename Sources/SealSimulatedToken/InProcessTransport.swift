@@ -29,9 +29,13 @@ public final class InProcessTransport: CardTransport {
     ///
     /// - Throws: ``SimulatorError/Code/stateFile`` when the chip refuses its persistent state
     ///   (the chip would answer every command `6581`), with the reason.
+    ///
+    /// `capabilities` are the chip's size limits: `SealCapabilities.constrained` runs it as a
+    /// chip at the spec's minimums (512-byte chain buffer, 1024-byte responses, no extended length).
     public convenience init(name: String = "SealKit in-process simulator", backing: sending any NVMBackingStore,
-                            random: sending any ChipRandomSource = SystemChipRandom()) throws {
-        let chip = try SimulatedChip(backing: backing, random: random)
+                            random: sending any ChipRandomSource = SystemChipRandom(),
+                            capabilities: SealCapabilities = .reference) throws {
+        let chip = try SimulatedChip(backing: backing, random: random, capabilities: capabilities)
         try Self.refuseMemoryFault(of: chip, name: name)
         self.init(name: name, chip: chip)
     }
@@ -52,8 +56,9 @@ public final class InProcessTransport: CardTransport {
     }
 
     /// A transport to the chip whose state file is locked by `fileLock`; ``close()`` releases it.
-    package init(name: String, backing: sending any NVMBackingStore, fileLock: TokenFileLock) throws {
-        let chip = try SimulatedChip(backing: backing)
+    package init(name: String, backing: sending any NVMBackingStore, fileLock: TokenFileLock,
+                 capabilities: SealCapabilities = .reference) throws {
+        let chip = try SimulatedChip(backing: backing, capabilities: capabilities)
         try Self.refuseMemoryFault(of: chip, name: name)
         self.name = name
         self.chip = chip

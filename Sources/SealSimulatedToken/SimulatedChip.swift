@@ -1,5 +1,6 @@
 import Foundation
 @_spi(Testing) import SealFirmware
+import SealProtocol
 import Synchronization
 
 /// A simulated seal chip and the power it runs on: the one place a `SealChip` is hosted, whether
@@ -14,9 +15,16 @@ public final class SimulatedChip: Sendable {
     private let chip: Mutex<SealChip>
 
     /// Opens the chip whose NVM lives in `backing` (a state file or memory). The chip starts unpowered.
-    public init(backing: sending any NVMBackingStore, random: sending any ChipRandomSource = SystemChipRandom()) throws {
+    ///
+    /// - Parameters:
+    ///   - backing: where the chip's NVM lives.
+    ///   - random: the chip's randomness.
+    ///   - capabilities: the chip's size limits (SPEC §3.5): `SealCapabilities.reference` by
+    ///     default; `SealCapabilities.constrained` runs it as a chip at the spec's minimums.
+    public init(backing: sending any NVMBackingStore, random: sending any ChipRandomSource = SystemChipRandom(),
+                capabilities: SealCapabilities = .reference) throws {
         let nvm = try NonVolatileMemory(backing: backing)
-        chip = Mutex(try SealChip(nvm: nvm, random: random))
+        chip = Mutex(try SealChip(nvm: nvm, random: random, capabilities: capabilities))
     }
 
     /// Opens the chip whose NVM lives in the state file `url`.

@@ -92,14 +92,8 @@ public struct SimulatedTestToken: Sendable {
         }
         // The chip's key-agreement certificate is checked against the test vendor root, so the
         // channel authenticates the chip as it does for a real token with its vendor's root.
-        let roots: [Certificate]
-        do {
-            roots = [try Certificate(pemEncoded: vendorRootPEM)]
-        } catch {
-            throw SimulatorError(.manufacture, "cannot parse the test vendor root: \(error)")
-        }
         return SimulatedTestToken(transport: transport,
-                                  token: SealToken(transport: transport, secureChannel: SecureChannelSettings(trustedVendorRoots: roots)),
+                                  token: SealToken(transport: transport, secureChannel: .testVendorRoot),
                                   chipID: chipID, personalization: data)
     }
 

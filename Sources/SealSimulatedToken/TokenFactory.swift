@@ -41,11 +41,21 @@ public enum TokenFactory {
 
     /// Personalizes a MANUFACTURED token over any transport, as an issuer would, and optionally
     /// activates it. Returns the seal public key the chip generated.
+    ///
+    /// - Parameters:
+    ///   - transport: the MANUFACTURED token's transport.
+    ///   - issuerKey: the issuer key installed at manufacture.
+    ///   - data: what the issuer writes.
+    ///   - activate: whether to move the token to ACTIVE afterwards.
+    ///   - secureChannel: How the chip is authenticated before the issuer channel opens: by default
+    ///     under the test vendor root, which every chip ``manufacture(backing:ca:issuerPublicKey:chipID:random:)``
+    ///     makes with ``VendorCA/testVendor()`` chains to; pass the roots of another ``VendorCA``.
     @discardableResult
     public static func personalize(
-        transport: any CardTransport, issuerKey: P256.Signing.PrivateKey, data: PersonalizationData, activate: Bool
+        transport: any CardTransport, issuerKey: P256.Signing.PrivateKey, data: PersonalizationData, activate: Bool,
+        secureChannel: SecureChannelSettings = .testVendorRoot
     ) async throws -> [UInt8] {
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: secureChannel)
         _ = try await token.connect()
         try await token.authenticateIssuer(using: P256IssuerSigner(privateKey: issuerKey))
         let publicKey = try await token.personalize(data)

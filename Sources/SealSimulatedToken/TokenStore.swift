@@ -41,7 +41,10 @@ public struct TokenStore: Sendable {
     ///
     /// - Throws: ``SimulatorError`` `tokenInUse` when another process keeps the token open longer
     ///   than `SEALKIT_TOKEN_WAIT` seconds (10 by default).
-    public func openDefaultToken() async throws -> InProcessTransport {
+    ///
+    /// `capabilities` are the size limits the chip runs with (SPEC §3.5): the state file does not
+    /// record them, as a real chip's ROM does not live in its NVM.
+    public func openDefaultToken(capabilities: SealCapabilities = .reference) async throws -> InProcessTransport {
         let directory = defaultTokenURL.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -54,7 +57,7 @@ public struct TokenStore: Sendable {
         }
         let lock = try TokenFileLock(stateFile: defaultTokenURL)
         try await TokenFactory.provisionTestToken(at: defaultTokenURL, watermarkKeyFile: defaultWatermarkKeyURL, label: "the default token")
-        return try Self.open(defaultTokenURL, lock: lock)
+        return try Self.open(defaultTokenURL, lock: lock, capabilities: capabilities)
     }
 
     /// Opens the token whose state file is `url` (made with `sealsim manufacture`), locked for this
@@ -65,7 +68,8 @@ public struct TokenStore: Sendable {
     /// - Throws: ``SimulatorError`` `stateFile` when there is no such file or it is a folder,
     ///   `tokenInUse` when another process keeps the token open longer than `SEALKIT_TOKEN_WAIT`
     ///   seconds (10 by default).
-    public static func openToken(at url: URL) throws -> InProcessTransport {
+    ///   `capabilities` are the size limits the chip runs with (SPEC §3.5).
+    public static func openToken(at url: URL, capabilities: SealCapabilities = .reference) throws -> InProcessTransport {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw SimulatorError(.stateFile, "no token state file at \(url.path) (make one with `sealsim manufacture --state \(url.path)`)")
@@ -73,12 +77,13 @@ public struct TokenStore: Sendable {
         guard !isDirectory.boolValue else {
             throw SimulatorError(.stateFile, "\(url.path) is a folder, not a token state file (give the state file, e.g. \(url.path)/token.nvm)")
         }
-        return try open(url, lock: TokenFileLock(stateFile: url))
+        return try open(url, lock: TokenFileLock(stateFile: url), capabilities: capabilities)
     }
 
-    private static func open(_ url: URL, lock: TokenFileLock) throws -> InProcessTransport {
+    private static func open(_ url: URL, lock: TokenFileLock, capabilities: SealCapabilities) throws -> InProcessTransport {
         do {
-            return try InProcessTransport(name: "SealKit simulator (\(url.path))", backing: FileBackingStore(url: url), fileLock: lock)
+            return try InProcessTransport(name: "SealKit simulator (\(url.path))", backing: FileBackingStore(url: url), fileLock: lock,
+                                          capabilities: capabilities)
         } catch let error as SimulatorError {
             throw error
         } catch {

@@ -31,7 +31,7 @@ package enum TranscriptScenario {
         let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM)
         // The running chip draws from its own seeded stream (the factory's stream stays with the factory).
         let transport = try InProcessTransport(name: "transcript", backing: backing, random: SeededChipRandom(seed: seed + [0x01]))
-        let token = SealToken(transport: transport, trace: { event in lines.withLock { $0.append(event.description) } })
+        let token = SealToken(transport: transport, trace: { event in lines.withLock { $0.append(event.description) } }, secureChannel: .testVendorRoot)
 
         note("power on, SELECT, identity")
         try await token.connect()

@@ -81,7 +81,7 @@ enum StampBenchmark {
             handshakes: Tally, wrapUnwrap: Tally
         ) in
             let rawKey = P256.Signing.PrivateKey()
-            let token = SealToken(transport: try InProcessTransport(backing: VolatileBackingStore(image: tokenImage)))
+            let token = SealToken(transport: try InProcessTransport(backing: VolatileBackingStore(image: tokenImage)), secureChannel: .testVendorRoot)
             _ = try await token.connect()
             try await token.verifyPIN(TestCredentials.defaultPIN)
             let chipNVM = try NonVolatileMemory(backing: VolatileBackingStore(image: tokenImage))
@@ -123,7 +123,7 @@ enum StampBenchmark {
             defer { try? FileManager.default.removeItem(at: directory) }
             let stateFile = FileBackingStore(url: directory.appendingPathComponent("token.nvm"))
             try stateFile.store(tokenImage)
-            let fileToken = SealToken(transport: try InProcessTransport(backing: stateFile))
+            let fileToken = SealToken(transport: try InProcessTransport(backing: stateFile), secureChannel: .testVendorRoot)
             _ = try await fileToken.connect()
             try await fileToken.verifyPIN(TestCredentials.defaultPIN)
             let floorFile = try InPlaceSyncFloor(path: directory.appendingPathComponent("floor.bin").path)

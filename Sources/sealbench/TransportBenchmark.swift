@@ -138,7 +138,8 @@ enum TransportBenchmark {
         // 3: the conformance suite through PC/SC.
         if let sealctl {
             progress("conformance suite through PC/SC")
-            let arguments = ["conformance", "--reader", PCSCService.readerName(slot: 0), "--issuer-key", issuerKey.path]
+            let arguments = ["conformance", "--reader", PCSCService.readerName(slot: 0), "--issuer-key", issuerKey.path,
+                             "--vendor-root", repository.appendingPathComponent("Fixtures/test-vendor-ca/ca-cert.pem").path]
             let child = try Children.spawn("sealctl conformance", executable: sealctl, arguments: arguments,
                                            log: work.appendingPathComponent("conformance.log"))
             let start = now()
@@ -211,7 +212,7 @@ enum TransportBenchmark {
     /// (temporary file, fsync, rename, fsync of the directory).
     static func measureStamps(count: Int) async throws -> Latencies {
         let transport = PCSCTransport(readerName: PCSCService.readerName(slot: 0))
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         do {
             try await token.connect()
             try await token.verifyPIN(TestCredentials.defaultPIN)

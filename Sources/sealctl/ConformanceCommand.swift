@@ -38,7 +38,6 @@ struct Conformance: AsyncParsableCommand {
     @Option(help: "PUK of the token under test (the test PUK by default; visible in the process list).")
     var puk: String = TestCredentials.defaultPUK
     @Option(help: "Issuer private key (PEM): enables issuer cases on a non-simulated token.") var issuerKey: String?
-    @Option(help: "Trusted vendor root (PEM or DER); the test vendor root by default.") var vendorRoot: [String] = []
     @Option(help: "Run only these areas, ID prefixes or IDs (repeatable), e.g. --only PIN --only SEAL-STP-001.") var only: [String] = []
     @Option(help: "Write a JUnit XML report here.") var junit: String?
     @Option(help: ArgumentHelp("Write a JSON report here; `-` prints it on standard output instead of the progress lines.",
@@ -72,6 +71,7 @@ struct Conformance: AsyncParsableCommand {
                 throw ValidationError("--all-readers writes one report per chip: use --report-dir instead of --junit, --json and --markdown")
             }
             if simulatorControl != nil { throw ValidationError("--simulator-control needs one --reader, not --all-readers") }
+            if target.vendorRoot.isEmpty { throw ValidationError("--all-readers needs --vendor-root PEM: the vendor root the chips are authenticated under") }
         } else if reportDir != nil || !readersMatching.isEmpty {
             throw ValidationError("--report-dir and --readers-matching go with --all-readers")
         }
@@ -141,8 +141,9 @@ struct Conformance: AsyncParsableCommand {
     /// The target, the transport of the token under test, and (USB/IP with --simulator-control)
     /// the transport of the fresh-token device, shared by every fresh token; the caller closes them.
     private func makeTarget() async throws -> (ConformanceTarget, any CardTransport, (any CardTransport)?) {
-        var roots = try VendorRoots.load(vendorRoot)
-        if roots.isEmpty { roots = [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)] }
+        // The chip is authenticated under these roots in every case (SPEC §14.2), as by every
+        // other command: --vendor-root, or the TEST root for a simulated token.
+        let roots = try target.trustedVendorRoots()
         let issuerPEM = try issuerKey.map { String(decoding: try readFile($0, what: "issuer key"), as: UTF8.self) }
         // One transport for the whole run: every case connects and disconnects it, as it would a
         // token left in a reader (a USB/IP device can only be imported by one client at a time).
@@ -179,7 +180,8 @@ struct Conformance: AsyncParsableCommand {
         if target.isSimulated {
             return (try SimulatorConformanceTarget.make(
                 name: name, openToken: { transport }, pin: pin, puk: puk,
-                issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots), transport, nil)
+                issuerKeyPEM: issuerPEM ?? TestCredentials.issuerKeyPEM, vendorRoots: roots,
+                capabilities: target.simulatedCapabilities), transport, nil)
         }
         // A token in a reader: only what the user supplies. Issuer cases need --issuer-key (the test
         // issuer key for sealsim tokens: Fixtures/test-issuer/issuer-key.pem); fresh tokens and

@@ -61,8 +61,7 @@ extension Conformance {
         guard !readers.isEmpty else {
             throw CLIError("--all-readers: no PC/SC reader\(filters.isEmpty ? "" : " matching \(filters.joined(separator: ", "))") has a card (see `sealctl readers`)")
         }
-        let loadedRoots = try VendorRoots.load(vendorRoot)
-        let roots = loadedRoots.isEmpty ? [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)] : loadedRoots
+        let roots = try VendorRoots.load(target.vendorRoot)  // validate() requires at least one
         let issuerPEM = try issuerKey.map { String(decoding: try readFile($0, what: "issuer key"), as: UTF8.self) }
         let directory = reportDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
         if let directory {

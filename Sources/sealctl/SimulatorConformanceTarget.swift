@@ -15,7 +15,7 @@ import X509
 enum SimulatorConformanceTarget {
     static func make(
         name: String, openToken: @escaping @Sendable () async throws -> any CardTransport, pin: String, puk: String,
-        issuerKeyPEM: String, vendorRoots: [Certificate]
+        issuerKeyPEM: String, vendorRoots: [Certificate], capabilities: SealCapabilities = .reference
     ) throws -> ConformanceTarget {
         let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerKeyPEM)
         // Private keys are not Sendable; the closures carry the PEM and parse it where they run.
@@ -23,7 +23,7 @@ enum SimulatorConformanceTarget {
             let backing = InMemoryBackingStore()
             let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: issuerKeyPEM)
             try TokenFactory.manufacture(backing: backing, ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
-            return try InProcessTransport(name: "simulated fresh token", backing: backing)
+            return try InProcessTransport(name: "simulated fresh token", backing: backing, capabilities: capabilities)
         }
         return ConformanceTarget(
             name: name,

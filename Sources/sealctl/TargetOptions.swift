@@ -3,7 +3,9 @@ import SealPCSC
 import ArgumentParser
 import Foundation
 import SealHostDriver
+import SealProtocol
 import SealSimulatedToken
+import X509
 
 /// Which token a command talks to: the embedded simulator (default), a simulated token's state
 /// file, a PC/SC reader, or a USB CCID device (libusb or USB/IP).
@@ -28,11 +30,51 @@ struct TargetOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Use a USB CCID token exported over USB/IP.", valueName: "HOST[:PORT][/BUSID]"))
     var usbip: String?
 
+    @Option(help: ArgumentHelp(
+        "Trusted vendor root certificate (PEM or DER; repeatable): the chip's key-agreement certificate must chain to it (SPEC §14.2), or the token is refused. Required with --reader, --usb and --usbip; the simulated tokens (--simulator, --token-state) are checked against the TEST vendor root of Fixtures/ unless given.",
+        valueName: "PEM"))
+    var vendorRoot: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "With a simulated token: the size limits its chip runs with (SPEC §3.5) — reference (4096-byte commands, 65536-byte responses, extended length) or constrained (512, 1024, no extended length).",
+        valueName: "reference|constrained"))
+    var chipSizes: String?
+
     var isSimulated: Bool { reader == nil && usb == nil && usbip == nil }
+
+    /// The simulated chip's size limits, `--chip-sizes` (validated).
+    var simulatedCapabilities: SealCapabilities { chipSizes == "constrained" ? .constrained : .reference }
 
     func validate() throws {
         let chosen = [simulator, tokenState != nil, reader != nil, usb != nil, usbip != nil].filter { $0 }.count
         if chosen > 1 { throw ValidationError("give only one of --simulator, --token-state, --reader, --usb, --usbip") }
+        if let chipSizes {
+            guard chipSizes == "reference" || chipSizes == "constrained" else {
+                throw ValidationError("--chip-sizes must be reference or constrained, got \(chipSizes)")
+            }
+            guard isSimulated else { throw ValidationError("--chip-sizes goes with a simulated token (--simulator, --token-state)") }
+        }
+        if !isSimulated && vendorRoot.isEmpty {
+            throw ValidationError("\(reader != nil ? "--reader" : usbip != nil ? "--usbip" : "--usb") needs --vendor-root PEM: the vendor root the chip is authenticated under")
+        }
+    }
+
+    /// The roots the chip is authenticated under: --vendor-root, or for a simulated token the
+    /// TEST vendor root its chips are manufactured under. (validate() requires --vendor-root for
+    /// a token in a reader or on USB.)
+    func trustedVendorRoots() throws -> [Certificate] {
+        let loaded = try VendorRoots.load(vendorRoot)
+        guard loaded.isEmpty else { return loaded }
+        guard isSimulated else { throw CLIError("give --vendor-root PEM for \(targetDescription)", status: .usage) }
+        guard let testRoot = SecureChannelSettings.testVendorRoot.trustedVendorRoots.first else {
+            throw CLIError("the TEST vendor root of Fixtures/ does not parse")
+        }
+        return [testRoot]
+    }
+
+    /// How the token opens its secure channel: authenticating the chip under ``trustedVendorRoots()``.
+    func secureChannelSettings() throws -> SecureChannelSettings {
+        SecureChannelSettings(trustedVendorRoots: try trustedVendorRoots())
     }
 
     var targetDescription: String {
@@ -52,9 +94,9 @@ struct TargetOptions: ParsableArguments {
             return PCSCTransport(readerName: name, shareMode: exclusive ? .exclusive : .shared)
         }
         if let tokenState {
-            return try TokenStore.openToken(at: URL(fileURLWithPath: tokenState))
+            return try TokenStore.openToken(at: URL(fileURLWithPath: tokenState), capabilities: simulatedCapabilities)
         }
-        return try await TokenStore().openDefaultToken()
+        return try await TokenStore().openDefaultToken(capabilities: simulatedCapabilities)
     }
 }
 
@@ -86,7 +128,8 @@ func printJSONLine(_ value: some Encodable) throws {
 /// Opens a connected token for a command, closing it (and its transport) when done.
 func withToken<T>(_ target: TargetOptions, _ output: OutputOptions, _ body: (SealToken) async throws -> T) async throws -> T {
     try await userFacing {
-        let token = SealToken(transport: try await target.openTransport(), trace: output.traceHandler)
+        let secureChannel = try target.secureChannelSettings()
+        let token = SealToken(transport: try await target.openTransport(), trace: output.traceHandler, secureChannel: secureChannel)
         do {
             try await token.connect()
             let result = try await body(token)

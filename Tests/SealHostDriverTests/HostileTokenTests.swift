@@ -16,7 +16,7 @@ struct HostileTokenTests {
     @Test("a 0-byte answer is noResponse, a 1-byte answer malformedResponse, through SealToken.connect",
           arguments: [([UInt8](), SealDriverError.Code.noResponse), ([0x90], .malformedResponse)])
     func truncatedAnswers(answer bytes: [UInt8], code: SealDriverError.Code) async throws {
-        let token = SealToken(transport: ScriptedTransport { _ in bytes })
+        let token = SealToken(transport: ScriptedTransport { _ in bytes }, secureChannel: .testVendorRoot)
         let error = await #expect(throws: SealDriverError.self) { try await token.connect() }
         #expect(error?.code == code)
         #expect(error?.command == "SELECT")
@@ -59,7 +59,7 @@ struct HostileTokenTests {
     @Test("an endless 61xx stream ends in getResponseLoopExceeded through SealToken")
     func endlessBytesRemaining() async throws {
         let transport = ScriptedTransport { _ in [0x61, 0x10] }
-        let error = await #expect(throws: SealDriverError.self) { try await SealToken(transport: transport).connect() }
+        let error = await #expect(throws: SealDriverError.self) { try await SealToken(transport: transport, secureChannel: .testVendorRoot).connect() }
         #expect(error?.code == .getResponseLoopExceeded)
         #expect(await transport.sent.count == 257)
     }
@@ -71,7 +71,7 @@ struct HostileTokenTests {
             let n = count.withLock { $0 += 1; return $0 }
             return alternate && n % 2 == 0 ? [0x61, 0x04] : [0x6C, 0x04]
         }
-        let error = await #expect(throws: SealDriverError.self) { try await SealToken(transport: transport).connect() }
+        let error = await #expect(throws: SealDriverError.self) { try await SealToken(transport: transport, secureChannel: .testVendorRoot).connect() }
         #expect(error?.code == (alternate ? .getResponseLoopExceeded : .wrongLengthLoop))
         #expect(await transport.sent.count <= 2 * 257)
     }
@@ -81,7 +81,7 @@ struct HostileTokenTests {
     @Test("a transport that reports noResponse after its own timeout ends the call with noResponse, in that time")
     func transportTimeoutEndsTheCall() async throws {
         let transport = SilentTransport(timeout: .milliseconds(200))
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         let start = ContinuousClock.now
         let error = await #expect(throws: SealDriverError.self) { try await token.connect() }
         #expect(error?.code == .noResponse)
@@ -90,7 +90,7 @@ struct HostileTokenTests {
 
     @Test("a card that stops answering mid-session: the hung call ends when cancelled and the token is usable again")
     func hungTransportIsCancellable() async throws {
-        let token = SealToken(transport: SilentTransport(timeout: nil))
+        let token = SealToken(transport: SilentTransport(timeout: nil), secureChannel: .testVendorRoot)
         let call = Task { try await token.connect() }
         try await Task.sleep(for: .milliseconds(100))
         call.cancel()
@@ -149,7 +149,7 @@ struct HostileTokenTests {
             let hostile = HostileTransport(wrapping: session.transport) { command, answer in
                 target.matches(command) && answer.suffix(2) == [0x90, 0x00] ? garbage + [0x90, 0x00] : nil
             }
-            let token = SealToken(transport: hostile)
+            let token = SealToken(transport: hostile, secureChannel: .testVendorRoot)
             let outcome = await Self.run(token)
             #expect(hostile.mutatedAnswers > 0, "\(target.name) was never asked for")
             let shown = "\(target.name) ← \(hexString(Array(garbage.prefix(16))))"
@@ -157,7 +157,7 @@ struct HostileTokenTests {
             // the secure channel (its R-MAC no longer matches, SPEC §14.4); calls after a failed
             // connect are notConnected, and the newest audit entry is 6A88 when the damage stopped
             // every stamp.
-            let detected: [SealDriverError.Code] = [.malformedResponse, .secureChannelFailure]
+            let detected: [SealDriverError.Code] = [.malformedResponse, .secureChannelFailure, .chipNotAuthenticated]
             for (operation, error) in outcome.errors {
                 let emptyLog = operation == "auditEntry" && error.statusWord == .referencedDataNotFound
                 #expect((detected + [.notConnected]).contains(error.code) || emptyLog, "\(shown): \(operation) threw \(error)")
@@ -177,7 +177,7 @@ struct HostileTokenTests {
     func seededMutation(seed: UInt64) async throws {
         let session = try await SimulatedTestToken.make()
         let hostile = HostileTransport(wrapping: session.transport, seed: seed, probability: 0.12)
-        let token = SealToken(transport: hostile)
+        let token = SealToken(transport: hostile, secureChannel: .testVendorRoot)
         var calls = 0
         var driverErrors = 0
         while hostile.exchanges < 5_000 {

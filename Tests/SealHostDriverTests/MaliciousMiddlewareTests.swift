@@ -167,7 +167,7 @@ struct MaliciousMiddlewareTests {
         let otherRoot = try Certificate(pemEncoded: Self.otherRootPEM())
         let token = SealToken(transport: session.transport, secureChannel: SecureChannelSettings(trustedVendorRoots: [otherRoot]))
         let error = await #expect(throws: SealDriverError.self) { try await token.connect() }
-        #expect(error?.code == .secureChannelFailure)
+        #expect(error?.code == .chipNotAuthenticated)
     }
 
     /// A self-signed root that is not the test vendor's.

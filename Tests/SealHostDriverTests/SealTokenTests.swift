@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SealHostDriver
 import SealProtocol
+import SealSimulatedToken
 import Testing
 import X509
 
@@ -94,7 +95,7 @@ struct SealTokenTests {
 
     @Test func connectToACardWithoutTheAppletFails() async throws {
         let transport = ScriptedTransport { _ in answer([], 0x6A82) }
-        let error = await #expect(throws: SealDriverError.self) { try await SealToken(transport: transport).connect() }
+        let error = await #expect(throws: SealDriverError.self) { try await SealToken(transport: transport, secureChannel: .testVendorRoot).connect() }
         #expect(error?.statusWord == .fileNotFound)
         #expect(error?.command == "SELECT")
     }
@@ -102,7 +103,7 @@ struct SealTokenTests {
     @Test func garbageATRIsAMalformedResponse() async throws {
         let transport = ScriptedTransport(atr: [0x12, 0x34], responses: [])
         await #expect(throws: SealDriverError(code: .malformedResponse, reason: "")) {
-            try await SealToken(transport: transport).connect()
+            try await SealToken(transport: transport, secureChannel: .testVendorRoot).connect()
         }
     }
 

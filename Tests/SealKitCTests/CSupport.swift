@@ -108,11 +108,14 @@ struct SimulatedToken: @unchecked Sendable {
         self.watermarkKey = key
     }
 
-    /// Opens the token through the driver, connected.
-    func open() throws(CallFailure) -> TokenPointer {
+    /// Opens the token through the driver, connected, authenticating the chip under `roots` (the
+    /// test vendor root by default; empty passes NULL and 0).
+    func open(roots: [UInt8] = Array(vendorRootPEM.utf8)) throws(CallFailure) -> TokenPointer {
         var error: OpaquePointer?
         var transport = self.transport
-        guard let token = sealkit_token_open_transport(&transport, &error) else {
+        let opened = roots.isEmpty ? sealkit_token_open_transport(&transport, nil, 0, &error)
+                                   : sealkit_token_open_transport(&transport, roots, roots.count, &error)
+        guard let token = opened else {
             throw takeError(error) ?? CallFailure(code: -1, message: "NULL without an error", statusWord: -1, triesRemaining: -1)
         }
         return TokenPointer(pointer: token)

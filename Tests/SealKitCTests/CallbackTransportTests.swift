@@ -69,7 +69,8 @@ private func withProbe(connectStatus: Int32? = nil, overstatesResponse: Bool = f
     var transport = "probe transport".withCString { probe.transport(name: strdup($0), withTransmit: withTransmit) }
     defer { free(UnsafeMutableRawPointer(mutating: transport.name)) }
     var error: OpaquePointer?
-    guard let token = sealkit_token_open_transport(&transport, &error) else {
+    let roots = Array(vendorRootPEM.utf8)
+    guard let token = sealkit_token_open_transport(&transport, roots, roots.count, &error) else {
         return (probe.calls, takeError(error), probe.reentrantCode)
     }
     try body(TokenPointer(pointer: token))

@@ -26,6 +26,8 @@ struct ErrorMappingTests {
         (.malformedRecord, SEALKIT_E_RECORD_INVALID),
         (.invalidTrustAnchors, SEALKIT_E_ROOTS_INVALID),
         (.fileUnreadable, SEALKIT_E_FILE_UNREADABLE),
+        (.chipNotAuthenticated, SEALKIT_E_CHIP_NOT_AUTHENTICATED),
+        (.secureChannelFailure, SEALKIT_E_SECURE_CHANNEL),
         (.issuerSigningFailed, SEALKIT_E_INTERNAL),
         (.stampInvalid, SEALKIT_E_INTERNAL),
     ])

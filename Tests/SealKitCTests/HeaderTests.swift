@@ -53,7 +53,7 @@ struct HeaderTests {
     @Test("every code of the header has its name, the numbers are unique, and unknown numbers say so")
     func codeNames() throws {
         let codes = try Self.headerCodes()
-        #expect(codes.count == 29)
+        #expect(codes.count == 31)
         #expect(Set(codes.map(\.value)).count == codes.count, "two codes share a number")
         for (name, value) in codes {
             #expect(String(cString: sealkit_code_name(value)) == name)
@@ -98,9 +98,9 @@ struct HeaderTests {
             #expect(sealkit_token_verify_pin(nil, "123456", nil) == SEALKIT_E_INVALID_ARGUMENT)
             #expect(throws: CallFailure.self) { try callString { sealkit_token_info(nil, $0) } }
             var error: OpaquePointer?
-            #expect(sealkit_token_open_usbip(nil, &error) == nil)
+            #expect(sealkit_token_open_usbip(nil, nil, 0, &error) == nil)
             #expect(takeError(error)?.message == "address is NULL")
-            #expect(sealkit_token_open_transport(nil, &error) == nil)
+            #expect(sealkit_token_open_transport(nil, nil, 0, &error) == nil)
             #expect(takeError(error)?.message == "transport is NULL")
         }
     }

@@ -20,7 +20,8 @@ struct TargetTests {
 
         let (info, record) = try await onCThread {
             var error: OpaquePointer?
-            guard let token = sealkit_token_open_usbip(address, &error) else {
+            let roots = Array(vendorRootPEM.utf8)
+            guard let token = sealkit_token_open_usbip(address, roots, roots.count, &error) else {
                 throw takeError(error) ?? CallFailure(code: -1, message: "?", statusWord: -1, triesRemaining: -1)
             }
             defer { sealkit_token_close(token) }
@@ -45,9 +46,9 @@ struct TargetTests {
         let failure = try await onCThread { () -> CallFailure? in
             var error: OpaquePointer?
             let token = switch kind {
-            case "usbip": sealkit_token_open_usbip(address, &error)
-            case "usb": sealkit_token_open_usb(address, &error)
-            default: sealkit_token_open_pcsc(address, 0, &error)
+            case "usbip": sealkit_token_open_usbip(address, nil, 0, &error)
+            case "usb": sealkit_token_open_usb(address, nil, 0, &error)
+            default: sealkit_token_open_pcsc(address, 0, nil, 0, &error)
             }
             sealkit_token_close(token)
             return takeError(error)
@@ -60,7 +61,7 @@ struct TargetTests {
     func unknownFlags() async throws {
         let failure = try await onCThread { () -> CallFailure? in
             var error: OpaquePointer?
-            #expect(sealkit_token_open_pcsc("Virtual PCD 00 00", 0x2, &error) == nil)
+            #expect(sealkit_token_open_pcsc("Virtual PCD 00 00", 0x2, nil, 0, &error) == nil)
             return takeError(error)
         }
         #expect(failure?.code == SEALKIT_E_INVALID_ARGUMENT)
@@ -72,7 +73,7 @@ struct TargetTests {
     func unknownReader() async throws {
         let failure = try await onCThread { () -> CallFailure? in
             var error: OpaquePointer?
-            #expect(sealkit_token_open_pcsc("no such reader", 0, &error) == nil)
+            #expect(sealkit_token_open_pcsc("no such reader", 0, nil, 0, &error) == nil)
             return takeError(error)
         }
         #expect(failure?.code == SEALKIT_E_TARGET_NOT_FOUND, "\(String(describing: failure))")

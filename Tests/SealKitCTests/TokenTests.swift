@@ -59,8 +59,8 @@ struct TokenTests {
             do throws(CallFailure) {
                 _ = try stamp(token)
                 return nil
-            } catch {
-                return error
+            } catch let failure as CallFailure {
+                return failure
             }
         }
         #expect(failure?.code == SEALKIT_E_NOT_AUTHORIZED)
@@ -204,5 +204,64 @@ struct TokenTests {
         try await onCThread { sealkit_token_close(token.pointer) }
         #expect(outcomes.flatMap(\.1) == [])
         #expect(outcomes.flatMap(\.0).sorted() == Array(1...16))
+    }
+}
+
+/// Issue 9: the C library authenticates the chip under the caller's vendor roots (SPEC §14.2)
+/// and refuses it by default.
+@Suite("libsealkit chip authentication", .timeLimit(.minutes(2)))
+struct ChipAuthenticationCTests {
+    /// A CA certificate that certified no chip: the test TSA's root of Fixtures/.
+    static var unrelatedRoot: [UInt8] {
+        get throws {
+            let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            return Array(try Data(contentsOf: repository.appendingPathComponent("Fixtures/test-tsa/root-cert.pem")))
+        }
+    }
+
+    @Test("no vendor roots (NULL, 0): SEALKIT_E_CHIP_NOT_AUTHENTICATED, and the caller's transport is released")
+    func noRootsIsRefused() async throws {
+        let failure = try await onCThread { () -> CallFailure? in
+            do {
+                let token = try SimulatedToken().open(roots: [])
+                sealkit_token_close(token.pointer)
+                return nil
+            } catch let failure as CallFailure {
+                return failure
+            }
+        }
+        #expect(failure?.code == SEALKIT_E_CHIP_NOT_AUTHENTICATED, "\(String(describing: failure))")
+        #expect(failure?.name == "SEALKIT_E_CHIP_NOT_AUTHENTICATED")
+        #expect(failure?.message.contains("vendor root") == true)
+    }
+
+    @Test("a chip certified under another root than the one given: SEALKIT_E_CHIP_NOT_AUTHENTICATED")
+    func anotherRootIsRefused() async throws {
+        let roots = try Self.unrelatedRoot
+        let failure = try await onCThread { () -> CallFailure? in
+            do {
+                let token = try SimulatedToken().open(roots: roots)
+                sealkit_token_close(token.pointer)
+                return nil
+            } catch let failure as CallFailure {
+                return failure
+            }
+        }
+        #expect(failure?.code == SEALKIT_E_CHIP_NOT_AUTHENTICATED, "\(String(describing: failure))")
+        #expect(failure?.message.contains("does not chain to a trusted vendor root") == true)
+    }
+
+    @Test("roots that hold no certificate: SEALKIT_E_ROOTS_INVALID before the token is touched")
+    func unusableRoots() async throws {
+        let failure = try await onCThread { () -> CallFailure? in
+            do {
+                let token = try SimulatedToken().open(roots: Array("not a certificate".utf8))
+                sealkit_token_close(token.pointer)
+                return nil
+            } catch let failure as CallFailure {
+                return failure
+            }
+        }
+        #expect(failure?.code == SEALKIT_E_ROOTS_INVALID, "\(String(describing: failure))")
     }
 }

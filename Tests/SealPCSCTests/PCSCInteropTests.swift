@@ -111,7 +111,7 @@ struct PCSCInteropTests {
     func stampThenRemoval() async throws {
         try await Self.withServedToken { state in
             let transport = PCSCTransport(readerName: Self.reader)
-            let token = SealToken(transport: transport)
+            let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
             try await token.connect()
             try await token.verifyPIN(TestCredentials.defaultPIN)
             let document = Array("Contract no. 42 through PC/SC\n".utf8)
@@ -147,7 +147,7 @@ struct PCSCInteropTests {
 
     @Test("a reader pcscd does not know surfaces as a SealDriverError through SealToken")
     func unknownReaderThroughTheToken() async {
-        let token = SealToken(transport: PCSCTransport(readerName: "No Such Reader 09 09"))
+        let token = SealToken(transport: PCSCTransport(readerName: "No Such Reader 09 09"), secureChannel: .testVendorRoot)
         let error = await #expect(throws: SealDriverError(code: .invalidArgument, reason: "")) { try await token.connect() }
         #expect((error?.underlyingError as? PCSCError)?.code == .readerNotFound, "\(String(describing: error))")
         #expect(error?.message.contains(Self.reader) == true, "\(String(describing: error))")
@@ -203,7 +203,9 @@ struct PCSCInteropTests {
                         for index in 0..<stampsPerLoop {
                             let process = Process()
                             process.executableURL = sealctl
-                            process.arguments = ["stamp", "--reader", Self.reader, "--document", document.path, "--pin", "123456",
+                            process.arguments = ["stamp", "--reader", Self.reader, "--vendor-root",
+                                                 Self.repositoryRoot.appendingPathComponent("Fixtures/test-vendor-ca/ca-cert.pem").path,
+                                                 "--document", document.path, "--pin", "123456",
                                                  "--json", "--out", state.appendingPathComponent("r-\(loop)-\(index).json").path]
                             let pipe = Pipe()
                             process.standardOutput = pipe

@@ -50,7 +50,7 @@ struct StampWithPINTests {
     /// channel and verifies in one transaction, and succeeds.
     @Test func anotherApplicationBetweenTransactionsCannotSplitVerifyAndStamp() async throws {
         let simulated = try await SimulatedTestToken.make()
-        let token = SealToken(transport: InterleavingTransport(simulated.transport))
+        let token = SealToken(transport: InterleavingTransport(simulated.transport), secureChannel: .testVendorRoot)
         try await token.connect()
         let document = Array("contended".utf8)
         let lost = await #expect(throws: SealDriverError.self) { try await token.verifyPIN(SimulatedTestToken.pin) }
@@ -91,7 +91,7 @@ struct StampWithPINTests {
         let nvm = try NonVolatileMemory(backing: FileBackingStore(url: state))
         try nvm.write(RecordID.signatureCounter.rawValue, [0xFF, 0xFF, 0xFF, 0xFF])
 
-        let token = SealToken(transport: try TokenStore.openToken(at: state))
+        let token = SealToken(transport: try TokenStore.openToken(at: state), secureChannel: .testVendorRoot)
         try await token.connect()
         let error = await #expect(throws: SealDriverError.self) {
             try await token.stamp(document: Array("late".utf8), metadata: Self.metadata, pin: TestCredentials.defaultPIN)

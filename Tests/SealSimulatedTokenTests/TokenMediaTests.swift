@@ -50,7 +50,7 @@ struct TokenMediaTests {
             try? FileManager.default.removeItem(at: directory)
         }
 
-        let token = SealToken(transport: try TokenStore.openToken(at: stateFile))
+        let token = SealToken(transport: try TokenStore.openToken(at: stateFile), secureChannel: .testVendorRoot)
         _ = try await token.connect()
         let info = try await token.info()
         #expect(info.lifecycle == .active)
@@ -76,7 +76,7 @@ struct TokenMediaTests {
         let (directory, stateFile) = try await Self.makeToken()
         defer { try? FileManager.default.removeItem(at: directory) }
         // Two stamps, then the counter record rolled back to 1 (as a restored old record would).
-        let token = SealToken(transport: try TokenStore.openToken(at: stateFile))
+        let token = SealToken(transport: try TokenStore.openToken(at: stateFile), secureChannel: .testVendorRoot)
         _ = try await token.connect()
         for index in 0..<2 {
             try await token.verifyPIN(TestCredentials.defaultPIN)  // PIN always (SPEC v2 §8.13): one VERIFY per STAMP

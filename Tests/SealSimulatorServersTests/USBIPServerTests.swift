@@ -388,7 +388,7 @@ struct USBIPServerSocketTests {
         let pipe = try await client.importDevice(busID: "1-1")
         #expect(pipe.reader.ccid?.maxCCIDMessageLength == 5_120)
         let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         _ = try await token.connect()
         let info = try await token.info()
         #expect(info.answerToReset == SealChip.answerToReset)
@@ -403,7 +403,7 @@ struct USBIPServerSocketTests {
         for _ in 0..<50 where !server.importedBusIDs().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         let again = try await client.importDevice(busID: "1-1")
         let secondTransport = CCIDTransport(pipe: again, description: again.reader)
-        let secondToken = SealToken(transport: secondTransport)
+        let secondToken = SealToken(transport: secondTransport, secureChannel: .testVendorRoot)
         _ = try await secondToken.connect()
         #expect(try await secondToken.chipID() == info.chipID)
         await secondTransport.close()
@@ -434,7 +434,7 @@ struct USBIPServerSocketTests {
         // client at a time).
         let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: server.port)).importDevice(busID: "1-1")
         let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         _ = try await token.connect()
         let served = try await token.info()
         #expect(served.lifecycle == .active)
@@ -447,7 +447,7 @@ struct USBIPServerSocketTests {
         // the host powers the new one on.
         await #expect(throws: SealDriverError.self) { _ = try await transport.transmit(SealCommand.getData(.chipID).encoded()) }
         await transport.disconnect()
-        let freshToken = SealToken(transport: transport)
+        let freshToken = SealToken(transport: transport, secureChannel: .testVendorRoot)
         _ = try await freshToken.connect()
         let fresh = try await freshToken.info()
         #expect(fresh.chipID == chipID)
@@ -471,7 +471,7 @@ struct USBIPServerSocketTests {
         #expect(throws: SimulatorError.self) { try control.freshToken(slot: 2) }
         // The fresh tokens lived in memory: the slot's state file still holds the served token.
         server.stop()
-        let reopened = SealToken(transport: try TokenStore.openToken(at: USBIPServer.stateFile(slot: 0, stateDirectory: directory)))
+        let reopened = SealToken(transport: try TokenStore.openToken(at: USBIPServer.stateFile(slot: 0, stateDirectory: directory)), secureChannel: .testVendorRoot)
         _ = try await reopened.connect()
         #expect(try await reopened.chipID() == served.chipID)
         await reopened.close()
@@ -486,7 +486,7 @@ struct USBIPServerSocketTests {
         let control = SimulatorControlClient(stateDirectory: directory, usbip: true)
         let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: server.port)).importDevice(busID: "1-1")
         let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         _ = try await token.connect()
         let tries = try #require(try await token.info().pinStatus?.pinTriesRemaining)
 

@@ -89,7 +89,7 @@ struct CCIDMutationTests {
                                     seed: seed, probability: 0.08)
         let transport = CCIDTransport(pipe: pipe, description: testCCIDDescriptor(maxMessageLength: 271),
                                       configuration: .init(replyTimeout: .milliseconds(50), commandTimeout: .seconds(2)))
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         var calls = 0
         var errors = 0
         let document = Array("CCID mutation test".utf8)

@@ -417,7 +417,7 @@ struct CCIDTransportTests {
         let card = try InProcessTransport(backing: backing)
         let pipe = EmulatedCCIDReader(card: card, packetSize: 64, chainPart: 100)
         let transport = CCIDTransport(pipe: pipe, description: testCCIDDescriptor(maxMessageLength: 271))
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         try await token.connect()
         let info = try await token.info()
         #expect(info.chipID == chipID)

@@ -83,7 +83,7 @@ struct CCIDTransportUSBIPTests {
         #expect(pipe.interface.descriptor.interfaceClass == 0x0B)
         #expect(pipe.reader.ccid != nil)
         let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         try await token.connect()
         let info = try await token.info()
         #expect(info.chipID.count == 16)
@@ -101,7 +101,7 @@ struct CCIDTransportUSBIPTests {
         var configuration = CCIDTransport.Configuration()
         configuration.replyTimeout = .seconds(2)
         let transport = CCIDTransport(pipe: pipe, description: pipe.reader, configuration: configuration)
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         try await token.connect()
         try await token.verifyPIN(TestCredentials.defaultPIN)
         let document = Array("Contract no. 7 over USB/IP\n".utf8)
@@ -127,7 +127,7 @@ struct CCIDTransportUSBIPTests {
         let simulator = try await SimulatedUSBIPServer()
         defer { simulator.stop() }
         let pipe = try await USBIPClient(address: simulator.address).importDevice()
-        let token = SealToken(transport: CCIDTransport(pipe: pipe, description: pipe.reader))
+        let token = SealToken(transport: CCIDTransport(pipe: pipe, description: pipe.reader), secureChannel: .testVendorRoot)
         try await token.connect()
         await token.close()
         let error = await #expect(throws: USBError.self) { try await pipe.write([0x65, 0, 0, 0, 0, 0, 0, 0, 0, 0]) }

@@ -45,7 +45,7 @@ struct USBIPHostileServerTests {
         let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: relay.port, busID: "1-1")).importDevice()
         let transport = CCIDTransport(pipe: pipe, description: pipe.reader,
                                       configuration: .init(replyTimeout: .milliseconds(500), commandTimeout: .seconds(1)))
-        let token = SealToken(transport: transport)
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         try await token.connect()
         #expect(try await token.chipID().count == 16)
 

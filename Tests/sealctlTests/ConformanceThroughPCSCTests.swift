@@ -59,7 +59,7 @@ struct ConformanceThroughPCSCTests {
         let (underTest, fresh) = ("Virtual PCD 35965 00 00", "Virtual PCD 35965 00 01")
         try await Self.waitForCards([underTest, fresh], sandbox: sandbox)
         let result = try await sandbox.run([
-            "conformance", "--reader", underTest, "--simulator-control", simulator.state,
+            "conformance", "--reader", underTest, "--vendor-root", Sandbox.vendorRoot, "--simulator-control", simulator.state,
             "--fresh-slot", "1", "--fresh-reader", fresh, "--json", "-",
         ], timeout: .seconds(1_200))
         let report = try #require(try JSONSerialization.jsonObject(with: result.standardOutput) as? [String: Any], "\(result)")
@@ -83,7 +83,7 @@ struct ConformanceThroughPCSCTests {
         let reports = sandbox.path("tray")
         let result = try await sandbox.run([
             "conformance", "--all-readers", "--readers-matching", "Virtual PCD 35967", "--report-dir", reports,
-            "--issuer-key", Sandbox.issuerKey,
+            "--issuer-key", Sandbox.issuerKey, "--vendor-root", Sandbox.vendorRoot,
         ], timeout: .seconds(900))
         #expect(result.status == 0, "\(result)")
 

@@ -78,7 +78,7 @@ struct ConformanceThroughUSBIPTests {
 
         let started = ContinuousClock.now
         let result = try await sandbox.run([
-            "conformance", "--usbip", "127.0.0.1:\(simulator.port)/1-1", "--simulator-control", simulator.state,
+            "conformance", "--usbip", "127.0.0.1:\(simulator.port)/1-1", "--vendor-root", Sandbox.vendorRoot, "--simulator-control", simulator.state,
             "--fresh-slot", "1", "--json", "-",
         ], timeout: .seconds(1_200))
         let elapsed = ContinuousClock.now - started
@@ -106,7 +106,7 @@ struct ConformanceThroughUSBIPTests {
         defer { simulator.stop() }
         _ = try await simulator.waitUntilServing(sandbox: sandbox)
         let result = try await sandbox.run([
-            "conformance", "--usbip", "127.0.0.1:\(simulator.port)/1-1", "--simulator-control", simulator.state, "--fresh-slot", "0",
+            "conformance", "--usbip", "127.0.0.1:\(simulator.port)/1-1", "--vendor-root", Sandbox.vendorRoot, "--simulator-control", simulator.state, "--fresh-slot", "0",
         ])
         #expect(result.status == 1, "\(result)")
         #expect(result.stderrLines.count == 1, "\(result)")

@@ -92,7 +92,7 @@ struct VersionAndUsageTests {
     /// 75 (EX_TEMPFAIL) when the token cannot be reached: nothing listens on the USB/IP port.
     @Test func unreachableTokenExits75() async throws {
         let sandbox = try Sandbox()
-        let result = try await sandbox.run(["info", "--usbip", "127.0.0.1:9"])
+        let result = try await sandbox.run(["info", "--usbip", "127.0.0.1:9", "--vendor-root", Sandbox.vendorRoot])
         #expect(result.status == 75, "\(result)")
         #expect(result.stderrLines.count == 1)
     }

@@ -7,7 +7,7 @@ package enum CommandFormatter {
     ///
     /// - A command whose CLA already has the chaining bit set is a part the caller manages: it is
     ///   sent unchanged.
-    /// - Ne is promoted from 256 to 65 536 when the configuration allows (``APDUPipelineConfiguration/promoteExpectedLength``)
+    /// - Ne is promoted from 256 to 65 536 — or the smaller ``APDUPipelineConfiguration/maxResponseLength`` — when the configuration allows (``APDUPipelineConfiguration/promoteExpectedLength``)
     ///   and `promoteExpectedLength` is `true`, and capped at 256 when extended length is unavailable
     ///   (unless the caller set `forceExtended`).
     /// - Intermediate chain parts carry no Le; the last part carries Ne.
@@ -33,7 +33,11 @@ package enum CommandFormatter {
         var ne = command.ne
         if let value = ne {
             if configuration.extendedLength {
-                if promoteExpectedLength, configuration.promoteExpectedLength, value == 256 { ne = 65_536 }
+                // Never more than the token can produce (its reported maximum response, SPEC §3.5):
+                // a Java Card applet cannot express an Ne above 32767.
+                if promoteExpectedLength, configuration.promoteExpectedLength, value == 256 {
+                    ne = max(256, min(65_536, configuration.maxResponseLength))
+                }
             } else if !command.forceExtended, value > 256 {
                 ne = 256
             }

@@ -33,7 +33,7 @@ extension SealToken {
             throw SealDriverError(code: .secureChannelFailure, reason: "the token has no key-agreement certificate (not a protocol v2 chip)")
         }
         let cardKey = try await SecureChannelCertificate.keyAgreementKey(certificateDER: certificate,
-                                                                          trustedRoots: secureChannelSettings.trustedVendorRoots)
+                                                                          settings: secureChannelSettings)
         var staticSecret: [UInt8]?
         if let issuerKeyAgreement {
             do {
@@ -68,9 +68,23 @@ extension SealToken {
             }
             return try await pipeline.send(command)
         }
+        // SPEC §3.5: the chip's command limit counts the wrapped bytes. Refused before wrapping,
+        // so that the two sides' counters stay in step and the channel stays open.
+        let wrappedLength = SCP03SecureMessaging.wrappedLength(plainLength: command.data.count)
+        if let limit = pipeline.configuration.maxCommandData, wrappedLength > limit {
+            throw SealDriverError(code: .commandTooLong,
+                                  reason: "\(wrappedLength) data bytes once wrapped, the token accepts at most \(limit)",
+                                  command: APDUTraceDecoder.instructionName(cla: command.cla, ins: command.ins))
+        }
         do {
-            let wrapped = try open.session.wrapCommand(command)
+            var wrapped = try open.session.wrapCommand(command)
             channel = open
+            if !pipeline.configuration.extendedLength && !command.forceExtended {
+                // SPEC §3.5: to a chip without extended length the wrapped command goes as short
+                // APDUs (chained when longer than 255 bytes, §14.4) with Le 00.
+                wrapped.forceExtended = false
+                if let ne = wrapped.ne, ne > 256 { wrapped.ne = 256 }
+            }
             traceUnwrapped(.command, command)
             let answer = try await pipeline.send(wrapped)
             if answer.statusWord == .secureMessagingDataIncorrect || answer.statusWord == .secureMessagingDataMissing

@@ -6,10 +6,10 @@ import X509
 
 /// The chip's key-agreement certificate (SPEC §14.2): the checks the host makes before it
 /// trusts PK.SD.ECKA.
-enum SecureChannelCertificate {
-    /// Parses the certificate, requires key usage keyAgreement and a P-256 key, and — when roots
-    /// are given — a valid chain to one of them now.
-    static func keyAgreementKey(certificateDER: [UInt8], trustedRoots: [Certificate]) async throws -> P256.KeyAgreement.PublicKey {
+package enum SecureChannelCertificate {
+    /// Parses the certificate, requires key usage keyAgreement and a P-256 key, and a valid chain
+    /// now to one of the settings' roots — or, with no roots, the settings' explicit opt-out.
+    package static func keyAgreementKey(certificateDER: [UInt8], settings: SecureChannelSettings) async throws -> P256.KeyAgreement.PublicKey {
         let certificate: Certificate
         do {
             certificate = try Certificate(derEncoded: certificateDER)
@@ -23,15 +23,21 @@ enum SecureChannelCertificate {
               let key = try? P256.KeyAgreement.PublicKey(x963Representation: signingKey.x963Representation) else {
             throw SealDriverError(code: .secureChannelFailure, reason: "the key-agreement certificate does not hold a P-256 key")
         }
-        if !trustedRoots.isEmpty {
-            var verifier = Verifier(rootCertificates: CertificateStore(trustedRoots)) {
-                RFC5280Policy()
+        let trustedRoots = settings.trustedVendorRoots
+        guard !trustedRoots.isEmpty else {
+            guard settings.allowsUnauthenticatedChip else {
+                throw SealDriverError(code: .chipNotAuthenticated,
+                                      reason: "no trusted vendor root was given to check the chip's key-agreement certificate against")
             }
-            if case .couldNotValidate(let failures) = await verifier.validate(leaf: certificate, intermediates: CertificateStore()) {
-                let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
-                throw SealDriverError(code: .secureChannelFailure,
-                                      reason: "the key-agreement certificate does not chain to a trusted vendor root: \(reasons)")
-            }
+            return key
+        }
+        var verifier = Verifier(rootCertificates: CertificateStore(trustedRoots)) {
+            RFC5280Policy()
+        }
+        if case .couldNotValidate(let failures) = await verifier.validate(leaf: certificate, intermediates: CertificateStore()) {
+            let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
+            throw SealDriverError(code: .chipNotAuthenticated,
+                                  reason: "the key-agreement certificate does not chain to a trusted vendor root: \(reasons)")
         }
         return key
     }

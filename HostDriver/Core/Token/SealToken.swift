@@ -4,7 +4,8 @@ import SealProtocol
 /// The high-level API of a seal token over any ``CardTransport``.
 ///
 /// ```swift
-/// let token = SealToken(transport: transport)
+/// let vendorRoot = try Certificate(pemEncoded: vendorRootPEM)  // the chip vendor's CA
+/// let token = SealToken(transport: transport, secureChannel: SecureChannelSettings(trustedVendorRoots: [vendorRoot]))
 /// try await token.connect()
 /// try await token.verifyPIN("123456")
 /// let record = try await token.stamp(documentAt: pdfURL, metadata: StampMetadata(time: now))
@@ -79,7 +80,10 @@ public actor SealToken {
     ///   - trace: Receives every APDU (`sealctl --trace`); inside the secure channel, both the
     ///     wrapped APDUs on the wire and the unwrapped ones.
     ///   - secureChannel: Whether to open the holder's secure channel at connect (by default) and
-    ///     the vendor roots its certificate must chain to.
+    ///     the vendor roots the chip's key-agreement certificate must chain to. The default names
+    ///     no root, so ``connect()`` refuses every chip with
+    ///     ``SealDriverError/Code-swift.struct/chipNotAuthenticated``: pass the vendor's root (or,
+    ///     in tests against chips with no vendor certificate, ``SecureChannelSettings/unauthenticatedChip``).
     public init(transport: any CardTransport, configuration: APDUPipelineConfiguration = .init(),
                 logger: Logger = Logger(label: "sealkit.token"), trace: APDUTraceHandler? = nil,
                 secureChannel: SecureChannelSettings = .init()) {
@@ -338,8 +342,11 @@ public actor SealToken {
         let chaining = capabilities.features.contains(.commandChaining)
         configuration.extendedLength = atrDeclares ? configuration.extendedLength && extended : extended
         configuration.commandChaining = atrDeclares ? configuration.commandChaining && chaining : chaining
+        // SPEC §3.5: send within the chip's limits — command data (a whole chain, wrapped bytes
+        // included) and the response length it can produce, which also bounds a promoted Le.
         configuration.maxCommandData = Int(capabilities.maxCommandData)
         configuration.maxExtendedCommandData = min(configuration.maxExtendedCommandData, Int(capabilities.maxCommandData))
+        configuration.maxResponseLength = min(baseConfiguration.maxResponseLength, Int(capabilities.maxResponseData))
         pipeline.configuration = configuration
         return capabilities
     }

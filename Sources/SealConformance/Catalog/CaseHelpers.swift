@@ -13,6 +13,14 @@ func apdu(_ text: String) -> [UInt8] {
     return bytes
 }
 
+/// A response whose rest waits for GET RESPONSE (§3.3 rule 3).
+struct PendingResponse {
+    /// The answer that left data pending: its first bytes and `61xx`.
+    let answer: CardExchange
+    /// The bytes still pending, in order.
+    let pending: [UInt8]
+}
+
 extension ConformanceContext {
     /// SELECTs the applet on the token under test and returns it.
     @discardableResult
@@ -112,10 +120,24 @@ extension ConformanceCard {
         try expectSW(try await pinState(), .success, "\(what): VERIFY without data (PIN verified)")
     }
 
-    /// Starts a response with pending data: GET DATA chip ID with an extended Le of 4 (§3.3 rule 3).
-    func startPendingResponse() async throws -> CardExchange {
+    /// Starts a response with pending data (§3.3 rule 3) and returns the answer (4 bytes and
+    /// `61xx`) with the bytes still pending: GET DATA chip ID with an extended Le of 4 — or, on a
+    /// chip without extended length (§3.5), SELECT with a short Le of 4, a state-changing command
+    /// whose FCI is split rather than answered `6Cxx`.
+    func startPendingResponse() async throws -> PendingResponse {
+        guard offersExtendedLength else {
+            let fci = try await exchange(SealCommand.select())
+            try expectSW(fci, .success, "SELECT P2 00")
+            let answer = try await send(CommandAPDU(cla: 0, ins: SealInstruction.select.rawValue, p1: 0x04, p2: 0x00, data: SealApplet.aid, ne: 4))
+            let pending = Array(fci.data.dropFirst(4))
+            try expectSW(answer, .bytesRemaining(pending.count), "SELECT with short Le 4 must return 4 FCI bytes and 61xx")
+            try expectBytes(answer.data, Array(fci.data.prefix(4)), "first 4 FCI bytes")
+            return PendingResponse(answer: answer, pending: pending)
+        }
+        let chipID = try await chipID()  // read first: any command after the next discards the pending data
         let answer = try await send(CommandAPDU(cla: 0, ins: 0xCA, p1: 0x01, p2: 0x01, ne: 4, forceExtended: true))
         try expectSW(answer, StatusWord(sw1: 0x61, sw2: 12), "GET DATA 0101 with extended Le 4 must return 4 bytes and 610C")
-        return answer
+        try expectBytes(answer.data, Array(chipID.prefix(4)), "first 4 chip ID bytes")
+        return PendingResponse(answer: answer, pending: Array(chipID.dropFirst(4)))
     }
 }

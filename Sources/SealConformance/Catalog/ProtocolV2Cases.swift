@@ -87,7 +87,7 @@ extension ConformanceCatalog {
                  .optional, consumes: .init(stamps: 1)) { ctx in
             guard !ctx.vendorRoots.isEmpty else { throw ConformanceSkip("no vendor root certificates configured") }
             let document = Array("SealKit conformance document \(UUID().uuidString)".utf8)
-            let record = try await stampWithDriver(ctx.card.transport, pin: ctx.pin, document: document)
+            let record = try await stampWithDriver(ctx.card.transport, chipTrust: ctx.card.chipTrust, pin: ctx.pin, document: document)
             try expectEqual(record.metadata.documentName, "Conformance contract.pdf", "document name in the record")
             let verifier = StampVerifier(trustedRoots: ctx.vendorRoots)
             let report = await verifier.verify(record, document: document)

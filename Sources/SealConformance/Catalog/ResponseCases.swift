@@ -10,9 +10,27 @@ extension ConformanceCatalog {
         var list = CaseList("GR")
         list.add(1, "§3.3", "61xx and a GET RESPONSE loop reassemble the device certificate") { ctx in
             let card = try await ctx.selected()
-            let whole = try await card.send(apdu("00 CA 01 06 00 00 00"))
-            try expectSW(whole, .success, "GET DATA 0106 with extended Le 0000")
-            var answer = try await card.send(apdu("00 CA 01 06 00 00 10"))
+            // Without extended length (§3.5) the whole certificate comes through the driver-free
+            // follower of the suite (Le 00 and GET RESPONSE), and the loop starts from a short Le 00.
+            let extended = await card.offersExtendedLength
+            let whole = extended ? try await card.send(apdu("00 CA 01 06 00 00 00")) : try await card.exchange(SealCommand.getData(.deviceCertificate))
+            try expectSW(whole, .success, "GET DATA 0106 (whole)")
+            var answer = try await card.send(extended ? apdu("00 CA 01 06 00 00 10") : apdu("00 CA 01 06 00"))
+            guard extended else {
+                var data = answer.data
+                var rounds = 0
+                while let remaining = answer.sw.bytesRemaining {
+                    let expected = whole.data.count - data.count
+                    try expectEqual(remaining, expected >= 256 ? 256 : expected, "61xx announced after \(data.count) bytes")
+                    answer = try await card.send(SealCommand.getResponse(ne: 16))
+                    data += answer.data
+                    rounds += 1
+                    try expect(rounds < 300, "GET RESPONSE loop does not end")
+                }
+                try expectSW(answer, .success, "last GET RESPONSE")
+                try expectBytes(data, whole.data, "reassembled certificate")
+                return
+            }
             var data = answer.data
             try expectEqual(answer.data.count, min(16, whole.data.count), "bytes returned for extended Le 16")
             var rounds = 0
@@ -29,20 +47,22 @@ extension ConformanceCatalog {
         }
         list.add(2, "§8.2", "GET RESPONSE returns min(Le, pending) bytes and 61xx for the rest") { ctx in
             let card = try await ctx.selected()
-            _ = try await card.startPendingResponse()
+            let started = try await card.startPendingResponse()
+            let pending = started.pending.count
             let part = try await card.send(SealCommand.getResponse(ne: 5))
-            try expectSW(part, StatusWord(sw1: 0x61, sw2: 7), "GET RESPONSE Le 5 with 12 bytes pending")
+            try expectSW(part, .bytesRemaining(pending - 5), "GET RESPONSE Le 5 with \(pending) bytes pending")
             try expectEqual(part.data.count, 5, "bytes returned")
             let rest = try await card.send(SealCommand.getResponse(ne: 100))
-            try expectSW(rest, .success, "GET RESPONSE Le 100 with 7 bytes pending")
-            try expectEqual(rest.data.count, 7, "bytes returned")
-            try expectBytes(Array(try await card.chipID().dropFirst(4)), part.data + rest.data, "chip ID bytes 4…15 via GET RESPONSE")
+            try expectSW(rest, .success, "GET RESPONSE Le 100 with \(pending - 5) bytes pending")
+            try expectEqual(rest.data.count, pending - 5, "bytes returned")
+            try expectBytes(started.pending, part.data + rest.data, "the pending bytes via GET RESPONSE")
         }
         list.add(3, "§8.2", "GET RESPONSE with nothing pending is answered 6985") { ctx in
             let card = try await ctx.selected()
             try expectSW(try await card.send(SealCommand.getResponse(ne: 16)), .conditionsOfUseNotSatisfied, "GET RESPONSE after SELECT")
-            _ = try await card.startPendingResponse()
-            try expectSW(try await card.send(SealCommand.getResponse(ne: 12)), .success, "GET RESPONSE of the 12 pending bytes")
+            let started = try await card.startPendingResponse()
+            try expectSW(try await card.send(SealCommand.getResponse(ne: started.pending.count)), .success,
+                         "GET RESPONSE of the \(started.pending.count) pending bytes")
             try expectSW(try await card.send(SealCommand.getResponse(ne: 16)), .conditionsOfUseNotSatisfied, "GET RESPONSE once everything was fetched")
         }
         list.add(4, "§3.3", "Pending response data is discarded by any other command") { ctx in
@@ -87,10 +107,15 @@ extension ConformanceCatalog {
             try expectSW(rest, .success, "GET RESPONSE after SELECT")
             try expectBytes(part.data + rest.data, full.data, "reassembled FCI")
         }
-        list.add(9, "§3.3", "A read-only command with a too-small extended Le gets 61xx, not 6Cxx") { ctx in
+        list.add(9, "§3.3", "A read-only command with a too-small extended Le gets 61xx, not 6Cxx (without extended length: 6700)") { ctx in
             let card = try await ctx.selected()
-            let answer = try await card.startPendingResponse()
-            try expectBytes(answer.data, Array(try await card.chipID().prefix(4)), "first 4 chip ID bytes")
+            guard await card.offersExtendedLength else {
+                // §3.5: a chip without extended length refuses the extended form itself.
+                try expectSW(try await card.send(CommandAPDU(cla: 0, ins: 0xCA, p1: 0x01, p2: 0x01, ne: 4, forceExtended: true)),
+                             .wrongLength, "GET DATA 0101 with extended Le 4 on a chip without extended length")
+                return
+            }
+            _ = try await card.startPendingResponse()  // checks 4 chip ID bytes and 610C
         }
         list.add(10, "§3.3", "A read-only response over 256 bytes with a short Le gets 61xx, not 6Cxx") { ctx in
             let card = try await ctx.selected()
@@ -98,6 +123,18 @@ extension ConformanceCatalog {
             let answer = try await card.send([0x80, 0x58, 0x00, 0x00, 0x20] + nonce + [0x0A])
             try expect(answer.sw.bytesRemaining != nil, "GET ATTESTATION (32-byte nonce, > 256-byte response) Le 0A: expected 61xx, got \(swText(answer.sw))")
             try expectEqual(answer.data.count, 10, "bytes returned for Le 0A")
+        }
+        list.add(11, "§3.3", "GET ATTESTATION, whose ECDSA signature length varies, is never answered 6Cxx: a short Le gets 61xx") { ctx in
+            let card = try await ctx.selected()
+            for le: UInt8 in [0x01, 0x48, 0xFF] {
+                let answer = try await card.send([0x80, 0x58, 0x00, 0x00, le])
+                try expect(answer.sw.exactLength == nil, "GET ATTESTATION without nonce, Le \(hexString([le])): 6Cxx is not allowed (§3.3 rule 2), got \(swText(answer.sw))")
+                try expect(answer.sw.bytesRemaining != nil, "GET ATTESTATION without nonce, Le \(hexString([le])): expected 61xx, got \(swText(answer.sw))")
+                try expectEqual(answer.data.count, Int(le), "bytes returned for Le \(hexString([le]))")
+                let rest = try await card.exchange(SealCommand.getResponse(ne: answer.sw.bytesRemaining ?? 0))
+                try expectSW(rest, .success, "GET RESPONSE of the rest")
+                _ = try decodeAttestation(answer.data + rest.data)
+            }
         }
         return list.cases
     }
@@ -157,20 +194,33 @@ extension ConformanceCatalog {
             let card = try await ctx.selected()
             try expectSW(try await card.send(apdu("10 84 00 00 10")), .commandChainingNotSupported, "GET CHALLENGE with CLA 10")
         }
-        list.add(9, "§3.4", "A chain over 4096 bytes is answered 6700 and discarded") { ctx in
+        list.add(9, "§3.4", "A chain over the reported maximum command data is answered 6700 and discarded") { ctx in
             let card = try await ctx.selected()
-            let part = [UInt8](repeating: 0x41, count: 2000)
-            try expectSW(try await card.send(CommandAPDU(cla: 0x90, ins: 0x54, p1: 0, p2: 0, data: part)), .success, "chain part 1 (2000 bytes)")
-            try expectSW(try await card.send(CommandAPDU(cla: 0x90, ins: 0x54, p1: 0, p2: 0, data: part)), .success, "chain part 2 (4000 bytes)")
-            let last = try await card.send(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x41, count: 200)))
-            try expectSW(last, .wrongLength, "chain part 3 (4200 bytes in total)")
+            let capabilities = try await card.reportedCapabilities()
+            let limit = Int(capabilities.maxCommandData)
+            // Parts the chip can take in one APDU: 2000 bytes in extended form, 250 in short form.
+            let partSize = capabilities.features.contains(.extendedLength) ? min(2000, limit) : 250
+            var sent = 0
+            var number = 0
+            while sent + partSize <= limit {
+                number += 1
+                try expectSW(try await card.send(CommandAPDU(cla: 0x90, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x41, count: partSize))),
+                             .success, "chain part \(number) (\(sent + partSize) of \(limit) bytes)")
+                sent += partSize
+            }
+            let overflow = min(200, partSize)
+            let last = try await card.send(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x41, count: overflow)))
+            try expectSW(last, .wrongLength, "last chain part (\(sent + overflow) bytes in total, the chip reports \(limit))")
             try expectSW(try await card.send(apdu("00 CA 01 01 10")), .success, "GET DATA after the discarded chain")
         }
-        list.add(10, "§3.4", "A chain of exactly 4096 bytes passes the length check") { ctx in
+        list.add(10, "§3.4", "A chain of exactly the reported maximum command data passes the length check") { ctx in
             let card = try await ctx.selected()
-            let result = try await card.sendChain(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x41, count: 4096), partSize: 1024, ne: nil)
+            let capabilities = try await card.reportedCapabilities()
+            let limit = Int(capabilities.maxCommandData)
+            let partSize = capabilities.features.contains(.extendedLength) ? 1024 : 255
+            let result = try await card.sendChain(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x41, count: limit), partSize: partSize, ne: nil)
             for part in result.intermediate { try expectSuccessNoData(part, "intermediate part") }
-            try expectSW(result.final, .securityStatusNotSatisfied, "4096-byte chained STAMP without PIN (length accepted, then 6982)")
+            try expectSW(result.final, .securityStatusNotSatisfied, "\(limit)-byte chained STAMP without PIN (length accepted, then 6982)")
         }
         list.add(11, "§3.4", "Short and extended chain parts may be mixed") { ctx in
             // VERIFY travels wrapped (SPEC §14.6); the wrapped command is what is chained (§14.4).
@@ -178,6 +228,16 @@ extension ConformanceCatalog {
             let wrapped = try await card.wrappedForChain(SealCommand.verify(pin: ctx.pin))
             try expectSuccessNoData(try await card.send([wrapped.cla | 0x10, 0x20, 0x00, 0x81, 0x08] + wrapped.data.prefix(8)), "short first part")
             let rest = Array(wrapped.data.dropFirst(8))
+            guard await card.offersExtendedLength else {
+                // §3.5: without extended length the extended part is refused as malformed (§5
+                // step 1), which leaves the open chain as it was: a short last part completes it.
+                let refused = try await card.send([wrapped.cla, 0x20, 0x00, 0x81, 0x00, 0x00, UInt8(rest.count)] + rest + [0x00, 0x00])
+                try expectSW(refused, .wrongLength, "extended last part on a chip without extended length")
+                let last = try await card.send([wrapped.cla, 0x20, 0x00, 0x81, UInt8(rest.count)] + rest + [0x00])
+                try expectSuccessNoData(try await card.unwrap(last), "short last part after the refused extended one")
+                try await card.expectVerified("after the chain")
+                return
+            }
             let last = try await card.send([wrapped.cla, 0x20, 0x00, 0x81, 0x00, 0x00, UInt8(rest.count)] + rest + [0x00, 0x00])
             try expectSuccessNoData(try await card.unwrap(last), "extended last part")
             try await card.expectVerified("after the mixed chain")
@@ -245,9 +305,12 @@ extension ConformanceCatalog {
             try expectEqual(bytes.count, 21, "GET DATA 0105 length")
             let caps = try expectDecodes("capabilities") { try SealCapabilities(decoding: bytes) }
             try expectBytes(caps.specVersion, [0x02, 0x00], "spec version")
-            try expectEqual(caps.maxCommandData, 0x1000, "maximum command data")
-            try expectEqual(caps.maxResponseData, 0x10000, "maximum response data")
-            try expect(caps.features.contains([.commandChaining, .extendedLength]), "features \(caps.features.rawValue) lack chaining or extended length")
+            // §3.5: the chip reports its real limits, at least the minimums.
+            try expect(caps.sizeViolations.isEmpty, "capabilities break §3.5: \(caps.sizeViolations.joined(separator: "; "))")
+            try expect(caps.features.contains(.commandChaining), "features \(caps.features.rawValue) lack command chaining")
+            let atr = try expectDecodes("ATR") { try AnswerToReset(bytes: ctx.atr) }
+            try expectEqual(atr.supportsExtendedLength, caps.features.contains(.extendedLength),
+                            "the ATR's extended-length bit against the capabilities' feature bit 1")
             try expect(caps.auditLogCapacity >= 64, "audit log capacity \(caps.auditLogCapacity) is below 64")
         }
         list.add(6, "§12", "Device certificate is X.509 v3 with a P-256 key and ECDSA-with-SHA256") { ctx in

@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import SealHostDriver
 import SealProtocol
@@ -120,6 +121,49 @@ extension ConformanceCatalog {
             try expectSW(plain, .success, "the device certificate through the channel")
             try expect(plain.data.first == 0x30, "a DER certificate")
         }
+        list.add(12, "§14.2", "The key-agreement certificate chains to a trusted vendor root; a host trusting only another root refuses the chip before the key agreement") { ctx in
+            guard !ctx.vendorRoots.isEmpty else {
+                throw ConformanceSkip("no vendor root certificates configured: the chip cannot be authenticated")
+            }
+            let card = try await ctx.selected()
+            let answer = try await card.exchange(SealCommand.getData(.keyAgreementCertificate))
+            try expectSW(answer, .success, "GET DATA 0120")
+            do {
+                _ = try await SecureChannelCertificate.keyAgreementKey(certificateDER: answer.data,
+                                                                      settings: SecureChannelSettings(trustedVendorRoots: ctx.vendorRoots))
+            } catch let error as SealDriverError {
+                throw ConformanceFailure("the key-agreement certificate does not authenticate under the \(ctx.vendorRoots.count) vendor root(s): \(error.reason)")
+            }
+            // The driver, trusting only a root that certified nothing on this chip, must refuse it
+            // with its typed error before it sends a key agreement.
+            let stranger = SealToken(transport: card.transport, secureChannel: SecureChannelSettings(trustedVendorRoots: [try unrelatedRoot()]))
+            var refusal: SealDriverError?
+            do {
+                try await stranger.connect()
+            } catch let error as SealDriverError {
+                refusal = error
+            }
+            await stranger.disconnect()
+            try await card.connectAndSelect()
+            try expect(refusal?.code == .chipNotAuthenticated,
+                       "a host trusting an unrelated root must refuse the chip with chipNotAuthenticated, got \(refusal.map { "\($0.code)" } ?? "a connected token")")
+        }
         return list.cases
+    }
+
+    /// A self-signed CA certificate of a fresh key: a vendor root that certified no chip.
+    private static func unrelatedRoot() throws -> Certificate {
+        let key = P256.Signing.PrivateKey()
+        let name = try DistinguishedName { CommonName("SealKit conformance: an unrelated vendor root") }
+        let now = Date()
+        return try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(3600),
+            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(keyCertSign: true))
+            },
+            issuerPrivateKey: .init(key))
     }
 }

@@ -411,8 +411,15 @@ extension ConformanceCatalog {
         }
         list.add(2, "§8.3", "GET CHALLENGE with a wrong Le is answered 6C10") { ctx in
             let card = try await ctx.selected()
-            try await card.expectAll([("00 84 00 00 08", StatusWord(sw1: 0x6C, sw2: 0x10)), ("00 84 00 00 20", StatusWord(sw1: 0x6C, sw2: 0x10)),
-                                      ("00 84 00 00 00 00 0F", StatusWord(sw1: 0x6C, sw2: 0x10))], "GET CHALLENGE with Le ≠ 10")
+            try await card.expectAll([("00 84 00 00 08", StatusWord(sw1: 0x6C, sw2: 0x10)), ("00 84 00 00 20", StatusWord(sw1: 0x6C, sw2: 0x10))],
+                                     "GET CHALLENGE with Le ≠ 10")
+            guard await card.offersExtendedLength else {
+                // §3.5: a chip without extended length refuses the extended forms as malformed.
+                try await card.expectAll([("00 84 00 00 00 00 0F", .wrongLength), ("00 84 00 00 00 01 00", .wrongLength)],
+                                         "GET CHALLENGE with an extended Le on a chip without extended length")
+                return
+            }
+            try await card.expectAll([("00 84 00 00 00 00 0F", StatusWord(sw1: 0x6C, sw2: 0x10))], "GET CHALLENGE with extended Le 000F")
             let extended = try await card.send(apdu("00 84 00 00 00 01 00"))
             try expectSW(extended, .success, "GET CHALLENGE with extended Le 0100")
             try expectEqual(extended.data.count, 16, "challenge length")

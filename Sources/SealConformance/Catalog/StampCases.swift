@@ -127,7 +127,7 @@ extension ConformanceCatalog {
         list.add(17, "§8.13", "A stamp record verifies with StampVerifier and fails for a changed document", .optional, consumes: .init(stamps: 1)) { ctx in
             guard !ctx.vendorRoots.isEmpty else { throw ConformanceSkip("no vendor root certificates configured") }
             let document = Array("SealKit conformance document \(UUID().uuidString)".utf8)
-            let record = try await stampWithDriver(ctx.card.transport, pin: ctx.pin, document: document)
+            let record = try await stampWithDriver(ctx.card.transport, chipTrust: ctx.card.chipTrust, pin: ctx.pin, document: document)
             try await checkRecord(record, document: document, roots: ctx.vendorRoots)
         }
         protocolV2StampCases(&list)
@@ -211,7 +211,7 @@ extension ConformanceCatalog {
             let metadata = SuiteData.metadata()
             let request = try StampRequest(documentDigest: digest, metadata: metadata)
             _ = try await card.send(SealCommand.stamp(request)) // the response is "lost"
-            let record = try await recoverWithDriver(card.transport, digest: digest, metadata: metadata)
+            let record = try await recoverWithDriver(card.transport, chipTrust: card.chipTrust, digest: digest, metadata: metadata)
             try expectEqual(record.counter, before + 1, "recovered counter")
             try expectBytes(record.documentDigest, digest, "recovered document digest")
             try await card.connectAndSelect()

@@ -22,17 +22,19 @@ extension ConformanceCatalog {
             let caps = try expectValue(atr.cardCapabilities, "ATR has no card-capabilities compact TLV (category 80, tag 7)")
             try expect(caps.third & 0x80 != 0, "card capabilities third byte \(hexString([caps.third])): bit b8 (chaining) is clear")
         }
-        list.add(4, "§2.2", "ATR card capabilities announce extended Lc/Le (b7 of the third byte)") { ctx in
+        list.add(4, "§2.2", "ATR card capabilities announce extended Lc/Le (b7 of the third byte) exactly when the chip offers it") { ctx in
             let atr = try expectDecodes("ATR") { try AnswerToReset(bytes: ctx.atr) }
             let caps = try expectValue(atr.cardCapabilities, "ATR has no card-capabilities compact TLV (category 80, tag 7)")
-            try expect(caps.third & 0x40 != 0, "card capabilities third byte \(hexString([caps.third])): bit b7 (extended length) is clear")
+            let offered = try await ctx.selected().reportedCapabilities().features.contains(.extendedLength)
+            try expect((caps.third & 0x40 != 0) == offered,
+                       "card capabilities third byte \(hexString([caps.third])): bit b7 (extended length) must be \(offered ? "set" : "clear"), as GET DATA 0105 reports")
         }
         list.add(5, "§2.3", "Warm reset answers a valid T=1 ATR with the same capabilities") { ctx in
             let bytes = try await ctx.card.reset()
             let atr = try expectDecodes("ATR after warm reset \(spacedHex(bytes))") { try AnswerToReset(bytes: bytes) }
             try expect(atr.protocols.contains(1), "ATR after warm reset does not indicate T=1")
-            try expect(atr.supportsCommandChaining && atr.supportsExtendedLength,
-                       "ATR after warm reset does not announce chaining and extended length")
+            try expect(atr.supportsCommandChaining, "ATR after warm reset does not announce chaining")
+            try expectBytes(bytes, ctx.atr, "ATR after warm reset against the ATR at power-on (the same capabilities)")
         }
         return list.cases
     }
@@ -134,10 +136,11 @@ extension ConformanceCatalog {
             let proprietary = try expectDecodes("FCI A5") { try children[1].children() }
             try expectEqual(proprietary.map(\.tag.description), ["80", "81", "82", "83"], "FCI A5 objects")
             try expectBytes(proprietary[0].value, [0x02, 0x00], "FCI 80 (spec version)")
-            try expectBytes(proprietary[1].value, [0x10, 0x00], "FCI 81 (maximum command data)")
-            try expectBytes(proprietary[2].value, [0x00, 0x01, 0x00, 0x00], "FCI 82 (maximum response data)")
-            try expect(proprietary[3].value.count == 1 && proprietary[3].value[0] & 0x03 == 0x03,
-                       "FCI 83 (features) must be 1 byte with bit0 (chaining) and bit1 (extended length), got \(spacedHex(proprietary[3].value))")
+            // §3.5: 81 and 82 are the chip's real limits, at least the minimums; checked with the
+            // rest of the capabilities below (SEAL-RSP-005); here they must equal GET DATA 0105.
+            try expect(proprietary[1].value.count == 2 && proprietary[2].value.count == 4, "FCI 81 and 82 lengths")
+            try expect(proprietary[3].value.count == 1 && proprietary[3].value[0] & 0x01 == 0x01,
+                       "FCI 83 (features) must be 1 byte with bit0 (chaining), got \(spacedHex(proprietary[3].value))")
             let capabilities = try await ctx.card.getData(.capabilities)
             try expectBytes(children[1].value, Array(capabilities.prefix(children[1].value.count)), "FCI A5 against GET DATA 0105")
         }
@@ -198,15 +201,23 @@ extension ConformanceCatalog {
             try expectSW(rest, .success, "GET RESPONSE after GET ATTESTATION Le 00")
             _ = try decodeAttestation(answer.data + rest.data)
         }
-        list.add(4, "§3.1", "Case 2 extended: Le 0000 means 65536 (whole device certificate at once)") { ctx in
+        list.add(4, "§3.1", "Case 2 extended: Le 0000 means 65536 (whole device certificate at once); without extended length 6700") { ctx in
             let card = try await ctx.selected()
+            guard await card.offersExtendedLength else {
+                try expectSW(try await card.send(apdu("00 CA 01 06 00 00 00")), .wrongLength, "case 2E on a chip without extended length (§3.5)")
+                return
+            }
             let whole = try await card.send(apdu("00 CA 01 06 00 00 00"))
             try expectSW(whole, .success, "case 2E GET DATA 0106 Le 0000")
             let assembled = try await card.exchange(SealCommand.getData(.deviceCertificate, ne: 64))
             try expectBytes(whole.data, assembled.data, "certificate from one extended APDU vs. assembled with GET RESPONSE")
         }
-        list.add(5, "§3.1", "Case 2 extended: explicit extended Le") { ctx in
+        list.add(5, "§3.1", "Case 2 extended: explicit extended Le; without extended length 6700") { ctx in
             let card = try await ctx.selected()
+            guard await card.offersExtendedLength else {
+                try expectSW(try await card.send(apdu("00 CA 01 01 00 00 10")), .wrongLength, "case 2E on a chip without extended length (§3.5)")
+                return
+            }
             let answer = try await card.send(apdu("00 CA 01 01 00 00 10"))
             try expectSW(answer, .success, "case 2E GET DATA 0101 Le 0010")
             try expectEqual(answer.data.count, 16, "response length")
@@ -216,9 +227,18 @@ extension ConformanceCatalog {
             let pin = Array(ctx.pin.utf8)
             try expectSuccessNoData(try await card.send([0x00, 0x20, 0x00, 0x81, UInt8(pin.count)] + pin), "case 3S VERIFY")
         }
-        list.add(7, "§3.1", "Case 3 extended: VERIFY with the PIN in extended form") { ctx in
+        list.add(7, "§3.1", "Case 3 extended: VERIFY with the PIN in extended form; without extended length 6700, no try spent") { ctx in
             let card = try await ctx.selected()
             let pin = Array(ctx.pin.utf8)
+            guard await card.offersExtendedLength else {
+                let before = try await card.pinStatus()
+                try expectSW(try await card.send([0x00, 0x20, 0x00, 0x81, 0x00, 0x00, UInt8(pin.count)] + pin), .wrongLength,
+                             "case 3E VERIFY on a chip without extended length (§3.5)")
+                try await card.select()
+                try await card.expectNotVerified("after the refused case 3E VERIFY")
+                try expectEqual(try await card.pinStatus().pinTriesRemaining, before.pinTriesRemaining, "PIN tries after the refused VERIFY")
+                return
+            }
             try expectSuccessNoData(try await card.send([0x00, 0x20, 0x00, 0x81, 0x00, 0x00, UInt8(pin.count)] + pin), "case 3E VERIFY")
             try await card.expectVerified("after case 3E VERIFY")
         }
@@ -230,9 +250,14 @@ extension ConformanceCatalog {
             let again = try await ctx.card.exchange(SealCommand.select())
             try expectBytes(answer.data, again.data, "FCI of case 4S SELECT vs. a second SELECT")
         }
-        list.add(9, "§3.1", "Case 4 extended: GET ATTESTATION with a 32-byte nonce and Le 0000") { ctx in
+        list.add(9, "§3.1", "Case 4 extended: GET ATTESTATION with a 32-byte nonce and Le 0000; without extended length 6700") { ctx in
             let card = try await ctx.selected()
             let nonce = SuiteData.randomBytes(32)
+            guard await card.offersExtendedLength else {
+                try expectSW(try await card.send([0x80, 0x58, 0x00, 0x00, 0x00, 0x00, 0x20] + nonce + [0x00, 0x00]), .wrongLength,
+                             "case 4E GET ATTESTATION on a chip without extended length (§3.5)")
+                return
+            }
             let answer = try await card.send([0x80, 0x58, 0x00, 0x00, 0x00, 0x00, 0x20] + nonce + [0x00, 0x00])
             try expectSW(answer, .success, "case 4E GET ATTESTATION")
             let response = try decodeAttestation(answer.data)
@@ -275,15 +300,23 @@ extension ConformanceCatalog {
             let card = try await ctx.selected()
             try expectSW(try await card.send(apdu("80 58 00 00 00 00 02 AA BB 00")), .wrongLength, "extended Lc with a one-byte Le")
         }
-        list.add(15, "§3.1", "Command data over 4096 bytes in one APDU is answered 6700") { ctx in
+        list.add(15, "§3.1", "Command data over the reported maximum in one APDU is answered 6700") { ctx in
             let card = try await ctx.selected()
-            let answer = try await card.send(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x90, count: 4097), ne: nil))
-            try expectSW(answer, .wrongLength, "STAMP with 4097 data bytes (extended Lc)")
+            let limit = Int(try await card.reportedCapabilities().maxCommandData)
+            let answer = try await card.send(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x90, count: limit + 1), ne: nil))
+            try expectSW(answer, .wrongLength, "STAMP with \(limit + 1) data bytes (extended Lc), the chip reports \(limit)")
         }
-        list.add(16, "§3.1", "Command data of exactly 4096 bytes passes the length check") { ctx in
+        list.add(16, "§3.1", "Command data of exactly the reported maximum in one APDU passes the length check (without extended length: 6700)") { ctx in
             let card = try await ctx.selected()
-            let answer = try await card.send(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x90, count: 4096), ne: nil))
-            try expectSW(answer, .securityStatusNotSatisfied, "STAMP with 4096 data bytes and no PIN (length accepted, then 6982)")
+            let capabilities = try await card.reportedCapabilities()
+            let limit = Int(capabilities.maxCommandData)
+            let answer = try await card.send(CommandAPDU(cla: 0x80, ins: 0x54, p1: 0, p2: 0, data: [UInt8](repeating: 0x90, count: limit), ne: nil))
+            guard capabilities.features.contains(.extendedLength) || limit <= 255 else {
+                // More than 255 bytes in one APDU is an extended Lc, which such a chip refuses (§3.5).
+                try expectSW(answer, .wrongLength, "STAMP with \(limit) data bytes in extended form on a chip without extended length")
+                return
+            }
+            try expectSW(answer, .securityStatusNotSatisfied, "STAMP with \(limit) data bytes and no PIN (length accepted, then 6982)")
         }
         return list.cases
     }

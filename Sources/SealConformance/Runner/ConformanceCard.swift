@@ -57,9 +57,16 @@ package actor ConformanceCard {
         }
     }
 
-    package init(_ transport: any CardTransport, label: String) {
+    /// How the suite authenticates the chip before it opens a channel (SPEC §14.2): under the
+    /// target's vendor roots, like the driver. A target that names no root asks for the chip's
+    /// protocol to be tested, not its provenance: its key is then taken unauthenticated, and
+    /// SEAL-SCP-012 (the chain to a vendor root) is skipped and says why.
+    package nonisolated let chipTrust: SecureChannelSettings
+
+    package init(_ transport: any CardTransport, label: String, vendorRoots: [Certificate] = []) {
         self.transport = transport
         self.label = label
+        self.chipTrust = vendorRoots.isEmpty ? .unauthenticatedChip : SecureChannelSettings(trustedVendorRoots: vendorRoots)
     }
 
     // MARK: Power
@@ -103,7 +110,7 @@ package actor ConformanceCard {
         // command to go plain (the chip then answers what it answers, e.g. 6D00 before SELECT).
         if opensChannels, !plainChainOpen, bytes.count >= 4, bytes[0] == 0x00 || bytes[0] == 0x80,
            let command = try? CommandAPDU(decoding: bytes),
-           SCP03SecureMessaging.wrappedLength(plainLength: command.data.count) <= SealApplet.maxCommandData {
+           SCP03SecureMessaging.wrappedLength(plainLength: command.data.count) <= maxCommandData {
             switch Self.requiredChannel(command) {
             case .a? where channelVariant != .a && issuerKeyAgreement != nil:
                 try? await openChannel(.a, issuer: issuerKeyAgreement)
@@ -181,7 +188,7 @@ package actor ConformanceCard {
         precondition(partSize > 0)
         if opensChannels, channel == nil,
            let variant = Self.requiredChannel(CommandAPDU(cla: cla, ins: ins, p1: p1, p2: p2, data: data)),
-           SCP03SecureMessaging.wrappedLength(plainLength: data.count) <= SealApplet.maxCommandData {
+           SCP03SecureMessaging.wrappedLength(plainLength: data.count) <= maxCommandData {
             try? await openChannel(variant, issuer: issuerKeyAgreement)
         }
         if var open = channel {
@@ -197,7 +204,7 @@ package actor ConformanceCard {
                 intermediate.append(answer)
                 guard answer.sw == .success else { closeChannel(); return (intermediate, answer) }
             }
-            let last = try await completeWrapped(CommandAPDU(cla: wrapped.cla, ins: ins, p1: p1, p2: p2, data: Array(rest),
+            let last = try await completeWrapped(fitToChip: !extended, CommandAPDU(cla: wrapped.cla, ins: ins, p1: p1, p2: p2, data: Array(rest),
                                                              ne: wrapped.ne, forceExtended: extended || wrapped.forceExtended))
             return (intermediate, last)
         }
@@ -223,17 +230,16 @@ package actor ConformanceCard {
     // MARK: Secure channel (SPEC §14)
 
     /// Opens a channel: SCP11b (the holder), or SCP11a with the issuer's key agreement. The
-    /// key-agreement key is taken from the certificate of GET DATA `0120`.
+    /// key-agreement key is taken from the certificate of GET DATA `0120`, checked as the driver
+    /// checks it (``chipTrust``).
     package func openChannel(_ variant: SCP11Variant, issuer: (any IssuerKeyAgreement)? = nil) async throws {
         let certificateAnswer = try await exchange(SealCommand.getData(.keyAgreementCertificate))
         try expectSW(certificateAnswer, .success, "\(label): GET DATA 0120 (key-agreement certificate)")
         let cardKey: P256.KeyAgreement.PublicKey
         do {
-            let certificate = try Certificate(derEncoded: certificateAnswer.data)
-            guard let key = P256.Signing.PublicKey(certificate.publicKey) else { throw ConformanceFailure("not a P-256 key") }
-            cardKey = try P256.KeyAgreement.PublicKey(x963Representation: key.x963Representation)
-        } catch {
-            throw ConformanceFailure("\(label): the key-agreement certificate does not hold a P-256 key: \(error)")
+            cardKey = try await SecureChannelCertificate.keyAgreementKey(certificateDER: certificateAnswer.data, settings: chipTrust)
+        } catch let error as SealDriverError {
+            throw ConformanceFailure("\(label): the key-agreement certificate is refused (\(error.code)): \(error.reason)")
         }
         var secret: [UInt8]?
         if variant == .a {
@@ -298,13 +304,36 @@ package actor ConformanceCard {
         guard var open = channel else { return try await transmitPlain(try encode(command)) }
         let wrapped = try wrap(command, in: &open)
         channel = open
-        return try await completeWrapped(wrapped)
+        // Extended form is deliberate only when the command did not need it (a case testing it).
+        let deliberatelyExtended = command.forceExtended && command.data.count <= 255 && (command.ne ?? 0) <= 256
+        return try await completeWrapped(fitToChip: !deliberatelyExtended, wrapped)
     }
 
     /// Sends the (last part of a) wrapped command, fetches `61xx` with plain GET RESPONSE and
     /// unwraps. A `6987`/`6988`/`6882` answer ends the channel and comes back as it is.
-    private func completeWrapped(_ wrapped: CommandAPDU) async throws -> CardExchange {
-        let first = try await transmitPlain(try encode(wrapped))
+    ///
+    /// To a chip without extended length (SPEC §3.5) a wrapped command longer than a short APDU
+    /// goes as a chain of short parts (its wrapped bytes are what is chained, §14.4), and Le is `00`.
+    private func completeWrapped(fitToChip: Bool, _ wrapped: CommandAPDU) async throws -> CardExchange {
+        var last = wrapped
+        // A command the case sends in extended form on purpose goes as it is (the chip refuses it).
+        if fitToChip && !offersExtendedLength && !wrapped.isChained {
+            last.forceExtended = false
+            if let ne = last.ne, ne > 256 { last.ne = 256 }
+            while last.data.count > 255 {
+                let part = CommandAPDU(cla: wrapped.cla | SealClass.chainingBit, ins: wrapped.ins, p1: wrapped.p1, p2: wrapped.p2,
+                                       data: Array(last.data.prefix(255)))
+                let answer = try await transmitPlain(try encode(part))
+                guard answer.sw == .success else {
+                    if [StatusWord.secureMessagingDataIncorrect, .secureMessagingDataMissing, .secureMessagingNotSupported].contains(answer.sw) {
+                        closeChannel()
+                    }
+                    return answer
+                }
+                last.data = Array(last.data.dropFirst(255))
+            }
+        }
+        let first = try await transmitPlain(try encode(last))
         var data = first.data
         var sw = first.sw
         var rounds = 0
@@ -337,6 +366,32 @@ package actor ConformanceCard {
     package func select() async throws {
         let answer = try await send(SealCommand.select(returnFCI: false))
         try expectSW(answer, .success, "\(label): SELECT of the seal applet")
+        if capabilities == nil {
+            // Once per card, right after SELECT (no channel is open): the sizes the suite then
+            // keeps its own commands within (SPEC §3.5).
+            let reported = try await transmitPlain(try encode(SealCommand.getData(.capabilities)))
+            if reported.sw == .success { capabilities = try? SealCapabilities(decoding: reported.data) }
+        }
+    }
+
+    /// The capabilities the chip reported at the first SELECT (GET DATA `0105`, SPEC §3.5); `nil`
+    /// before it or when they did not decode.
+    package private(set) var capabilities: SealCapabilities?
+
+    /// The command data the chip reported it takes (wrapped bytes included); the reference
+    /// chip's until it reports.
+    private var maxCommandData: Int { capabilities.map { Int($0.maxCommandData) } ?? SealApplet.maxCommandData }
+
+    /// Whether the chip reported extended Lc/Le; assumed until it reports otherwise.
+    package var offersExtendedLength: Bool { capabilities?.features.contains(.extendedLength) ?? true }
+
+    /// The capabilities the chip reports, read now if the first SELECT could not.
+    package func reportedCapabilities() async throws -> SealCapabilities {
+        if let capabilities { return capabilities }
+        let bytes = try await getData(.capabilities)
+        let decoded = try expectDecodes("\(label): capabilities") { try SealCapabilities(decoding: bytes) }
+        capabilities = decoded
+        return decoded
     }
 
     /// Power-on and SELECT; returns the ATR.

@@ -55,7 +55,7 @@ package final class ConformanceContext: Sendable {
             throw ConformanceSkip(target.missingReason(.freshToken) ?? "no token factory")
         }
         let number = await session.nextFreshNumber()
-        let card = ConformanceCard(try await factory(), label: "fresh token \(number)")
+        let card = ConformanceCard(try await factory(), label: "fresh token \(number)", vendorRoots: target.vendorRoots)
         await card.setIssuerKeyAgreement(target.issuerSigner as? any IssuerKeyAgreement)
         await session.track(card)
         try await card.connectAndSelect()
@@ -86,7 +86,7 @@ package final class ConformanceContext: Sendable {
         }
         let made = try await factory()
         let number = await session.nextFreshNumber()
-        let card = ConformanceCard(made.transport, label: "remote-authorization token \(number)")
+        let card = ConformanceCard(made.transport, label: "remote-authorization token \(number)", vendorRoots: target.vendorRoots)
         await session.track(card)
         try await card.connectAndSelect()
         return RemoteToken(card: card, authorityKey: Array(made.authority.rawRepresentation), pin: made.pin, chipID: try await card.chipID())

@@ -64,7 +64,7 @@ public struct ConformanceRunner: Sendable {
         let card: ConformanceCard
         let atr: [UInt8]
         do {
-            card = ConformanceCard(try await target.openToken(), label: "token under test")
+            card = ConformanceCard(try await target.openToken(), label: "token under test", vendorRoots: target.vendorRoots)
             await card.setIssuerKeyAgreement(target.issuerSigner as? any IssuerKeyAgreement)
             atr = try await card.connect()
         } catch {

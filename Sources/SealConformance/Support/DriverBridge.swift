@@ -13,8 +13,9 @@ func issuerSign(_ signer: any IssuerSigner, _ message: [UInt8]) async throws -> 
 }
 
 /// Stamps `document` through `SealToken` (its own connect, VERIFY, STAMP, attestation) and returns the record.
-func stampWithDriver(_ transport: any CardTransport, pin: String, document: [UInt8]) async throws -> StampRecord {
-    let token = SealToken(transport: transport)
+/// The driver authenticates the chip as the suite does (`chipTrust`, SPEC §14.2).
+func stampWithDriver(_ transport: any CardTransport, chipTrust: SecureChannelSettings, pin: String, document: [UInt8]) async throws -> StampRecord {
+    let token = SealToken(transport: transport, secureChannel: chipTrust)
     _ = try await token.connect()
     try await token.verifyPIN(pin)
     let record = try await token.stamp(documentDigest: Array(SHA256.hash(data: document)), metadata: SuiteData.fullMetadata())
@@ -23,8 +24,8 @@ func stampWithDriver(_ transport: any CardTransport, pin: String, document: [UIn
 }
 
 /// Reconnects through `SealToken` and recovers the stamp of `digest`/`metadata` from the audit log.
-func recoverWithDriver(_ transport: any CardTransport, digest: [UInt8], metadata: StampMetadata) async throws -> StampRecord {
-    let token = SealToken(transport: transport)
+func recoverWithDriver(_ transport: any CardTransport, chipTrust: SecureChannelSettings, digest: [UInt8], metadata: StampMetadata) async throws -> StampRecord {
+    let token = SealToken(transport: transport, secureChannel: chipTrust)
     _ = try await token.connect()
     let record = try await token.recoverStamp(documentDigest: digest, metadata: metadata)
     await token.disconnect()

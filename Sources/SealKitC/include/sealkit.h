@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 /* The version of this C API: changes when a declaration in this header changes incompatibly. */
-#define SEALKIT_API_VERSION 1
+#define SEALKIT_API_VERSION 2  /* 2: the sealkit_token_open_* functions take the vendor roots */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Error codes. Stable: a code keeps its number and meaning in every release.                  */
@@ -77,6 +77,11 @@ extern "C" {
 #define SEALKIT_E_COMMAND_TOO_LONG     107   /* the command data exceeds what the token accepts */
 #define SEALKIT_E_NOT_SUPPORTED        108   /* the token or reader lacks a feature the operation needs */
 #define SEALKIT_E_AUDIT_CHAIN_BROKEN   109   /* the token's audit log does not verify */
+#define SEALKIT_E_CHIP_NOT_AUTHENTICATED 110 /* the chip's key-agreement certificate does not chain to
+                                                the vendor roots given (or none were given): it may
+                                                not be a genuine seal chip; nothing was sent to it */
+#define SEALKIT_E_SECURE_CHANNEL       111   /* the secure channel failed (a MAC or receipt that does
+                                                not match, a refused wrapped command): reopen the token */
 
 /* 200–299: the token refused the command; sealkit_error_status_word() gives its status word. */
 #define SEALKIT_E_CARD_REFUSED         200   /* any status word not listed below */
@@ -184,24 +189,40 @@ typedef struct sealkit_transport {
 /* A connected seal token. Opaque; see THREAD SAFETY. Close with sealkit_token_close(). */
 typedef struct sealkit_token sealkit_token;
 
+/*
+ * Every sealkit_token_open_* function authenticates the chip before it sends it anything secret
+ * (SPEC §14.2): the chip's key-agreement certificate must chain to one of `vendor_roots` — PEM
+ * text with one or more CERTIFICATE blocks, or one DER certificate (`vendor_roots_length` bytes),
+ * as sealkit_verify_record() takes them; the vendor of a SealKit test token is the test vendor
+ * root, sealkit_sim_vendor_root_pem() of libsealkit-sim. A chip certified under another root —
+ * or any chip, when `vendor_roots` is NULL (and 0) — is refused with
+ * SEALKIT_E_CHIP_NOT_AUTHENTICATED; roots that hold no certificate are SEALKIT_E_ROOTS_INVALID.
+ * The roots are only read during the call.
+ */
+
 /* Flags of sealkit_token_open_pcsc(). */
 #define SEALKIT_PCSC_EXCLUSIVE 0x1u  /* connect with SCARD_SHARE_EXCLUSIVE instead of shared */
 
 /* Opens the token in a PC/SC reader (through pcscd) and connects to it. `reader` is the exact
    reader name or a unique part of it, ignoring case ("00 01" finds "Virtual PCD 00 01"). */
-sealkit_token *sealkit_token_open_pcsc(const char *reader, unsigned int flags, sealkit_error **error);
+sealkit_token *sealkit_token_open_pcsc(const char *reader, unsigned int flags,
+                                       const void *vendor_roots, size_t vendor_roots_length, sealkit_error **error);
 
 /* Opens a USB CCID token through libusb and connects to it. `device` is "VID:PID" in hex
    ("20a0:42d4"), or "any" or NULL for the first device with a CCID interface. */
-sealkit_token *sealkit_token_open_usb(const char *device, sealkit_error **error);
+sealkit_token *sealkit_token_open_usb(const char *device, const void *vendor_roots, size_t vendor_roots_length,
+                                      sealkit_error **error);
 
 /* Imports a USB CCID token from a USB/IP server and connects to it. `address` is
    "HOST[:PORT][/BUSID]" (default port 3240; without a bus id, the first exported CCID device). */
-sealkit_token *sealkit_token_open_usbip(const char *address, sealkit_error **error);
+sealkit_token *sealkit_token_open_usbip(const char *address, const void *vendor_roots, size_t vendor_roots_length,
+                                        sealkit_error **error);
 
 /* Opens a token over the caller's transport and connects to it. The struct is copied; `release`
    is called exactly once, also when this fails. */
-sealkit_token *sealkit_token_open_transport(const sealkit_transport *transport, sealkit_error **error);
+sealkit_token *sealkit_token_open_transport(const sealkit_transport *transport,
+                                            const void *vendor_roots, size_t vendor_roots_length,
+                                            sealkit_error **error);
 
 /* Disconnects, releases the transport (PC/SC context, USB handle, USB/IP connection, or the
    caller's `release`) and frees the handle. NULL is ignored. */

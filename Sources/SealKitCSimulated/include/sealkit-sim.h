@@ -9,7 +9,8 @@
  *     sealkit_sim *sim = sealkit_sim_create(NULL, &message);        // in memory
  *     sealkit_transport transport;
  *     sealkit_sim_transport(sim, &transport);
- *     sealkit_token *token = sealkit_token_open_transport(&transport, &error);
+ *     const char *root = sealkit_sim_vendor_root_pem();   // the chip is authenticated under it
+ *     sealkit_token *token = sealkit_token_open_transport(&transport, root, strlen(root), &error);
  *     sealkit_sim_free(sim);              // the transport keeps the token alive until closed
  *     ...
  *     sealkit_token_close(token);

@@ -48,7 +48,7 @@ struct Example {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        // 1. A token. In production: SealToken(transport: PCSCTransport(readerName: …)) or a USB
+        // 1. A token. In production: SealToken(transport: PCSCTransport(readerName: …), secureChannel: SecureChannelSettings(trustedVendorRoots: [vendorRoot])) or a USB
         //    transport; here a simulated chip in memory, personalized with the test PIN.
         let simulated = try await SimulatedTestToken.make()
         let token = simulated.token
