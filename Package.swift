@@ -46,6 +46,7 @@ let package = Package(
         .library(name: "SealFirmware", targets: ["SealFirmware"]),
         .library(name: "SealConformance", targets: ["SealConformance"]),
         .library(name: "SealGMCrypto", targets: ["SealGMCrypto"]),
+        .library(name: "SealSM2Verifier", targets: ["SealSM2Verifier"]),
         .library(name: "SealESeal", targets: ["SealESeal"]),
         .library(name: "SealOFD", targets: ["SealOFD"]),
         .library(name: "SealLedger", targets: ["SealLedger"]),
@@ -93,6 +94,8 @@ let package = Package(
             providers: [.apt(["libssl-dev"]), .yum(["openssl-devel"])]
         ),
         .target(name: "SealGMCrypto", dependencies: ["COpenSSL", "SealProtocol"], path: "Sources/SealGMCrypto"),
+        // The SM2 seal signature verifier the driver core's hook takes (it links no C library).
+        .target(name: "SealSM2Verifier", dependencies: ["SealHostDriver", "SealGMCrypto"], path: "Sources/SealSM2Verifier"),
         .target(
             name: "SealESeal",
             dependencies: ["SealGMCrypto", "SealProtocol", .product(name: "SwiftASN1", package: "swift-asn1")],
@@ -120,7 +123,10 @@ let package = Package(
         .target(name: "SealReaderWire", dependencies: ["SealProtocol"], path: "Sources/SealReaderWire"),
         .target(
             name: "SealFirmware",
-            dependencies: ["SealProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            // SealGMCrypto: SM2 seal keys (OpenSSL's libcrypto, as a secure element's crypto engine).
+            // SwiftASN1: the DER TBS_Sign that STAMP-SES composes (SPEC §9.7).
+            dependencies: ["SealProtocol", "SealGMCrypto", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "SwiftASN1", package: "swift-asn1")],
             path: "Firmware"
         ),
         .target(
@@ -165,9 +171,10 @@ let package = Package(
         .target(
             name: "SealConformance",
             dependencies: [
-                "SealHostDriver",
+                "SealHostDriver", "SealSM2Verifier", "SealGMCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Sources/SealConformance"
         ),
@@ -204,7 +211,7 @@ let package = Package(
         .executableTarget(
             name: "sealledger",
             dependencies: [
-                "SealLedger", "SealHostDriver", "SealSimulatedToken",
+                "SealLedger", "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -217,7 +224,7 @@ let package = Package(
             name: "sealctl",
             dependencies: [
                 "SealLedger", "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
-                "SealESeal", "SealGMCrypto", "SealOFD",
+                "SealESeal", "SealGMCrypto", "SealOFD", "SealSM2Verifier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -228,7 +235,7 @@ let package = Package(
         .executableTarget(
             name: "sealsim",
             dependencies: [
-                "SealSimulatedToken", "SealSimulatorServers", "SealFirmware",
+                "SealSimulatedToken", "SealSimulatorServers", "SealFirmware", "SealHostDriver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -238,7 +245,7 @@ let package = Package(
         .executableTarget(
             name: "sealbench",
             dependencies: [
-                "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB", "SealFirmware",
+                "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB", "SealFirmware", "SealGMCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/sealbench"
@@ -251,13 +258,13 @@ let package = Package(
         .testTarget(name: "SealReaderWireTests", dependencies: ["SealReaderWire", "SealProtocol"], path: "Tests/SealReaderWireTests"),
         .testTarget(
             name: "SealFirmwareTests",
-            dependencies: ["SealFirmware", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SealFirmware", "SealGMCrypto", "SealESeal", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/SealFirmwareTests"
         ),
         .testTarget(
             name: "SealHostDriverTests",
             dependencies: [
-                "SealHostDriver", "SealSimulatedToken",
+                "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier", "SealGMCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
             ],

@@ -3,6 +3,7 @@ import SealPCSC
 import ArgumentParser
 import Foundation
 import SealHostDriver
+import SealSM2Verifier
 import SealSimulatedToken
 
 /// Which token a command talks to: the embedded simulator (default), a simulated token's state
@@ -87,6 +88,7 @@ func printJSONLine(_ value: some Encodable) throws {
 func withToken<T>(_ target: TargetOptions, _ output: OutputOptions, _ body: (SealToken) async throws -> T) async throws -> T {
     try await userFacing {
         let token = SealToken(transport: try await target.openTransport(), trace: output.traceHandler)
+        await token.addSignatureVerifier(SM2SealSignatureVerifier())
         do {
             try await token.connect()
             let result = try await body(token)

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 #endif
 import SealHostDriver
+import SealSM2Verifier
 import SealLedger
 import SealSimulatedToken
 import X509
@@ -108,7 +109,7 @@ struct Serve: AsyncParsableCommand {
         defer { close(lock) }
         let endpoints = try witnesses.map(witnessEndpoint)
         if quorum != nil && endpoints.isEmpty { throw ValidationError("--quorum needs --witness") }
-        let ledger = try store.open(verifier: StampVerifier(trustedRoots: roots))
+        let ledger = try store.open(verifier: StampVerifier(trustedRoots: roots).verifyingSM2())
         var publisher: WitnessPublisher?
         if !endpoints.isEmpty {
             do throws(LedgerError) {

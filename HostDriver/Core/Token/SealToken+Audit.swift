@@ -46,6 +46,7 @@ extension SealToken {
                                       reason: "the seal key is zeroized; pass the seal public key from a stamp record to check the log")
             }
             try Self.checkSealKey(key, keyID: nil)
+            let algorithm = sealKeyAlgorithm
             let chipID = try await readChipID()
             var seal = recordContextCache?.personalization.sealIdentity
             if seal == nil, let bytes = try await getData(.personalization) {
@@ -72,7 +73,7 @@ extension SealToken {
                     throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter) does not link to entry \(entry.counter - 1)")
                 }
                 let tbs = entry.tbs(chipID: chipID, seal: seal, keyID: keyID).encoded()
-                guard Self.isValidSignature(entry.signature, over: tbs, key: key) else {
+                guard try isValidSealSignature(entry.signature, over: tbs, key: key, algorithm: algorithm) else {
                     throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter): signature does not verify")
                 }
                 previous = AuditEntry.chainHash(previous: entry.previousHash, tbs: tbs, signature: entry.signature)
