@@ -1,6 +1,7 @@
 import Crypto
 import SealHostDriver
 import SealProtocol
+import SealSM2Verifier
 import X509
 
 // The few places where the suite goes through SealHostDriver's higher-level API (SealToken,
@@ -15,6 +16,7 @@ func issuerSign(_ signer: any IssuerSigner, _ message: [UInt8]) async throws -> 
 /// Stamps `document` through `SealToken` (its own connect, VERIFY, STAMP, attestation) and returns the record.
 func stampWithDriver(_ transport: any CardTransport, pin: String, document: [UInt8]) async throws -> StampRecord {
     let token = SealToken(transport: transport)
+    await token.addSignatureVerifier(SM2SealSignatureVerifier())
     _ = try await token.connect()
     try await token.verifyPIN(pin)
     let record = try await token.stamp(documentDigest: Array(SHA256.hash(data: document)), metadata: SuiteData.fullMetadata())
@@ -25,6 +27,7 @@ func stampWithDriver(_ transport: any CardTransport, pin: String, document: [UIn
 /// Reconnects through `SealToken` and recovers the stamp of `digest`/`metadata` from the audit log.
 func recoverWithDriver(_ transport: any CardTransport, digest: [UInt8], metadata: StampMetadata) async throws -> StampRecord {
     let token = SealToken(transport: transport)
+    await token.addSignatureVerifier(SM2SealSignatureVerifier())
     _ = try await token.connect()
     let record = try await token.recoverStamp(documentDigest: digest, metadata: metadata)
     await token.disconnect()
@@ -33,7 +36,7 @@ func recoverWithDriver(_ transport: any CardTransport, digest: [UInt8], metadata
 
 /// Fails unless `record` verifies against `document` and fails once one document byte changes.
 func checkRecord(_ record: StampRecord, document: [UInt8], roots: [Certificate]) async throws {
-    let verifier = StampVerifier(trustedRoots: roots)
+    let verifier = StampVerifier(trustedRoots: roots).verifyingSM2()
     let report = await verifier.verify(record, document: document)
     try expect(report.isValid, "StampVerifier rejects the record: \(report.failures.map(\.description).joined(separator: "; "))")
     var changed = document
