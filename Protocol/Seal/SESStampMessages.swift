@@ -96,10 +96,11 @@ public struct SESStampResponse: Hashable, Sendable {
 public struct SESStampReceipt: Hashable, Sendable {
     /// The domain separator the receipt starts with.
     public static let domain = Array("SEALKIT-SES-RECEIPT-V1".utf8)
-    /// The extension's OID, in the example arc 2.999 of ITU-T X.660 until SealKit registers an arc
-    /// of its own (a UUID OID, 2.25, has a 128-bit arc that swift-asn1's OBJECT IDENTIFIER, and so
-    /// SealESeal's parser, cannot hold).
-    public static let extensionOID = "2.999.38540.1"
+    /// The extension's OID, under IANA's enterprise number for documentation (32473, RFC 5612)
+    /// until SealKit registers an arc of its own. (A UUID OID, 2.25, has a 128-bit arc that
+    /// swift-asn1's OBJECT IDENTIFIER, and so SealESeal's parser, cannot hold; and swift-asn1 1.7.4
+    /// reads back `2.x` with x ≥ 40 wrongly, e.g. 2.999 as 26.39.)
+    public static let extensionOID = "1.3.6.1.4.1.32473.38540.1"
 
     /// The stamp's counter.
     public var counter: UInt32
