@@ -51,7 +51,7 @@ extension SealToken {
     ///
     /// The SES signature (`9F21`) covers the `TBS_Sign` the chip composed (SPEC §9.7); the caller
     /// recomposes it (`SealESeal`'s `SESSignatureBuilder` with the receipt of
-    /// ``SESStampReceipt``), checks the signature and assembles the `SES_Signature`.
+    /// `SESStampReceipt`), checks the signature and assembles the `SES_Signature`.
     ///
     /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` for a bad PIN format (nothing
     ///   is sent); `statusWord` `6985` when not ACTIVE, the key is not SM2 or no seal is installed,

@@ -1,7 +1,7 @@
 import Crypto
 import SealProtocol
 
-/// Checks a seal's signature under its public key for one ``SealKeyAlgorithm``: the hook through
+/// Checks a seal's signature under its public key for one `SealKeyAlgorithm`: the hook through
 /// which ``StampVerifier`` and ``SealToken`` verify seals of any algorithm without this module
 /// linking a C library.
 ///
@@ -27,7 +27,7 @@ public struct P256SealSignatureVerifier: SealSignatureVerifier {
     /// Creates the verifier.
     public init() {}
 
-    /// ``SealKeyAlgorithm/p256``.
+    /// `SealKeyAlgorithm.p256`.
     public var algorithm: SealKeyAlgorithm { .p256 }
 
     /// Whether `signature` is a DER ECDSA P-256/SHA-256 signature over `message` by `publicKey` (X9.63).
