@@ -49,6 +49,7 @@ let package = Package(
         .library(name: "SealFirmware", targets: ["SealFirmware"]),
         .library(name: "SealConformance", targets: ["SealConformance"]),
         .library(name: "SealGMCrypto", targets: ["SealGMCrypto"]),
+        .library(name: "SealSM2Verifier", targets: ["SealSM2Verifier"]),
         .library(name: "SealESeal", targets: ["SealESeal"]),
         .library(name: "SealOFD", targets: ["SealOFD"]),
         .library(name: "SealLedger", targets: ["SealLedger"]),
@@ -102,6 +103,8 @@ let package = Package(
             providers: [.apt(["libssl-dev"]), .yum(["openssl-devel"])]
         ),
         .target(name: "SealGMCrypto", dependencies: ["COpenSSL", "SealProtocol"], path: "Sources/SealGMCrypto"),
+        // The SM2 seal signature verifier the driver core's hook takes (it links no C library).
+        .target(name: "SealSM2Verifier", dependencies: ["SealHostDriver", "SealGMCrypto"], path: "Sources/SealSM2Verifier"),
         .target(
             name: "SealESeal",
             dependencies: ["SealGMCrypto", "SealProtocol", .product(name: "SwiftASN1", package: "swift-asn1")],
@@ -129,7 +132,10 @@ let package = Package(
         .target(name: "SealReaderWire", dependencies: ["SealProtocol"], path: "Sources/SealReaderWire"),
         .target(
             name: "SealFirmware",
-            dependencies: ["SealProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            // SealGMCrypto: SM2 seal keys (OpenSSL's libcrypto, as a secure element's crypto engine).
+            // SwiftASN1: the DER TBS_Sign that STAMP-SES composes (SPEC §9.7).
+            dependencies: ["SealProtocol", "SealGMCrypto", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "SwiftASN1", package: "swift-asn1")],
             path: "Firmware"
         ),
         .target(
@@ -174,9 +180,10 @@ let package = Package(
         .target(
             name: "SealConformance",
             dependencies: [
-                "SealHostDriver",
+                "SealHostDriver", "SealSM2Verifier", "SealGMCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Sources/SealConformance"
         ),
@@ -253,7 +260,7 @@ let package = Package(
         .executableTarget(
             name: "sealledger",
             dependencies: [
-                "SealLedger", "SealLedgerAccess", "SealHostDriver", "SealSimulatedToken",
+                "SealLedger", "SealLedgerAccess", "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -266,7 +273,7 @@ let package = Package(
             name: "sealctl",
             dependencies: [
                 "SealLedger", "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
-                "SealESeal", "SealGMCrypto", "SealOFD", "SealImprint",
+                "SealESeal", "SealGMCrypto", "SealOFD", "SealImprint", "SealSM2Verifier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -277,7 +284,7 @@ let package = Package(
         .executableTarget(
             name: "sealsim",
             dependencies: [
-                "SealSimulatedToken", "SealSimulatorServers", "SealFirmware",
+                "SealSimulatedToken", "SealSimulatorServers", "SealFirmware", "SealHostDriver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -290,7 +297,7 @@ let package = Package(
         .executableTarget(
             name: "sealbench",
             dependencies: [
-                "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB", "SealFirmware",
+                "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB", "SealFirmware", "SealGMCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/sealbench"
@@ -303,13 +310,13 @@ let package = Package(
         .testTarget(name: "SealReaderWireTests", dependencies: ["SealReaderWire", "SealProtocol"], path: "Tests/SealReaderWireTests"),
         .testTarget(
             name: "SealFirmwareTests",
-            dependencies: ["SealFirmware", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SealFirmware", "SealGMCrypto", "SealESeal", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/SealFirmwareTests"
         ),
         .testTarget(
             name: "SealHostDriverTests",
             dependencies: [
-                "SealHostDriver", "SealSimulatedToken",
+                "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier", "SealGMCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
             ],

@@ -16,13 +16,13 @@ enum SecureChannelPolicy {
     /// issuer commands (PERSONALIZE, SET LIFECYCLE, RESET TIME FLOOR) need the issuer's.
     static func requirement(for instruction: SealInstruction, hasData: Bool) -> Requirement {
         switch instruction {
-        case .personalize, .setLifecycle, .resetTimeFloor:
+        case .personalize, .setLifecycle, .resetTimeFloor, .putSESSeal:
             return .issuerChannel
-        case .changeReferenceData, .resetRetryCounter, .stamp:
+        case .changeReferenceData, .resetRetryCounter, .stamp, .stampSES:
             return .anyChannel
         case .verify:
             return hasData ? .anyChannel : .none
-        case .select, .getResponse, .getChallenge, .externalAuthenticate, .getData, .readAuditLog, .getAttestation:
+        case .select, .getResponse, .getChallenge, .externalAuthenticate, .getData, .readAuditLog, .getAttestation, .readSESSeal:
             return .none
         }
     }

@@ -6,8 +6,11 @@ enum CommandHeaderRules {
         switch instruction {
         case .select:
             return p1 == 0x04 && (p2 == 0x00 || p2 == 0x0C)
-        case .getResponse, .getChallenge, .personalize, .stamp, .readAuditLog, .getAttestation, .resetTimeFloor:
+        case .getResponse, .getChallenge, .personalize, .stamp, .readAuditLog, .getAttestation, .resetTimeFloor, .stampSES:
             return p1 == 0x00 && p2 == 0x00
+        case .putSESSeal, .readSESSeal:
+            // P1-P2 is the offset; whether it fits what is stored is checked with the data.
+            return true
         case .externalAuthenticate:
             return p1 == 0x00 && p2 == issuerKeyReference
         case .getData:

@@ -12,6 +12,7 @@ extension SealAppletRuntime {
         if sealPolicy & SealPolicy.remoteAuthorization != 0 { policy.insert(.remoteAuthorizationRequired) }
         if sealPolicy & SealPolicy.pinPerStamp != 0 { policy.insert(.pinPerStamp) }
         if sealPolicy & SealPolicy.auditLogNeedsAuthentication != 0 { policy.insert(.auditLogNeedsAuthentication) }
+        if try store.sealKeyAlgorithm() == .sm2 { policy.insert(.sm2SealKey) }
         let statement = AttestationStatement(
             chipID: try store.chipID(), sealPublicKey: sealPublicKey, keyID: sealKeyID(publicKeyX963: sealPublicKey),
             featureHash: try store.featureHash(), keyPolicy: policy, counter: try store.signatureCounter(),

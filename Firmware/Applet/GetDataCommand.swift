@@ -27,6 +27,9 @@ extension SealAppletRuntime {
             data = PINStatus(pinTriesRemaining: pin.remaining, pinTryLimit: pin.limit,
                              pukTriesRemaining: puk.remaining, pukTryLimit: puk.limit).encoded()
         case .capabilities:
+            // `85` only for an SM2 seal (SPEC §8.5): absent means P-256, as on every v2 chip.
+            var capabilities = self.capabilities
+            if showsSealPublicKey, try store.sealKeyAlgorithm() == .sm2 { capabilities.sealKeyAlgorithm = .sm2 }
             data = capabilities.encoded()
         case .deviceCertificate:
             guard let certificate = store.read(.deviceCertificate) else { throw .referencedDataNotFound }

@@ -12,9 +12,11 @@ enum LifecyclePolicy {
             return state != .terminated
         case .verify, .changeReferenceData, .resetRetryCounter, .getAttestation, .resetTimeFloor:
             return state == .personalized || state == .active || state == .suspended
-        case .stamp:
+        case .stamp, .stampSES:
             return state == .active
-        case .readAuditLog:
+        case .putSESSeal:
+            return state == .personalized
+        case .readAuditLog, .readSESSeal:
             return state != .manufactured
         }
     }

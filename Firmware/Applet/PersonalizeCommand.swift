@@ -4,8 +4,9 @@ import SealProtocol
 extension SealAppletRuntime {
     /// PERSONALIZE (SPEC §8.11): `80 50 00 00 Lc TLVs [Le]`, usually chained.
     ///
-    /// In one NVM transaction: the personalization data, the seal key pair generated on chip, the
-    /// protected PIN and PUK with full try counters, and the PERSONALIZED state.
+    /// In one NVM transaction: the personalization data, the seal key pair generated on chip (P-256,
+    /// or SM2 when tag `4E` asks for it), the protected PIN and PUK with full try counters, and the
+    /// PERSONALIZED state.
     /// Response `86 41 <seal public key>`.
     func personalize(_ command: AppletCommand) throws(CommandFailure) -> CommandResult {
         guard command.hasData else { throw .wrongLength }
@@ -19,7 +20,20 @@ extension SealAppletRuntime {
         let pukSalt = random.randomBytes(count: ReferenceData.saltLength)
 
         let publicKey = try store.atomically { () throws(CommandFailure) -> [UInt8] in
-            guard let sealKey = ChipKeyGenerator.generateSigningKey(using: random) else { throw .internalError }
+            let sealKey: (scalar: [UInt8], publicKey: [UInt8])
+            switch data.sealKeyAlgorithm {
+            case .p256:
+                guard let key = ChipKeyGenerator.generateSigningKey(using: random) else { throw .internalError }
+                // No record: absent means P-256 (PERSONALIZE runs once, from MANUFACTURED, so none exists).
+                sealKey = (Array(key.rawRepresentation), Array(key.publicKey.x963Representation))
+            case .sm2:
+                guard let key = ChipKeyGenerator.generateSM2SigningKey(using: random),
+                      let publicKey = try? key.publicKey.x963Representation, publicKey.count == 65 else {
+                    throw .internalError
+                }
+                sealKey = (key.rawRepresentation, publicKey)
+                try store.write(.sealKeyAlgorithm, [SealKeyAlgorithm.sm2.rawValue])
+            }
             try store.write(.organizationName, Array(data.organizationName.utf8))
             try store.write(.sealName, Array(data.sealName.utf8))
             try store.write(.featureHash, data.featureHash)
@@ -37,14 +51,14 @@ extension SealAppletRuntime {
                 try store.erase(.remoteAuthorityKey)
             }
             try store.write(.watermarkKey, data.watermarkKey)
-            try store.write(.sealPrivateKey, Array(sealKey.rawRepresentation))
-            try store.write(.sealPublicKey, Array(sealKey.publicKey.x963Representation))
+            try store.write(.sealPrivateKey, sealKey.scalar)
+            try store.write(.sealPublicKey, sealKey.publicKey)
             try store.write(.pinReference, ReferenceData.protect(Array(data.pin.utf8), salt: pinSalt))
             try store.write(.pinTryCounter, TryCounter(remaining: data.pinTryLimit, limit: data.pinTryLimit).encoded)
             try store.write(.pukReference, ReferenceData.protect(Array(data.puk.utf8), salt: pukSalt))
             try store.write(.pukTryCounter, TryCounter(remaining: data.pukTryLimit, limit: data.pukTryLimit).encoded)
             try store.write(.lifecycle, [LifecycleState.personalized.rawValue])
-            return Array(sealKey.publicKey.x963Representation)
+            return sealKey.publicKey
         }
         return CommandResult(data: TLV(tag: SealTag.sealPublicKey, value: publicKey).encoded())
     }

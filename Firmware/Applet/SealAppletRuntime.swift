@@ -55,6 +55,9 @@ final class SealAppletRuntime: APDUCommandTarget {
         case .readAuditLog: return try readAuditLog(command)
         case .getAttestation: return try getAttestation(command)
         case .resetTimeFloor: return try resetTimeFloor(command)
+        case .putSESSeal: return try putSESSeal(command)
+        case .readSESSeal: return try readSESSeal(command)
+        case .stampSES: return try stampSES(command)
         case .getResponse: throw .insNotSupported  // answered by the APDU front end
         }
     }

@@ -11,6 +11,27 @@ extension SealAppletRuntime {
         try requireLifecycle(for: .stamp)
         guard security.pinVerified else { throw .securityNotSatisfied }
         guard let request = try? StampRequest(decoding: command.data) else { throw .wrongData }
+        let issued = try issueStamp(request, extraSignature: nil)
+        return CommandResult(data: issued.response.encoded())
+    }
+
+    /// A stamp about to be committed: what STAMP-SES's extra signature needs of it.
+    struct PendingStamp {
+        let request: StampRequest
+        let chipID: [UInt8]
+        let response: StampResponse
+        let metadataDigest: [UInt8]
+        let grantSerial: UInt32
+        let sealKey: SealSigningKey
+    }
+
+    /// Steps 6–8 of §8.13 and the processing of a stamp, shared by STAMP and STAMP-SES (§8.17):
+    /// time, grant and counter checks, watermark, TBS and signature, then `extraSignature` (run
+    /// before anything is written, so its refusal changes nothing), then ONE transaction, then
+    /// (PIN always) the PIN verification consumed.
+    func issueStamp(_ request: StampRequest,
+                    extraSignature: ((PendingStamp) throws(CommandFailure) -> [UInt8])?)
+        throws(CommandFailure) -> (response: StampResponse, extra: [UInt8]?) {
         let validity = try store.watermarkValidity()
         let (expiry, overflow) = request.metadata.time.addingReportingOverflow(UInt64(validity))
         guard !overflow else { throw .wrongData }
@@ -44,8 +65,8 @@ extension SealAppletRuntime {
         // 1. Watermark.
         let serial = Watermark.serial(chipPrefix: store.keyObjects.serialPrefix(for: chipID), counter: n)
         let code = Watermark.expirationCode(keyedMAC: try store.watermarkMAC(), serial: serial, expiry: expiry)
-        // 2. TBS and signature.
-        let sealKey = try store.sealPrivateKey()
+        // 2. TBS and signature, with the seal key's algorithm (SPEC §7.1).
+        let sealKey = try store.sealSigningKey()
         let metadataDigest = request.metadataEncoding.withUnsafeBytes { Array(SHA256.hash(data: $0)) }
         let tbs = StampTBS(
             chipID: chipID, counter: n, serial: serial, expiry: expiry, expirationCode: code,
@@ -55,6 +76,9 @@ extension SealAppletRuntime {
             grantSerial: grantSerial
         ).encoded()
         let signature = try ChipSigner.sign(tbs, with: sealKey)
+        let response = StampResponse(counter: n, serial: serial, expiry: expiry, expirationCode: code, signature: signature)
+        let extra = try extraSignature?(PendingStamp(request: request, chipID: chipID, response: response,
+                                                     metadataDigest: metadataDigest, grantSerial: grantSerial, sealKey: sealKey))
         // 3. One transaction: counter, audit entry, audit head, grant serial.
         let entry = AuditEntry(
             counter: n, time: request.metadata.time, documentDigest: request.documentDigest,
@@ -75,7 +99,6 @@ extension SealAppletRuntime {
             security.pinVerified = false
         }
         // 4. Only now does the signature leave the chip.
-        let response = StampResponse(counter: n, serial: serial, expiry: expiry, expirationCode: code, signature: signature)
-        return CommandResult(data: response.encoded())
+        return (response, extra)
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import SealGMCrypto
 import SealProtocol
 
 /// RAM copies of parsed private keys and their public encodings, keyed by the key's NVM bytes.
@@ -14,7 +15,15 @@ final class KeyObjectCache {
         let publicKeyX963: [UInt8]
         let keyID: [UInt8]
     }
+    /// The same for an SM2 seal key (SPEC §7 tag `4E`).
+    struct SM2Entry {
+        let raw: [UInt8]
+        let key: SM2PrivateKey
+        let publicKeyX963: [UInt8]
+        let keyID: [UInt8]
+    }
     private var entries: [Entry] = []
+    private var sm2Entry: SM2Entry?
     private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
     private var serialPrefix: (chipID: [UInt8], prefix: [UInt8])?
 
@@ -34,6 +43,18 @@ final class KeyObjectCache {
         return mac
     }
     private static let capacity = 4
+
+    /// The parsed SM2 key of `raw`, parsed (and its public point derived by OpenSSL) on first use.
+    /// `nil` when `raw` is not a valid SM2 scalar.
+    func sm2Entry(for raw: [UInt8]) -> SM2Entry? {
+        if let cached = sm2Entry, cached.raw == raw { return cached }
+        guard let key = try? SM2PrivateKey(rawRepresentation: raw), let publicKey = try? key.publicKey else { return nil }
+        let x963 = publicKey.x963Representation
+        guard x963.count == 65 else { return nil }
+        let entry = SM2Entry(raw: raw, key: key, publicKeyX963: x963, keyID: sealKeyID(publicKeyX963: x963))
+        sm2Entry = entry
+        return entry
+    }
 
     func entry(for raw: [UInt8]) -> Entry? {
         entries.first { $0.raw == raw }

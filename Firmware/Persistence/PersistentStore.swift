@@ -1,4 +1,5 @@
 import Crypto
+import SealGMCrypto
 import SealProtocol
 
 /// Typed access to the applet's NVM records (layout: ``RecordID``).
@@ -99,18 +100,35 @@ struct PersistentStore {
 
     // MARK: - Personalization
 
-    func sealPrivateKey() throws(CommandFailure) -> P256.Signing.PrivateKey {
-        try privateKey(try required(.sealPrivateKey, length: 32))
+    /// The seal key's algorithm (SPEC §7 tag `4E`); P-256 when the record is absent (chips
+    /// personalized before SM2 keys existed, and every P-256 personalization).
+    func sealKeyAlgorithm() throws(CommandFailure) -> SealKeyAlgorithm {
+        guard let value = read(.sealKeyAlgorithm) else { return .p256 }
+        guard value.count == 1, let algorithm = SealKeyAlgorithm(rawValue: value[0]) else { throw .memoryFailure }
+        return algorithm
     }
 
-    /// The seal public key, X9.63: the stored copy (it outlives the private key, SPEC §6), else
-    /// derived from the stored private key.
+    /// The seal private key, parsed for its algorithm.
+    func sealSigningKey() throws(CommandFailure) -> SealSigningKey {
+        let raw = try required(.sealPrivateKey, length: 32)
+        switch try sealKeyAlgorithm() {
+        case .p256: return .p256(try privateKey(raw))
+        case .sm2: return .sm2(try sm2KeyObject(raw).key)
+        }
+    }
+
+    /// The seal public key, an uncompressed point (65): the stored copy (it outlives the private
+    /// key, SPEC §6), else derived from the stored private key.
     func sealPublicKey() throws(CommandFailure) -> [UInt8] {
         if let stored = read(.sealPublicKey) {
             guard stored.count == 65 else { throw .memoryFailure }
             return stored
         }
-        return try keyObject(try required(.sealPrivateKey, length: 32)).publicKeyX963
+        let raw = try required(.sealPrivateKey, length: 32)
+        switch try sealKeyAlgorithm() {
+        case .p256: return try keyObject(raw).publicKeyX963
+        case .sm2: return try sm2KeyObject(raw).publicKeyX963
+        }
     }
 
     /// Whether a seal public key is held (PERSONALIZED and after, TERMINATED included).
@@ -303,11 +321,19 @@ struct PersistentStore {
         return keyObjects.store(key, for: raw)
     }
 
-    /// The seal key's ID, SHA-256 of its X9.63 public key (SPEC §9.3).
+    private func sm2KeyObject(_ raw: [UInt8]) throws(CommandFailure) -> KeyObjectCache.SM2Entry {
+        guard let entry = keyObjects.sm2Entry(for: raw) else { throw .memoryFailure }
+        return entry
+    }
+
+    /// The seal key's ID, SHA-256 of its 65-byte public point (SPEC §9.3).
     func sealKeyIDValue() throws(CommandFailure) -> [UInt8] {
         if let raw = read(.sealPrivateKey) {
             guard raw.count == 32 else { throw .memoryFailure }
-            return try keyObject(raw).keyID
+            switch try sealKeyAlgorithm() {
+            case .p256: return try keyObject(raw).keyID
+            case .sm2: return try sm2KeyObject(raw).keyID
+            }
         }
         return sealKeyID(publicKeyX963: try sealPublicKey())
     }

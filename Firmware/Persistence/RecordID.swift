@@ -12,14 +12,17 @@
 /// | `0010`–`0016` | organization, seal name, feature hash, policy, validity u32, remote-authority key, watermark key | PERSONALIZE (watermark key zeroized by TERMINATE) |
 /// | `0017` | seal image hash (32), absent when none | PERSONALIZE |
 /// | `0018` | time rollback tolerance u32 (seconds) | PERSONALIZE |
-/// | `0020` | seal private key, P-256 scalar (32) | PERSONALIZE (zeroized by TERMINATE) |
-/// | `0021` | seal public key, X9.63 (65): kept after TERMINATE so the audit log stays checkable | PERSONALIZE |
+/// | `0019` | seal key algorithm (1): `02` SM2; absent = P-256 (SPEC §7 tag `4E`) | PERSONALIZE |
+/// | `0020` | seal private key, P-256 or SM2 scalar (32) | PERSONALIZE (zeroized by TERMINATE) |
+/// | `0021` | seal public key, uncompressed point (65): kept after TERMINATE so the audit log stays checkable | PERSONALIZE |
 /// | `0030` / `0031` | PIN reference (salt ‖ HMAC) / PIN try counter (remaining, limit) | PERSONALIZE, VERIFY, CHANGE, RESET RETRY |
 /// | `0032` / `0033` | PUK reference / PUK try counter | PERSONALIZE, RESET RETRY |
 /// | `0040` | signature counter u32 | manufacture (0), STAMP |
 /// | `0041` | grant ledger: floor u32 ‖ (serial u32 ‖ uses u32)* (``GrantLedger``) | manufacture (floor 0), STAMP |
 /// | `0042` | audit head: newest counter u32 ‖ head hash (32) | manufacture (zeros), STAMP |
 /// | `0043` | time-floor reset: floor u64 ‖ counter u32 at the reset; absent until the first | RESET TIME FLOOR |
+/// | `0044` | SES seal directory: total length u32 ‖ chunk count u16; absent when none | PUT SES SEAL |
+/// | `0200`–`02FF` | SES seal chunk i, as one PUT SES SEAL wrote it | PUT SES SEAL |
 /// | `0100`–`013F` | audit ring slot (n − 1) mod 64: the entry's SPEC §8.14 encoding | STAMP |
 struct RecordID: Hashable, Sendable {
     let rawValue: UInt16
@@ -45,6 +48,7 @@ struct RecordID: Hashable, Sendable {
     static let watermarkKey = RecordID(0x0016)
     static let sealImageHash = RecordID(0x0017)
     static let timeTolerance = RecordID(0x0018)
+    static let sealKeyAlgorithm = RecordID(0x0019)
 
     static let sealPrivateKey = RecordID(0x0020)
     static let sealPublicKey = RecordID(0x0021)
@@ -58,6 +62,14 @@ struct RecordID: Hashable, Sendable {
     static let lastGrantSerial = RecordID(0x0041)
     static let auditHead = RecordID(0x0042)
     static let timeFloorReset = RecordID(0x0043)
+    static let sesSealDirectory = RecordID(0x0044)
+
+    /// At most this many SES seal chunks (records `0200`–`02FF`).
+    static let sesSealChunkCount = 256
+    /// The record of SES seal chunk `index` (0-based, below ``sesSealChunkCount``).
+    static func sesSealChunk(_ index: Int) -> RecordID {
+        RecordID(0x0200 + UInt16(index & 0xFF))
+    }
 
     /// Number of audit ring slots (SPEC §9.6).
     static let auditSlotCount = 64

@@ -21,6 +21,11 @@ public struct AttestationStatement: Hashable, Sendable {
         public static let pinPerStamp = KeyPolicy(rawValue: 0x10)
         /// Bit 5: READ AUDIT LOG needs the PIN or the issuer.
         public static let auditLogNeedsAuthentication = KeyPolicy(rawValue: 0x20)
+        /// Bit 6: the seal key is an SM2 key (signatures are SM2 with SM3); clear for P-256.
+        public static let sm2SealKey = KeyPolicy(rawValue: 0x40)
+
+        /// The seal key algorithm bit 6 states.
+        public var sealKeyAlgorithm: SealKeyAlgorithm { contains(.sm2SealKey) ? .sm2 : .p256 }
     }
 
     /// The 16-byte chip ID.

@@ -24,6 +24,9 @@ public struct SealCapabilities: Hashable, Sendable {
     public var features: Features
     /// How many audit entries the chip retains.
     public var auditLogCapacity: UInt16
+    /// The seal key's algorithm (`85`), present once the chip is personalized; `nil` before, and
+    /// from chips that predate SM2 seal keys (they hold P-256 keys).
+    public var sealKeyAlgorithm: SealKeyAlgorithm? = nil
 
     /// Creates capabilities; the defaults are those of the reference chip (SPEC §8.5).
     public init(specVersion: [UInt8] = SealApplet.specVersion, maxCommandData: UInt16 = UInt16(SealApplet.maxCommandData),
@@ -47,9 +50,14 @@ public struct SealCapabilities: Hashable, Sendable {
         ].encoded()
     }
 
-    /// GET DATA `0105`: the FCI content plus `84` audit capacity.
+    /// GET DATA `0105`: the FCI content plus `84` audit capacity and, once personalized, `85` the
+    /// seal key algorithm.
     public func encoded() -> [UInt8] {
-        fciProprietary() + [TLV(tag: SealTag.auditCapacity, value: bigEndianBytes(auditLogCapacity))].encoded()
+        var out = fciProprietary() + [TLV(tag: SealTag.auditCapacity, value: bigEndianBytes(auditLogCapacity))].encoded()
+        if let sealKeyAlgorithm {
+            out += TLV(tag: SealTag.capabilitiesSealKeyAlgorithm, value: [sealKeyAlgorithm.rawValue]).encoded()
+        }
+        return out
     }
 
     /// Strictly decodes GET DATA `0105`.
@@ -62,6 +70,12 @@ public struct SealCapabilities: Hashable, Sendable {
         maxResponseData = try reader.uint32(SealTag.maxResponseData, "max response data")
         features = Features(rawValue: try reader.bytes(SealTag.features, "features", length: 1...1)[0])
         auditLogCapacity = try decodeBigEndian(try reader.bytes(SealTag.auditCapacity, "audit capacity", length: 2...2), as: UInt16.self, field: "audit capacity")
+        if let algorithm = try reader.optionalBytes(SealTag.capabilitiesSealKeyAlgorithm, "seal key algorithm", length: 1...1) {
+            guard let known = SealKeyAlgorithm(rawValue: algorithm[0]) else {
+                throw SealDataError(.outOfRange, "capabilities: unknown seal key algorithm \(algorithm[0])")
+            }
+            sealKeyAlgorithm = known
+        }
         try reader.finish()
     }
 

@@ -33,6 +33,9 @@ public struct PersonalizationData: Hashable, Sendable {
     /// How far, in seconds, a stamp's time may lie before the chip's time floor (SPEC §8.13
     /// "Time", tag `4D`); default one hour.
     public var timeToleranceSeconds: UInt32
+    /// The algorithm of the seal key the chip generates (SPEC §7 tag `4E`); P-256 by default.
+    /// The tag is sent only for SM2, so a P-256 personalization encodes as before.
+    public var sealKeyAlgorithm: SealKeyAlgorithm = .p256
 
     /// The tolerance when tag `4D` is absent: one hour.
     public static let defaultTimeTolerance: UInt32 = 3600
@@ -50,7 +53,8 @@ public struct PersonalizationData: Hashable, Sendable {
         puk: String, pukTryLimit: UInt8 = 10, remoteAuthorityKey: [UInt8]? = nil, requiresRemoteAuthorization: Bool = false,
         watermarkValiditySeconds: UInt32, watermarkKey: [UInt8], sealImageHash: [UInt8]? = nil,
         requiresPINPerStamp: Bool = true, auditLogRequiresAuthentication: Bool = false,
-        timeToleranceSeconds: UInt32 = PersonalizationData.defaultTimeTolerance
+        timeToleranceSeconds: UInt32 = PersonalizationData.defaultTimeTolerance,
+        sealKeyAlgorithm: SealKeyAlgorithm = .p256
     ) {
         self.organizationName = organizationName
         self.sealName = sealName
@@ -67,6 +71,7 @@ public struct PersonalizationData: Hashable, Sendable {
         self.requiresPINPerStamp = requiresPINPerStamp
         self.auditLogRequiresAuthentication = auditLogRequiresAuthentication
         self.timeToleranceSeconds = timeToleranceSeconds
+        self.sealKeyAlgorithm = sealKeyAlgorithm
     }
 
     /// PIN rule of SPEC §7 (v2): 6 to 12 ASCII digits.
@@ -127,6 +132,9 @@ public struct PersonalizationData: Hashable, Sendable {
         fields.append(TLV(tag: SealTag.watermarkKey, value: watermarkKey))
         if let sealImageHash { fields.append(TLV(tag: SealTag.sealImageHash, value: sealImageHash)) }
         fields.append(TLV(tag: SealTag.timeTolerance, value: bigEndianBytes(timeToleranceSeconds)))
+        if sealKeyAlgorithm != .p256 {
+            fields.append(TLV(tag: SealTag.sealKeyAlgorithm, value: [sealKeyAlgorithm.rawValue]))
+        }
         return fields.encoded()
     }
 
@@ -138,7 +146,7 @@ public struct PersonalizationData: Hashable, Sendable {
         }
         var values: [BERTag: [UInt8]] = [:]
         for field in fields {
-            guard (0x41...0x4D).contains(field.tag.rawValue) else {
+            guard (0x41...0x4E).contains(field.tag.rawValue) else {
                 throw SealDataError(.unexpectedField, "PERSONALIZE: unknown tag \(field.tag)")
             }
             guard values.updateValue(field.value, forKey: field.tag) == nil else {
@@ -183,6 +191,12 @@ public struct PersonalizationData: Hashable, Sendable {
         }
         watermarkValiditySeconds = try decodeBigEndian(try required(SealTag.watermarkValidity, "watermark validity"), as: UInt32.self, field: "watermark validity")
         watermarkKey = try required(SealTag.watermarkKey, "watermark key")
+        if let algorithm = values[SealTag.sealKeyAlgorithm] {
+            guard algorithm.count == 1, let known = SealKeyAlgorithm(rawValue: algorithm[0]) else {
+                throw SealDataError(.outOfRange, "PERSONALIZE: seal key algorithm must be 01 (P-256) or 02 (SM2)")
+            }
+            sealKeyAlgorithm = known
+        }
         try validate()
     }
 }

@@ -96,6 +96,23 @@ public enum SealCommand {
         CommandAPDU(cla: 0x80, ins: SealInstruction.readAuditLog.rawValue, p1: 0, p2: 0, data: bigEndianBytes(counter), ne: 256)
     }
 
+    /// PUT SES SEAL: `chunk` of the DER SES_Seal at `offset` (SPEC §8.18); offset 0 starts a new seal.
+    public static func putSESSeal(offset: UInt16, chunk: [UInt8]) -> CommandAPDU {
+        CommandAPDU(cla: 0x80, ins: SealInstruction.putSESSeal.rawValue, p1: UInt8(offset >> 8), p2: UInt8(offset & 0xFF),
+                    data: chunk, ne: nil)
+    }
+
+    /// READ SES SEAL: up to `ne` bytes of the installed SES_Seal from `offset` (SPEC §8.19).
+    public static func readSESSeal(offset: UInt16, ne: Int = 256) -> CommandAPDU {
+        CommandAPDU(cla: 0x80, ins: SealInstruction.readSESSeal.rawValue, p1: UInt8(offset >> 8), p2: UInt8(offset & 0xFF),
+                    data: [], ne: ne)
+    }
+
+    /// STAMP-SES with `request` as data (SPEC §8.17).
+    public static func stampSES(_ request: SESStampRequest) -> CommandAPDU {
+        CommandAPDU(cla: 0x80, ins: SealInstruction.stampSES.rawValue, p1: 0, p2: 0, data: request.encoded(), ne: 256)
+    }
+
     /// GET ATTESTATION with a nonce of 0–32 bytes (SPEC §8.15).
     public static func getAttestation(nonce: [UInt8]) -> CommandAPDU {
         CommandAPDU(cla: 0x80, ins: SealInstruction.getAttestation.rawValue, p1: 0, p2: 0, data: nonce, ne: 256)

@@ -59,11 +59,18 @@ public enum SealInstruction: UInt8, Sendable, CaseIterable, CustomStringConverti
     case getAttestation = 0x58
     /// `5C` RESET TIME FLOOR: the issuer sets the stamp-time floor (issuer; SPEC §8.16).
     case resetTimeFloor = 0x5C
+    /// `4C` PUT SES SEAL: the issuer writes the GB/T 38540 seal in chunks at offsets (issuer; SPEC §8.18).
+    case putSESSeal = 0x4C
+    /// `4E` READ SES SEAL: reads the installed seal from an offset (SPEC §8.19).
+    case readSESSeal = 0x4E
+    /// `5E` STAMP-SES: a stamp whose GB/T 38540 `TBS_Sign` the chip composes and signs (SPEC §8.17).
+    case stampSES = 0x5E
 
     /// The class byte (without chaining bit) the instruction belongs to.
     public var classByte: UInt8 {
         switch self {
-        case .personalize, .setLifecycle, .stamp, .readAuditLog, .getAttestation, .resetTimeFloor: return SealClass.proprietary
+        case .personalize, .setLifecycle, .stamp, .readAuditLog, .getAttestation, .resetTimeFloor,
+             .putSESSeal, .readSESSeal, .stampSES: return SealClass.proprietary
         default: return SealClass.interindustry
         }
     }
@@ -78,7 +85,7 @@ public enum SealInstruction: UInt8, Sendable, CaseIterable, CustomStringConverti
     /// Commands that change no state and may therefore be answered 6Cxx (SPEC §3.3).
     public var isReadOnly: Bool {
         switch self {
-        case .getData, .readAuditLog, .getAttestation: return true
+        case .getData, .readAuditLog, .getAttestation, .readSESSeal: return true
         default: return false
         }
     }
@@ -99,6 +106,9 @@ public enum SealInstruction: UInt8, Sendable, CaseIterable, CustomStringConverti
         case .readAuditLog: return "READ AUDIT LOG"
         case .getAttestation: return "GET ATTESTATION"
         case .resetTimeFloor: return "RESET TIME FLOOR"
+        case .putSESSeal: return "PUT SES SEAL"
+        case .readSESSeal: return "READ SES SEAL"
+        case .stampSES: return "STAMP-SES"
         }
     }
 }
@@ -207,6 +217,16 @@ public enum SealTag {
     public static let sealImageHash: BERTag = 0x4C
     /// `4D` time rollback tolerance in seconds, u32 (optional; SPEC §8.13 "Time").
     public static let timeTolerance: BERTag = 0x4D
+    /// `4E` seal key algorithm (``SealKeyAlgorithm``), PERSONALIZE only; absent = `01` P-256.
+    public static let sealKeyAlgorithm: BERTag = 0x4E
+    /// `85` seal key algorithm in the capabilities object, once the chip is personalized.
+    public static let capabilitiesSealKeyAlgorithm: BERTag = 0x85
+    /// `9F21` the SM2 signature over DER(TBS_Sign) in a STAMP-SES response (SPEC §8.17).
+    public static let sesSignature: BERTag = 0x9F21
+    /// `9F22` the `TBS_Sign.propertyInfo` of a STAMP-SES request, ASCII, 1–255 bytes.
+    public static let sesPropertyInfo: BERTag = 0x9F22
+    /// `9F23` SHA-256 of the SES_Seal a STAMP-SES request expects the chip to hold, 32 bytes.
+    public static let sesSealHash: BERTag = 0x9F23
     /// `80` spec version, 2 bytes.
     public static let specVersion: BERTag = 0x80
     /// `81` maximum command data, u16.

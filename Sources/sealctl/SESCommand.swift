@@ -8,7 +8,7 @@ struct SES: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ses",
         abstract: "GB/T 38540 and GM/T 0031 electronic seals (SESeal) and signatures (SES_Signature).",
-        subcommands: [Verify.self])
+        subcommands: [Verify.self, Stamp.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import SealHostDriver
 import SealProtocol
+import SealSM2Verifier
 import SealSimulatedToken
 import X509
 
@@ -130,6 +131,7 @@ func withToken<T>(_ target: TargetOptions, _ output: OutputOptions, _ body: (Sea
     try await userFacing {
         let secureChannel = try target.secureChannelSettings()
         let token = SealToken(transport: try await target.openTransport(), trace: output.traceHandler, secureChannel: secureChannel)
+        await token.addSignatureVerifier(SM2SealSignatureVerifier())
         do {
             try await token.connect()
             let result = try await body(token)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SealHostDriver
+import SealSM2Verifier
 import SealProtocol
 
 struct Verify: AsyncParsableCommand {
@@ -95,7 +96,8 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let entries = try collectEntries()
         let roots = try VendorRoots.load(vendorRoot)
-        var verifier = StampVerifier(trustedRoots: roots)
+        // SM2 seals (SPEC §7 tag 4E) verify through the SM2 hook; P-256 is built in.
+        var verifier = StampVerifier(trustedRoots: roots).verifyingSM2()
         for path in tsaRoot {
             do {
                 try verifier.trustTimestampAuthorities(try readFile(path, what: "TSA root"))

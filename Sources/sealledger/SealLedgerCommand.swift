@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 #endif
 import SealHostDriver
+import SealSM2Verifier
 import SealLedger
 import SealSimulatedToken
 import X509
@@ -119,7 +120,7 @@ struct Serve: AsyncParsableCommand {
             issuerKeys = [try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM).publicKey]
             warn("warning: admitting lifecycle events signed by the TEST issuer key of Fixtures/ (its key is public); pass --issuer-root")
         }
-        let verifier = StampVerifier(trustedRoots: roots)
+        let verifier = StampVerifier(trustedRoots: roots).verifyingSM2()
         let ledger = try store.open(verifier: verifier, issuerTrust: IssuerTrust(keys: issuerKeys))
         var publisher: WitnessPublisher?
         if !endpoints.isEmpty {

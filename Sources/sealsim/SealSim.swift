@@ -3,6 +3,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import SealFirmware
+import SealHostDriver
 import SealProtocol
 import SealSimulatedToken
 
@@ -116,12 +117,21 @@ struct Manufacture: AsyncParsableCommand {
 
 struct Personalize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Personalize a MANUFACTURED token through the APDU protocol, as the issuer.")
+        abstract: "Personalize a MANUFACTURED token through the APDU protocol, as the issuer.",
+        discussion: """
+            With --seal-algorithm sm2 the chip generates an SM2 seal key (SPEC §7.1). A GB/T 38540 \
+            seal lists the certificate of that key, so it is made after personalization and installed \
+            in a second run on the PERSONALIZED token: sealsim personalize --state FILE --ses-seal SEAL.esl \
+            [--activate] (PUT SES SEAL in chunks, read back and compared; the other options are not used).
+            """)
 
     @Option(help: "State file of the token.") var state: String
     @Option(help: "Issuer private key (PEM); the TEST issuer key when omitted.") var issuerKey: String?
-    @Option(help: "Organization name.") var organization: String
-    @Option(help: "Seal name.") var sealName: String
+    @Option(help: "Organization name.") var organization: String?
+    @Option(help: "Seal name.") var sealName: String?
+    @Option(help: "Seal key algorithm the chip generates: p256 (default) or sm2 (SPEC §7 tag 4E).") var sealAlgorithm = "p256"
+    @Option(help: ArgumentHelp("Install this DER GB/T 38540 SES_Seal on a PERSONALIZED SM2 token (PUT SES SEAL).", valueName: "FILE"))
+    var sesSeal: String?
     @Option(help: "Imprint image or physical fingerprint file; its SHA-256 is the physical-feature hash.") var featureImage: String?
     @Option(help: "Physical-feature hash, 32 bytes of hex (instead of --feature-image).") var featureHash: String?
     @Option(help: "The seal's image file; its SHA-256 is the seal image hash every stamp signs (tag 4C, optional).")
@@ -130,8 +140,8 @@ struct Personalize: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "PIN always (seal policy bit 1): every STAMP needs its own VERIFY.")
     var pinPerStamp = true
     @Flag(help: "Seal policy bit 2: READ AUDIT LOG needs the PIN or the issuer.") var protectAuditLog = false
-    @Option(help: "PIN: 6 to 12 digits.") var pin: String
-    @Option(help: "PUK: 8 to 16 digits.") var puk: String
+    @Option(help: "PIN: 6 to 12 digits.") var pin: String?
+    @Option(help: "PUK: 8 to 16 digits.") var puk: String?
     @Option(help: "PIN try limit.") var pinTries: UInt8 = 3
     @Option(help: "PUK try limit.") var pukTries: UInt8 = 10
     @Option(help: "Watermark validity in days.") var validityDays: UInt32 = 365
@@ -142,6 +152,11 @@ struct Personalize: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
+        guard SealKeyAlgorithm(name: sealAlgorithm) != nil else { throw ValidationError("--seal-algorithm must be p256 or sm2") }
+        if sesSeal != nil { return }
+        for (value, name) in [(organization, "--organization"), (sealName, "--seal-name"), (pin, "--pin"), (puk, "--puk")] where value == nil {
+            throw ValidationError("missing \(name) (needed unless --ses-seal installs a seal on a personalized token)")
+        }
         if (featureImage == nil) == (featureHash == nil) { throw ValidationError("give exactly one of --feature-image and --feature-hash") }
         if requireRemoteAuthorization && remoteAuthorityKey == nil {
             throw ValidationError("--require-remote-authorization needs --remote-authority-key")
@@ -162,6 +177,10 @@ struct Personalize: AsyncParsableCommand {
 
     func run() async throws {
         let transport = try exitingWhenInUse { try TokenStore.openToken(at: URL(fileURLWithPath: state)) }
+        if let sesSeal {
+            try await installSESSeal(sesSeal, transport: transport)
+            return
+        }
         let hash: [UInt8]
         if let featureImage {
             guard let data = FileManager.default.contents(atPath: featureImage) else {
@@ -174,11 +193,11 @@ struct Personalize: AsyncParsableCommand {
         let key = try watermarkKey.map { try parseHex($0, bytes: 32, what: "--watermark-key") } ?? SystemChipRandom().randomBytes(count: 32)
         let authority = try remoteAuthorityKey.map { try loadPublicKey($0, what: "remote-authority key") }
         let data = PersonalizationData(
-            organizationName: organization, sealName: sealName, featureHash: hash, pin: pin, pinTryLimit: pinTries, puk: puk,
+            organizationName: organization ?? "", sealName: sealName ?? "", featureHash: hash, pin: pin ?? "", pinTryLimit: pinTries, puk: puk ?? "",
             pukTryLimit: pukTries, remoteAuthorityKey: authority.map { [UInt8]($0.x963Representation) },
             requiresRemoteAuthorization: requireRemoteAuthorization, watermarkValiditySeconds: validityDays * 86_400, watermarkKey: key,
             sealImageHash: try sealImageHashValue(), requiresPINPerStamp: pinPerStamp,
-            auditLogRequiresAuthentication: protectAuditLog)
+            auditLogRequiresAuthentication: protectAuditLog, sealKeyAlgorithm: SealKeyAlgorithm(name: sealAlgorithm) ?? .p256)
         do {
             try data.validate()
         } catch {
@@ -193,6 +212,31 @@ struct Personalize: AsyncParsableCommand {
             print("personalized \(state): \(lifecycle)")
             print("seal public key: \(hexString(publicKey))")
             print("watermark key (give it to the validation service; it is not shown again): \(hexString(key))")
+        }
+    }
+}
+
+extension Personalize {
+    /// PUT SES SEAL in chunks as the issuer, READ SES SEAL back and compare, then (--activate) ACTIVE.
+    func installSESSeal(_ path: String, transport: any CardTransport) async throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SimulatorError(.invalidArgument, "cannot read SES seal \(path)")
+        }
+        let seal = [UInt8](data)
+        let issuer = try loadPrivateKey(issuerKey, what: "issuer key", default: TestCredentials.issuerKeyPEM)
+        let token = SealToken(transport: transport)
+        _ = try await token.connect()
+        try await token.authenticateIssuer(using: P256IssuerSigner(privateKey: issuer))
+        try await token.installSESSeal(seal)
+        guard try await token.sesSeal() == seal else {
+            throw SimulatorError(.invalidArgument, "the seal read back differs from \(path)")
+        }
+        if activate { try await token.setLifecycle(.active) }
+        await token.disconnect()
+        if json {
+            print(#"{"sesSealBytes": \#(seal.count), "lifecycle": "\#(activate ? "ACTIVE" : "PERSONALIZED")"}"#)
+        } else {
+            print("installed the \(seal.count)-byte SES seal on \(state) and read it back identical")
         }
     }
 }

@@ -82,6 +82,14 @@ struct ChipLifecycleTests {
             return harness.send(SealCommand.readAuditLog(counter: 0)).sw
         case .resetTimeFloor:
             return harness.send(SealCommand.resetTimeFloor(to: 1_700_000_000)).sw
+        case .putSESSeal:
+            return harness.send(SealCommand.putSESSeal(offset: 0, chunk: [0x30, 0x00])).sw
+        case .readSESSeal:
+            return harness.send(SealCommand.readSESSeal(offset: 0)).sw
+        case .stampSES:
+            let stamp = try harness.stampRequest(time: 1_800_000_000)
+            return harness.send(SealCommand.stampSES(try SESStampRequest(stamp: stamp, propertyInfo: "p",
+                                                                         sealHash: [UInt8](repeating: 0, count: 32)))).sw
         }
     }
 
@@ -101,13 +109,19 @@ struct ChipLifecycleTests {
             .getAttestation: [.personalized, .active, .suspended],
             .readAuditLog: [.personalized, .active, .suspended, .terminated],
             .resetTimeFloor: [.personalized, .active, .suspended],
+            // This fixture's seal key is P-256: PUT SES SEAL and STAMP-SES answer 6985 in every
+            // state (SM2 only, §8.17, §8.18; ChipStampSESTests covers their states on an SM2 chip).
+            .putSESSeal: [], .stampSES: [],
+            // No seal installed: 6A88 where the state allows the read.
+            .readSESSeal: [.personalized, .active, .suspended, .terminated],
         ]
         for state in LifecycleState.allCases {
             for instruction in SealInstruction.allCases {
                 let harness = try images.chip(state)
                 let sw = try run(instruction, on: harness, state: state)
                 let isAllowed = allowed[instruction]?.contains(state) ?? false
-                let expected: UInt16 = !isAllowed ? 0x6985 : (instruction == .readAuditLog && state == .personalized ? 0x6A88 : 0x9000)
+                let emptyRead = (instruction == .readAuditLog && state == .personalized) || instruction == .readSESSeal
+                let expected: UInt16 = !isAllowed ? 0x6985 : (emptyRead ? 0x6A88 : 0x9000)
                 #expect(sw == expected, "\(instruction) in \(state)")
             }
         }

@@ -44,6 +44,8 @@ struct ChipFixture {
     var sealImageHash: [UInt8]?
     /// The time rollback tolerance personalized (tag `4D`).
     var timeToleranceSeconds = PersonalizationData.defaultTimeTolerance
+    /// The seal key algorithm personalized (tag `4E`).
+    var sealKeyAlgorithm: SealKeyAlgorithm = .p256
 
     static let defaultOrganization = "ACME Notaries"
     static let defaultSealName = "Seal of the Registrar"
@@ -62,7 +64,8 @@ struct ChipFixture {
             remoteAuthorityKey: withRemoteAuthority ? Array(authorityKey.publicKey.x963Representation) : nil,
             requiresRemoteAuthorization: requiresRemoteAuthorization, watermarkValiditySeconds: validity,
             watermarkKey: watermarkKey, sealImageHash: sealImageHash, requiresPINPerStamp: requiresPINPerStamp,
-            auditLogRequiresAuthentication: auditLogRequiresAuthentication, timeToleranceSeconds: timeToleranceSeconds)
+            auditLogRequiresAuthentication: auditLogRequiresAuthentication, timeToleranceSeconds: timeToleranceSeconds,
+            sealKeyAlgorithm: sealKeyAlgorithm)
     }
 
     /// A stand-in device certificate: one DER SEQUENCE of 604 bytes (the firmware does not parse X.509).

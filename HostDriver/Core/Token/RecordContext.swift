@@ -7,4 +7,6 @@ struct RecordContext: Sendable {
     var sealPublicKey: [UInt8]
     var keyID: [UInt8]
     var deviceCertificate: [UInt8]
+    /// The seal key's algorithm (capabilities `85`, SPEC §8.5).
+    var sealKeyAlgorithm: SealKeyAlgorithm
 }

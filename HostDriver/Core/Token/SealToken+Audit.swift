@@ -46,6 +46,7 @@ extension SealToken {
                                       reason: "the seal key is zeroized; pass the seal public key from a stamp record to check the log")
             }
             try Self.checkSealKey(key, keyID: nil)
+            let algorithm = sealKeyAlgorithm
             let chipID = try await readChipID()
             var seal = recordContextCache?.personalization.sealIdentity
             if seal == nil, let bytes = try await getData(.personalization) {
@@ -60,7 +61,13 @@ extension SealToken {
             for counter in status.oldestCounter...status.newestCounter {
                 entries.append(try await readAuditEntry(counter: counter))
             }
-            try Self.verifyAuditChain(entries, chipID: chipID, seal: seal, sealPublicKey: key, headHash: status.headHash)
+            guard let verifier = signatureVerifiers.verifier(for: algorithm) else {
+                throw SealDriverError(code: .notSupportedByToken,
+                                      reason: "the seal key is \(algorithm) and no \(algorithm) signature verifier was added "
+                                          + "(SealToken.addSignatureVerifier; SM2: SealSM2Verifier)")
+            }
+            try Self.verifyAuditChain(entries, chipID: chipID, seal: seal, sealPublicKey: key, headHash: status.headHash,
+                                      signatureVerifier: verifier)
             return entries
         }
     }
@@ -69,12 +76,14 @@ extension SealToken {
     /// every entry's signature under `sealPublicKey` over the TBS rebuilt from `chipID` and `seal`,
     /// every previous-hash link, the first entry linking to zeros when it is counter 1, and the last
     /// entry's chain hash equal to `headHash`. `auditLog(sealPublicKey:)` runs it on what it reads;
-    /// a ledger runs it on pushed entries.
+    /// a ledger runs it on pushed entries. `signatureVerifier` checks the seal's algorithm (P-256 by
+    /// default; SM2 through SealSM2Verifier).
     ///
     /// - Throws: `SealDriverError` `.auditChainBroken` naming the first entry that
     ///   does not verify.
     package static func verifyAuditChain(_ entries: [AuditEntry], chipID: [UInt8], seal: SealIdentity, sealPublicKey key: [UInt8],
-                                        headHash: [UInt8]) throws(SealDriverError) {
+                                        headHash: [UInt8],
+                                        signatureVerifier: any SealSignatureVerifier = P256SealSignatureVerifier()) throws(SealDriverError) {
         guard let first = entries.first else {
             guard headHash.allSatisfy({ $0 == 0 }) else {
                 throw SealDriverError(code: .auditChainBroken, reason: "empty log with a non-zero head hash")
@@ -95,7 +104,7 @@ extension SealToken {
                 throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter) does not link to entry \(entry.counter &- 1)")
             }
             let tbs = entry.tbs(chipID: chipID, seal: seal, keyID: keyID).encoded()
-            guard isValidSignature(entry.signature, over: tbs, key: key) else {
+            guard signatureVerifier.isValidSignature(entry.signature, over: tbs, publicKey: key) else {
                 throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter): signature does not verify")
             }
             previous = AuditEntry.chainHash(previous: entry.previousHash, tbs: tbs, signature: entry.signature)

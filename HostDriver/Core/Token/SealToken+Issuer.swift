@@ -55,6 +55,7 @@ extension SealToken {
         return try await session {
             let response = try await run(command)
             recordContextCache = nil
+            notePersonalizedSealKeyAlgorithm(data.sealKeyAlgorithm)
             let key = try decode("PERSONALIZE response") { () throws(SealDataError) -> [UInt8] in
                 let fields: [TLV]
                 do { fields = try TLV.decodeAll(response) } catch {

@@ -136,7 +136,8 @@ extension SealToken {
             }
             let tbs = entry.tbs(chipID: context.chipID, seal: context.personalization.sealIdentity, keyID: context.keyID)
             let tbsBytes = tbs.encoded()
-            guard Self.isValidSignature(entry.signature, over: tbsBytes, key: context.sealPublicKey) else {
+            guard try isValidSealSignature(entry.signature, over: tbsBytes, key: context.sealPublicKey,
+                                           algorithm: context.sealKeyAlgorithm) else {
                 throw SealDriverError(code: .auditChainBroken, reason: "entry \(entry.counter): signature does not verify")
             }
             let status = try await readAuditStatus()
@@ -185,7 +186,8 @@ extension SealToken {
             expirationCode: response.expirationCode, documentDigest: documentDigest,
             metadataDigest: sha256(request.metadataEncoding), seal: context.personalization.sealIdentity,
             keyID: context.keyID, grantSerial: grant?.serial ?? 0)
-        guard Self.isValidSignature(response.signature, over: tbs.encoded(), key: context.sealPublicKey) else {
+        guard try isValidSealSignature(response.signature, over: tbs.encoded(), key: context.sealPublicKey,
+                                       algorithm: context.sealKeyAlgorithm) else {
             throw SealDriverError(code: .malformedResponse,
                                   reason: "stamp \(response.counter): signature does not verify under the token's seal key")
         }
@@ -207,16 +209,11 @@ extension SealToken {
         let keyID = try await requiredData(.sealKeyID)
         try Self.checkSealKey(key, keyID: keyID)
         let certificate = try await requiredData(.deviceCertificate)
+        let algorithm = sealKeyAlgorithm
         let context = RecordContext(chipID: chipID, personalization: personalization, sealPublicKey: key,
-                                    keyID: keyID, deviceCertificate: certificate)
+                                    keyID: keyID, deviceCertificate: certificate, sealKeyAlgorithm: algorithm)
         recordContextCache = context
         return context
-    }
-
-    static func isValidSignature(_ signature: [UInt8], over message: [UInt8], key: [UInt8]) -> Bool {
-        guard let publicKey = try? P256.Signing.PublicKey(x963Representation: key),
-              let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return false }
-        return publicKey.isValidSignature(ecdsa, for: message)
     }
 
     static func record(context: RecordContext, tbs: StampTBS, signature: [UInt8], metadata: StampMetadata,

@@ -51,6 +51,14 @@ public actor SealToken {
     var isConnected = false
     /// Static record parts, see "Caching".
     var recordContextCache: RecordContext?
+    /// The seal signature verifiers, P-256 built in (``addSignatureVerifier(_:)``).
+    var signatureVerifiers = SealSignatureVerifiers()
+
+    /// Records the seal key algorithm a successful PERSONALIZE chose, so that the capabilities
+    /// read at connect (which had no `85` before personalization) stay true without a re-read.
+    func notePersonalizedSealKeyAlgorithm(_ algorithm: SealKeyAlgorithm) {
+        capabilities?.sealKeyAlgorithm = algorithm == .p256 ? nil : algorithm
+    }
     /// How the secure channel is used (SPEC §14).
     let secureChannelSettings: SecureChannelSettings
     /// The open secure channel; every command goes wrapped through it.

@@ -28,6 +28,16 @@ public struct StampVerifier: Sendable {
     /// The trusted roots of RFC 3161 time-stamping authorities: a record's timestamp token counts
     /// (``StampVerificationReport/timestampBound``) only when its TSA chains to one of them.
     public var timestampRoots: [Certificate] = []
+    /// One signature verifier per seal key algorithm: P-256 built in, others added with
+    /// ``addSignatureVerifier(_:)``.
+    var signatureVerifiers = SealSignatureVerifiers()
+
+    /// Adds (or replaces) the verifier of `verifier.algorithm`, e.g. the SM2 verifier of the
+    /// `SealSM2Verifier` target. A record whose seal algorithm has no verifier fails
+    /// ``StampVerificationCheck/ID/stampSignature`` with a detail saying so.
+    public mutating func addSignatureVerifier(_ verifier: any SealSignatureVerifier) {
+        signatureVerifiers.add(verifier)
+    }
 
     /// Creates a verifier trusting `trustedRoots`.
     ///
@@ -266,10 +276,17 @@ public struct StampVerifier: Sendable {
         let now = Self.seconds(options.now)
         run.add(.notExpired, now <= record.expiry, "expiry \(record.expiry), now \(now)")
 
-        run.add(.stampSignature,
-                Self.isValidSignature(record.signature, over: record.tbs.encoded(), keyX963: record.sealPublicKey),
-                "ECDSA P-256 over the \(record.tbs.encoded().count)-byte TBS with the seal key "
-                    + "(it signs the organization, seal name, feature hash and image hash the record shows)")
+        let algorithm = record.sealKeyAlgorithm
+        if let verifier = signatureVerifiers.verifier(for: algorithm) {
+            let tbs = record.tbs.encoded()
+            let scheme = algorithm == .sm2 ? "SM2 with SM3 (distinguishing ID 1234567812345678)" : "ECDSA P-256"
+            run.add(.stampSignature, verifier.isValidSignature(record.signature, over: tbs, publicKey: record.sealPublicKey),
+                    "\(scheme) over the \(tbs.count)-byte TBS with the seal key "
+                        + "(it signs the organization, seal name, feature hash and image hash the record shows)")
+        } else {
+            run.fail(.stampSignature, "the seal key is \(algorithm) and this verifier has no \(algorithm) signature verifier "
+                        + "(it has \(signatureVerifiers.algorithms.map(\.description).joined(separator: ", ")))")
+        }
     }
 
     /// Each personal field's opening (plaintext and salt) must reproduce the commitment signed in
@@ -454,12 +471,6 @@ public struct StampVerifier: Sendable {
     }
 
     // MARK: Helpers
-
-    static func isValidSignature(_ signature: [UInt8], over message: [UInt8], keyX963: [UInt8]) -> Bool {
-        guard let key = try? P256.Signing.PublicKey(x963Representation: keyX963),
-              let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: signature) else { return false }
-        return key.isValidSignature(ecdsa, for: message)
-    }
 
     /// Whole seconds since the epoch, 0 for times before it.
     static func seconds(_ date: Date) -> UInt64 {

@@ -28,6 +28,8 @@ public enum ConformanceCatalog {
         cases += remoteAuthorizationCases()
         cases += tearingCases()
         cases += secureChannelCases()
+        cases += sealAlgorithmCases()
+        cases += stampSESCases()
         return cases
     }()
 
@@ -53,6 +55,8 @@ public enum ConformanceCatalog {
         ("RA", "remote authorization grants (§9.5)"),
         ("TEAR", "power loss at every NVM write (§11)"),
         ("SCP", "the secure channel: key agreement, wrapping, its status words, the commands that need it (§14)"),
+        ("ALG", "seal key algorithms: P-256 and SM2 keys, capabilities 85, attestation bit 6, SM2 stamps (§7.1, §8.5, §9.3, §9.4)"),
+        ("SES", "GB/T 38540 signatures: PUT and READ SES SEAL in chunks, STAMP-SES and its TBS_Sign (§8.17–§8.19, §9.7)"),
     ]
 
     /// The case with `id`, if any.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SealHostDriver
 import SealProtocol
+import SealSM2Verifier
 
 /// Cases for the rules protocol v2 added to STAMP, the signed encodings, the attestation and the
 /// audit log (issue 9, findings 3, 5–8, 13, 14). They join the areas they belong to.
@@ -89,7 +90,7 @@ extension ConformanceCatalog {
             let document = Array("SealKit conformance document \(UUID().uuidString)".utf8)
             let record = try await stampWithDriver(ctx.card.transport, chipTrust: ctx.card.chipTrust, pin: ctx.pin, document: document)
             try expectEqual(record.metadata.documentName, "Conformance contract.pdf", "document name in the record")
-            let verifier = StampVerifier(trustedRoots: ctx.vendorRoots)
+            let verifier = StampVerifier(trustedRoots: ctx.vendorRoots).verifyingSM2()
             let report = await verifier.verify(record, document: document)
             try expect(report.isValid, "record rejected: \(report.failures.map(\.description).joined(separator: "; "))")
             let personal = try expectValue(report.checks.first { $0.id == .personalData }, "no personal-data check in the report")

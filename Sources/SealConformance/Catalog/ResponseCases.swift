@@ -1,4 +1,5 @@
 import Crypto
+import SealGMCrypto
 import SealHostDriver
 import SealProtocol
 import X509
@@ -299,11 +300,12 @@ extension ConformanceCatalog {
             try await card.verifyPIN(ctx.pin)
             try expectEqual(try await card.pinStatus().pinTriesRemaining, status.pinTryLimit, "PIN tries after a correct VERIFY")
         }
-        list.add(5, "§8.5", "Capabilities are the 21 bytes of §8.5") { ctx in
+        list.add(5, "§8.5", "Capabilities are the 21 bytes of §8.5 (24 with 85 01 02 for an SM2 seal)") { ctx in
             let card = try await ctx.selected()
             let bytes = try await card.getData(.capabilities)
-            try expectEqual(bytes.count, 21, "GET DATA 0105 length")
             let caps = try expectDecodes("capabilities") { try SealCapabilities(decoding: bytes) }
+            try expectEqual(bytes.count, caps.sealKeyAlgorithm == .sm2 ? 24 : 21, "GET DATA 0105 length")
+            try expect(caps.sealKeyAlgorithm != .p256, "85 01 01 is not sent: absent means P-256 (§8.5)")
             try expectBytes(caps.specVersion, [0x02, 0x00], "spec version")
             // §3.5: the chip reports its real limits, at least the minimums.
             try expect(caps.sizeViolations.isEmpty, "capabilities break §3.5: \(caps.sizeViolations.joined(separator: "; "))")
@@ -321,11 +323,16 @@ extension ConformanceCatalog {
             try expect(P256.Signing.PublicKey(certificate.publicKey) != nil, "device certificate key is not P-256")
             try expectEqual(certificate.signatureAlgorithm, .ecdsaWithSHA256, "certificate signature algorithm")
         }
-        list.add(7, "§8.5", "Seal public key is a valid uncompressed P-256 point") { ctx in
+        list.add(7, "§8.5", "Seal public key is a valid uncompressed point of the seal's curve (P-256, or SM2 per 0105)") { ctx in
             let card = try await ctx.selected()
             let key = try await card.getData(.sealPublicKey)
             try expect(key.count == 65 && key.first == 0x04, "GET DATA 0107 must be 04 || X || Y (65 bytes), got \(key.count) bytes")
-            _ = try expectDecodes("seal public key") { try P256.Signing.PublicKey(x963Representation: key) }
+            let capabilities = try SealCapabilities(decoding: try await card.getData(.capabilities))
+            if capabilities.sealKeyAlgorithm == .sm2 {
+                _ = try expectDecodes("SM2 seal public key") { try SM2PublicKey(x963Representation: key) }
+            } else {
+                _ = try expectDecodes("seal public key") { try P256.Signing.PublicKey(x963Representation: key) }
+            }
         }
         list.add(8, "§8.5", "Seal key ID is SHA-256 of the seal public key") { ctx in
             let card = try await ctx.selected()

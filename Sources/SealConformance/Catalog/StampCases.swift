@@ -255,7 +255,6 @@ func expectStampRefused(_ ctx: ConformanceContext, raw: [UInt8], _ what: String)
 
 /// Reads entries `from…to`, checks each signature, the links between them and the head.
 func checkAuditChain(_ card: ConformanceCard, facts: TokenFacts, from: UInt32, to: UInt32, head: [UInt8]) async throws {
-    let key = try facts.publicKey()
     var previous: [UInt8]?
     for counter in from...to {
         let answer = try await card.readAudit(counter)
@@ -263,7 +262,7 @@ func checkAuditChain(_ card: ConformanceCard, facts: TokenFacts, from: UInt32, t
         let entry = try expectDecodes("audit entry \(counter)") { try AuditEntry(decoding: answer.data) }
         try expectEqual(entry.counter, counter, "counter of the entry read for \(counter)")
         let tbs = entry.tbs(chipID: facts.chipID, seal: facts.personalization.sealIdentity, keyID: facts.keyID)
-        try checkECDSA(publicKey: key, signature: entry.signature, message: tbs.encoded(), "signature of audit entry \(counter)")
+        try facts.checkSealSignature(entry.signature, over: tbs.encoded(), "signature of audit entry \(counter)")
         if let previous { try expectBytes(entry.previousHash, previous, "previous hash of entry \(counter)") }
         previous = auditEntryHash(entry, facts: facts)
     }

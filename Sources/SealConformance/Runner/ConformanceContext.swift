@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SealGMCrypto
 import SealHostDriver
 import SealProtocol
 import X509
@@ -71,7 +72,7 @@ package final class ConformanceContext: Sendable {
         try await authenticateIssuer(on: card)
         let answer = try await card.exchange(try SealCommand.personalize(personalization))
         try expectSW(answer, .success, "\(card.label): PERSONALIZE")
-        let publicKey = try parsePersonalizeResponse(answer.data, label: card.label)
+        let publicKey = try parsePersonalizeResponse(answer.data, label: card.label, algorithm: personalization.sealKeyAlgorithm)
         if activate {
             try expectSW(try await card.send(SealCommand.setLifecycle(.active)), .success, "\(card.label): SET LIFECYCLE ACTIVE after PERSONALIZE")
         }
@@ -188,11 +189,16 @@ actor CaseSession {
 }
 
 /// Decodes `86 41 <public key>` (SPEC §8.11) and checks the point.
-func parsePersonalizeResponse(_ data: [UInt8], label: String) throws -> [UInt8] {
+func parsePersonalizeResponse(_ data: [UInt8], label: String, algorithm: SealKeyAlgorithm = .p256) throws -> [UInt8] {
     let tlv = try expectDecodes("\(label): PERSONALIZE response") { try TLV(decoding: data) }
     try expect(tlv.tag == SealTag.sealPublicKey && tlv.value.count == 65,
                "\(label): PERSONALIZE must answer 86 41 <public key>, got \(spacedHex(data, limit: 8))")
-    _ = try expectDecodes("\(label): seal package key from PERSONALIZE") { try P256.Signing.PublicKey(x963Representation: tlv.value) }
+    switch algorithm {
+    case .p256:
+        _ = try expectDecodes("\(label): seal package key from PERSONALIZE") { try P256.Signing.PublicKey(x963Representation: tlv.value) }
+    case .sm2:
+        _ = try expectDecodes("\(label): SM2 seal key from PERSONALIZE") { try SM2PublicKey(x963Representation: tlv.value) }
+    }
     return tlv.value
 }
 

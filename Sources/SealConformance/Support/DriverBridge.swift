@@ -1,6 +1,7 @@
 import Crypto
 import SealHostDriver
 import SealProtocol
+import SealSM2Verifier
 import X509
 
 // The few places where the suite goes through SealHostDriver's higher-level API (SealToken,
@@ -16,6 +17,7 @@ func issuerSign(_ signer: any IssuerSigner, _ message: [UInt8]) async throws -> 
 /// The driver authenticates the chip as the suite does (`chipTrust`, SPEC §14.2).
 func stampWithDriver(_ transport: any CardTransport, chipTrust: SecureChannelSettings, pin: String, document: [UInt8]) async throws -> StampRecord {
     let token = SealToken(transport: transport, secureChannel: chipTrust)
+    await token.addSignatureVerifier(SM2SealSignatureVerifier())
     _ = try await token.connect()
     try await token.verifyPIN(pin)
     let record = try await token.stamp(documentDigest: Array(SHA256.hash(data: document)), metadata: SuiteData.fullMetadata())
@@ -26,6 +28,7 @@ func stampWithDriver(_ transport: any CardTransport, chipTrust: SecureChannelSet
 /// Reconnects through `SealToken` and recovers the stamp of `digest`/`metadata` from the audit log.
 func recoverWithDriver(_ transport: any CardTransport, chipTrust: SecureChannelSettings, digest: [UInt8], metadata: StampMetadata) async throws -> StampRecord {
     let token = SealToken(transport: transport, secureChannel: chipTrust)
+    await token.addSignatureVerifier(SM2SealSignatureVerifier())
     _ = try await token.connect()
     let record = try await token.recoverStamp(documentDigest: digest, metadata: metadata)
     await token.disconnect()
@@ -34,7 +37,7 @@ func recoverWithDriver(_ transport: any CardTransport, chipTrust: SecureChannelS
 
 /// Fails unless `record` verifies against `document` and fails once one document byte changes.
 func checkRecord(_ record: StampRecord, document: [UInt8], roots: [Certificate]) async throws {
-    let verifier = StampVerifier(trustedRoots: roots)
+    let verifier = StampVerifier(trustedRoots: roots).verifyingSM2()
     let report = await verifier.verify(record, document: document)
     try expect(report.isValid, "StampVerifier rejects the record: \(report.failures.map(\.description).joined(separator: "; "))")
     var changed = document

@@ -1,4 +1,5 @@
 import Crypto
+import SealGMCrypto
 import SealHostDriver
 import SealProtocol
 import X509
@@ -9,12 +10,33 @@ package struct TokenFacts: Sendable {
     package let sealPublicKey: [UInt8]
     package let keyID: [UInt8]
     package let personalization: PersonalizationInfo
+    /// The seal key's algorithm, from GET DATA `0105` (`85`, SPEC §8.5; absent = P-256).
+    package var sealKeyAlgorithm: SealKeyAlgorithm = .p256
 
     package var featureHash: [UInt8] { personalization.featureHash }
 
     package func publicKey() throws -> P256.Signing.PublicKey {
         try expectDecodes("seal package key") { try P256.Signing.PublicKey(x963Representation: sealPublicKey) }
     }
+
+    /// Fails unless `signature` is the seal's signature over `message` in the seal's algorithm
+    /// (SPEC §7.1): ECDSA P-256/SHA-256, or SM2/SM3 with the default distinguishing ID.
+    package func checkSealSignature(_ signature: [UInt8], over message: [UInt8], _ what: String) throws {
+        switch sealKeyAlgorithm {
+        case .p256:
+            try checkECDSA(publicKey: try publicKey(), signature: signature, message: message, what)
+        case .sm2:
+            try checkSM2(publicKey: sealPublicKey, signature: signature, message: message, what)
+        }
+    }
+}
+
+/// Fails unless `signature` (DER) is an SM2-with-SM3 signature over `message` by the 65-byte point
+/// `publicKey`, Z_A with the default distinguishing ID `1234567812345678` (SPEC §7.1).
+package func checkSM2(publicKey: [UInt8], signature: [UInt8], message: [UInt8], _ what: String) throws {
+    let key = try expectDecodes("\(what): SM2 seal key") { try SM2PublicKey(x963Representation: publicKey) }
+    try expect(SM2Signature.isDER(signature), "\(what): not a DER SEQUENCE { r, s }")
+    try expect(key.isValidSignature(signature, for: message), "\(what) does not verify (SM2 with SM3, ID 1234567812345678)")
 }
 
 extension ConformanceCard {
@@ -25,7 +47,10 @@ extension ConformanceCard {
         let keyID = try await getData(.sealKeyID)
         let info = try await getData(.personalization)
         let personalization = try expectDecodes("\(label): GET DATA 0108 (personalization)") { try PersonalizationInfo(decoding: info) }
-        return TokenFacts(chipID: chipID, sealPublicKey: key, keyID: keyID, personalization: personalization)
+        let capabilitiesBytes = try await getData(.capabilities)
+        let capabilities = try expectDecodes("\(label): GET DATA 0105 (capabilities)") { try SealCapabilities(decoding: capabilitiesBytes) }
+        return TokenFacts(chipID: chipID, sealPublicKey: key, keyID: keyID, personalization: personalization,
+                          sealKeyAlgorithm: capabilities.sealKeyAlgorithm ?? .p256)
     }
 
     /// VERIFY (when `pin` is given) and STAMP, expecting `9000`; decodes the response.
@@ -62,8 +87,8 @@ package struct StampOutcome: Sendable {
 
     /// Fails unless the signature verifies under the seal public key over the rebuilt TBS.
     package func checkSignature(_ facts: TokenFacts, grantSerial: UInt32 = 0) throws {
-        try checkECDSA(publicKey: try facts.publicKey(), signature: response.signature, message: tbs(facts, grantSerial: grantSerial).encoded(),
-                       "STAMP signature over the rebuilt TBS (SPEC §9.3), counter \(response.counter)")
+        try facts.checkSealSignature(response.signature, over: tbs(facts, grantSerial: grantSerial).encoded(),
+                                     "STAMP signature over the rebuilt TBS (SPEC §9.3), counter \(response.counter)")
     }
 }
 

@@ -241,6 +241,10 @@ struct FakeSealChip: Sendable {
             // The fake keeps no time floor; it answers as a chip does outside the issuer channel.
             return ([], 0x6982)
 
+        case .putSESSeal, .readSESSeal, .stampSES:
+            // The fake holds a P-256 seal and no GB/T 38540 seal (SPEC §8.17–§8.19).
+            return ([], instruction == .readSESSeal ? 0x6A88 : 0x6985)
+
         case .getAttestation:
             guard [.personalized, .active, .suspended].contains(lifecycle) else { return ([], 0x6985) }
             guard data.count <= 32, let perso = personalization, let sealKey = sealPublicKey else { return ([], 0x6700) }
