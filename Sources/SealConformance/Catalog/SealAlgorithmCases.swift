@@ -90,7 +90,7 @@ extension ConformanceCatalog {
             guard !ctx.vendorRoots.isEmpty else { throw ConformanceSkip("no vendor root certificates configured") }
             let token = try await ctx.personalizedCard(sm2Personalization())
             let document = Array("SealKit SM2 conformance document \(UUID().uuidString)".utf8)
-            let record = try await stampWithDriver(token.card.transport, pin: SuiteData.freshPIN, document: document)
+            let record = try await stampWithDriver(token.card.transport, chipTrust: token.card.chipTrust, pin: SuiteData.freshPIN, document: document)
             try expectEqual(record.sealKeyAlgorithm, .sm2, "record seal key algorithm (from the attestation)")
             try await checkRecord(record, document: document, roots: ctx.vendorRoots)
             let p256Only = await StampVerifier(trustedRoots: ctx.vendorRoots).verify(record, document: document)
