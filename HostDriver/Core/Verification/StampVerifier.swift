@@ -28,6 +28,9 @@ public struct StampVerifier: Sendable {
     /// The trusted roots of RFC 3161 time-stamping authorities: a record's timestamp token counts
     /// (``StampVerificationReport/timestampBound``) only when its TSA chains to one of them.
     public var timestampRoots: [Certificate] = []
+    /// Device certificate chains validated so far (see ``CertificateChainCache``): shared by the
+    /// copies of this verifier, all of which have the same roots and intermediates.
+    package let chainCache: CertificateChainCache
 
     /// Creates a verifier trusting `trustedRoots`.
     ///
@@ -37,6 +40,7 @@ public struct StampVerifier: Sendable {
     public init(trustedRoots: [Certificate], intermediates: [Certificate] = []) {
         self.trustedRoots = trustedRoots
         self.intermediates = intermediates
+        self.chainCache = CertificateChainCache(trustedRoots: trustedRoots, intermediates: intermediates)
     }
 
     /// Creates a verifier from PEM text holding one or more `CERTIFICATE` blocks.
@@ -312,6 +316,24 @@ public struct StampVerifier: Sendable {
 
     // MARK: Device checks
 
+    /// RFC 5280 validation of the device certificate's chain to a trusted root at `time`; a valid
+    /// chain is remembered in ``chainCache``.
+    private func validateChain(_ certificate: Certificate, der: [UInt8], at time: Date, into run: inout CheckRun) async {
+        var verifier = Verifier(rootCertificates: CertificateStore(trustedRoots)) {
+            RFC5280Policy(fixedExpiryValidationTime: time)
+        }
+        switch await verifier.validate(leaf: certificate, intermediates: CertificateStore(intermediates)) {
+        case .validCertificate(let chain):
+            let detail = "chains to \(chain.last?.subject.description ?? "a trusted root") (\(chain.count) certificates)"
+            run.pass(.deviceCertificateChain, detail)
+            chainCache.store(der, chain: Array(chain), detail: detail)
+        case .couldNotValidate(let failures):
+            let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
+            run.fail(.deviceCertificateChain,
+                     "\(certificate.subject) does not chain to a trusted root at \(Self.seconds(time))\(reasons.isEmpty ? "" : ": \(reasons)")")
+        }
+    }
+
     private func checkDevice(_ record: StampRecord, options: StampVerificationOptions, into run: inout CheckRun) async {
         let certificate: Certificate
         do {
@@ -325,16 +347,12 @@ public struct StampVerifier: Sendable {
             return
         }
 
-        var verifier = Verifier(rootCertificates: CertificateStore(trustedRoots)) {
-            RFC5280Policy(fixedExpiryValidationTime: options.now)
-        }
-        switch await verifier.validate(leaf: certificate, intermediates: CertificateStore(intermediates)) {
-        case .validCertificate(let chain):
-            run.pass(.deviceCertificateChain, "chains to \(chain.last?.subject.description ?? "a trusted root") (\(chain.count) certificates)")
-        case .couldNotValidate(let failures):
-            let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
-            run.fail(.deviceCertificateChain,
-                     "\(certificate.subject) does not chain to a trusted root at \(Self.seconds(options.now))\(reasons.isEmpty ? "" : ": \(reasons)")")
+        // A chip's records share its certificate: validate its chain once per verifier (the cache
+        // answers only for these exact bytes, and only inside the chain's validity window).
+        if let cached = chainCache.chain(for: record.deviceCertificate, at: options.now) {
+            run.pass(.deviceCertificateChain, cached.detail)
+        } else {
+            await validateChain(certificate, der: record.deviceCertificate, at: options.now, into: &run)
         }
 
         let serials = DeviceCertificateIdentity.subjectSerialNumbers(of: certificate)
