@@ -98,6 +98,7 @@ struct LedgerServer: Sendable {
                 return json(["from": Int(from), "to": Int(to), "hashes": hashes.map { Data($0).base64EncodedString() }])
             } catch { return failure(error) }
         }
+        answerUnsupportedMethods(router)
 
         let app = Application(
             router: router,
@@ -194,4 +195,39 @@ private func bytesFromHex(_ text: String) -> [UInt8]? {
         i += 2
     }
     return out
+}
+
+// MARK: Unsupported methods
+
+/// The methods each route of the server answers. Any other method on these paths gets 405 with an
+/// `Allow` header (RFC 9110 §15.5.6) and the JSON error body, instead of the router's 404, which
+/// would claim the resource does not exist. A route added to ``LedgerServer/run(host:port:)``
+/// belongs here too (schemathesis's `unsupported_method` check, scripts/schemathesis.sh, finds it
+/// otherwise).
+let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
+    ("/checkpoint", [.get]),
+    ("/tile/**", [.get]),
+    ("/v1/entries", [.post]),
+    ("/v1/entries/batch", [.post]),
+    ("/v1/entries/:index", [.get]),
+    ("/v1/lookup", [.get]),
+    ("/v1/proof/inclusion", [.get]),
+    ("/v1/proof/consistency", [.get]),
+]
+
+/// Registers the 405 answers of ``ledgerRouteMethods``.
+private func answerUnsupportedMethods(_ router: Router<BasicRequestContext>) {
+    // QUERY: the safe method with a body (draft-ietf-httpbis-safe-method-w-body), which schemathesis tries.
+    let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace, .connect]
+        + [HTTPRequest.Method("QUERY")].compactMap { $0 }
+    for (path, allowed) in ledgerRouteMethods {
+        let allow = allowed.map(\.rawValue).joined(separator: ", ")
+        for method in methods where !allowed.contains(method) {
+            router.on(RouterPath(path), method: method) { _, _ in
+                var response = failure(.methodNotAllowed, "method-not-allowed", "\(path) answers \(allow) only")
+                response.headers[.allow] = allow
+                return response
+            }
+        }
+    }
 }
