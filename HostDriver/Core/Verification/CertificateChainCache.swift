@@ -21,6 +21,7 @@ import X509
 ///   the validated chain is within its validity period. A hit requires the verification time to lie
 ///   strictly inside that window; outside it the chain is validated again. (The rest of the RFC 5280
 ///   policy — signatures, names, basic constraints, key usage — does not depend on the time.)
+/// - A hit also hands back the certificate parsed from those bytes, so it is not parsed again.
 /// - It is bounded: at ``capacity`` entries it is emptied and refills from the records that follow.
 /// - It is shared by every copy of a verifier and safe to use from concurrent verifications.
 package final class CertificateChainCache: Sendable {
@@ -31,6 +32,9 @@ package final class CertificateChainCache: Sendable {
         package let validBefore: Date
         /// The check's detail, as the uncached validation words it.
         package let detail: String
+        /// The device certificate parsed from exactly the cached bytes: a hit also saves parsing it
+        /// again (the device checks that follow read only the certificate).
+        package let leaf: Certificate
     }
 
     private struct Key: Hashable {
@@ -71,9 +75,10 @@ package final class CertificateChainCache: Sendable {
 
     /// Remembers a successful validation of `certificate` whose chain is `chain` (leaf first).
     package func store(_ certificate: [UInt8], chain: [Certificate], detail: String) {
-        guard let validAfter = chain.map(\.notValidBefore).max(), let validBefore = chain.map(\.notValidAfter).min() else { return }
+        guard let leaf = chain.first, let validAfter = chain.map(\.notValidBefore).max(),
+              let validBefore = chain.map(\.notValidAfter).min() else { return }
         let key = Key(certificate: certificate, anchors: anchors)
-        let entry = ValidatedChain(validAfter: validAfter, validBefore: validBefore, detail: detail)
+        let entry = ValidatedChain(validAfter: validAfter, validBefore: validBefore, detail: detail, leaf: leaf)
         chains.withLock { chains in
             if chains.count >= capacity && chains[key] == nil { chains.removeAll(keepingCapacity: true) }
             chains[key] = entry

@@ -335,9 +335,12 @@ public struct StampVerifier: Sendable {
     }
 
     private func checkDevice(_ record: StampRecord, options: StampVerificationOptions, into run: inout CheckRun) async {
+        // A chip's records share its certificate: its chain is validated once per verifier, and
+        // the cache answers only for these exact bytes, only inside the chain's validity window.
+        let cached = chainCache.chain(for: record.deviceCertificate, at: options.now)
         let certificate: Certificate
         do {
-            certificate = try Certificate(derEncoded: record.deviceCertificate)
+            certificate = try cached?.leaf ?? Certificate(derEncoded: record.deviceCertificate)
         } catch {
             let reason = "device certificate is not DER X.509: \(error)"
             for id in [StampVerificationCheck.ID.deviceCertificateChain, .deviceCertificateChipID, .deviceCertificateProfile] {
@@ -347,9 +350,7 @@ public struct StampVerifier: Sendable {
             return
         }
 
-        // A chip's records share its certificate: validate its chain once per verifier (the cache
-        // answers only for these exact bytes, and only inside the chain's validity window).
-        if let cached = chainCache.chain(for: record.deviceCertificate, at: options.now) {
+        if let cached {
             run.pass(.deviceCertificateChain, cached.detail)
         } else {
             await validateChain(certificate, der: record.deviceCertificate, at: options.now, into: &run)
