@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: starts pcscd with the vpcd readers (installing what is missing), runs
 # `swift test` with the PC/SC integration tests enabled (it also runs the full conformance suite
-# in process), then the C library as an integrator installs and uses it (scripts/clib-test.sh), then
+# in process), then schemathesis against the ledger's HTTP interface (scripts/schemathesis.sh),
+# then the C library as an integrator installs and uses it (scripts/clib-test.sh), then
 # the command-line tour end to end: the embedded simulator, PC/SC through pcscd + vpcd, and USB
 # CCID over USB/IP (scripts/cli-tour.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,6 +18,8 @@ swift build --build-tests
 timing_bound='CCIDHostileReaderTests|USBIPHostileServerTests|USBIPRoundTripTests|USBIPReceiverTests|HostileTokenTests|PCSCTransportStateTests'
 SEALKIT_PCSC_TESTS=1 swift test --skip-build --skip "$timing_bound"
 SEALKIT_PCSC_TESTS=1 swift test --skip-build --filter "$timing_bound" --no-parallel
+# The ledger's HTTP interface against its OpenAPI document (installs schemathesis from PyPI into .build).
+scripts/schemathesis.sh
 scripts/fuzz.sh --seconds 15
 scripts/docs.sh
 scripts/examples.sh

@@ -112,45 +112,89 @@ struct LedgerSubmit: AsyncParsableCommand {
 struct LedgerProve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prove",
-        abstract: "Fetch a record's inclusion proof and the log's checkpoint as a C2SP tlog-proof file, verifiable offline.")
+        abstract: "Write a record's offline evidence: a C2SP tlog-proof holding the record, its inclusion proof and the ledger's published (witnessed) checkpoint.",
+        discussion: """
+            The checkpoint is the one the ledger serves at /checkpoint: with witnesses configured, the \
+            latest one its quorum cosigned, which may lag the tree for a moment after a submission; \
+            prove waits up to --wait seconds for a published checkpoint that holds the record (and, \
+            with --witness-key, that the quorum cosigned). The evidence is checked before it is \
+            written. Exit status 0 written, 1 failure, 2 no checkpoint with the witness quorum \
+            within --wait, 64 usage error, 75 the ledger is unreachable.
+            """)
     @Argument(help: "A stamp record that is in the ledger.") var record: String
-    @Option(help: ArgumentHelp("Where to write the proof (conventionally RECORD.tlog-proof).", valueName: "EVIDENCE")) var out: String
-    @Option(help: ArgumentHelp("The log's verifier key (text or a file holding it); checked before writing.", valueName: "VKEY"))
-    var logKey: String?
+    @Option(help: ArgumentHelp("Where to write the evidence (conventionally RECORD.tlog-proof).", valueName: "EVIDENCE")) var out: String
+    @OptionGroup var trust: LedgerTrustOptions
+    @Option(help: ArgumentHelp("How long to wait for a published checkpoint that holds the record.", valueName: "SECONDS"))
+    var wait: Double = 10
     @OptionGroup var ledger: LedgerURLOption
-    @Flag(help: "Print one JSON object (record, index, treeSize, origin, proof).") var json = false
+    @Flag(help: "Print one JSON object (record, index, treeSize, origin, cosigners, evidence).") var json = false
+
+    func validate() throws {
+        if wait < 0 { throw ValidationError("--wait must be 0 or more seconds") }
+    }
 
     func run() async throws {
-        let entry = LedgerLeaf.stampRecordBytes(try readStampRecord(record))
+        let trust = try self.trust.trust()
+        let stampRecord = try readStampRecord(record)
+        let entry = LedgerLeaf.stampRecordBytes(stampRecord)
         let hash = LedgerLeaf.recordHash(entry).map { String(format: "%02X", $0) }.joined()
         let indices = try await ledger.object("/v1/lookup?recordHash=\(hash)")["indices"] as? [Any] ?? []
         guard let first = indices.first, let index = UInt64("\(first)") else {
             throw CLIError("\(record) is not in the ledger at \(ledger.base)")
         }
-        let (status, noteData) = try await ledger.request("/checkpoint")
-        guard status == 200 else { throw CLIError("the ledger answered \(status) for /checkpoint") }
-        let note = String(decoding: noteData, as: UTF8.self)
-        let checkpoint = try Checkpoint(text: try SignedNote(parsing: note).text)
-        let answer = try await ledger.object("/v1/proof/inclusion?index=\(index)&size=\(checkpoint.size)")
-        let hashes = try (answer["hashes"] as? [String] ?? []).map { text -> MerkleHash in
-            guard let hash = Data(base64Encoded: text), hash.count == 32 else { throw CLIError("the ledger sent a malformed proof hash") }
-            return Array(hash)
-        }
-        let proof = TlogProof(index: index, hashes: hashes, checkpointNote: note)
-        // Check what we write: the proof must verify (and, with the key, the signature too).
-        if let logKey {
-            _ = try proof.verify(entry: entry, verifier: try loadVerifierKey(logKey))
-        } else {
-            try MerkleTree.verifyInclusion(leafHash: MerkleTree.leafHash(entry), index: index, size: checkpoint.size,
-                                           proof: hashes, root: checkpoint.rootHash)
-        }
-        do { try Data(proof.text.utf8).write(to: URL(fileURLWithPath: out)) } catch {
-            throw CLIError("cannot write \(out): \(error.localizedDescription)")
-        }
-        if json {
-            printJSONLine(["record": record, "index": Int(index), "treeSize": Int(checkpoint.size), "origin": checkpoint.origin, "proof": out])
-        } else {
-            print("\(record): index \(index) in \(checkpoint.origin) of size \(checkpoint.size); proof written to \(out)")
+        let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
+        while true {
+            let (status, noteData) = try await ledger.request("/checkpoint")
+            guard status == 200 else { throw CLIError("the ledger answered \(status) for /checkpoint") }
+            let note = String(decoding: noteData, as: UTF8.self)
+            let checkpoint: Checkpoint
+            do { checkpoint = try Checkpoint(text: try SignedNote(parsing: note).text) } catch {
+                throw CLIError("the ledger's /checkpoint is not a checkpoint: \(error.reason)")
+            }
+            // A published checkpoint older than the record cannot prove it yet: wait for the next.
+            guard checkpoint.size > index else {
+                if ContinuousClock.now >= deadline {
+                    throw CLIError("the ledger's published checkpoint (size \(checkpoint.size)) does not hold entry \(index) yet; retry later or raise --wait",
+                                   status: .temporaryFailure)
+                }
+                try await Task.sleep(for: .milliseconds(250))
+                continue
+            }
+            let answer = try await ledger.object("/v1/proof/inclusion?index=\(index)&size=\(checkpoint.size)")
+            let hashes = try (answer["hashes"] as? [String] ?? []).map { text -> MerkleHash in
+                guard let hash = Data(base64Encoded: text), hash.count == 32 else { throw CLIError("the ledger sent a malformed proof hash") }
+                return Array(hash)
+            }
+            let proof = TlogProof(index: index, hashes: hashes, checkpointNote: note, extra: Array(try stampRecord.jsonData()))
+            // Check what we write: the proof must verify (and, with the keys, the signature and quorum too).
+            var cosigners: [String] = []
+            if let trust {
+                switch trust.check(proof, entry: entry) {
+                case .valid(_, let names): cosigners = names
+                case .invalid(let why): throw CLIError("the ledger's evidence does not verify: \(why)")
+                case .quorumNotMet(let why):
+                    if ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(250))
+                        continue
+                    }
+                    FileHandle.standardError.write(Data("Error: quorum not met: \(why) (waited \(wait) s; nothing written)\n".utf8))
+                    throw ExitCode(EvidenceVerdict.quorumNotMetStatus)
+                }
+            } else {
+                try MerkleTree.verifyInclusion(leafHash: MerkleTree.leafHash(entry), index: index, size: checkpoint.size,
+                                               proof: hashes, root: checkpoint.rootHash)
+            }
+            do { try Data(proof.text.utf8).write(to: URL(fileURLWithPath: out)) } catch {
+                throw CLIError("cannot write \(out): \(error.localizedDescription)")
+            }
+            if json {
+                printJSONLine(["record": record, "index": Int(index), "treeSize": Int(checkpoint.size), "origin": checkpoint.origin,
+                               "cosigners": cosigners, "evidence": out])
+            } else {
+                let witnessed = cosigners.isEmpty ? "" : ", cosigned by \(cosigners.joined(separator: ", "))"
+                print("\(record): index \(index) in \(checkpoint.origin) of size \(checkpoint.size)\(witnessed); evidence written to \(out)")
+            }
+            return
         }
     }
 }
@@ -164,34 +208,65 @@ func loadVerifierKey(_ text: String) throws -> NoteVerifier {
 struct LedgerVerifyProof: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-proof",
-        abstract: "Verify offline that a stamp record is in a ledger: its tlog-proof and the log's verifier key.",
-        discussion: "Exit status 0 when the proof is valid, 1 when it is not.")
-    @Argument(help: "The stamp record.") var record: String
-    @Option(help: ArgumentHelp("The record's tlog-proof file.", valueName: "EVIDENCE")) var proof: String
-    @Option(help: ArgumentHelp("The log's verifier key (text or a file holding it), from `sealledger vkey`.", valueName: "VKEY"))
-    var logKey: String
-    @Option(help: "The log's origin (default: the key's name).") var origin: String?
-    @Flag(help: "Print one JSON object (record, valid, index, treeSize, origin, or error).") var json = false
+        abstract: "Verify offline that a stamp record is in a ledger: its evidence (tlog-proof), the log's key and the witnesses' keys.",
+        discussion: """
+            `verify-proof EVIDENCE` takes the record from the evidence written by `sealctl ledger prove`; \
+            `verify-proof RECORD --proof EVIDENCE` takes it from its own file. Checks: the log's signature \
+            and origin, the inclusion of the record's leaf, then (with --witness-key) that at least \
+            --quorum trusted witnesses cosigned the checkpoint. It does not check the stamp itself: \
+            `sealctl verify EVIDENCE --document FILE ...` does both. \
+            Exit status 0 valid, 1 the proof is invalid, 2 the proof holds but the witness quorum is not met, 64 usage error.
+            """)
+    @Argument(help: ArgumentHelp("The evidence file; or, with --proof, the stamp record.", valueName: "EVIDENCE|RECORD")) var input: String
+    @Option(help: ArgumentHelp("The record's tlog-proof file, when the argument is the record.", valueName: "EVIDENCE")) var proof: String?
+    @OptionGroup var trust: LedgerTrustOptions
+    @Flag(help: "Print one JSON object (record, valid, index, treeSize, origin, cosigners, or error).") var json = false
+
+    func validate() throws {
+        if trust.logKey == nil { throw ValidationError("give --log-key (the log's verifier key, from `sealledger vkey`)") }
+    }
 
     func run() async throws {
-        let verifier = try loadVerifierKey(logKey)
-        let entry = LedgerLeaf.stampRecordBytes(try readStampRecord(record))
-        let text = String(decoding: try readFile(proof, what: "proof"), as: UTF8.self)
+        guard let trust = try self.trust.trust() else { throw ValidationError("give --log-key") }
+        let evidencePath = proof ?? input
+        let evidence: LedgerEvidence
+        let stampRecord: StampRecord
         do {
-            let parsed = try TlogProof(text: text)
-            let checkpoint = try parsed.verify(entry: entry, verifier: verifier, origin: origin)
-            if json {
-                printJSONLine(["record": record, "valid": true, "index": Int(parsed.index), "treeSize": Int(checkpoint.size),
-                               "origin": checkpoint.origin])
+            evidence = try LedgerEvidence.read(evidencePath)
+            if proof != nil {
+                stampRecord = try readStampRecord(input)
+            } else if let carried = evidence.record {
+                stampRecord = carried
             } else {
-                print("valid: \(record) is entry \(parsed.index) of \(checkpoint.origin) at size \(checkpoint.size)")
+                throw CLIError("\(evidencePath) carries no record: give the record file and --proof \(evidencePath)", status: .usage)
             }
-        } catch {
+        } catch let error as CLIError where error.status == .failure {
+            if json { printJSONLine(["record": input, "valid": false, "error": ["code": "malformedInput", "message": error.message]]) }
+            throw CLIError("invalid: \(error.message)")
+        }
+        let verdict = trust.check(evidence.proof, entry: LedgerLeaf.stampRecordBytes(stampRecord))
+        switch verdict {
+        case .valid(let checkpoint, let cosigners):
             if json {
-                printJSONLine(["record": record, "valid": false, "error": ["code": error.code.description, "message": error.reason]])
-                throw ExitCode.failure
+                printJSONLine(["record": input, "valid": true, "index": Int(evidence.proof.index), "treeSize": Int(checkpoint.size),
+                               "origin": checkpoint.origin, "cosigners": cosigners])
+            } else {
+                let witnessed = cosigners.isEmpty ? "" : ", cosigned by \(cosigners.joined(separator: ", "))"
+                print("valid: \(input) is entry \(evidence.proof.index) of \(checkpoint.origin) at size \(checkpoint.size)\(witnessed)")
             }
-            throw CLIError("invalid: \(error.reason)")
+        case .invalid(let why):
+            if json {
+                printJSONLine(["record": input, "valid": false, "error": ["code": "proofInvalid", "message": why]])
+                throw ExitCode(verdict.exitStatus)
+            }
+            throw CLIError("invalid: \(why)")
+        case .quorumNotMet(let why):
+            if json {
+                printJSONLine(["record": input, "valid": false, "error": ["code": "quorumNotMet", "message": why]])
+            } else {
+                FileHandle.standardError.write(Data("Error: quorum not met: \(why)\n".utf8))
+            }
+            throw ExitCode(verdict.exitStatus)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SealHostDriver
+import SealLedger
 import SealSM2Verifier
 import SealProtocol
 
@@ -14,7 +15,12 @@ struct Verify: AsyncParsableCommand {
             contract), or --manifest FILE with one `RECORD<TAB>DOCUMENT` per line (paths relative to \
             the manifest). Records are verified in parallel, one task per core; one line per record \
             and a summary line follow, in the order given (JSON Lines with --json). \
-            Exit status 0 when every record is valid, 1 when any is not.
+            A record may be given as its ledger evidence (the .tlog-proof `sealctl ledger prove` \
+            writes, which carries the record): with --log-key (and --witness-key, --quorum) the \
+            record must also be proven in the ledger, offline (checks ledger-inclusion and \
+            ledger-witnesses). \
+            Exit status 0 when every record is valid, 1 when any is not, 2 when the only failures \
+            are ledger evidence lacking the witness quorum.
             """)
 
     @Argument(help: "Stamp records (JSON) written by `sealctl stamp`.") var records: [String] = []
@@ -34,6 +40,7 @@ struct Verify: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Verify as of this time (seconds since 1970 or ISO 8601) instead of now.", valueName: "TIME"))
     var at: String?
     @Option(help: "How many records to verify at once (default: the number of cores).") var jobs: Int?
+    @OptionGroup(title: "Ledger evidence") var ledgerTrust: LedgerTrustOptions
     @Flag(help: "Print JSON Lines: one object per record, then a summary object.") var json = false
 
     func validate() throws {
@@ -78,6 +85,20 @@ struct Verify: AsyncParsableCommand {
         /// The trusted time bound of the record's RFC 3161 token (seconds since 1970): the stamp
         /// existed before it. Absent without a token or a TSA root that trusts it.
         var existedBefore: UInt64? = nil
+        /// With ledger evidence: the entry's index and the checkpoint's tree size and cosigners.
+        var ledger: LedgerProof? = nil
+
+        struct LedgerProof: Encodable, Sendable {
+            let index: UInt64
+            let treeSize: UInt64?
+            let cosigners: [String]?
+        }
+
+        /// Invalid only because ledger evidence lacks the witness quorum (exit status 2).
+        var failsOnlyWitnessQuorum: Bool {
+            let failed = checks?.filter { $0.outcome == StampVerificationCheck.Outcome.failed.rawValue }.map(\.id) ?? []
+            return !valid && error == nil && failed == [LedgerCheck.witnesses]
+        }
 
         var firstFailure: String {
             error ?? checks?.first { $0.outcome == StampVerificationCheck.Outcome.failed.rawValue }.map { "\($0.id): \($0.detail)" } ?? ""
@@ -111,16 +132,19 @@ struct Verify: AsyncParsableCommand {
         options.watermarkKey = watermarkKey.flatMap(bytesFromHex)
         options.lastSeenCounter = lastCounter
         let verificationOptions = options
+        let ledger = try ledgerTrust.trust()
         let warning = VendorRoots.testRootWarning(roots)
         let width = min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, max(entries.count, 1))
         let detailed = entries.count == 1 && !json
         let started = ContinuousClock.now
 
         var valid = 0
+        var quorumOnly = 0
         try await Self.verifyAll(entries, width: width, verify: { entry in
-            await Self.verify(entry, verifier: timestampVerifier, options: verificationOptions)
+            await Self.verify(entry, verifier: timestampVerifier, options: verificationOptions, ledger: ledger)
         }, emit: { outcome in
             if outcome.valid { valid += 1 }
+            if outcome.failsOnlyWitnessQuorum { quorumOnly += 1 }
             if json {
                 try printJSONLine(outcome)
             } else if detailed {
@@ -144,7 +168,7 @@ struct Verify: AsyncParsableCommand {
             print("\(summary.records) record\(summary.records == 1 ? "" : "s"): \(summary.valid) valid, \(summary.invalid) invalid "
                   + "(\(String(format: "%.3f", summary.seconds)) s, \(width) at a time)")
         }
-        if summary.invalid > 0 { throw ExitCode(1) }
+        if summary.invalid > 0 { throw ExitCode(summary.invalid == quorumOnly ? EvidenceVerdict.quorumNotMetStatus : 1) }
     }
 
     private func printDetailed(_ outcome: Outcome, warning: String?) {
@@ -197,7 +221,8 @@ struct Verify: AsyncParsableCommand {
 
     /// Verifies one record against its document; unreadable input is an invalid outcome, not a
     /// failure of the whole run.
-    static func verify(_ entry: Entry, verifier: StampVerifier, options: StampVerificationOptions) async -> Outcome {
+    static func verify(_ entry: Entry, verifier: StampVerifier, options: StampVerificationOptions,
+                       ledger: LedgerTrust? = nil) async -> Outcome {
         func failure(_ message: String, document: String?) -> Outcome {
             Outcome(record: entry.record, document: document, valid: false, chipID: nil, counter: nil, serial: nil,
                     checks: nil, error: message)
@@ -208,8 +233,19 @@ struct Verify: AsyncParsableCommand {
         case .failure(let error): return failure(error.message, document: nil)
         }
         let record: StampRecord
+        var evidence: LedgerEvidence?
         do {
-            record = try StampRecord(jsonData: Data(try readFile(entry.record, what: "record")))
+            let bytes = try readFile(entry.record, what: "record")
+            if LedgerEvidence.isEvidence(bytes) {
+                let parsed = try LedgerEvidence.parse(bytes, path: entry.record)
+                guard let carried = parsed.record else {
+                    return failure("\(entry.record): the evidence carries no stamp record", document: document)
+                }
+                evidence = parsed
+                record = carried
+            } else {
+                record = try StampRecord(jsonData: Data(bytes))
+            }
         } catch let error as CLIError {
             return failure(error.message, document: document)
         } catch let error as SealDriverError {
@@ -224,11 +260,14 @@ struct Verify: AsyncParsableCommand {
         } catch {
             return failure("document \(document): \(error.message)", document: document)
         }
+        var checks = report.checks.map { Outcome.Check(id: $0.id.rawValue, outcome: $0.outcome.rawValue, detail: $0.detail) }
+        let ledgerChecks = LedgerCheck.run(evidence: evidence, record: record, trust: ledger)
+        checks += ledgerChecks.checks
         var outcome = Outcome(
-            record: entry.record, document: document, valid: report.isValid, chipID: hexString(record.chipID),
-            counter: record.counter, serial: record.serial,
-            checks: report.checks.map { .init(id: $0.id.rawValue, outcome: $0.outcome.rawValue, detail: $0.detail) },
-            error: nil)
+            record: entry.record, document: document,
+            valid: report.isValid && !ledgerChecks.checks.contains { $0.outcome == StampVerificationCheck.Outcome.failed.rawValue },
+            chipID: hexString(record.chipID), counter: record.counter, serial: record.serial, checks: checks, error: nil)
+        outcome.ledger = ledgerChecks.proof
         outcome.shown = shownFields(record)
         outcome.personalData = personalFields(record.metadata)
         outcome.existedBefore = report.timestampBound.map { UInt64(max(0, $0.timeIntervalSince1970)) }
@@ -288,6 +327,7 @@ struct Verify: AsyncParsableCommand {
     static func match(record: String, in directory: URL, names: [String]) -> Result<String, CLIError> {
         let recordName = URL(fileURLWithPath: record).lastPathComponent
         let stem = recordName.hasSuffix(".seal.json") ? String(recordName.dropLast(".seal.json".count))
+            : recordName.hasSuffix(".tlog-proof") ? String(recordName.dropLast(".tlog-proof".count))
             : recordName.hasSuffix(".json") ? String(recordName.dropLast(".json".count)) : recordName
         let recordPath = URL(fileURLWithPath: record).standardizedFileURL.path
         func isFile(_ name: String) -> Bool {
@@ -333,5 +373,45 @@ struct Verify: AsyncParsableCommand {
         }
         if entries.isEmpty { throw CLIError("\(path) lists no records") }
         return entries
+    }
+}
+
+/// The ledger checks `sealctl verify` adds to a record's own: `ledger-inclusion` (the log's
+/// signature on the checkpoint and the record's inclusion proof) and `ledger-witnesses` (the
+/// quorum of trusted witnesses' cosignatures), both offline.
+enum LedgerCheck {
+    static let inclusion = "ledger-inclusion"
+    static let witnesses = "ledger-witnesses"
+
+    static func run(evidence: LedgerEvidence?, record: StampRecord, trust: LedgerTrust?)
+        -> (checks: [Verify.Outcome.Check], proof: Verify.Outcome.LedgerProof?) {
+        typealias Check = Verify.Outcome.Check
+        let passed = StampVerificationCheck.Outcome.passed.rawValue, failed = StampVerificationCheck.Outcome.failed.rawValue
+        let skipped = StampVerificationCheck.Outcome.skipped.rawValue
+        switch (evidence, trust) {
+        case (nil, nil):
+            return ([], nil)
+        case (nil, .some):
+            return ([Check(id: inclusion, outcome: failed, detail: "no ledger evidence: give the .tlog-proof that `sealctl ledger prove` wrote")], nil)
+        case (let evidence?, nil):
+            return ([Check(id: inclusion, outcome: skipped, detail: "not checked: give --log-key")],
+                    .init(index: evidence.proof.index, treeSize: nil, cosigners: nil))
+        case (let evidence?, let trust?):
+            let index = evidence.proof.index
+            switch trust.check(evidence.proof, entry: LedgerLeaf.stampRecordBytes(record)) {
+            case .valid(let checkpoint, let cosigners):
+                var checks = [Check(id: inclusion, outcome: passed, detail: "entry \(index) of \(checkpoint.origin) at size \(checkpoint.size)")]
+                if trust.witnesses != nil {
+                    checks.append(Check(id: witnesses, outcome: passed, detail: "cosigned by \(cosigners.joined(separator: ", "))"))
+                }
+                return (checks, .init(index: index, treeSize: checkpoint.size, cosigners: cosigners))
+            case .invalid(let why):
+                return ([Check(id: inclusion, outcome: failed, detail: why)], .init(index: index, treeSize: nil, cosigners: nil))
+            case .quorumNotMet(let why):
+                return ([Check(id: inclusion, outcome: passed, detail: "entry \(index) of the log-signed checkpoint"),
+                         Check(id: witnesses, outcome: failed, detail: "quorum not met: \(why)")],
+                        .init(index: index, treeSize: nil, cosigners: nil))
+            }
+        }
     }
 }

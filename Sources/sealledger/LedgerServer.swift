@@ -108,6 +108,7 @@ struct LedgerServer: Sendable {
         if let access { AccessRoutes(access: access).add(to: router) }
 
         addLifecycleRoutes(to: router)
+        answerUnsupportedMethods(router)
 
         let app = Application(
             router: router,
@@ -216,4 +217,49 @@ func bytesFromHex(_ text: String) -> [UInt8]? {
         i += 2
     }
     return out
+}
+
+// MARK: Unsupported methods
+
+/// The methods each route of the server answers. Any other method on these paths gets 405 with an
+/// `Allow` header (RFC 9110 §15.5.6) and the JSON error body, instead of the router's 404, which
+/// would claim the resource does not exist. A route added to ``LedgerServer/run(host:port:)``
+/// belongs here too (schemathesis's `unsupported_method` check, scripts/schemathesis.sh, finds it
+/// otherwise).
+let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
+    ("/checkpoint", [.get]),
+    ("/tile/**", [.get]),
+    ("/v1/entries", [.post]),
+    ("/v1/entries/batch", [.post]),
+    ("/v1/entries/:index", [.get]),
+    ("/v1/lookup", [.get]),
+    ("/v1/proof/inclusion", [.get]),
+    ("/v1/proof/consistency", [.get]),
+    // Lifecycle events, audit pushes and chips (LedgerServer+Lifecycle.swift).
+    ("/v1/events", [.post]),
+    ("/v1/audit", [.post]),
+    ("/v1/chips/:chipID/history", [.get]),
+    ("/v1/chips/:chipID/gaps", [.get]),
+    // Access (AccessRoutes.swift; `serve` always has it).
+    ("/v1/stamps", [.get]),
+    ("/v1/organizations/:organization/records", [.get]),
+    ("/v1/access-log", [.get]),
+    ("/v1/tokens", [.post]),
+]
+
+/// Registers the 405 answers of ``ledgerRouteMethods``.
+private func answerUnsupportedMethods(_ router: Router<BasicRequestContext>) {
+    // QUERY: the safe method with a body (draft-ietf-httpbis-safe-method-w-body), which schemathesis tries.
+    let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace, .connect]
+        + [HTTPRequest.Method("QUERY")].compactMap { $0 }
+    for (path, allowed) in ledgerRouteMethods {
+        let allow = allowed.map(\.rawValue).joined(separator: ", ")
+        for method in methods where !allowed.contains(method) {
+            router.on(RouterPath(path), method: method) { _, _ in
+                var response = failure(.methodNotAllowed, "method-not-allowed", "\(path) answers \(allow) only")
+                response.headers[.allow] = allow
+                return response
+            }
+        }
+    }
 }

@@ -224,7 +224,8 @@ extension Personalize {
         }
         let seal = [UInt8](data)
         let issuer = try loadPrivateKey(issuerKey, what: "issuer key", default: TestCredentials.issuerKeyPEM)
-        let token = SealToken(transport: transport)
+        // The simulator's chips are certified by the TEST vendor CA, as TokenFactory.personalize assumes.
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         _ = try await token.connect()
         try await token.authenticateIssuer(using: P256IssuerSigner(privateKey: issuer))
         try await token.installSESSeal(seal)

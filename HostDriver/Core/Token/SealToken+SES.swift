@@ -19,9 +19,13 @@ extension SealToken {
             throw SealDriverError(code: .invalidArgument, reason: "chunk size must be 1 to 4000, got \(chunkSize)")
         }
         try await session {
+            // No chunk larger than the chip takes once wrapped (SPEC §3.5: 512 bytes on a constrained chip).
+            let limit = Int(capabilities?.maxCommandData ?? UInt16(SealApplet.maxCommandData))
+            var size = min(chunkSize, limit)
+            while size > 1, SCP03SecureMessaging.wrappedLength(plainLength: size) > limit { size -= 1 }
             var offset = 0
             while offset < der.count {
-                let chunk = Array(der[offset..<min(offset + chunkSize, der.count)])
+                let chunk = Array(der[offset..<min(offset + size, der.count)])
                 _ = try await run(SealCommand.putSESSeal(offset: UInt16(offset), chunk: chunk))
                 offset += chunk.count
             }

@@ -38,6 +38,9 @@ public struct StampVerifier: Sendable {
     public mutating func addSignatureVerifier(_ verifier: any SealSignatureVerifier) {
         signatureVerifiers.add(verifier)
     }
+    /// Device certificate chains validated so far (see ``CertificateChainCache``): shared by the
+    /// copies of this verifier, all of which have the same roots and intermediates.
+    package let chainCache: CertificateChainCache
 
     /// Creates a verifier trusting `trustedRoots`.
     ///
@@ -47,6 +50,7 @@ public struct StampVerifier: Sendable {
     public init(trustedRoots: [Certificate], intermediates: [Certificate] = []) {
         self.trustedRoots = trustedRoots
         self.intermediates = intermediates
+        self.chainCache = CertificateChainCache(trustedRoots: trustedRoots, intermediates: intermediates)
     }
 
     /// Creates a verifier from PEM text holding one or more `CERTIFICATE` blocks.
@@ -329,10 +333,31 @@ public struct StampVerifier: Sendable {
 
     // MARK: Device checks
 
+    /// RFC 5280 validation of the device certificate's chain to a trusted root at `time`; a valid
+    /// chain is remembered in ``chainCache``.
+    private func validateChain(_ certificate: Certificate, der: [UInt8], at time: Date, into run: inout CheckRun) async {
+        var verifier = Verifier(rootCertificates: CertificateStore(trustedRoots)) {
+            RFC5280Policy(fixedExpiryValidationTime: time)
+        }
+        switch await verifier.validate(leaf: certificate, intermediates: CertificateStore(intermediates)) {
+        case .validCertificate(let chain):
+            let detail = "chains to \(chain.last?.subject.description ?? "a trusted root") (\(chain.count) certificates)"
+            run.pass(.deviceCertificateChain, detail)
+            chainCache.store(der, chain: Array(chain), detail: detail)
+        case .couldNotValidate(let failures):
+            let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
+            run.fail(.deviceCertificateChain,
+                     "\(certificate.subject) does not chain to a trusted root at \(Self.seconds(time))\(reasons.isEmpty ? "" : ": \(reasons)")")
+        }
+    }
+
     private func checkDevice(_ record: StampRecord, options: StampVerificationOptions, into run: inout CheckRun) async {
+        // A chip's records share its certificate: its chain is validated once per verifier, and
+        // the cache answers only for these exact bytes, only inside the chain's validity window.
+        let cached = chainCache.chain(for: record.deviceCertificate, at: options.now)
         let certificate: Certificate
         do {
-            certificate = try Certificate(derEncoded: record.deviceCertificate)
+            certificate = try cached?.leaf ?? Certificate(derEncoded: record.deviceCertificate)
         } catch {
             let reason = "device certificate is not DER X.509: \(error)"
             for id in [StampVerificationCheck.ID.deviceCertificateChain, .deviceCertificateChipID, .deviceCertificateProfile] {
@@ -342,16 +367,10 @@ public struct StampVerifier: Sendable {
             return
         }
 
-        var verifier = Verifier(rootCertificates: CertificateStore(trustedRoots)) {
-            RFC5280Policy(fixedExpiryValidationTime: options.now)
-        }
-        switch await verifier.validate(leaf: certificate, intermediates: CertificateStore(intermediates)) {
-        case .validCertificate(let chain):
-            run.pass(.deviceCertificateChain, "chains to \(chain.last?.subject.description ?? "a trusted root") (\(chain.count) certificates)")
-        case .couldNotValidate(let failures):
-            let reasons = failures.map { "\($0.policyFailureReason)" }.joined(separator: "; ")
-            run.fail(.deviceCertificateChain,
-                     "\(certificate.subject) does not chain to a trusted root at \(Self.seconds(options.now))\(reasons.isEmpty ? "" : ": \(reasons)")")
+        if let cached {
+            run.pass(.deviceCertificateChain, cached.detail)
+        } else {
+            await validateChain(certificate, der: record.deviceCertificate, at: options.now, into: &run)
         }
 
         let serials = DeviceCertificateIdentity.subjectSerialNumbers(of: certificate)

@@ -94,9 +94,13 @@ private func sesToken(_ ctx: ConformanceContext, sealLength: Int, activate: Bool
     let body = (0..<(sealLength - 4)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
     let seal = [0x30, 0x82, UInt8((sealLength - 4) >> 8), UInt8((sealLength - 4) & 0xFF)] + body
     try await ctx.authenticateIssuer(on: token.card)
+    // Chunks as large as the chip takes once wrapped (SPEC §3.5: a constrained chip takes 512 bytes).
+    let limit = Int(try await token.card.reportedCapabilities().maxCommandData)
+    var chunkSize = min(2000, limit)
+    while chunkSize > 1, SCP03SecureMessaging.wrappedLength(plainLength: chunkSize) > limit { chunkSize -= 1 }
     var offset = 0
     while offset < seal.count {
-        let chunk = Array(seal[offset..<min(offset + 2000, seal.count)])
+        let chunk = Array(seal[offset..<min(offset + chunkSize, seal.count)])
         try expectSW(try await token.card.exchange(SealCommand.putSESSeal(offset: UInt16(offset), chunk: chunk)), .success,
                      "PUT SES SEAL at offset \(offset)")
         offset += chunk.count
