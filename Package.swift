@@ -378,7 +378,7 @@ let package = Package(
         .testTarget(
             name: "SealLedgerTests",
             dependencies: [
-                "SealLedger", "SealHostDriver", "SealProtocol",
+                "SealLedger", "SealHostDriver", "SealProtocol", "SealTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -390,7 +390,7 @@ let package = Package(
         .testTarget(
             name: "SealLedgerAccessTests",
             dependencies: [
-                "SealLedgerAccess", "SealLedger", "SealHostDriver", "SealProtocol",
+                "SealLedgerAccess", "SealLedger", "SealHostDriver", "SealProtocol", "SealTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -402,7 +402,7 @@ let package = Package(
         // Renders and reads back QR codes and imprints; checks them against zbarimg and rsvg-convert.
         .testTarget(
             name: "SealImprintTests",
-            dependencies: ["SealImprint", "SealLedger", "SealHostDriver", "CCairo", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["SealImprint", "SealLedger", "SealHostDriver", "CCairo", "SealTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/SealImprintTests"
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).

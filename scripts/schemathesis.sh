@@ -68,11 +68,18 @@ for n in 1 2 3; do
 done
 "$BIN/sealctl" ledger submit "${records[@]}" --ledger "$url" >/dev/null
 
-echo "==> schemathesis $SCHEMATHESIS_VERSION against $url (docs/ledger-openapi.yaml, at most $EXAMPLES cases per operation, seed $SEED)"
-# From the scratch directory: schemathesis keeps a .schemathesis/ cache in its working directory.
+# Twice: as the public (no token), and as the issuer's administrator, whose bearer token reaches the
+# operations that answer only 401/403 without one (docs/access.md).
+token=$("$BIN/sealledger" token issue --database "$work/ledger.sqlite" --role issuer --subject schemathesis --expires 1h)
 root=$(pwd)
 cd "$work"
-"$root/$VENV/bin/schemathesis" run "$root/docs/ledger-openapi.yaml" --url "$url" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,unsupported_method \
-    --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 --generation-database none --no-color \
-    --suppress-health-check too_slow
+for caller in public issuer; do
+    headers=()
+    [ "$caller" = issuer ] && headers=(-H "Authorization: Bearer $token")
+    echo "==> schemathesis $SCHEMATHESIS_VERSION against $url as $caller (docs/ledger-openapi.yaml, at most $EXAMPLES cases per operation, seed $SEED)"
+    # From the scratch directory: schemathesis keeps a .schemathesis/ cache in its working directory.
+    "$root/$VENV/bin/schemathesis" run "$root/docs/ledger-openapi.yaml" --url "$url" "${headers[@]}" \
+        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,unsupported_method \
+        --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 --generation-database none --no-color \
+        --suppress-health-check too_slow
+done

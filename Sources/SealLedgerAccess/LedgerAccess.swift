@@ -87,6 +87,9 @@ public final class LedgerAccess: Sendable {
         ]
     }
 
+    /// The longest lifetime ``issueToken(role:organization:subject:expiresIn:principal:)`` grants: 366 days.
+    static let maximumTokenLifetime: Double = 366 * 86_400
+
     /// Issues a token for the issuer's administrator: `role`, `organization` (auditors only),
     /// `subject` and `expiresIn` seconds.
     /// - Throws: ``AccessError`` `.unauthenticated`, `.forbidden`, `.malformedInput`.
@@ -98,6 +101,10 @@ public final class LedgerAccess: Sendable {
         }
         guard let subject else { throw AccessError(code: .malformedInput, reason: "subject is required") }
         let lifetime = expiresIn ?? 86_400
+        // A bearer token is no credential for life: at most a year (and a date ISO 8601 can write).
+        guard lifetime.isFinite, (1...Self.maximumTokenLifetime).contains(lifetime) else {
+            throw AccessError(code: .malformedInput, reason: "expiresIn is 1 to \(Int(Self.maximumTokenLifetime)) seconds")
+        }
         let token = try await tokens.issue(role: parsed, organization: organization, subject: subject, lifetime: lifetime)
         return ["token": token, "role": parsed.rawValue, "organization": organization.map { $0 as Any } ?? NSNull(), "subject": subject,
                 "expires": ISO8601DateFormatter().string(from: Date().addingTimeInterval(lifetime))]

@@ -29,6 +29,10 @@ struct AccessRoutes: Sendable {
         router.get("/v1/stamps") { request, _ in
             await respond(request) { (principal: AccessPrincipal?) async throws(AccessError) -> [String: Any] in
                 let query = request.uri.queryParameters
+                // Exactly one key, as /v1/lookup: a second one would otherwise be ignored unchecked.
+                guard ["recordHash", "documentDigest", "serial"].filter({ query.get($0) != nil }).count <= 1 else {
+                    throw AccessError(code: .malformedInput, reason: "give exactly one of recordHash, serial or documentDigest")
+                }
                 let key: LookupKey
                 if let value = query.get("recordHash") {
                     key = .recordHash(try hex32(value, "recordHash"))
@@ -80,6 +84,13 @@ struct AccessRoutes: Sendable {
                 }
                 guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
                     throw AccessError(code: .malformedInput, reason: "send a JSON object {role, organization, subject, expiresIn}")
+                }
+                // A member of the wrong type is refused, never read as absent (schemathesis ST201).
+                for name in ["role", "organization", "subject"] where object[name] != nil && !(object[name] is String) {
+                    throw AccessError(code: .malformedInput, reason: "\(name) is a string")
+                }
+                if let value = object["expiresIn"], !(value is NSNumber) {
+                    throw AccessError(code: .malformedInput, reason: "expiresIn is a number of seconds")
                 }
                 return try await access.issueToken(role: object["role"] as? String, organization: object["organization"] as? String,
                                                    subject: object["subject"] as? String, expiresIn: (object["expiresIn"] as? NSNumber)?.doubleValue,

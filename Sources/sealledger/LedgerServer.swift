@@ -66,6 +66,10 @@ struct LedgerServer: Sendable {
         }
         router.get("/v1/lookup") { request, _ in
             let query = request.uri.queryParameters
+            // Exactly one key: a second one would otherwise be ignored unchecked (schemathesis ST201).
+            guard ["recordHash", "documentDigest", "serial", "chipID"].filter({ query.get($0) != nil }).count <= 1 else {
+                return failure(.badRequest, "malformed-input", "give exactly one of recordHash, serial, documentDigest or chipID")
+            }
             let key: LookupKey
             if let value = query.get("recordHash") {
                 guard let bytes = bytesFromHex(value), bytes.count == 32 else { return failure(.badRequest, "malformed-input", "recordHash is 64 hex digits") }

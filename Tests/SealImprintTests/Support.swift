@@ -2,6 +2,7 @@ import Foundation
 import SealHostDriver
 import SealImprint
 import SealLedger
+import SealTestSupport
 
 /// The repository root (Fixtures/ is read from there).
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -17,34 +18,6 @@ func payload(for record: StampRecord, index: UInt64 = 0, url: String = "http://1
              origin: String = "sealkit.local/ledger") throws -> TracePayload {
     try TracePayload(ledgerURL: url, origin: origin, index: index, recordHash: LedgerLeaf.recordHash(record.canonicalBytes),
                      serial: record.serial, expirationCode: record.expirationCode)
-}
-
-struct Finished {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to completion on a thread of its own (never blocking the test pool).
-func runProgram(_ path: String, _ arguments: [String]) async throws -> Finished {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: path)
-                process.arguments = arguments
-                let out = Pipe(), err = Pipe()
-                process.standardOutput = out
-                process.standardError = err
-                try process.run()
-                let outData = out.fileHandleForReading.readDataToEndOfFile()
-                let errData = err.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                return Finished(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                                stderr: String(decoding: errData, as: UTF8.self))
-            })
-        }
-    }
 }
 
 /// A scratch directory, removed by the caller.

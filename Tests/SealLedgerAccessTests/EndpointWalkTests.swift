@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SealTestSupport
 import SealHostDriver
 import SealLedger
 import SealLedgerAccess

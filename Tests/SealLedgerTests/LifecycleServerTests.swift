@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SealTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import SealTestSupport
 import SealHostDriver
 import SealLedger
 import Testing

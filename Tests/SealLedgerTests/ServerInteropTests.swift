@@ -4,59 +4,8 @@ import FoundationNetworking
 #endif
 import SealHostDriver
 import SealLedger
+import SealTestSupport
 import Testing
-
-/// The built executables: next to the test bundle (`swift build --build-tests` builds them).
-enum Built {
-    static let directory: URL = {
-        if let override = ProcessInfo.processInfo.environment["SEALKIT_BIN_DIR"] { return URL(fileURLWithPath: override) }
-        var candidates: [URL] = []
-        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() { candidates.append(executable.deletingLastPathComponent()) }
-        for bundle in Bundle.allBundles where bundle.bundleURL.pathExtension == "xctest" {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        candidates.append(repositoryRoot.appendingPathComponent(".build/debug"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("sealledger").path) } ?? candidates[0]
-    }()
-
-    static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
-}
-
-struct Finished {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to completion on a thread of its own: a test waiting for a subprocess (a Go
-/// build takes many seconds on a loaded machine) must not hold one of the concurrency pool's
-/// threads, or every other test's tasks, timeouts included, wait behind it.
-func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) async throws -> Finished {
-    try await offThePool { try runProgramBlocking(executable, arguments, environment: environment) }
-}
-
-/// Runs `body` on a new thread and resumes with its result.
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
-
-private func runProgramBlocking(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Finished {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Finished(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                    stderr: String(decoding: errData, as: UTF8.self))
-}
 
 /// A `sealledger serve` process on a free loopback port, stopped with SIGTERM.
 final class ServedLedger: Sendable {
@@ -174,6 +123,9 @@ struct ServerInteropTests {
         #expect(jsonObject(data)["status"] as? String == "duplicate" && jsonObject(data)["index"] as? Int == 7)
         (status, data) = try await server.request("/v1/lookup?serial=\(records[42].serial)")
         #expect(jsonObject(data)["indices"] as? [Int] == [42])
+        // A second key is refused, not ignored (it went unchecked before: schemathesis ST201).
+        (status, _) = try await server.request("/v1/lookup?serial=\(records[42].serial)&chipID=%5C3~")
+        #expect(status == 400)
         (status, _) = try await server.request("/tile/0/000.p/255")
         #expect(status == 200)
         (status, _) = try await server.request("/tile/0/001")

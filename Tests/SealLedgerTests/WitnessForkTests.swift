@@ -1,4 +1,5 @@
 import Foundation
+import SealTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -2,55 +2,8 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import SealTestSupport
 import Testing
-
-/// The built executables: next to the test bundle (`swift build --build-tests` builds them).
-enum Built {
-    static let directory: URL = {
-        if let override = ProcessInfo.processInfo.environment["SEALKIT_BIN_DIR"] { return URL(fileURLWithPath: override) }
-        var candidates: [URL] = []
-        for bundle in Bundle.allBundles where bundle.bundleURL.pathExtension == "xctest" {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() { candidates.append(executable.deletingLastPathComponent()) }
-        candidates.append(repositoryRoot.appendingPathComponent(".build/debug"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("sealledger").path) } ?? candidates[0]
-    }()
-
-    static var sealledger: URL { directory.appendingPathComponent("sealledger") }
-}
-
-struct Finished: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to completion on a thread of its own (a blocking wait must not hold one of the
-/// concurrency pool's threads).
-func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) async throws -> Finished {
-    try await offThePool {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Finished(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                        stderr: String(decoding: errData, as: UTF8.self))
-    }
-}
-
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
 
 /// A `sealledger serve` process on a free loopback port, stopped with SIGTERM.
 final class ServedLedger: Sendable {
