@@ -113,9 +113,14 @@ public struct TracePayload: Sendable, Hashable {
         !text.isEmpty && text.utf8.count <= 255 && text.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && $0.value >= 0x21 && $0.value != 0x7F }
     }
 
-    /// SPEC §10.1's shape: 30 characters of digits, capitals and dashes.
+    /// SPEC §10.1's shape: 30 characters of digits, capitals and dashes, the last (the check symbol)
+    /// possibly one of `*~$=U` too. Whether the check symbol checks is the trace's serial check,
+    /// which reports a wrong serial as such rather than as a malformed payload.
     static func isSerial(_ text: String) -> Bool {
-        text.utf8.count == 30 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x2D }
+        let bytes = Array(text.utf8)
+        func plain(_ byte: UInt8) -> Bool { (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || byte == 0x2D }
+        guard bytes.count == 30, let check = bytes.last else { return false }
+        return bytes.dropLast().allSatisfy(plain) && (plain(check) || "*~$=".utf8.contains(check))
     }
 
     static func isExpirationCode(_ text: String) -> Bool {

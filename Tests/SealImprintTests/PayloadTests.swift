@@ -20,6 +20,26 @@ struct PayloadTests {
         #expect(qr.version == 8 && qr.width == 49)
     }
 
+    @Test func carriesSerialsWhoseCheckSymbolIsNotALetterOrDigit() throws {
+        // SPEC §10.1's check symbol is one of 37: the digits and capitals, and `*~$=U`. A serial
+        // ending in `~` was refused as "not well formed" before (the end-to-end test hit one).
+        let record = try exampleRecord()
+        let prefix = Watermark.chipPrefix(chipID: record.chipID)
+        var seen: Set<Character> = []
+        var counter: UInt32 = 1
+        while seen.count < 5 && counter < 10_000 {
+            let serial = Watermark.serial(chipPrefix: prefix, counter: counter)
+            counter += 1
+            guard let check = serial.last, "*~$=U".contains(check), !seen.contains(check) else { continue }
+            seen.insert(check)
+            let payload = try TracePayload(ledgerURL: "http://127.0.0.1:8079", origin: "sealkit.local/ledger", index: 7,
+                                           recordHash: LedgerLeaf.recordHash(record.canonicalBytes), serial: serial,
+                                           expirationCode: record.expirationCode)
+            #expect(try TracePayload(text: payload.text) == payload, "\(serial)")
+        }
+        #expect(seen.count == 5)
+    }
+
     @Test func escapesAnOriginWithFieldSeparators() throws {
         let record = try exampleRecord()
         let payload = try payload(for: record, origin: "example.org/log&x=1#2%")
