@@ -378,7 +378,7 @@ let package = Package(
         .testTarget(
             name: "SealLedgerTests",
             dependencies: [
-                "SealLedger", "SealHostDriver", "SealProtocol", "SealTestSupport",
+                "SealLedger", "SealHostDriver", "SealProtocol", "SealTestSupport", "SealSimulatedToken", "SealSM2Verifier",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

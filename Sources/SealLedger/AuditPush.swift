@@ -1,5 +1,6 @@
 import Foundation
 import SealHostDriver
+import SealProtocol
 
 /// A run of one chip's audit-log entries (SPEC §9.6) pushed to the ledger by `sealctl audit --push`,
 /// with the audit head the chip reported. The ledger checks the chain under the seal key its
@@ -98,6 +99,10 @@ struct StampLeafView {
     var seal: SealIdentity
     var signature: [UInt8]
     var sealPublicKey: [UInt8]
+    /// The seal key's algorithm, from the attestation statement's key policy (SPEC §9.4), as
+    /// ``StampRecord/sealKeyAlgorithm`` reads it: the leaf was admitted only after its attestation
+    /// signature verified, so the statement is the chip's.
+    var sealKeyAlgorithm: SealKeyAlgorithm
 
     /// Parses `"SEALKIT-RECORD-V2" ‖ u16 len ‖ TBS ‖ u8 len ‖ signature ‖ sealPublicKey (65) ‖ …`
     /// and the §9.3 TBS inside it.
@@ -109,6 +114,9 @@ struct StampLeafView {
         var tbs = ByteReader(try reader.take(try reader.uint16("TBS length"), "TBS"))
         signature = try reader.take(Int(try reader.take(1, "signature length")[0]), "signature")
         sealPublicKey = try reader.take(65, "seal public key")
+        _ = try reader.take(try reader.uint16("metadata length"), "metadata")
+        let statement = try reader.take(try reader.uint16("attestation statement length"), "attestation statement")
+        sealKeyAlgorithm = (try? AttestationStatement(decoding: statement))?.keyPolicy.sealKeyAlgorithm ?? .p256
         guard try tbs.take(StampTBS.domain.count, "TBS domain") == StampTBS.domain else {
             throw LedgerError(code: .malformedInput, reason: "not a v2 stamp TBS")
         }

@@ -131,10 +131,16 @@ extension Ledger {
                                   failedCheck: "no-admitted-record")
             }
 
+            // The seal's own algorithm (an SM2 seal signs its audit entries with SM2), judged by the
+            // verifier the ledger admits that seal's records with.
+            guard let signatureVerifier = stampVerifier.signatureVerifier(for: context.sealKeyAlgorithm) else {
+                throw LedgerError(code: .recordRefused, reason: "the chip's seal key is \(context.sealKeyAlgorithm) and this ledger has no "
+                                  + "\(context.sealKeyAlgorithm) signature verifier", failedCheck: "audit-signature")
+            }
             var failure: String?
             do throws(SealDriverError) {
                 try SealToken.verifyAuditChain(push.entries, chipID: chipID, seal: context.seal, sealPublicKey: context.sealPublicKey,
-                                               headHash: push.headHash)
+                                               headHash: push.headHash, signatureVerifier: signatureVerifier)
             } catch {
                 failure = error.reason
                 // Which kind of failure: an entry the seal key did not sign proves nothing about the
@@ -150,7 +156,7 @@ extension Ledger {
                     let head = AuditEntry.chainHash(previous: alone.previousHash, tbs: tbs, signature: entry.signature)
                     do throws(SealDriverError) {
                         try SealToken.verifyAuditChain([alone], chipID: chipID, seal: context.seal, sealPublicKey: context.sealPublicKey,
-                                                       headHash: head)
+                                                       headHash: head, signatureVerifier: signatureVerifier)
                     } catch {
                         throw LedgerError(code: .recordRefused, reason: "audit entry \(entry.counter) is not signed by the chip's seal key",
                                           failedCheck: "audit-signature")

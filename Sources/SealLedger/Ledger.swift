@@ -39,7 +39,7 @@ public final class Ledger: Sendable {
     /// The issuer keys lifecycle events are admitted from.
     public let issuerTrust: IssuerTrust
     private let signer: NoteSigner
-    private let stampVerifier: StampVerifier
+    let stampVerifier: StampVerifier
     private let verificationOptions: @Sendable () -> StampVerificationOptions
     let sequencer: Mutex<Sequencer>
     private let tileCache = Mutex<[TileKey: HashedTile]>([:])

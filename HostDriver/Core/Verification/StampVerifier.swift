@@ -38,6 +38,13 @@ public struct StampVerifier: Sendable {
     public mutating func addSignatureVerifier(_ verifier: any SealSignatureVerifier) {
         signatureVerifiers.add(verifier)
     }
+
+    /// The signature verifier this verifier uses for seal keys of `algorithm`, or `nil` when it has
+    /// none: what a ledger checks a chip's pushed audit log with (``SealToken/verifyAuditChain``
+    /// takes it), so audit entries and records of one seal are judged by the same code.
+    public func signatureVerifier(for algorithm: SealKeyAlgorithm) -> (any SealSignatureVerifier)? {
+        signatureVerifiers.verifier(for: algorithm)
+    }
     /// Device certificate chains validated so far (see ``CertificateChainCache``): shared by the
     /// copies of this verifier, all of which have the same roots and intermediates.
     package let chainCache: CertificateChainCache
