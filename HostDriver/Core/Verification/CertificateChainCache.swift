@@ -21,7 +21,8 @@ import X509
 ///   the validated chain is within its validity period. A hit requires the verification time to lie
 ///   strictly inside that window; outside it the chain is validated again. (The rest of the RFC 5280
 ///   policy — signatures, names, basic constraints, key usage — does not depend on the time.)
-/// - A hit also hands back the certificate parsed from those bytes, so it is not parsed again.
+/// - A hit also hands back the certificate parsed from those bytes and what the verifier reads from
+///   it (``DeviceCertificateProfile``), so neither is parsed again.
 /// - It is bounded: at ``capacity`` entries it is emptied and refills from the records that follow.
 /// - It is shared by every copy of a verifier and safe to use from concurrent verifications.
 package final class CertificateChainCache: Sendable {
@@ -35,6 +36,9 @@ package final class CertificateChainCache: Sendable {
         /// The device certificate parsed from exactly the cached bytes: a hit also saves parsing it
         /// again (the device checks that follow read only the certificate).
         package let leaf: Certificate
+        /// What the verifier reads from the leaf for every record (its P-256 key, the chip ID in its
+        /// subject, its profile), derived once from the same bytes.
+        package let leafProfile: DeviceCertificateProfile
     }
 
     private struct Key: Hashable {
@@ -78,7 +82,8 @@ package final class CertificateChainCache: Sendable {
         guard let leaf = chain.first, let validAfter = chain.map(\.notValidBefore).max(),
               let validBefore = chain.map(\.notValidAfter).min() else { return }
         let key = Key(certificate: certificate, anchors: anchors)
-        let entry = ValidatedChain(validAfter: validAfter, validBefore: validBefore, detail: detail, leaf: leaf)
+        let entry = ValidatedChain(validAfter: validAfter, validBefore: validBefore, detail: detail, leaf: leaf,
+                                   leafProfile: DeviceCertificateProfile(leaf))
         chains.withLock { chains in
             if chains.count >= capacity && chains[key] == nil { chains.removeAll(keepingCapacity: true) }
             chains[key] = entry

@@ -245,13 +245,14 @@ public struct StampVerifier: Sendable {
                     encoding == record.metadataEncoding ? "fields encode to the recorded A1 value"
                         : "fields encode to \(hexString(encoding)), record has \(hexString(record.metadataEncoding))")
         }
-        run.add(.metadataDigest, constantTimeEqual(sha256(record.metadataEncoding), record.metadataDigest),
-                "SHA-256(A1) \(hexString(sha256(record.metadataEncoding))), record \(hexString(record.metadataDigest))")
+        let metadataDigest = sha256(record.metadataEncoding)
+        run.add(.metadataDigest, constantTimeEqual(metadataDigest, record.metadataDigest),
+                "SHA-256(A1) \(hexString(metadataDigest)), record \(hexString(record.metadataDigest))")
 
         checkPersonalData(record, into: &run)
 
-        run.add(.keyID, constantTimeEqual(sealKeyID(publicKeyX963: record.sealPublicKey), record.keyID),
-                "SHA-256(seal key) \(hexString(sealKeyID(publicKeyX963: record.sealPublicKey))), record \(hexString(record.keyID))")
+        let keyID = sealKeyID(publicKeyX963: record.sealPublicKey)
+        run.add(.keyID, constantTimeEqual(keyID, record.keyID), "SHA-256(seal key) \(hexString(keyID)), record \(hexString(record.keyID))")
 
         // Watermark serial and code (SPEC §10).
         if let parsed = Watermark.parseSerial(record.serial) {
@@ -380,31 +381,14 @@ public struct StampVerifier: Sendable {
             await validateChain(certificate, der: record.deviceCertificate, at: options.now, into: &run)
         }
 
-        let serials = DeviceCertificateIdentity.subjectSerialNumbers(of: certificate)
+        let profile = cached?.leafProfile ?? DeviceCertificateProfile(certificate)
         let expected = hexString(record.chipID)
-        run.add(.deviceCertificateChipID, serials == [expected],
-                "subject serialNumber \(serials.isEmpty ? "absent" : serials.joined(separator: ", ")), chip ID \(expected)")
+        run.add(.deviceCertificateChipID, profile.subjectSerialNumbers == [expected],
+                "subject serialNumber \(profile.subjectSerialNumbers.isEmpty ? "absent" : profile.subjectSerialNumbers.joined(separator: ", ")), chip ID \(expected)")
+        run.add(.deviceCertificateProfile, profile.problems.isEmpty,
+                profile.problems.isEmpty ? "P-256, digitalSignature, CA:false" : profile.problems.joined(separator: "; "))
 
-        let deviceKey = P256.Signing.PublicKey(certificate.publicKey)
-        var problems: [String] = []
-        if deviceKey == nil { problems.append("key is not P-256") }
-        do {
-            if let usage = try certificate.extensions.keyUsage {
-                if !usage.digitalSignature { problems.append("key usage lacks digitalSignature") }
-            } else {
-                problems.append("no key usage extension")
-            }
-            switch try certificate.extensions.basicConstraints {
-            case .notCertificateAuthority?: break
-            case .isCertificateAuthority?: problems.append("it is a CA certificate")
-            case nil: problems.append("no basic constraints extension")
-            }
-        } catch {
-            problems.append("extensions do not parse: \(error)")
-        }
-        run.add(.deviceCertificateProfile, problems.isEmpty,
-                problems.isEmpty ? "P-256, digitalSignature, CA:false" : problems.joined(separator: "; "))
-
+        let deviceKey = profile.p256Key
         checkAttestation(record, deviceKey: deviceKey, into: &run)
     }
 
