@@ -63,6 +63,7 @@ struct PostgresFailoverTests {
                                 for (record, result) in zip(batch, results) where result["status"] as? String == "added" {
                                     guard let index = result["index"] as? Int else { continue }
                                     observed.acknowledge(UInt64(index), LedgerLeaf.stampRecordBytes(record))
+                                    observed.acknowledgedBy[number] += 1
                                 }
                                 if let note { observed.checkpoint(note, verifier: verifier) }
                             }
@@ -89,6 +90,8 @@ struct PostgresFailoverTests {
         #expect(observed.duplicates.isEmpty, "one index acknowledged for two different records: \(observed.duplicates)")
         #expect(observed.forks.isEmpty, "two different checkpoints for one size: \(observed.forks)")
         #expect(observed.acknowledged.count >= 48, "the instances acknowledged too little to test anything")
+        // Both instances sequenced (they took turns), not one of them all along.
+        #expect(observed.acknowledgedBy.allSatisfy { $0 > 0 }, "acknowledged per instance: \(observed.acknowledgedBy)")
         // Every acknowledged index holds its record, read through either instance.
         for (position, (index, bytes)) in observed.acknowledged.enumerated() {
             let server = servers[position % 2]
@@ -126,6 +129,7 @@ private final class FailoverShared: Sendable {
 /// What the clients of the failover test saw: acknowledged indices and served checkpoints.
 private struct FailoverObservations: Sendable {
     var acknowledged: [UInt64: [UInt8]] = [:]
+    var acknowledgedBy = [0, 0]
     var duplicates: [UInt64] = []
     var checkpoints: [UInt64: String] = [:]
     var forks: [UInt64] = []
