@@ -6,10 +6,10 @@ import PostgresNIO
 import SealLedger
 import Synchronization
 
-/// ``LedgerStorage`` on PostgreSQL through postgres-nio, for several stateless server instances on
+/// `LedgerStorage` on PostgreSQL through postgres-nio, for several stateless server instances on
 /// one database (docs/ledger.md, "PostgreSQL at scale").
 ///
-/// The tables and indices are SQLite's (``SQLiteStorage``): `entries` with its lookup keys and the
+/// The tables and indices are SQLite's (`SQLiteStorage`): `entries` with its lookup keys and the
 /// unique (chip, counter) index over stamp records, `tiles`, `checkpoints` (every signed checkpoint,
 /// by size), `suspects` and the (chip, kind) index; they are created on first use.
 ///
@@ -21,7 +21,7 @@ import Synchronization
 /// session lock (a broken connection) can neither append on a stale tree nor store a second
 /// checkpoint for a size.
 ///
-/// Why synchronous: ``LedgerStorage`` is synchronous (the SQLite backend blocks on fsync). This
+/// Why synchronous: `LedgerStorage` is synchronous (the SQLite backend blocks on fsync). This
 /// backend blocks the calling thread on postgres-nio's `EventLoopFuture`s, which run on an event
 /// loop group of its own: never a thread of Swift's cooperative pool (whose tasks could be the
 /// ones a blocked pool thread waits for) nor an event loop of the HTTP server, so waiting cannot
@@ -51,7 +51,7 @@ public final class PostgresStorage: LedgerStorage {
 
     /// Connects to the database `url` names (`postgres://user[:password]@host[:port]/database`,
     /// no TLS: a loopback or private network) and creates the schema if it is missing.
-    /// - Throws: ``LedgerError`` `.malformedInput` for a URL that is not of that shape,
+    /// - Throws: `LedgerError` `.malformedInput` for a URL that is not of that shape,
     ///   `.storageFailure` when the database cannot be reached.
     public init(url: String) throws(LedgerError) {
         guard Self.isPostgresURL(url), let components = URLComponents(string: url), let host = components.host, !host.isEmpty,
@@ -159,7 +159,7 @@ public final class PostgresStorage: LedgerStorage {
         return try result.get()
     }
 
-    /// See ``LedgerStorage/latest()``.
+    /// See `LedgerStorage/latest()`.
     public func latest() throws(LedgerError) -> (size: UInt64, checkpoint: String)? {
         try withConnection("reading the latest checkpoint") { connection in
             guard let row = try run(connection, "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").first else { return nil }
@@ -168,7 +168,7 @@ public final class PostgresStorage: LedgerStorage {
         }
     }
 
-    /// See ``LedgerStorage/commit(_:)``. One transaction; fenced (the type's discussion).
+    /// See `LedgerStorage/commit(_:)`. One transaction; fenced (the type's discussion).
     public func commit(_ batch: SequencedBatch) throws(LedgerError) {
         let oldSize = batch.size - UInt64(batch.entries.count)
         try withConnection("committing a batch") { connection in
@@ -227,7 +227,7 @@ public final class PostgresStorage: LedgerStorage {
         }
     }
 
-    /// See ``LedgerStorage/tile(level:index:)``.
+    /// See `LedgerStorage/tile(level:index:)`.
     public func tile(level: Int, index: UInt64) throws(LedgerError) -> [UInt8]? {
         try withConnection("reading a tile") { connection in
             try run(connection, "SELECT hashes FROM tiles WHERE level = \(level) AND idx = \(Int64(index))").first
@@ -244,7 +244,7 @@ public final class PostgresStorage: LedgerStorage {
                            serial: serial, documentDigest: digest.map { Array($0) })
     }
 
-    /// See ``LedgerStorage/entries(start:count:)``.
+    /// See `LedgerStorage/entries(start:count:)`.
     public func entries(start: UInt64, count: Int) throws(LedgerError) -> [StoredEntry] {
         try withConnection("reading entries") { connection in
             try run(connection, PostgresQuery(unsafeSQL: "SELECT \(Self.entryColumns) FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
@@ -252,7 +252,7 @@ public final class PostgresStorage: LedgerStorage {
         }
     }
 
-    /// See ``LedgerStorage/stampEntry(chipID:counter:)``.
+    /// See `LedgerStorage/stampEntry(chipID:counter:)`.
     public func stampEntry(chipID: [UInt8], counter: UInt32) throws(LedgerError) -> StoredEntry? {
         try withConnection("looking up a stamp") { connection in
             try run(connection, PostgresQuery(unsafeSQL: "SELECT \(Self.entryColumns) FROM entries WHERE kind = 0 AND chip_id = $1 AND counter = $2",
@@ -260,7 +260,7 @@ public final class PostgresStorage: LedgerStorage {
         }
     }
 
-    /// See ``LedgerStorage/lookup(_:)``.
+    /// See `LedgerStorage/lookup(_:)`.
     public func lookup(_ key: LookupKey) throws(LedgerError) -> [UInt64] {
         let query: PostgresQuery = switch key {
         case .recordHash(let hash): "SELECT idx FROM entries WHERE record_hash = \(ByteBuffer(bytes: hash)) ORDER BY idx"
@@ -273,14 +273,14 @@ public final class PostgresStorage: LedgerStorage {
         }
     }
 
-    /// See ``LedgerStorage/suspectEvidence(chipID:)``.
+    /// See `LedgerStorage/suspectEvidence(chipID:)`.
     public func suspectEvidence(chipID: [UInt8]) throws(LedgerError) -> UInt64? {
         try withConnection("reading suspects") { connection in
             try run(connection, "SELECT evidence_idx FROM suspects WHERE chip_id = \(ByteBuffer(bytes: chipID))").first.map { UInt64(try $0.decode(Int64.self)) }
         }
     }
 
-    /// See ``LedgerStorage/chipEntries(chipID:kinds:)``.
+    /// See `LedgerStorage/chipEntries(chipID:kinds:)`.
     public func chipEntries(chipID: [UInt8], kinds: [StoredEntry.Kind]) throws(LedgerError) -> [StoredEntry] {
         guard !kinds.isEmpty else { return [] }
         return try withConnection("reading a chip's entries") { connection in
