@@ -18,6 +18,7 @@ import PackageDescription
 //   SealESeal (Sources/)                GB/T 38540 / GM/T 0031 seals, signatures -> SealGMCrypto
 //   SealOFD (Sources/)                  OFD containers signed and verified       -> SealESeal, ZIPFoundation
 //   SealLedger (Sources/)               the transparency log (docs/ledger.md)   -> SealHostDriver, GRDB
+//   SealLedgerPostgres (Sources/)       the ledger's storage on PostgreSQL      -> SealLedger, PostgresNIO
 //   SealLedgerAccess (Sources/)         roles, tokens, personal data (docs/access.md) -> SealLedger, JWTKit
 //   SealImprint (Sources/)              trace QR payload, QR codes, the imprint, trace checks (docs/imprint.md)
 //                                                                               -> SealLedger, libqrencode, libzbar, cairo
@@ -54,6 +55,7 @@ let package = Package(
         .library(name: "SealOFD", targets: ["SealOFD"]),
         .library(name: "SealLedger", targets: ["SealLedger"]),
         .library(name: "SealLedgerAccess", targets: ["SealLedgerAccess"]),
+        .library(name: "SealLedgerPostgres", targets: ["SealLedgerPostgres"]),
         .library(name: "SealImprint", targets: ["SealImprint"]),
         // The C library (docs/c-library.md): libsealkit.so, and libsealkit-sim.so for C tests.
         .library(name: "sealkit", type: .dynamic, targets: ["SealKitC"]),
@@ -76,6 +78,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // Bearer tokens of the ledger's roles (SealLedgerAccess, docs/access.md).
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        // The ledger's PostgreSQL backend (SealLedgerPostgres, docs/ledger.md "PostgreSQL at scale").
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // Reads docs/ledger-openapi.yaml in the every-endpoint, every-role test.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // `swift package generate-documentation` (scripts/docs.sh); no target depends on it.
@@ -217,6 +221,19 @@ let package = Package(
             ],
             path: "Sources/SealLedger"
         ),
+        // The ledger's storage on PostgreSQL: several server instances on one database, one sequencer
+        // at a time under an advisory lock (docs/ledger.md, "PostgreSQL at scale").
+        .target(
+            name: "SealLedgerPostgres",
+            dependencies: [
+                "SealLedger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SealLedgerPostgres"
+        ),
         // Who may see what in the ledger: roles and their tokens, the encrypted personal data and the
         // access log (docs/access.md). Above the ledger core, which stays free of personal data.
         .target(
@@ -260,7 +277,7 @@ let package = Package(
         .executableTarget(
             name: "sealledger",
             dependencies: [
-                "SealLedger", "SealLedgerAccess", "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier",
+                "SealLedger", "SealLedgerAccess", "SealLedgerPostgres", "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -378,13 +395,20 @@ let package = Package(
         .testTarget(
             name: "SealLedgerTests",
             dependencies: [
-                "SealLedger", "SealHostDriver", "SealProtocol", "SealTestSupport", "SealSimulatedToken", "SealSM2Verifier",
+                "SealLedger", "SealLedgerPostgres", "SealHostDriver", "SealProtocol", "SealTestSupport", "SealSimulatedToken", "SealSM2Verifier",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Tests/SealLedgerTests",
             exclude: ["go"]
+        ),
+        // The PostgreSQL backend's own behaviour (the fence, several instances); needs SEALKIT_POSTGRES_URL.
+        .testTarget(
+            name: "SealLedgerPostgresTests",
+            dependencies: ["SealLedgerPostgres", "SealLedger", "SealHostDriver", "SealTestSupport",
+                           .product(name: "X509", package: "swift-certificates")],
+            path: "Tests/SealLedgerPostgresTests"
         ),
         // Runs the built sealledger as a subprocess: every endpoint of docs/ledger-openapi.yaml, every role.
         .testTarget(

@@ -12,7 +12,7 @@ ensure_build_deps
 cd "$(repo_root)"
 
 # The library products; each has a catalog <Target>.docc/<Target>.md beside its sources.
-products=(SealProtocol SealHostDriver SealPCSC SealUSB SealSimulatedToken SealFirmware SealConformance SealGMCrypto SealESeal SealSM2Verifier SealOFD SealLedger SealLedgerAccess SealImprint)
+products=(SealProtocol SealHostDriver SealPCSC SealUSB SealSimulatedToken SealFirmware SealConformance SealGMCrypto SealESeal SealSM2Verifier SealOFD SealLedger SealLedgerAccess SealLedgerPostgres SealImprint)
 [ $# -gt 0 ] && products=("$@")
 
 scripts/public-api.sh --max scripts/public-api-budget.txt --require-docs

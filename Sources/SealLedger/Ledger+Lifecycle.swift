@@ -65,7 +65,7 @@ extension Ledger {
         let bytes = event.bytes
         let storage = self.storage
         do throws(LedgerError) {
-            return try sequencer.withLock { (state: inout Sequencer) throws(LedgerError) -> EventOutcome in
+            return try sequencing { (state: inout Sequencer) throws(LedgerError) -> EventOutcome in
                 if let index = try storage.lookup(.recordHash(LedgerLeaf.recordHash(bytes))).first { return .duplicate(index: index) }
                 let lifecycle = ChipLifecycle(try storage.chipEntries(chipID: event.event.chipID, kinds: [.lifecycleEvent]))
                 if let termination = lifecycle.termination {
@@ -102,7 +102,7 @@ extension Ledger {
         }
         let storage = self.storage
         let chipID = push.chipID
-        return try sequencer.withLock { (state: inout Sequencer) throws(LedgerError) -> AuditOutcome in
+        return try sequencing { (state: inout Sequencer) throws(LedgerError) -> AuditOutcome in
             let knownUnreported = try storage.chipEntries(chipID: chipID, kinds: [.unreportedStampEvidence])
             var unreportedIndex: [UInt32: UInt64] = [:]
             for entry in knownUnreported { if let counter = entry.counter, unreportedIndex[counter] == nil { unreportedIndex[counter] = entry.index } }

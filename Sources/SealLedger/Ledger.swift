@@ -76,20 +76,54 @@ public final class Ledger: Sendable {
         self.signer = signer
         self.stampVerifier = stampVerifier
         self.verificationOptions = verificationOptions
-        if let latest = try storage.latest() {
-            let edge = try TileEdge(size: latest.size) { (level: Int, index: UInt64) throws(LedgerError) in
-                try storage.tile(level: level, index: index)
+        // Several instances may start on a new shared store at once: one writes the empty tree.
+        sequencer = Mutex(try storage.exclusively { () throws(LedgerError) -> Sequencer in
+            if let latest = try storage.latest() {
+                return try Self.loadSequencer(storage: storage, latest: latest, signer: signer)
             }
-            let checkpoint = try Checkpoint.open(latest.checkpoint, origin: signer.name, verifier: signer.verifier)
-            guard checkpoint.size == latest.size else {
-                throw LedgerError(code: .inconsistentTree, reason: "the stored checkpoint is for size \(checkpoint.size), the store holds \(latest.size)")
-            }
-            sequencer = Mutex(Sequencer(edge: edge, checkpoint: latest.checkpoint))
-        } else {
             let note = try signer.sign(Checkpoint(origin: signer.name, size: 0, rootHash: MerkleTree.emptyRoot).text)
             try storage.commit(SequencedBatch(entries: [], tiles: [], checkpoint: note, size: 0, suspects: []))
-            sequencer = Mutex(Sequencer(edge: TileEdge(), checkpoint: note))
+            return Sequencer(edge: TileEdge(), checkpoint: note)
+        })
+    }
+
+    /// The sequencer state of the stored tree: its edge from the stored tiles and its checkpoint,
+    /// checked against the log's key.
+    private static func loadSequencer(storage: any LedgerStorage, latest: (size: UInt64, checkpoint: String),
+                                      signer: NoteSigner) throws(LedgerError) -> Sequencer {
+        let edge = try TileEdge(size: latest.size) { (level: Int, index: UInt64) throws(LedgerError) in
+            try storage.tile(level: level, index: index)
         }
+        let checkpoint = try Checkpoint.open(latest.checkpoint, origin: signer.name, verifier: signer.verifier)
+        guard checkpoint.size == latest.size else {
+            throw LedgerError(code: .inconsistentTree, reason: "the stored checkpoint is for size \(checkpoint.size), the store holds \(latest.size)")
+        }
+        return Sequencer(edge: edge, checkpoint: latest.checkpoint)
+    }
+
+    /// Moves `state` to the stored tree when another instance sequenced since (shared stores only).
+    private func catchUp(_ state: inout Sequencer) throws(LedgerError) {
+        guard storage.isShared, let latest = try storage.latest(), latest.size != state.edge.size || latest.checkpoint != state.checkpoint else { return }
+        state = try Self.loadSequencer(storage: storage, latest: latest, signer: signer)
+    }
+
+    /// Runs one sequencing step: as the store's only sequencer (``LedgerStorage/exclusively(_:)``),
+    /// under the in-process sequencer lock, on the tree as stored (a shared store may have grown).
+    func sequencing<T: Sendable>(_ body: (inout Sequencer) throws(LedgerError) -> T) throws(LedgerError) -> T {
+        try storage.exclusively { () throws(LedgerError) -> T in
+            try sequencer.withLock { (state: inout Sequencer) throws(LedgerError) -> T in
+                try catchUp(&state)
+                return try body(&state)
+            }
+        }
+    }
+
+    /// Reads the tree another instance on a shared store (PostgreSQL) may have grown, so this
+    /// instance's checkpoint, size, proofs and tiles follow it. Does nothing on a store this
+    /// process owns alone.
+    public func refresh() throws(LedgerError) {
+        guard storage.isShared else { return }
+        try sequencer.withLock { (state: inout Sequencer) throws(LedgerError) in try catchUp(&state) }
     }
 
     /// The latest signed checkpoint note.
@@ -185,7 +219,7 @@ public final class Ledger: Sendable {
     private func sequence(_ records: [(record: StampRecord, bytes: [UInt8])]) throws(LedgerError) -> [AdmissionOutcome] {
         guard !records.isEmpty else { return [] }
         let storage = self.storage
-        return try sequencer.withLock { (state: inout Sequencer) throws(LedgerError) -> [AdmissionOutcome] in
+        return try sequencing { (state: inout Sequencer) throws(LedgerError) -> [AdmissionOutcome] in
             var entries: [StoredEntry] = []
             var outcomes: [AdmissionOutcome] = []
             var suspects: [(chipID: [UInt8], evidenceIndex: UInt64)] = []
@@ -295,7 +329,7 @@ public final class Ledger: Sendable {
         if let large = leaves.first(where: { $0.count > EntryBundle.maximumEntrySize }) {
             throw LedgerError(code: .entryTooLarge, reason: "an entry of \(large.count) bytes exceeds 65,535")
         }
-        return try sequencer.withLock { (state: inout Sequencer) throws(LedgerError) -> UInt64 in
+        return try sequencing { (state: inout Sequencer) throws(LedgerError) -> UInt64 in
             let first = state.edge.size
             let entries = leaves.enumerated().map {
                 StoredEntry(index: first + UInt64($0.offset), kind: .stampRecord, bytes: $0.element,
@@ -390,6 +424,8 @@ public final class Ledger: Sendable {
     /// The entry at `index`.
     /// - Throws: ``LedgerError`` `.notFound`.
     public func entry(at index: UInt64) throws(LedgerError) -> StoredEntry {
+        // Another instance on a shared store may have appended it.
+        if index >= size { try refresh() }
         guard index < size, let entry = try storage.entries(start: index, count: 1).first else {
             throw LedgerError(code: .notFound, reason: "no entry \(index)")
         }

@@ -65,6 +65,17 @@ public struct StoredEntry: Sendable, Hashable {
     /// The stamped document's SHA-256, for stamp records.
     public var documentDigest: [UInt8]?
 
+    /// Creates an entry (storage backends build them from their rows).
+    public init(index: UInt64, kind: Kind, bytes: [UInt8], chipID: [UInt8]?, counter: UInt32?, serial: String?, documentDigest: [UInt8]?) {
+        self.index = index
+        self.kind = kind
+        self.bytes = bytes
+        self.chipID = chipID
+        self.counter = counter
+        self.serial = serial
+        self.documentDigest = documentDigest
+    }
+
     /// SHA-256 of the leaf bytes: the record hash entries are looked up by.
     public var recordHash: [UInt8] { LedgerLeaf.recordHash(bytes) }
 }
@@ -103,4 +114,18 @@ public protocol LedgerStorage: Sendable {
     /// its records' counters, its audit pushes and evidence). Added with lifecycle events and audit
     /// pushes; a backend indexes (chip ID, kind).
     func chipEntries(chipID: [UInt8], kinds: [StoredEntry.Kind]) throws(LedgerError) -> [StoredEntry]
+    /// Whether other processes may append to the store too (several servers on one PostgreSQL).
+    /// A ledger on a shared store re-reads the tree edge before each batch and on ``Ledger/refresh()``.
+    /// Default: `false` (one process owns the store, as ``SQLiteStorage``'s file lock ensures).
+    var isShared: Bool { get }
+    /// Runs `body`, one sequencing step, as the only sequencer among every process sharing the
+    /// store. Default: runs `body` (a store that is not shared has one sequencer already).
+    func exclusively<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T
+}
+
+extension LedgerStorage {
+    /// See ``LedgerStorage/isShared``: `false`.
+    public var isShared: Bool { false }
+    /// See ``LedgerStorage/exclusively(_:)``: runs `body`.
+    public func exclusively<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T { try body() }
 }

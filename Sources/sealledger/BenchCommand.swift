@@ -6,6 +6,7 @@ import Glibc
 #endif
 import SealHostDriver
 import SealLedger
+import SealLedgerPostgres
 import SealSimulatedToken
 import X509
 
@@ -13,7 +14,7 @@ import X509
 /// something on a shared machine (docs/ledger.md records them).
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure batched appends against raw SQLite INSERTs of the same bytes, admission against raw P-256 verification, and inclusion-proof latency at 1M and 10M entries.")
+        abstract: "Measure batched appends against raw SQLite INSERTs of the same bytes (and on PostgreSQL with two instances), admission against raw P-256 verification, and inclusion-proof latency at 1M and 10M entries.")
     @Option(help: "Entries for the append comparison.") var appendEntries: Int = 20_000
     @Option(help: "Entries per batch (one transaction and one checkpoint each).") var batch: Int = 256
     @Option(help: "Entry size in bytes (a stamp record is about 2,600).") var entrySize: Int = 2_600
@@ -24,6 +25,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Records stamped by the simulated test token for the admission figure.") var admissionRecords: Int = 200
     @Option(help: "Rounds over those records for the admission figure (alternating with the raw baseline).") var admissionRounds: Int = 10
     @Option(help: "Scratch directory (default: a new one under the temporary directory, removed afterwards).") var directory: String?
+    @Option(help: "A PostgreSQL server (postgres://USER@HOST:PORT/DB) for the two-instance append rate; a fresh database is made on it. Default: $SEALKIT_POSTGRES_URL; without either the figure is skipped.")
+    var postgres: String?
+    @Flag(help: "Measure the appends only (SQLite and PostgreSQL), not admission and proofs.") var appendsOnly = false
 
     func validate() throws {
         if proofSizes.contains(where: { $0 < 1 }) || proofSizes != proofSizes.sorted() { throw ValidationError("--proof-sizes: positive sizes in increasing order") }
@@ -63,8 +67,45 @@ struct Bench: AsyncParsableCommand {
         print(String(format: "append %d entries of %d B, batches of %d: raw INSERT %.0f/s (%.2f s, %.2f s), ledger %.0f/s (%.2f s); ratio %.2f (goal >= 0.5)",
                      entries.count, entrySize, batch, rawRate, raw1, raw2, ledgerRate, ledgerSeconds, ledgerRate / rawRate))
 
+        if let server = postgres ?? ProcessInfo.processInfo.environment["SEALKIT_POSTGRES_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            try await postgresAppends(server: server, entries: entries, signer: signer, verifier: verifier, sqliteRate: ledgerRate)
+        } else {
+            print("postgres: skipped (pass --postgres URL or set SEALKIT_POSTGRES_URL; scripts/postgres.sh start)")
+        }
+        if appendsOnly { return }
         try await admission(scratch: scratch, signer: signer, cores: cores)
         try proofLatency(scratch: scratch, signer: signer, verifier: verifier)
+    }
+
+    /// The same entries appended on PostgreSQL by two ledger instances at once, each with its own
+    /// connections, taking turns under the sequencer's advisory lock exactly as two `sealledger
+    /// serve` processes do (each batch: lock, re-read the edge, one transaction, unlock).
+    private func postgresAppends(server: String, entries: [[UInt8]], signer: NoteSigner, verifier: StampVerifier, sqliteRate: Double) async throws {
+        let url = try PostgresStorage.createDatabase(serverURL: server, name: "sealledger_bench_\(UInt32.random(in: 0...UInt32.max))")
+        let instances = try (0..<2).map { _ in try Ledger(storage: try PostgresStorage(url: url), signer: signer, stampVerifier: verifier) }
+        let batches = stride(from: 0, to: entries.count, by: batch).map { Array(entries[$0..<min($0 + batch, entries.count)]) }
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (number, ledger) in instances.enumerated() {
+                let mine = batches.enumerated().filter { $0.offset % 2 == number }.map(\.element)
+                group.addTask {
+                    // A thread of its own: the storage blocks while it waits for PostgreSQL.
+                    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                        Thread.detachNewThread {
+                            continuation.resume(with: Result { for leaves in mine { _ = try ledger.appendPreverified(leaves) } })
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = seconds(ContinuousClock.now - start)
+        try instances[0].refresh()
+        let checked = try instances[0].fsck()
+        guard checked.size == UInt64(entries.count) else { throw ValidationError("postgres: \(checked.size) entries stored, \(entries.count) appended") }
+        let rate = Double(entries.count) / elapsed
+        print(String(format: "postgres append %d entries of %d B, batches of %d, two instances: %.0f entries/s (%.2f s), %.2f of the SQLite ledger's %.0f/s; fsck ok. Anchors: Tessera POSIX ~10,000/s on 7 cores, Trillian on MySQL 400-500/s",
+                     entries.count, entrySize, batch, rate, elapsed, rate / sqliteRate, sqliteRate))
     }
 
     /// Inclusion proofs in one synthetic tree grown through `proofSizes`: the median (goal < 1 ms)

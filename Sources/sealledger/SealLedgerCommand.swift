@@ -7,6 +7,7 @@ import Glibc
 import SealHostDriver
 import SealSM2Verifier
 import SealLedger
+import SealLedgerPostgres
 import SealSimulatedToken
 import X509
 
@@ -24,11 +25,19 @@ struct SealLedgerCommand: AsyncParsableCommand {
 
 /// Where the ledger's database and key are.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "The SQLite database file (default $SEALKIT_HOME/ledger/ledger.sqlite).") var database: String?
+    @Option(help: "The SQLite database file (default $SEALKIT_HOME/ledger/ledger.sqlite), or a postgres://USER@HOST:PORT/DB URL: PostgreSQL, several instances may serve one database (docs/ledger.md).")
+    var database: String?
     @Option(help: "The log's private key file (default: the database path + .key), made on first use.") var key: String?
     @Option(help: "The origin (and key name) of a new log.") var origin: String = LedgerHome.defaultOrigin
 
-    var databasePath: String { database ?? LedgerHome.databasePath() }
+    /// Whether the database is a PostgreSQL URL.
+    var isPostgres: Bool { database.map(PostgresStorage.isPostgresURL) ?? false }
+    /// The SQLite file, or for PostgreSQL the local path the key and access files default beside
+    /// ($SEALKIT_HOME/ledger/postgres: instances on one machine share the key; elsewhere pass --key).
+    var databasePath: String {
+        if isPostgres { return LedgerHome.directory().appendingPathComponent("postgres").path }
+        return database ?? LedgerHome.databasePath()
+    }
     var keyPath: String { key ?? LedgerHome.keyPath(database: databasePath) }
 
     func signer() throws -> NoteSigner {
@@ -36,7 +45,12 @@ struct StoreOptions: ParsableArguments {
     }
 
     func open(verifier: StampVerifier, issuerTrust: IssuerTrust = IssuerTrust(keys: [])) throws -> Ledger {
-        try Ledger(storage: try SQLiteStorage(path: databasePath), signer: try signer(), stampVerifier: verifier, issuerTrust: issuerTrust)
+        try Ledger(storage: try storage(), signer: try signer(), stampVerifier: verifier, issuerTrust: issuerTrust)
+    }
+
+    func storage() throws -> any LedgerStorage {
+        if let database, isPostgres { return try PostgresStorage(url: database) }
+        return try SQLiteStorage(path: databasePath)
     }
 }
 
@@ -103,15 +117,19 @@ struct Serve: AsyncParsableCommand {
             warn("warning: admitting records under the TEST vendor root of Fixtures/ (its key is public); pass --vendor-roots")
         }
         // One sequencer per database: a second server on the same file would sequence from a stale
-        // tree edge. The lock goes with the process, however it ends.
-        let lockPath = store.databasePath + ".lock"
-        try FileManager.default.createDirectory(at: URL(fileURLWithPath: lockPath).deletingLastPathComponent(), withIntermediateDirectories: true)
-        let lock = open(lockPath, O_CREAT | O_RDWR, 0o600)
-        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-            warn("Error: the database \(store.databasePath) is in use by another sealledger serve")
-            throw ExitCode.failure
+        // tree edge. The lock goes with the process, however it ends. (PostgreSQL: several servers
+        // share the database and take turns sequencing under an advisory lock instead.)
+        var lock: Int32 = -1
+        if !store.isPostgres {
+            let lockPath = store.databasePath + ".lock"
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: lockPath).deletingLastPathComponent(), withIntermediateDirectories: true)
+            lock = open(lockPath, O_CREAT | O_RDWR, 0o600)
+            guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+                warn("Error: the database \(store.databasePath) is in use by another sealledger serve")
+                throw ExitCode.failure
+            }
         }
-        defer { close(lock) }
+        defer { if lock >= 0 { close(lock) } }
         let endpoints = try witnesses.map(witnessEndpoint)
         if quorum != nil && endpoints.isEmpty { throw ValidationError("--quorum needs --witness") }
         var issuerKeys: [P256.Signing.PublicKey] = []
@@ -129,6 +147,14 @@ struct Serve: AsyncParsableCommand {
                                                  transport: urlSessionWitnessTransport)
             } catch { throw ValidationError("--quorum: \(error.reason)") }
         }
+        // On a shared database, follow the tree the other instances grow (checkpoint, proofs, tiles).
+        let follower = store.isPostgres ? Task {
+            while !Task.isCancelled {
+                try? ledger.refresh()
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        } : nil
+        defer { follower?.cancel() }
         try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher,
                                access: try await access.open(store, ledger: ledger, verifier: verifier)).run(host: host, port: port)
     }

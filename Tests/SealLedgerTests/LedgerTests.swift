@@ -4,43 +4,52 @@ import SealHostDriver
 @testable import SealLedger
 import Testing
 
-/// A ledger on a real SQLite file in a scratch directory.
+/// A ledger on a real SQLite file in a scratch directory, or on a fresh PostgreSQL database.
 struct LedgerHarness {
+    let backend: StorageBackend
     let directory: URL
+    /// The SQLite file or the PostgreSQL URL.
     let database: String
+    let keyPath: String
     let signer: NoteSigner
     let fixture: StampFixture
     let ledger: Ledger
 
-    init() throws {
+    init(_ backend: StorageBackend = .sqlite) throws {
+        self.backend = backend
         directory = try makeScratchDirectory()
-        database = directory.appendingPathComponent("ledger/ledger.sqlite").path
-        signer = try LedgerHome.loadOrCreateKey(at: LedgerHome.keyPath(database: database), origin: "test.sealkit/ledger")
+        database = try backend.makeLocation(in: directory)
+        keyPath = LedgerHome.keyPath(database: directory.appendingPathComponent("ledger/ledger.sqlite").path)
+        signer = try LedgerHome.loadOrCreateKey(at: keyPath, origin: "test.sealkit/ledger")
         fixture = try StampFixture()
-        ledger = try Ledger(storage: try SQLiteStorage(path: database), signer: signer, stampVerifier: fixture.verifier)
+        ledger = try Ledger(storage: try backend.open(database), signer: signer, stampVerifier: fixture.verifier)
     }
 
     func reopen() throws -> Ledger {
-        try Ledger(storage: try SQLiteStorage(path: database), signer: signer, stampVerifier: fixture.verifier)
+        try Ledger(storage: try backend.open(database), signer: signer, stampVerifier: fixture.verifier)
     }
 }
 
-@Suite("Ledger on SQLite: admission, sequencing, proofs, fsck")
+@Suite("Ledger on SQLite and PostgreSQL: admission, sequencing, proofs, fsck")
 struct LedgerTests {
-    @Test func aNewLedgerSignsTheEmptyTreeAndKeepsItsKey() throws {
-        let harness = try LedgerHarness()
+    @Test(arguments: StorageBackend.available)
+    func aNewLedgerSignsTheEmptyTreeAndKeepsItsKey(backend: StorageBackend) throws {
+        let harness = try LedgerHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
-        #expect(FileManager.default.fileExists(atPath: harness.database))
+        if backend == .sqlite { #expect(FileManager.default.fileExists(atPath: harness.database)) }
         let checkpoint = try Checkpoint.open(harness.ledger.checkpointNote, origin: "test.sealkit/ledger", verifier: harness.signer.verifier)
         #expect(checkpoint.size == 0 && checkpoint.rootHash == MerkleTree.emptyRoot)
-        let again = try LedgerHome.loadOrCreateKey(at: LedgerHome.keyPath(database: harness.database), origin: "ignored")
+        // Opened again: the stored empty tree, not a second one.
+        #expect(try harness.reopen().checkpointNote == harness.ledger.checkpointNote)
+        let again = try LedgerHome.loadOrCreateKey(at: harness.keyPath, origin: "ignored")
         #expect(again.verifier == harness.signer.verifier)
-        let attributes = try FileManager.default.attributesOfItem(atPath: LedgerHome.keyPath(database: harness.database))
+        let attributes = try FileManager.default.attributesOfItem(atPath: harness.keyPath)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 
-    @Test func recordsAreAdmittedOncePerChipAndCounterAndProvable() async throws {
-        let harness = try LedgerHarness()
+    @Test(arguments: StorageBackend.available)
+    func recordsAreAdmittedOncePerChipAndCounterAndProvable(backend: StorageBackend) async throws {
+        let harness = try LedgerHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let records = try (1...5).map { try harness.fixture.record(counter: UInt32($0), document: Array("doc \($0)".utf8)) }
         let first = await harness.ledger.submit(Array(records.prefix(3)))
@@ -75,8 +84,9 @@ struct LedgerTests {
         #expect(await reopened.submit([records[0]]) == [.duplicate(index: 0)])
     }
 
-    @Test func aDifferentRecordForAnAdmittedCounterBecomesEvidenceAndMarksTheChip() async throws {
-        let harness = try LedgerHarness()
+    @Test(arguments: StorageBackend.available)
+    func aDifferentRecordForAnAdmittedCounterBecomesEvidenceAndMarksTheChip(backend: StorageBackend) async throws {
+        let harness = try LedgerHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let original = try harness.fixture.record(counter: 9)
         let clone = try harness.fixture.record(counter: 9, operatorID: "someone-else")
@@ -103,8 +113,9 @@ struct LedgerTests {
         _ = try harness.ledger.fsck()
     }
 
-    @Test func aRecordThatFailsVerificationIsRefusedByNameAndChangesNothing() async throws {
-        let harness = try LedgerHarness()
+    @Test(arguments: StorageBackend.available)
+    func aRecordThatFailsVerificationIsRefusedByNameAndChangesNothing(backend: StorageBackend) async throws {
+        let harness = try LedgerHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         var forged = try harness.fixture.record(counter: 1)
         forged.documentDigest[0] ^= 1
@@ -124,8 +135,9 @@ struct LedgerTests {
         #expect(await harness.ledger.submit([forged, valid]).last == .added(index: 0))
     }
 
-    @Test func concurrentSubmissionsShareCommitsAndEachGetsItsOwnIndex() async throws {
-        let harness = try LedgerHarness()
+    @Test(arguments: StorageBackend.available)
+    func concurrentSubmissionsShareCommitsAndEachGetsItsOwnIndex(backend: StorageBackend) async throws {
+        let harness = try LedgerHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let records = try (1...64).map { try harness.fixture.record(counter: UInt32($0)) }
         let ledger = harness.ledger
@@ -158,24 +170,32 @@ struct LedgerTests {
         }
     }
 
-    @Test func fsckFindsALeafChangedInTheDatabase() async throws {
-        let harness = try LedgerHarness()
+    @Test(arguments: StorageBackend.available)
+    func fsckFindsALeafChangedInTheDatabase(backend: StorageBackend) async throws {
+        let harness = try LedgerHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         _ = try harness.ledger.appendPreverified((0..<700).map { Array("synthetic \($0)".utf8) })
         let checkpoint = try harness.ledger.fsck()
         #expect(checkpoint.size == 700)
-        // Rewrite one leaf behind the ledger's back, with the sqlite3 command line tool.
+        // Rewrite one leaf behind the ledger's back, with the sqlite3 or psql command line tool.
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [harness.database, "UPDATE entries SET bytes = X'00' WHERE idx = 300"]
+        switch backend {
+        case .sqlite:
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            process.arguments = [harness.database, "UPDATE entries SET bytes = X'00' WHERE idx = 300"]
+        case .postgres:
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+            process.arguments = [harness.database, "-q", "-c", "UPDATE entries SET bytes = '\\x00' WHERE idx = 300"]
+        }
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(throws: LedgerError(code: .inconsistentTree, reason: "")) { try harness.reopen().fsck() }
     }
 
-    @Test func tilesAreServedAtTheirWidthsAndRebuildTheRoot() throws {
-        let harness = try LedgerHarness()
+    @Test(arguments: StorageBackend.available)
+    func tilesAreServedAtTheirWidthsAndRebuildTheRoot(backend: StorageBackend) throws {
+        let harness = try LedgerHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let leaves = (0..<600).map { Array("entry \($0)".utf8) }
         _ = try harness.ledger.appendPreverified(Array(leaves.prefix(250)))

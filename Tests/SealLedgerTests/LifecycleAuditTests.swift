@@ -4,8 +4,10 @@ import SealHostDriver
 @testable import SealLedger
 import Testing
 
-/// A ledger on a real SQLite file that trusts one issuer key for lifecycle events.
+/// A ledger on a real SQLite file (or a fresh PostgreSQL database) that trusts one issuer key for
+/// lifecycle events.
 struct EventHarness {
+    let backend: StorageBackend
     let directory: URL
     let database: String
     let signer: NoteSigner
@@ -13,17 +15,18 @@ struct EventHarness {
     let issuerKey = P256.Signing.PrivateKey()
     let ledger: Ledger
 
-    init() throws {
+    init(_ backend: StorageBackend = .sqlite) throws {
+        self.backend = backend
         directory = try makeScratchDirectory()
-        database = directory.appendingPathComponent("ledger/ledger.sqlite").path
-        signer = try LedgerHome.loadOrCreateKey(at: LedgerHome.keyPath(database: database), origin: "test.sealkit/ledger")
+        database = try backend.makeLocation(in: directory)
+        signer = try LedgerHome.loadOrCreateKey(at: directory.appendingPathComponent("ledger.key").path, origin: "test.sealkit/ledger")
         fixture = try StampFixture()
-        ledger = try Ledger(storage: try SQLiteStorage(path: database), signer: signer, stampVerifier: fixture.verifier,
+        ledger = try Ledger(storage: try backend.open(database), signer: signer, stampVerifier: fixture.verifier,
                             issuerTrust: IssuerTrust(keys: [issuerKey.publicKey]))
     }
 
     func reopen() throws -> Ledger {
-        try Ledger(storage: try SQLiteStorage(path: database), signer: signer, stampVerifier: fixture.verifier,
+        try Ledger(storage: try backend.open(database), signer: signer, stampVerifier: fixture.verifier,
                    issuerTrust: IssuerTrust(keys: [issuerKey.publicKey]))
     }
 
@@ -88,8 +91,9 @@ struct LifecycleAuditTests {
         }
     }
 
-    @Test func eventsAreAdmittedOnlyFromTheTrustedIssuerAndOnce() throws {
-        let harness = try EventHarness()
+    @Test(arguments: StorageBackend.available)
+    func eventsAreAdmittedOnlyFromTheTrustedIssuerAndOnce(backend: StorageBackend) throws {
+        let harness = try EventHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let manufactured = try harness.event(.manufactured)
         #expect(harness.ledger.submit(event: manufactured) == .added(index: 0))
@@ -109,8 +113,9 @@ struct LifecycleAuditTests {
         #expect(try harness.ledger.lookup(.chipID(harness.fixture.chipID)) == [0])
     }
 
-    @Test func aTerminatedChipsLaterStampsAreRefusedAndKeptAsEvidence() async throws {
-        let harness = try EventHarness()
+    @Test(arguments: StorageBackend.available)
+    func aTerminatedChipsLaterStampsAreRefusedAndKeptAsEvidence(backend: StorageBackend) async throws {
+        let harness = try EventHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let records = try (1...5).map { try harness.fixture.record(counter: UInt32($0)) }
         #expect(await harness.ledger.submit([records[0], records[1]]) == [.added(index: 0), .added(index: 1)])
@@ -141,8 +146,9 @@ struct LifecycleAuditTests {
         #expect(try reopened.fsck().size == 6)
     }
 
-    @Test func aSuspendedChipsRecordsAreAdmittedButFlagged() async throws {
-        let harness = try EventHarness()
+    @Test(arguments: StorageBackend.available)
+    func aSuspendedChipsRecordsAreAdmittedButFlagged(backend: StorageBackend) async throws {
+        let harness = try EventHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let records = try (1...3).map { try harness.fixture.record(counter: UInt32($0)) }
         #expect(harness.ledger.submit(event: try harness.event(.activated)) == .added(index: 0))
@@ -153,8 +159,9 @@ struct LifecycleAuditTests {
         #expect(await harness.ledger.submit([records[2]]) == [.added(index: 5)])
     }
 
-    @Test func anAuditPushFindsUnreportedStampsAndTheGapsAreTracked() async throws {
-        let harness = try EventHarness()
+    @Test(arguments: StorageBackend.available)
+    func anAuditPushFindsUnreportedStampsAndTheGapsAreTracked(backend: StorageBackend) async throws {
+        let harness = try EventHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let chip = harness.fixture.chipID
         let records = try (1...6).map { try harness.fixture.record(counter: UInt32($0), document: Array("doc \($0)".utf8)) }
@@ -192,8 +199,9 @@ struct LifecycleAuditTests {
         #expect(try harness.ledger.fsck().size == 10)
     }
 
-    @Test func aBrokenAuditChainIsTamperEvidenceAndMarksTheChipSuspect() async throws {
-        let harness = try EventHarness()
+    @Test(arguments: StorageBackend.available)
+    func aBrokenAuditChainIsTamperEvidenceAndMarksTheChipSuspect(backend: StorageBackend) async throws {
+        let harness = try EventHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let chip = harness.fixture.chipID
         let records = try (1...3).map { try harness.fixture.record(counter: UInt32($0), document: Array("doc \($0)".utf8)) }
@@ -240,8 +248,9 @@ struct LifecycleAuditTests {
         #expect(honest.index == 6 && honest.unreported.isEmpty && honest.tamperEvidenceIndex == nil)
     }
 
-    @Test func theLargestPushAndTheEvidenceQuotingItFitInOneEntry() async throws {
-        let harness = try EventHarness()
+    @Test(arguments: StorageBackend.available)
+    func theLargestPushAndTheEvidenceQuotingItFitInOneEntry(backend: StorageBackend) async throws {
+        let harness = try EventHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let chip = harness.fixture.chipID
         let records = try (1...AuditPush.maximumEntries).map { try harness.fixture.record(counter: UInt32($0), document: Array("doc \($0)".utf8)) }
@@ -259,8 +268,9 @@ struct LifecycleAuditTests {
         }
     }
 
-    @Test func anAuditPushNeedsARecordOfTheChipAndChangesNothingOtherwise() throws {
-        let harness = try EventHarness()
+    @Test(arguments: StorageBackend.available)
+    func anAuditPushNeedsARecordOfTheChipAndChangesNothingOtherwise(backend: StorageBackend) throws {
+        let harness = try EventHarness(backend)
         defer { try? FileManager.default.removeItem(at: harness.directory) }
         let records = try (1...2).map { try harness.fixture.record(counter: UInt32($0)) }
         let (entries, head) = harness.auditEntries(records)
