@@ -130,7 +130,7 @@ struct Serve: AsyncParsableCommand {
             } catch { throw ValidationError("--quorum: \(error.reason)") }
         }
         try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher,
-                               access: try await access.open(store, ledger: ledger, verifier: verifier)).run(host: host, port: port)
+                               access: try await access.open(store, ledger: ledger, verifier: verifier), stampVerifier: verifier).run(host: host, port: port)
     }
 }
 
