@@ -9,7 +9,7 @@ import Synchronization
 /// The names are the Prometheus names; label values are closed sets (entry kinds, check IDs, alert
 /// kinds), never record contents.
 package enum LedgerMetrics {
-    /// Counter, label `kind` (``StoredEntry/Kind/name``): entries appended to the log.
+    /// Counter, label `kind` (`StoredEntry.Kind.name`): entries appended to the log.
     package static let entriesAppended = "sealledger_entries_appended_total"
     /// Counter, label `check`: submitted records refused at admission, by the check that failed.
     package static let admissionsRefused = "sealledger_admissions_refused_total"

@@ -67,10 +67,9 @@ package enum TraceReportHTML {
     private static func seal(_ report: TraceReport, _ page: inout Page) {
         let seal = report.seal
         page.section("seal", "Which seal")
-        if let png = seal.imagePNG {
-            page.raw("<img class=\"seal-image\" alt=\"registered seal image\" src=\"data:image/png;base64,\(Data(png).base64EncodedString())\">\n")
-        }
-        page.table([
+        var rows: [(String, Cell)] = []
+        if let png = seal.imagePNG { rows.append(("Registered seal image", .image(png))) }
+        page.table(rows + [
             ("Chip ID", .code(seal.chipID)),
             ("Organization", .text(seal.organizationName)),
             ("Seal name", .text(seal.sealName)),
@@ -157,7 +156,7 @@ package enum TraceReportHTML {
 
     private static func checks(_ report: TraceReport, _ page: inout Page) {
         page.section("checks", "Verification checks")
-        page.raw("<table class=\"list\">\n<thead><tr><th>Check</th><th>By</th><th>Outcome</th><th>Detail</th></tr></thead>\n<tbody>\n")
+        page.raw("<table class=\"list checks\">\n<thead><tr><th>Check</th><th>By</th><th>Outcome</th><th>Detail</th></tr></thead>\n<tbody>\n")
         for check in report.checks {
             page.raw("<tr class=\"check\" data-check=\"\(escape(check.id))\"><td><code>")
             page.text(check.id)
@@ -214,7 +213,7 @@ package enum TraceReportHTML {
 
     private static func history(_ report: TraceReport, _ page: inout Page) {
         page.section("history", "Lifecycle history of the seal")
-        page.raw("<table class=\"list\">\n<thead><tr><th>Entry</th><th>Kind</th><th>Event</th><th>Time</th><th>Counter</th><th>Detail</th></tr></thead>\n<tbody>\n")
+        page.raw("<table class=\"list history\">\n<thead><tr><th>Entry</th><th>Kind</th><th>Event</th><th>Time</th><th>Counter</th><th>Detail</th></tr></thead>\n<tbody>\n")
         for entry in report.history {
             let this = entry.index == report.proof.index
             page.raw("<tr class=\"history\(this ? " this" : "")\"><td>")
@@ -244,7 +243,7 @@ package enum TraceReportHTML {
             page.raw("<p class=\"note\">No alert about this seal.</p>\n</section>\n")
             return
         }
-        page.raw("<table class=\"list\">\n<thead><tr><th>ID</th><th>Kind</th><th>Raised</th><th>Entry</th><th>Reporter</th><th>Detail</th></tr></thead>\n<tbody>\n")
+        page.raw("<table class=\"list alerts\">\n<thead><tr><th>ID</th><th>Kind</th><th>Raised</th><th>Entry</th><th>Reporter</th><th>Detail</th></tr></thead>\n<tbody>\n")
         for alert in alerts {
             page.raw("<tr class=\"alert\"><td>")
             page.text("\(alert.id)")
@@ -288,6 +287,7 @@ package enum TraceReportHTML {
         case code(String)
         case badge(String, String)
         case withheld(String)
+        case image([UInt8])
     }
 
     /// The page being written: raw markup and escaped text.
@@ -320,6 +320,8 @@ package enum TraceReportHTML {
                     raw("<span class=\"badge \(TraceReportHTML.escape(outcome))\">")
                     text(value)
                     raw("</span>")
+                case .image(let png):
+                    raw("<img class=\"seal-image\" alt=\"the registered seal image\" src=\"data:image/png;base64,\(Data(png).base64EncodedString())\">")
                 case .withheld(let commitment):
                     raw("<span class=\"withheld\">withheld — commitment <code>")
                     text(commitment)
@@ -343,11 +345,16 @@ package enum TraceReportHTML {
         h2 { font-size: 12.5pt; border-bottom: 1.5pt solid #333; padding-bottom: 2pt; margin: 14pt 0 6pt 0; }
         h3 { font-size: 10.5pt; margin: 8pt 0 4pt 0; }
         section { break-inside: avoid-page; }
-        table { border-collapse: collapse; width: 100%; }
-        th, td { text-align: left; vertical-align: top; padding: 2pt 5pt; border-bottom: 0.5pt solid var(--rule); }
+        table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+        th, td { text-align: left; vertical-align: top; padding: 2pt 5pt; border-bottom: 0.5pt solid var(--rule); overflow-wrap: anywhere; }
+        table.checks th:nth-child(1) { width: 27%; } table.checks th:nth-child(2) { width: 8%; } table.checks th:nth-child(3) { width: 10%; }
+        table.history th:nth-child(1) { width: 14%; } table.history th:nth-child(2) { width: 17%; } table.history th:nth-child(3) { width: 12%; }
+        table.history th:nth-child(4) { width: 21%; } table.history th:nth-child(5) { width: 9%; }
+        table.alerts th:nth-child(1) { width: 6%; } table.alerts th:nth-child(2) { width: 18%; } table.alerts th:nth-child(3) { width: 20%; }
+        table.alerts th:nth-child(4) { width: 8%; } table.alerts th:nth-child(5) { width: 14%; }
         table.fields th { width: 34%; font-weight: 600; }
         table.list th { background: #eee; }
-        code, pre { font-family: "DejaVu Sans Mono", "Noto Sans Mono CJK SC", monospace; font-size: 8.5pt; word-break: break-all; }
+        code, pre { font-family: "DejaVu Sans Mono", "Noto Sans Mono CJK SC", monospace; font-size: 8.5pt; overflow-wrap: anywhere; }
         pre.note-text { white-space: pre-wrap; background: #f6f6f6; padding: 4pt; }
         .verdict { font-weight: 700; padding: 4pt 8pt; border: 1.5pt solid; display: inline-block; }
         .verdict.valid { color: var(--ok); } .verdict.invalid { color: var(--bad); }
@@ -356,7 +363,7 @@ package enum TraceReportHTML {
         .badge { font-weight: 700; } .badge.passed { color: var(--ok); } .badge.failed { color: var(--bad); } .badge.skipped { color: var(--skip); }
         .withheld { color: var(--skip); }
         tr.this td { font-weight: 700; }
-        img.seal-image { float: right; width: 28mm; height: 28mm; object-fit: contain; margin: 0 0 4pt 8pt; }
+        img.seal-image { width: 26mm; height: 26mm; object-fit: contain; }
         svg.plot { width: 100%; max-width: 170mm; height: auto; border: 0.5pt solid var(--rule); }
         ol.hashes { margin: 0; padding-left: 18pt; }
         """
