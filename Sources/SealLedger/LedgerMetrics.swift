@@ -25,7 +25,7 @@ package enum LedgerMetrics {
     /// Gauge (entries): the tree size of the log's latest checkpoint.
     package static let treeSize = "sealledger_tree_size"
 
-    /// The buckets of ``verificationSeconds``: a P-256 record verification takes about a
+    /// The buckets of `verificationSeconds`: a P-256 record verification takes about a
     /// millisecond on an idle core, a loaded machine tens.
     package static let verificationBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),

@@ -177,6 +177,19 @@ struct ReportEndToEndTests {
         let fonts = try await runProgram("/usr/bin/pdffonts", [publicPDF])
         #expect(fonts.stdout.contains("WenQuanYi") || fonts.stdout.contains("CJK"), "\(fonts.stdout)")
 
+        // Another document: the report is written, INVALID, exit 1. A record not in the ledger (1), no
+        // --out (64), a ledger that is not there (75).
+        try Data("another document\n".utf8).write(to: URL(fileURLWithPath: sandbox.path("other.txt")))
+        let wrongDocument = try await sandbox.run("sealctl", ["report", recordPath, "--ledger", ledger.base, "--document", sandbox.path("other.txt"),
+                                                              "--out", sandbox.path("wrong.html")])
+        #expect(wrongDocument.status == 1 && wrongDocument.stdout.hasPrefix("INVALID") && wrongDocument.stdout.contains("document-digest"))
+        #expect((try String(contentsOfFile: sandbox.path("wrong.html"), encoding: .utf8)).contains("<p class=\"verdict invalid\""))
+        try JSONSerialization.data(withJSONObject: forged).write(to: URL(fileURLWithPath: sandbox.path("forged.json")))
+        let notInLedger = try await sandbox.run("sealctl", ["report", sandbox.path("forged.json"), "--ledger", ledger.base, "--out", sandbox.path("f.html")])
+        #expect(notInLedger.status == 1 && notInLedger.stderr.contains("is not in the ledger"), "\(notInLedger.stderr)")
+        #expect(try await sandbox.run("sealctl", ["report", recordPath, "--ledger", ledger.base]).status == 64)
+        #expect(try await sandbox.run("sealctl", ["report", recordPath, "--ledger", "http://127.0.0.1:9", "--out", sandbox.path("x.html")]).status == 75)
+
         // The organization's auditor sees the openings, another organization's auditor does not.
         func token(_ arguments: [String]) async throws -> String {
             try await sandbox.run("sealledger", ["token", "issue"] + arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
