@@ -22,6 +22,8 @@ import PackageDescription
 //   SealLedgerAccess (Sources/)         roles, tokens, personal data (docs/access.md) -> SealLedger, JWTKit
 //   SealImprint (Sources/)              trace QR payload, QR codes, the imprint, trace checks (docs/imprint.md)
 //                                                                               -> SealLedger, libqrencode, libzbar, cairo
+//   SealTraceReport (Sources/)          the traceability report: model and HTML page (docs/report.md)
+//                                                                               -> SealLedger, SealLedgerAccess
 //   executables on top. The chip and the driver never depend on each other; the simulator links
 //   neither libpcsclite nor libusb.
 // The libFuzzer targets (docs/fuzzing.md): one executable each under Sources/Fuzz/<Name>, holding
@@ -84,6 +86,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // `swift package generate-documentation` (scripts/docs.sh); no target depends on it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The ledger's metrics (SealLedger's LedgerMetrics) and their Prometheus exposition at /metrics.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -218,6 +223,7 @@ let package = Package(
             dependencies: [
                 "SealHostDriver", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/SealLedger"
         ),
@@ -274,11 +280,23 @@ let package = Package(
             ],
             path: "Sources/SealImprint"
         ),
+        // The traceability report behind the QR code (docs/report.md): one self-contained HTML page.
+        .target(
+            name: "SealTraceReport",
+            dependencies: [
+                "SealLedger", "SealLedgerAccess", "SealHostDriver", "SealProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Sources/SealTraceReport"
+        ),
         .executableTarget(
             name: "sealledger",
             dependencies: [
-                "SealLedger", "SealLedgerAccess", "SealLedgerPostgres", "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier",
+                "SealLedger", "SealLedgerAccess", "SealLedgerPostgres", "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier", "SealTraceReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -290,7 +308,7 @@ let package = Package(
             name: "sealctl",
             dependencies: [
                 "SealLedger", "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
-                "SealESeal", "SealGMCrypto", "SealOFD", "SealImprint", "SealSM2Verifier",
+                "SealESeal", "SealGMCrypto", "SealOFD", "SealImprint", "SealSM2Verifier", "SealTraceReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -428,6 +446,15 @@ let package = Package(
             name: "SealImprintTests",
             dependencies: ["SealImprint", "SealLedger", "SealHostDriver", "CCairo", "SealTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/SealImprintTests"
+        ),
+        // Renders reports of real stamps; runs the built sealledger and sealctl (report, /v1/reports, /metrics).
+        .testTarget(
+            name: "SealTraceReportTests",
+            dependencies: [
+                "SealTraceReport", "SealLedger", "SealLedgerAccess", "SealHostDriver", "SealProtocol", "SealSimulatedToken",
+                "SealTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/SealTraceReportTests"
         ),
         // Runs the built sealctl, sealsim and sealbench as subprocesses (docs/sealctl.md).
         .testTarget(

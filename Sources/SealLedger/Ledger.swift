@@ -143,7 +143,12 @@ public final class Ledger: Sendable {
         let verifier = stampVerifier
         let reports = await withTaskGroup(of: (Int, StampVerificationReport).self) { group in
             for (position, record) in records.enumerated() {
-                group.addTask { (position, await verifier.verify(record, documentDigest: record.documentDigest, options: options)) }
+                group.addTask {
+                    let started = ContinuousClock.now
+                    let report = await verifier.verify(record, documentDigest: record.documentDigest, options: options)
+                    LedgerMetrics.verified(in: ContinuousClock.now - started)
+                    return (position, report)
+                }
             }
             var reports = [StampVerificationReport?](repeating: nil, count: records.count)
             for await (position, report) in group { reports[position] = report }
@@ -165,14 +170,26 @@ public final class Ledger: Sendable {
             outcomes.append(nil)
         }
         let admitted = verified.compactMap { $0 }
-        guard !admitted.isEmpty else { return outcomes.map { $0 ?? .refused(LedgerError(code: .storageFailure, reason: "lost outcome")) } }
-        switch await groupCommit(admitted) {
-        case .success(let sequenced):
-            var next = sequenced.makeIterator()
-            return outcomes.map { outcome in outcome ?? (next.next() ?? .refused(LedgerError(code: .storageFailure, reason: "lost outcome"))) }
-        case .failure(let error):
-            return outcomes.map { $0 ?? .refused(error) }
+        let final: [AdmissionOutcome]
+        if admitted.isEmpty {
+            final = outcomes.map { $0 ?? .refused(LedgerError(code: .storageFailure, reason: "lost outcome")) }
+        } else {
+            switch await groupCommit(admitted) {
+            case .success(let sequenced):
+                var next = sequenced.makeIterator()
+                final = outcomes.map { outcome in outcome ?? (next.next() ?? .refused(LedgerError(code: .storageFailure, reason: "lost outcome"))) }
+            case .failure(let error):
+                final = outcomes.map { $0 ?? .refused(error) }
+            }
         }
+        for outcome in final {
+            switch outcome {
+            case .refused(let error): LedgerMetrics.admissionRefused(check: error.failedCheck ?? error.code.description)
+            case .refusedAfterTermination: LedgerMetrics.admissionRefused(check: "chip-terminated")
+            default: break
+            }
+        }
+        return final
     }
 
     /// Group commit: verified records wait in a queue; whoever finds no commit running becomes the
@@ -320,6 +337,7 @@ public final class Ledger: Sendable {
             checkpoint: note, size: edge.size, suspects: suspects))
         state.edge = edge
         state.checkpoint = note
+        LedgerMetrics.appended(entries)
     }
 
     /// Appends entries without admission, as one batch (synthetic leaves for tests and benchmarks,

@@ -20,7 +20,7 @@ struct SealCtl: AsyncParsableCommand {
             """,
         version: SealKitVersion.current,
         subcommands: [Info.self, Stamp.self, Verify.self, PIN.self, Lifecycle.self, TimeFloor.self, Timestamp.self, Attest.self, Export.self,
-                      Audit.self, Conformance.self, Readers.self, Sim.self, SES.self, OFD.self, LedgerCommand.self, Imprint.self, Trace.self])
+                      Audit.self, Conformance.self, Readers.self, Sim.self, SES.self, OFD.self, LedgerCommand.self, Imprint.self, Trace.self, Report.self])
 
     /// Runs the command like ArgumentParser's own `main()`, except that a ``CLIError`` leaves as one
     /// line on stderr with its own exit status (ArgumentParser knows only 0, 1 and 64).

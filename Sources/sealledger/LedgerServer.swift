@@ -4,6 +4,7 @@ import NIOCore
 import SealHostDriver
 import SealLedger
 import SealLedgerAccess
+import SealTraceReport
 
 /// The ledger's HTTP interface (docs/ledger.md lists it): C2SP tlog-tiles reads at `/checkpoint`
 /// and `/tile/...`, and a JSON API under `/v1`. Every refusal is a 4xx with a JSON body
@@ -15,6 +16,10 @@ struct LedgerServer: Sendable {
     var publisher: WitnessPublisher?
     /// Roles, tokens and personal data (docs/access.md): the permissioned routes and the openings of submitted records.
     var access: LedgerAccess?
+    /// The verifier of the report page's checks (ReportRoutes.swift): the one admission uses.
+    var stampVerifier: StampVerifier?
+    /// Where the report page's alerts come from (none until the alerts service provides them).
+    var alertSource: any ReportAlertSource = UnavailableAlertSource()
 
     func run(host: String, port: Int) async throws {
         let router = Router()
@@ -112,6 +117,7 @@ struct LedgerServer: Sendable {
         if let access { AccessRoutes(access: access).add(to: router) }
 
         addLifecycleRoutes(to: router)
+        addReportRoutes(to: router)
         answerUnsupportedMethods(router)
 
         let app = Application(
@@ -249,6 +255,9 @@ let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
     ("/v1/organizations/:organization/records", [.get]),
     ("/v1/access-log", [.get]),
     ("/v1/tokens", [.post]),
+    // The traceability report and the metrics (ReportRoutes.swift).
+    ("/v1/reports/:index", [.get]),
+    ("/metrics", [.get]),
 ]
 
 /// Registers the 405 answers of ``ledgerRouteMethods``.

@@ -156,7 +156,7 @@ struct Serve: AsyncParsableCommand {
         } : nil
         defer { follower?.cancel() }
         try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher,
-                               access: try await access.open(store, ledger: ledger, verifier: verifier)).run(host: host, port: port)
+                               access: try await access.open(store, ledger: ledger, verifier: verifier), stampVerifier: verifier).run(host: host, port: port)
     }
 }
 

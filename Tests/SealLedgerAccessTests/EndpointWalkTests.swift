@@ -135,7 +135,7 @@ struct EndpointWalkTests {
                 }
             }
         }
-        #expect(operations >= 24, "the walk covered \(operations) operations")
+        #expect(operations >= 26, "the walk covered \(operations) operations")
 
         // The roles that may see personal data do, in full, where the document says they get it.
         for (caller, record) in [(callers[2], a1), (callers[4], a1), (callers[3], b1), (callers[4], b1)] {
@@ -146,6 +146,16 @@ struct EndpointWalkTests {
             let entry = try #require((jsonObject(data)["entries"] as? [[String: Any]])?.first)
             #expect(entry["personalData"] as? String == "included")
             #expect((entry["verification"] as? [String: Any])?["valid"] as? Bool == true)
+        }
+        // The report page (docs/report.md) follows the same rule: the openings for the issuer and A's
+        // auditor, the commitments for everyone else.
+        for caller in callers {
+            let (status, data) = try await server.request("/v1/reports/0", token: caller.token)
+            let page = String(decoding: data, as: UTF8.self)
+            let sees = caller.sees == "*" || caller.sees == a1.organizationName
+            #expect(status == 200 && page.contains("id=\"who\""), "\(caller.name) GET /v1/reports/0 → \(status)")
+            #expect(page.contains(a1.metadata.operatorID ?? "?") == sees, "\(caller.name) sees the operator in the report: \(sees)")
+            #expect(page.contains("withheld — commitment") != sees, "\(caller.name) sees commitments in the report: \(!sees)")
         }
         let (pageStatus, page) = try await server.request("/v1/organizations/Org%20A/records", token: callers[2].token)
         #expect(pageStatus == 200)
