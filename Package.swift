@@ -386,7 +386,7 @@ let package = Package(
             path: "Tests/SealLedgerTests",
             exclude: ["go"]
         ),
-        // Runs the built sealledger as a subprocess: every endpoint of docs/ledger-openapi.yaml, every role.
+        // Runs the built sealledger as a subprocess: every endpoint of docs/ledger-openapi.yaml, every role; and its alerts.
         .testTarget(
             name: "SealLedgerAccessTests",
             dependencies: [
@@ -396,6 +396,8 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Yams", package: "Yams"),
+                // The webhook receiver of the alert tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/SealLedgerAccessTests"
         ),

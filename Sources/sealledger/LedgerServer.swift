@@ -15,10 +15,13 @@ struct LedgerServer: Sendable {
     var publisher: WitnessPublisher?
     /// Roles, tokens and personal data (docs/access.md): the permissioned routes and the openings of submitted records.
     var access: LedgerAccess?
+    /// Alerts (docs/alerts.md): raised after admissions, served, streamed and sent to webhooks.
+    var alerting: AlertService?
 
     func run(host: String, port: Int) async throws {
         let router = Router()
         if let access { router.add(middleware: AccessRoutes.BearerCheck<BasicRequestContext>(access: access)) }
+        if let alerting { addAlertRoutes(to: router, service: alerting) }
         router.get("/checkpoint") { _, _ in
             // Until the quorum has cosigned a first checkpoint, the log-signed one (clients that
             // require the quorum refuse it, which is the point).
@@ -249,6 +252,10 @@ let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
     ("/v1/organizations/:organization/records", [.get]),
     ("/v1/access-log", [.get]),
     ("/v1/tokens", [.post]),
+    // Alerts (AlertRoutes.swift).
+    ("/v1/verification-reports", [.post]),
+    ("/v1/alerts", [.get]),
+    ("/v1/alerts/stream", [.get]),
 ]
 
 /// Registers the 405 answers of ``ledgerRouteMethods``.
