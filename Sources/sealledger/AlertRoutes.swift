@@ -293,7 +293,7 @@ extension LedgerServer {
         }
         if let value = object["detail"], !(value is String) { return refuse("detail is text") }
         let detail = object["detail"] as? String ?? ""
-        guard detail.utf8.count <= 4096 else { return refuse("detail is at most 4096 bytes") }
+        guard detail.unicodeScalars.count <= 4096 else { return refuse("detail is at most 4096 characters") }
         var digest: [UInt8]?
         if let value = object["documentDigest"] {
             guard let text = value as? String, let bytes = bytesFromHex(text), bytes.count == 32 else {
