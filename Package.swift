@@ -428,7 +428,7 @@ let package = Package(
                            .product(name: "X509", package: "swift-certificates")],
             path: "Tests/SealLedgerPostgresTests"
         ),
-        // Runs the built sealledger as a subprocess: every endpoint of docs/ledger-openapi.yaml, every role.
+        // Runs the built sealledger as a subprocess: every endpoint of docs/ledger-openapi.yaml, every role; and its alerts.
         .testTarget(
             name: "SealLedgerAccessTests",
             dependencies: [
@@ -438,6 +438,8 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Yams", package: "Yams"),
+                // The webhook receiver of the alert tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/SealLedgerAccessTests"
         ),

@@ -13,7 +13,7 @@ struct LedgerCommand: AsyncParsableCommand {
         commandName: "ledger",
         abstract: "Submit stamp records to a traceability ledger and prove or verify their inclusion (docs/ledger.md).",
         subcommands: [LedgerSubmit.self, LedgerProve.self, LedgerVerifyProof.self]
-            + [LedgerEvent.self, LedgerHistory.self])
+            + [LedgerEvent.self, LedgerHistory.self] + [LedgerWatch.self])
 }
 
 /// The ledger's base URL.

@@ -42,6 +42,10 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "How many records to verify at once (default: the number of cores).") var jobs: Int?
     @OptionGroup(title: "Ledger evidence") var ledgerTrust: LedgerTrustOptions
     @Flag(help: "Print JSON Lines: one object per record, then a summary object.") var json = false
+    @Option(help: ArgumentHelp("Report each failed verification to this ledger (POST /v1/verification-reports, docs/alerts.md).", valueName: "URL"))
+    var reportTo: String?
+    @Option(help: ArgumentHelp("The bearer token the reports are sent with (without one they are rate-limited and marked anonymous).", valueName: "TOKEN"))
+    var reportToken: String?
 
     func validate() throws {
         if vendorRoot.isEmpty { throw ValidationError("give at least one --vendor-root (the vendor CA that certifies the chips)") }
@@ -140,10 +144,11 @@ struct Verify: AsyncParsableCommand {
 
         var valid = 0
         var quorumOnly = 0
+        var failed: [Outcome] = []
         try await Self.verifyAll(entries, width: width, verify: { entry in
             await Self.verify(entry, verifier: timestampVerifier, options: verificationOptions, ledger: ledger)
         }, emit: { outcome in
-            if outcome.valid { valid += 1 }
+            if outcome.valid { valid += 1 } else if reportTo != nil { failed.append(outcome) }
             if outcome.failsOnlyWitnessQuorum { quorumOnly += 1 }
             if json {
                 try printJSONLine(outcome)
@@ -156,6 +161,15 @@ struct Verify: AsyncParsableCommand {
             }
         })
 
+        if let reportTo {
+            let reporter = VerificationReporter(base: reportTo.hasSuffix("/") ? String(reportTo.dropLast()) : reportTo, token: reportToken)
+            for outcome in failed {
+                let check = outcome.checks?.first { $0.outcome == StampVerificationCheck.Outcome.failed.rawValue }
+                let line = await reporter.report(record: outcome.record, document: outcome.document, failedCheck: check?.id ?? "unreadable",
+                                                 detail: check?.detail ?? outcome.error ?? "")
+                FileHandle.standardError.write(Data("\(line)\n".utf8))
+            }
+        }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let summary = Summary(records: entries.count, valid: valid, invalid: entries.count - valid, parallel: width,

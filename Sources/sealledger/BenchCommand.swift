@@ -24,6 +24,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Inclusion proofs to time at each size.") var proofs: Int = 2_000
     @Option(help: "Records stamped by the simulated test token for the admission figure.") var admissionRecords: Int = 200
     @Option(help: "Rounds over those records for the admission figure (alternating with the raw baseline).") var admissionRounds: Int = 10
+    @Option(help: "Alerts for the submission-to-webhook latency (docs/alerts.md).") var webhookAlerts: Int = 200
+    @Flag(help: "Measure only the submission-to-webhook latency of alerts.") var webhookOnly = false
     @Option(help: "Scratch directory (default: a new one under the temporary directory, removed afterwards).") var directory: String?
     @Option(help: "A PostgreSQL server (postgres://USER@HOST:PORT/DB) for the two-instance append rate; a fresh database is made on it. Default: $SEALKIT_POSTGRES_URL; without either the figure is skipped.")
     var postgres: String?
@@ -31,6 +33,7 @@ struct Bench: AsyncParsableCommand {
 
     func validate() throws {
         if proofSizes.contains(where: { $0 < 1 }) || proofSizes != proofSizes.sorted() { throw ValidationError("--proof-sizes: positive sizes in increasing order") }
+        if webhookAlerts < 1 { throw ValidationError("--webhook-alerts is 1 or more") }
         if buildBatch < 1 || batch < 1 || appendEntries < 1 || admissionRecords < 1 || admissionRounds < 1 || proofs < 1 {
             throw ValidationError("counts must be 1 or more")
         }
@@ -42,6 +45,7 @@ struct Bench: AsyncParsableCommand {
         defer { if directory == nil { try? FileManager.default.removeItem(at: scratch) } }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         print("sealledger bench, \(Date().ISO8601Format()), \(cores) cores, load average \(loadAverage())")
+        if webhookOnly { return try await webhookLatency(scratch: scratch, alerts: webhookAlerts) }
         let entries = (0..<appendEntries).map { i -> [UInt8] in
             var bytes = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: entrySize)
             withUnsafeBytes(of: UInt64(i).bigEndian) { bytes.replaceSubrange(0..<8, with: $0) }
@@ -75,6 +79,7 @@ struct Bench: AsyncParsableCommand {
         if appendsOnly { return }
         try await admission(scratch: scratch, signer: signer, cores: cores)
         try proofLatency(scratch: scratch, signer: signer, verifier: verifier)
+        try await webhookLatency(scratch: scratch, alerts: webhookAlerts)
     }
 
     /// The same entries appended on PostgreSQL by two ledger instances at once, each with its own

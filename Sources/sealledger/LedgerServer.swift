@@ -20,10 +20,13 @@ struct LedgerServer: Sendable {
     var stampVerifier: StampVerifier?
     /// Where the report page's alerts come from (none until the alerts service provides them).
     var alertSource: any ReportAlertSource = UnavailableAlertSource()
+    /// Alerts (docs/alerts.md): raised after admissions, served, streamed and sent to webhooks.
+    var alerting: AlertService?
 
     func run(host: String, port: Int) async throws {
         let router = Router()
         if let access { router.add(middleware: AccessRoutes.BearerCheck<BasicRequestContext>(access: access)) }
+        if let alerting { addAlertRoutes(to: router, service: alerting) }
         router.get("/checkpoint") { _, _ in
             // Until the quorum has cosigned a first checkpoint, the log-signed one (clients that
             // require the quorum refuse it, which is the point).
@@ -258,6 +261,10 @@ let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
     // The traceability report and the metrics (ReportRoutes.swift).
     ("/v1/reports/:index", [.get]),
     ("/metrics", [.get]),
+    // Alerts (AlertRoutes.swift).
+    ("/v1/verification-reports", [.post]),
+    ("/v1/alerts", [.get]),
+    ("/v1/alerts/stream", [.get]),
 ]
 
 /// Registers the 405 answers of ``ledgerRouteMethods``.

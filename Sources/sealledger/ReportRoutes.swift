@@ -114,3 +114,30 @@ extension LedgerServer {
                         body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 }
+
+/// The report page's alerts, read from the ledger's alert store (docs/alerts.md): every alert about
+/// the chip, oldest first. The page is shown only to callers who may read the record, and the
+/// alerts carry no personal data.
+struct StoredAlertSource: ReportAlertSource {
+    let store: any AlertStore
+    /// The most alerts one report lists.
+    static let limit = 200
+
+    func alerts(chipID: [UInt8]) async -> [TraceReport.Alert]? {
+        guard let alerts = try? store.alerts(after: 0, limit: Self.limit, chipID: chipID, organization: nil) else { return nil }
+        return alerts.map { alert in
+            let detail = alert.detail.keys.sorted().map { key -> String in
+                let value: String = switch alert.detail[key] {
+                case .text(let text)?: text
+                case .integer(let number)?: String(number)
+                case .number(let number)?: String(number)
+                case .flag(let flag)?: flag ? "yes" : "no"
+                case nil: ""
+                }
+                return "\(key): \(value)"
+            }.joined(separator: "; ")
+            return TraceReport.Alert(id: Int(alert.id), kind: alert.kind.rawValue, raisedAt: alert.raisedAt.ISO8601Format(),
+                                     entryIndex: alert.entryIndex, authenticated: alert.authenticated, detail: detail)
+        }
+    }
+}

@@ -89,6 +89,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the ledger over HTTP.")
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessOptions
+    @OptionGroup(title: "Alerts") var alerting: AlertOptions
     @Option(help: "HOST:PORT to listen on (port 0: any free port; the line 'listening on URL' says which).")
     var listen: String = "127.0.0.1:8079"
     @Option(name: .customLong("vendor-roots"), help: "Trusted vendor root certificates (PEM or DER); repeatable. Default: the TEST vendor root.")
@@ -155,8 +156,11 @@ struct Serve: AsyncParsableCommand {
             }
         } : nil
         defer { follower?.cancel() }
-        try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher,
-                               access: try await access.open(store, ledger: ledger, verifier: verifier), stampVerifier: verifier).run(host: host, port: port)
+        let accessLayer = try await access.open(store, ledger: ledger, verifier: verifier)
+        let alertService = try alerting.open(store, ledger: ledger, access: accessLayer)
+        try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher, access: accessLayer, stampVerifier: verifier,
+                               alertSource: StoredAlertSource(store: alertService.monitor.store),
+                               alerting: alertService).run(host: host, port: port)
     }
 }
 
