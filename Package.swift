@@ -317,6 +317,7 @@ let package = Package(
             name: "sealbench",
             dependencies: [
                 "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB", "SealFirmware", "SealGMCrypto",
+                "SealESeal", "SealTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/sealbench"

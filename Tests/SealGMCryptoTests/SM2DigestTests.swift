@@ -34,4 +34,22 @@ import Testing
             try publicKey.identityDigest(distinguishingID: [UInt8](repeating: 0x41, count: 8192))
         }
     }
+
+    @Test func preparedSignerSignaturesVerifyLikeOneShotOnes() throws {
+        let key = try SM2PrivateKey()
+        let signer = try SM2Signer(key: key)
+        let publicKey = try key.publicKey
+        for length in [0, 1, 219, 4096] {
+            let text = [UInt8](repeating: UInt8(length & 0xFF), count: length)
+            let signature = try signer.signature(for: text)
+            #expect(SM2Signature.isDER(signature))
+            #expect(publicKey.isValidSignature(signature, for: text))
+            #expect(!publicKey.isValidSignature(signature, for: text + [1]))
+        }
+        // Another ID gives another Z_A: the signature verifies only under it.
+        let otherID = Array("ALICE123@YAHOO.COM".utf8)
+        let other = try SM2Signer(key: key, distinguishingID: otherID).signature(for: message)
+        #expect(publicKey.isValidSignature(other, for: message, distinguishingID: otherID))
+        #expect(!publicKey.isValidSignature(other, for: message))
+    }
 }
