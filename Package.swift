@@ -14,6 +14,7 @@ import PackageDescription
 //   SealConformance (Sources/)          the conformance suite                   -> SealHostDriver
 //   SealKitC (Sources/)                 libsealkit, the C API                   -> SealHostDriver, SealPCSC, SealUSB
 //   SealKitCSimulated (Sources/)        libsealkit-sim, the test token for C    -> SealSimulatedToken
+//   SealKitSKF (Sources/)               libsealkit-skf, the GM/T 0016 (SKF) view -> SealHostDriver, SealPCSC, SealESeal
 //   SealGMCrypto (Sources/)             SM2, SM3 through OpenSSL 3 (COpenSSL)   -> SealProtocol
 //   SealESeal (Sources/)                GB/T 38540 / GM/T 0031 seals, signatures -> SealGMCrypto
 //   SealOFD (Sources/)                  OFD containers signed and verified       -> SealESeal, ZIPFoundation
@@ -62,6 +63,8 @@ let package = Package(
         // The C library (docs/c-library.md): libsealkit.so, and libsealkit-sim.so for C tests.
         .library(name: "sealkit", type: .dynamic, targets: ["SealKitC"]),
         .library(name: "sealkit-sim", type: .dynamic, targets: ["SealKitCSimulated"]),
+        // The token through GM/T 0016's SKF interface (docs/skf.md).
+        .library(name: "sealkit-skf", type: .dynamic, targets: ["SealKitSKF"]),
         .executable(name: "sealctl", targets: ["sealctl"]),
         .executable(name: "sealsim", targets: ["sealsim"]),
         .executable(name: "sealbench", targets: ["sealbench"]),
@@ -218,6 +221,22 @@ let package = Package(
             exclude: ["include", "exports.map"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SealKitCSimulated/exports.map"])]
         ),
+        // libsealkit-skf (docs/skf.md): exports only SKF_*; takes caller transports as sealkit.h
+        // declares them (CSealKit), so libsealkit-sim's simulated token plugs in.
+        .systemLibrary(name: "CSealKitSKF", path: "Sources/SealKitSKF/include"),
+        .target(
+            name: "SealKitSKF",
+            dependencies: [
+                "CSealKit", "CSealKitSKF", "SealKitCBridge", "SealHostDriver", "SealPCSC", "SealESeal", "SealGMCrypto", "SealSM2Verifier",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Sources/SealKitSKF",
+            exclude: ["include", "exports.map"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/SealKitSKF/exports.map"])]
+        ),
+        // Builds the GB/T 38540 test seal scripts/skf-test.sh installs on an SM2 test token (TEST ONLY).
+        .executableTarget(name: "skf-test-seal", dependencies: ["SealESeal", "SealGMCrypto"], path: "Sources/skf-test-seal"),
         .target(
             name: "SealLedger",
             dependencies: [
@@ -333,6 +352,7 @@ let package = Package(
             name: "sealbench",
             dependencies: [
                 "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB", "SealFirmware", "SealGMCrypto",
+                "SealESeal", "SealTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/sealbench"

@@ -3,10 +3,11 @@
 #
 #   scripts/install-clib.sh --prefix PREFIX [--configuration debug|release]
 #
-#   PREFIX/include/sealkit.h, sealkit-sim.h
-#   PREFIX/lib/libsealkit.so.1 (+ libsealkit.so), libsealkit-sim.so.1 (+ libsealkit-sim.so)
-#   PREFIX/lib/pkgconfig/sealkit.pc, sealkit-sim.pc
-#   PREFIX/lib/sealkit/swift/      the Swift runtime libraries the two need (copied from the toolchain)
+#   PREFIX/include/sealkit.h, sealkit-sim.h, skf.h
+#   PREFIX/lib/libsealkit.so.1 (+ libsealkit.so), libsealkit-sim.so.1 (+ libsealkit-sim.so),
+#       libsealkit-skf.so.1 (+ libsealkit-skf.so: the GM/T 0016 SKF view, docs/skf.md)
+#   PREFIX/lib/pkgconfig/sealkit.pc, sealkit-sim.pc, sealkit-skf.pc
+#   PREFIX/lib/sealkit/swift/      the Swift runtime libraries the three need (copied from the toolchain)
 #   PREFIX/share/sealkit/valgrind-swift-runtime.supp
 #
 # The installed libraries need no Swift toolchain: the runtime libraries they link are copied
@@ -43,9 +44,10 @@ ensure_build_deps
 apt_ensure patchelf binutils pkg-config
 cd "$(repo_root)"
 
-echo "==> building libsealkit and libsealkit-sim ($configuration)"
+echo "==> building libsealkit, libsealkit-sim and libsealkit-skf ($configuration)"
 swift build -c "$configuration" --product sealkit
 swift build -c "$configuration" --product sealkit-sim
+swift build -c "$configuration" --product sealkit-skf
 bin=$(swift build -c "$configuration" --show-bin-path)
 # The toolchain and its runtime directory: what the installed libraries must not need.
 toolchain_root=$(cd "$(dirname "$(readlink -f "$(command -v swift)")")/../.." && pwd)
@@ -79,17 +81,19 @@ install_library() {
 }
 install_library sealkit
 install_library sealkit-sim
+install_library sealkit-skf
 
 # Every library ldd resolves from the toolchain, transitively (ICU via Foundation, …).
 echo "==> copying the Swift runtime into $runtime"
 rm -f "$runtime"/*.so*
-for needed in $(env -u LD_LIBRARY_PATH ldd "$bin/libsealkit.so" "$bin/libsealkit-sim.so" |
+for needed in $(env -u LD_LIBRARY_PATH ldd "$bin/libsealkit.so" "$bin/libsealkit-sim.so" "$bin/libsealkit-skf.so" |
                 awk -v dir="$toolchain_runtime/" 'index($3, dir) == 1 { print $3 }' | sort -u); do
     install -m 755 "$needed" "$runtime/"
     patchelf --set-rpath '$ORIGIN' "$runtime/$(basename "$needed")"
 done
 
-install -m 644 Sources/SealKitC/include/sealkit.h Sources/SealKitCSimulated/include/sealkit-sim.h "$prefix/include/"
+install -m 644 Sources/SealKitC/include/sealkit.h Sources/SealKitCSimulated/include/sealkit-sim.h \
+    Sources/SealKitSKF/include/skf.h "$prefix/include/"
 install -m 644 Examples/c/valgrind-swift-runtime.supp "$prefix/share/sealkit/"
 
 cat > "$lib/pkgconfig/sealkit.pc" <<PC
@@ -116,10 +120,22 @@ Libs: -L\${libdir} -lsealkit-sim
 Cflags: -I\${includedir}
 PC
 
+cat > "$lib/pkgconfig/sealkit-skf.pc" <<PC
+prefix=$prefix
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: sealkit-skf
+Description: SealKit seal tokens through the GM/T 0016-2012 (SKF) interface
+Version: $version
+Libs: -L\${libdir} -lsealkit-skf
+Cflags: -I\${includedir}
+PC
+
 # Nothing may resolve from the toolchain, and nothing may be missing.
 echo "==> checking the installed libraries with ldd"
 bad=0
-for object in "$lib/libsealkit.so.1" "$lib/libsealkit-sim.so.1" "$runtime"/*.so*; do
+for object in "$lib/libsealkit.so.1" "$lib/libsealkit-sim.so.1" "$lib/libsealkit-skf.so.1" "$runtime"/*.so*; do
     resolved=$(env -u LD_LIBRARY_PATH ldd "$object")
     if grep -qF "$forbidden" <<<"$resolved" || grep -q "not found" <<<"$resolved"; then
         echo "install-clib: $object resolves from the toolchain ($forbidden) or misses a library:" >&2
@@ -131,5 +147,5 @@ done
 
 size() { du -k "$@" | awk '{ total += $1 } END { printf "%.1f MB", total / 1024 }'; }
 echo "==> installed SealKit C library $version ($configuration) in $prefix"
-echo "    libsealkit.so.1 $(size "$lib/libsealkit.so.1"), libsealkit-sim.so.1 $(size "$lib/libsealkit-sim.so.1"), Swift runtime $(size "$runtime") ($(ls "$runtime" | wc -l) libraries)"
+echo "    libsealkit.so.1 $(size "$lib/libsealkit.so.1"), libsealkit-sim.so.1 $(size "$lib/libsealkit-sim.so.1"), libsealkit-skf.so.1 $(size "$lib/libsealkit-skf.so.1"), Swift runtime $(size "$runtime") ($(ls "$runtime" | wc -l) libraries)"
 echo "    build against it: PKG_CONFIG_PATH=$lib/pkgconfig cc app.c \$(pkg-config --cflags --libs sealkit)"

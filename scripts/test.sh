@@ -2,7 +2,8 @@
 # The whole test suite: starts pcscd with the vpcd readers (installing what is missing), runs
 # `swift test` with the PC/SC integration tests enabled (it also runs the full conformance suite
 # in process), then schemathesis against the ledger's HTTP interface (scripts/schemathesis.sh),
-# then the C library as an integrator installs and uses it (scripts/clib-test.sh), then
+# then the C library as an integrator installs and uses it (scripts/clib-test.sh), the SKF view
+# of the token as an SKF application drives it (scripts/skf-test.sh), then
 # the command-line tour end to end: the embedded simulator, PC/SC through pcscd + vpcd, and USB
 # CCID over USB/IP (scripts/cli-tour.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -29,4 +30,5 @@ scripts/fuzz.sh --seconds 15
 scripts/docs.sh
 scripts/examples.sh
 scripts/clib-test.sh
+scripts/skf-test.sh
 scripts/cli-tour.sh

@@ -4,7 +4,8 @@ import SealGMCrypto
 /// A seal private key as the chip uses it: P-256 or SM2 (SPEC §7 tag `4E`).
 enum SealSigningKey {
     case p256(P256.Signing.PrivateKey)
-    case sm2(SM2PrivateKey)
+    /// Z_A and the OpenSSL context prepared once per key (`KeyObjectCache`).
+    case sm2(SM2Signer)
 }
 
 /// Signing with a key held on chip; DER output (SPEC §9).

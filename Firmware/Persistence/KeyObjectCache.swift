@@ -19,6 +19,8 @@ final class KeyObjectCache {
     struct SM2Entry {
         let raw: [UInt8]
         let key: SM2PrivateKey
+        /// The key prepared for signing: Z_A and the OpenSSL context made once, not per stamp.
+        let signer: SM2Signer
         let publicKeyX963: [UInt8]
         let keyID: [UInt8]
     }
@@ -48,10 +50,11 @@ final class KeyObjectCache {
     /// `nil` when `raw` is not a valid SM2 scalar.
     func sm2Entry(for raw: [UInt8]) -> SM2Entry? {
         if let cached = sm2Entry, cached.raw == raw { return cached }
-        guard let key = try? SM2PrivateKey(rawRepresentation: raw), let publicKey = try? key.publicKey else { return nil }
+        guard let key = try? SM2PrivateKey(rawRepresentation: raw), let publicKey = try? key.publicKey,
+              let signer = try? SM2Signer(key: key) else { return nil }
         let x963 = publicKey.x963Representation
         guard x963.count == 65 else { return nil }
-        let entry = SM2Entry(raw: raw, key: key, publicKeyX963: x963, keyID: sealKeyID(publicKeyX963: x963))
+        let entry = SM2Entry(raw: raw, key: key, signer: signer, publicKeyX963: x963, keyID: sealKeyID(publicKeyX963: x963))
         sm2Entry = entry
         return entry
     }

@@ -113,7 +113,7 @@ struct PersistentStore {
         let raw = try required(.sealPrivateKey, length: 32)
         switch try sealKeyAlgorithm() {
         case .p256: return .p256(try privateKey(raw))
-        case .sm2: return .sm2(try sm2KeyObject(raw).key)
+        case .sm2: return .sm2(try sm2KeyObject(raw).signer)
         }
     }
 

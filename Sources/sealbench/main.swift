@@ -10,6 +10,7 @@ case .stamp(let seconds):
     do {
         try await StampBenchmark.run(seconds: seconds)
         try await SM2StampBenchmark.run(seconds: min(seconds, 4))
+        try SESVerifyBenchmark.run(seconds: min(seconds, 4))
         try DigestBenchmark.run()
     } catch {
         FileHandle.standardError.write(Data("sealbench: error: \(error)\n".utf8))

@@ -66,20 +66,34 @@ extension SealToken {
         return try await session {
             try await selectAppletInSession()
             _ = try await run(SealCommand.verify(pin: pin))
-            let context = try await recordContext()
-            let bytes = try await run(SealCommand.stampSES(request))
-            let response = try decode("STAMP-SES response") { () throws(SealDataError) in try SESStampResponse(decoding: bytes) }
-            let tbs = StampTBS(
-                chipID: context.chipID, counter: response.stamp.counter, serial: response.stamp.serial,
-                expiry: response.stamp.expiry, expirationCode: response.stamp.expirationCode,
-                documentDigest: request.stamp.documentDigest, metadataDigest: sha256(request.stamp.metadataEncoding),
-                seal: context.personalization.sealIdentity, keyID: context.keyID, grantSerial: request.stamp.grant?.serial ?? 0)
-            guard try isValidSealSignature(response.stamp.signature, over: tbs.encoded(), key: context.sealPublicKey,
-                                           algorithm: context.sealKeyAlgorithm) else {
-                throw SealDriverError(code: .malformedResponse,
-                                      reason: "STAMP-SES \(response.stamp.counter): the native signature does not verify under the seal key")
-            }
-            return response
+            return try await stampSESInSession(request)
         }
+    }
+
+    /// STAMP-SES (SPEC §8.17) with the PIN verified earlier (``verifyPIN(_:)``), as
+    /// ``stamp(documentDigest:metadata:grant:)`` is to STAMP: for a caller that holds a login
+    /// rather than the PIN (the SKF view, libsealkit-skf). Checks the native signature as
+    /// ``stampSES(_:pin:)`` does.
+    ///
+    /// - Throws: as ``stampSES(_:pin:)``; `statusWord` `6982` when the PIN is not verified.
+    public func stampSES(_ request: SESStampRequest) async throws -> SESStampResponse {
+        try await session { try await stampSESInSession(request) }
+    }
+
+    private func stampSESInSession(_ request: SESStampRequest) async throws -> SESStampResponse {
+        let context = try await recordContext()
+        let bytes = try await run(SealCommand.stampSES(request))
+        let response = try decode("STAMP-SES response") { () throws(SealDataError) in try SESStampResponse(decoding: bytes) }
+        let tbs = StampTBS(
+            chipID: context.chipID, counter: response.stamp.counter, serial: response.stamp.serial,
+            expiry: response.stamp.expiry, expirationCode: response.stamp.expirationCode,
+            documentDigest: request.stamp.documentDigest, metadataDigest: sha256(request.stamp.metadataEncoding),
+            seal: context.personalization.sealIdentity, keyID: context.keyID, grantSerial: request.stamp.grant?.serial ?? 0)
+        guard try isValidSealSignature(response.stamp.signature, over: tbs.encoded(), key: context.sealPublicKey,
+                                       algorithm: context.sealKeyAlgorithm) else {
+            throw SealDriverError(code: .malformedResponse,
+                                  reason: "STAMP-SES \(response.stamp.counter): the native signature does not verify under the seal key")
+        }
+        return response
     }
 }
