@@ -38,7 +38,7 @@ enum SM2StampBenchmark {
         let slice = seconds / Double(rounds * 2)
         let result = try await Task.detached { () async throws -> (raw: Tally, stamp: Tally, differences: [Double]) in
             let rawKey = try SM2PrivateKey()
-            let token = SealToken(transport: try InProcessTransport(backing: VolatileBackingStore(image: tokenImage)))
+            let token = SealToken(transport: try InProcessTransport(backing: VolatileBackingStore(image: tokenImage)), secureChannel: .testVendorRoot)
             _ = try await token.connect()
             try await token.verifyPIN(TestCredentials.defaultPIN)
             guard await token.capabilities?.sealKeyAlgorithm == .sm2 else {
