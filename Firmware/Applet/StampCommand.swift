@@ -85,14 +85,17 @@ extension SealAppletRuntime {
             metadataDigest: metadataDigest, serial: serial, expiry: expiry, expirationCode: code,
             grantSerial: grantSerial, previousHash: head.hash, signature: signature)
         let newHead = AuditHead(newestCounter: n, hash: AuditEntry.chainHash(previous: head.hash, tbs: tbs, signature: signature))
+        let storedEntry = entry.encoded()
         try store.atomically { () throws(CommandFailure) in
             try store.write(.signatureCounter, bigEndianBytes(n))
-            try store.write(.auditSlot(forCounter: n), entry.encoded())
+            try store.write(.auditSlot(forCounter: n), storedEntry)
             try store.write(.auditHead, newHead.encoded)
             if request.grant != nil {
                 try store.write(.lastGrantSerial, ledger.recording(grantSerial).encoded)
             }
         }
+        // The next STAMP's time floor reads this entry: its time is known without decoding it.
+        store.keyObjects.rememberAuditEntry(stored: storedEntry, counter: n, time: request.metadata.time)
         // PIN always (seal policy bit 1): this STAMP consumed the verification. Cleared only after
         // the commit, so a STAMP refused with an error leaves the security state as it was (§5).
         if try store.sealPolicy() & SealPolicy.pinPerStamp != 0 {

@@ -28,6 +28,30 @@ final class KeyObjectCache {
     private var sm2Entry: SM2Entry?
     private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
     private var serialPrefix: (chipID: [UInt8], prefix: [UInt8])?
+    /// The counter and time of the audit entries read or written last, keyed by their NVM bytes.
+    private var auditTimes: [(stored: [UInt8], counter: UInt32, time: UInt64)] = []
+    /// Two entries set the time floor (SPEC §8.13); one more is the entry a STAMP just wrote.
+    private static let auditTimesCapacity = 3
+
+    /// The counter and time of the audit entry stored as `stored`, or `nil` when it does not
+    /// decode. STAMP reads the time floor from the two newest entries every time; decoding both
+    /// whole (two strings, four arrays) cost more than the rest of the floor check. Keyed by the
+    /// entry's bytes like the key objects, so a rewritten or damaged entry is decoded afresh (`==`
+    /// on the same array storage returns at once; other storage is compared byte by byte).
+    func auditEntryCounterAndTime(stored: [UInt8]) -> (counter: UInt32, time: UInt64)? {
+        if let cached = auditTimes.first(where: { $0.stored == stored }) { return (cached.counter, cached.time) }
+        guard let entry = try? AuditEntry(decoding: stored) else { return nil }
+        rememberAuditEntry(stored: stored, counter: entry.counter, time: entry.time)
+        return (entry.counter, entry.time)
+    }
+
+    /// Records the counter and time of an audit entry the chip encoded itself as `stored` (STAMP
+    /// after its commit), so the next STAMP's time floor does not decode it again.
+    func rememberAuditEntry(stored: [UInt8], counter: UInt32, time: UInt64) {
+        auditTimes.removeAll { $0.stored == stored }
+        auditTimes.append((stored, counter, time))
+        if auditTimes.count > Self.auditTimesCapacity { auditTimes.removeFirst() }
+    }
 
     /// The chip's watermark serial prefix (SPEC §10.1), computed once per chip ID.
     func serialPrefix(for chipID: [UInt8]) -> [UInt8] {

@@ -165,7 +165,7 @@ struct PersistentStore {
         guard head.newestCounter >= 2, head.newestCounter - 1 >= firstCounting else { return base }
         func time(_ n: UInt32) -> UInt64? {
             guard head.retains(n), let stored = read(.auditSlot(forCounter: n)),
-                  let entry = try? AuditEntry(decoding: stored), entry.counter == n else { return nil }
+                  let entry = keyObjects.auditEntryCounterAndTime(stored: stored), entry.counter == n else { return nil }
             return entry.time
         }
         guard let newest = time(head.newestCounter), let previous = time(head.newestCounter - 1) else { return base }

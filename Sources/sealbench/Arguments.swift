@@ -1,5 +1,5 @@
 // Command line: `sealbench --version`, `sealbench [--seconds S]` (STAMP vs raw P-256, the default) and
-// `sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]`
+// `sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process] [--vpcd-port P]`
 // and `sealbench echo-card [--port P]` (the echo card alone, for measuring the PC/SC stack), and
 // `sealbench instructions` (instructions per STAMP outside the signature, by callgrind).
 import SealPCSC
@@ -18,7 +18,7 @@ enum BenchCommand {
     static let usage = """
         usage: sealbench [--seconds S]
                sealbench --version
-               sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process]
+               sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process] [--vpcd-port P]
                sealbench echo-card [--port P]
                sealbench instructions
 
@@ -39,7 +39,7 @@ enum BenchCommand {
         if arguments.count == 2, arguments[0] == "count-channel" { return .countChannel(count: positive(arguments[1])) }
         if arguments.first == "echo-card" {
             _ = iterator.next()
-            var port = PCSCService.basePort + 1
+            var port = PCSCService.defaultBasePort + 1
             while let argument = iterator.next() {
                 guard argument == "--port", let value = iterator.next().flatMap({ UInt16($0) }), value > 0 else { fail() }
                 port = value
@@ -56,6 +56,9 @@ enum BenchCommand {
                 case "--stamps": options.stamps = positive(iterator.next())
                 case "--no-conformance": options.conformance = false
                 case "--echo-process": options.echoProcess = true
+                case "--vpcd-port":
+                    guard let value = iterator.next().flatMap({ UInt16($0) }), value > 0, value < UInt16.max else { fail() }
+                    options.vpcdPort = value
                 default: fail()
                 }
             }

@@ -9,16 +9,21 @@ import Glibc
 
 enum PCSCService {
     /// vpcd's first port (0x8C7B, /etc/reader.conf.d/vpcd); slot k listens on basePort + k.
-    static let basePort: UInt16 = 35963
+    /// `sealbench transports --vpcd-port P` uses another vpcd driver of the same pcscd instead
+    /// (the production-line tray of scripts/pcscd.sh: ports 35965, 35967, …), whose readers pcsc-lite
+    /// names "Virtual PCD P 00 0k".
+    static let defaultBasePort: UInt16 = 35963
 
-    static func readerName(slot: Int) -> String { "Virtual PCD 00 0\(slot)" }
+    static func readerName(slot: Int, basePort: UInt16) -> String {
+        basePort == defaultBasePort ? "Virtual PCD 00 0\(slot)" : "Virtual PCD \(basePort) 00 0\(slot)"
+    }
 
     /// Makes sure a pcscd serves vpcd slots 0 and 1, that pcsc-lite lists both readers and that
     /// no other virtual card holds either slot. Starts pcscd with `scripts/pcscd.sh start` (which
     /// leaves it running, as everyone shares it) only when nothing listens on the vpcd ports.
     ///
     /// - Returns: a description of the pcscd used ("pid 123: pcscd …").
-    static func ensure(repository: URL, work: URL) async throws -> String {
+    static func ensure(repository: URL, work: URL, basePort: UInt16) async throws -> String {
         let ports = [basePort, basePort + 1]
         var table = TCPTable()
         if !ports.allSatisfy(table.isListening) {
@@ -35,7 +40,7 @@ enum PCSCService {
             let port = basePort + UInt16(slot)
             let holders = TCPTable.owners(ofInodes: table.clientInodes(toPort: port)).filter { $0 != getpid() && !owners.contains($0) }
             if let holder = holders.first {
-                throw BenchError("vpcd slot \(slot) (port \(port), \(readerName(slot: slot))) is held by another virtual card: pid \(holder) (\(Environment.commandLine(pid: holder))); the benchmark needs slots 0 and 1 to itself")
+                throw BenchError("vpcd slot \(slot) (port \(port), \(readerName(slot: slot, basePort: basePort))) is held by another virtual card: pid \(holder) (\(Environment.commandLine(pid: holder))); the benchmark needs slots 0 and 1 to itself")
             }
         }
 
@@ -45,8 +50,8 @@ enum PCSCService {
         } catch {
             throw BenchError("pcsc-lite cannot list the readers (\(error.message)); the vpcd ports are served by \(pcscd)")
         }
-        for slot in 0..<2 where !names.contains(readerName(slot: slot)) {
-            throw BenchError("pcscd does not list \"\(readerName(slot: slot))\" (readers: \(names.joined(separator: ", "))); the vpcd ports are served by \(pcscd) — is it the pcscd at /run/pcscd/pcscd.comm?")
+        for slot in 0..<2 where !names.contains(readerName(slot: slot, basePort: basePort)) {
+            throw BenchError("pcscd does not list \"\(readerName(slot: slot, basePort: basePort))\" (readers: \(names.joined(separator: ", "))); the vpcd ports are served by \(pcscd) — is it the pcscd at /run/pcscd/pcscd.comm?")
         }
         return pcscd
     }

@@ -7,13 +7,13 @@ enum SimulatorMemory {
     /// start, which makes both tokens, then a restart serving them — waits until vpcd has talked to
     /// both slots, lets it idle 2 s (only vpcd's presence polls) and reads /proc/PID/status. vpcd's
     /// slots 0 and 1 must be free (the benchmark's own cards stopped).
-    static func measure(sealsim: URL, work: URL) async throws {
+    static func measure(sealsim: URL, work: URL, basePort: UInt16) async throws {
         let state = work.appendingPathComponent("memory", isDirectory: true)
         var readings: [Reading] = []
         for run in 0..<2 {
             let child = try Children.spawn(
                 "sealsim serve --vpcd --slots 2", executable: sealsim,
-                arguments: ["serve", "--vpcd", "127.0.0.1:\(PCSCService.basePort)", "--slots", "2", "--state", state.path],
+                arguments: ["serve", "--vpcd", "127.0.0.1:\(basePort)", "--slots", "2", "--state", state.path],
                 log: work.appendingPathComponent("sealsim-memory-\(run).log"))
             try await TransportBenchmark.waitForSlots(child, state: state, slots: 2)
             try await Task.sleep(for: .seconds(2))

@@ -28,6 +28,8 @@ struct TransportOptions {
     /// Run the echo card in its own process (`sealbench echo-card`) instead of on a thread of this
     /// one. Measured: no difference (the card's process is not what the round trip pays for).
     var echoProcess = false
+    /// vpcd's first port: slot 0 (the simulator) on it, slot 1 (the echo card) on the next.
+    var vpcdPort = PCSCService.defaultBasePort
 }
 
 enum TransportBenchmark {
@@ -46,13 +48,13 @@ enum TransportBenchmark {
         } catch {
             throw BenchError("cannot create \(work.path): \(error.localizedDescription)")
         }
-        let echo = EchoCard(port: PCSCService.basePort + 1)
+        let echo = EchoCard(port: options.vpcdPort + 1)
         Children.installCleanup {
             echo.stop()
             try? FileManager.default.removeItem(at: work)
         }
 
-        let pcscd = try await PCSCService.ensure(repository: repository, work: work)
+        let pcscd = try await PCSCService.ensure(repository: repository, work: work, basePort: options.vpcdPort)
         #if DEBUG
         print("note: debug build; run `swift build -c release` for representative figures")
         #endif
@@ -64,7 +66,7 @@ enum TransportBenchmark {
         let vpcdState = work.appendingPathComponent("vpcd", isDirectory: true)
         let simulator = try Children.spawn(
             "sealsim serve --vpcd", executable: sealsim,
-            arguments: ["serve", "--vpcd", "127.0.0.1:\(PCSCService.basePort)", "--slots", "1", "--state", vpcdState.path],
+            arguments: ["serve", "--vpcd", "127.0.0.1:\(options.vpcdPort)", "--slots", "1", "--state", vpcdState.path],
             log: work.appendingPathComponent("sealsim-vpcd.log"))
         var echoChild: Child?
         if !options.echoProcess {
@@ -72,7 +74,7 @@ enum TransportBenchmark {
         } else {
             echoChild = try Children.spawn(
                 "sealbench echo-card", executable: Environment.binDirectory.appendingPathComponent("sealbench"),
-                arguments: ["echo-card", "--port", String(PCSCService.basePort + 1)], log: work.appendingPathComponent("echo-card.log"))
+                arguments: ["echo-card", "--port", String(options.vpcdPort + 1)], log: work.appendingPathComponent("echo-card.log"))
         }
         let usbPort = try Environment.freeLoopbackPort()
         let usbSimulator = try Children.spawn(
@@ -96,8 +98,8 @@ enum TransportBenchmark {
         // 1 + 5: no-op round trips, interleaved.
         let select = try SealCommand.select().encoded()
         let noOp = try SealCommand.getData(.lifecycle).encoded()  // 00 CA 01 02 00
-        let simulatorPCSC = PCSCTransport(readerName: PCSCService.readerName(slot: 0))
-        let echoPCSC = PCSCTransport(readerName: PCSCService.readerName(slot: 1))
+        let simulatorPCSC = PCSCTransport(readerName: PCSCService.readerName(slot: 0, basePort: options.vpcdPort))
+        let echoPCSC = PCSCTransport(readerName: PCSCService.readerName(slot: 1, basePort: options.vpcdPort))
         try await connect(simulatorPCSC, what: "the simulator (\(simulatorPCSC.name))")
         try await connect(echoPCSC, what: "the echo card (\(echoPCSC.name))")
         let usb: CCIDTransport
@@ -111,9 +113,14 @@ enum TransportBenchmark {
             try await measureNoOps(simulator: simulatorPCSC, echo: echoPCSC, usb: usb, select: select, noOp: noOp, options: options)
         }.value
         await usb.close()
-        await echoPCSC.disconnect()
         await simulatorPCSC.disconnect()
         usbSimulator.stop()
+        progress("the SCP11b channel through PC/SC")
+        let channel = try await Task.detached {
+            try await ChannelThroughPCSC.measure(readerName: PCSCService.readerName(slot: 0, basePort: options.vpcdPort), echo: echoPCSC,
+                                                 noOp: noOp, options: options)
+        }.value
+        await echoPCSC.disconnect()
 
         let sim = noOps.simulator, floor = noOps.echo
         print("no-op APDU: GET DATA lifecycle (00 CA 01 02 00) after SELECT of the seal applet; the echo card (\(options.echoProcess ? "own process" : "a thread of sealbench")) gets the same bytes and answers 90 00;")
@@ -130,15 +137,24 @@ enum TransportBenchmark {
         print(String(format: "  ratio USB/IP/TCP round trip: %.2f (medians; per-block ratios: median %.2f, min %.2f, max %.2f; goal <= 1.20)",
                      noOps.usb.median / noOps.tcp.median, median(noOps.usbBlockRatios), noOps.usbBlockRatios.min() ?? 0, noOps.usbBlockRatios.max() ?? 0))
 
+        print("the SCP11b channel through pcscd: GET DATA lifecycle wrapped in the holder channel by SealToken (host wrap, chip unwrap,")
+        print("  chip wrap, host unwrap) beside the echo card's plain no-op, both from a task, in alternating blocks of \(options.block)")
+        print(row("PC/SC simulator, wrapped, via SealToken", microseconds(channel.wrapped.median), microseconds(channel.wrapped.p99),
+                  microseconds(channel.wrapped.mean)))
+        print(row("PC/SC echo card, plain, from a task", microseconds(channel.echo.median), microseconds(channel.echo.p99), microseconds(channel.echo.mean)))
+        print(String(format: "  ratio wrapped/echo: %.2f (medians; per-block ratios: median %.2f, min %.2f, max %.2f; issue 9 sets no number); the channel's cost per APDU: %+.1f µs over the plain no-op from a task above",
+                     channel.wrapped.median / channel.echo.median, median(channel.blockRatios), channel.blockRatios.min() ?? 0,
+                     channel.blockRatios.max() ?? 0, (channel.wrapped.median - noOps.simulatorFromTask.median) * 1e6))
+
         // 2: STAMP through PC/SC.
         progress("STAMP through PC/SC")
-        let stamps = try await Task.detached { try await measureStamps(count: options.stamps) }.value
+        let stamps = try await Task.detached { try await measureStamps(count: options.stamps, readerName: PCSCService.readerName(slot: 0, basePort: options.vpcdPort)) }.value
         print(row("STAMP through PC/SC (\(options.stamps), PIN verified)", microseconds(stamps.median), microseconds(stamps.p99), microseconds(stamps.mean)))
 
         // 3: the conformance suite through PC/SC.
         if let sealctl {
             progress("conformance suite through PC/SC")
-            let arguments = ["conformance", "--reader", PCSCService.readerName(slot: 0), "--issuer-key", issuerKey.path,
+            let arguments = ["conformance", "--reader", PCSCService.readerName(slot: 0, basePort: options.vpcdPort), "--issuer-key", issuerKey.path,
                              "--vendor-root", repository.appendingPathComponent("Fixtures/test-vendor-ca/ca-cert.pem").path]
             let child = try Children.spawn("sealctl conformance", executable: sealctl, arguments: arguments,
                                            log: work.appendingPathComponent("conformance.log"))
@@ -158,7 +174,7 @@ enum TransportBenchmark {
 
         // 4: resident memory with 2 idle slots.
         progress("simulator memory with 2 idle slots")
-        try await SimulatorMemory.measure(sealsim: sealsim, work: work)
+        try await SimulatorMemory.measure(sealsim: sealsim, work: work, basePort: options.vpcdPort)
     }
 
     struct NoOps: Sendable {
@@ -210,8 +226,8 @@ enum TransportBenchmark {
     /// STAMP round trips through `SealToken` over PC/SC (the full driver pipeline), PIN verified.
     /// Every STAMP commits an NVM transaction, which the simulator writes to its state file
     /// (temporary file, fsync, rename, fsync of the directory).
-    static func measureStamps(count: Int) async throws -> Latencies {
-        let transport = PCSCTransport(readerName: PCSCService.readerName(slot: 0))
+    static func measureStamps(count: Int, readerName: String) async throws -> Latencies {
+        let transport = PCSCTransport(readerName: readerName)
         let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
         do {
             try await token.connect()

@@ -292,9 +292,16 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "vpcd reversed mode: listen and let vpcd connect.") var reversed = false
     @Option(help: "USB: send a CCID time extension before answers that took at least this many milliseconds.")
     var timeExtensionMs: Int = 0
+    @Option(help: ArgumentHelp(
+        "The size limits every served chip runs with (SPEC §3.5): reference (4096-byte commands, 65536-byte responses, extended length) or constrained (512, 1024, no extended length).",
+        valueName: "reference|constrained"))
+    var profile = "reference"
 
     func validate() throws {
         if vpcd == nil && usbip == nil && !usbipDefault { throw ValidationError("give --vpcd [HOST:]PORT and/or --usbip [HOST:]PORT") }
+        guard profile == "reference" || profile == "constrained" else {
+            throw ValidationError("--profile must be reference or constrained, got \(profile)")
+        }
         guard (1...16).contains(slots) else { throw ValidationError("--slots must be 1 to 16") }
         guard timeExtensionMs >= 0 else { throw ValidationError("--time-extension-ms must not be negative") }
     }
@@ -308,18 +315,20 @@ struct Serve: AsyncParsableCommand {
         let usbipEndpoint: (host: String, port: UInt16)? = try usbip.map { try parseEndpoint($0) } ?? (usbipDefault ? (host: "127.0.0.1", port: 3240) : nil)
         let slots = self.slots, reversed = self.reversed, state = self.state
         let threshold = Duration.milliseconds(timeExtensionMs)
+        let capabilities: SealCapabilities = profile == "constrained" ? .constrained : .reference
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let endpoint = vpcdEndpoint {
                 let directory = state.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? home.appendingPathComponent("vpcd", isDirectory: true)
                 group.addTask {
-                    try await VPCDCardServer.serve(vpcd: endpoint, slots: slots, stateDirectory: directory, reversed: reversed, log: log)
+                    try await VPCDCardServer.serve(vpcd: endpoint, slots: slots, stateDirectory: directory, reversed: reversed,
+                                                 capabilities: capabilities, log: log)
                 }
             }
             if let endpoint = usbipEndpoint {
                 let directory = state.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? USBIPServer.defaultStateDirectory(home: home)
                 group.addTask {
                     try await USBIPServer.serveUSBIP(host: endpoint.host, port: endpoint.port, slots: slots, stateDirectory: directory,
-                                                     timeExtensionThreshold: threshold, log: log)
+                                                     timeExtensionThreshold: threshold, capabilities: capabilities, log: log)
                 }
             }
             try await group.waitForAll()

@@ -51,10 +51,11 @@ final class SimulatedUSBIPServer: Sendable {
     let server: USBIPServer
     let directory: URL
 
-    init() async throws {
+    init(capabilities: SealCapabilities = .reference) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sealkit-usbip-\(UUID().uuidString)")
         var configuration = USBIPServer.Configuration(stateDirectory: directory, host: "127.0.0.1", port: 0, devices: 1)
         configuration.device = CCIDDeviceConfiguration()
+        configuration.capabilities = capabilities
         server = try await USBIPServer.start(configuration: configuration, log: { _ in })
     }
 
@@ -119,6 +120,52 @@ struct CCIDTransportUSBIPTests {
         #expect(error.map { codes.contains($0.code) } == true, "\(String(describing: error))")
         #expect(error?.underlyingError is USBError, "\(String(describing: error))")
         #expect(error?.reason.hasPrefix("USBError.") == true, "\(String(describing: error))")
+        await token.close()
+    }
+
+    @Test("a constrained chip over USB/IP (sealsim serve --profile constrained): it reports the spec's minimum sizes, refuses an extended-length APDU, and the host stamps within them")
+    func constrainedProfile() async throws {
+        let simulator = try await SimulatedUSBIPServer(capabilities: .constrained)
+        defer { simulator.stop() }
+        let pipe = try await USBIPClient(address: simulator.address).importDevice()
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+        // GET DATA lifecycle in extended form (00 CA 01 02 00 00 00), plain, before any channel: a
+        // reference chip answers it, this one refuses it without answering data.
+        _ = try await transport.connect()
+        #expect(try await transport.transmit(SealCommand.select().encoded()).suffix(2) == [0x90, 0x00])
+        let extended = try await transport.transmit([0x00, 0xCA, 0x01, 0x02, 0x00, 0x00, 0x00])
+        #expect(extended.count == 2, "\(hexString(extended))")
+        #expect(extended != [0x90, 0x00])
+
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
+        try await token.connect()
+        let info = try await token.info()
+        #expect(info.capabilities.maxCommandData == SealCapabilities.constrained.maxCommandData)
+        #expect(info.capabilities.maxResponseData == SealCapabilities.constrained.maxResponseData)
+        #expect(info.capabilities.maxCommandData == 512 && info.capabilities.maxResponseData == 1024)
+        #expect(!info.capabilities.features.contains(.extendedLength))
+
+        try await token.verifyPIN(TestCredentials.defaultPIN)
+        let document = Array("Contract no. 8 over USB/IP, constrained chip\n".utf8)
+        let record = try await token.stamp(document: document, metadata: StampMetadata(time: UInt64(Date().timeIntervalSince1970)))
+        let verifier = try StampVerifier(trustedRootsPEM: TestCredentials.vendorRootCertificatePEM)
+        #expect(await verifier.verify(record, document: document).isValid)
+        await token.close()
+    }
+
+    @Test("the reference profile over USB/IP answers the extended-length GET DATA the constrained one refuses")
+    func referenceProfileTakesExtendedLength() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let pipe = try await USBIPClient(address: simulator.address).importDevice()
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+        _ = try await transport.connect()
+        #expect(try await transport.transmit(SealCommand.select().encoded()).suffix(2) == [0x90, 0x00])
+        let extended = try await transport.transmit([0x00, 0xCA, 0x01, 0x02, 0x00, 0x00, 0x00])
+        #expect(extended.suffix(2) == [0x90, 0x00], "\(hexString(extended))")
+        let token = SealToken(transport: transport, secureChannel: .testVendorRoot)
+        try await token.connect()
+        #expect(try await token.info().capabilities.features.contains(.extendedLength))
         await token.close()
     }
 

@@ -2,6 +2,7 @@ import SealSimulatedToken
 import SealReaderWire
 import Crypto
 import SealFirmware
+import SealProtocol
 import Dispatch
 import Foundation
 
@@ -127,12 +128,13 @@ final class SimulatorControlServer: @unchecked Sendable {
 }
 
 /// What `fresh N` puts in a slot, over vpcd and USB/IP alike: a new MANUFACTURED chip in memory,
-/// under the test vendor CA and the test issuer key, and its chip ID.
-func manufactureFreshToken() throws -> (SimulatedChip, [UInt8]) {
+/// under the test vendor CA and the test issuer key, and its chip ID; it runs with the server's
+/// size limits (`capabilities`, SPEC §3.5).
+func manufactureFreshToken(capabilities: SealCapabilities) throws -> (SimulatedChip, [UInt8]) {
     let backing = InMemoryBackingStore()
     let issuerKey = try P256.Signing.PrivateKey(pemRepresentation: TestCredentials.issuerKeyPEM)
     let chipID = try TokenFactory.manufacture(backing: backing, ca: try VendorCA.testVendor(), issuerPublicKey: issuerKey.publicKey)
-    return (try SimulatedChip(backing: backing), chipID)
+    return (try SimulatedChip(backing: backing, capabilities: capabilities), chipID)
 }
 
 /// Breaks the cycle server → control server → handler → server: the handler holds the server's

@@ -61,6 +61,10 @@ package final class USBIPServer: Sendable {
         package var identity: CCIDUSBIdentity
         /// The control socket; default `<stateDirectory>/usbip.sock`.
         package var controlSocket: URL
+        /// The size limits every token runs with (SPEC §3.5): `.reference` by default,
+        /// `.constrained` for a chip with the spec's minimum buffers (issue 9, finding 10). The
+        /// state files do not record it.
+        package var capabilities: SealCapabilities = .reference
 
         package init(stateDirectory: URL, host: String = "127.0.0.1", port: UInt16 = USBIP.defaultPort, devices: Int = 1) {
             self.host = host
@@ -163,7 +167,7 @@ package final class USBIPServer: Sendable {
             }
             let token: SimulatedChip
             do {
-                token = try SimulatedChip(stateFile: stateFile)
+                token = try SimulatedChip(backing: FileBackingStore(url: stateFile), capabilities: configuration.capabilities)
             } catch {
                 throw SimulatorError(.stateFile, "cannot open the token of \(busID(slot: slot)) (\(stateFile.path)): \(error)")
             }
@@ -311,7 +315,7 @@ package final class USBIPServer: Sendable {
             let chip: SimulatedChip
             let chipID: [UInt8]
             do {
-                (chip, chipID) = try manufactureFreshToken()
+                (chip, chipID) = try manufactureFreshToken(capabilities: configuration.capabilities)
             } catch {
                 return "error slot \(index): cannot make a fresh token: \(error)"
             }
@@ -342,12 +346,14 @@ package final class USBIPServer: Sendable {
     ///   - timeExtensionThreshold: send a CCID time extension before answers the chip took at
     ///     least this long to compute (STAMP and PERSONALIZE sign with ECDSA); `.zero`, the
     ///     default, never does.
+    ///   - capabilities: the tokens' size limits (SPEC §3.5), `.reference` or `.constrained`.
     ///   - log: receives one line per event (imports, detaches, errors), from any thread.
     package static func serveUSBIP(host: String, port: UInt16, slots: Int, stateDirectory: URL,
-                                  timeExtensionThreshold: Duration = .zero,
+                                  timeExtensionThreshold: Duration = .zero, capabilities: SealCapabilities = .reference,
                                   log: @escaping @Sendable (String) -> Void) async throws {
         let termination = TerminationSignals()
         var configuration = Configuration(stateDirectory: stateDirectory, host: host, port: port, devices: slots)
+        configuration.capabilities = capabilities
         configuration.device = CCIDDeviceConfiguration(timeExtensionThreshold: timeExtensionThreshold)
         let server = try await start(configuration: configuration, log: log)
         await termination.waitForTermination(log: log)

@@ -59,6 +59,10 @@ package final class VPCDCardServer: Sendable {
         /// next presence poll after a reversed connection drops. Turn it on only with a vpcd that
         /// reconnects.
         package var reversedDisconnectsAllowed: Bool
+        /// The size limits every token of the server runs with (SPEC §3.5): `.reference` by
+        /// default, `.constrained` for a chip with the spec's minimum buffers (issue 9, finding 10).
+        /// The state files do not record it, so one token can be served either way.
+        package var capabilities: SealCapabilities
 
         /// The default configuration for `slots` slots on vpcd's standard ports.
         package init(stateDirectory: URL, host: String = "127.0.0.1", basePort: UInt16 = 35963, slots: Int = 2, reversed: Bool = false) {
@@ -74,6 +78,7 @@ package final class VPCDCardServer: Sendable {
             self.tcpNoDelay = true
             self.tcpQuickAck = true
             self.reversedDisconnectsAllowed = false
+            self.capabilities = .reference
         }
     }
 
@@ -150,7 +155,7 @@ package final class VPCDCardServer: Sendable {
             }
             let token: SimulatedChip
             do {
-                token = try SimulatedChip(stateFile: stateFile)
+                token = try SimulatedChip(backing: FileBackingStore(url: stateFile), capabilities: configuration.capabilities)
             } catch {
                 throw SimulatorError(.stateFile, "cannot open the token of slot \(index) (\(stateFile.path)): \(error)")
             }
@@ -265,7 +270,7 @@ package final class VPCDCardServer: Sendable {
             let chip: SimulatedChip
             let chipID: [UInt8]
             do {
-                (chip, chipID) = try manufactureFreshToken()
+                (chip, chipID) = try manufactureFreshToken(capabilities: configuration.capabilities)
             } catch {
                 return "error slot \(index): cannot make a fresh token: \(error)"
             }
@@ -299,11 +304,14 @@ package final class VPCDCardServer: Sendable {
     ///   - stateDirectory: the tokens' state files, the lock and the control socket.
     ///   - reversed: listen for vpcd (`DEVICENAME host:port` in its reader.conf) instead of
     ///     connecting to it.
+    ///   - capabilities: the tokens' size limits (SPEC §3.5), `.reference` or `.constrained`.
     ///   - log: receives one line per event (connections, removals, errors); called from the
     ///     slot threads.
     package static func serve(vpcd: (host: String, port: UInt16), slots: Int, stateDirectory: URL, reversed: Bool,
+                             capabilities: SealCapabilities = .reference,
                              log: @escaping @Sendable (String) -> Void) async throws {
         var configuration = Configuration(stateDirectory: stateDirectory, host: vpcd.host, basePort: vpcd.port, slots: slots, reversed: reversed)
+        configuration.capabilities = capabilities
         configuration.controlSocket = SimulatorControlClient.socketURL(stateDirectory: stateDirectory)
         let termination = TerminationSignals()
         let server = try await start(configuration: configuration, log: log)
