@@ -327,7 +327,7 @@ let package = Package(
             name: "sealctl",
             dependencies: [
                 "SealLedger", "SealConformance", "SealSimulatedToken", "SealSimulatorServers", "SealHostDriver", "SealPCSC", "SealUSB",
-                "SealESeal", "SealGMCrypto", "SealOFD", "SealImprint", "SealSM2Verifier", "SealTraceReport",
+                "SealESeal", "SealGMCrypto", "SealOFD", "SealImprint", "SealSM2Verifier", "SealTraceReport", "SealLedgerAccess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

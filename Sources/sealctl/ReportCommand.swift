@@ -4,7 +4,9 @@ import Foundation
 import FoundationNetworking
 #endif
 import SealHostDriver
+import struct SealImprint.TracePayload
 import SealLedger
+import SealLedgerAccess
 import SealSM2Verifier
 import SealSimulatedToken
 import SealTraceReport
@@ -30,7 +32,8 @@ struct Report: AsyncParsableCommand {
             ledger cannot be reached.
             """)
 
-    @Argument(help: "The stamp record (JSON) written by `sealctl stamp`.") var record: String
+    @Argument(help: "The stamp record (JSON) written by `sealctl stamp`; or the imprint's QR code: a PNG image of it, its trace payload, or a file holding the payload (the record is then read from the ledger entry it names).")
+    var record: String
     @OptionGroup var ledger: LedgerURLOption
     @Option(help: ArgumentHelp("A bearer token of the ledger (text or a file holding it): its role decides the personal data shown.", valueName: "T"))
     var token: String?
@@ -46,7 +49,23 @@ struct Report: AsyncParsableCommand {
     @Flag(help: "Print one JSON object (valid, index, treeSize, out, pdf, failedChecks).") var json = false
 
     func run() async throws {
-        let stampRecord = try readStampRecord(record)
+        // A record file, or a QR code (image or payload) naming a ledger entry: its record is read
+        // from that entry (without personal data; the openings come below, as the token permits).
+        var base = ledger.base
+        let stampRecord: StampRecord
+        if let payload = try tracePayloadArgument() {
+            if ledger.ledger == LedgerURLOption().ledger { base = payload.ledgerURL.hasSuffix("/") ? String(payload.ledgerURL.dropLast()) : payload.ledgerURL }
+            let entryObject = try await ReportClient(base: base, bearer: nil).object("/v1/entries/\(payload.index)")
+            guard entryObject["kind"] as? String == "stamp-record", let entryText = entryObject["entry"] as? String,
+                  let entry = Data(base64Encoded: entryText) else {
+                throw CLIError("entry \(payload.index) of the ledger at \(base) is not a stamp record")
+            }
+            do throws(AccessError) { stampRecord = try LeafRecord.decode(Array(entry)) } catch {
+                throw CLIError("entry \(payload.index) of the ledger at \(base) does not decode as a record: \(error.reason)")
+            }
+        } else {
+            stampRecord = try readStampRecord(record)
+        }
         let ledgerTrust = try trust.trust()
         let bearer = try token.map { text -> String in
             let value = ((try? String(contentsOfFile: text, encoding: .utf8)) ?? text).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -61,13 +80,13 @@ struct Report: AsyncParsableCommand {
             roots = try VendorRoots.load(vendorRoot)
         }
         let image = try sealImage.map { try readFile($0, what: "seal image") }
-        let client = ReportClient(base: ledger.base, bearer: bearer)
+        let client = ReportClient(base: base, bearer: bearer)
 
         // The entry: looked up by the hash of the record's leaf.
         let leaf = LedgerLeaf.stampRecordBytes(stampRecord)
         let recordHash = hexString(LedgerLeaf.recordHash(leaf))
         let indices = try await client.object("/v1/lookup?recordHash=\(recordHash)")["indices"] as? [Int] ?? []
-        guard let first = indices.first, let index = UInt64(exactly: first) else { throw CLIError("\(record) is not in the ledger at \(ledger.base)") }
+        guard let first = indices.first, let index = UInt64(exactly: first) else { throw CLIError("\(record) is not in the ledger at \(base)") }
         let entryObject = try await client.object("/v1/entries/\(index)")
         guard let entryText = entryObject["entry"] as? String, let entry = Data(base64Encoded: entryText) else {
             throw CLIError("the ledger's entry \(index) is malformed")
@@ -207,5 +226,17 @@ private struct ReportClient: Sendable {
             throw CLIError("the ledger answered \(status) for \(path.split(separator: "?").first ?? ""): \(message)")
         }
         return object
+    }
+}
+
+extension Report {
+    /// The trace payload when the argument is a QR code (a PNG, a payload, or a file holding one);
+    /// nil when it is a record file (JSON).
+    fileprivate func tracePayloadArgument() throws -> TracePayload? {
+        if FileManager.default.fileExists(atPath: record) {
+            let bytes = try readFile(record, what: "record or QR code")
+            if bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") { return nil }
+        }
+        return try readTracePayload(record)
     }
 }

@@ -100,23 +100,7 @@ struct Trace: AsyncParsableCommand {
     /// The payload: the argument itself when it reads as one, else the file it names — a PNG
     /// decoded with libzbar, or a text file holding the payload.
     private func readPayload() throws -> TracePayload {
-        if input.contains("#st=") && !FileManager.default.fileExists(atPath: input) {
-            do throws(ImprintError) { return try TracePayload(text: input) } catch {
-                throw ValidationError(error.reason)
-            }
-        }
-        let bytes = try readFile(input, what: "image or payload file")
-        let text: String
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
-            let texts = try imprintStep { () throws(ImprintError) in try QRCode.decode(png: bytes) }
-            guard let payloadText = texts.first(where: { $0.contains("#st=") }) ?? texts.first else {
-                throw CLIError("\(input): no QR code")
-            }
-            text = payloadText
-        } else {
-            text = String(decoding: bytes, as: UTF8.self)
-        }
-        return try imprintStep { () throws(ImprintError) in try TracePayload(text: text) }
+        try readTracePayload(input)
     }
 
     private func ledgerBase(_ payload: TracePayload) throws -> String {
@@ -212,3 +196,26 @@ func documentSHA256(_ path: String) throws -> [UInt8] {
 private func iso(_ seconds: UInt64) -> String {
     Date(timeIntervalSince1970: TimeInterval(seconds)).ISO8601Format()
 }
+
+/// The trace payload in `input`: the payload text itself, a file holding it, or a PNG image of the
+/// QR code (decoded with zbar). Shared by `sealctl trace` and `sealctl report`.
+func readTracePayload(_ input: String) throws -> TracePayload {
+        if input.contains("#st=") && !FileManager.default.fileExists(atPath: input) {
+            do throws(ImprintError) { return try TracePayload(text: input) } catch {
+                throw ValidationError(error.reason)
+            }
+        }
+        let bytes = try readFile(input, what: "image or payload file")
+        let text: String
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
+            let texts = try imprintStep { () throws(ImprintError) in try QRCode.decode(png: bytes) }
+            guard let payloadText = texts.first(where: { $0.contains("#st=") }) ?? texts.first else {
+                throw CLIError("\(input): no QR code")
+            }
+            text = payloadText
+        } else {
+            text = String(decoding: bytes, as: UTF8.self)
+        }
+        return try imprintStep { () throws(ImprintError) in try TracePayload(text: text) }
+    }
+
