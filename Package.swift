@@ -74,6 +74,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // TLS for `sealledger serve` (Hummingbird's HummingbirdTLS is built on it).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Bearer tokens of the ledger's roles (SealLedgerAccess, docs/access.md).
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         // Reads docs/ledger-openapi.yaml in the every-endpoint, every-role test.
@@ -261,7 +263,12 @@ let package = Package(
             name: "sealledger",
             dependencies: [
                 "SealLedger", "SealLedgerAccess", "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier",
+                // The verification page: zbar decodes uploaded QR images, the trace checks decide (docs/verify-page.md).
+                "SealImprint",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // `serve --tls-cert/--tls-key`: WebCrypto needs a secure context (docs/verify-page.md).
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -391,6 +398,8 @@ let package = Package(
             name: "SealLedgerAccessTests",
             dependencies: [
                 "SealLedgerAccess", "SealLedger", "SealHostDriver", "SealProtocol", "SealTestSupport",
+                // The verification page's test draws a real imprint QR code to upload.
+                "SealImprint",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -11,7 +11,8 @@ ensure_build_deps
 cd "$(repo_root)"
 scripts/pcscd.sh start
 apt_ensure usbip openssl libssl-dev python3 libsqlite3-dev sqlite3 golang-go golang-golang-x-mod-dev \
-    libqrencode-dev libzbar-dev libcairo2-dev fonts-wqy-zenhei zbar-tools librsvg2-bin
+    libqrencode-dev libzbar-dev libcairo2-dev fonts-wqy-zenhei zbar-tools librsvg2-bin \
+    chromium chromium-driver curl
 swift build --build-tests
 # Tests that bound how long the driver takes against a misbehaving device measure wall time: they
 # run alone after the rest, so the rest's CPU-bound tests (on 2 cores) cannot stretch their clocks.

@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import NIOCore
+import NIOSSL
 import SealHostDriver
 import SealLedger
 import SealLedgerAccess
@@ -15,6 +18,10 @@ struct LedgerServer: Sendable {
     var publisher: WitnessPublisher?
     /// Roles, tokens and personal data (docs/access.md): the permissioned routes and the openings of submitted records.
     var access: LedgerAccess?
+    /// The verifier records are admitted with; the verification page's `POST /v1/verify` runs it too.
+    var stampVerifier: StampVerifier?
+    /// With a certificate and key (`serve --tls-cert/--tls-key`): HTTPS instead of HTTP.
+    var tls: TLSConfiguration?
 
     func run(host: String, port: Int) async throws {
         let router = Router()
@@ -112,14 +119,18 @@ struct LedgerServer: Sendable {
         if let access { AccessRoutes(access: access).add(to: router) }
 
         addLifecycleRoutes(to: router)
+        addVerifyRoutes(to: router)
         answerUnsupportedMethods(router)
 
+        let scheme = tls == nil ? "http" : "https"
+        let server: HTTPServerBuilder = if let tls { try .tls(.http1(), tlsConfiguration: tls) } else { .http1() }
         let app = Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "sealledger"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? port
-                FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+                FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
             })
         try await app.runService()
     }
@@ -249,6 +260,11 @@ let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
     ("/v1/organizations/:organization/records", [.get]),
     ("/v1/access-log", [.get]),
     ("/v1/tokens", [.post]),
+    // The verification page (VerifyRoutes.swift).
+    ("/verify", [.get]),
+    ("/verify/:asset", [.get]),
+    ("/v1/verify", [.post]),
+    ("/v1/qr-decode", [.post]),
 ]
 
 /// Registers the 405 answers of ``ledgerRouteMethods``.

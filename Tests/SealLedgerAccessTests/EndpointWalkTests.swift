@@ -273,6 +273,11 @@ private func requestBody(_ operation: [String: Any], record: StampRecord) throws
     let recordJSON = try record.jsonData()
     if schema["type"] as? String == "array" { return Data("[".utf8) + recordJSON + Data("]".utf8) }
     if (schema["$ref"] as? String)?.hasSuffix("/StampRecord") == true { return recordJSON }
+    // The verification page's check: the record with personal data, against its own document digest.
+    if (schema["$ref"] as? String)?.hasSuffix("/VerifyRequest") == true {
+        return try JSONSerialization.data(withJSONObject: ["record": try JSONSerialization.jsonObject(with: recordJSON),
+                                                           "documentDigest": hexString(record.documentDigest)])
+    }
     return Data("{}".utf8)
 }
 
