@@ -117,6 +117,7 @@ struct LedgerServer: Sendable {
             } catch { return failure(error) }
         }
         if let access { AccessRoutes(access: access).add(to: router) }
+        if let access { AccessRoutes(access: access).addRevocationRoute(to: router) }
 
         addLifecycleRoutes(to: router)
         addVerifyRoutes(to: router)
@@ -260,6 +261,7 @@ let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
     ("/v1/organizations/:organization/records", [.get]),
     ("/v1/access-log", [.get]),
     ("/v1/tokens", [.post]),
+    ("/v1/tokens/revoke", [.post]),
     // The verification page (VerifyRoutes.swift).
     ("/verify", [.get]),
     ("/verify/:asset", [.get]),
