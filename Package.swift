@@ -81,6 +81,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // TLS for `sealledger serve` (Hummingbird's HummingbirdTLS is built on it).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Bearer tokens of the ledger's roles (SealLedgerAccess, docs/access.md).
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         // The ledger's PostgreSQL backend (SealLedgerPostgres, docs/ledger.md "PostgreSQL at scale").
@@ -313,7 +315,12 @@ let package = Package(
             name: "sealledger",
             dependencies: [
                 "SealLedger", "SealLedgerAccess", "SealLedgerPostgres", "SealHostDriver", "SealSimulatedToken", "SealSM2Verifier", "SealTraceReport",
+                // The verification page: zbar decodes uploaded QR images, the trace checks decide (docs/verify-page.md).
+                "SealImprint",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // `serve --tls-cert/--tls-key`: WebCrypto needs a secure context (docs/verify-page.md).
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -453,6 +460,8 @@ let package = Package(
             name: "SealLedgerAccessTests",
             dependencies: [
                 "SealLedgerAccess", "SealLedger", "SealHostDriver", "SealProtocol", "SealTestSupport",
+                // The verification page's test draws a real imprint QR code to upload.
+                "SealImprint",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -13,7 +13,7 @@ cd "$(repo_root)"
 scripts/pcscd.sh start
 apt_ensure usbip openssl libssl-dev python3 libsqlite3-dev sqlite3 golang-go golang-golang-x-mod-dev \
     libqrencode-dev libzbar-dev libcairo2-dev fonts-wqy-zenhei zbar-tools librsvg2-bin postgresql \
-    chromium poppler-utils curl
+    chromium chromium-driver poppler-utils curl
 # The ledger's tests run against PostgreSQL too, on a private cluster (scripts/postgres.sh).
 SEALKIT_POSTGRES_URL="$(scripts/postgres.sh start)"
 export SEALKIT_POSTGRES_URL

@@ -24,7 +24,8 @@ struct AccessClaims: JWTPayload {
 /// The signing key is an Ed25519 key in a PEM file (by default beside the database,
 /// `<database>.token-key`, made on first use with mode 0600 like the log key). A token is accepted
 /// when its signature verifies under that key, its `iss` is this ledger's origin, it has not expired,
-/// its role is known, and an auditor's token names an organization (no other role may).
+/// its role is known, an auditor's token names an organization (no other role may), and its ID
+/// (`jti`) is not revoked (``TokenRevocations``).
 public final class AccessTokenAuthority: Sendable {
     private let keys: JWTKeyCollection
     /// The ledger origin tokens are issued for (their `iss` claim).
@@ -32,9 +33,14 @@ public final class AccessTokenAuthority: Sendable {
     /// The key ID in every token's header: the first 8 bytes of SHA-256 of the public key, in hex.
     public let keyID: String
 
-    /// An authority signing with `key` for the ledger `issuer` (its origin).
-    public init(key: Curve25519.Signing.PrivateKey, issuer: String) async {
+    /// The revoked token IDs, consulted on every verification; nil: no token is revoked.
+    public let revocations: TokenRevocations?
+
+    /// An authority signing with `key` for the ledger `issuer` (its origin), refusing the token IDs
+    /// in `revocations`.
+    public init(key: Curve25519.Signing.PrivateKey, issuer: String, revocations: TokenRevocations? = nil) async {
         self.issuer = issuer
+        self.revocations = revocations
         self.keyID = SHA256.hash(data: key.publicKey.rawRepresentation).prefix(8).map { String(format: "%02x", $0) }.joined()
         let keys = JWTKeyCollection()
         await keys.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: keyID))
@@ -103,6 +109,10 @@ public final class AccessTokenAuthority: Sendable {
         }
         do { try Self.checkShape(role: role, organization: claims.org) } catch {
             throw AccessError(code: .unauthenticated, reason: error.reason)
+        }
+        // Asked on every request, so a revocation (by the API or the CLI) takes effect at once.
+        if let revocations, try revocations.isRevoked(claims.jti.value) {
+            throw AccessError(code: .unauthenticated, reason: "the token was revoked")
         }
         return AccessPrincipal(role: role, organization: claims.org, subject: claims.sub.value, tokenID: claims.jti.value)
     }

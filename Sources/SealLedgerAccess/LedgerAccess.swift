@@ -106,8 +106,25 @@ public final class LedgerAccess: Sendable {
             throw AccessError(code: .malformedInput, reason: "expiresIn is 1 to \(Int(Self.maximumTokenLifetime)) seconds")
         }
         let token = try await tokens.issue(role: parsed, organization: organization, subject: subject, lifetime: lifetime)
-        return ["token": token, "role": parsed.rawValue, "organization": organization.map { $0 as Any } ?? NSNull(), "subject": subject,
+        // The token's ID, which POST /v1/tokens/revoke takes.
+        let tokenID = try await tokens.verify(token).tokenID
+        return ["token": token, "jti": tokenID, "role": parsed.rawValue, "organization": organization.map { $0 as Any } ?? NSNull(), "subject": subject,
                 "expires": ISO8601DateFormatter().string(from: Date().addingTimeInterval(lifetime))]
+    }
+
+    /// Revokes the token with ID `tokenID` for the issuer's administrator: from now on every request
+    /// presenting it gets 401.
+    /// - Throws: ``AccessError`` `.unauthenticated`, `.forbidden`, `.malformedInput`, `.storageFailure`.
+    public func revokeToken(_ tokenID: String?, principal: AccessPrincipal?) throws(AccessError) -> [String: Any] {
+        try AccessPolicy.requireIssuer(principal)
+        guard let revocations = tokens.revocations else {
+            throw AccessError(code: .storageFailure, reason: "this server keeps no token revocations")
+        }
+        guard let tokenID else { throw AccessError(code: .malformedInput, reason: "jti is required") }
+        let time = Date()
+        let new = try revocations.revoke(tokenID, by: principal?.subject ?? "", at: time)
+        return ["jti": tokenID.lowercased(), "revoked": true, "alreadyRevoked": !new,
+                "revokedAt": ISO8601DateFormatter().string(from: time)]
     }
 
     // MARK: Views

@@ -22,7 +22,8 @@ struct AccessOptions: ParsableArguments {
     }
 
     func tokens(_ store: StoreOptions) async throws -> AccessTokenAuthority {
-        await AccessTokenAuthority(key: try AccessTokenAuthority.loadOrCreateKey(at: tokenKeyPath(store)), issuer: try store.signer().name)
+        await AccessTokenAuthority(key: try AccessTokenAuthority.loadOrCreateKey(at: tokenKeyPath(store)), issuer: try store.signer().name,
+                                   revocations: try TokenRevocations(path: vaultPath(store)))
     }
 
     /// The access layer over an open ledger.
@@ -33,7 +34,7 @@ struct AccessOptions: ParsableArguments {
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "Bearer tokens of the ledger's roles (docs/access.md).", subcommands: [Issue.self])
+        commandName: "token", abstract: "Bearer tokens of the ledger's roles (docs/access.md).", subcommands: [Issue.self, Revoke.self])
 
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Issue a token and print it.")
@@ -57,6 +58,45 @@ struct TokenCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+extension TokenCommand {
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token by its ID (jti), or the token itself; a running server refuses it (401) from its next request on.")
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var access: AccessOptions
+        @Argument(help: "The token's ID (its jti claim), or the token (its jti is read from it).") var token: String
+        @Option(help: "Who revokes it (recorded with the revocation).") var subject: String = "cli"
+
+        func run() throws {
+            guard let tokenID = tokenIDArgument(token) else {
+                throw ValidationError("give a token ID (letters, digits and hyphens) or a token whose payload has a jti")
+            }
+            let revocations = try TokenRevocations(path: access.vaultPath(store))
+            do throws(AccessError) {
+                let new = try revocations.revoke(tokenID, by: subject)
+                print(new ? "revoked \(tokenID.lowercased())" : "\(tokenID.lowercased()) was already revoked")
+            } catch {
+                if error.code == .malformedInput { throw ValidationError(error.reason) }
+                warn("Error: \(error.reason)")
+                throw ExitCode.failure
+            }
+        }
+    }
+}
+
+/// The token ID an argument names: the argument itself when it is a well-formed ID, else the `jti`
+/// of the JWT it holds (read, not verified: revoking needs no proof that the token is valid).
+func tokenIDArgument(_ text: String) -> String? {
+    if TokenRevocations.isWellFormed(text) { return text }
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 3 else { return nil }
+    var payload = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    payload += String(repeating: "=", count: (4 - payload.count % 4) % 4)
+    guard let data = Data(base64Encoded: payload), let claims = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+          let jti = claims["jti"] as? String, TokenRevocations.isWellFormed(jti) else { return nil }
+    return jti
 }
 
 /// "90" seconds, or "90s", "15m", "12h", "30d".

@@ -99,6 +99,26 @@ struct AccessRoutes: Sendable {
         }
     }
 
+    /// `POST /v1/tokens/revoke` (`{"jti": "..."}`, the issuer's administrator only).
+    func addRevocationRoute(to router: Router<BasicRequestContext>) {
+        router.post("/v1/tokens/revoke") { request, _ in
+            await respond(request) { (principal: AccessPrincipal?) async throws(AccessError) -> [String: Any] in
+                try AccessPolicy.requireIssuer(principal)
+                let body: ByteBuffer
+                do { body = try await request.body.collect(upTo: 16_384) } catch {
+                    throw AccessError(code: .malformedInput, reason: "the body exceeds 16384 bytes")
+                }
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] else {
+                    throw AccessError(code: .malformedInput, reason: "send a JSON object {jti}")
+                }
+                guard object.count == 1, let tokenID = object["jti"] as? String else {
+                    throw AccessError(code: .malformedInput, reason: "the body is {\"jti\": \"<token ID>\"}")
+                }
+                return try access.revokeToken(tokenID, principal: principal)
+            }
+        }
+    }
+
     /// After `ledger.submit`: stores the openings submitted beside admitted records. Nil when all
     /// went well, else the refusal to send (the records are in the log all the same).
     func afterSubmission(_ records: [StampRecord], _ outcomes: [AdmissionOutcome]) -> Response? {

@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import NIOCore
+import NIOSSL
 import SealHostDriver
 import SealLedger
 import SealLedgerAccess
@@ -16,12 +19,15 @@ struct LedgerServer: Sendable {
     var publisher: WitnessPublisher?
     /// Roles, tokens and personal data (docs/access.md): the permissioned routes and the openings of submitted records.
     var access: LedgerAccess?
-    /// The verifier of the report page's checks (ReportRoutes.swift): the one admission uses.
+    /// The verifier records are admitted with: the report page's checks and the verification page's
+    /// `POST /v1/verify` run it.
     var stampVerifier: StampVerifier?
     /// Where the report page's alerts come from (none until the alerts service provides them).
     var alertSource: any ReportAlertSource = UnavailableAlertSource()
     /// Alerts (docs/alerts.md): raised after admissions, served, streamed and sent to webhooks.
     var alerting: AlertService?
+    /// With a certificate and key (`serve --tls-cert/--tls-key`): HTTPS instead of HTTP.
+    var tls: TLSConfiguration?
 
     func run(host: String, port: Int) async throws {
         let router = Router()
@@ -118,17 +124,22 @@ struct LedgerServer: Sendable {
             } catch { return failure(error) }
         }
         if let access { AccessRoutes(access: access).add(to: router) }
+        if let access { AccessRoutes(access: access).addRevocationRoute(to: router) }
 
         addLifecycleRoutes(to: router)
         addReportRoutes(to: router)
+        addVerifyRoutes(to: router)
         answerUnsupportedMethods(router)
 
+        let scheme = tls == nil ? "http" : "https"
+        let server: HTTPServerBuilder = if let tls { try .tls(.http1(), tlsConfiguration: tls) } else { .http1() }
         let app = Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "sealledger"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? port
-                FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+                FileHandle.standardOutput.write(Data("listening on \(scheme)://\(host):\(port)\n".utf8))
             })
         try await app.runService()
     }
@@ -265,6 +276,12 @@ let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
     ("/v1/verification-reports", [.post]),
     ("/v1/alerts", [.get]),
     ("/v1/alerts/stream", [.get]),
+    ("/v1/tokens/revoke", [.post]),
+    // The verification page (VerifyRoutes.swift).
+    ("/verify", [.get]),
+    ("/verify/:asset", [.get]),
+    ("/v1/verify", [.post]),
+    ("/v1/qr-decode", [.post]),
 ]
 
 /// Registers the 405 answers of ``ledgerRouteMethods``.

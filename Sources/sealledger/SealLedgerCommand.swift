@@ -102,12 +102,17 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("issuer-root"),
             help: "A trusted issuer key for lifecycle events: a P-256 public key or a certificate holding one (PEM or DER); repeatable. Default: the TEST issuer key.")
     var issuerRoots: [String] = []
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "The private key (PEM) of --tls-cert.")
+    var tlsKey: String?
 
     func run() async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
             throw ValidationError("--listen takes HOST:PORT, e.g. 127.0.0.1:8079")
         }
         let host = String(listen[..<colon])
+        let tls = try serverTLSConfiguration(certificate: tlsCertificate, key: tlsKey)
         var roots: [Certificate] = []
         for path in vendorRoots {
             guard let bytes = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
@@ -160,7 +165,7 @@ struct Serve: AsyncParsableCommand {
         let alertService = try alerting.open(store, ledger: ledger, access: accessLayer)
         try await LedgerServer(ledger: ledger, maxBody: maxBody, publisher: publisher, access: accessLayer, stampVerifier: verifier,
                                alertSource: StoredAlertSource(store: alertService.monitor.store),
-                               alerting: alertService).run(host: host, port: port)
+                               alerting: alertService, tls: tls).run(host: host, port: port)
     }
 }
 

@@ -62,6 +62,11 @@ struct EndpointWalkTests {
             Caller(name: "issuer", token: try await issue(["--role", "issuer", "--subject", "issuer-admin"]), sees: "*", role: "issuer"),
         ]
         let expired = try await issue(["--role", "issuer", "--subject", "late", "--expires", "1s"])
+        // A token revoked with the CLI (docs/access.md, "Revoking a token").
+        let revoked = try await issue(["--role", "issuer", "--subject", "revoked"])
+        let revocation = try await runProgram(Built.sealledger, ["token", "revoke", "--database", database, revoked],
+                                              environment: ["SEALKIT_HOME": directory.path])
+        #expect(revocation.status == 0, "\(revocation.stderr)")
         // The right ledger (its default origin), the wrong key.
         let stranger = await AccessTokenAuthority(key: Curve25519.Signing.PrivateKey(), issuer: "sealkit.local/ledger")
         let wronglySigned = try await stranger.issue(role: .issuer, organization: nil, subject: "mallory", lifetime: 600)
@@ -129,7 +134,7 @@ struct EndpointWalkTests {
                                          && caller.sees != nil && caller.sees != record.organizationName, label: label)
                         }
                         // Tokens that do not verify are refused everywhere.
-                        for bad in [expired, wronglySigned, "not.a.token"] {
+                        for bad in [expired, wronglySigned, "not.a.token", revoked] {
                             requests += 1
                             let (status, data) = try await server.request(target, method: method.uppercased(), token: bad, body: body)
                             #expect(status == 401, "bad token \(method) \(target) → \(status)")
@@ -287,6 +292,11 @@ private func requestBody(_ operation: [String: Any], record: StampRecord) throws
     let recordJSON = try record.jsonData()
     if schema["type"] as? String == "array" { return Data("[".utf8) + recordJSON + Data("]".utf8) }
     if (schema["$ref"] as? String)?.hasSuffix("/StampRecord") == true { return recordJSON }
+    // The verification page's check: the record with personal data, against its own document digest.
+    if (schema["$ref"] as? String)?.hasSuffix("/VerifyRequest") == true {
+        return try JSONSerialization.data(withJSONObject: ["record": try JSONSerialization.jsonObject(with: recordJSON),
+                                                           "documentDigest": hexString(record.documentDigest)])
+    }
     return Data("{}".utf8)
 }
 
