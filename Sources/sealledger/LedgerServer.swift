@@ -278,6 +278,7 @@ let ledgerRouteMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
     ("/v1/alerts/stream", [.get]),
     ("/v1/tokens/revoke", [.post]),
     // The verification page (VerifyRoutes.swift).
+    ("/", [.get]),
     ("/verify", [.get]),
     ("/verify/:asset", [.get]),
     ("/v1/verify", [.post]),

@@ -160,6 +160,16 @@ enum VerifyPage {
                 request = { payload: qr.payload };
                 if (documentDigest) request.documentDigest = documentDigest;
               }
+              await submit(request, record, documentDigest);
+            } catch (error) {
+              showChecks([]);
+              $('report-link-line').hidden = true;
+              show('error', 'Could not verify', error.message);
+            }
+          }
+
+          // Sends a verification request and shows the answer.
+          async function submit(request, record, documentDigest) {
               const { status, answer } = await postJSON('/v1/verify', request);
               if (status !== 200 || !answer) throw new Error((answer && answer.error && answer.error.message) || ('the ledger answered ' + status));
               showChecks(answer.checks);
@@ -178,6 +188,17 @@ enum VerifyPage {
               } else {
                 $('report-link-line').hidden = true;
               }
+          }
+
+          // A phone that scanned an imprint's QR code opens the ledger's URL with the payload in the
+          // fragment (docs/imprint.md); the ledger's root redirects here and the fragment follows
+          // (RFC 9110 §10.2.2). The fragment never reached the server: the script sends it, with
+          // this page's origin as the ledger URL, to be verified like a decoded QR image.
+          async function verifyFragment() {
+            if (!location.hash.startsWith('#st=')) return;
+            try {
+              show('error', 'Verifying…', '');
+              await submit({ payload: location.origin + location.hash }, null, null);
             } catch (error) {
               showChecks([]);
               $('report-link-line').hidden = true;
@@ -200,6 +221,7 @@ enum VerifyPage {
             dropTarget($('record-drop'), $('record-input'));
             dropTarget($('qr-drop'), $('qr-input'));
             $('verify-form').addEventListener('submit', verify);
+            verifyFragment();
           });
         })();
         """#

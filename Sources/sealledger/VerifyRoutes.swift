@@ -12,6 +12,13 @@ import SealLedger
 /// document itself never reaches the server; the page sends its SHA-256 digest.
 extension LedgerServer {
     func addVerifyRoutes(to router: Router<BasicRequestContext>) {
+        // The ledger's root is where an imprint's QR code points (docs/imprint.md): a phone opening
+        // it lands on the page, which verifies the payload the fragment carries.
+        router.get("/") { _, _ -> Response in
+            var response = Response(status: .seeOther)
+            response.headers[.location] = "/verify"
+            return response
+        }
         router.get("/verify") { _, _ -> Response in
             asset(VerifyPage.html, type: "text/html; charset=utf-8")
         }

@@ -225,6 +225,16 @@ struct VerifyPageTests {
 
             result = try await run(document: "contract-changed.txt", record: "contract.record.json", qr: nil)
             #expect(result.status == "invalid" && result.verdict == "INVALID — failed check: document-digest", "\(result.page)")
+            // The page alerted the ledger (POST /v1/verification-reports, docs/alerts.md): the note
+            // names the alert, and the ledger's metrics count one verification-failed alert.
+            let alerted = try await browser.waitFor("""
+                const note = document.getElementById('alert-note').textContent;
+                return note.startsWith('The ledger was alerted') ? note : '';
+                """)
+            #expect(alerted.hasPrefix("The ledger was alerted (alert "), "\(alerted)")
+            let (metricsStatus, metrics) = try await scene.curl("/metrics")
+            #expect(metricsStatus == 200 && String(decoding: metrics, as: UTF8.self).contains(#"sealledger_alerts_total{kind="verification-failed"} 1"#),
+                    "\(String(decoding: metrics, as: UTF8.self))")
             if let screenshots { try await browser.screenshot().write(to: screenshots.appendingPathComponent("verify-invalid.png")) }
 
             result = try await run(document: "attorney.txt", record: "attorney.record.json", qr: nil)
@@ -235,6 +245,21 @@ struct VerifyPageTests {
             result = try await run(document: "contract.txt", record: nil, qr: "imprint-qr.png")
             #expect(result.status == "valid", "\(result.page)")
             #expect(result.page.contains("inclusion-proof") && result.page.contains("document-digest"), "\(result.page)")
+
+            // A phone that scanned the imprint opens the payload's URL: the ledger's root redirects to
+            // the page, the fragment follows, and the page verifies it and links the report.
+            let payload = try TracePayload(ledgerURL: scene.url, origin: "sealkit.local/ledger", index: 0,
+                                           recordHash: LedgerLeaf.recordHash(scene.valid.canonicalBytes), serial: scene.valid.serial,
+                                           expirationCode: scene.valid.expirationCode)
+            try await browser.open(payload.text)
+            let scanned = try await browser.waitFor("""
+                const v = document.getElementById('verdict');
+                return v && ['valid', 'invalid', 'revoked'].includes(v.dataset.status) ? v.dataset.status : '';
+                """)
+            let scannedPage = try await browser.evaluate("return document.body.innerText") as? String ?? ""
+            #expect(scanned == "valid", "\(scannedPage)")
+            #expect(try await browser.evaluate("return location.pathname") as? String == "/verify")
+            #expect(try await browser.evaluate("return document.getElementById('report-link').getAttribute('href')") as? String == "/v1/reports/0")
 
             // A record without its document is refused on the page itself.
             result = try await run(document: nil, record: "contract.record.json", qr: nil)
