@@ -201,7 +201,9 @@ PY
     failed=$((failed + $(grep -c '^\[FAIL\]' "$work/$name.log" || true)))
 }
 unset SEALKIT_PIN
-run_sh_blocks readme README.md 2 3 6   # 4 is the ledger server, 5 needs the PC/SC readers: both run as tests and below
+run_sh_blocks readme README.md 2 3 4 6   # 5 needs the PC/SC readers: it runs below
+contains "README: the report the imprint's QR code opens is VALID" "$work/readme/deed-report.html" 'id="verdict">VALID'
+contains "README: the watcher printed the tampered copy's alert" "$work/readme/alerts.txt" '^#1 .* verification-failed .*failedCheck=document-digest'
 run_sh_blocks docs docs/sealctl.md
 
 # ---- PC/SC: the simulated token behind pcscd + vpcd (scripts/pcscd.sh start ran before) ----

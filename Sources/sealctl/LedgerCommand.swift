@@ -18,7 +18,9 @@ struct LedgerCommand: AsyncParsableCommand {
 
 /// The ledger's base URL.
 struct LedgerURLOption: ParsableArguments {
-    @Option(help: ArgumentHelp("The ledger's base URL.", valueName: "URL")) var ledger: String = "http://127.0.0.1:8079"
+    /// Where `sealledger serve` listens by default.
+    static let defaultLedger = "http://127.0.0.1:8079"
+    @Option(help: ArgumentHelp("The ledger's base URL.", valueName: "URL")) var ledger: String = Self.defaultLedger
 
     var base: String { ledger.hasSuffix("/") ? String(ledger.dropLast()) : ledger }
 
@@ -269,4 +271,12 @@ struct LedgerVerifyProof: AsyncParsableCommand {
             throw ExitCode(verdict.exitStatus)
         }
     }
+}
+
+/// A bearer token given on the command line: the token itself, or a file holding it (what
+/// `sealledger token issue > FILE` writes). One line, no spaces.
+func bearerToken(_ text: String) throws -> String {
+    let value = ((try? String(contentsOfFile: text, encoding: .utf8)) ?? text).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !value.isEmpty, !value.contains(where: \.isWhitespace) else { throw CLIError("--token is empty or holds spaces", status: .usage) }
+    return value
 }

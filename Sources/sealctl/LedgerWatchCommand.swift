@@ -22,7 +22,7 @@ struct LedgerWatch: AsyncParsableCommand {
             """)
 
     @OptionGroup var ledger: LedgerURLOption
-    @Option(help: "A bearer token (auditor or issuer); SEALKIT_LEDGER_TOKEN is read when absent.") var token: String?
+    @Option(help: "A bearer token (auditor or issuer), or a file holding it; SEALKIT_LEDGER_TOKEN is read when absent.") var token: String?
     @Option(help: ArgumentHelp("Print only alerts of this kind (repeatable), e.g. clone-evidence.", valueName: "KIND")) var kind: [String] = []
     @Option(help: "Start after this alert ID (default 0: every alert kept).") var after: UInt64 = 0
     @Option(help: "Exit after printing this many alerts.") var count: Int?
@@ -42,7 +42,7 @@ struct LedgerWatch: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let bearer = token ?? ProcessInfo.processInfo.environment["SEALKIT_LEDGER_TOKEN"]
+        let bearer = try token.map(bearerToken) ?? ProcessInfo.processInfo.environment["SEALKIT_LEDGER_TOKEN"]
         var last = after
         var printed = 0
         var warned = false

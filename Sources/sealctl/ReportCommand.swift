@@ -54,7 +54,7 @@ struct Report: AsyncParsableCommand {
         var base = ledger.base
         let stampRecord: StampRecord
         if let payload = try tracePayloadArgument() {
-            if ledger.ledger == LedgerURLOption().ledger { base = payload.ledgerURL.hasSuffix("/") ? String(payload.ledgerURL.dropLast()) : payload.ledgerURL }
+            if ledger.ledger == LedgerURLOption.defaultLedger { base = payload.ledgerURL.hasSuffix("/") ? String(payload.ledgerURL.dropLast()) : payload.ledgerURL }
             let entryObject = try await ReportClient(base: base, bearer: nil).object("/v1/entries/\(payload.index)")
             guard entryObject["kind"] as? String == "stamp-record", let entryText = entryObject["entry"] as? String,
                   let entry = Data(base64Encoded: entryText) else {
@@ -67,11 +67,7 @@ struct Report: AsyncParsableCommand {
             stampRecord = try readStampRecord(record)
         }
         let ledgerTrust = try trust.trust()
-        let bearer = try token.map { text -> String in
-            let value = ((try? String(contentsOfFile: text, encoding: .utf8)) ?? text).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !value.isEmpty, !value.contains(where: \.isWhitespace) else { throw CLIError("--token is empty or holds spaces", status: .usage) }
-            return value
-        }
+        let bearer = try token.map(bearerToken)
         let roots: [Certificate]
         if vendorRoot.isEmpty {
             roots = [try Certificate(pemEncoded: TestCredentials.vendorRootCertificatePEM)]
