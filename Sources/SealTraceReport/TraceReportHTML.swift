@@ -335,7 +335,7 @@ package enum TraceReportHTML {
 
     /// The page's style: printable (A4, no backgrounds needed), CJK font families before the
     /// generic fallback so Chinese names render with Debian's fonts-noto-cjk or fonts-wqy.
-    static let stylesheet = """
+    package static let stylesheet = """
         @page { size: A4; margin: 14mm; }
         :root { --ok: #1b6e20; --bad: #b00020; --skip: #666; --rule: #ccc; }
         body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",

@@ -32,6 +32,8 @@ struct OFD: AsyncParsableCommand {
         @Option(help: ArgumentHelp("A CA certificate (PEM) that may link a certificate to a root; repeat for several.", valueName: "PEM"))
         var intermediate: [String] = []
         @Flag(help: "Print JSON.") var json = false
+        @Option(help: ArgumentHelp("Also write the report as a self-contained HTML page (the traceability report's style).", valueName: "FILE"))
+        var html: String?
 
         func run() async throws {
             let container = try readContainer(document)
@@ -39,6 +41,11 @@ struct OFD: AsyncParsableCommand {
             let report: OFDVerificationReport
             do { report = try verifier.verify(container) } catch let error as OFDError {
                 throw CLIError("\(document): \(error)")
+            }
+            if let html {
+                do { try Data(OFDReportHTML.render(document: document, report: report).utf8).write(to: URL(fileURLWithPath: html)) } catch {
+                    throw CLIError("cannot write \(html): \(error.localizedDescription)")
+                }
             }
             if json {
                 try printJSON(OFDReportJSON(document: document, report: report))

@@ -90,6 +90,19 @@ struct OFDSignCommandTests {
         let unknown = try await sandbox.run(["ofd", "verify", "twice.ofd", "--root", "other.pem"])
         #expect(unknown.status == 2, "\(unknown)")
 
+        // The HTML report: one section per signature with its checks, the verdict as the exit status says.
+        let html = try await sandbox.run(["ofd", "verify", "twice.ofd", "--root", "root.pem", "--html", "twice.html"])
+        #expect(html.status == 0, "\(html)")
+        let page = String(decoding: try sandbox.read("twice.html"), as: UTF8.self)
+        #expect(page.contains(#"id="verdict">VALID — every signature verifies and chains to a given root</p>"#), "\(page)")
+        #expect(page.components(separatedBy: #"<section class="signature""#).count == 3, "\(page)")
+        #expect(page.components(separatedBy: #"<tr><td><code>signerSignature</code></td><td class="badge passed">passed</td>"#).count == 3, "\(page)")
+        #expect(page.components(separatedBy: #"<tr><td><code>dataHash</code></td><td class="badge passed">passed</td>"#).count == 3, "\(page)")
+        #expect(page.contains("Content-Security-Policy") && !page.contains("<script"), "\(page)")
+        let unknownHTML = try await sandbox.run(["ofd", "verify", "twice.ofd", "--root", "other.pem", "--html", "unknown.html"])
+        #expect(unknownHTML.status == 2, "\(unknownHTML)")
+        #expect(String(decoding: try sandbox.read("unknown.html"), as: UTF8.self).contains(#"class="verdict unknown" id="verdict">UNKNOWN ROOT"#))
+
         // Usage errors exit 64; a page that does not exist is one line and exit 1.
         let noPage = try await sandbox.run(["ofd", "sign", "doc.ofd", "--page", "0", "--x", "1", "--y", "1"] + sign + ["--out", "x.ofd"])
         #expect(noPage.status == 64, "\(noPage)")
