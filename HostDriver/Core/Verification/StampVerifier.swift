@@ -40,7 +40,7 @@ public struct StampVerifier: Sendable {
     }
 
     /// The signature verifier this verifier uses for seal keys of `algorithm`, or `nil` when it has
-    /// none: what a ledger checks a chip's pushed audit log with (``SealToken/verifyAuditChain``
+    /// none: what a ledger checks a chip's pushed audit log with (`SealToken.verifyAuditChain`
     /// takes it), so audit entries and records of one seal are judged by the same code.
     public func signatureVerifier(for algorithm: SealKeyAlgorithm) -> (any SealSignatureVerifier)? {
         signatureVerifiers.verifier(for: algorithm)
