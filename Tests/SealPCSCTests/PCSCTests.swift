@@ -8,6 +8,7 @@ import SealSimulatedToken
 import SealProtocol
 import SealFirmware
 import SealHostDriver
+import Synchronization
 import Testing
 
 // MARK: - Pure tests (no pcscd needed)
@@ -320,38 +321,45 @@ struct PCSCIntegrationTests {
     }
 
     @Test func monitorReportsReadersAndEndsOnCancellation() async throws {
-        let task = Task { () throws -> [PCSCReaderEvent] in
-            var events: [PCSCReaderEvent] = []
-            for try await event in PCSCReaderMonitor() { events.append(event) }
-            return events   // reached only when the task is cancelled
+        // A card of this test's own, in a tray reader no other test uses (scripts/pcscd.sh serves
+        // ports 35965…35974): other suites insert and remove cards in the other readers meanwhile,
+        // so only this reader's events can be predicted.
+        let reader = "Virtual PCD 35973 00 00"
+        let state = URL(fileURLWithPath: "/tmp/sealkit-monitor-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        defer { try? FileManager.default.removeItem(at: state) }
+        let server = try await VPCDCardServer.start(configuration: VPCDCardServer.Configuration(stateDirectory: state, basePort: 35973, slots: 1)) { _ in }
+        defer { server.stop() }
+        var atr: [UInt8]?
+        for _ in 0..<50 where atr == nil {   // pcscd notices a card within ~400 ms
+            atr = try await PCSCReaders.list().first { $0.name == reader }?.atr
+            if atr == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
-        try await Task.sleep(for: .milliseconds(500))
-        // Other suites insert and remove cards in these readers meanwhile. The monitor's view is
-        // compared only for readers whose card did not change over the last 300 ms before the
-        // cancellation, time enough for the monitor to have reported their state.
-        let before = try await PCSCReaders.list()
-        try await Task.sleep(for: .milliseconds(300))
-        let after = try await PCSCReaders.list()
+        let cardATR = try #require(atr, "pcscd does not see the test's card in \(reader)")
+
+        let seen = EventLog()
+        let task = Task { () throws in
+            for try await event in PCSCReaderMonitor() { seen.events.withLock { $0.append(event) } }   // ends when cancelled
+        }
+        func waitUntilSeen(_ event: PCSCReaderEvent) async throws -> Bool {
+            for _ in 0..<100 {
+                if seen.events.withLock({ $0.contains(event) }) { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+        // Existing readers and cards are reported first; then the removal as it happens.
+        #expect(try await waitUntilSeen(.cardInserted(reader: reader, atr: cardATR)))
+        try SimulatorControlClient(stateDirectory: state).remove(slot: 0)
+        #expect(try await waitUntilSeen(.cardRemoved(reader: reader)))
+
         let start = ContinuousClock.now
         task.cancel()
-        let events = try await task.value
+        try await task.value
         #expect(ContinuousClock.now - start < .seconds(2))   // SCardCancel interrupts the wait
-        for name in Self.vpcdReaders { #expect(events.contains(.readerAdded(name: name))) }
-
-        var cardSeenByMonitor: [String: [UInt8]?] = [:]   // reader → ATR of the card in it, or nil
-        for event in events {
-            switch event {
-            case .readerAdded(let name): cardSeenByMonitor[name] = .some(nil)
-            case .readerRemoved(let name): cardSeenByMonitor[name] = nil
-            case .cardInserted(let reader, let atr): cardSeenByMonitor[reader] = .some(atr)
-            case .cardRemoved(let reader): cardSeenByMonitor[reader] = .some(nil)
-            }
-        }
-        let stable = after.filter { reader in before.contains { $0.name == reader.name && $0.atr == reader.atr } }
-        #expect(!stable.isEmpty)
-        for reader in stable {
-            #expect(cardSeenByMonitor[reader.name] == .some(reader.atr), "\(reader.name)")
-        }
+        let events = seen.events.withLock { $0 }
+        for name in Self.vpcdReaders + [reader] { #expect(events.contains(.readerAdded(name: name)), "\(name)") }
+        #expect(events.filter { $0.reader == reader } == [.readerAdded(name: reader), .cardInserted(reader: reader, atr: cardATR),
+                                                          .cardRemoved(reader: reader)])
     }
 
     @Test func monitorWithoutExistingReadersReportsNothingWhenNothingChanges() async throws {
@@ -382,4 +390,9 @@ struct PCSCIntegrationTests {
         iterator = nil   // SCardCancel; the monitor thread releases its context
         #expect(iterator == nil)
     }
+}
+
+/// The events a monitor task has reported so far, readable while it runs.
+private final class EventLog: Sendable {
+    let events = Mutex<[PCSCReaderEvent]>([])
 }
