@@ -14,6 +14,7 @@ enum BenchCommand {
     case countStamps(image: String, count: Int)
     case countSignatures(count: Int)
     case countChannel(count: Int)
+    case tokenImage(path: String)
 
     static let usage = """
         usage: sealbench [--seconds S]
@@ -21,6 +22,7 @@ enum BenchCommand {
                sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process] [--vpcd-port P]
                sealbench echo-card [--port P]
                sealbench instructions
+               sealbench token-image PATH    (the benchmark token's NVM image, for `count-stamps PATH N` under perf)
 
         """
 
@@ -37,6 +39,7 @@ enum BenchCommand {
         if arguments.count == 3, arguments[0] == "count-stamps" { return .countStamps(image: arguments[1], count: positive(arguments[2])) }
         if arguments.count == 2, arguments[0] == "count-signatures" { return .countSignatures(count: positive(arguments[1])) }
         if arguments.count == 2, arguments[0] == "count-channel" { return .countChannel(count: positive(arguments[1])) }
+        if arguments.count == 2, arguments[0] == "token-image" { return .tokenImage(path: arguments[1]) }
         if arguments.first == "echo-card" {
             _ = iterator.next()
             var port = PCSCService.defaultBasePort + 1

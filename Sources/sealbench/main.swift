@@ -53,6 +53,15 @@ case .countChannel(let count):
         FileHandle.standardError.write(Data("sealbench count-channel: error: \(error)\n".utf8))
         exit(1)
     }
+case .tokenImage(let path):
+    // The token every STAMP figure uses, written out so that `count-stamps` can run under a
+    // profiler (`perf record -g sealbench count-stamps PATH 200000`) without callgrind's wrapper.
+    do {
+        try Data(try await StampBenchmark.makeTokenImage()).write(to: URL(fileURLWithPath: path))
+    } catch {
+        FileHandle.standardError.write(Data("sealbench token-image: error: \(error)\n".utf8))
+        exit(1)
+    }
 case .echoCard(let port):
     // The echo card alone, in its own process, until SIGTERM / SIGINT (their default action).
     let card = EchoCard(port: port)
