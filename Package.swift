@@ -144,11 +144,15 @@ let package = Package(
             exclude: ["SPEC.md"]
         ),
         .target(name: "SealReaderWire", dependencies: ["SealProtocol"], path: "Sources/SealReaderWire"),
+        // statx(2) without timestamps for the state file's per-commit check (Swift's Glibc module does
+        // not declare statx; see Sources/CSealFileStatus/include/CSealFileStatus.h for why it matters).
+        .target(name: "CSealFileStatus", path: "Sources/CSealFileStatus"),
         .target(
             name: "SealFirmware",
             // SealGMCrypto: SM2 seal keys (OpenSSL's libcrypto, as a secure element's crypto engine).
             // SwiftASN1: the DER TBS_Sign that STAMP-SES composes (SPEC §9.7).
-            dependencies: ["SealProtocol", "SealGMCrypto", .product(name: "Crypto", package: "swift-crypto"),
+            // CSealFileStatus: the file backing store's identity check (FileBackingStore.swift).
+            dependencies: ["SealProtocol", "SealGMCrypto", "CSealFileStatus", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "SwiftASN1", package: "swift-asn1")],
             path: "Firmware"
         ),

@@ -285,7 +285,7 @@ extension LedgerServer {
         }
         let record: StampRecord
         do { record = try StampRecord(jsonData: recordData) } catch {
-            return .failure(Refusal(response: failure(.badRequest, "malformed-record", "record: \((error as? SealDriverError)?.message ?? "\(error)")")))
+            return .failure(Refusal(response: failure(.badRequest, "malformed-record", "record: \(error.message)")))
         }
         guard let failedCheck = object["failedCheck"] as? String, (1...64).contains(failedCheck.utf8.count),
               failedCheck.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
