@@ -229,10 +229,14 @@ extension Report {
     /// The trace payload when the argument is a QR code (a PNG, a payload, or a file holding one);
     /// nil when it is a record file (JSON).
     fileprivate func tracePayloadArgument() throws -> TracePayload? {
-        if FileManager.default.fileExists(atPath: record) {
-            let bytes = try readFile(record, what: "record or QR code")
-            if bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") { return nil }
+        guard FileManager.default.fileExists(atPath: record) else {
+            // Not a file: a payload given on the command line, or a path that is not there.
+            guard record.contains("#st=") else { throw CLIError("\(record): no such record file or QR code") }
+            return try readTracePayload(record)
         }
-        return try readTracePayload(record)
+        // Read once: a JSON record is left to the caller, anything else is a QR image or payload.
+        let bytes = try readFile(record, what: "record or QR code")
+        if bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") { return nil }
+        return try tracePayload(fileBytes: bytes, from: record)
     }
 }

@@ -205,17 +205,22 @@ func readTracePayload(_ input: String) throws -> TracePayload {
                 throw ValidationError(error.reason)
             }
         }
-        let bytes = try readFile(input, what: "image or payload file")
-        let text: String
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
-            let texts = try imprintStep { () throws(ImprintError) in try QRCode.decode(png: bytes) }
-            guard let payloadText = texts.first(where: { $0.contains("#st=") }) ?? texts.first else {
-                throw CLIError("\(input): no QR code")
-            }
-            text = payloadText
-        } else {
-            text = String(decoding: bytes, as: UTF8.self)
-        }
-        return try imprintStep { () throws(ImprintError) in try TracePayload(text: text) }
+        return try tracePayload(fileBytes: try readFile(input, what: "image or payload file"), from: input)
     }
+
+/// The trace payload in a file's bytes (`path` names it in messages): a PNG image of the QR code
+/// (decoded with zbar) or the payload text.
+func tracePayload(fileBytes bytes: [UInt8], from path: String) throws -> TracePayload {
+    let text: String
+    if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
+        let texts = try imprintStep { () throws(ImprintError) in try QRCode.decode(png: bytes) }
+        guard let payloadText = texts.first(where: { $0.contains("#st=") }) ?? texts.first else {
+            throw CLIError("\(path): no QR code")
+        }
+        text = payloadText
+    } else {
+        text = String(decoding: bytes, as: UTF8.self)
+    }
+    return try imprintStep { () throws(ImprintError) in try TracePayload(text: text) }
+}
 

@@ -87,6 +87,20 @@ struct ReportEndToEndTests {
     static let organization = "上海市浦东新区某某科技有限公司"
     static let sealName = "<script>alert(1)</script>合同章"
 
+    /// A record path that is not there is named as such in one line (not tried as a QR image), and
+    /// nothing is written.
+    @Test func aMissingRecordPathIsOneLineNamingIt() async throws {
+        let sandbox = try ReportSandbox()
+        let missing = sandbox.path("no-such-record.json")
+        let out = sandbox.path("report.html")
+        let finished = try await sandbox.run("sealctl", ["report", missing, "--out", out])
+        #expect(finished.status == 1)
+        let lines = finished.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(finished.stderr.contains("\(missing): no such record file or QR code"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test func aStampedRecordsReportAsEachRoleSeesItAndTheMetricsMove() async throws {
         let sandbox = try ReportSandbox()
         let sealImage = repositoryRoot.appendingPathComponent("Fixtures/seal-imprint.png").path
