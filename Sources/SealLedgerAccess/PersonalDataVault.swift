@@ -32,16 +32,7 @@ public final class PersonalDataVault: Sendable {
         self.path = path
         self.keyring = keyring
         do {
-            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-            // Readable by the server's user only, even sealed (SQLite gives its -wal and -shm the same mode).
-            if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-            }
-            var configuration = Configuration()
-            // The server and `sealledger keys rotate` may write at the same time.
-            configuration.busyMode = .timeout(10)
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try AccessDatabase.open(path: path)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("access-v1") { db in
                 try db.execute(sql: """

@@ -19,14 +19,7 @@ public final class TokenRevocations: Sendable {
     public init(path: String) throws(AccessError) {
         self.path = path
         do {
-            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-            }
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(10)
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try AccessDatabase.open(path: path)
             // Not one of the vault's migrations: the table is created here, by whichever opens first.
             try pool.write { db in
                 try db.execute(sql: """

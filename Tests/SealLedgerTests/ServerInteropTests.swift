@@ -7,62 +7,6 @@ import SealLedger
 import SealTestSupport
 import Testing
 
-/// A `sealledger serve` process on a free loopback port, stopped with SIGTERM.
-final class ServedLedger: Sendable {
-    let process = Process()
-    let base: String
-
-    /// Starts the server and waits (off the concurrency pool) until it says where it listens.
-    static func start(directory: URL, arguments: [String]) async throws -> ServedLedger {
-        try await offThePool { try ServedLedger(directory: directory, arguments: arguments) }
-    }
-
-    private init(directory: URL, arguments: [String]) throws {
-        let log = directory.appendingPathComponent("serve.out")
-        try Data().write(to: log)
-        process.executableURL = Built.url("sealledger")
-        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["SEALKIT_HOME": directory.path]) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        var found: String?
-        while found == nil && Date() < deadline && process.isRunning {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            found = text.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst("listening on ".count)) }
-            if found == nil { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        guard let found else {
-            process.terminate()
-            throw LedgerError(code: .storageFailure, reason: "sealledger serve did not start")
-        }
-        base = found
-    }
-
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    func request(_ path: String, method: String = "GET", body: Data? = nil, contentType: String? = "application/json") async throws -> (Int, Data) {
-        var request = URLRequest(url: try #require(URL(string: base + path)))
-        request.httpMethod = method
-        request.httpBody = body
-        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
-    }
-
-    func checkpoint() async throws -> String {
-        String(decoding: try await request("/checkpoint").1, as: UTF8.self)
-    }
-}
-
-func jsonObject(_ data: Data) -> [String: Any] {
-    ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
-}
-
 @Suite("sealledger over HTTP, checked by Go's sumdb packages and sealctl", .serialized)
 struct ServerInteropTests {
     @Test func goVerifiesTheServedLedgerAndSealctlProvesARecord() async throws {
