@@ -209,7 +209,7 @@ let package = Package(
         // both carry their own copy of the Swift modules they link, and nothing Swift-typed may be
         // shared between them. (unsafeFlags: C programs link these products; no Swift package does.)
         .systemLibrary(name: "CSealKit", path: "Sources/SealKitC/include"),
-        .target(name: "SealKitCBridge", dependencies: ["SealProtocol"], path: "Sources/SealKitCBridge"),
+        .target(name: "SealKitCBridge", dependencies: ["CSealKit", "SealHostDriver", "SealProtocol"], path: "Sources/SealKitCBridge"),
         .target(
             name: "SealKitC",
             dependencies: ["CSealKit", "SealKitCBridge", "SealHostDriver", "SealPCSC", "SealUSB"],

@@ -104,7 +104,16 @@ package func sealkitTokenOpenTransport(_ transport: UnsafePointer<sealkit_transp
                                       _ error: UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer? {
     openToken(error, vendorRoots: vendorRoots, vendorRootsLength: vendorRootsLength) {
         guard let transport else { throw CLibraryError.invalidArgument("transport is NULL") }
-        let callbacks = try CallbackTransport(transport.pointee)
+        // The token owns the caller's functions from here on: `release` is the close action, and
+        // runs (once) even when the functions are refused.
+        let functions = CTransportFunctions(transport.pointee)
+        guard functions.hasRequiredFunctions else {
+            functions.release()
+            throw CLibraryError.invalidArgument("the transport needs `connect` and `transmit` functions")
+        }
+        let given = transport.pointee.name.flatMap { String(validatingCString: $0) }
+        let callbacks = CallbackCardTransport(name: given.map { $0.isEmpty ? "C transport" : $0 } ?? "C transport",
+                                              functions: functions, closeAction: functions.release)
         return { callbacks }
     }
 }

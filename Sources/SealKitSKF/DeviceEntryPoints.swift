@@ -101,7 +101,7 @@ package func skfConnectDev(_ name: UnsafePointer<CChar>?, _ handle: UnsafeMutabl
                 return !connected
             }
             guard free else { throw SKFFailure(SAR_FAIL, "\(text) is already connected; disconnect it first") }
-            transport = RegisteredTransportConnection(registered)
+            transport = registered.connection()
         } else {
             let readers = (try? runBlocking({ try await PCSCReaders.names() })) ?? []
             guard readers.contains(text) else {

@@ -2,44 +2,54 @@ import CSealKit
 import SealHostDriver
 import Synchronization
 
-/// A ``CardTransport`` over the caller's C functions (`sealkit_transport`): a vendor reader stack,
-/// or the simulated token of libsealkit-sim.
+/// A caller's `sealkit_transport` (sealkit.h). `@unchecked Sendable` because it holds a C context
+/// pointer: the header makes the caller responsible for that context being usable from the
+/// driver's threads, one call at a time. The struct itself is a copy, never mutated.
+package struct CTransportFunctions: @unchecked Sendable {
+    /// The caller's functions and context.
+    package let transport: sealkit_transport
+
+    /// Copies `transport`.
+    package init(_ transport: sealkit_transport) { self.transport = transport }
+
+    /// Whether the functions the driver cannot do without (`connect`, `transmit`) are there.
+    package var hasRequiredFunctions: Bool { transport.connect != nil && transport.transmit != nil }
+
+    /// Calls the caller's `release`, if it gave one.
+    package func release() { transport.release?(transport.context) }
+}
+
+/// A ``CardTransport`` over the caller's C functions: a vendor reader stack, or the simulated
+/// token of libsealkit-sim. Both C libraries use it: libsealkit for `sealkit_token_open_transport`,
+/// where the token owns the functions and `release` is the close action, and libsealkit-skf for a
+/// registered device, whose registration owns them and whose close action frees the device.
 ///
 /// The calls are synchronous C calls made on the task's thread. ``SealToken`` runs one operation
 /// at a time, so the functions are never called concurrently for one token, as the header
-/// promises; `release` runs exactly once, from ``close()`` or, if the transport is dropped
+/// promises. The close action runs exactly once: from ``close()`` or, if the transport is dropped
 /// without closing, from `deinit`.
-final class CallbackTransport: CardTransport {
-    let name: String
-    private let functions: Functions
-    private let released = Mutex(false)
+package final class CallbackCardTransport: CardTransport {
+    package let name: String
+    private let functions: CTransportFunctions
+    private let closeAction: @Sendable () -> Void
+    private let closed = Mutex(false)
 
-    /// The caller's struct. `@unchecked Sendable` because it holds a C context pointer: the header
-    /// makes the caller responsible for that context being usable from the driver's threads, one
-    /// call at a time. The struct itself is a copy, never mutated.
-    private struct Functions: @unchecked Sendable {
-        let transport: sealkit_transport
+    /// A transport over `functions`, named `name` in errors; `closeAction` runs once when it is
+    /// closed or dropped. The caller has checked ``CTransportFunctions/hasRequiredFunctions``.
+    package init(name: String, functions: CTransportFunctions, closeAction: @escaping @Sendable () -> Void) {
+        self.name = name
+        self.functions = functions
+        self.closeAction = closeAction
     }
 
-    /// Copies `transport`. Throws, after calling its `release`, when a required function is missing.
-    init(_ transport: sealkit_transport) throws(CLibraryError) {
-        functions = Functions(transport: transport)
-        let given = transport.name.flatMap { String(validatingCString: $0) }
-        name = given.map { $0.isEmpty ? "C transport" : $0 } ?? "C transport"
-        guard transport.connect != nil, transport.transmit != nil else {
-            releaseOnce()
-            throw .invalidArgument("the transport needs `connect` and `transmit` functions")
-        }
-    }
+    deinit { closeOnce() }
 
-    deinit { releaseOnce() }
-
-    func connect() async throws -> [UInt8] {
+    package func connect() async throws -> [UInt8] {
         guard let connect = functions.transport.connect else { throw missing("connect") }
         return try answerToReset("connect", connect)
     }
 
-    func reset() async throws -> [UInt8] {
+    package func reset() async throws -> [UInt8] {
         guard let reset = functions.transport.reset else {
             await disconnect()
             return try await connect()
@@ -47,16 +57,16 @@ final class CallbackTransport: CardTransport {
         return try answerToReset("reset", reset)
     }
 
-    func disconnect() async {
+    package func disconnect() async {
         functions.transport.disconnect?(functions.transport.context)
     }
 
-    func close() async {
+    package func close() async {
         await disconnect()
-        releaseOnce()
+        closeOnce()
     }
 
-    nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
+    package nonisolated(nonsending) func transmit(_ apdu: [UInt8]) async throws -> [UInt8] {
         guard let transmit = functions.transport.transmit else { throw missing("transmit") }
         let capacity = Int(SEALKIT_MAX_RESPONSE_LENGTH)
         var status: Int32 = SEALKIT_OK
@@ -109,11 +119,11 @@ final class CallbackTransport: CardTransport {
         SealDriverError(code: .transportFailure, reason: "\(name): no \(function) function")
     }
 
-    private func releaseOnce() {
-        let first = released.withLock { released in
-            defer { released = true }
-            return !released
+    private func closeOnce() {
+        let first = closed.withLock { closed in
+            defer { closed = true }
+            return !closed
         }
-        if first { functions.transport.release?(functions.transport.context) }
+        if first { closeAction() }
     }
 }
