@@ -124,17 +124,18 @@ struct APDUFrontEnd {
         }
         var commandData = completeData
         if isWrapped {
-            guard var channel = secureChannel else {
-                return .status(.secureMessagingNotSupported)  // ended by the SELECT above
-            }
+            // The session is used in place (`secureChannel?.…`): a copy would retain its keys and
+            // buffers and be written back for nothing.
             do {
-                commandData = try channel.session.unwrapCommand(cla: header.classByte, ins: header.ins, p1: header.p1, p2: header.p2,
-                                                                data: completeData)
+                guard let plain = try secureChannel?.session.unwrapCommand(cla: header.classByte, ins: header.ins, p1: header.p1,
+                                                                           p2: header.p2, data: completeData) else {
+                    return .status(.secureMessagingNotSupported)  // ended by the SELECT above
+                }
+                commandData = plain
             } catch {
                 endSecureChannel(target)
                 return .status(.secureMessagingDataIncorrect)
             }
-            secureChannel = channel
         } else if secureChannel != nil, !isGetResponse {
             endSecureChannel(target)
             return .status(.secureMessagingDataMissing)
@@ -173,9 +174,11 @@ struct APDUFrontEnd {
         }
         if isWrapped {
             // A SELECT inside the channel ended it above; its answer then goes plain.
-            guard let channel = secureChannel else { return .status(.secureMessagingDataIncorrect) }
             do {
-                result = CommandResult(data: try channel.session.wrapResponse(data: result.data, status: result.status), status: result.status)
+                guard let wrappedData = try secureChannel?.session.wrapResponse(data: result.data, status: result.status) else {
+                    return .status(.secureMessagingDataIncorrect)
+                }
+                result = CommandResult(data: wrappedData, status: result.status)
             } catch {
                 endSecureChannel(target)
                 return .status(.secureMessagingDataIncorrect)

@@ -72,6 +72,15 @@ enum SCP03Cryptography {
         return Array(data.prefix(end - 1))
     }
 
+    /// The length of `data` without its method-2 padding (the rule of ``unpad(_:)``), or nil when
+    /// it does not end in `80 00…` within its last block.
+    static func unpaddedCount(_ data: UnsafeRawBufferPointer) -> Int? {
+        var end = data.count
+        while end > 0, data[end - 1] == 0x00, data.count - end < blockSize { end -= 1 }
+        guard end > 0, data[end - 1] == 0x80, data.count - end < blockSize else { return nil }
+        return end - 1
+    }
+
     /// Sixteen zero bytes: the IV of the one-call CBC that yields the ICV (``SCP03SessionCipher``).
     static let zeroBlock = [UInt8](repeating: 0, count: blockSize)
 

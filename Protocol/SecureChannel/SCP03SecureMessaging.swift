@@ -1,4 +1,5 @@
 import Crypto
+import CryptoExtras
 import Foundation
 
 /// SCP03 secure messaging at the full level (C-MAC, C-DEC, R-MAC, R-ENC) as a pure value, one per
@@ -67,7 +68,7 @@ public struct SCP03SecureMessaging: Sendable {
     ///   the wrapped command if it is long).
     public mutating func wrapCommand(_ command: CommandAPDU) throws(SecureChannelError) -> CommandAPDU {
         let cla = command.cla | Self.secureMessagingBit
-        let (payload, _) = try protect(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: command.data)
+        let payload = try protect(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: command.data)
         let extended = command.forceExtended || (command.ne ?? 0) > 256 || payload.count > 255
         return CommandAPDU(cla: cla, ins: command.ins, p1: command.p1, p2: command.p2, data: payload,
                            ne: extended ? 65_536 : 256, forceExtended: extended)
@@ -80,7 +81,7 @@ public struct SCP03SecureMessaging: Sendable {
     /// - Throws: ``SecureChannelError`` when a success status comes without a valid R-MAC, an error
     ///   status comes with data, or the data does not decrypt to method-2 padding; the session is then closed.
     public mutating func unwrapResponse(_ response: ResponseAPDU) throws(SecureChannelError) -> ResponseAPDU {
-        var cipher = try requireCipher()
+        try requireCipher()
         let status = response.statusWord
         guard Self.isProtected(status) else {
             guard response.data.isEmpty else {
@@ -91,22 +92,28 @@ public struct SCP03SecureMessaging: Sendable {
         guard response.data.count >= Self.macLength else {
             return try fail(.macMismatch, "a \(status) response carries no R-MAC")
         }
-        let encrypted = response.data.dropLast(Self.macLength)
-        let mac = response.data.suffix(Self.macLength)
-        let expected = cipher.responseMAC(chainingValue: macChainingValue, ciphertext: encrypted, status: status)
-        guard SCP03Cryptography.constantTimeEqual(expected.prefix(Self.macLength), mac) else {
+        let split = response.data.count - Self.macLength
+        // nil: the MAC does not match; a failure: the data does not decrypt.
+        let data = response.data.withUnsafeBytes { bytes -> Result<[UInt8], SecureChannelError>? in
+            let encrypted = UnsafeRawBufferPointer(rebasing: bytes[..<split])
+            let tag = cipher?.responseTag(chainingValue: macChainingValue, ciphertext: encrypted, status: status)
+            let matches = tag?.withUnsafeBytes { expected in
+                SCP03Cryptography.constantTimeEqual(UnsafeRawBufferPointer(rebasing: expected.prefix(Self.macLength)),
+                                                    UnsafeRawBufferPointer(rebasing: bytes[split...]))
+            }
+            guard matches == true else { return nil }
+            guard !encrypted.isEmpty else { return .success([]) }
+            return decrypt(encrypted, counter: lastCommandCounter, forResponse: true)
+        }
+        guard let data else {
             return try fail(.macMismatch, "the response MAC does not match")
         }
-        guard !encrypted.isEmpty else { return ResponseAPDU(data: [], statusWord: status) }
-        let data: [UInt8]
-        do {
-            data = try cipher.decrypt(encrypted, counter: lastCommandCounter, forResponse: true)
+        do throws(SecureChannelError) {
+            return ResponseAPDU(data: try data.get(), statusWord: status)
         } catch {
             isOpen = false
             throw error
         }
-        self.cipher = cipher
-        return ResponseAPDU(data: data, statusWord: status)
     }
 
     // MARK: - Card side
@@ -123,25 +130,35 @@ public struct SCP03SecureMessaging: Sendable {
     /// - Throws: ``SecureChannelError`` on a MAC mismatch (a changed, replayed or reordered
     ///   command), bad length or bad padding; the session is then closed.
     public mutating func unwrapCommand(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8]) throws(SecureChannelError) -> [UInt8] {
-        var cipher = try requireCipher()
+        try requireCipher()
         guard data.count >= Self.macLength, (data.count - Self.macLength) % SCP03Cryptography.blockSize == 0 else {
             return try fail(.malformedWrappedData, "wrapped data of \(data.count) bytes is not blocks and a MAC")
         }
-        let encrypted = data.dropLast(Self.macLength)
-        let mac = data.suffix(Self.macLength)
-        let fullMAC = cipher.commandMAC(chainingValue: macChainingValue,
-                                        header: Self.macHeader(cla: cla, ins: ins, p1: p1, p2: p2, wrappedLength: data.count),
-                                        ciphertext: encrypted)
-        guard SCP03Cryptography.constantTimeEqual(fullMAC.prefix(Self.macLength), mac) else {
+        let split = data.count - Self.macLength
+        // nil: the MAC does not match; a failure: the counter is exhausted or the data does not decrypt.
+        let plain = data.withUnsafeBytes { bytes -> Result<[UInt8], SecureChannelError>? in
+            let encrypted = UnsafeRawBufferPointer(rebasing: bytes[..<split])
+            guard let fullMAC = cipher?.commandTag(chainingValue: macChainingValue, cla: cla, ins: ins, p1: p1, p2: p2,
+                                                   wrappedLength: data.count, ciphertext: encrypted),
+                  fullMAC.withUnsafeBytes({ expected in
+                      SCP03Cryptography.constantTimeEqual(UnsafeRawBufferPointer(rebasing: expected.prefix(Self.macLength)),
+                                                          UnsafeRawBufferPointer(rebasing: bytes[split...]))
+                  }) else { return nil }
+            let counter: UInt32
+            do throws(SecureChannelError) {
+                counter = try takeCounter()
+            } catch {
+                return .failure(error)
+            }
+            setChainingValue(fullMAC)
+            guard !encrypted.isEmpty else { return .success([]) }
+            return decrypt(encrypted, counter: counter, forResponse: false)
+        }
+        guard let plain else {
             return try fail(.macMismatch, "the command MAC does not match")
         }
-        let counter = try takeCounter()
-        macChainingValue = fullMAC
-        guard !encrypted.isEmpty else { return [] }
-        do {
-            let plain = try cipher.decrypt(encrypted, counter: counter, forResponse: false)
-            self.cipher = cipher
-            return plain
+        do throws(SecureChannelError) {
+            return try plain.get()
         } catch {
             isOpen = false
             throw error
@@ -153,11 +170,13 @@ public struct SCP03SecureMessaging: Sendable {
     ///
     /// - Returns: the response data field to send before the status word.
     public func wrapResponse(data: [UInt8], status: StatusWord) throws(SecureChannelError) -> [UInt8] {
-        let cipher = try requireCipher()
+        try requireCipher()
         guard Self.isProtected(status) else { return [] }
-        var wrapped = data.isEmpty ? [] : try cipher.encrypt(data, counter: lastCommandCounter, forResponse: true)
-        let mac = cipher.responseMAC(chainingValue: macChainingValue, ciphertext: wrapped[...], status: status)
-        wrapped.append(contentsOf: mac.prefix(Self.macLength))
+        guard var wrapped = data.isEmpty ? [] : try cipher?.encrypt(data, counter: lastCommandCounter, forResponse: true,
+                                                                     trailingCapacity: Self.macLength),
+              let tag = wrapped.withUnsafeBytes({ cipher?.responseTag(chainingValue: macChainingValue, ciphertext: $0, status: status) })
+        else { throw Self.notAESKeys }
+        tag.withUnsafeBytes { wrapped.append(contentsOf: $0.prefix(Self.macLength)) }
         return wrapped
     }
 
@@ -174,25 +193,19 @@ public struct SCP03SecureMessaging: Sendable {
         (plainLength == 0 ? 0 : (plainLength / 16 + 1) * 16) + macLength
     }
 
-    /// Encrypts and MACs on the host; returns the wrapped data and the counter used.
-    private mutating func protect(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8]) throws(SecureChannelError) -> ([UInt8], UInt32) {
-        let cipher = try requireCipher()
+    /// Encrypts and MACs on the host; returns the wrapped data.
+    private mutating func protect(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, data: [UInt8]) throws(SecureChannelError) -> [UInt8] {
+        try requireCipher()
         let counter = try takeCounter()
-        var wrapped = data.isEmpty ? [] : try cipher.encrypt(data, counter: counter, forResponse: false)
-        let fullMAC = cipher.commandMAC(chainingValue: macChainingValue,
-                                        header: Self.macHeader(cla: cla, ins: ins, p1: p1, p2: p2, wrappedLength: wrapped.count + Self.macLength),
-                                        ciphertext: wrapped[...])
-        macChainingValue = fullMAC
-        wrapped.append(contentsOf: fullMAC.prefix(Self.macLength))
-        return (wrapped, counter)
-    }
-
-    /// `CLA INS P1 P2 Lc'` as the C-MAC covers it.
-    private static func macHeader(cla: UInt8, ins: UInt8, p1: UInt8, p2: UInt8, wrappedLength: Int) -> [UInt8] {
-        let length: [UInt8] = wrappedLength <= 255
-            ? [UInt8(wrappedLength)]
-            : [0x00, UInt8(truncatingIfNeeded: wrappedLength >> 8), UInt8(truncatingIfNeeded: wrappedLength)]
-        return [cla, ins, p1, p2] + length
+        guard var wrapped = data.isEmpty ? [] : try cipher?.encrypt(data, counter: counter, forResponse: false,
+                                                                     trailingCapacity: Self.macLength),
+              let fullMAC = wrapped.withUnsafeBytes({
+                  cipher?.commandTag(chainingValue: macChainingValue, cla: cla, ins: ins, p1: p1, p2: p2,
+                                     wrappedLength: wrapped.count + Self.macLength, ciphertext: $0)
+              }) else { throw Self.notAESKeys }
+        setChainingValue(fullMAC)
+        fullMAC.withUnsafeBytes { wrapped.append(contentsOf: $0.prefix(Self.macLength)) }
+        return wrapped
     }
 
     private mutating func takeCounter() throws(SecureChannelError) -> UInt32 {
@@ -204,13 +217,39 @@ public struct SCP03SecureMessaging: Sendable {
         return lastCommandCounter
     }
 
-    /// The session's cipher, when the session is open and its keys are AES keys.
-    private func requireCipher() throws(SecureChannelError) -> SCP03SessionCipher {
-        guard isOpen else { throw SecureChannelError(code: .channelClosed, reason: "the secure channel is closed") }
-        guard let cipher else {
-            throw SecureChannelError(code: .cryptoFailure, reason: "the session keys are not AES keys")
+    /// The MCV becomes a command's full C-MAC, written over the old one when this session holds
+    /// it alone (no array allocated per command).
+    private mutating func setChainingValue(_ mac: AES.CMAC.MAC) {
+        mac.withUnsafeBytes { bytes in
+            if macChainingValue.count == bytes.count {
+                macChainingValue.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+            } else {
+                macChainingValue = [UInt8](bytes)
+            }
         }
-        return cipher
+    }
+
+    /// Decrypts with the session's cipher in place.
+    private mutating func decrypt(_ ciphertext: UnsafeRawBufferPointer, counter: UInt32, forResponse: Bool) -> Result<[UInt8], SecureChannelError> {
+        do throws(SecureChannelError) {
+            guard let plain = try cipher?.decrypt(ciphertext, counter: counter, forResponse: forResponse) else {
+                return .failure(Self.notAESKeys)
+            }
+            return .success(plain)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Throws unless the session is open and its keys are AES keys. The cipher itself is used in
+    /// place (`cipher?.…`): a copy would retain its keys and buffers for nothing.
+    private func requireCipher() throws(SecureChannelError) {
+        guard isOpen else { throw SecureChannelError(code: .channelClosed, reason: "the secure channel is closed") }
+        guard cipher != nil else { throw Self.notAESKeys }
+    }
+
+    private static var notAESKeys: SecureChannelError {
+        SecureChannelError(code: .cryptoFailure, reason: "the session keys are not AES keys")
     }
 
     private mutating func fail<T>(_ code: SecureChannelError.Code, _ reason: String) throws(SecureChannelError) -> T {

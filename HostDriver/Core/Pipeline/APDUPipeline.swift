@@ -29,7 +29,10 @@ package struct APDUPipeline: Sendable {
     /// - Throws: ``SealDriverError`` for transport failures, malformed answers and exceeded bounds;
     ///   `CancellationError` when the transport reports cancellation. A card refusal is not thrown:
     ///   it is the returned status word.
-    package func send(_ command: CommandAPDU) async throws -> ResponseAPDU {
+    ///
+    /// `nonisolated(nonsending)`, like everything here that awaits: it runs on the caller's
+    /// executor (``SealToken``'s), so that an APDU costs no switch to the global executor and back.
+    package nonisolated(nonsending) func send(_ command: CommandAPDU) async throws -> ResponseAPDU {
         var exchange = try APDUExchange(command: command, configuration: configuration)
         var step = exchange.start()
         while true {
@@ -49,7 +52,7 @@ package struct APDUPipeline: Sendable {
     ///   (carrying the status word and the command name) for any status other than `9000`, and
     ///   everything ``send(_:)`` throws.
     @discardableResult
-    package func sendExpectingSuccess(_ command: CommandAPDU) async throws -> [UInt8] {
+    package nonisolated(nonsending) func sendExpectingSuccess(_ command: CommandAPDU) async throws -> [UInt8] {
         let response = try await send(command)
         guard response.statusWord == .success else {
             throw SealDriverError(statusWord: response.statusWord,
@@ -64,7 +67,7 @@ package struct APDUPipeline: Sendable {
     /// - Throws: ``SealDriverError/Code-swift.struct/invalidArgument`` when the command cannot be
     ///   encoded; `noResponse`/`malformedResponse` for answers shorter than a status word;
     ///   `responseTooLong` for an answer longer than any response APDU.
-    package func transmitRaw(_ command: CommandAPDU) async throws -> ResponseAPDU {
+    package nonisolated(nonsending) func transmitRaw(_ command: CommandAPDU) async throws -> ResponseAPDU {
         let frame = try APDUFrame(command: command, purpose: .command)
         let answer = try await roundTrip(frame)
         let name = APDUTraceDecoder.instructionName(cla: command.cla, ins: command.ins)
@@ -82,7 +85,7 @@ package struct APDUPipeline: Sendable {
 
     /// Sends raw bytes, which need not be a well-formed APDU (malformed-APDU conformance tests), and
     /// returns the raw answer.
-    package func transmitRaw(bytes: [UInt8]) async throws -> [UInt8] {
+    package nonisolated(nonsending) func transmitRaw(bytes: [UInt8]) async throws -> [UInt8] {
         emit(.command, bytes, APDUTraceDecoder.describe(commandBytes: bytes), redacted: false)
         let answer = try await transmitMapped(bytes)
         emit(.response, answer, APDUTraceDecoder.describe(responseBytes: answer), redacted: false)
@@ -91,7 +94,7 @@ package struct APDUPipeline: Sendable {
 
     // MARK: Internals
 
-    private func roundTrip(_ frame: APDUFrame) async throws -> [UInt8] {
+    private nonisolated(nonsending) func roundTrip(_ frame: APDUFrame) async throws -> [UInt8] {
         if trace != nil {
             let secret = configuration.redactSecretsInTrace && APDUTraceDecoder.carriesSecrets(frame.command)
             emit(.command, secret ? APDUTraceDecoder.redactedBytes(frame.command) : frame.bytes,
@@ -102,7 +105,7 @@ package struct APDUPipeline: Sendable {
         return answer
     }
 
-    private func transmitMapped(_ bytes: [UInt8]) async throws -> [UInt8] {
+    private nonisolated(nonsending) func transmitMapped(_ bytes: [UInt8]) async throws -> [UInt8] {
         do {
             return try await transport.transmit(bytes)
         } catch is CancellationError {

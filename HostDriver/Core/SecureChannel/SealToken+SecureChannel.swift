@@ -60,7 +60,7 @@ extension SealToken {
     /// Sends one logical command: wrapped when a channel is open (the unwrapped command and
     /// response then go to the trace too), plain otherwise.
     func exchange(_ command: CommandAPDU) async throws -> ResponseAPDU {
-        guard var open = channel else {
+        guard let variant = openChannel?.variant else {
             // Once a channel was opened in this session, nothing goes plain until the next
             // connect, reset or SELECT opens a new one: no silent downgrade.
             guard !channelLost else {
@@ -76,9 +76,10 @@ extension SealToken {
                                   reason: "\(wrappedLength) data bytes once wrapped, the token accepts at most \(limit)",
                                   command: APDUTraceDecoder.instructionName(cla: command.cla, ins: command.ins))
         }
+        // The session is wrapped and unwrapped in place (`openChannel?.session…`); nothing else
+        // runs on this token meanwhile (`exclusively`), so the channel is still there after the send.
         do {
-            var wrapped = try open.session.wrapCommand(command)
-            channel = open
+            guard var wrapped = try openChannel?.session.wrapCommand(command) else { throw Self.channelEnded }
             if !pipeline.configuration.extendedLength && !command.forceExtended {
                 // SPEC §3.5: to a chip without extended length the wrapped command goes as short
                 // APDUs (chained when longer than 255 bytes, §14.4) with Le 00.
@@ -99,14 +100,13 @@ extension SealToken {
                 throw SealDriverError(code: .secureChannelFailure,
                                       reason: "the token refused the wrapped \(APDUTraceDecoder.instructionName(cla: command.cla, ins: command.ins)) with \(answer.statusWord) and ended the channel")
             }
-            let response = try open.session.unwrapResponse(answer)
-            channel = open
+            guard let response = try openChannel?.session.unwrapResponse(answer) else { throw Self.channelEnded }
             traceUnwrapped(.response, command, response: response)
-            if !open.session.isOpen { channel = nil }
+            if openChannel?.session.isOpen == false { channel = nil }
             return response
         } catch let error as SecureChannelError {
             channel = nil
-            throw SealDriverError(code: .secureChannelFailure, reason: "\(open.variant) response refused: \(error.reason)")
+            throw SealDriverError(code: .secureChannelFailure, reason: "\(variant) response refused: \(error.reason)")
         } catch let error as SealDriverError where error.statusWord != nil && error.code != .secureChannelFailure {
             // The token answered an error status word (bare, SPEC §14.4) that the transport
             // reports as its own failure (a read-only state file): both sides are still in step.
@@ -116,6 +116,10 @@ extension SealToken {
             channel = nil
             throw error
         }
+    }
+
+    private static var channelEnded: SealDriverError {
+        SealDriverError(code: .secureChannelFailure, reason: "the secure channel ended; reconnect or reset the token")
     }
 
     /// GET DATA and READ AUDIT LOG change nothing on the chip, so one refused unexecuted may be sent again.

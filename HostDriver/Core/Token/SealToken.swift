@@ -61,10 +61,18 @@ public actor SealToken {
     }
     /// How the secure channel is used (SPEC §14).
     let secureChannelSettings: SecureChannelSettings
-    /// The open secure channel; every command goes wrapped through it.
+    /// The open secure channel; every command goes wrapped through it. Ending it (setting nil)
+    /// marks it lost, see ``channelLost``.
     var channel: OpenSecureChannel? {
-        didSet { if channel == nil, oldValue != nil { channelLost = true } }
+        get { openChannel }
+        set {
+            if newValue == nil, openChannel != nil { channelLost = true }
+            openChannel = newValue
+        }
     }
+    /// The storage of ``channel``, which `exchange` wraps and unwraps through in place: through
+    /// `channel` every APDU would copy the session (its keys and buffers) out and back in.
+    var openChannel: OpenSecureChannel?
     /// A channel of this session ended: commands are refused rather than sent plain until a new
     /// one is opened (connect, reset, SELECT).
     var channelLost = false
