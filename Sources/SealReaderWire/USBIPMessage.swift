@@ -851,8 +851,20 @@ package enum USBIPReturn: Hashable, Sendable {
         from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength,
         directionOf: (UInt32) -> USBIPDirection? = { _ in nil }
     ) throws(ReaderWireError) -> (message: USBIPReturn, consumed: Int)? {
-        guard let basic = USBIPBasicHeader.peek(buffer) else { return nil }
-        var reader = USBIPReader(buffer, at: 20)
+        try decode(from: buffer, at: 0, maximumTransferLength: maximumTransferLength, directionOf: directionOf)
+    }
+
+    /// Decodes the return that starts at `start` in `buffer` (client side), as
+    /// ``decode(from:maximumTransferLength:directionOf:)`` does at 0, so that a client decodes the
+    /// returns of one read where they lie.
+    ///
+    /// - Returns: the return and its size (counted from `start`), or `nil` when more bytes are needed.
+    package static func decode(
+        from buffer: [UInt8], at start: Int, maximumTransferLength: Int = USBIP.defaultMaximumTransferLength,
+        directionOf: (UInt32) -> USBIPDirection? = { _ in nil }
+    ) throws(ReaderWireError) -> (message: USBIPReturn, consumed: Int)? {
+        guard let basic = USBIPBasicHeader.peek(buffer, at: start) else { return nil }
+        var reader = USBIPReader(buffer, at: start + 20)
         switch basic.command {
         case USBIP.returnSubmit:
             let status = Int32(bitPattern: reader.u32())
@@ -869,14 +881,14 @@ package enum USBIPReturn: Hashable, Sendable {
                 direction = try checkedDirection(basic.direction)
             }
             let dataCount = direction == .in ? Int(actual) : 0
-            reader.offset = USBIP.urbHeaderSize
+            reader.offset = start + USBIP.urbHeaderSize
             guard reader.remaining >= dataCount + isoCount * USBIP.isoPacketDescriptorSize else { return nil }
             let data = reader.bytes(dataCount)
             let iso = readISO(isoCount, &reader)
             return (.submit(USBIPSubmitReturn(
                 seqnum: basic.seqnum, devid: basic.devid, direction: basic.direction, endpoint: basic.endpoint,
                 status: status, actualLength: actual, startFrame: startFrame, numberOfPackets: packets,
-                errorCount: errorCount, data: data, isoPackets: iso)), reader.offset)
+                errorCount: errorCount, data: data, isoPackets: iso)), reader.offset - start)
         case USBIP.returnUnlink:
             let status = Int32(bitPattern: reader.u32())
             return (.unlink(USBIPUnlinkReturn(seqnum: basic.seqnum, devid: basic.devid, direction: basic.direction,
