@@ -35,8 +35,9 @@ final class USBIPConnection: Sendable {
     let unlinkGrace: Duration
     /// How long the caller of a pipelined command reads the socket itself before it waits for the
     /// reader thread instead. It blocks the caller's thread (a thread of Swift's cooperative pool)
-    /// that long (plus at most one ``receiveSlice``), so a slow or silent device never holds a pool
-    /// thread for a command's timeout.
+    /// that long, counted from its first read that does not bring the outcome (so at most this plus
+    /// two ``receiveSlice``s in all), so a slow or silent device never holds a pool thread for a
+    /// command's timeout.
     static let directReadWindow: Duration = .milliseconds(5)
     /// How long one `recv` waits (the socket's receive timeout): a receiver looks at the clock and
     /// at its waiters this often when nothing comes.
@@ -179,17 +180,27 @@ final class USBIPConnection: Sendable {
         guard let count else { return .timedOut }
         guard count > 0 else { return .ended(USBError(code: .connectionClosed, reason: "\(socket.peer) closed the connection")) }
         inbox.bytes.append(contentsOf: inbox.scratch[0..<count])
+        // The returns of one read (usually two: bulk OUT and the bulk IN posted with it) are
+        // decoded where they lie; the consumed bytes are dropped once, not after each return.
+        var consumedTotal = 0
+        defer {
+            if consumedTotal == inbox.bytes.count {
+                inbox.bytes.removeAll(keepingCapacity: true)
+            } else if consumedTotal > 0 {
+                inbox.bytes.removeFirst(consumedTotal)
+            }
+        }
         while true {
             let decoded: (message: USBIPReturn, consumed: Int)?
             do {
-                decoded = try USBIPReturn.decode(from: inbox.bytes, directionOf: { seqnum in
+                decoded = try USBIPReturn.decode(from: inbox.bytes, at: consumedTotal, directionOf: { seqnum in
                     self.state.withLock { $0.pending[seqnum]?.direction }
                 })
             } catch {
                 return .ended(USBError(code: .protocolError, reason: "\(socket.peer): \(error)"))
             }
             guard let (message, consumed) = decoded else { return .data }
-            inbox.bytes.removeFirst(consumed)
+            consumedTotal += consumed
             dispatch(message)
         }
     }
@@ -258,7 +269,7 @@ final class USBIPConnection: Sendable {
     /// Reads the socket on the calling thread until the outcome of `seqnum` (a URB without a
     /// continuation) arrives or `limit` passes. `nil` when it did not arrive in time, or another
     /// receiver holds the socket.
-    private func receiveDirectly(_ seqnum: UInt32, until limit: ContinuousClock.Instant) -> Result<USBIPSubmitReturn, any Error>? {
+    private func receiveDirectly(_ seqnum: UInt32, within window: Duration) -> Result<USBIPSubmitReturn, any Error>? {
         enum Start { case settled(Result<USBIPSubmitReturn, any Error>), busy, receive(Inbox) }
         let start = state.withLock { state -> Start in
             if let outcome = Self.settled(seqnum, &state) { return .settled(outcome) }
@@ -274,13 +285,19 @@ final class USBIPConnection: Sendable {
         }
         var outcome: Result<USBIPSubmitReturn, any Error>?
         // The first `recv` follows the send at once: the reply is not there yet, and the caller
-        // sleeps in that call until it is (or the receive slice passes).
+        // sleeps in that call until it is (or the receive slice passes). The window is counted
+        // from the first read that did not bring the outcome, so the usual round trip (one read
+        // brings it) reads no clock.
+        var limit: ContinuousClock.Instant?
         while outcome == nil {
             let received = receiveOnce(&inbox)
             if case .ended(let failure) = received { finish(failure) }
             outcome = state.withLock { Self.settled(seqnum, &$0) }
+            if outcome != nil { break }
             if case .timedOut = received { break }
-            if ContinuousClock.now >= limit { break }
+            let now = ContinuousClock.now
+            if let limit, now >= limit { break }
+            if limit == nil { limit = now + window }
         }
         release(inbox)
         return outcome
@@ -290,7 +307,7 @@ final class USBIPConnection: Sendable {
     /// thread for up to ``directReadWindow``, then as a continuation that the reader thread (or
     /// another receiver) resumes.
     private func awaitOutcome(_ seqnum: UInt32) async throws -> USBIPSubmitReturn {
-        if !Task.isCancelled, let outcome = receiveDirectly(seqnum, until: .now + Self.directReadWindow) {
+        if !Task.isCancelled, let outcome = receiveDirectly(seqnum, within: Self.directReadWindow) {
             return try outcome.get()
         }
         return try await withTaskCancellationHandler {

@@ -256,14 +256,15 @@ package struct CCIDHeader: Hashable, Sendable {
     /// with the right `bSlot`/`bSeq`, and skip `10 + dwLength` bytes.
     package static func peek(_ buffer: some Collection<UInt8>) -> CCIDHeader? {
         guard buffer.count >= size else { return nil }
+        // Read in place (no array per header: every message of every transfer is peeked).
         var iterator = buffer.makeIterator()
-        var bytes = [UInt8](repeating: 0, count: size)
-        for index in 0..<size { bytes[index] = iterator.next() ?? 0 }
-        return CCIDHeader(
-            messageType: bytes[0],
-            length: readLittleEndian(bytes, at: 1, as: UInt32.self),
-            slot: bytes[5], sequence: bytes[6], specific: (bytes[7], bytes[8], bytes[9])
-        )
+        func next() -> UInt8 { iterator.next() ?? 0 }
+        let messageType = next()
+        var length: UInt32 = 0
+        for shift in stride(from: 0, to: 32, by: 8) { length |= UInt32(next()) << UInt32(shift) }
+        let slot = next(), sequence = next()
+        let specific = (next(), next(), next())
+        return CCIDHeader(messageType: messageType, length: length, slot: slot, sequence: sequence, specific: specific)
     }
 
     /// The 10 header bytes.

@@ -528,8 +528,13 @@ package struct USBIPBasicHeader: Hashable, Sendable {
     /// Reads the basic header at the start of `buffer`, or `nil` when fewer than 48 bytes (a
     /// whole URB header) are there.
     package static func peek(_ buffer: [UInt8]) -> USBIPBasicHeader? {
-        guard buffer.count >= USBIP.urbHeaderSize else { return nil }
-        var reader = USBIPReader(buffer)
+        peek(buffer, at: 0)
+    }
+
+    /// Reads the basic header at `start` in `buffer`, or `nil` when fewer than 48 bytes follow it.
+    static func peek(_ buffer: [UInt8], at start: Int) -> USBIPBasicHeader? {
+        guard start >= 0, buffer.count - start >= USBIP.urbHeaderSize else { return nil }
+        var reader = USBIPReader(buffer, at: start)
         return USBIPBasicHeader(command: reader.u32(), seqnum: reader.u32(), devid: reader.u32(),
                                 direction: reader.u32(), endpoint: reader.u32())
     }
@@ -734,9 +739,20 @@ package enum USBIPCommand: Hashable, Sendable {
     package static func decode(from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength)
         throws(ReaderWireError) -> (message: USBIPCommand, consumed: Int)?
     {
-        guard let basic = USBIPBasicHeader.peek(buffer) else { return nil }
+        try decode(from: buffer, at: 0, maximumTransferLength: maximumTransferLength)
+    }
+
+    /// Decodes the command that starts at `start` in `buffer` (server side), as
+    /// ``decode(from:maximumTransferLength:)`` does at 0: a server reading a stream decodes the
+    /// commands of one read where they lie, without copying the rest of the buffer for each.
+    ///
+    /// - Returns: the command and its size (counted from `start`), or `nil` when more bytes are needed.
+    package static func decode(from buffer: [UInt8], at start: Int, maximumTransferLength: Int = USBIP.defaultMaximumTransferLength)
+        throws(ReaderWireError) -> (message: USBIPCommand, consumed: Int)?
+    {
+        guard let basic = USBIPBasicHeader.peek(buffer, at: start) else { return nil }
         let direction = try checkedDirection(basic.direction)
-        var reader = USBIPReader(buffer, at: 20)
+        var reader = USBIPReader(buffer, at: start + 20)
         switch basic.command {
         case USBIP.commandSubmit:
             let flags = reader.u32()
@@ -757,7 +773,7 @@ package enum USBIPCommand: Hashable, Sendable {
                                      setup: nil, data: data, isoPackets: iso)
             var withSetup = submit
             withSetup.setup = setup
-            return (.submit(withSetup), reader.offset)
+            return (.submit(withSetup), reader.offset - start)
         case USBIP.commandUnlink:
             let unlink = USBIPUnlink(seqnum: basic.seqnum, devid: basic.devid, direction: direction,
                                      endpoint: basic.endpoint, unlinkSeqnum: reader.u32())
@@ -835,8 +851,20 @@ package enum USBIPReturn: Hashable, Sendable {
         from buffer: [UInt8], maximumTransferLength: Int = USBIP.defaultMaximumTransferLength,
         directionOf: (UInt32) -> USBIPDirection? = { _ in nil }
     ) throws(ReaderWireError) -> (message: USBIPReturn, consumed: Int)? {
-        guard let basic = USBIPBasicHeader.peek(buffer) else { return nil }
-        var reader = USBIPReader(buffer, at: 20)
+        try decode(from: buffer, at: 0, maximumTransferLength: maximumTransferLength, directionOf: directionOf)
+    }
+
+    /// Decodes the return that starts at `start` in `buffer` (client side), as
+    /// ``decode(from:maximumTransferLength:directionOf:)`` does at 0, so that a client decodes the
+    /// returns of one read where they lie.
+    ///
+    /// - Returns: the return and its size (counted from `start`), or `nil` when more bytes are needed.
+    package static func decode(
+        from buffer: [UInt8], at start: Int, maximumTransferLength: Int = USBIP.defaultMaximumTransferLength,
+        directionOf: (UInt32) -> USBIPDirection? = { _ in nil }
+    ) throws(ReaderWireError) -> (message: USBIPReturn, consumed: Int)? {
+        guard let basic = USBIPBasicHeader.peek(buffer, at: start) else { return nil }
+        var reader = USBIPReader(buffer, at: start + 20)
         switch basic.command {
         case USBIP.returnSubmit:
             let status = Int32(bitPattern: reader.u32())
@@ -853,14 +881,14 @@ package enum USBIPReturn: Hashable, Sendable {
                 direction = try checkedDirection(basic.direction)
             }
             let dataCount = direction == .in ? Int(actual) : 0
-            reader.offset = USBIP.urbHeaderSize
+            reader.offset = start + USBIP.urbHeaderSize
             guard reader.remaining >= dataCount + isoCount * USBIP.isoPacketDescriptorSize else { return nil }
             let data = reader.bytes(dataCount)
             let iso = readISO(isoCount, &reader)
             return (.submit(USBIPSubmitReturn(
                 seqnum: basic.seqnum, devid: basic.devid, direction: basic.direction, endpoint: basic.endpoint,
                 status: status, actualLength: actual, startFrame: startFrame, numberOfPackets: packets,
-                errorCount: errorCount, data: data, isoPackets: iso)), reader.offset)
+                errorCount: errorCount, data: data, isoPackets: iso)), reader.offset - start)
         case USBIP.returnUnlink:
             let status = Int32(bitPattern: reader.u32())
             return (.unlink(USBIPUnlinkReturn(seqnum: basic.seqnum, devid: basic.devid, direction: basic.direction,
@@ -967,9 +995,10 @@ private struct USBIPReader {
         return buffer[offset]
     }
 
-    mutating func u16() -> UInt16 { readBigEndian(bytes(2), as: UInt16.self) }
+    // Read in place: these run for every field of every URB header, so they allocate nothing.
+    mutating func u16() -> UInt16 { UInt16(u8()) << 8 | UInt16(u8()) }
 
-    mutating func u32() -> UInt32 { readBigEndian(bytes(4), as: UInt32.self) }
+    mutating func u32() -> UInt32 { UInt32(u16()) << 16 | UInt32(u16()) }
 
     mutating func bytes(_ count: Int) -> [UInt8] {
         let end = Swift.min(buffer.count, offset + count)

@@ -324,6 +324,15 @@ enum POSIXSocket {
         return fd
     }
 
+    /// Sets SO_RCVTIMEO alone: a blocking `recv` then returns `EAGAIN` after `milliseconds`
+    /// without data.
+    static func setReceiveTimeout(_ fd: Int32, milliseconds: Int) {
+        var time = timeval()
+        time.tv_sec = .init(milliseconds / 1000)
+        time.tv_usec = .init((milliseconds % 1000) * 1000)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Sets SO_RCVTIMEO and SO_SNDTIMEO.
     static func setTimeouts(_ fd: Int32, milliseconds: Int) {
         var time = timeval()

@@ -123,7 +123,7 @@ package final class CCIDDeviceRunner {
                     card.powerOff()
                     continue
                 }
-                let (outcome, elapsed) = Self.measure(clock) { () -> CCIDCardOutcome in
+                let run = { () -> CCIDCardOutcome in
                     switch operation {
                     case .powerOff:
                         return .powerOnFailed  // handled above
@@ -136,7 +136,15 @@ package final class CCIDDeviceRunner {
                         }
                     }
                 }
-                outputs += timeExtensions(slot: slot, elapsed: elapsed)
+                let outcome: CCIDCardOutcome
+                if device.configuration.timeExtensionThreshold > .zero {
+                    let (measured, elapsed) = Self.measure(clock, run)
+                    outcome = measured
+                    outputs += timeExtensions(slot: slot, elapsed: elapsed)
+                } else {
+                    // No time extensions configured (the default): no clock reads on the command's path.
+                    outcome = run()
+                }
                 queue = device.complete(slot: slot, with: outcome)[...] + queue
             }
         }

@@ -443,41 +443,76 @@ package final class USBIPServer: Sendable {
             POSIXSocket.closeDescriptor(fd)
         }
 
+        /// Passes a card change the client has not seen to its device model and the client.
+        /// `false` when the connection broke.
+        func reportCardChange() -> Bool {
+            guard let device = attached, let session = machine.session else { return true }
+            let card = device.cardState
+            guard card.changes != known.changes else { return true }
+            // Out (if it was in), then in (if it is now): a swap or power cycle the client
+            // did not watch still shows as a change of card, as CCID's "changed" bit says.
+            var output: [UInt8] = []
+            if known.present {
+                for reply in session.setCardPresent(false, slot: 0) { output += reply.encoded() }
+            }
+            if card.present {
+                for reply in session.setCardPresent(true, slot: 0) { output += reply.encoded() }
+            }
+            known = card
+            device.reported(card.changes)
+            return send(output, on: fd)
+        }
+
+        // While commands keep coming the thread waits in `recv` on the socket alone (bounded by
+        // `busyReceiveWindowMilliseconds`), as a plain TCP server does: a `poll` of the socket and the wake
+        // pipe before every read was a second system call on each command's round trip. Once
+        // the client has been quiet for the window, the thread waits in `poll` again, where a
+        // card change or the server stopping wakes it. A change made meanwhile is passed on at
+        // the latest when the window ends, and always before the next command is handled, so
+        // the client's next command meets the new card (`stop()` shuts the socket down, which
+        // ends a `recv` at once).
+        POSIXSocket.setReceiveTimeout(fd, milliseconds: Self.busyReceiveWindowMilliseconds)
+        var busy = false
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !state.isStopping {
-            switch connection.wake.wait(for: fd, events: Int16(POLLIN), timeoutMilliseconds: -1) {
-            case .timedOut:
-                continue
-            case .woken:
-                // A card change for the attached device, or the server stopping.
-                guard let device = attached, let session = machine.session else { continue }
-                let card = device.cardState
-                guard card.changes != known.changes else { continue }
-                // Out (if it was in), then in (if it is now): a swap or power cycle the client
-                // did not watch still shows as a change of card, as CCID's "changed" bit says.
-                var output: [UInt8] = []
-                if known.present {
-                    for reply in session.setCardPresent(false, slot: 0) { output += reply.encoded() }
+            if !busy {
+                switch connection.wake.wait(for: fd, events: Int16(POLLIN), timeoutMilliseconds: -1) {
+                case .timedOut:
+                    continue
+                case .woken:
+                    // A card change for the attached device, or the server stopping.
+                    guard reportCardChange() else { return }
+                    continue
+                case .ready:
+                    break
                 }
-                if card.present {
-                    for reply in session.setCardPresent(true, slot: 0) { output += reply.encoded() }
+            }
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    // Quiet for the whole window: back to `poll`, after any change made meanwhile.
+                    busy = false
+                    guard reportCardChange() else { return }
+                    continue
                 }
-                known = card
-                device.reported(card.changes)
-                guard send(output, on: fd) else { return }
-            case .ready:
-                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { return }
-                let output = machine.receive(buffer[..<count])
-                guard send(output, on: fd) else { return }
-                if case .closed(let reason) = machine.phase {
-                    log("usbip: closing the connection of \(connection.peer): \(reason)")
-                    return
-                }
+                return
+            }
+            guard count > 0 else { return }
+            busy = true
+            guard reportCardChange() else { return }
+            let output = machine.receive(buffer[..<count])
+            guard send(output, on: fd) else { return }
+            if case .closed(let reason) = machine.phase {
+                log("usbip: closing the connection of \(connection.peer): \(reason)")
+                return
             }
         }
     }
+
+    /// How long a connection's thread waits in `recv` alone after a command before it goes back
+    /// to `poll` (see `serve(_:)`): the longest a card change waits while the client is busy.
+    private static let busyReceiveWindowMilliseconds = 5
 
     private func send(_ bytes: [UInt8], on fd: Int32) -> Bool {
         guard !bytes.isEmpty else { return true }

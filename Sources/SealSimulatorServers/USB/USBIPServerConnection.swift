@@ -70,18 +70,29 @@ package final class USBIPServerConnection {
     }
 
     /// Takes bytes read from the socket and returns the bytes to write back.
+    ///
+    /// URB commands are decoded where they lie in the buffer (a read usually holds two: a
+    /// bulk-OUT CMD_SUBMIT and the bulk-IN one posted with it), and the consumed bytes are dropped
+    /// once at the end, so a read costs no copy of the buffer per command.
     package func receive(_ bytes: some Collection<UInt8>) -> [UInt8] {
         guard !isClosed else { return [] }
         buffer.append(contentsOf: bytes)
         var output: [UInt8] = []
         var consumedTotal = 0
-        defer { buffer.removeFirst(consumedTotal) }
+        defer {
+            if consumedTotal == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+            } else if consumedTotal > 0 {
+                buffer.removeFirst(consumedTotal)
+            }
+        }
         while !isClosed {
-            let pending = consumedTotal == 0 ? buffer : Array(buffer[consumedTotal...])
             switch phase {
             case .closed:
                 return output
             case .operation:
+                // Once per connection: the copy of the rest does not matter here.
+                let pending = consumedTotal == 0 ? buffer : Array(buffer[consumedTotal...])
                 let decoded: (message: USBIPOperationRequest, consumed: Int)?
                 do {
                     decoded = try USBIPOperationRequest.decode(from: pending)
@@ -95,7 +106,7 @@ package final class USBIPServerConnection {
             case .attached(_, let session):
                 let decoded: (message: USBIPCommand, consumed: Int)?
                 do {
-                    decoded = try USBIPCommand.decode(from: pending, maximumTransferLength: maximumTransferLength)
+                    decoded = try USBIPCommand.decode(from: buffer, at: consumedTotal, maximumTransferLength: maximumTransferLength)
                 } catch {
                     phase = .closed(reason: "malformed URB command: \(error)")
                     return output

@@ -252,9 +252,11 @@ final class VPCDSlot: @unchecked Sendable {
         var active = false
 
         while true {
+            // Re-armed before each read only, as the echo card does: the next read's re-arm
+            // covers what a re-arm after `recv` did, and one after it sat between the command's
+            // arrival and its answer (a system call on every APDU's critical path).
             if settings.tcpQuickAck { POSIXSocket.rearmQuickAck(fd) }
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if settings.tcpQuickAck { POSIXSocket.rearmQuickAck(fd) }
             if count <= 0 {
                 if count < 0, errno == EINTR { continue }
                 let failure = count < 0 ? SocketFailure("recv") : nil
