@@ -51,8 +51,9 @@
 ///
 /// ## Cost
 /// A STAMP reads about twenty records and commits one transaction of three or four, so reads and
-/// commits are kept lean: the open transaction's changes are a short array sorted by id (no hashing,
-/// no sort at commit), the journal keeps its capacity between commits, and the state below is
+/// commits are kept lean: records with ids below `0x400` are read from a table indexed by id (no
+/// hashing), the open transaction's changes are a short array sorted by id (no hashing, no sort at
+/// commit), the journal keeps its capacity between commits, and the state below is
 /// declared `@exclusivity(unchecked)`. Every access to it is in this file, none overlaps another
 /// (no accessor yields it to a caller, no closure runs during an access to it), and the instance
 /// is confined to one isolation domain, so the runtime's dynamic exclusivity check (a thread-local
@@ -99,6 +100,11 @@ public final class NonVolatileMemory {
     private let backing: NVMBackingStore
     /// The simulated NVM array: record area, journal, commit marker.
     @exclusivity(unchecked) private var cells: NVMImage
+    /// The record area's values for ids below ``directIDCount``, kept equal to `cells.records`
+    /// (written wherever it is): a read indexes this instead of hashing the id, as a chip reads
+    /// EEPROM at an address. The applet's records all sit there (`RecordID`).
+    @exclusivity(unchecked) private var directRecords = [[UInt8]?](repeating: nil, count: directIDCount)
+    private static let directIDCount = 0x400
     /// Changes of the open transaction (RAM only), one per record, in ascending id order (the
     /// order the journal is written in); empty when no transaction is open. A transaction touches
     /// a handful of records, so a sorted array beats a hashed dictionary here.
@@ -137,6 +143,9 @@ public final class NonVolatileMemory {
             throw Self.storageError(error, "cannot load the NVM image")
         }
         cells = try loaded.map { bytes throws(NVMError) in try NVMImage(decoding: bytes) } ?? NVMImage()
+        for (id, value) in cells.records where Int(id) < Self.directIDCount {
+            directRecords[Int(id)] = value
+        }
 
         let hadJournal = cells.journalCommitted || !cells.journal.isEmpty
         try recover()
@@ -321,7 +330,7 @@ public final class NonVolatileMemory {
         if cells.journalCommitted, let entry = cells.journal.last(where: { $0.id == id }) {
             return entry.change.value
         }
-        return cells.records[id]
+        return Int(id) < Self.directIDCount ? directRecords[Int(id)] : cells.records[id]
     }
 
     /// Where record `id`'s change is, or would go, in `pending` (sorted by id).
@@ -421,7 +430,13 @@ public final class NonVolatileMemory {
     }
 
     private func apply(_ entry: NVMJournalEntry) {
-        cells.records[entry.id] = entry.change.value
+        setRecord(entry.id, entry.change.value)
+    }
+
+    /// Writes the record area (and its direct copy).
+    private func setRecord(_ id: UInt16, _ value: [UInt8]?) {
+        cells.records[id] = value
+        if Int(id) < Self.directIDCount { directRecords[Int(id)] = value }
     }
 
     /// A cut apply write: the record area holds the first half of the new value (an
@@ -429,7 +444,7 @@ public final class NonVolatileMemory {
     /// makes this recoverable.
     private func tearApply(_ entry: NVMJournalEntry) {
         if case .write(let value) = entry.change {
-            cells.records[entry.id] = Array(value.prefix(value.count / 2))
+            setRecord(entry.id, Array(value.prefix(value.count / 2)))
         }
     }
 

@@ -246,7 +246,8 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
         mutating func next(depth: Int) throws(TLVDecodingError) -> TLV? {
             // Strict input is already canonical: its children are only checked (without building
             // them); lenient input is decoded to drop the padding and shorten the lengths inside.
-            guard let (tag, value) = try nextObject(depth: depth, validatingChildren: strict) else { return nil }
+            guard let object = try nextObject(depth: depth, validatingChildren: strict) else { return nil }
+            let (tag, value) = (object.tag, object.value)
             if tag.isConstructed && !strict {
                 // Drop padding and shorten lengths inside, so that encoded()
                 // is canonical for the whole tree, not just the outer header.
@@ -259,8 +260,7 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
         /// The next object's tag and value bytes, or `nil` at the end of input: every check of
         /// ``next(depth:)``, without copying the value. A constructed value's children are
         /// checked here when `validatingChildren` (the caller decodes them otherwise).
-        mutating func nextObject(depth: Int, validatingChildren: Bool)
-            throws(TLVDecodingError) -> (tag: BERTag, value: ArraySlice<UInt8>)? {
+        mutating func nextObject(depth: Int, validatingChildren: Bool) throws(TLVDecodingError) -> Object? {
             if !strict {
                 // ISO 7816-4: 00 or FF may pad before, between and after objects.
                 while position < input.endIndex, input[position] == 0x00 || input[position] == 0xFF {
@@ -295,7 +295,14 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
                     try TLV.validateAll(value, strict: strict, depth: depth + 1)
                 }
             }
-            return (tag, value)
+            return Object(tag: tag, value: value)
+        }
+
+        /// One object as the parser finds it: its tag and its value bytes, not copied. (A struct
+        /// rather than a tuple: an optional tuple is destroyed through runtime type metadata.)
+        struct Object {
+            let tag: BERTag
+            let value: ArraySlice<UInt8>
         }
 
         private mutating func readByte(_ what: String) throws(TLVDecodingError) -> UInt8 {

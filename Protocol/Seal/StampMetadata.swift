@@ -240,14 +240,15 @@ public struct StampMetadata: Hashable, Sendable {
         // Decoded metadata holds no plaintext, so it needs no salts: start from nothing.
         self.init(decodedTime: 0)
         while true {
-            let next: (tag: BERTag, value: ArraySlice<UInt8>)?
+            let next: TLV.Parser.Object?
             do {
                 next = try fields.nextObject(depth: 0, validatingChildren: false)
             } catch {
                 // Unreachable: the whole value passed the same checks above.
                 throw SealDataError(.malformedTLV, "metadata: \(error)")
             }
-            guard let (fieldTag, fieldValue) = next else { break }
+            guard let field = next else { break }
+            let (fieldTag, fieldValue) = (field.tag, field.value)
             let tag = fieldTag.rawValue
             guard tag > previous else {
                 throw SealDataError(.notCanonical, "metadata tags must be ascending and unique (tag \(fieldTag))")

@@ -9,7 +9,7 @@ struct TLVFieldReader {
     /// The fields not read yet (already checked).
     private var rest: TLV.Parser
     /// The next field, read ahead so that ``nextTag`` can answer.
-    private var current: (tag: BERTag, value: ArraySlice<UInt8>)?
+    private var current: TLV.Parser.Object?
     private let context: String
 
     init(_ bytes: [UInt8], context: String) throws(SealDataError) {
