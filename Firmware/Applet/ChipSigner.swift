@@ -13,9 +13,43 @@ enum ChipSigner {
     static func sign(_ message: [UInt8], with key: P256.Signing.PrivateKey) throws(CommandFailure) -> [UInt8] {
         // Hash over the contiguous buffer, then sign the digest: the same ECDSA-with-SHA-256 as
         // `signature(for: message)`, without the generic DataProtocol walk on every stamp.
-        let digest = message.withUnsafeBytes { SHA256.hash(data: $0) }
+        var hasher = SHA256()
+        message.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        let digest = hasher.finalize()
         guard let signature = try? key.signature(for: digest) else { throw .internalError }
-        return Array(signature.derRepresentation)
+        return signature.rawRepresentation.withUnsafeBytes { der(rawSignature: $0) }
+    }
+
+    /// The DER `SEQUENCE { INTEGER r, INTEGER s }` of a raw `r ‖ s` signature (SPEC §9): the bytes
+    /// swift-crypto's `derRepresentation` gives, without building and serializing an ASN.1 tree
+    /// for every stamp. An encoding, not cryptography: each half is a big-endian unsigned integer,
+    /// written minimally (leading zero bytes dropped, one kept for zero) with a `00` in front when
+    /// its top bit is set, so that it stays positive.
+    static func der(rawSignature raw: UnsafeRawBufferPointer) -> [UInt8] {
+        let half = raw.count / 2
+        /// Where the minimal encoding of the half `range` starts, and whether it needs a `00`.
+        func minimal(_ range: Range<Int>) -> (first: Int, length: Int, padded: Bool) {
+            var first = range.lowerBound
+            while first < range.upperBound - 1, raw[first] == 0 { first += 1 }
+            let padded = first < range.upperBound && raw[first] & 0x80 != 0
+            return (first, range.upperBound - first + (padded ? 1 : 0), padded)
+        }
+        let r = minimal(0..<half), s = minimal(half..<2 * half)
+        // P-256 halves are 32 bytes, so every length here is below 128: the short form.
+        let body = 2 + r.length + 2 + s.length
+        var out: [UInt8] = []
+        out.reserveCapacity(2 + body)
+        out.append(0x30)
+        out.append(UInt8(truncatingIfNeeded: body))
+        func append(_ integer: (first: Int, length: Int, padded: Bool), end: Int) {
+            out.append(0x02)
+            out.append(UInt8(truncatingIfNeeded: integer.length))
+            if integer.padded { out.append(0) }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[integer.first..<end]))
+        }
+        append(r, end: half)
+        append(s, end: 2 * half)
+        return out
     }
 
     /// Signs with the seal key's algorithm: ECDSA P-256 with SHA-256, or SM2 with SM3 over

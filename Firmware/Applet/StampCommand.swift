@@ -66,13 +66,15 @@ extension SealAppletRuntime {
         let serial = Watermark.serial(chipPrefix: store.keyObjects.serialPrefix(for: chipID), counter: n)
         let code = Watermark.expirationCode(keyedMAC: try store.watermarkMAC(), serial: serial, expiry: expiry)
         // 2. TBS and signature, with the seal key's algorithm (SPEC §7.1).
-        let sealKey = try store.sealSigningKey()
-        let metadataDigest = request.metadataEncoding.withUnsafeBytes { Array(SHA256.hash(data: $0)) }
+        let (sealKey, keyID) = try store.sealKeyForStamp()
+        var metadataHasher = SHA256()
+        request.metadataEncoding.withUnsafeBytes { metadataHasher.update(bufferPointer: $0) }
+        let metadataDigest = metadataHasher.finalize().withUnsafeBytes { Array($0) }
         let tbs = StampTBS(
             chipID: chipID, counter: n, serial: serial, expiry: expiry, expirationCode: code,
             documentDigest: request.documentDigest, metadataDigest: metadataDigest,
             seal: try store.sealIdentity(),
-            keyID: try store.sealKeyIDValue(),
+            keyID: keyID,
             grantSerial: grantSerial
         ).encoded()
         let signature = try ChipSigner.sign(tbs, with: sealKey)

@@ -113,6 +113,37 @@ public final class SealChip {
         }
     }
 
+    // MARK: - Measuring hook (sealbench)
+
+    /// A measuring hook, not a command: runs the STAMP command `80 54 00 00` with `data` as the
+    /// secure channel hands a STAMP to the applet once it has unwrapped it (SPEC §5 steps 4–10,
+    /// with the security state as it is), and returns the response: data ‖ SW1 SW2, or `[]` when
+    /// the chip is unpowered or lost power (it then goes mute as ``process(_:)`` does).
+    ///
+    /// No APDU reaches this path: protocol v2 accepts STAMP only inside the channel (SPEC §14.6),
+    /// and ``process(_:)`` keeps refusing a plain one. It exists so that `sealbench` can measure
+    /// the chip's own STAMP work without the channel's wrap and unwrap (issue 13's figure), after
+    /// a VERIFY through an open channel. Nothing but the benchmark imports this SPI.
+    @_spi(Benchmarks) public func stampAsUnwrappedByChannel(_ data: [UInt8]) -> [UInt8] {
+        guard isPowered else { return [] }
+        nvm.clearLastStoreFailure()
+        guard memoryFault == nil else { return [StatusWord.memoryFailure.sw1, StatusWord.memoryFailure.sw2] }
+        let result: CommandResult
+        do {
+            let header = CommandHeader(classByte: SealClass.proprietary, ins: SealInstruction.stamp.rawValue, p1: 0, p2: 0)
+            let instruction = try applet.checkHeader(header)
+            result = try applet.execute(AppletCommand(instruction: instruction, p1: 0, p2: 0, data: data, ne: 256, leForm: .short))
+        } catch .status(let status) {
+            return [status.sw1, status.sw2]
+        } catch {
+            nvm.abortTransaction()
+            clearVolatileState()
+            isPowered = false
+            return []
+        }
+        return result.data + [result.status.sw1, result.status.sw2]
+    }
+
     // MARK: - Diagnostics (simulator and tests)
 
     /// Physical NVM write points so far (see ``NonVolatileMemory/physicalWriteCount``).

@@ -48,6 +48,16 @@
 ///
 /// Not thread-safe: confine an instance to one isolation domain (the chip is
 /// single-threaded too).
+///
+/// ## Cost
+/// A STAMP reads about twenty records and commits one transaction of three or four, so reads and
+/// commits are kept lean: records with ids below `0x400` are read from a table indexed by id (no
+/// hashing), the open transaction's changes are a short array sorted by id (no hashing, no sort at
+/// commit), the journal keeps its capacity between commits, and the state below is
+/// declared `@exclusivity(unchecked)`. Every access to it is in this file, none overlaps another
+/// (no accessor yields it to a caller, no closure runs during an access to it), and the instance
+/// is confined to one isolation domain, so the runtime's dynamic exclusivity check (a thread-local
+/// lookup per access, about fifty per STAMP) could never fire.
 public final class NonVolatileMemory {
     /// Bytes each record costs against ``capacity`` on top of its value (id + length).
     static let recordOverhead = 4
@@ -65,18 +75,18 @@ public final class NonVolatileMemory {
 
     /// Physical write points reached since `init` began (including any recovery
     /// `init` ran, and including a write point that was torn). Monotonic.
-    private(set) var physicalWriteCount = 0
+    @exclusivity(unchecked) private(set) var physicalWriteCount = 0
 
     /// `true` after a tear until a successful `powerOn()`.
-    private(set) var isPoweredDown = false
+    @exclusivity(unchecked) private(set) var isPoweredDown = false
 
     /// Whether a transaction is open.
-    var isInTransaction: Bool { pending != nil }
+    @exclusivity(unchecked) private(set) var isInTransaction = false
 
     /// The error of the last durable store that failed at a commit, until the next commit stores
     /// successfully or ``clearLastStoreFailure()`` is called: lets the chip's host say why a
     /// command was answered `6581` (a read-only state file, a full disk).
-    private(set) var lastStoreFailure: NVMError?
+    @exclusivity(unchecked) private(set) var lastStoreFailure: NVMError?
 
     /// Forgets ``lastStoreFailure`` (the chip calls it before each command).
     func clearLastStoreFailure() {
@@ -89,15 +99,22 @@ public final class NonVolatileMemory {
 
     private let backing: NVMBackingStore
     /// The simulated NVM array: record area, journal, commit marker.
-    private var cells: NVMImage
-    /// Changes of the open transaction (RAM only); `nil` when no transaction is open.
-    private var pending: [UInt16: NVMJournalEntry.Change]?
+    @exclusivity(unchecked) private var cells: NVMImage
+    /// The record area's values for ids below ``directIDCount``, kept equal to `cells.records`
+    /// (written wherever it is): a read indexes this instead of hashing the id, as a chip reads
+    /// EEPROM at an address. The applet's records all sit there (`RecordID`).
+    @exclusivity(unchecked) private var directRecords = [[UInt8]?](repeating: nil, count: directIDCount)
+    private static let directIDCount = 0x400
+    /// Changes of the open transaction (RAM only), one per record, in ascending id order (the
+    /// order the journal is written in); empty when no transaction is open. A transaction touches
+    /// a handful of records, so a sorted array beats a hashed dictionary here.
+    @exclusivity(unchecked) private var pending: [NVMJournalEntry] = []
     /// Usage of the committed contents.
-    private var committedBytes = 0
+    @exclusivity(unchecked) private var committedBytes = 0
     /// Usage of the contents as seen inside the open transaction.
-    private var pendingBytes = 0
+    @exclusivity(unchecked) private var pendingBytes = 0
     /// Write points left until the armed tear fires (1 = the next one); `nil` if disarmed.
-    private var tearCountdown: Int?
+    @exclusivity(unchecked) private var tearCountdown: Int?
 
     /// Opens the memory over `backing`: loads the stored image if there is one and runs
     /// recovery (rolling a committed journal forward, discarding an uncommitted one).
@@ -126,6 +143,9 @@ public final class NonVolatileMemory {
             throw Self.storageError(error, "cannot load the NVM image")
         }
         cells = try loaded.map { bytes throws(NVMError) in try NVMImage(decoding: bytes) } ?? NVMImage()
+        for (id, value) in cells.records where Int(id) < Self.directIDCount {
+            directRecords[Int(id)] = value
+        }
 
         let hadJournal = cells.journalCommitted || !cells.journal.isEmpty
         try recover()
@@ -147,7 +167,7 @@ public final class NonVolatileMemory {
     /// erases. While powered down it returns the committed contents — what recovery
     /// will produce — and never a half-written record.
     func read(_ id: UInt16) -> [UInt8]? {
-        if let change = pending?[id] { return change.value }
+        if isInTransaction, case .found(let index) = pendingPosition(of: id) { return pending[index].change.value }
         return committedValue(id)
     }
 
@@ -175,11 +195,11 @@ public final class NonVolatileMemory {
                 .capacityExceeded,
                 "record \(id): writing \(value.count) bytes would use \(projected) of \(capacity) bytes")
         }
-        if pending != nil {
-            pending?[id] = .write(value)
+        if isInTransaction {
+            setPending(id, .write(value))
             pendingBytes = projected
         } else {
-            try commitChanges([id: .write(value)], resultingBytes: projected)
+            try commitChanges([NVMJournalEntry(id: id, change: .write(value))], resultingBytes: projected)
         }
     }
 
@@ -194,17 +214,17 @@ public final class NonVolatileMemory {
         guard current != nil else { return }
         let base = isInTransaction ? pendingBytes : committedBytes
         let projected = base - Self.footprint(current)
-        if pending != nil {
+        if isInTransaction {
             // A record created earlier in this transaction just disappears from it; a
             // committed record needs an erase entry in the journal.
             if committedValue(id) == nil {
-                pending?[id] = nil
+                if case .found(let index) = pendingPosition(of: id) { pending.remove(at: index) }
             } else {
-                pending?[id] = .erase
+                setPending(id, .erase)
             }
             pendingBytes = projected
         } else {
-            try commitChanges([id: .erase], resultingBytes: projected)
+            try commitChanges([NVMJournalEntry(id: id, change: .erase)], resultingBytes: projected)
         }
     }
 
@@ -227,10 +247,10 @@ public final class NonVolatileMemory {
     ///   (transactions do not nest); ``NVMError/Code/powerLost`` if powered down.
     func beginTransaction() throws(NVMError) {
         try requirePower()
-        guard pending == nil else {
+        guard !isInTransaction else {
             throw NVMError(.transactionInProgress, "a transaction is already open; transactions do not nest")
         }
-        pending = [:]
+        isInTransaction = true
         pendingBytes = committedBytes
     }
 
@@ -244,18 +264,25 @@ public final class NonVolatileMemory {
     ///   not happen and the contents are as before the transaction.
     func commitTransaction() throws(NVMError) {
         try requirePower()
-        guard let changes = pending else {
+        guard isInTransaction else {
             throw NVMError(.noTransaction, "commitTransaction() without beginTransaction()")
         }
         let resultingBytes = pendingBytes
-        pending = nil
+        var changes: [NVMJournalEntry] = []
+        swap(&changes, &pending)
+        closeTransaction()
+        defer {
+            // The array goes back, emptied, so the next transaction reuses its storage.
+            changes.removeAll(keepingCapacity: true)
+            if pending.isEmpty { swap(&changes, &pending) }
+        }
         try commitChanges(changes, resultingBytes: resultingBytes)
     }
 
     /// Discards the open transaction's pending changes. Costs no physical write, since
     /// nothing reached the journal yet. Does nothing if no transaction is open.
     func abortTransaction() {
-        pending = nil
+        closeTransaction()
         pendingBytes = committedBytes
     }
 
@@ -281,7 +308,7 @@ public final class NonVolatileMemory {
     ///   both cases the chip stays powered down and `powerOn()` can be retried, as
     ///   recovery is idempotent.
     func powerOn() throws(NVMError) {
-        pending = nil
+        closeTransaction()
         isPoweredDown = true
         try recover()
         try persist("cannot store the NVM image after recovery")
@@ -303,24 +330,53 @@ public final class NonVolatileMemory {
         if cells.journalCommitted, let entry = cells.journal.last(where: { $0.id == id }) {
             return entry.change.value
         }
-        return cells.records[id]
+        return Int(id) < Self.directIDCount ? directRecords[Int(id)] : cells.records[id]
+    }
+
+    /// Where record `id`'s change is, or would go, in `pending` (sorted by id).
+    private enum PendingPosition {
+        case found(Int)
+        case insert(Int)
+    }
+
+    private func pendingPosition(of id: UInt16) -> PendingPosition {
+        var index = 0
+        while index < pending.count {
+            let pendingID = pending[index].id
+            if pendingID == id { return .found(index) }
+            if pendingID > id { break }
+            index += 1
+        }
+        return .insert(index)
+    }
+
+    /// Records `change` of record `id` in the open transaction, replacing an earlier one.
+    private func setPending(_ id: UInt16, _ change: NVMJournalEntry.Change) {
+        switch pendingPosition(of: id) {
+        case .found(let index): pending[index].change = change
+        case .insert(let index): pending.insert(NVMJournalEntry(id: id, change: change), at: index)
+        }
+    }
+
+    /// Ends the open transaction in RAM (its changes dropped; their storage kept for the next).
+    private func closeTransaction() {
+        isInTransaction = false
+        pending.removeAll(keepingCapacity: true)
     }
 
     private static func footprint(_ value: [UInt8]?) -> Int {
         value.map { recordOverhead + $0.count } ?? 0
     }
 
-    /// Runs the journal protocol for `changes` (see the type's discussion).
+    /// Runs the journal protocol for `entries`, one per record in ascending id order (see the
+    /// type's discussion).
     private func commitChanges(
-        _ changes: [UInt16: NVMJournalEntry.Change], resultingBytes: Int
+        _ entries: [NVMJournalEntry], resultingBytes: Int
     ) throws(NVMError) {
-        guard !changes.isEmpty else { return }
+        guard !entries.isEmpty else { return }
         // Ascending id order makes the write sequence — and so every tear point —
         // deterministic, which the tear tests depend on.
-        let entries = changes.keys.sorted().compactMap { id in
-            changes[id].map { NVMJournalEntry(id: id, change: $0) }
-        }
-
+        cells.journal.reserveCapacity(entries.count)
         for entry in entries {
             try physicalWrite { cells.journal.append(entry) }
         }
@@ -348,7 +404,7 @@ public final class NonVolatileMemory {
             try physicalWrite(torn: { tearApply(entry) }) { apply(entry) }
         }
         try physicalWrite {
-            cells.journal.removeAll()
+            cells.journal.removeAll(keepingCapacity: true)
             cells.journalCommitted = false
         }
     }
@@ -374,7 +430,13 @@ public final class NonVolatileMemory {
     }
 
     private func apply(_ entry: NVMJournalEntry) {
-        cells.records[entry.id] = entry.change.value
+        setRecord(entry.id, entry.change.value)
+    }
+
+    /// Writes the record area (and its direct copy).
+    private func setRecord(_ id: UInt16, _ value: [UInt8]?) {
+        cells.records[id] = value
+        if Int(id) < Self.directIDCount { directRecords[Int(id)] = value }
     }
 
     /// A cut apply write: the record area holds the first half of the new value (an
@@ -382,7 +444,7 @@ public final class NonVolatileMemory {
     /// makes this recoverable.
     private func tearApply(_ entry: NVMJournalEntry) {
         if case .write(let value) = entry.change {
-            cells.records[entry.id] = Array(value.prefix(value.count / 2))
+            setRecord(entry.id, Array(value.prefix(value.count / 2)))
         }
     }
 
@@ -394,7 +456,7 @@ public final class NonVolatileMemory {
             if countdown <= 1 {
                 tearCountdown = nil
                 torn()
-                pending = nil
+                closeTransaction()
                 pendingBytes = committedBytes
                 isPoweredDown = true
                 throw NVMError(.powerLost, "power cut at physical write \(physicalWriteCount)")

@@ -8,7 +8,13 @@ struct AuditHead: Equatable {
     var newestCounter: UInt32
     var hash: [UInt8]
 
-    var encoded: [UInt8] { bigEndianBytes(newestCounter) + hash }
+    var encoded: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(4 + hash.count)
+        out.appendBigEndian(newestCounter)
+        out += hash
+        return out
+    }
 
     init(newestCounter: UInt32, hash: [UInt8]) {
         self.newestCounter = newestCounter

@@ -8,6 +8,13 @@ import SealProtocol
 /// be served stale: different bytes miss the cache, absent bytes never reach it. At most a few
 /// entries (device key, seal key) are kept. Deriving a public point or its affine X9.63 encoding
 /// costs about as much as the signature itself, so a secure element computes it once.
+///
+/// The same holds for what every STAMP reads of the personalization (the seal's identity, the
+/// watermark key's MAC state, the serial prefix): parsed once, kept while the NVM bytes stay the
+/// same. Comparing an array with the one it was read from last time returns at once (same storage).
+///
+/// Confined to the chip's isolation domain like the memory; its state is `@exclusivity(unchecked)`
+/// for the reason `NonVolatileMemory` gives (accesses only here, never overlapping).
 final class KeyObjectCache {
     struct Entry {
         let raw: [UInt8]
@@ -24,12 +31,14 @@ final class KeyObjectCache {
         let publicKeyX963: [UInt8]
         let keyID: [UInt8]
     }
-    private var entries: [Entry] = []
-    private var sm2Entry: SM2Entry?
-    private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
-    private var serialPrefix: (chipID: [UInt8], prefix: [UInt8])?
+    @exclusivity(unchecked) private var entries: [Entry] = []
+    @exclusivity(unchecked) private var sm2Entry: SM2Entry?
+    @exclusivity(unchecked) private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
+    @exclusivity(unchecked) private var serialPrefix: (chipID: [UInt8], prefix: [UInt8])?
+    /// The seal identity every stamp signs, with the four records it was decoded from.
+    @exclusivity(unchecked) private var sealIdentity: (records: SealIdentityRecords, identity: SealIdentity)?
     /// The counter and time of the audit entries read or written last, keyed by their NVM bytes.
-    private var auditTimes: [(stored: [UInt8], counter: UInt32, time: UInt64)] = []
+    @exclusivity(unchecked) private var auditTimes: [(stored: [UInt8], counter: UInt32, time: UInt64)] = []
     /// Two entries set the time floor (SPEC §8.13); one more is the entry a STAMP just wrote.
     private static let auditTimesCapacity = 3
 
@@ -51,6 +60,25 @@ final class KeyObjectCache {
         auditTimes.removeAll { $0.stored == stored }
         auditTimes.append((stored, counter, time))
         if auditTimes.count > Self.auditTimesCapacity { auditTimes.removeFirst() }
+    }
+
+    /// The NVM records of the seal identity (SPEC §9.3): organization, seal name, feature hash and
+    /// the optional image hash, as read.
+    struct SealIdentityRecords: Equatable {
+        let organizationName: [UInt8]
+        let sealName: [UInt8]
+        let featureHash: [UInt8]
+        let sealImageHash: [UInt8]?
+    }
+
+    /// The identity decoded from `records`, decoded (two strings) only when they changed.
+    func sealIdentity(from records: SealIdentityRecords) -> SealIdentity {
+        if let cached = sealIdentity, cached.records == records { return cached.identity }
+        let identity = SealIdentity(organizationName: String(decoding: records.organizationName, as: UTF8.self),
+                                    sealName: String(decoding: records.sealName, as: UTF8.self),
+                                    featureHash: records.featureHash, sealImageHash: records.sealImageHash)
+        sealIdentity = (records, identity)
+        return identity
     }
 
     /// The chip's watermark serial prefix (SPEC §10.1), computed once per chip ID.

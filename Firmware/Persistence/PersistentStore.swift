@@ -117,6 +117,20 @@ struct PersistentStore {
         }
     }
 
+    /// The seal private key and its key ID (SPEC §9.3), for a stamp: the private-key record read
+    /// once for both (``sealSigningKey()`` and ``sealKeyIDValue()`` give the same).
+    func sealKeyForStamp() throws(CommandFailure) -> (key: SealSigningKey, keyID: [UInt8]) {
+        let raw = try required(.sealPrivateKey, length: 32)
+        switch try sealKeyAlgorithm() {
+        case .p256:
+            let entry = try keyObject(raw)
+            return (.p256(entry.key), entry.keyID)
+        case .sm2:
+            let entry = try sm2KeyObject(raw)
+            return (.sm2(entry.signer), entry.keyID)
+        }
+    }
+
     /// The seal public key, an uncompressed point (65): the stored copy (it outlives the private
     /// key, SPEC §6), else derived from the stored private key.
     func sealPublicKey() throws(CommandFailure) -> [UInt8] {
@@ -177,7 +191,7 @@ struct PersistentStore {
     func timeFloorReset() throws(CommandFailure) -> (floor: UInt64, counter: UInt32)? {
         guard let value = read(.timeFloorReset) else { return nil }
         guard value.count == 12 else { throw .memoryFailure }
-        return (readBigEndian(Array(value[0..<8]), as: UInt64.self), readBigEndian(Array(value[8..<12]), as: UInt32.self))
+        return (readBigEndian(value[0..<8], as: UInt64.self), readBigEndian(value[8..<12], as: UInt32.self))
     }
 
     /// The seal policy byte (SPEC §7 tag `49`).
@@ -185,11 +199,12 @@ struct PersistentStore {
         try required(.sealPolicy, length: 1)[0]
     }
 
-    /// What every stamp signs about the seal (SPEC §9.3).
+    /// What every stamp signs about the seal (SPEC §9.3), decoded again only when its records
+    /// changed (``KeyObjectCache``).
     func sealIdentity() throws(CommandFailure) -> SealIdentity {
-        SealIdentity(organizationName: String(decoding: try required(.organizationName), as: UTF8.self),
-                     sealName: String(decoding: try required(.sealName), as: UTF8.self),
-                     featureHash: try featureHash(), sealImageHash: try sealImageHash())
+        keyObjects.sealIdentity(from: KeyObjectCache.SealIdentityRecords(
+            organizationName: try required(.organizationName), sealName: try required(.sealName),
+            featureHash: try featureHash(), sealImageHash: try sealImageHash()))
     }
 
     func featureHash() throws(CommandFailure) -> [UInt8] {

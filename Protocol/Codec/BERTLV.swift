@@ -212,35 +212,74 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
         return result
     }
 
-    /// A cursor over the input. Every read is bounds-checked against `bytes`
-    /// so malformed input turns into a typed error, never a trap.
-    private struct Parser {
-        var bytes: ArraySlice<UInt8>
+    /// Checks `bytes` exactly as ``decodeAll(_:strict:)`` does (the same errors, in the same
+    /// order), building nothing: the seal decoders run it before reading fields one at a time.
+    static func validateAll(_ bytes: ArraySlice<UInt8>, strict: Bool = true, depth: Int = 0) throws(TLVDecodingError) {
+        var parser = Parser(bytes: bytes, strict: strict)
+        while try parser.nextObject(depth: depth, validatingChildren: true) != nil {}
+    }
+
+    /// A cursor over the input. Every read is bounds-checked against the end
+    /// of the input so malformed input turns into a typed error, never a trap.
+    ///
+    /// The cursor is an index into the input, which is never re-sliced while
+    /// reading (re-slicing an `ArraySlice` per byte retains and releases its
+    /// storage every time): the chip parses a STAMP request on every stamp.
+    struct Parser {
+        private let input: ArraySlice<UInt8>
+        /// The next unread byte.
+        private var position: Int
         let strict: Bool
 
-        var isAtEnd: Bool { bytes.isEmpty }
+        init(bytes: ArraySlice<UInt8>, strict: Bool) {
+            input = bytes
+            position = bytes.startIndex
+            self.strict = strict
+        }
+
+        var isAtEnd: Bool { position == input.endIndex }
+
+        /// Bytes not read yet.
+        private var remaining: Int { input.endIndex - position }
 
         /// Returns the next object, or `nil` at the end of input.
         mutating func next(depth: Int) throws(TLVDecodingError) -> TLV? {
+            // Strict input is already canonical: its children are only checked (without building
+            // them); lenient input is decoded to drop the padding and shorten the lengths inside.
+            guard let object = try nextObject(depth: depth, validatingChildren: strict) else { return nil }
+            let (tag, value) = (object.tag, object.value)
+            if tag.isConstructed && !strict {
+                // Drop padding and shorten lengths inside, so that encoded()
+                // is canonical for the whole tree, not just the outer header.
+                let children = try TLV.decodeAll(value, strict: strict, depth: depth + 1)
+                return TLV(tag: tag, value: children.encoded())
+            }
+            return TLV(tag: tag, value: Array(value))
+        }
+
+        /// The next object's tag and value bytes, or `nil` at the end of input: every check of
+        /// ``next(depth:)``, without copying the value. A constructed value's children are
+        /// checked here when `validatingChildren` (the caller decodes them otherwise).
+        mutating func nextObject(depth: Int, validatingChildren: Bool) throws(TLVDecodingError) -> Object? {
             if !strict {
                 // ISO 7816-4: 00 or FF may pad before, between and after objects.
-                while let byte = bytes.first, byte == 0x00 || byte == 0xFF {
-                    bytes.removeFirst()
+                while position < input.endIndex, input[position] == 0x00 || input[position] == 0xFF {
+                    position += 1
                 }
             }
-            guard !bytes.isEmpty else { return nil }
+            guard !isAtEnd else { return nil }
 
             let tag = try readTag()
             let length = try readLength()
-            guard bytes.count >= length else {
+            guard remaining >= length else {
                 throw TLVDecodingError(
                     code: .truncated,
-                    reason: "tag \(tag) announces \(length) byte(s), \(bytes.count) remain"
+                    reason: "tag \(tag) announces \(length) byte(s), \(remaining) remain"
                 )
             }
-            let valueEnd = bytes.startIndex + length
-            var value = bytes[bytes.startIndex..<valueEnd]
-            bytes = bytes[valueEnd...]
+            let valueEnd = position + length
+            let value = input[position..<valueEnd]
+            position = valueEnd
 
             if tag.isConstructed {
                 // A constructed value must itself be a sequence of objects; check
@@ -252,22 +291,26 @@ public struct TLV: Hashable, Sendable, CustomStringConvertible {
                         reason: "constructed tag \(tag) nested beyond depth \(TLV.maximumDepth)"
                     )
                 }
-                let children = try TLV.decodeAll(value, strict: strict, depth: depth + 1)
-                if !strict {
-                    // Drop padding and shorten lengths inside, so that encoded()
-                    // is canonical for the whole tree, not just the outer header.
-                    // (Strict input is already canonical; skip the copy.)
-                    value = children.encoded()[...]
+                if validatingChildren {
+                    try TLV.validateAll(value, strict: strict, depth: depth + 1)
                 }
             }
-            return TLV(tag: tag, value: Array(value))
+            return Object(tag: tag, value: value)
+        }
+
+        /// One object as the parser finds it: its tag and its value bytes, not copied. (A struct
+        /// rather than a tuple: an optional tuple is destroyed through runtime type metadata.)
+        struct Object {
+            let tag: BERTag
+            let value: ArraySlice<UInt8>
         }
 
         private mutating func readByte(_ what: String) throws(TLVDecodingError) -> UInt8 {
-            guard let byte = bytes.popFirst() else {
+            guard position < input.endIndex else {
                 throw TLVDecodingError(code: .truncated, reason: "input ends inside \(what)")
             }
-            return byte
+            defer { position += 1 }
+            return input[position]
         }
 
         /// Tag rules of ISO 7816-4 §6.3: low five bits `11111` in the first byte

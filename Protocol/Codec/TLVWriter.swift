@@ -26,7 +26,7 @@ package struct TLVWriter: Sendable {
     /// Appends `tag` with the UTF-8 bytes of `text`.
     package mutating func append(_ tag: BERTag, utf8 text: String) {
         appendHeader(tag, length: text.utf8.count)
-        bytes.append(contentsOf: text.utf8)
+        bytes.appendUTF8(text)
     }
 
     private mutating func appendHeader(_ tag: BERTag, length: Int) {

@@ -53,11 +53,14 @@ public struct AuditEntry: Hashable, Sendable {
 
     /// entryHash(n) = SHA-256("SEALKIT-AUDIT-V1" || entryHash(n-1) || TBS(n) || signature(n)).
     public static func chainHash(previous: [UInt8], tbs: [UInt8], signature: [UInt8]) -> [UInt8] {
+        // Part by part, without an array of the parts; the digest copied out of its buffer in one
+        // go (`Array(digest)` walks it byte by byte). The chip chains every stamp.
         var hasher = SHA256()
-        for part in [chainDomain, previous, tbs, signature] {
-            part.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        }
-        return Array(hasher.finalize())
+        chainDomain.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        previous.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        tbs.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        signature.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize().withUnsafeBytes { Array($0) }
     }
 
     /// The READ AUDIT LOG response, fields in the order of SPEC §8.14.

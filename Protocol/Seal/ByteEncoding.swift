@@ -10,6 +10,14 @@ extension Array where Element == UInt8 {
         Swift.withUnsafeBytes(of: &big) { append(contentsOf: $0) }
     }
 
+    /// Appends the UTF-8 bytes of `text`: one copy of a native string's contiguous bytes, where
+    /// `+= text.utf8` walks the view generically.
+    @inlinable
+    package mutating func appendUTF8(_ text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
+    }
+
     /// Appends the `MemoryLayout<T>.size` little-endian bytes of `value`.
     @inlinable
     package mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
@@ -67,6 +75,15 @@ package func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
 
 /// Decodes a big-endian unsigned integer of exactly `MemoryLayout<T>.size` bytes, or throws.
 package func decodeBigEndian<T: FixedWidthInteger>(_ bytes: [UInt8], as type: T.Type, field: String) throws(SealDataError) -> T {
+    guard bytes.count == MemoryLayout<T>.size else {
+        throw SealDataError(.invalidLength, "\(field) must be \(MemoryLayout<T>.size) bytes, got \(bytes.count)")
+    }
+    return readBigEndian(bytes, as: T.self)
+}
+
+/// Decodes a big-endian unsigned integer of exactly `MemoryLayout<T>.size` bytes of a decoded
+/// field, or throws (the same check as for an array).
+package func decodeBigEndian<T: FixedWidthInteger>(_ bytes: ArraySlice<UInt8>, as type: T.Type, field: String) throws(SealDataError) -> T {
     guard bytes.count == MemoryLayout<T>.size else {
         throw SealDataError(.invalidLength, "\(field) must be \(MemoryLayout<T>.size) bytes, got \(bytes.count)")
     }

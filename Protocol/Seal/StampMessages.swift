@@ -69,7 +69,7 @@ public struct StampResponse: Hashable, Sendable {
 
     /// `9A 9B 9C 9D 9E`, in that order.
     public func encoded() -> [UInt8] {
-        var writer = TLVWriter(capacity: 120)
+        var writer = TLVWriter(capacity: 132)
         writer.append(SealTag.counter, bigEndian: counter)
         writer.append(SealTag.serial, utf8: serial)
         writer.append(SealTag.expiry, bigEndian: expiry)

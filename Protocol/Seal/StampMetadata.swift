@@ -224,48 +224,68 @@ public struct StampMetadata: Hashable, Sendable {
 
     /// Strictly decodes the value of `A1`: canonical order, known tags, valid lengths. Personal
     /// fields come back as ``withheldCommitments``.
+    ///
+    /// The chip runs this on every STAMP: the fields are read straight from `value` after the
+    /// whole value passed the TLV checks (so a malformed object is reported before a field out of
+    /// place, as when it was decoded into `[TLV]` first).
     public init(decoding value: [UInt8]) throws(SealDataError) {
-        let fields: [TLV]
+        var fields = TLV.Parser(bytes: value[...], strict: true)
         do {
-            fields = try TLV.decodeAll(value, strict: true)
+            try TLV.validateAll(value[...])
         } catch {
             throw SealDataError(.malformedTLV, "metadata: \(error)")
         }
         var previous: UInt32 = 0
         var time: UInt64?
-        var metadata = StampMetadata(time: 0)
-        for field in fields {
-            let tag = field.tag.rawValue
+        // Decoded metadata holds no plaintext, so it needs no salts: start from nothing.
+        self.init(decodedTime: 0)
+        while true {
+            let next: TLV.Parser.Object?
+            do {
+                next = try fields.nextObject(depth: 0, validatingChildren: false)
+            } catch {
+                // Unreachable: the whole value passed the same checks above.
+                throw SealDataError(.malformedTLV, "metadata: \(error)")
+            }
+            guard let field = next else { break }
+            let (fieldTag, fieldValue) = (field.tag, field.value)
+            let tag = fieldTag.rawValue
             guard tag > previous else {
-                throw SealDataError(.notCanonical, "metadata tags must be ascending and unique (tag \(field.tag))")
+                throw SealDataError(.notCanonical, "metadata tags must be ascending and unique (tag \(fieldTag))")
             }
             previous = tag
-            switch field.tag {
-            case SealTag.time: time = try decodeBigEndian(field.value, as: UInt64.self, field: "time")
-            case SealTag.locationCommitment: try metadata.withhold(.location, field.value)
-            case SealTag.operatorBiometricCommitment: try metadata.withhold(.operatorBiometricReference, field.value)
-            case SealTag.operatorIDCommitment: try metadata.withhold(.operatorID, field.value)
-            case SealTag.deviceFingerprintCommitment: try metadata.withhold(.deviceFingerprint, field.value)
-            case SealTag.organizationUnit: metadata.organizationUnit = try Self.text(field.value, "organization unit")
-            case SealTag.approvalNode: metadata.approvalNode = try Self.text(field.value, "approval node")
-            case SealTag.documentName: metadata.documentName = try Self.text(field.value, "document name")
-            default: throw SealDataError(.unexpectedField, "metadata: unknown tag \(field.tag)")
+            switch fieldTag {
+            case SealTag.time: time = try decodeBigEndian(fieldValue, as: UInt64.self, field: "time")
+            case SealTag.locationCommitment: try withhold(.location, fieldValue)
+            case SealTag.operatorBiometricCommitment: try withhold(.operatorBiometricReference, fieldValue)
+            case SealTag.operatorIDCommitment: try withhold(.operatorID, fieldValue)
+            case SealTag.deviceFingerprintCommitment: try withhold(.deviceFingerprint, fieldValue)
+            case SealTag.organizationUnit: organizationUnit = try Self.text(fieldValue, "organization unit")
+            case SealTag.approvalNode: approvalNode = try Self.text(fieldValue, "approval node")
+            case SealTag.documentName: documentName = try Self.text(fieldValue, "document name")
+            default: throw SealDataError(.unexpectedField, "metadata: unknown tag \(fieldTag)")
             }
         }
         guard let time else { throw SealDataError(.missingField, "metadata: time (91) is required") }
-        metadata.time = time
-        try metadata.validate()
-        self = metadata
+        self.time = time
+        try validate()
     }
 
-    private mutating func withhold(_ field: PersonalField, _ commitment: [UInt8]) throws(SealDataError) {
+    /// Metadata with only its time: no plaintext, so no salts drawn (the decoder's start).
+    private init(decodedTime time: UInt64) {
+        self.time = time
+        self.salts = [:]
+        self.withheldCommitments = [:]
+    }
+
+    private mutating func withhold(_ field: PersonalField, _ commitment: ArraySlice<UInt8>) throws(SealDataError) {
         guard commitment.count == 32 else {
             throw SealDataError(.invalidLength, "metadata: the \(field.rawValue) commitment must be 32 bytes")
         }
-        withheldCommitments[field] = commitment
+        withheldCommitments[field] = Array(commitment)
     }
 
-    private static func text(_ bytes: [UInt8], _ name: String) throws(SealDataError) -> String {
+    private static func text(_ bytes: ArraySlice<UInt8>, _ name: String) throws(SealDataError) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw SealDataError(.invalidEncoding, "\(name) is not UTF-8")
         }

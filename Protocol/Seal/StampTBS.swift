@@ -23,11 +23,20 @@ public struct SealIdentity: Hashable, Sendable {
     /// `len(org) ‖ org ‖ len(name) ‖ name ‖ featureHash ‖ sealImageHash (zeros when none)`.
     func append(to out: inout [UInt8]) {
         out.append(UInt8(truncatingIfNeeded: organizationName.utf8.count))
-        out += organizationName.utf8
+        out.appendUTF8(organizationName)
         out.append(UInt8(truncatingIfNeeded: sealName.utf8.count))
-        out += sealName.utf8
+        out.appendUTF8(sealName)
         out += featureHash
-        out += sealImageHash ?? [UInt8](repeating: 0, count: 32)
+        if let sealImageHash {
+            out += sealImageHash
+        } else {
+            out.append(contentsOf: repeatElement(0, count: 32))
+        }
+    }
+
+    /// The length of ``append(to:)``'s bytes.
+    var encodedLength: Int {
+        2 + organizationName.utf8.count + sealName.utf8.count + featureHash.count + (sealImageHash?.count ?? 32)
     }
 }
 
@@ -76,14 +85,17 @@ public struct StampTBS: Hashable, Sendable {
 
     /// The byte layout of SPEC §9.3.
     public func encoded() -> [UInt8] {
-        var out = Self.domain
-        out.reserveCapacity(400)
+        var out: [UInt8] = []
+        // Exactly the size: one allocation, never a copy (the chip encodes one per stamp).
+        out.reserveCapacity(Self.domain.count + chipID.count + 4 + 1 + serial.utf8.count + 8 + expirationCode.utf8.count
+                            + documentDigest.count + metadataDigest.count + seal.encodedLength + keyID.count + 4)
+        out += Self.domain
         out += chipID
         out.appendBigEndian(counter)
         out.append(UInt8(truncatingIfNeeded: serial.utf8.count))
-        out += serial.utf8
+        out.appendUTF8(serial)
         out.appendBigEndian(expiry)
-        out += expirationCode.utf8
+        out.appendUTF8(expirationCode)
         out += documentDigest
         out += metadataDigest
         seal.append(to: &out)

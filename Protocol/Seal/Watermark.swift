@@ -33,19 +33,58 @@ public enum Watermark {
     }
 
     /// The serial from a precomputed ``chipPrefix(chipID:)``: a chip computes its prefix once.
+    ///
+    /// One pass into the string's own buffer: a chip mints a serial on every stamp.
     public static func serial(chipPrefix prefix: [UInt8], counter: UInt32) -> String {
-        var chars: [UInt8] = []
-        chars.reserveCapacity(serialLength)
-        let counterChars = base32(UInt64(counter), digits: counterDigits)
-        for group in 0..<3 {
-            chars += prefix[(group * 6)..<(group * 6 + 6)]
-            chars.append(UInt8(ascii: "-"))
+        // The check value of prefix ‖ counter digits by Horner's rule, as `checkValue(digits:)`
+        // computes it from the characters: the prefix's remainder, then the counter's seven 5-bit
+        // digits, which together are the counter's value (0 when a prefix character is not a digit).
+        var remainder: Int? = 0
+        let values = digitValues
+        for char in prefix {
+            guard let sum = remainder else { break }
+            let digit = values[Int(char)]
+            remainder = digit < 0 ? nil : (sum * 32 + Int(digit)) % 37
         }
-        chars += counterChars
-        chars.append(UInt8(ascii: "-"))
-        chars.append(checkAlphabet[checkValue(digits: prefix + counterChars) ?? 0])
-        return String(decoding: chars, as: UTF8.self)
+        let check = checkAlphabet[remainder.map { ($0 * counterDigitsFactor + Int(counter % 37)) % 37 } ?? 0]
+        // PPPPPP-PPPPPP-PPPPPP-CCCCCCC-K: the first 18 prefix characters in three groups.
+        let groups = min(prefix.count / 6, 3)
+        let loose = groups == 3 ? 0 : prefix.count % 6
+        return String(unsafeUninitializedCapacity: groups * 7 + loose + counterDigits + 2) { buffer in
+            var index = 0
+            for group in 0..<groups {
+                for offset in 0..<6 {
+                    buffer[index] = prefix[group * 6 + offset]
+                    index += 1
+                }
+                buffer[index] = UInt8(ascii: "-")
+                index += 1
+            }
+            for offset in 0..<loose {
+                buffer[index] = prefix[groups * 6 + offset]
+                index += 1
+            }
+            var rest = counter
+            for position in stride(from: index + counterDigits - 1, through: index, by: -1) {
+                buffer[position] = base32Alphabet[Int(rest & 0x1F)]
+                rest >>= 5
+            }
+            index += counterDigits
+            buffer[index] = UInt8(ascii: "-")
+            buffer[index + 1] = check
+            return index + 2
+        }
     }
+
+    /// 32^7 mod 37: shifts a remainder past the counter's seven base-32 digits.
+    private static let counterDigitsFactor = (0..<counterDigits).reduce(1) { factor, _ in factor * 32 % 37 }
+
+    /// The value of each byte as a base-32 digit of `base32Alphabet`, −1 for a byte that is none.
+    private static let digitValues: [Int8] = {
+        var values = [Int8](repeating: -1, count: 256)
+        for (value, char) in base32Alphabet.enumerated() { values[Int(char)] = Int8(value) }
+        return values
+    }()
 
     /// The components of a well-formed serial whose check symbol matches; nil otherwise. The
     /// prefix is its 18 base-32 ASCII digits, comparable with ``chipPrefix(chipID:)``.
@@ -98,18 +137,42 @@ public enum Watermark {
     /// The expiration code from an HMAC already keyed with the watermark key: a chip keeps the
     /// keyed state and saves the key schedule on every stamp.
     public static func expirationCode(keyedMAC: HMAC<SHA256>, serial: String, expiry: UInt64) -> String {
-        var message: [UInt8] = []
-        message.reserveCapacity(expiryDomain.count + serialLength + 8)
-        message += expiryDomain
-        message += serial.utf8
-        message.appendBigEndian(expiry)
         var hmac = keyedMAC
-        message.withUnsafeBytes { hmac.update(data: $0) }
-        let mac = Array(hmac.finalize())
-        let offset = Int(mac[31] & 0x0F)
-        let binary = readBigEndian(mac[offset..<offset + 4], as: UInt32.self) & 0x7FFF_FFFF
-        let code = binary % 100_000_000
-        let digits = String(code)
-        return String(repeating: "0", count: codeDigits - digits.count) + digits
+        // "SEALKIT-EXPIRY-V1" ‖ serial ‖ expiry u64, assembled on the stack: one update, no array.
+        var serial = serial
+        serial.withUTF8 { serialBytes in
+            let length = expiryDomain.count + serialBytes.count + 8
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { message in
+                var index = 0
+                for byte in expiryDomain {
+                    message[index] = byte
+                    index += 1
+                }
+                for byte in serialBytes {
+                    message[index] = byte
+                    index += 1
+                }
+                for shift in stride(from: 56, through: 0, by: -8) {
+                    message[index] = UInt8(truncatingIfNeeded: expiry >> UInt64(shift))
+                    index += 1
+                }
+                hmac.update(data: UnsafeRawBufferPointer(message))
+            }
+        }
+        // Dynamic truncation (RFC 4226 §5.3) read straight from the MAC's bytes.
+        let binary = hmac.finalize().withUnsafeBytes { mac in
+            let offset = Int(mac[31] & 0x0F)
+            return (UInt32(mac[offset]) << 24 | UInt32(mac[offset + 1]) << 16 | UInt32(mac[offset + 2]) << 8
+                | UInt32(mac[offset + 3])) & 0x7FFF_FFFF
+        }
+        var code = binary % 100_000_000
+        // Eight digits, zero-padded: a small string, built in place.
+        return String(unsafeUninitializedCapacity: codeDigits) { buffer in
+            for index in stride(from: codeDigits - 1, through: 0, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(code % 10)
+                code /= 10
+            }
+            return codeDigits
+        }
     }
 }

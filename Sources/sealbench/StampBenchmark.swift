@@ -2,7 +2,7 @@
 // the same run, and their ratio (goal: 0.7 or better). See docs/benchmarks.md.
 import Crypto
 import Foundation
-import SealFirmware
+@_spi(Benchmarks) import SealFirmware
 import SealHostDriver
 import SealProtocol
 import SealSimulatedToken
@@ -78,7 +78,7 @@ enum StampBenchmark {
         // signing and STAMP alike; the ratio is the median of the per-round ratios.
         let result = try await Task.detached { () async throws -> (
             raw: Tally, stamp: Tally, chip: Tally, ratios: [Double], file: Tally, floor: Tally, durableRatios: [Double], fileSize: Int,
-            handshakes: Tally, wrapUnwrap: Tally
+            handshakes: Tally, wrapUnwrap: Tally, plainRaw: Tally, plain: Tally, plainRatios: [Double]
         ) in
             let rawKey = P256.Signing.PrivateKey()
             let token = SealToken(transport: try InProcessTransport(backing: VolatileBackingStore(image: tokenImage)), secureChannel: .testVendorRoot)
@@ -113,6 +113,26 @@ enum StampBenchmark {
                 let c = try await runFor(seconds: slice) { try stampOnChip() }
                 raw.add(r); stamp.add(s); chipOnly.add(c)
                 ratios.append((Double(s.count) / s.elapsed) / (Double(r.count) / r.elapsed))
+            }
+
+            // Issue 13's figure, the chip's STAMP with the secure channel off: protocol v2 refuses a
+            // plain STAMP APDU, so the chip's measuring hook (SealChip.stampAsUnwrappedByChannel, an
+            // SPI no APDU reaches) runs the STAMP the channel would hand the applet once unwrapped, on
+            // the chip VERIFY'd above; interleaved with the same raw signing in rounds of their own.
+            let stampData = command.data
+            let stampWithoutChannel = { () throws in
+                guard chip.stampAsUnwrappedByChannel(stampData).suffix(2) == [0x90, 0x00] else {
+                    throw SealDriverError(code: .transportFailure, reason: "chip refused STAMP (measuring hook)")
+                }
+            }
+            for _ in 0..<50 { try stampWithoutChannel() }
+            var plainRaw = Tally(), plain = Tally()
+            var plainRatios: [Double] = []
+            for _ in 0..<rounds {
+                let r = try await runFor(seconds: slice) { try signRaw() }
+                let p = try await runFor(seconds: slice) { try stampWithoutChannel() }
+                plainRaw.add(r); plain.add(p)
+                plainRatios.append((Double(p.count) / p.elapsed) / (Double(r.count) / r.elapsed))
             }
 
             // With the simulator's state file (durable STAMP), interleaved with its floor: an in-place
@@ -150,7 +170,7 @@ enum StampBenchmark {
             let handshakes = try await SecureChannelBenchmark.handshakes(
                 chip: handshakeChip, key: try SecureChannelBenchmark.keyAgreementKey(chipNVM), seconds: min(1, seconds / 4))
             let wrapUnwrap = try await SecureChannelBenchmark.wrapUnwrapRounds(commandData: request.encoded(), seconds: min(1, seconds / 4))
-            return (raw, stamp, chipOnly, ratios, file, floor, durableRatios, fileSize, handshakes, wrapUnwrap)
+            return (raw, stamp, chipOnly, ratios, file, floor, durableRatios, fileSize, handshakes, wrapUnwrap, plainRaw, plain, plainRatios)
         }.value
 
         let ratios = result.ratios.sorted()
@@ -163,6 +183,11 @@ enum StampBenchmark {
         // figure (goal 0.6 through the channel); issue 13's 0.8 was set for a STAMP without it.
         print(String(format: "ratio STAMP (channel open)/raw: %.2f median of %d interleaved rounds (min %.2f, max %.2f; goal >= 0.60)",
                      stampMedian, ratios.count, ratios.first ?? 0, ratios.last ?? 0))
+        let plainRatios = result.plainRatios.sorted()
+        print(String(format: "  chip alone, channel off (measuring hook): %10.0f stamps/s      (%d; raw sign %.0f/s in the same rounds)",
+                     result.plain.perSecond, result.plain.count, result.plainRaw.perSecond))
+        print(String(format: "ratio STAMP (channel off, measuring hook)/raw: %.2f median of %d interleaved rounds (min %.2f, max %.2f; goal >= 0.80)",
+                     median(plainRatios), plainRatios.count, plainRatios.first ?? 0, plainRatios.last ?? 0))
         print(String(format: "in-place 200-byte write + fdatasync:     %10.0f writes/s      (%d)", result.floor.perSecond, result.floor.count))
         print(String(format: "durable STAMP (state file):              %10.0f stamps/s      (%d; state file %d bytes)",
                      result.file.perSecond, result.file.count, result.fileSize))

@@ -1,0 +1,119 @@
+import Crypto
+import Testing
+@testable import SealProtocol
+
+/// The codecs a chip runs on every STAMP were rewritten to build less; each is checked here against
+/// the general code it must agree with, on real and mutated input.
+struct StampPathCodecTests {
+    /// A STAMP data field with every metadata field and a grant.
+    static func fullRequest() throws -> [UInt8] {
+        var metadata = StampMetadata(
+            time: 1_764_000_000, latitudeMicrodegrees: 31_230_416, longitudeMicrodegrees: -121_473_701, operatorID: "op-7",
+            deviceFingerprint: [0xDE, 0xAD], organizationUnit: "Legal", approvalNode: "CFO", documentName: "Deed.pdf",
+            operatorBiometricReference: [UInt8](repeating: 0xB1, count: 32))
+        metadata.salts[.operatorID] = [UInt8](repeating: 3, count: 16)
+        let grant = AuthorizationGrant(serial: 9, kind: .document, firstCounter: 1, lastCounter: 5,
+                                       documentDigest: [UInt8](repeating: 0x44, count: 32), signature: [UInt8](repeating: 0x30, count: 70))
+        return try StampRequest(documentDigest: [UInt8](repeating: 0xAB, count: 32), metadata: metadata, grant: grant).encoded()
+    }
+
+    @Test("TLV validation reports exactly what decoding reports, on every single-byte mutation")
+    func validationAgreesWithDecoding() throws {
+        let original = try Self.fullRequest()
+        var generator = SystemRandomNumberGenerator()
+        var inputs: [[UInt8]] = [original, [], [0x00], [0xA1, 0x00], Array(original.prefix(40))]
+        for offset in original.indices {
+            for replacement in [UInt8(0x00), 0xFF, 0x81, 0x82, 0xA1, original[offset] ^ 0x01, UInt8.random(in: 0...255, using: &generator)] {
+                var mutated = original
+                mutated[offset] = replacement
+                inputs.append(mutated)
+            }
+            inputs.append(Array(original.prefix(offset)))
+        }
+        for input in inputs {
+            for strict in [true, false] {
+                let decoded = Result { () throws(TLVDecodingError) in try TLV.decodeAll(input, strict: strict) }
+                let validated = Result { () throws(TLVDecodingError) in try TLV.validateAll(input[...], strict: strict) }
+                switch (decoded, validated) {
+                case (.success, .success): break
+                case (.failure(let a), .failure(let b)):
+                    #expect(a == b && a.reason == b.reason, "\(hexString(input))")
+                default:
+                    Issue.record("validateAll and decodeAll disagree on \(hexString(input))")
+                }
+            }
+            // The field reader reports a malformed object before any field, as when it decoded
+            // the whole input first; then the request decodes or fails on a field.
+            if (try? TLV.decodeAll(input, strict: true)) == nil {
+                #expect(throws: SealDataError(.malformedTLV, "")) { try StampRequest(decoding: input) }
+            } else if let request = try? StampRequest(decoding: input) {
+                #expect(try StampMetadata(decoding: request.metadataEncoding) == request.metadata)
+            }
+        }
+        let request = try StampRequest(decoding: original)
+        #expect(request.encoded() == original)
+        #expect(request.metadata.withheldCommitments.count == 4 && request.metadata.documentName == "Deed.pdf")
+    }
+
+    @Test("metadata decoding: canonical order, unknown tags, bad lengths and text are refused as before")
+    func metadataRefusals() throws {
+        let time: [UInt8] = [0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1]
+        let unit: [UInt8] = [0x96, 0x02, 0x41, 0x42]
+        #expect(try StampMetadata(decoding: time + unit).organizationUnit == "AB")
+        #expect(throws: SealDataError(.notCanonical, "")) { try StampMetadata(decoding: unit + time) }
+        #expect(throws: SealDataError(.notCanonical, "")) { try StampMetadata(decoding: time + time) }
+        #expect(throws: SealDataError(.unexpectedField, "")) { try StampMetadata(decoding: time + [0x9A, 0x01, 0x00]) }
+        #expect(throws: SealDataError(.invalidLength, "")) { try StampMetadata(decoding: [0x91, 0x04, 0, 0, 0, 1]) }
+        #expect(throws: SealDataError(.invalidLength, "")) { try StampMetadata(decoding: time + [0x94, 0x02, 1, 2]) }
+        #expect(throws: SealDataError(.invalidEncoding, "")) { try StampMetadata(decoding: time + [0x96, 0x01, 0xFF]) }
+        #expect(throws: SealDataError(.missingField, "")) { try StampMetadata(decoding: unit) }
+        #expect(throws: SealDataError(.malformedTLV, "")) { try StampMetadata(decoding: time + [0x96, 0x05, 0x41]) }
+    }
+
+    @Test("serials from a prefix agree with the character-by-character check value, at every counter edge")
+    func serials() throws {
+        var generator = SystemRandomNumberGenerator()
+        let counters: [UInt32] = [0, 1, 31, 32, 36, 37, 1_000_000, UInt32.max - 1, UInt32.max]
+        for _ in 0..<50 {
+            let chipID = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let prefix = Watermark.chipPrefix(chipID: chipID)
+            for counter in counters + [UInt32.random(in: 0...UInt32.max, using: &generator)] {
+                let serial = Watermark.serial(chipPrefix: prefix, counter: counter)
+                let counterDigits = Watermark.base32(UInt64(counter), digits: Watermark.counterDigits)
+                let check = try #require(Watermark.checkValue(digits: prefix + counterDigits))
+                let expected = String(decoding: prefix[0..<6] + [0x2D] + prefix[6..<12] + [0x2D] + prefix[12..<18] + [0x2D]
+                                      + counterDigits + [0x2D, Watermark.checkAlphabet[check]], as: UTF8.self)
+                #expect(serial == expected)
+                let parsed = try #require(Watermark.parseSerial(serial))
+                #expect(parsed.prefix == prefix && parsed.counter == counter)
+            }
+        }
+        // A prefix character that is no base-32 digit gives check symbol 0, as it always did.
+        let odd = Array("IIIIIIOOOOOOLLLLLL".utf8)
+        #expect(Watermark.serial(chipPrefix: odd, counter: 5).hasSuffix("-0000005-0"))
+    }
+
+    @Test("the expiration code is HMAC-SHA-256 over domain ‖ serial ‖ expiry, truncated as RFC 4226")
+    func expirationCodes() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let serial = Watermark.serial(chipID: [UInt8](repeating: 7, count: 16), counter: UInt32.random(in: 0...UInt32.max, using: &generator))
+            let expiry = UInt64.random(in: 0...UInt64.max, using: &generator)
+            let mac = Array(HMAC<SHA256>.authenticationCode(for: Array("SEALKIT-EXPIRY-V1".utf8) + Array(serial.utf8) + bigEndianBytes(expiry),
+                                                            using: SymmetricKey(data: key)))
+            let offset = Int(mac[31] & 0x0F)
+            let binary = readBigEndian(mac[offset..<offset + 4], as: UInt32.self) & 0x7FFF_FFFF
+            let digits = String(binary % 100_000_000)
+            let expected = String(repeating: "0", count: 8 - digits.count) + digits
+            #expect(Watermark.expirationCode(watermarkKey: key, serial: serial, expiry: expiry) == expected)
+        }
+    }
+
+    @Test("the chain hash is SHA-256 of domain ‖ previous ‖ TBS ‖ signature")
+    func chainHash() {
+        let previous = [UInt8](repeating: 1, count: 32), tbs = [UInt8](repeating: 2, count: 219), signature = [UInt8](repeating: 3, count: 71)
+        #expect(AuditEntry.chainHash(previous: previous, tbs: tbs, signature: signature)
+                == Array(SHA256.hash(data: Array("SEALKIT-AUDIT-V1".utf8) + previous + tbs + signature)))
+    }
+}
