@@ -3,26 +3,29 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// A built `sealledger serve` process on a free loopback port, for tests that talk HTTP to a real
-/// server; stopped with SIGTERM by ``stop()``.
+/// A built `sealledger serve` (or `sealledger witness serve`) process on a free loopback port, for
+/// tests that talk HTTP to a real server; stopped with SIGTERM by ``stop()``.
 package final class ServedLedger: Sendable {
     /// The server process.
     package let process = Process()
     /// Where it listens, `http://127.0.0.1:PORT` (from its "listening on" line).
     package let base: String
 
-    /// Starts `sealledger serve --listen 127.0.0.1:0 ARGUMENTS` with `SEALKIT_HOME` at `directory`
-    /// (and `environment` over the test's own), and waits, off the concurrency pool, up to 60 s until
-    /// it says where it listens.
-    package static func start(directory: URL, arguments: [String], environment: [String: String] = [:]) async throws -> ServedLedger {
-        try await offThePool { try ServedLedger(directory: directory, arguments: arguments, environment: environment) }
+    /// Starts `sealledger COMMAND --listen 127.0.0.1:0 ARGUMENTS` (COMMAND is `serve` unless given,
+    /// e.g. `["witness", "serve"]`) with `SEALKIT_HOME` at `directory`, made if missing (and
+    /// `environment` over the test's own), and waits, off the concurrency pool, up to 60 s until it
+    /// says where it listens.
+    package static func start(directory: URL, command: [String] = ["serve"], arguments: [String],
+                              environment: [String: String] = [:]) async throws -> ServedLedger {
+        try await offThePool { try ServedLedger(directory: directory, command: command, arguments: arguments, environment: environment) }
     }
 
-    private init(directory: URL, arguments: [String], environment: [String: String]) throws {
+    private init(directory: URL, command: [String], arguments: [String], environment: [String: String]) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let log = directory.appendingPathComponent("serve-\(UUID().uuidString).out")
         try Data().write(to: log)
         process.executableURL = Built.sealledger
-        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        process.arguments = command + ["--listen", "127.0.0.1:0"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(["SEALKIT_HOME": directory.path]) { $1 }.merging(environment) { $1 }
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = FileHandle.nullDevice
@@ -36,14 +39,14 @@ package final class ServedLedger: Sendable {
         }
         guard let found else {
             process.terminate()
-            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "sealledger serve did not start (log: \(log.path))"])
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "sealledger \(command.joined(separator: " ")) did not start (log: \(log.path))"])
         }
         base = found
     }
 
     /// Sends SIGTERM and waits for the process to end.
     package func stop() {
-        process.terminate()
+        if process.isRunning { process.terminate() }
         process.waitUntilExit()
     }
 

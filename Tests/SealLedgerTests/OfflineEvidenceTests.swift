@@ -20,7 +20,7 @@ struct OfflineEvidenceTests {
         let vkey = try await runProgram(sealledger, ["vkey", "--database", database]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(vkey.hasPrefix("sealkit.local/ledger+"))
 
-        var processes: [WitnessProcess] = []
+        var processes: [ServedLedger] = []
         defer { processes.forEach { $0.stop() } }
         var witnessOptions: [String] = []
         var witnessKeys: [String] = []
@@ -28,13 +28,13 @@ struct OfflineEvidenceTests {
             let home = directory.appendingPathComponent("w\(n)")
             let store = ["--database", home.appendingPathComponent("witness.sqlite").path, "--name", "example.com/w\(n)"]
             let key = try await runProgram(sealledger, ["witness", "vkey"] + store).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let process = try WitnessProcess(directory: home, arguments: ["witness", "serve", "--log-key", vkey] + store)
+            let process = try await ServedLedger.start(directory: home, command: ["witness", "serve"], arguments: ["--log-key", vkey] + store)
             processes.append(process)
             witnessOptions += ["--witness", "\(process.base)=\(key)"]
             witnessKeys.append(key)
         }
-        let server = try WitnessProcess(directory: directory.appendingPathComponent("ledger"), arguments: [
-            "serve", "--database", database, "--vendor-roots", rootFile.path, "--quorum", "2"] + witnessOptions)
+        let server = try await ServedLedger.start(directory: directory.appendingPathComponent("ledger"), arguments: [
+            "--database", database, "--vendor-roots", rootFile.path, "--quorum", "2"] + witnessOptions)
         processes.append(server)
 
         // Three records and their documents, submitted as one batch.

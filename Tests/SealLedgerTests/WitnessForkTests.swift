@@ -6,41 +6,6 @@ import FoundationNetworking
 import SealLedger
 import Testing
 
-/// A `sealledger witness serve` (or `serve`) process on a free loopback port, stopped with SIGTERM.
-final class WitnessProcess {
-    let process = Process()
-    let base: String
-
-    init(directory: URL, arguments: [String]) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let log = directory.appendingPathComponent("serve.out")
-        try Data().write(to: log)
-        process.executableURL = Built.url("sealledger")
-        process.arguments = arguments + ["--listen", "127.0.0.1:0"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["SEALKIT_HOME": directory.path]) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        var found: String?
-        while found == nil && Date() < deadline && process.isRunning {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            found = text.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst("listening on ".count)) }
-            if found == nil { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        guard let found else {
-            process.terminate()
-            throw LedgerError(code: .storageFailure, reason: "sealledger \(arguments.first ?? "") did not start")
-        }
-        base = found
-    }
-
-    func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-    }
-}
-
 /// Posts an add-checkpoint body (the same client the ledger uses, through URLSession).
 let testWitnessTransport: WitnessTransport = { url, body in
     guard let target = URL(string: url) else { throw LedgerError(code: .malformedInput, reason: "not a URL: \(url)") }
@@ -60,7 +25,7 @@ struct WitnessForkTests {
         let logKey = try NoteSigner(generatingFor: "example.com/ledger")
 
         // Three witnesses trusting the log key, each with its own state file and key made on first use.
-        var witnesses: [WitnessProcess] = []
+        var witnesses: [ServedLedger] = []
         defer { witnesses.forEach { $0.stop() } }
         var endpoints: [WitnessEndpoint] = []
         for n in 1...3 {
@@ -68,7 +33,7 @@ struct WitnessForkTests {
             let store = ["--database", home.appendingPathComponent("witness.sqlite").path, "--name", "example.com/w\(n)"]
             let vkey = try await runProgram(Built.url("sealledger"), ["witness", "vkey"] + store)
             #expect(vkey.status == 0, "\(vkey.stderr)")
-            let process = try WitnessProcess(directory: home, arguments: ["witness", "serve", "--log-key", logKey.verifier.verifierKey] + store)
+            let process = try await ServedLedger.start(directory: home, command: ["witness", "serve"], arguments: ["--log-key", logKey.verifier.verifierKey] + store)
             witnesses.append(process)
             endpoints.append(WitnessEndpoint(url: process.base + "/add-checkpoint",
                                              verifier: try CosignatureVerifier(verifierKey: vkey.stdout)))
@@ -139,7 +104,7 @@ struct WitnessForkTests {
         let database = directory.appendingPathComponent("ledger/ledger.sqlite").path
         let vkey = try await runProgram(Built.url("sealledger"), ["vkey", "--database", database])
         #expect(vkey.status == 0, "\(vkey.stderr)")
-        var processes: [WitnessProcess] = []
+        var processes: [ServedLedger] = []
         defer { processes.forEach { $0.stop() } }
         var options: [String] = []
         var verifiers: [CosignatureVerifier] = []
@@ -147,12 +112,12 @@ struct WitnessForkTests {
             let home = directory.appendingPathComponent("w\(n)")
             let store = ["--database", home.appendingPathComponent("witness.sqlite").path, "--name", "example.com/w\(n)"]
             let witnessKey = try await runProgram(Built.url("sealledger"), ["witness", "vkey"] + store)
-            let process = try WitnessProcess(directory: home, arguments: ["witness", "serve", "--log-key", vkey.stdout] + store)
+            let process = try await ServedLedger.start(directory: home, command: ["witness", "serve"], arguments: ["--log-key", vkey.stdout] + store)
             processes.append(process)
             options += ["--witness", "\(process.base)=\(witnessKey.stdout.trimmingCharacters(in: .whitespacesAndNewlines))"]
             verifiers.append(try CosignatureVerifier(verifierKey: witnessKey.stdout))
         }
-        let server = try WitnessProcess(directory: directory, arguments: ["serve", "--database", database, "--quorum", "2"] + options)
+        let server = try await ServedLedger.start(directory: directory, arguments: ["--database", database, "--quorum", "2"] + options)
         processes.append(server)
         let logVerifier = try NoteVerifier(verifierKey: vkey.stdout)
         let policy = try WitnessPolicy(witnesses: verifiers, quorum: 3)
