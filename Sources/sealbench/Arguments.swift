@@ -15,6 +15,9 @@ enum BenchCommand {
     case countSignatures(count: Int)
     case countChannel(count: Int)
     case tokenImage(path: String)
+    case sm2TokenImage(path: String)
+    case countSM2(SM2Counts.Workload, count: Int, image: String?)
+    case sm2AA
 
     static let usage = """
         usage: sealbench [--seconds S]
@@ -23,6 +26,8 @@ enum BenchCommand {
                sealbench echo-card [--port P]
                sealbench instructions
                sealbench token-image PATH    (the benchmark token's NVM image, for `count-stamps PATH N` under perf)
+               sealbench sm2-token-image PATH, sealbench count-sm2 raw|signer|chip|token N [PATH]   (SM2 profiling loops)
+               sealbench sm2-aa    (the A/A check of the SM2 STAMP figure's method: raw SM2 sign against itself)
 
         """
 
@@ -40,6 +45,12 @@ enum BenchCommand {
         if arguments.count == 2, arguments[0] == "count-signatures" { return .countSignatures(count: positive(arguments[1])) }
         if arguments.count == 2, arguments[0] == "count-channel" { return .countChannel(count: positive(arguments[1])) }
         if arguments.count == 2, arguments[0] == "token-image" { return .tokenImage(path: arguments[1]) }
+        if arguments.count == 2, arguments[0] == "sm2-token-image" { return .sm2TokenImage(path: arguments[1]) }
+        if arguments == ["sm2-aa"] { return .sm2AA }
+        if (3...4).contains(arguments.count), arguments[0] == "count-sm2" {
+            guard let workload = SM2Counts.Workload(rawValue: arguments[1]) else { fail() }
+            return .countSM2(workload, count: positive(arguments[2]), image: arguments.count == 4 ? arguments[3] : nil)
+        }
         if arguments.first == "echo-card" {
             _ = iterator.next()
             var port = PCSCService.defaultBasePort + 1

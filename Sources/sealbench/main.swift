@@ -62,6 +62,31 @@ case .tokenImage(let path):
         FileHandle.standardError.write(Data("sealbench token-image: error: \(error)\n".utf8))
         exit(1)
     }
+case .sm2TokenImage(let path):
+    do {
+        try Data(try await SM2StampBenchmark.makeTokenImage()).write(to: URL(fileURLWithPath: path))
+    } catch {
+        FileHandle.standardError.write(Data("sealbench sm2-token-image: error: \(error)\n".utf8))
+        exit(1)
+    }
+case .countSM2(let workload, let count, let image):
+    do {
+        if workload == .token {
+            try await SM2Counts.runThroughToken(count: count, image: image)
+        } else {
+            try SM2Counts.runSynchronously(workload, count: count, image: image)
+        }
+    } catch {
+        FileHandle.standardError.write(Data("sealbench count-sm2: error: \(error)\n".utf8))
+        exit(1)
+    }
+case .sm2AA:
+    do {
+        try await SM2StampBenchmark.run(seconds: 4, aa: true)
+    } catch {
+        FileHandle.standardError.write(Data("sealbench sm2-aa: error: \(error)\n".utf8))
+        exit(1)
+    }
 case .echoCard(let port):
     // The echo card alone, in its own process, until SIGTERM / SIGINT (their default action).
     let card = EchoCard(port: port)
