@@ -34,9 +34,12 @@ final class KeyObjectCache {
     @exclusivity(unchecked) private var entries: [Entry] = []
     @exclusivity(unchecked) private var sm2Entry: SM2Entry?
     @exclusivity(unchecked) private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
-    @exclusivity(unchecked) private var serialPrefix: (chipID: [UInt8], prefix: [UInt8])?
+    /// The serial prefix and the TBS's start (domain ‖ chip ID) of the chip ID they were made of.
+    @exclusivity(unchecked) private var chipParts: (chipID: [UInt8], serialPrefix: [UInt8], tbsChipPart: [UInt8])?
     /// The seal identity every stamp signs, with the four records it was decoded from.
     @exclusivity(unchecked) private var sealIdentity: (records: SealIdentityRecords, identity: SealIdentity)?
+    /// The seal identity and key ID as every TBS carries them, with what they were made of.
+    @exclusivity(unchecked) private var tbsSealPart: (records: SealIdentityRecords, keyID: [UInt8], part: [UInt8])?
     /// The counter and time of the audit entries read or written last, keyed by their NVM bytes.
     @exclusivity(unchecked) private var auditTimes: [(stored: [UInt8], counter: UInt32, time: UInt64)] = []
     /// Two entries set the time floor (SPEC §8.13); one more is the entry a STAMP just wrote.
@@ -83,10 +86,25 @@ final class KeyObjectCache {
 
     /// The chip's watermark serial prefix (SPEC §10.1), computed once per chip ID.
     func serialPrefix(for chipID: [UInt8]) -> [UInt8] {
-        if let cached = serialPrefix, cached.chipID == chipID { return cached.prefix }
-        let prefix = Watermark.chipPrefix(chipID: chipID)
-        serialPrefix = (chipID, prefix)
-        return prefix
+        self.chipParts(for: chipID).serialPrefix
+    }
+
+    /// The serial prefix and the start of every stamp TBS (`StampTBS.chipPart`), made once per chip ID.
+    func chipParts(for chipID: [UInt8]) -> (serialPrefix: [UInt8], tbsChipPart: [UInt8]) {
+        if let cached = chipParts, cached.chipID == chipID { return (cached.serialPrefix, cached.tbsChipPart) }
+        let parts = (chipID: chipID, serialPrefix: Watermark.chipPrefix(chipID: chipID),
+                     tbsChipPart: StampTBS.chipPart(chipID: chipID))
+        chipParts = parts
+        return (parts.serialPrefix, parts.tbsChipPart)
+    }
+
+    /// The seal identity and key ID as a stamp TBS carries them (`StampTBS.sealPart`), encoded
+    /// again only when the identity's records or the key ID changed.
+    func tbsSealPart(records: SealIdentityRecords, keyID: [UInt8]) -> [UInt8] {
+        if let cached = tbsSealPart, cached.keyID == keyID, cached.records == records { return cached.part }
+        let part = StampTBS.sealPart(seal: sealIdentity(from: records), keyID: keyID)
+        tbsSealPart = (records, keyID, part)
+        return part
     }
 
     /// An HMAC keyed with `key`, kept while the key's NVM bytes stay the same.
