@@ -96,7 +96,7 @@ extension SealAppletRuntime {
         chained += signature
         var chainHasher = SHA256()
         chained.withUnsafeBytes { chainHasher.update(bufferPointer: $0) }
-        let newHead = AuditHead(newestCounter: n, hash: chainHasher.finalize().withUnsafeBytes { Array($0) })
+        let newHead = chainHasher.finalize().withUnsafeBytes { AuditHead.encoded(newestCounter: n, hash: $0) }
         let storedEntry = AuditEntry.encoded(
             counter: n, time: request.time, documentDigest: request.documentDigest, metadataDigest: metadataDigest,
             serial: serial, expiry: expiry, expirationCode: code, grantSerial: grantSerial, previousHash: head.hash,
@@ -104,7 +104,7 @@ extension SealAppletRuntime {
         try store.atomically { () throws(CommandFailure) in
             try store.write(.signatureCounter, bigEndianBytes(n))
             try store.write(.auditSlot(forCounter: n), storedEntry)
-            try store.write(.auditHead, newHead.encoded)
+            try store.write(.auditHead, newHead)
             if request.grant != nil {
                 try store.write(.lastGrantSerial, ledger.recording(grantSerial).encoded)
             }

@@ -141,7 +141,12 @@ public final class SealChip {
             isPowered = false
             return []
         }
-        return result.data + [result.status.sw1, result.status.sw2]
+        // The status appended in place (the response encoders leave room for it), as the front end
+        // delivers a complete response.
+        var answer = result.data
+        answer.append(result.status.sw1)
+        answer.append(result.status.sw2)
+        return answer
     }
 
     // MARK: - Diagnostics (simulator and tests)

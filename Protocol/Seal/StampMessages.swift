@@ -65,7 +65,8 @@ package struct StampRequestFields {
         var reader = try TLVFieldReader(bytes, context: "STAMP")
         let digest = try reader.slice(SealTag.documentDigest, "document digest", length: 32...32)
         let metadata = try reader.slice(SealTag.metadata, "metadata", length: 1...1024)
-        let time = try StampMetadata.validatedTime(ofEncoding: metadata)
+        // The reader validated the whole data field, the objects inside `A1` included.
+        let time = try StampMetadata.validatedTime(ofEncoding: metadata, objectsValidated: true)
         var grant: AuthorizationGrant?
         if let grantValue = try reader.optionalBytes(SealTag.grant, "grant", length: 1...512) {
             grant = try AuthorizationGrant(decoding: grantValue)
@@ -110,7 +111,8 @@ public struct StampResponse: Hashable, Sendable {
 
     /// `9A 9B 9C 9D 9E`, in that order.
     public func encoded() -> [UInt8] {
-        var writer = TLVWriter(capacity: 132)
+        // 132 bytes at most (a 72-byte signature), and room for the status word the chip appends.
+        var writer = TLVWriter(capacity: 134)
         writer.append(SealTag.counter, bigEndian: counter)
         writer.append(SealTag.serial, utf8: serial)
         writer.append(SealTag.expiry, bigEndian: expiry)

@@ -276,11 +276,17 @@ public struct StampMetadata: Hashable, Sendable {
     /// the metadata it stamps (it signs the digest of `value`), and decoding a whole value built a
     /// dictionary of commitments on every STAMP. Accepts exactly the values ``init(decoding:)``
     /// accepts (a test compares the two on mutated requests).
-    package static func validatedTime(ofEncoding value: ArraySlice<UInt8>) throws(SealDataError) -> UInt64 {
-        do {
-            try TLV.validateAll(value)
-        } catch {
-            throw SealDataError(.malformedTLV, "metadata: \(error)")
+    ///
+    /// `objectsValidated`: the caller already ran the TLV checks over `value` (a `TLVFieldReader`
+    /// validates the objects inside a constructed field, one level deeper, so `TLV.validateAll`
+    /// over the value alone could not fail), and they are not run again.
+    package static func validatedTime(ofEncoding value: ArraySlice<UInt8>, objectsValidated: Bool = false) throws(SealDataError) -> UInt64 {
+        if !objectsValidated {
+            do {
+                try TLV.validateAll(value)
+            } catch {
+                throw SealDataError(.malformedTLV, "metadata: \(error)")
+            }
         }
         var fields = TLV.Parser(bytes: value, strict: true)
         var previous: UInt32 = 0
