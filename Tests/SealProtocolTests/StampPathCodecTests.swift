@@ -115,6 +115,36 @@ struct StampPathCodecTests {
         #expect(accepted > 20 && accepted < inputs.count)
     }
 
+    @Test("a TBS from its kept chip and seal parts is the SPEC §9.3 concatenation, with and without an image hash")
+    func tbsFromParts() throws {
+        for imageHash in [nil, [UInt8](repeating: 0x5E, count: 32)] as [[UInt8]?] {
+            let seal = SealIdentity(organizationName: "Acme Ltd", sealName: "Contracts seal",
+                                    featureHash: [UInt8](repeating: 0xFE, count: 32), sealImageHash: imageHash)
+            let tbs = StampTBS(chipID: Array(0..<16), counter: 0x0102_0304, serial: "ABCDEF-GHJKMN-PQRSTV-0000001-7",
+                               expiry: 0x1122_3344_5566_7788, expirationCode: "01234567",
+                               documentDigest: [UInt8](repeating: 0xD0, count: 32), metadataDigest: [UInt8](repeating: 0x3D, count: 32),
+                               seal: seal, keyID: [UInt8](repeating: 0x4B, count: 32), grantSerial: 9)
+            // Written out field by field, as SPEC §9.3 lists them.
+            var expected = Array("SEALKIT-STAMP-V2".utf8) + Array(0..<16) + [0x01, 0x02, 0x03, 0x04]
+            expected += [30] + Array("ABCDEF-GHJKMN-PQRSTV-0000001-7".utf8)
+            expected += [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88] + Array("01234567".utf8)
+            expected += [UInt8](repeating: 0xD0, count: 32) + [UInt8](repeating: 0x3D, count: 32)
+            expected += [8] + Array("Acme Ltd".utf8) + [14] + Array("Contracts seal".utf8) + [UInt8](repeating: 0xFE, count: 32)
+            expected += imageHash ?? [UInt8](repeating: 0, count: 32)
+            expected += [UInt8](repeating: 0x4B, count: 32) + [0, 0, 0, 9]
+            #expect(tbs.encoded() == expected)
+            var fromParts: [UInt8] = []
+            StampTBS.append(chipPart: StampTBS.chipPart(chipID: tbs.chipID), counter: tbs.counter, serial: tbs.serial,
+                            expiry: tbs.expiry, expirationCode: tbs.expirationCode, documentDigest: tbs.documentDigest[...],
+                            metadataDigest: tbs.metadataDigest, sealPart: StampTBS.sealPart(seal: seal, keyID: tbs.keyID),
+                            grantSerial: tbs.grantSerial, to: &fromParts)
+            #expect(fromParts == expected)
+            #expect(fromParts.count == StampTBS.chipPart(chipID: tbs.chipID).count
+                + StampTBS.stampPartLength(serial: tbs.serial, expirationCode: tbs.expirationCode) + 64
+                + StampTBS.sealPart(seal: seal, keyID: tbs.keyID).count + 4)
+        }
+    }
+
     @Test("metadata decoding: canonical order, unknown tags, bad lengths and text are refused as before")
     func metadataRefusals() throws {
         let time: [UInt8] = [0x91, 0x08, 0, 0, 0, 0, 0, 0, 0, 1]
