@@ -70,7 +70,7 @@ public struct AuditEntry: Hashable, Sendable {
                      previousHash: previousHash, signature: signature)
     }
 
-    /// The encoding of the entry with these fields (``encoded()``): the chip writes the entry it
+    /// The encoding of the entry with these fields (`encoded()`): the chip writes the entry it
     /// stores from the stamp's parts, without an entry value to build and destroy.
     package static func encoded(
         counter: UInt32, time: UInt64, documentDigest: ArraySlice<UInt8>, metadataDigest: [UInt8], serial: String,

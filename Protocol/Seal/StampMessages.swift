@@ -46,8 +46,8 @@ public struct StampRequest: Hashable, Sendable {
 }
 
 /// What the chip reads of a STAMP data field (SPEC §8.13): the fields as slices of the command
-/// data, the metadata's time and the grant. ``init(decoding:)`` accepts exactly the data fields
-/// ``StampRequest/init(decoding:)`` accepts (the chip answers every refusal `6A80`), without
+/// data, the metadata's time and the grant. `init(decoding:)` accepts exactly the data fields
+/// `StampRequest/init(decoding:)` accepts (the chip answers every refusal `6A80`), without
 /// building the metadata: the chip signs the digest of its encoding and reads only its time. A
 /// test compares the two on mutated requests.
 package struct StampRequestFields {
@@ -60,7 +60,7 @@ package struct StampRequestFields {
     /// The `A2` grant, when present.
     package let grant: AuthorizationGrant?
 
-    /// Strictly decodes a STAMP data field, as ``StampRequest/init(decoding:)`` does.
+    /// Strictly decodes a STAMP data field, as `StampRequest/init(decoding:)` does.
     package init(decoding bytes: [UInt8]) throws(SealDataError) {
         var reader = try TLVFieldReader(bytes, context: "STAMP")
         let digest = try reader.slice(SealTag.documentDigest, "document digest", length: 32...32)

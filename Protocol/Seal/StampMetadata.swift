@@ -271,10 +271,10 @@ public struct StampMetadata: Hashable, Sendable {
         try validate()
     }
 
-    /// The time of the `A1` value `value`, after exactly the checks ``init(decoding:)`` and
-    /// ``validate()`` make of it, without building the metadata: the chip reads only the time of
+    /// The time of the `A1` value `value`, after exactly the checks `init(decoding:)` and
+    /// `validate()` make of it, without building the metadata: the chip reads only the time of
     /// the metadata it stamps (it signs the digest of `value`), and decoding a whole value built a
-    /// dictionary of commitments on every STAMP. Accepts exactly the values ``init(decoding:)``
+    /// dictionary of commitments on every STAMP. Accepts exactly the values `init(decoding:)`
     /// accepts (a test compares the two on mutated requests).
     ///
     /// `objectsValidated`: the caller already ran the TLV checks over `value` (a `TLVFieldReader`
