@@ -196,8 +196,11 @@ struct APDUFrontEnd {
     /// SPEC §3.3 delivery of a complete result.
     private mutating func deliver(_ result: CommandResult, mayAnswerWrongLe: Bool, ne: Int?, leForm: APDULengthForm?) -> Outcome {
         switch ResponseSizing.deliver(result, mayAnswerWrongLe: mayAnswerWrongLe, ne: ne, leForm: leForm) {
-        case .complete(let data, let status):
-            return .response(data + [status.sw1, status.sw2])
+        case .complete(var data, let status):
+            // Appended in place: a response buffer usually has room for the status word.
+            data.append(status.sw1)
+            data.append(status.sw2)
+            return .response(data)
         case .wrongLe(let status):
             return .status(status)
         case .partial(let sent, let pending, let status):

@@ -10,7 +10,10 @@ enum SealSigningKey {
 
 /// Signing with a key held on chip; DER output (SPEC §9).
 enum ChipSigner {
-    static func sign(_ message: [UInt8], with key: P256.Signing.PrivateKey) throws(CommandFailure) -> [UInt8] {
+    /// The longest DER signature a seal key makes: `30 44 (02 21 00 r) (02 21 00 s)`, P-256 and SM2 alike.
+    static let maximumSignatureLength = 72
+
+    static func sign(_ message: ArraySlice<UInt8>, with key: P256.Signing.PrivateKey) throws(CommandFailure) -> [UInt8] {
         // Hash over the contiguous buffer, then sign the digest: the same ECDSA-with-SHA-256 as
         // `signature(for: message)`, without the generic DataProtocol walk on every stamp.
         var hasher = SHA256()
@@ -55,7 +58,7 @@ enum ChipSigner {
     /// Signs with the seal key's algorithm: ECDSA P-256 with SHA-256, or SM2 with SM3 over
     /// SM3(Z_A ‖ message) with the default distinguishing ID (SPEC §9.3). An SM2 failure is the
     /// crypto engine's (`6F00`).
-    static func sign(_ message: [UInt8], with key: SealSigningKey) throws(CommandFailure) -> [UInt8] {
+    static func sign(_ message: ArraySlice<UInt8>, with key: SealSigningKey) throws(CommandFailure) -> [UInt8] {
         switch key {
         case .p256(let key):
             return try sign(message, with: key)

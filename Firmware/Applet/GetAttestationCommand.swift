@@ -18,7 +18,7 @@ extension SealAppletRuntime {
             featureHash: try store.featureHash(), keyPolicy: policy, counter: try store.signatureCounter(),
             lifecycle: state.rawValue, audit: try store.auditHead().status, nonce: command.data
         ).encoded()
-        let signature = try ChipSigner.sign(statement, with: try store.devicePrivateKey())
+        let signature = try ChipSigner.sign(statement[...], with: try store.devicePrivateKey())
         return CommandResult(data: AttestationResponse(statementBytes: statement, signature: signature).encoded())
     }
 }

@@ -23,13 +23,13 @@ extension SealAppletRuntime {
         guard request.sealHash == sealHash else { throw .wrongData }
         guard let timeInfo = SESTimeInfo.generalizedTime(secondsSince1970: request.stamp.metadata.time) else { throw .wrongData }
 
-        let issued = try issueStamp(request.stamp) { (pending) throws(CommandFailure) -> [UInt8] in
+        let issued = try issueStamp(StampRequestFields(request.stamp)) { (pending) throws(CommandFailure) -> [UInt8] in
             guard case .sm2(let key) = pending.sealKey else { throw .conditionsNotSatisfied }
             let receipt = SESStampReceipt(
                 counter: pending.response.counter, serial: pending.response.serial, expiry: pending.response.expiry,
                 expirationCode: pending.response.expirationCode, metadataDigest: pending.metadataDigest,
                 grantSerial: pending.grantSerial, sealHash: sealHash, nativeSignature: pending.response.signature)
-            guard let tbsSign = SESTimeInfo.tbsSign(seal: seal, timeInfo: timeInfo, dataHash: pending.request.documentDigest,
+            guard let tbsSign = SESTimeInfo.tbsSign(seal: seal, timeInfo: timeInfo, dataHash: Array(pending.request.documentDigest),
                                                      propertyInfo: request.propertyInfo, receipt: receipt.encoded()),
                   let signature = try? key.signature(for: tbsSign) else { throw .internalError }
             return signature

@@ -128,7 +128,7 @@ public final class SealChip {
         guard isPowered else { return [] }
         nvm.clearLastStoreFailure()
         guard memoryFault == nil else { return [StatusWord.memoryFailure.sw1, StatusWord.memoryFailure.sw2] }
-        let result: CommandResult
+        var result: CommandResult
         do {
             let header = CommandHeader(classByte: SealClass.proprietary, ins: SealInstruction.stamp.rawValue, p1: 0, p2: 0)
             let instruction = try applet.checkHeader(header)
@@ -141,7 +141,11 @@ public final class SealChip {
             isPowered = false
             return []
         }
-        return result.data + [result.status.sw1, result.status.sw2]
+        // The status appended in place (the response encoders leave room for it), as the front end
+        // delivers a complete response.
+        result.data.append(result.status.sw1)
+        result.data.append(result.status.sw2)
+        return result.data
     }
 
     // MARK: - Diagnostics (simulator and tests)

@@ -9,10 +9,16 @@ struct AuditHead: Equatable {
     var hash: [UInt8]
 
     var encoded: [UInt8] {
+        hash.withUnsafeBytes { Self.encoded(newestCounter: newestCounter, hash: $0) }
+    }
+
+    /// The stored form of a head with these fields: STAMP writes it straight from the chain hash's
+    /// digest, without a head value and an array of the hash.
+    static func encoded(newestCounter: UInt32, hash: UnsafeRawBufferPointer) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(4 + hash.count)
         out.appendBigEndian(newestCounter)
-        out += hash
+        out.append(contentsOf: hash)
         return out
     }
 

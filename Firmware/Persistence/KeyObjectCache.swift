@@ -16,11 +16,19 @@ import SealProtocol
 /// Confined to the chip's isolation domain like the memory; its state is `@exclusivity(unchecked)`
 /// for the reason `NonVolatileMemory` gives (accesses only here, never overlapping).
 final class KeyObjectCache {
-    struct Entry {
+    /// A class, so that finding the seal key on every STAMP retains one object, not four.
+    final class Entry {
         let raw: [UInt8]
         let key: P256.Signing.PrivateKey
         let publicKeyX963: [UInt8]
         let keyID: [UInt8]
+
+        init(raw: [UInt8], key: P256.Signing.PrivateKey, publicKeyX963: [UInt8], keyID: [UInt8]) {
+            self.raw = raw
+            self.key = key
+            self.publicKeyX963 = publicKeyX963
+            self.keyID = keyID
+        }
     }
     /// The same for an SM2 seal key (SPEC §7 tag `4E`).
     struct SM2Entry {
@@ -33,10 +41,26 @@ final class KeyObjectCache {
     }
     @exclusivity(unchecked) private var entries: [Entry] = []
     @exclusivity(unchecked) private var sm2Entry: SM2Entry?
-    @exclusivity(unchecked) private var watermarkMAC: (key: [UInt8], mac: HMAC<SHA256>)?
-    @exclusivity(unchecked) private var serialPrefix: (chipID: [UInt8], prefix: [UInt8])?
+    // What STAMP reads every time is kept in boxes: looking one up retains the box once, where an
+    // optional tuple was copied out whole (a retain and a release per array and per hash context).
+    @exclusivity(unchecked) private var watermarkMAC: Kept<[UInt8], HMAC<SHA256>>?
+    /// The serial prefix and the TBS's start (domain ‖ chip ID) of the chip ID they were made of.
+    @exclusivity(unchecked) private var chipParts: Kept<[UInt8], (serialPrefix: [UInt8], tbsChipPart: [UInt8])>?
     /// The seal identity every stamp signs, with the four records it was decoded from.
     @exclusivity(unchecked) private var sealIdentity: (records: SealIdentityRecords, identity: SealIdentity)?
+    /// The seal identity and key ID as every TBS carries them, with what they were made of.
+    @exclusivity(unchecked) private var tbsSealPart: Kept<(records: SealIdentityRecords, keyID: [UInt8]), [UInt8]>?
+
+    /// A value and what it was made of.
+    private final class Kept<Source, Value> {
+        let source: Source
+        let value: Value
+
+        init(_ source: Source, _ value: Value) {
+            self.source = source
+            self.value = value
+        }
+    }
     /// The counter and time of the audit entries read or written last, keyed by their NVM bytes.
     @exclusivity(unchecked) private var auditTimes: [(stored: [UInt8], counter: UInt32, time: UInt64)] = []
     /// Two entries set the time floor (SPEC §8.13); one more is the entry a STAMP just wrote.
@@ -83,17 +107,31 @@ final class KeyObjectCache {
 
     /// The chip's watermark serial prefix (SPEC §10.1), computed once per chip ID.
     func serialPrefix(for chipID: [UInt8]) -> [UInt8] {
-        if let cached = serialPrefix, cached.chipID == chipID { return cached.prefix }
-        let prefix = Watermark.chipPrefix(chipID: chipID)
-        serialPrefix = (chipID, prefix)
-        return prefix
+        self.chipParts(for: chipID).serialPrefix
+    }
+
+    /// The serial prefix and the start of every stamp TBS (`StampTBS.chipPart`), made once per chip ID.
+    func chipParts(for chipID: [UInt8]) -> (serialPrefix: [UInt8], tbsChipPart: [UInt8]) {
+        if let cached = chipParts, cached.source == chipID { return cached.value }
+        let parts = (serialPrefix: Watermark.chipPrefix(chipID: chipID), tbsChipPart: StampTBS.chipPart(chipID: chipID))
+        chipParts = Kept(chipID, parts)
+        return parts
+    }
+
+    /// The seal identity and key ID as a stamp TBS carries them (`StampTBS.sealPart`), encoded
+    /// again only when the identity's records or the key ID changed.
+    func tbsSealPart(records: SealIdentityRecords, keyID: [UInt8]) -> [UInt8] {
+        if let cached = tbsSealPart, cached.source.keyID == keyID, cached.source.records == records { return cached.value }
+        let part = StampTBS.sealPart(seal: sealIdentity(from: records), keyID: keyID)
+        tbsSealPart = Kept((records, keyID), part)
+        return part
     }
 
     /// An HMAC keyed with `key`, kept while the key's NVM bytes stay the same.
     func keyedMAC(for key: [UInt8]) -> HMAC<SHA256> {
-        if let cached = watermarkMAC, cached.key == key { return cached.mac }
+        if let cached = watermarkMAC, cached.source == key { return cached.value }
         let mac = HMAC<SHA256>(key: SymmetricKey(data: key))
-        watermarkMAC = (key, mac)
+        watermarkMAC = Kept(key, mac)
         return mac
     }
     private static let capacity = 4

@@ -202,9 +202,19 @@ struct PersistentStore {
     /// What every stamp signs about the seal (SPEC §9.3), decoded again only when its records
     /// changed (``KeyObjectCache``).
     func sealIdentity() throws(CommandFailure) -> SealIdentity {
-        keyObjects.sealIdentity(from: KeyObjectCache.SealIdentityRecords(
+        keyObjects.sealIdentity(from: try sealIdentityRecords())
+    }
+
+    /// The seal identity and `keyID` as every stamp TBS carries them (`StampTBS.sealPart`),
+    /// encoded again only when the records or the key changed (``KeyObjectCache``).
+    func tbsSealPart(keyID: [UInt8]) throws(CommandFailure) -> [UInt8] {
+        keyObjects.tbsSealPart(records: try sealIdentityRecords(), keyID: keyID)
+    }
+
+    private func sealIdentityRecords() throws(CommandFailure) -> KeyObjectCache.SealIdentityRecords {
+        KeyObjectCache.SealIdentityRecords(
             organizationName: try required(.organizationName), sealName: try required(.sealName),
-            featureHash: try featureHash(), sealImageHash: try sealImageHash()))
+            featureHash: try featureHash(), sealImageHash: try sealImageHash())
     }
 
     func featureHash() throws(CommandFailure) -> [UInt8] {

@@ -65,6 +65,17 @@ public struct AuditEntry: Hashable, Sendable {
 
     /// The READ AUDIT LOG response, fields in the order of SPEC §8.14.
     public func encoded() -> [UInt8] {
+        Self.encoded(counter: counter, time: time, documentDigest: documentDigest[...], metadataDigest: metadataDigest,
+                     serial: serial, expiry: expiry, expirationCode: expirationCode, grantSerial: grantSerial,
+                     previousHash: previousHash, signature: signature)
+    }
+
+    /// The encoding of the entry with these fields (`encoded()`): the chip writes the entry it
+    /// stores from the stamp's parts, without an entry value to build and destroy.
+    package static func encoded(
+        counter: UInt32, time: UInt64, documentDigest: ArraySlice<UInt8>, metadataDigest: [UInt8], serial: String,
+        expiry: UInt64, expirationCode: String, grantSerial: UInt32, previousHash: [UInt8], signature: [UInt8]
+    ) -> [UInt8] {
         var writer = TLVWriter(capacity: 250)
         writer.append(SealTag.counter, bigEndian: counter)
         writer.append(SealTag.time, bigEndian: time)

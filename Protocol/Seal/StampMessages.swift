@@ -45,6 +45,48 @@ public struct StampRequest: Hashable, Sendable {
     }
 }
 
+/// What the chip reads of a STAMP data field (SPEC §8.13): the fields as slices of the command
+/// data, the metadata's time and the grant. `init(decoding:)` accepts exactly the data fields
+/// `StampRequest/init(decoding:)` accepts (the chip answers every refusal `6A80`), without
+/// building the metadata: the chip signs the digest of its encoding and reads only its time. A
+/// test compares the two on mutated requests.
+package struct StampRequestFields {
+    /// The `90` value, 32 bytes.
+    package let documentDigest: ArraySlice<UInt8>
+    /// The `A1` value exactly as carried (what the metadata digest covers, SPEC §9.2).
+    package let metadataEncoding: ArraySlice<UInt8>
+    /// The metadata's time (`91`).
+    package let time: UInt64
+    /// The `A2` grant, when present.
+    package let grant: AuthorizationGrant?
+
+    /// Strictly decodes a STAMP data field, as `StampRequest/init(decoding:)` does.
+    package init(decoding bytes: [UInt8]) throws(SealDataError) {
+        var reader = try TLVFieldReader(bytes, context: "STAMP")
+        let digest = try reader.slice(SealTag.documentDigest, "document digest", length: 32...32)
+        let metadata = try reader.slice(SealTag.metadata, "metadata", length: 1...1024)
+        // The reader validated the whole data field, the objects inside `A1` included.
+        let time = try StampMetadata.validatedTime(ofEncoding: metadata, objectsValidated: true)
+        var grant: AuthorizationGrant?
+        if let grantValue = try reader.optionalBytes(SealTag.grant, "grant", length: 1...512) {
+            grant = try AuthorizationGrant(decoding: grantValue)
+        }
+        try reader.finish()
+        self.documentDigest = digest
+        self.metadataEncoding = metadata
+        self.time = time
+        self.grant = grant
+    }
+
+    /// The fields of a request decoded already (STAMP-SES carries a STAMP request inside its own).
+    package init(_ request: StampRequest) {
+        documentDigest = request.documentDigest[...]
+        metadataEncoding = request.metadataEncoding[...]
+        time = request.metadata.time
+        grant = request.grant
+    }
+}
+
 /// The response of STAMP (SPEC §8.13).
 public struct StampResponse: Hashable, Sendable {
     /// The new signature counter.
@@ -69,7 +111,8 @@ public struct StampResponse: Hashable, Sendable {
 
     /// `9A 9B 9C 9D 9E`, in that order.
     public func encoded() -> [UInt8] {
-        var writer = TLVWriter(capacity: 132)
+        // 132 bytes at most (a 72-byte signature), and room for the status word the chip appends.
+        var writer = TLVWriter(capacity: 134)
         writer.append(SealTag.counter, bigEndian: counter)
         writer.append(SealTag.serial, utf8: serial)
         writer.append(SealTag.expiry, bigEndian: expiry)

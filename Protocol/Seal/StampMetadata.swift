@@ -271,6 +271,70 @@ public struct StampMetadata: Hashable, Sendable {
         try validate()
     }
 
+    /// The time of the `A1` value `value`, after exactly the checks `init(decoding:)` and
+    /// `validate()` make of it, without building the metadata: the chip reads only the time of
+    /// the metadata it stamps (it signs the digest of `value`), and decoding a whole value built a
+    /// dictionary of commitments on every STAMP. Accepts exactly the values `init(decoding:)`
+    /// accepts (a test compares the two on mutated requests).
+    ///
+    /// `objectsValidated`: the caller already ran the TLV checks over `value` (a `TLVFieldReader`
+    /// validates the objects inside a constructed field, one level deeper, so `TLV.validateAll`
+    /// over the value alone could not fail), and they are not run again.
+    package static func validatedTime(ofEncoding value: ArraySlice<UInt8>, objectsValidated: Bool = false) throws(SealDataError) -> UInt64 {
+        if !objectsValidated {
+            do {
+                try TLV.validateAll(value)
+            } catch {
+                throw SealDataError(.malformedTLV, "metadata: \(error)")
+            }
+        }
+        var fields = TLV.Parser(bytes: value, strict: true)
+        var previous: UInt32 = 0
+        var time: UInt64?
+        while true {
+            let next: TLV.Parser.Object?
+            do {
+                next = try fields.nextObject(depth: 0, validatingChildren: false)
+            } catch {
+                throw SealDataError(.malformedTLV, "metadata: \(error)")
+            }
+            guard let field = next else { break }
+            let tag = field.tag.rawValue
+            guard tag > previous else {
+                throw SealDataError(.notCanonical, "metadata tags must be ascending and unique (tag \(field.tag))")
+            }
+            previous = tag
+            switch field.tag {
+            case SealTag.time:
+                time = try decodeBigEndian(field.value, as: UInt64.self, field: "time")
+            case SealTag.locationCommitment, SealTag.operatorBiometricCommitment, SealTag.operatorIDCommitment,
+                 SealTag.deviceFingerprintCommitment:
+                guard field.value.count == 32 else {
+                    throw SealDataError(.invalidLength, "metadata: a commitment must be 32 bytes")
+                }
+            case SealTag.organizationUnit, SealTag.approvalNode:
+                // `text` then `validate()`: UTF-8, then 1...64 bytes.
+                guard String(validating: field.value, as: UTF8.self) != nil else {
+                    throw SealDataError(.invalidEncoding, "metadata: text is not UTF-8")
+                }
+                guard (1...maxTextLength).contains(field.value.count) else {
+                    throw SealDataError(.invalidLength, "metadata: text must be 1 to \(maxTextLength) UTF-8 bytes")
+                }
+            case SealTag.documentName:
+                guard String(validating: field.value, as: UTF8.self) != nil else {
+                    throw SealDataError(.invalidEncoding, "document name is not UTF-8")
+                }
+                guard (1...maxDocumentNameLength).contains(field.value.count) else {
+                    throw SealDataError(.invalidLength, "document name must be 1 to \(maxDocumentNameLength) UTF-8 bytes")
+                }
+            default:
+                throw SealDataError(.unexpectedField, "metadata: unknown tag \(field.tag)")
+            }
+        }
+        guard let time else { throw SealDataError(.missingField, "metadata: time (91) is required") }
+        return time
+    }
+
     /// Metadata with only its time: no plaintext, so no salts drawn (the decoder's start).
     private init(decodedTime time: UInt64) {
         self.time = time

@@ -85,12 +85,50 @@ public struct StampTBS: Hashable, Sendable {
 
     /// The byte layout of SPEC §9.3.
     public func encoded() -> [UInt8] {
+        let head = Self.chipPart(chipID: chipID)
+        let tail = Self.sealPart(seal: seal, keyID: keyID)
         var out: [UInt8] = []
-        // Exactly the size: one allocation, never a copy (the chip encodes one per stamp).
-        out.reserveCapacity(Self.domain.count + chipID.count + 4 + 1 + serial.utf8.count + 8 + expirationCode.utf8.count
-                            + documentDigest.count + metadataDigest.count + seal.encodedLength + keyID.count + 4)
-        out += Self.domain
-        out += chipID
+        // Exactly the size: one allocation, never a copy.
+        out.reserveCapacity(head.count + Self.stampPartLength(serial: serial, expirationCode: expirationCode)
+                            + documentDigest.count + metadataDigest.count + tail.count + 4)
+        Self.append(chipPart: head, counter: counter, serial: serial, expiry: expiry, expirationCode: expirationCode,
+                    documentDigest: documentDigest[...], metadataDigest: metadataDigest, sealPart: tail,
+                    grantSerial: grantSerial, to: &out)
+        return out
+    }
+
+    // The TBS in three kinds of parts, so that a chip can keep the parts that are the same in every
+    // stamp it makes (its ID, its seal and key) and write only the rest: `encoded()` is made of
+    // the same functions, so the bytes cannot differ.
+
+    /// The start of every TBS a chip makes: the domain and the chip ID.
+    package static func chipPart(chipID: [UInt8]) -> [UInt8] {
+        domain + chipID
+    }
+
+    /// The seal's identity and the key ID, which follow the metadata digest in every TBS under one
+    /// personalization.
+    package static func sealPart(seal: SealIdentity, keyID: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(seal.encodedLength + keyID.count)
+        seal.append(to: &out)
+        out += keyID
+        return out
+    }
+
+    /// Bytes of the counter, serial, expiry and expiration code.
+    package static func stampPartLength(serial: String, expirationCode: String) -> Int {
+        4 + 1 + serial.utf8.count + 8 + expirationCode.utf8.count
+    }
+
+    /// Appends a whole TBS (SPEC §9.3) to `out`: `chipPart` ‖ counter ‖ serial ‖ expiry ‖ code ‖
+    /// document digest ‖ metadata digest ‖ `sealPart` ‖ grant serial.
+    package static func append(
+        chipPart: [UInt8], counter: UInt32, serial: String, expiry: UInt64, expirationCode: String,
+        documentDigest: ArraySlice<UInt8>, metadataDigest: [UInt8], sealPart: [UInt8], grantSerial: UInt32,
+        to out: inout [UInt8]
+    ) {
+        out += chipPart
         out.appendBigEndian(counter)
         out.append(UInt8(truncatingIfNeeded: serial.utf8.count))
         out.appendUTF8(serial)
@@ -98,10 +136,8 @@ public struct StampTBS: Hashable, Sendable {
         out.appendUTF8(expirationCode)
         out += documentDigest
         out += metadataDigest
-        seal.append(to: &out)
-        out += keyID
+        out += sealPart
         out.appendBigEndian(grantSerial)
-        return out
     }
 }
 

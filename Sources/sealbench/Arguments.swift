@@ -12,6 +12,7 @@ enum BenchCommand {
     case echoCard(port: UInt16)
     case instructions
     case countStamps(image: String, count: Int)
+    case countHookStamps(image: String, count: Int)
     case countSignatures(count: Int)
     case countChannel(count: Int)
     case tokenImage(path: String)
@@ -25,7 +26,7 @@ enum BenchCommand {
                sealbench transports [--count N] [--block N] [--stamps N] [--no-conformance] [--echo-process] [--vpcd-port P]
                sealbench echo-card [--port P]
                sealbench instructions
-               sealbench token-image PATH    (the benchmark token's NVM image, for `count-stamps PATH N` under perf)
+               sealbench token-image PATH    (the benchmark token's NVM image, for `count-stamps PATH N` and `count-hook-stamps PATH N` under perf)
                sealbench sm2-token-image PATH, sealbench count-sm2 raw|signer|chip|token N [PATH]   (SM2 profiling loops)
                sealbench sm2-aa    (the A/A check of the SM2 STAMP figure's method: raw SM2 sign against itself)
 
@@ -42,6 +43,7 @@ enum BenchCommand {
         // Instruction counts: the command, and the two workloads it runs under callgrind.
         if arguments == ["instructions"] { return .instructions }
         if arguments.count == 3, arguments[0] == "count-stamps" { return .countStamps(image: arguments[1], count: positive(arguments[2])) }
+        if arguments.count == 3, arguments[0] == "count-hook-stamps" { return .countHookStamps(image: arguments[1], count: positive(arguments[2])) }
         if arguments.count == 2, arguments[0] == "count-signatures" { return .countSignatures(count: positive(arguments[1])) }
         if arguments.count == 2, arguments[0] == "count-channel" { return .countChannel(count: positive(arguments[1])) }
         if arguments.count == 2, arguments[0] == "token-image" { return .tokenImage(path: arguments[1]) }

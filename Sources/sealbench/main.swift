@@ -39,6 +39,13 @@ case .countStamps(let image, let count):
         FileHandle.standardError.write(Data("sealbench count-stamps: error: \(error)\n".utf8))
         exit(1)
     }
+case .countHookStamps(let image, let count):
+    do {
+        try InstructionCounts.countHookStamps(image: image, count: count)
+    } catch {
+        FileHandle.standardError.write(Data("sealbench count-hook-stamps: error: \(error)\n".utf8))
+        exit(1)
+    }
 case .countSignatures(let count):
     do {
         try InstructionCounts.countSignatures(count: count)
