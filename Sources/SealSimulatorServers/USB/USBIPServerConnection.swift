@@ -83,6 +83,8 @@ package final class USBIPServerConnection {
         guard !isClosed else { return [] }
         buffer.append(contentsOf: bytes)
         var output: [UInt8] = []
+        // Room for the usual answer (two RET_SUBMITs and a short CCID reply) in one allocation.
+        output.reserveCapacity(256)
         var consumedTotal = 0
         defer {
             if consumedTotal == buffer.count {
