@@ -24,6 +24,11 @@ import Darwin
 /// a receiver already busy, and every other URB (control, interrupt, unposted bulk) wait as a
 /// continuation for the connection's reader thread, which reads only while such waiters exist.
 ///
+/// A CCID command's usual round trip does not touch the URB table at all:
+/// ``exchange(out:data:in:length:)`` sends both URBs and reads both returns on the caller's thread
+/// while it holds the inbox, and hands the URBs to the table only when they do not finish within
+/// the window.
+///
 /// A URB that times out is unlinked (CMD_UNLINK); if its RET_SUBMIT still arrives first (the
 /// server completed it meanwhile), its data is delivered rather than lost. A server that answers
 /// neither within ``unlinkGrace`` fails the URB anyway.
