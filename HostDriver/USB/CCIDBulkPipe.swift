@@ -42,11 +42,37 @@ package protocol CCIDBulkPipe: Sendable {
     /// twice is harmless; transfers afterwards fail with
     /// ``USBError/Code-swift.struct/connectionClosed``. The default does nothing.
     func close() async
+
+    /// Writes one bulk OUT transfer and reads the bulk IN transfer that answers it, synchronously
+    /// on the calling thread, for pipes that can do so in a bounded time (a few milliseconds): a
+    /// command's usual round trip then needs no task hop. ``CCIDTransport`` tries it for the first
+    /// part of each command.
+    ///
+    /// - Returns: ``CCIDDirectExchange/answer(_:)`` with the bytes ``read(maxLength:timeout:)``
+    ///   would have returned; ``CCIDDirectExchange/written`` when the answer did not come in that
+    ///   time: the bytes are written as by ``write(_:timeout:)`` and the next
+    ///   ``read(maxLength:timeout:)`` throws the write's error, if any, or returns the answer;
+    ///   ``CCIDDirectExchange/unavailable`` when the pipe cannot (nothing was written). The
+    ///   default is `unavailable`.
+    func exchangeDirectly(_ bytes: [UInt8], timeout: Duration) throws -> CCIDDirectExchange
+}
+
+/// What ``CCIDBulkPipe/exchangeDirectly(_:timeout:)`` did.
+package enum CCIDDirectExchange: Sendable, Hashable {
+    /// Written, and this is the bulk IN transfer that answered.
+    case answer([UInt8])
+    /// Written; the answer comes from the next read.
+    case written
+    /// Nothing written: use ``CCIDBulkPipe/write(_:timeout:)``.
+    case unavailable
 }
 
 extension CCIDBulkPipe {
     /// Does nothing.
     package func close() async {}
+
+    /// `unavailable`: the transport writes and reads through the async requirements.
+    package func exchangeDirectly(_ bytes: [UInt8], timeout: Duration) throws -> CCIDDirectExchange { .unavailable }
 
     /// Calls ``write(_:)``: for pipes whose writes complete at once (test doubles).
     package func write(_ bytes: [UInt8], timeout: Duration) async throws {

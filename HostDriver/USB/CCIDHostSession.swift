@@ -296,7 +296,8 @@ package struct CCIDHostSession: Sendable {
                 fail()
                 throw USBError(code: .chainingError, reason: "bChainParameter \(chain) with no data (the response chain makes no progress)")
             }
-            let assembled = (state.incoming ?? []) + data
+            // The usual reply is one part: its data is the response as it is, with no copy.
+            let assembled = state.incoming.map { $0 + data } ?? data
             guard assembled.count <= maximumResponseLength else {
                 fail()
                 throw USBError(code: .responseTooLong,
@@ -311,6 +312,7 @@ package struct CCIDHostSession: Sendable {
                                                           data: [])).encoded())
             }
             finish()
+            if state.incoming == nil && chain == .complete { return .completed(message) }
             guard case .dataBlock(let status, let error, _, _) = message.kind else { return .completed(message) }
             return .completed(CCIDMessage(slot: message.slot, sequence: message.sequence,
                                           kind: .dataBlock(status: status, error: error, chain: 0, data: assembled)))
@@ -326,7 +328,7 @@ package struct CCIDHostSession: Sendable {
     /// command's reply.
     private mutating func finish() {
         pending = nil
-        buffer = []
+        buffer.removeAll(keepingCapacity: true)
         emptyTransfers = 0
     }
 

@@ -227,11 +227,23 @@ public actor CCIDTransport: CardTransport {
             try Task.checkCancellation()
             let deadline = ContinuousClock.now + configuration.commandTimeout
             let first = try session.start(command)
-            try await pipe.write(first, timeout: configuration.commandTimeout)
+            // The usual round trip runs on this thread, with no await (USB/IP: one write of both
+            // URBs, one read of both returns); the pipe says when it needs the async path instead.
+            var answer: [UInt8]?
+            switch try pipe.exchangeDirectly(first, timeout: configuration.commandTimeout) {
+            case .answer(let bytes): answer = bytes
+            case .written: break
+            case .unavailable: try await pipe.write(first, timeout: configuration.commandTimeout)
+            }
             var timeout = configuration.replyTimeout
             while true {
                 switch try session.next() {
                 case .read:
+                    if let bytes = answer {
+                        answer = nil
+                        try session.receive(bytes)
+                        continue
+                    }
                     let remaining = deadline - ContinuousClock.now
                     guard remaining > .zero else {
                         throw USBError(code: .timeout,

@@ -30,13 +30,26 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
     package let reader: CCIDReaderDescription
     /// Bound on each bulk OUT transfer.
     package let writeTimeout: Duration
+    /// `VVVV:PPPP`, for errors (formatted once: every transfer's check names it).
+    private let deviceID: String
 
-    private let connection: USBIPConnection
+    /// The URB phase (internal for tests that send control URBs of their own).
+    let connection: USBIPConnection
     private let bulkIn: USBEndpointDescriptor
     private let bulkOut: USBEndpointDescriptor
     private let interruptIn: USBEndpointDescriptor?
-    /// The seqnum of the bulk-IN URB posted with the last bulk-OUT and not read yet.
-    private let postedBulkIn = Mutex<UInt32?>(nil)
+    /// The URBs of the last command that are not read yet: the bulk-IN URB posted with its bulk
+    /// OUT, and the bulk OUT itself while its RET_SUBMIT has not been read (after a direct
+    /// exchange that did not finish on the caller's thread).
+    private let posted = Mutex(Posted())
+
+    private struct Posted: Sendable {
+        /// The seqnum of the bulk-IN URB posted with the last bulk-OUT and not read yet.
+        var bulkIn: UInt32?
+        /// A bulk-OUT URB sent by ``exchangeDirectly(_:timeout:)`` whose outcome the next read
+        /// takes first, with the time it may take.
+        var bulkOut: (seqnum: UInt32, timeout: Duration)?
+    }
     /// The length of a posted bulk-IN URB: the reader's largest CCID message, in whole packets.
     private let postedLength: Int
 
@@ -58,6 +71,7 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
             vendorID: deviceDescriptor.vendorID, productID: deviceDescriptor.productID,
             interfaceNumber: interface.descriptor.interfaceNumber, ccid: interface.ccid,
             bulkInPacketSize: Int(max(1, bulkIn.maxPacketSize)), location: location)
+        self.deviceID = USBDeviceID(vendorID: deviceDescriptor.vendorID, productID: deviceDescriptor.productID).description
     }
 
     deinit { connection.abortNow() }
@@ -134,48 +148,76 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
     /// Posts a bulk-IN URB for the answer in the same write, unless one is posted already.
     package func write(_ bytes: [UInt8], timeout: Duration) async throws {
         let limit = min(timeout, writeTimeout)
+        try await settleDirectWrite()
         let ret: USBIPSubmitReturn
-        if postedBulkIn.withLock({ $0 == nil }) {
+        if posted.withLock({ $0.bulkIn == nil }) {
             let pipelined: (out: USBIPSubmitReturn, posted: UInt32)
             do {
                 pipelined = try await connection.submitPipelined(out: bulkOut.number, data: bytes, in: bulkIn.number,
                                                                  length: postedLength, timeout: limit)
             } catch {
-                throw Self.usbError(error, device: reader.deviceID)
+                throw Self.usbError(error, device: deviceID)
             }
-            postedBulkIn.withLock { $0 = pipelined.posted }
+            posted.withLock { $0.bulkIn = pipelined.posted }
             ret = pipelined.out
         } else {
             ret = try await submit(.out, bulkOut, length: bytes.count, data: bytes, timeout: limit)
         }
-        try Self.check(ret, device: reader.deviceID, what: "bulk OUT")
+        try Self.check(ret, device: deviceID, what: "bulk OUT")
     }
 
     /// Reads one bulk IN transfer: the answer of the URB posted with the last write, or of a new
     /// one whose request is rounded up to a multiple of `wMaxPacketSize`.
     package func read(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
+        try await settleDirectWrite()
         let ret: USBIPSubmitReturn
-        if let posted = postedBulkIn.withLock({ posted -> UInt32? in defer { posted = nil }; return posted }) {
+        if let bulkIn = posted.withLock({ posted -> UInt32? in defer { posted.bulkIn = nil }; return posted.bulkIn }) {
             do {
-                ret = try await connection.awaitPosted(posted, timeout: timeout)
+                ret = try await connection.awaitPosted(bulkIn, timeout: timeout)
             } catch {
-                throw Self.usbError(error, device: reader.deviceID)
+                throw Self.usbError(error, device: deviceID)
             }
         } else {
             ret = try await submit(.in, bulkIn, length: Self.rounded(maxLength, bulkIn), timeout: timeout)
         }
-        try Self.check(ret, device: reader.deviceID, what: "bulk IN")
+        try Self.check(ret, device: deviceID, what: "bulk IN")
         return ret.data
+    }
+
+    /// Writes one bulk OUT transfer and reads the bulk IN transfer that answers it on the calling
+    /// thread (``USBIPConnection/exchange(out:data:in:length:)``: one write of both URBs, then
+    /// `recv` until both returns are there, within the connection's direct-read window). When
+    /// the answer takes longer the exchange goes on as ``write(_:timeout:)`` would have left it:
+    /// the next ``read(maxLength:timeout:)`` gives the bulk OUT's outcome (within `timeout`, or
+    /// ``writeTimeout`` if shorter) and then the answer. `unavailable` while an IN URB posted
+    /// earlier is unread (its answer belongs to the next read).
+    package func exchangeDirectly(_ bytes: [UInt8], timeout: Duration) throws -> CCIDDirectExchange {
+        guard posted.withLock({ $0.bulkIn == nil && $0.bulkOut == nil }) else { return .unavailable }
+        let exchange: USBIPConnection.Exchange
+        do {
+            exchange = try connection.exchange(out: bulkOut.number, data: bytes, in: bulkIn.number, length: postedLength)
+        } catch {
+            throw Self.usbError(error, device: deviceID)
+        }
+        switch exchange {
+        case .completed(_, let answer):
+            try Self.check(answer, device: deviceID, what: "bulk IN")
+            return .answer(answer.data)
+        case .pending(let out, let input):
+            let limit = min(timeout, writeTimeout)
+            posted.withLock { $0 = Posted(bulkIn: input, bulkOut: (out, limit)) }
+            return .written
+        }
     }
 
     /// Reads one interrupt IN transfer.
     package func readInterrupt(maxLength: Int, timeout: Duration) async throws -> [UInt8] {
         guard let interruptIn else {
-            throw USBError(code: .transferFailed, reason: "the CCID interface has no interrupt IN endpoint", device: reader.deviceID)
+            throw USBError(code: .transferFailed, reason: "the CCID interface has no interrupt IN endpoint", device: deviceID)
         }
         let ret = try await submit(.in, interruptIn, length: Self.rounded(maxLength, interruptIn),
                                    interval: UInt32(interruptIn.interval), timeout: timeout)
-        try Self.check(ret, device: reader.deviceID, what: "interrupt IN")
+        try Self.check(ret, device: deviceID, what: "interrupt IN")
         return ret.data
     }
 
@@ -186,13 +228,29 @@ package final class USBIPBulkPipe: CCIDBulkPipe {
 
     // MARK: Internals
 
+    /// Waits for the outcome of a bulk OUT that ``exchangeDirectly(_:timeout:)`` left pending, if
+    /// any, and throws if it failed (the posted IN URB then stays, as after a failed ``write(_:timeout:)``).
+    private func settleDirectWrite() async throws {
+        guard let (seqnum, timeout) = posted.withLock({ posted -> (UInt32, Duration)? in
+            defer { posted.bulkOut = nil }
+            return posted.bulkOut
+        }) else { return }
+        let ret: USBIPSubmitReturn
+        do {
+            ret = try await connection.awaitPosted(seqnum, timeout: timeout)
+        } catch {
+            throw Self.usbError(error, device: deviceID)
+        }
+        try Self.check(ret, device: deviceID, what: "bulk OUT")
+    }
+
     private func submit(_ direction: USBIPDirection, _ endpoint: USBEndpointDescriptor, length: Int, data: [UInt8] = [],
                         interval: UInt32 = 0, timeout: Duration) async throws -> USBIPSubmitReturn {
         do {
             return try await connection.submit(direction: direction, endpoint: endpoint.number, length: length,
                                                data: data, interval: interval, timeout: timeout)
         } catch {
-            throw Self.usbError(error, device: reader.deviceID)
+            throw Self.usbError(error, device: deviceID)
         }
     }
 

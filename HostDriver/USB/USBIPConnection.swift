@@ -24,6 +24,11 @@ import Darwin
 /// a receiver already busy, and every other URB (control, interrupt, unposted bulk) wait as a
 /// continuation for the connection's reader thread, which reads only while such waiters exist.
 ///
+/// A CCID command's usual round trip does not touch the URB table at all:
+/// ``exchange(out:data:in:length:)`` sends both URBs and reads both returns on the caller's thread
+/// while it holds the inbox, and hands the URBs to the table only when they do not finish within
+/// the window.
+///
 /// A URB that times out is unlinked (CMD_UNLINK); if its RET_SUBMIT still arrives first (the
 /// server completed it meanwhile), its data is delivered rather than lost. A server that answers
 /// neither within ``unlinkGrace`` fails the URB anyway.
@@ -57,6 +62,8 @@ final class USBIPConnection: Sendable {
         var bytes: [UInt8] = []
         /// Where `recv` writes; allocated once.
         var scratch = [UInt8](repeating: 0, count: 65_536)
+        /// Where the holder encodes the URBs it sends (``exchange(out:data:in:length:)``); reused.
+        var outgoing: [UInt8] = []
     }
 
     private struct Pending: Sendable {
@@ -180,6 +187,14 @@ final class USBIPConnection: Sendable {
         guard let count else { return .timedOut }
         guard count > 0 else { return .ended(USBError(code: .connectionClosed, reason: "\(socket.peer) closed the connection")) }
         inbox.bytes.append(contentsOf: inbox.scratch[0..<count])
+        if let failure = decodeReceived(&inbox, own: nil, { _ in }) { return .ended(failure) }
+        return .data
+    }
+
+    /// Decodes every complete return in `inbox` and hands each to its URB; the returns of `own`
+    /// (URBs the caller exchanges itself and registered nowhere) go to `deliver` instead. `nil`, or
+    /// the protocol error that ends the connection.
+    private func decodeReceived(_ inbox: inout Inbox, own: OwnURBs?, _ deliver: (USBIPSubmitReturn) -> Void) -> USBError? {
         // The returns of one read (usually two: bulk OUT and the bulk IN posted with it) are
         // decoded where they lie; the consumed bytes are dropped once, not after each return.
         var consumedTotal = 0
@@ -194,14 +209,30 @@ final class USBIPConnection: Sendable {
             let decoded: (message: USBIPReturn, consumed: Int)?
             do {
                 decoded = try USBIPReturn.decode(from: inbox.bytes, at: consumedTotal, directionOf: { seqnum in
-                    self.state.withLock { $0.pending[seqnum]?.direction }
+                    if let own, let direction = own.direction(of: seqnum) { return direction }
+                    return self.state.withLock { $0.pending[seqnum]?.direction }
                 })
             } catch {
-                return .ended(USBError(code: .protocolError, reason: "\(socket.peer): \(error)"))
+                return USBError(code: .protocolError, reason: "\(socket.peer): \(error)")
             }
-            guard let (message, consumed) = decoded else { return .data }
+            guard let (message, consumed) = decoded else { return nil }
             consumedTotal += consumed
-            dispatch(message)
+            if case .submit(let ret) = message, let own, own.direction(of: ret.seqnum) != nil {
+                deliver(ret)
+            } else {
+                dispatch(message)
+            }
+        }
+    }
+
+    /// The two URBs of a command that the caller exchanges on its own thread
+    /// (``exchange(out:data:in:length:)``): not in `State.pending` while the caller holds the inbox.
+    private struct OwnURBs {
+        var out: UInt32
+        var input: UInt32
+
+        func direction(of seqnum: UInt32) -> USBIPDirection? {
+            seqnum == out ? .out : seqnum == input ? .in : nil
         }
     }
 
@@ -404,9 +435,125 @@ final class USBIPConnection: Sendable {
         return (try await awaitOutcome(seqnum), inSeqnum)
     }
 
+    /// What ``exchange(out:data:in:length:)`` did.
+    enum Exchange {
+        /// Both URBs completed within the direct-read window and the bulk OUT succeeded.
+        case completed(out: USBIPSubmitReturn, in: USBIPSubmitReturn)
+        /// Sent, but not both answered in the window (or another receiver holds the socket, or
+        /// the bulk OUT failed): both URBs are now the connection's like pipelined ones, and
+        /// ``awaitPosted(_:timeout:)`` gives each one's outcome (at once for an outcome that came).
+        case pending(out: UInt32, in: UInt32)
+    }
+
+    /// A CCID command's round trip on the calling thread, with no task and no bookkeeping on its
+    /// usual path: sends the bulk-OUT CMD_SUBMIT with `data` and a bulk-IN CMD_SUBMIT of `length`
+    /// in one write, then reads the socket until both RET_SUBMITs are there, for up to
+    /// ``directReadWindow`` (counted, as in ``awaitPosted(_:timeout:)``, from the first read that
+    /// does not finish it). While it holds the socket's receiving side its two URBs are known only
+    /// to it; returns of other URBs that arrive meanwhile go to their URBs as usual. Whatever is
+    /// not finished in the window becomes pending (``Exchange/pending(out:in:)``).
+    ///
+    /// Blocks the calling thread (at most the window plus two ``receiveSlice``s).
+    ///
+    /// - Throws: the connection's failure when it is closed or broken before anything is sent;
+    ///   a failure after that shows in the URBs' outcomes.
+    func exchange(out endpoint: UInt8, data: [UInt8], in inEndpoint: UInt8, length: Int) throws(USBError) -> Exchange {
+        enum Start { case refused(USBError), shared(OwnURBs), owned(OwnURBs, Inbox) }
+        let start = state.withLock { state -> Start in
+            if let failure = state.failure { return .refused(failure) }
+            let own = OwnURBs(out: state.takeSeqnum(), input: state.takeSeqnum())
+            guard let inbox = state.inbox else {
+                // Another receiver (the reader thread) holds the socket and hands the returns on.
+                state.pending[own.out] = Pending(direction: .out, continuation: nil)
+                state.pending[own.input] = Pending(direction: .in, continuation: nil)
+                return .shared(own)
+            }
+            state.inbox = nil
+            return .owned(own, inbox)
+        }
+        var own: OwnURBs
+        var inbox: Inbox
+        switch start {
+        case .refused(let failure):
+            throw failure
+        case .shared(let urbs):
+            var bytes: [UInt8] = []
+            encode(urbs, out: endpoint, data: data, in: inEndpoint, length: length, into: &bytes)
+            do { try sending.withLock { _ throws(USBError) in try socket.sendAll(bytes) } } catch { fail(error) }
+            return .pending(out: urbs.out, in: urbs.input)
+        case .owned(let urbs, let taken):
+            own = urbs
+            inbox = taken
+        }
+
+        encode(own, out: endpoint, data: data, in: inEndpoint, length: length, into: &inbox.outgoing)
+        var sent = true
+        do { try sending.withLock { _ throws(USBError) in try socket.sendAll(inbox.outgoing) } } catch {
+            fail(error)
+            sent = false
+        }
+        var outReturn: USBIPSubmitReturn?
+        var inReturn: USBIPSubmitReturn?
+        var limit: ContinuousClock.Instant?
+        receiving: while sent, outReturn == nil || inReturn == nil {
+            let count: Int?
+            do {
+                count = try socket.receive(into: &inbox.scratch)
+            } catch {
+                finish(error)
+                break receiving
+            }
+            guard let count else { break receiving }   // a whole receive slice without a byte
+            guard count > 0 else {
+                finish(USBError(code: .connectionClosed, reason: "\(socket.peer) closed the connection"))
+                break receiving
+            }
+            inbox.bytes.append(contentsOf: inbox.scratch[0..<count])
+            if let failure = decodeReceived(&inbox, own: own, { ret in
+                if ret.seqnum == own.out { outReturn = ret } else { inReturn = ret }
+            }) {
+                finish(failure)
+                break receiving
+            }
+            // A failed bulk OUT gives the device no command, so the IN URB has nothing to wait for.
+            if let outReturn, outReturn.status != 0 { break receiving }
+            if outReturn != nil && inReturn != nil { break receiving }
+            let now = ContinuousClock.now
+            if let limit, now >= limit { break receiving }
+            if limit == nil { limit = now + Self.directReadWindow }
+        }
+        if let outReturn, let inReturn, outReturn.status == 0 {
+            release(inbox)
+            return .completed(out: outReturn, in: inReturn)
+        }
+        // Hand what is left to the connection: outcomes that came wait in `arrived`, URBs still
+        // open become pending (unless the connection is gone: their outcome is then its failure).
+        state.withLock { state in
+            for (seqnum, direction, ret) in [(own.out, USBIPDirection.out, outReturn), (own.input, .in, inReturn)] {
+                if let ret {
+                    state.arrived[seqnum] = .success(ret)
+                } else if state.failure == nil {
+                    state.pending[seqnum] = Pending(direction: direction, continuation: nil)
+                }
+            }
+        }
+        release(inbox)
+        return .pending(out: own.out, in: own.input)
+    }
+
+    private func encode(_ own: OwnURBs, out endpoint: UInt8, data: [UInt8], in inEndpoint: UInt8, length: Int,
+                        into bytes: inout [UInt8]) {
+        bytes.removeAll(keepingCapacity: true)
+        USBIPSubmit.appendBulk(seqnum: own.out, devid: devid, direction: .out, endpoint: UInt32(endpoint & 0x0F),
+                               transferBufferLength: UInt32(clamping: data.count), data: data, to: &bytes)
+        USBIPSubmit.appendBulk(seqnum: own.input, devid: devid, direction: .in, endpoint: UInt32(inEndpoint & 0x0F),
+                               transferBufferLength: UInt32(clamping: length), to: &bytes)
+    }
+
     /// Waits for the RET_SUBMIT of a URB posted ahead by ``submitPipelined(out:data:in:length:timeout:)``,
     /// at most `timeout` from now (then it is unlinked, as ``submit(direction:endpoint:length:data:setup:interval:timeout:)`` does).
     func awaitPosted(_ seqnum: UInt32, timeout: Duration) async throws -> USBIPSubmitReturn {
+        startWatchdog()
         state.withLock { state in
             guard state.pending[seqnum] != nil else { return }
             state.pending[seqnum]?.deadline = .now + timeout

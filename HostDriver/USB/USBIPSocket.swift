@@ -14,8 +14,9 @@ import Synchronization
 // The blocking POSIX layer under the USB/IP client. Nothing here runs on the cooperative pool:
 // one-shot work (connect, the operation phase) runs on a dispatch queue through
 // `USBBlocking.run`, the URB reader loop on its own thread (`USBBlocking.startThread`). The one
-// exception is bounded: the caller of a pipelined command reads its own reply for up to
-// `USBIPConnection.directReadWindow` (5 ms) before it waits for the reader thread.
+// exception is bounded: the caller of a pipelined command (and of a direct exchange,
+// `USBIPConnection.exchange`) reads its own reply for up to `USBIPConnection.directReadWindow`
+// (5 ms) before it waits for the reader thread.
 
 /// One TCP connection to a USB/IP server. Blocking; `shutdown()` wakes a blocked `receive`.
 final class USBIPSocket: Sendable {

@@ -267,13 +267,33 @@ package struct CCIDHeader: Hashable, Sendable {
         return CCIDHeader(messageType: messageType, length: length, slot: slot, sequence: sequence, specific: specific)
     }
 
+    /// Reads the header at the start of `buffer`, as the generic `peek(_:)` does, for the
+    /// usual argument: an array read by index, not through a generic iterator (this module's
+    /// generic code is not specialized for callers in other modules, and hosts and devices peek
+    /// every message).
+    package static func peek(_ buffer: [UInt8]) -> CCIDHeader? {
+        guard buffer.count >= size else { return nil }
+        let length = UInt32(buffer[1]) | UInt32(buffer[2]) << 8 | UInt32(buffer[3]) << 16 | UInt32(buffer[4]) << 24
+        return CCIDHeader(messageType: buffer[0], length: length, slot: buffer[5], sequence: buffer[6],
+                          specific: (buffer[7], buffer[8], buffer[9]))
+    }
+
     /// The 10 header bytes.
     package var encoded: [UInt8] {
-        var out: [UInt8] = [messageType]
-        out.reserveCapacity(Self.size)
-        out.appendLittleEndian(length)
-        out += [slot, sequence, specific0, specific1, specific2]
+        var out: [UInt8] = []
+        append(to: &out)
         return out
+    }
+
+    /// Appends the 10 header bytes to `out`.
+    package func append(to out: inout [UInt8]) {
+        out.append(messageType)
+        out.appendLittleEndian(length)
+        out.append(slot)
+        out.append(sequence)
+        out.append(specific0)
+        out.append(specific1)
+        out.append(specific2)
     }
 
     /// The whole message size, `10 + dwLength`.
@@ -505,8 +525,9 @@ package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         let (specific, data) = Self.fields(of: kind)
         let header = CCIDHeader(messageType: kind.messageType, length: UInt32(clamping: data.count),
                                 slot: slot, sequence: sequence, specific: specific)
-        var out = header.encoded
+        var out: [UInt8] = []
         out.reserveCapacity(CCIDHeader.size + data.count)
+        header.append(to: &out)
         out.append(contentsOf: data)
         return out
     }
@@ -518,8 +539,7 @@ package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         case .iccPowerOff, .getSlotStatus, .getParameters, .resetParameters, .abort:
             return ((0, 0, 0), [])
         case .xfrBlock(let bwi, let level, let data), .secure(let bwi, let level, let data):
-            let levelBytes = littleEndianBytes(level)
-            return ((bwi, levelBytes[0], levelBytes[1]), data)
+            return ((bwi, UInt8(truncatingIfNeeded: level), UInt8(truncatingIfNeeded: level >> 8)), data)
         case .setParameters(let protocolNumber, let data):
             return ((protocolNumber, 0, 0), data)
         case .escape(let data):
@@ -574,6 +594,24 @@ package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
         return (try message(header: header, data: data), header.messageSize)
     }
 
+    /// Decodes the message at the start of `buffer`, as the generic `decode(from:maximumLength:)`
+    /// does, for the usual argument, an array: no generic code on a host's or device's every
+    /// message (this module's generic code is not specialized for callers in other modules).
+    package static func decode(
+        from buffer: [UInt8], maximumLength: Int = defaultMaximumLength
+    ) throws(ReaderWireError) -> (message: CCIDMessage, consumed: Int)? {
+        guard let header = CCIDHeader.peek(buffer) else { return nil }
+        guard header.messageSize <= maximumLength else {
+            throw ReaderWireError(
+                code: .lengthTooLarge,
+                reason: "dwLength \(header.length) makes a \(header.messageSize)-byte message, over the maximum of \(maximumLength)"
+            )
+        }
+        guard buffer.count >= header.messageSize else { return nil }
+        let data = Array(buffer[CCIDHeader.size ..< header.messageSize])
+        return (try message(header: header, data: data), header.messageSize)
+    }
+
     /// Decodes a transfer that holds exactly one message.
     ///
     /// - Throws: ``ReaderWireError``: `.truncated` when the transfer ends before the header or
@@ -598,7 +636,7 @@ package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
 
     private static func message(header: CCIDHeader, data: [UInt8]) throws(ReaderWireError) -> CCIDMessage {
         let (s0, s1, s2) = header.specific
-        let level = readLittleEndian([s1, s2], as: UInt16.self)
+        let level = UInt16(s1) | UInt16(s2) << 8
         let type = header.messageType
 
         func noData(_ kind: Kind) throws(ReaderWireError) -> Kind {

@@ -596,6 +596,59 @@ package struct USBIPSubmit: Hashable, Sendable {
 
     /// The decoded setup packet (always 8 bytes on the wire).
     package var setupPacket: USBSetupPacket? { USBSetupPacket(bytes: setup) }
+
+    /// A decoded submit: the setup field as it came (no zero-filled array made and replaced).
+    fileprivate init(seqnum: UInt32, devid: UInt32, direction: USBIPDirection, endpoint: UInt32, transferFlags: UInt32,
+                     transferBufferLength: UInt32, startFrame: UInt32, numberOfPackets: UInt32, interval: UInt32,
+                     setupBytes: [UInt8], data: [UInt8], isoPackets: [USBIPISOPacket]) {
+        self.seqnum = seqnum
+        self.devid = devid
+        self.direction = direction
+        self.endpoint = endpoint
+        self.transferFlags = transferFlags
+        self.transferBufferLength = transferBufferLength
+        self.startFrame = startFrame
+        self.numberOfPackets = numberOfPackets
+        self.interval = interval
+        self.setup = setupBytes
+        self.data = data
+        self.isoPackets = isoPackets
+    }
+
+    /// Appends the wire bytes of a bulk or interrupt CMD_SUBMIT (no setup packet, no ISO
+    /// descriptors, `transfer_flags` and `start_frame` 0) to `out`: the bytes
+    /// `USBIPCommand.submit(USBIPSubmit(…)).encoded()` gives for the same fields, without making
+    /// the submit's arrays or a fresh output array. A client that sends a command's two URBs
+    /// in one write encodes both into one reused buffer this way.
+    ///
+    /// - Parameters:
+    ///   - transferBufferLength: bytes to receive for IN; for OUT, `data.count` is sent whatever it says.
+    ///   - data: the OUT data (ignored for IN).
+    package static func appendBulk(seqnum: UInt32, devid: UInt32, direction: USBIPDirection, endpoint: UInt32,
+                                   transferBufferLength: UInt32, interval: UInt32 = 0, data: [UInt8] = [],
+                                   to out: inout [UInt8]) {
+        // One zero-filled append, then the non-zero fields stored in place (a dozen
+        // `appendBigEndian`s were a third of the client's own work per command).
+        let start = out.count
+        let length = direction == .out ? UInt32(clamping: data.count) : transferBufferLength
+        out.append(contentsOf: repeatElement(0, count: USBIP.urbHeaderSize))
+        out.withUnsafeMutableBytes { raw in
+            func put(_ value: UInt32, at offset: Int) {
+                raw.storeBytes(of: value.bigEndian, toByteOffset: start + offset, as: UInt32.self)
+            }
+            put(USBIP.commandSubmit, at: 0)
+            put(seqnum, at: 4)
+            put(devid, at: 8)
+            put(direction.rawValue, at: 12)
+            put(endpoint, at: 16)
+            // 20: transfer_flags 0
+            put(length, at: 24)
+            // 28: start_frame 0; 32: number_of_packets 0
+            put(interval, at: 36)
+            // 40: setup[8] zeros
+        }
+        if direction == .out { out.append(contentsOf: data) }
+    }
 }
 
 /// USBIP_RET_SUBMIT: the result of a CMD_SUBMIT.
@@ -770,10 +823,8 @@ package enum USBIPCommand: Hashable, Sendable {
             let submit = USBIPSubmit(seqnum: basic.seqnum, devid: basic.devid, direction: direction,
                                      endpoint: basic.endpoint, transferFlags: flags, transferBufferLength: length,
                                      startFrame: startFrame, numberOfPackets: packets, interval: interval,
-                                     setup: nil, data: data, isoPackets: iso)
-            var withSetup = submit
-            withSetup.setup = setup
-            return (.submit(withSetup), reader.offset - start)
+                                     setupBytes: setup, data: data, isoPackets: iso)
+            return (.submit(submit), reader.offset - start)
         case USBIP.commandUnlink:
             let unlink = USBIPUnlink(seqnum: basic.seqnum, devid: basic.devid, direction: direction,
                                      endpoint: basic.endpoint, unlinkSeqnum: reader.u32())
@@ -815,9 +866,16 @@ package enum USBIPReturn: Hashable, Sendable {
     /// direction field, so it is passed separately).
     package func encoded(direction: USBIPDirection) -> [UInt8] {
         var out: [UInt8] = []
+        if case .submit(let ret) = self { out.reserveCapacity(USBIP.urbHeaderSize + ret.data.count) }
+        append(direction: direction, to: &out)
+        return out
+    }
+
+    /// Appends the wire bytes ``encoded(direction:)`` gives to `out`: a server that answers the
+    /// commands of one read with one write encodes every return into the same buffer.
+    package func append(direction: USBIPDirection, to out: inout [UInt8]) {
         switch self {
         case .submit(let ret):
-            out.reserveCapacity(USBIP.urbHeaderSize + ret.data.count)
             USBIPBasicHeader(command: USBIP.returnSubmit, seqnum: ret.seqnum, devid: ret.devid,
                              direction: ret.direction, endpoint: ret.endpoint).append(to: &out)
             out.appendBigEndian(UInt32(bitPattern: ret.status))
@@ -825,16 +883,15 @@ package enum USBIPReturn: Hashable, Sendable {
             out.appendBigEndian(ret.startFrame)
             out.appendBigEndian(ret.numberOfPackets)
             out.appendBigEndian(ret.errorCount)
-            out.append(contentsOf: [UInt8](repeating: 0, count: 8))
+            out.appendBigEndian(UInt64(0))
             if direction == .in { out.append(contentsOf: ret.data) }
             appendISO(ret.isoPackets, to: &out)
         case .unlink(let ret):
             USBIPBasicHeader(command: USBIP.returnUnlink, seqnum: ret.seqnum, devid: ret.devid,
                              direction: ret.direction, endpoint: ret.endpoint).append(to: &out)
             out.appendBigEndian(UInt32(bitPattern: ret.status))
-            out.append(contentsOf: [UInt8](repeating: 0, count: 24))
+            out.append(contentsOf: repeatElement(0, count: 24))
         }
-        return out
     }
 
     /// Decodes the return at the start of `buffer` (client side).

@@ -297,3 +297,46 @@ struct CCIDMessageTests {
         #expect(CCIDInterruptMessage.decode(from: hex("51 00 01 01 50"))?.message == .hardwareError(slot: 0, sequence: 1, code: 1))
     }
 }
+
+@Suite("CCID decoding of arrays and of other collections agree")
+struct CCIDArrayDecodingTests {
+    static let messages: [CCIDMessage] = [
+        CCIDMessage(slot: 0, sequence: 7, kind: .xfrBlock(bwi: 2, levelParameter: 0x0103, data: [0x00, 0xCA, 0x01, 0x02, 0x00])),
+        CCIDMessage(slot: 1, sequence: 255, kind: .dataBlock(status: CCIDSlotStatus(rawValue: 0x40), error: CCIDSlotError(rawValue: 0xFE),
+                                                             chain: 1, data: [0x90, 0x00])),
+        CCIDMessage(slot: 0, sequence: 0, kind: .iccPowerOff),
+        CCIDMessage(slot: 0, sequence: 3, kind: .dataBlock(status: CCIDSlotStatus(rawValue: 0), error: CCIDSlotError(rawValue: 0),
+                                                           chain: 0, data: [UInt8](repeating: 0x5A, count: 300))),
+    ]
+
+    @Test("peek and decode of an array give what the generic code gives for the same bytes in a slice, whole or cut")
+    func agree() throws {
+        for message in Self.messages {
+            let bytes = message.encoded() + [0xAB, 0xCD]   // a following message's first bytes
+            let slice = ([0x00] + bytes)[1...]
+            #expect(CCIDHeader.peek(bytes) == CCIDHeader.peek(slice))
+            #expect(CCIDHeader.peek(bytes)?.messageSize == bytes.count - 2)
+            let fromArray = try CCIDMessage.decode(from: bytes)
+            let fromSlice = try CCIDMessage.decode(from: slice)
+            #expect(fromArray?.message == message)
+            #expect(fromArray?.consumed == bytes.count - 2)
+            #expect(fromArray?.message == fromSlice?.message && fromArray?.consumed == fromSlice?.consumed)
+            for cut in [0, 5, 9, 10, bytes.count - 3] {
+                let head = Array(bytes.prefix(cut))
+                // Incomplete unless the cut falls at or after the message's end (a message without data).
+                #expect((try CCIDMessage.decode(from: head) == nil) == (cut < bytes.count - 2), "cut at \(cut)")
+                #expect((CCIDHeader.peek(head) == nil) == (cut < CCIDHeader.size))
+            }
+        }
+    }
+
+    @Test("an array announcing more than the maximum length is refused as the generic decoder refuses it")
+    func tooLong() {
+        let bytes = CCIDMessage(slot: 0, sequence: 1, kind: .xfrBlock(bwi: 0, levelParameter: 0, data: [UInt8](repeating: 1, count: 300))).encoded()
+        let arrayError = #expect(throws: ReaderWireError.self) { try CCIDMessage.decode(from: bytes, maximumLength: 271) }
+        let sliceError = #expect(throws: ReaderWireError.self) { try CCIDMessage.decode(from: bytes[...], maximumLength: 271) }
+        #expect(arrayError?.code == .lengthTooLarge)
+        #expect(arrayError == sliceError)
+        #expect(arrayError?.reason == sliceError?.reason)
+    }
+}

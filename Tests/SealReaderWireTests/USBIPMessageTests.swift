@@ -367,3 +367,32 @@ struct USBIPMessageTests {
         #expect(ReaderWireError(code: .badVersion, reason: "x") == ReaderWireError(code: .badVersion, reason: "y"))
     }
 }
+
+@Suite("USB/IP bulk submits appended in place")
+struct USBIPAppendBulkTests {
+    @Test("appendBulk writes the bytes USBIPCommand.encoded() gives, OUT with data and IN with a length, one after the other")
+    func sameBytesAsEncoded() {
+        let data: [UInt8] = [0x6F, 5, 0, 0, 0, 0, 7, 0, 0, 0, 0x00, 0xCA, 0x01, 0x02, 0x00]
+        let out = USBIPSubmit(seqnum: 41, devid: 0x0001_0002, direction: .out, endpoint: 1, data: data)
+        let input = USBIPSubmit(seqnum: 42, devid: 0x0001_0002, direction: .in, endpoint: 2, transferBufferLength: 320)
+        let interrupt = USBIPSubmit(seqnum: 43, devid: 0x0001_0002, direction: .in, endpoint: 3, transferBufferLength: 64, interval: 16)
+        var bytes: [UInt8] = [0xEE]   // appends after what is there
+        USBIPSubmit.appendBulk(seqnum: 41, devid: 0x0001_0002, direction: .out, endpoint: 1, transferBufferLength: 999,
+                               data: data, to: &bytes)
+        USBIPSubmit.appendBulk(seqnum: 42, devid: 0x0001_0002, direction: .in, endpoint: 2, transferBufferLength: 320,
+                               data: [1, 2, 3], to: &bytes)
+        USBIPSubmit.appendBulk(seqnum: 43, devid: 0x0001_0002, direction: .in, endpoint: 3, transferBufferLength: 64,
+                               interval: 16, to: &bytes)
+        let expected = [0xEE] + USBIPCommand.submit(out).encoded() + USBIPCommand.submit(input).encoded()
+            + USBIPCommand.submit(interrupt).encoded()
+        #expect(bytes == expected)
+        // And a server decodes them back, the OUT with its data and the INs without.
+        guard let (first, used) = try? USBIPCommand.decode(from: bytes, at: 1),
+              let (second, _) = try? USBIPCommand.decode(from: bytes, at: 1 + used) else {
+            Issue.record("the appended submits do not decode")
+            return
+        }
+        #expect(first == .submit(out))
+        #expect(second == .submit(input))
+    }
+}

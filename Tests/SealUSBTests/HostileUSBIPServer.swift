@@ -30,6 +30,10 @@ final class HostileUSBIPServer: Sendable {
         var frozen = false
         var stopped = false
         var sockets: [Int32] = []
+        /// Server-to-client bytes go out in pieces of this size, `pause` apart (relay only).
+        var pieces: (size: Int, pause: Duration)?
+        /// Server-to-client bytes still forwarded before the relay closes every connection (relay only).
+        var bytesBeforeDying: Int?
     }
     private let state = Mutex(State())
 
@@ -58,6 +62,16 @@ final class HostileUSBIPServer: Sendable {
 
     /// Stops forwarding in both directions; connections stay open.
     func freeze() { state.withLock { $0.frozen = true } }
+
+    /// From now on sends what the server sends in pieces of `size` bytes, `pause` apart (`nil`:
+    /// as it comes): a reply the client reads in several `recv`s.
+    func split(into size: Int?, pause: Duration = .zero) {
+        state.withLock { $0.pieces = size.map { (max(1, $0), pause) } }
+    }
+
+    /// Forwards `count` more bytes from the server, then closes every connection: a server that
+    /// dies in the middle of a reply.
+    func die(afterForwarding count: Int) { state.withLock { $0.bytesBeforeDying = count } }
 
     /// Closes the listener and every connection.
     func stop() {
@@ -131,18 +145,32 @@ final class HostileUSBIPServer: Sendable {
             let count = buffer.withUnsafeMutableBytes { recv(source, $0.baseAddress, 65_536, 0) }
             guard count > 0 else { return }
             if isFrozen { continue }
-            state.withLock { state in
+            let (pieces, budget) = state.withLock { state -> ((size: Int, pause: Duration)?, Int?) in
                 if toServer, !state.lastWasToServer { state.turns += 1 }
                 state.lastWasToServer = toServer
+                return toServer ? (nil, nil) : (state.pieces, state.bytesBeforeDying)
+            }
+            var total = count
+            if let budget {
+                total = min(count, budget)
+                state.withLock { $0.bytesBeforeDying = budget - total }
             }
             var sent = 0
-            while sent < count {
+            while sent < total {
+                if sent > 0, let pause = pieces?.pause, pause > .zero {
+                    Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+                }
+                let length = min(total - sent, pieces?.size ?? total)
                 let result = buffer.withUnsafeBytes { bytes -> Int in
                     guard let base = bytes.baseAddress else { return -1 }
-                    return send(target, base + sent, count - sent, Int32(MSG_NOSIGNAL))
+                    return send(target, base + sent, length, Int32(MSG_NOSIGNAL))
                 }
                 guard result > 0 else { return }
                 sent += result
+            }
+            if let budget, budget - total <= 0 {
+                stop()
+                return
             }
         }
     }

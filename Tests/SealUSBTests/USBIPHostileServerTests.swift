@@ -158,3 +158,83 @@ struct USBIPReceiverTests {
         await transport.close()
     }
 }
+
+@Suite("USB/IP commands on the caller's thread: split replies, slow replies, a server dying mid-reply", .serialized, .timeLimit(.minutes(1)))
+struct USBIPDirectExchangeTests {
+    /// A transport to the simulator through a relay, connected, with the seal applet selected.
+    private static func connected(through relay: HostileUSBIPServer,
+                                  configuration: CCIDTransport.Configuration = .init()) async throws -> CCIDTransport {
+        let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: relay.port, busID: "1-1")).importDevice()
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader, configuration: configuration)
+        _ = try await transport.connect()
+        #expect(try await transport.transmit(try SealCommand.select().encoded()).suffix(2) == [0x90, 0x00])
+        return transport
+    }
+
+    @Test("replies that arrive in pieces are put together: 5-byte pieces (many reads on the caller's thread), and pieces 8 ms apart (past its 5 ms window: the reader thread finishes them)")
+    func splitReplies() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let relay = try HostileUSBIPServer(.relay(upstreamPort: simulator.server.port))
+        defer { relay.stop() }
+        let transport = try await Self.connected(through: relay)
+        let getData = try SealCommand.getData(.lifecycle).encoded()
+        let expected = try await transport.transmit(getData)
+        #expect(expected.suffix(2) == [0x90, 0x00])
+
+        relay.split(into: 5)
+        for _ in 0..<10 { #expect(try await transport.transmit(getData) == expected) }
+        relay.split(into: 30, pause: .milliseconds(8))
+        for _ in 0..<3 { #expect(try await transport.transmit(getData) == expected) }
+        // The header of the bulk-IN return arrives, its data only later.
+        relay.split(into: 60, pause: .milliseconds(20))
+        for _ in 0..<3 { #expect(try await transport.transmit(getData) == expected) }
+        relay.split(into: nil)
+        let before = relay.turns
+        for _ in 0..<10 { #expect(try await transport.transmit(getData) == expected) }
+        #expect(relay.turns - before == 10)
+        await transport.close()
+    }
+
+    @Test("a server that dies in the middle of a reply ends the command at once with transportFailure, and the transport refuses the next one")
+    func serverDiesMidReply() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let relay = try HostileUSBIPServer(.relay(upstreamPort: simulator.server.port))
+        defer { relay.stop() }
+        let transport = try await Self.connected(through: relay, configuration: .init(replyTimeout: .seconds(20), commandTimeout: .seconds(30)))
+        let getData = try SealCommand.getData(.lifecycle).encoded()
+        // The bulk-OUT's RET_SUBMIT (48 bytes) and part of the bulk-IN's header, then nothing.
+        relay.die(afterForwarding: 60)
+        let start = ContinuousClock.now
+        let error = await #expect(throws: SealDriverError.self) { _ = try await transport.transmit(getData) }
+        let elapsed = ContinuousClock.now - start
+        #expect(error?.code == .transportFailure, "\(String(describing: error))")
+        #expect((error?.underlyingError as? USBError)?.code == .connectionClosed, "\(String(describing: error?.underlyingError))")
+        #expect(elapsed < .seconds(5), "took \(elapsed)")   // not the 20 s reply timeout
+        let next = await #expect(throws: SealDriverError.self) { _ = try await transport.transmit(getData) }
+        #expect(next?.code == .transportFailure)
+        await transport.close()
+    }
+
+    @Test("a bulk-OUT that the device stalls fails the command with the stall, and the next command gets its own answer")
+    func stalledBulkOut() async throws {
+        let simulator = try await SimulatedUSBIPServer()
+        defer { simulator.stop() }
+        let pipe = try await USBIPClient(address: USBIPAddress(host: "127.0.0.1", port: simulator.server.port, busID: "1-1")).importDevice()
+        // Halt bulk OUT (SET_FEATURE ENDPOINT_HALT, endpoint 0x01) with a control URB.
+        let halted = try await pipe.connection.submit(direction: .out, endpoint: 0, length: 0,
+                                                      setup: USBSetupPacket(requestType: 0x02, request: 0x03, value: 0, index: 0x01, length: 0),
+                                                      timeout: .seconds(5))
+        #expect(halted.status == 0)
+        let transport = CCIDTransport(pipe: pipe, description: pipe.reader)
+        let error = await #expect(throws: SealDriverError.self) { _ = try await transport.connect() }
+        #expect((error?.underlyingError as? USBError)?.code == .stalled, "\(String(describing: error))")
+        let cleared = try await pipe.connection.submit(direction: .out, endpoint: 0, length: 0, setup: .clearHalt(endpoint: 0x01),
+                                                       timeout: .seconds(5))
+        #expect(cleared.status == 0)
+        #expect(try await transport.connect().isEmpty == false)
+        #expect(try await transport.transmit(try SealCommand.select().encoded()).suffix(2) == [0x90, 0x00])
+        await transport.close()
+    }
+}

@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import SealFirmware
 import SealProtocol
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -446,9 +447,10 @@ package final class USBIPServer: Sendable {
         /// Passes a card change the client has not seen to its device model and the client.
         /// `false` when the connection broke.
         func reportCardChange() -> Bool {
-            guard let device = attached, let session = machine.session else { return true }
+            guard let device = attached else { return true }
+            // Read on every command: an atomic load, the lock only when there is a change to pass on.
+            guard device.changeCount != known.changes, let session = machine.session else { return true }
             let card = device.cardState
-            guard card.changes != known.changes else { return true }
             // Out (if it was in), then in (if it is now): a swap or power cycle the client
             // did not watch still shows as a change of card, as CCID's "changed" bit says.
             var output: [UInt8] = []
@@ -503,7 +505,7 @@ package final class USBIPServer: Sendable {
             guard reportCardChange() else { return }
             let output = machine.receive(buffer[..<count])
             guard send(output, on: fd) else { return }
-            if case .closed(let reason) = machine.phase {
+            if machine.isClosed, case .closed(let reason) = machine.phase {
                 log("usbip: closing the connection of \(connection.peer): \(reason)")
                 return
             }
@@ -556,8 +558,13 @@ private final class ExportedDevice: @unchecked Sendable {
     private var owner: ConnectionHandle?
     private var chip: SimulatedChip
     private var present = true
-    private var changes = 0
+    private var changes = 0 {
+        didSet { changesSeen.store(changes, ordering: .releasing) }
+    }
     private var reportedChanges = 0
+    /// `changes`, readable without the lock: the importing connection compares it with what its
+    /// client has seen before every command (``cardState`` then gives the change under the lock).
+    private let changesSeen = Atomic<Int>(0)
 
     init(slot: Int, record: USBIPDevice, descriptors: CCIDUSBDescriptorSet, device: CCIDDeviceConfiguration, token: SimulatedChip) {
         self.slot = slot
@@ -572,6 +579,8 @@ private final class ExportedDevice: @unchecked Sendable {
     var isPresent: Bool { locked { present } }
     var isAttached: Bool { locked { owner != nil } }
     var cardState: CardState { locked { CardState(present: present, changes: changes) } }
+    /// How many card changes there were (the `changes` of ``cardState``), without taking the lock.
+    var changeCount: Int { changesSeen.load(ordering: .acquiring) }
 
     /// Makes `connection` the importer; `nil` when another connection has the device. Returns
     /// the card as the new client finds it.

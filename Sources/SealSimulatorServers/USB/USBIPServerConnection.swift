@@ -35,7 +35,14 @@ package final class USBIPServerConnection {
     }
 
     /// The current phase.
-    package private(set) var phase: Phase = .operation
+    package private(set) var phase: Phase = .operation {
+        didSet {
+            if case .attached(_, let session) = phase { attachedSession = session } else { attachedSession = nil }
+        }
+    }
+    /// The session of the URB phase, kept apart from `phase` so that each command reaches it
+    /// without copying the device record out of the enum.
+    private var attachedSession: USBIPServerDeviceSession?
 
     private let listDevices: () -> [USBIPDevice]
     private let importDevice: (String) -> USBIPImportResult
@@ -57,14 +64,12 @@ package final class USBIPServerConnection {
     }
 
     /// The session of the imported device, once there is one.
-    package var session: USBIPServerDeviceSession? {
-        if case .attached(_, let session) = phase { return session }
-        return nil
-    }
+    package var session: USBIPServerDeviceSession? { attachedSession }
 
     /// Whether the connection has ended (the socket should be closed after sending the last
     /// output).
     package var isClosed: Bool {
+        if attachedSession != nil { return false }
         if case .closed = phase { return true }
         return false
     }
@@ -78,6 +83,8 @@ package final class USBIPServerConnection {
         guard !isClosed else { return [] }
         buffer.append(contentsOf: bytes)
         var output: [UInt8] = []
+        // Room for the usual answer (two RET_SUBMITs and a short CCID reply) in one allocation.
+        output.reserveCapacity(256)
         var consumedTotal = 0
         defer {
             if consumedTotal == buffer.count {
@@ -87,6 +94,19 @@ package final class USBIPServerConnection {
             }
         }
         while !isClosed {
+            if let session = attachedSession {
+                let decoded: (message: USBIPCommand, consumed: Int)?
+                do {
+                    decoded = try USBIPCommand.decode(from: buffer, at: consumedTotal, maximumTransferLength: maximumTransferLength)
+                } catch {
+                    phase = .closed(reason: "malformed URB command: \(error)")
+                    return output
+                }
+                guard let (command, consumed) = decoded else { return output }
+                consumedTotal += consumed
+                for reply in session.handle(command) { reply.message.append(direction: reply.direction, to: &output) }
+                continue
+            }
             switch phase {
             case .closed:
                 return output

@@ -153,7 +153,9 @@ package final class USBIPServerDeviceSession {
             for message in assembler.append(submit.data, zeroLengthPacket: zlp) {
                 absorb(runner.receiveBulkOut(message))
             }
-            return [complete(submit, status: Status.ok, actualLength: UInt32(clamping: submit.data.count))] + flush()
+            var replies = [complete(submit, status: Status.ok, actualLength: UInt32(clamping: submit.data.count))]
+            flush(into: &replies)
+            return replies
         case CCIDUSBDescriptorSet.bulkInEndpoint:
             if submit.transferBufferLength == 0 { return [complete(submit, status: Status.ok)] }
             if abandoningTransfer {
@@ -298,13 +300,19 @@ package final class USBIPServerDeviceSession {
     /// Completes every waiting IN URB that now has data.
     private func flush() -> [USBIPServerReply] {
         var replies: [USBIPServerReply] = []
+        flush(into: &replies)
+        return replies
+    }
+
+    /// Appends the completions of waiting IN URBs that now have data to `replies`.
+    private func flush(into replies: inout [USBIPServerReply]) {
         while !pendingBulkIn.isEmpty, let message = bulkInMessages.first {
             let urb = pendingBulkIn.removeFirst()
             let capacity = Int(urb.transferBufferLength)
             let remaining = message.count - bulkInOffset
             let packet = CCIDUSBDescriptorSet.bulkMaxPacketSize
             if remaining <= capacity {
-                let data = Array(message[bulkInOffset...])
+                let data = bulkInOffset == 0 ? message : Array(message[bulkInOffset...])
                 bulkInMessages.removeFirst()
                 bulkInOffset = 0
                 let short = data.count < capacity
@@ -329,7 +337,6 @@ package final class USBIPServerDeviceSession {
             let message = interruptMessages.removeFirst()
             replies.append(complete(urb, status: Status.ok, data: Array(message.prefix(Int(urb.transferBufferLength)))))
         }
-        return replies
     }
 
     /// After a short completion under `URB_SHORT_NOT_OK`, the waiting URBs up to and including
