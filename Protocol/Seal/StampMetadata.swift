@@ -229,31 +229,12 @@ public struct StampMetadata: Hashable, Sendable {
     /// whole value passed the TLV checks (so a malformed object is reported before a field out of
     /// place, as when it was decoded into `[TLV]` first).
     public init(decoding value: [UInt8]) throws(SealDataError) {
-        var fields = TLV.Parser(bytes: value[...], strict: true)
-        do {
-            try TLV.validateAll(value[...])
-        } catch {
-            throw SealDataError(.malformedTLV, "metadata: \(error)")
-        }
-        var previous: UInt32 = 0
         var time: UInt64?
         // Decoded metadata holds no plaintext, so it needs no salts: start from nothing.
         self.init(decodedTime: 0)
-        while true {
-            let next: TLV.Parser.Object?
-            do {
-                next = try fields.nextObject(depth: 0, validatingChildren: false)
-            } catch {
-                // Unreachable: the whole value passed the same checks above.
-                throw SealDataError(.malformedTLV, "metadata: \(error)")
-            }
-            guard let field = next else { break }
+        var fields = try CanonicalFields(value[...], objectsValidated: false)
+        while let field = try fields.next() {
             let (fieldTag, fieldValue) = (field.tag, field.value)
-            let tag = fieldTag.rawValue
-            guard tag > previous else {
-                throw SealDataError(.notCanonical, "metadata tags must be ascending and unique (tag \(fieldTag))")
-            }
-            previous = tag
             switch fieldTag {
             case SealTag.time: time = try decodeBigEndian(fieldValue, as: UInt64.self, field: "time")
             case SealTag.locationCommitment: try withhold(.location, fieldValue)
@@ -271,6 +252,42 @@ public struct StampMetadata: Hashable, Sendable {
         try validate()
     }
 
+    /// The fields of an `A1` value in order, after the TLV checks over the whole value (unless
+    /// the caller ran them) and with tags checked to ascend with no repeat: the walk both decoders
+    /// share, so that they refuse in the same order.
+    private struct CanonicalFields {
+        private var fields: TLV.Parser
+        private var previous: UInt32 = 0
+
+        init(_ value: ArraySlice<UInt8>, objectsValidated: Bool) throws(SealDataError) {
+            if !objectsValidated {
+                do {
+                    try TLV.validateAll(value)
+                } catch {
+                    throw SealDataError(.malformedTLV, "metadata: \(error)")
+                }
+            }
+            fields = TLV.Parser(bytes: value, strict: true)
+        }
+
+        /// The next field, or `nil` after the last.
+        mutating func next() throws(SealDataError) -> TLV.Parser.Object? {
+            let next: TLV.Parser.Object?
+            do {
+                next = try fields.nextObject(depth: 0, validatingChildren: false)
+            } catch {
+                // Unreachable once the objects are validated: the same checks ran over the value.
+                throw SealDataError(.malformedTLV, "metadata: \(error)")
+            }
+            guard let field = next else { return nil }
+            guard field.tag.rawValue > previous else {
+                throw SealDataError(.notCanonical, "metadata tags must be ascending and unique (tag \(field.tag))")
+            }
+            previous = field.tag.rawValue
+            return field
+        }
+    }
+
     /// The time of the `A1` value `value`, after exactly the checks `init(decoding:)` and
     /// `validate()` make of it, without building the metadata: the chip reads only the time of
     /// the metadata it stamps (it signs the digest of `value`), and decoding a whole value built a
@@ -281,54 +298,35 @@ public struct StampMetadata: Hashable, Sendable {
     /// validates the objects inside a constructed field, one level deeper, so `TLV.validateAll`
     /// over the value alone could not fail), and they are not run again.
     package static func validatedTime(ofEncoding value: ArraySlice<UInt8>, objectsValidated: Bool = false) throws(SealDataError) -> UInt64 {
-        if !objectsValidated {
-            do {
-                try TLV.validateAll(value)
-            } catch {
-                throw SealDataError(.malformedTLV, "metadata: \(error)")
-            }
-        }
-        var fields = TLV.Parser(bytes: value, strict: true)
-        var previous: UInt32 = 0
         var time: UInt64?
-        while true {
-            let next: TLV.Parser.Object?
-            do {
-                next = try fields.nextObject(depth: 0, validatingChildren: false)
-            } catch {
-                throw SealDataError(.malformedTLV, "metadata: \(error)")
-            }
-            guard let field = next else { break }
-            let tag = field.tag.rawValue
-            guard tag > previous else {
-                throw SealDataError(.notCanonical, "metadata tags must be ascending and unique (tag \(field.tag))")
-            }
-            previous = tag
-            switch field.tag {
+        var fields = try CanonicalFields(value, objectsValidated: objectsValidated)
+        while let field = try fields.next() {
+            let (tag, fieldValue) = (field.tag, field.value)
+            switch tag {
             case SealTag.time:
-                time = try decodeBigEndian(field.value, as: UInt64.self, field: "time")
+                time = try decodeBigEndian(fieldValue, as: UInt64.self, field: "time")
             case SealTag.locationCommitment, SealTag.operatorBiometricCommitment, SealTag.operatorIDCommitment,
                  SealTag.deviceFingerprintCommitment:
-                guard field.value.count == 32 else {
+                guard fieldValue.count == 32 else {
                     throw SealDataError(.invalidLength, "metadata: a commitment must be 32 bytes")
                 }
             case SealTag.organizationUnit, SealTag.approvalNode:
                 // `text` then `validate()`: UTF-8, then 1...64 bytes.
-                guard String(validating: field.value, as: UTF8.self) != nil else {
+                guard String(validating: fieldValue, as: UTF8.self) != nil else {
                     throw SealDataError(.invalidEncoding, "metadata: text is not UTF-8")
                 }
-                guard (1...maxTextLength).contains(field.value.count) else {
+                guard (1...maxTextLength).contains(fieldValue.count) else {
                     throw SealDataError(.invalidLength, "metadata: text must be 1 to \(maxTextLength) UTF-8 bytes")
                 }
             case SealTag.documentName:
-                guard String(validating: field.value, as: UTF8.self) != nil else {
+                guard String(validating: fieldValue, as: UTF8.self) != nil else {
                     throw SealDataError(.invalidEncoding, "document name is not UTF-8")
                 }
-                guard (1...maxDocumentNameLength).contains(field.value.count) else {
+                guard (1...maxDocumentNameLength).contains(fieldValue.count) else {
                     throw SealDataError(.invalidLength, "document name must be 1 to \(maxDocumentNameLength) UTF-8 bytes")
                 }
             default:
-                throw SealDataError(.unexpectedField, "metadata: unknown tag \(field.tag)")
+                throw SealDataError(.unexpectedField, "metadata: unknown tag \(tag)")
             }
         }
         guard let time else { throw SealDataError(.missingField, "metadata: time (91) is required") }

@@ -298,6 +298,20 @@ package struct CCIDHeader: Hashable, Sendable {
 
     /// The whole message size, `10 + dwLength`.
     package var messageSize: Int { Self.size + Int(length) }
+
+    /// Whether `available` bytes hold the whole message this header starts.
+    ///
+    /// - Throws: ``ReaderWireError`` `.lengthTooLarge` when the message would exceed
+    ///   `maximumLength` (known from the header alone, before its data arrives).
+    func isComplete(available: Int, maximumLength: Int) throws(ReaderWireError) -> Bool {
+        guard messageSize <= maximumLength else {
+            throw ReaderWireError(
+                code: .lengthTooLarge,
+                reason: "dwLength \(length) makes a \(messageSize)-byte message, over the maximum of \(maximumLength)"
+            )
+        }
+        return available >= messageSize
+    }
 }
 
 // MARK: - Message type bytes
@@ -582,14 +596,8 @@ package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
     package static func decode(
         from buffer: some Collection<UInt8>, maximumLength: Int = defaultMaximumLength
     ) throws(ReaderWireError) -> (message: CCIDMessage, consumed: Int)? {
-        guard let header = CCIDHeader.peek(buffer) else { return nil }
-        guard header.messageSize <= maximumLength else {
-            throw ReaderWireError(
-                code: .lengthTooLarge,
-                reason: "dwLength \(header.length) makes a \(header.messageSize)-byte message, over the maximum of \(maximumLength)"
-            )
-        }
-        guard buffer.count >= header.messageSize else { return nil }
+        guard let header = CCIDHeader.peek(buffer),
+              try header.isComplete(available: buffer.count, maximumLength: maximumLength) else { return nil }
         let data = Array(buffer.dropFirst(CCIDHeader.size).prefix(Int(header.length)))
         return (try message(header: header, data: data), header.messageSize)
     }
@@ -600,14 +608,8 @@ package struct CCIDMessage: Hashable, Sendable, CustomStringConvertible {
     package static func decode(
         from buffer: [UInt8], maximumLength: Int = defaultMaximumLength
     ) throws(ReaderWireError) -> (message: CCIDMessage, consumed: Int)? {
-        guard let header = CCIDHeader.peek(buffer) else { return nil }
-        guard header.messageSize <= maximumLength else {
-            throw ReaderWireError(
-                code: .lengthTooLarge,
-                reason: "dwLength \(header.length) makes a \(header.messageSize)-byte message, over the maximum of \(maximumLength)"
-            )
-        }
-        guard buffer.count >= header.messageSize else { return nil }
+        guard let header = CCIDHeader.peek(buffer),
+              try header.isComplete(available: buffer.count, maximumLength: maximumLength) else { return nil }
         let data = Array(buffer[CCIDHeader.size ..< header.messageSize])
         return (try message(header: header, data: data), header.messageSize)
     }

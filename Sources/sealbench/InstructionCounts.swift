@@ -82,8 +82,18 @@ enum InstructionCounts {
     /// 3.19 crashes when the Swift concurrency pool starts a worker thread, and the driver pipeline
     /// and in-process transport are 2–3 % of a STAMP (docs/benchmarks.md).
     static func countStamps(image path: String, count: Int) throws {
-        let image = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let stamp = try StampBenchmark.stampCommand()
+        let (_, channel) = try verifiedChip(image: path)
+        for _ in 0..<count {
+            let response = try channel.send(stamp)
+            guard response.statusWord == .success else { throw BenchError("the chip refused STAMP: \(response.statusWord)") }
+        }
+    }
+
+    /// The chip model on the token image at `path`, powered on, the seal applet selected and the
+    /// PIN verified through an SCP11b channel opened first: where every counting loop starts.
+    static func verifiedChip(image path: String) throws -> (chip: SealChip, channel: ChipChannel) {
+        let image = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let nvm = try NonVolatileMemory(backing: VolatileBackingStore(image: image))
         let chip = try SealChip(nvm: nvm, random: SystemChipRandom())
         _ = try chip.powerOn()
@@ -92,10 +102,7 @@ enum InstructionCounts {
         guard try channel.send(SealCommand.verify(pin: TestCredentials.defaultPIN)).statusWord == .success else {
             throw BenchError("the chip refused VERIFY")
         }
-        for _ in 0..<count {
-            let response = try channel.send(stamp)
-            guard response.statusWord == .success else { throw BenchError("the chip refused STAMP: \(response.statusWord)") }
-        }
+        return (chip, channel)
     }
 
     /// `count-hook-stamps IMAGE N`: N STAMPs into the chip model on the token image at IMAGE through
@@ -103,16 +110,8 @@ enum InstructionCounts {
     /// applet once unwrapped), after a VERIFY through an SCP11b channel: issue 13's "channel off"
     /// figure, counted without the channel's share to subtract (run under callgrind or perf).
     static func countHookStamps(image path: String, count: Int) throws {
-        let image = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let stampData = try StampBenchmark.stampCommand().data
-        let nvm = try NonVolatileMemory(backing: VolatileBackingStore(image: image))
-        let chip = try SealChip(nvm: nvm, random: SystemChipRandom())
-        _ = try chip.powerOn()
-        _ = chip.process(try SealCommand.select().encoded())
-        let channel = try ChipChannel(chip: chip, keyAgreementKey: try SecureChannelBenchmark.keyAgreementKey(nvm))
-        guard try channel.send(SealCommand.verify(pin: TestCredentials.defaultPIN)).statusWord == .success else {
-            throw BenchError("the chip refused VERIFY")
-        }
+        let (chip, _) = try verifiedChip(image: path)
         for _ in 0..<count {
             let answer = chip.stampAsUnwrappedByChannel(stampData)
             guard answer.count >= 2, answer[answer.count - 2] == 0x90, answer[answer.count - 1] == 0x00 else {

@@ -43,20 +43,8 @@ enum SM2Counts {
             for _ in 0..<count { _ = try signer.signature(for: message) }
         case .chip:
             guard let path else { throw BenchError("count-sm2 chip needs the token image's path") }
-            let image = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-            let stamp = try StampBenchmark.stampCommand()
-            let nvm = try NonVolatileMemory(backing: VolatileBackingStore(image: image))
-            let chip = try SealChip(nvm: nvm, random: SystemChipRandom())
-            _ = try chip.powerOn()
-            _ = chip.process(try SealCommand.select().encoded())
-            let channel = try ChipChannel(chip: chip, keyAgreementKey: try SecureChannelBenchmark.keyAgreementKey(nvm))
-            guard try channel.send(SealCommand.verify(pin: TestCredentials.defaultPIN)).statusWord == .success else {
-                throw BenchError("the chip refused VERIFY")
-            }
-            for _ in 0..<count {
-                let response = try channel.send(stamp)
-                guard response.statusWord == .success else { throw BenchError("the chip refused STAMP: \(response.statusWord)") }
-            }
+            // The same loop as `count-stamps`, on the SM2 token's image.
+            try InstructionCounts.countStamps(image: path, count: count)
         case .token:
             throw BenchError("count-sm2 token runs through the concurrency pool")
         }

@@ -123,17 +123,10 @@ package final class USBIPServerConnection {
                 guard let (request, consumed) = decoded else { return output }
                 consumedTotal += consumed
                 output += answer(request)
-            case .attached(_, let session):
-                let decoded: (message: USBIPCommand, consumed: Int)?
-                do {
-                    decoded = try USBIPCommand.decode(from: buffer, at: consumedTotal, maximumTransferLength: maximumTransferLength)
-                } catch {
-                    phase = .closed(reason: "malformed URB command: \(error)")
-                    return output
-                }
-                guard let (command, consumed) = decoded else { return output }
-                consumedTotal += consumed
-                for reply in session.handle(command) { output += reply.encoded() }
+            case .attached:
+                // `attachedSession` mirrors this phase (set in `phase`'s didSet), so the branch
+                // above has taken every attached connection; nothing is left to decode here.
+                return output
             }
         }
         return output
