@@ -30,6 +30,52 @@ package enum VPCDFrame {
         frame.append(contentsOf: payload)
         return frame
     }
+
+    /// Encodes one frame of an array payload: the same bytes as the generic ``encode(_:)-(some Collection<UInt8>)``.
+    ///
+    /// A concrete overload: called from another module, the generic one runs unspecialized
+    /// (witness tables and generic metadata looked up on every call, measured as the largest
+    /// user-space cost of the simulator's vpcd slot thread), where this one copies with `memcpy`.
+    ///
+    /// - Throws: ``VPCDFrameError/payloadTooLong(_:)`` when `payload` has more than
+    ///   ``maximumPayloadLength`` bytes.
+    package static func encode(_ payload: [UInt8]) throws(VPCDFrameError) -> [UInt8] {
+        var frame: [UInt8] = []
+        try encode(payload, into: &frame)
+        return frame
+    }
+
+    /// Replaces the contents of `frame` with the frame of `payload` (the same bytes as
+    /// ``encode(_:)-([UInt8])``), keeping `frame`'s capacity: a connection that reuses one buffer
+    /// for its answers allocates nothing per frame.
+    ///
+    /// - Throws: ``VPCDFrameError/payloadTooLong(_:)`` when `payload` has more than
+    ///   ``maximumPayloadLength`` bytes; `frame` is then left empty.
+    package static func encode(_ payload: [UInt8], into frame: inout [UInt8]) throws(VPCDFrameError) {
+        let count = payload.count
+        guard count <= maximumPayloadLength else {
+            frame.removeAll(keepingCapacity: true)
+            throw .payloadTooLong(count)
+        }
+        guard frame.count == headerLength + count else {
+            frame.removeAll(keepingCapacity: true)
+            frame.reserveCapacity(headerLength + count)
+            frame.append(UInt8(truncatingIfNeeded: count >> 8))
+            frame.append(UInt8(truncatingIfNeeded: count))
+            frame.append(contentsOf: payload)
+            return
+        }
+        // As long as the last frame (the same answer again, as a client repeating a command
+        // gets): written over in place, where emptying the array and growing it again costs
+        // more than the copy itself.
+        frame.withUnsafeMutableBufferPointer { out in
+            out[0] = UInt8(truncatingIfNeeded: count >> 8)
+            out[1] = UInt8(truncatingIfNeeded: count)
+            payload.withUnsafeBufferPointer { source in
+                _ = UnsafeMutableBufferPointer(rebasing: out[headerLength...]).update(fromContentsOf: source)
+            }
+        }
+    }
 }
 
 /// Why a vpcd frame could not be encoded or decoded.
@@ -90,7 +136,13 @@ package struct VPCDFrameDecoder: Sendable {
 
     /// Appends the bytes of a raw buffer (the socket read buffer), without an intermediate array.
     package mutating func append(_ pointer: UnsafeRawBufferPointer) {
-        append(pointer.bindMemory(to: UInt8.self))
+        guard failure == nil else { return }
+        if start > 0, start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        // Concrete: `UnsafeRawBufferPointer` is a collection of bytes, appended with one copy.
+        buffer.append(contentsOf: pointer)
     }
 
     /// The payload of the next complete frame, or `nil` when more bytes are needed.
@@ -98,9 +150,21 @@ package struct VPCDFrameDecoder: Sendable {
     /// - Throws: ``VPCDFrameError/oversize(length:limit:)`` when the next frame announces a
     ///   payload longer than ``maximumPayloadLength``; every later call throws it again.
     package mutating func nextPayload() throws(VPCDFrameError) -> [UInt8]? {
+        var payload: [UInt8] = []
+        return try nextPayload(into: &payload) ? payload : nil
+    }
+
+    /// Replaces the contents of `payload` with the payload of the next complete frame and returns
+    /// `true`, or returns `false` (leaving `payload` as it was) when more bytes are needed: what
+    /// ``nextPayload()`` returns, into a buffer the caller reuses, so that a connection allocates
+    /// nothing per frame once `payload` has grown to its largest frame.
+    ///
+    /// - Throws: ``VPCDFrameError/oversize(length:limit:)`` when the next frame announces a
+    ///   payload longer than ``maximumPayloadLength``; every later call throws it again.
+    package mutating func nextPayload(into payload: inout [UInt8]) throws(VPCDFrameError) -> Bool {
         if let failure { throw failure }
         let available = buffer.count - start
-        guard available >= VPCDFrame.headerLength else { return nil }
+        guard available >= VPCDFrame.headerLength else { return false }
         let length = Int(buffer[start]) << 8 | Int(buffer[start + 1])
         guard length <= maximumPayloadLength else {
             let error = VPCDFrameError.oversize(length: length, limit: maximumPayloadLength)
@@ -109,12 +173,22 @@ package struct VPCDFrameDecoder: Sendable {
             start = 0
             throw error
         }
-        guard available >= VPCDFrame.headerLength + length else { return nil }
+        guard available >= VPCDFrame.headerLength + length else { return false }
         let payloadStart = start + VPCDFrame.headerLength
-        let payload = Array(buffer[payloadStart ..< payloadStart + length])
+        let range = payloadStart ..< payloadStart + length
+        if payload.count == length {
+            // As long as the last payload (a client repeating a command): written over in place.
+            payload.withUnsafeMutableBufferPointer { out in
+                buffer.withUnsafeBufferPointer { source in
+                    _ = out.update(fromContentsOf: UnsafeBufferPointer(rebasing: source[range]))
+                }
+            }
+        } else {
+            payload.replaceSubrange(payload.startIndex ..< payload.endIndex, with: buffer[range])
+        }
         start = payloadStart + length
         compactIfWorthwhile()
-        return payload
+        return true
     }
 
     /// Drops consumed bytes once they dominate the buffer, so a long-lived connection does not

@@ -120,5 +120,117 @@ struct VPCDFrameCodecTests {
         #expect(try decoder.nextPayload() == [0x01, 0x02, 0x03])
         #expect(VPCDFrameDecoder(maximumPayloadLength: 1 << 20).maximumPayloadLength == 0xFFFF)
     }
-}
 
+    /// Payload lengths at the edges: empty, a control byte, a status word, a no-op APDU, one-byte
+    /// and two-byte length boundaries, the largest frame.
+    static let edgeLengths = [0, 1, 2, 5, 255, 256, 257, 300, 0xFFFF]
+
+    static func payload(_ length: Int, seed: Int) -> [UInt8] {
+        (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed) }
+    }
+
+    @Test("the array overload writes the generic encoder's bytes", arguments: edgeLengths)
+    func arrayOverloadMatchesGeneric(length: Int) throws {
+        let payload = Self.payload(length, seed: length)
+        let generic = try VPCDFrame.encode(payload[...])  // an ArraySlice: the generic encoder
+        #expect(try VPCDFrame.encode(payload) == generic)
+        #expect(generic.count == 2 + length)
+        #expect(generic[0] == UInt8(length >> 8) && generic[1] == UInt8(length & 0xFF))
+    }
+
+    @Test("encode(into:) writes the same bytes whatever the buffer held: empty, same length, longer, shorter",
+          arguments: edgeLengths)
+    func encodeIntoMatchesGeneric(length: Int) throws {
+        let payload = Self.payload(length, seed: 7)
+        let expected = try VPCDFrame.encode(payload[...])
+        let previousFrames: [[UInt8]] = [
+            [], try VPCDFrame.encode(Self.payload(length, seed: 99)),  // same length: written over in place
+            [UInt8](repeating: 0xEE, count: length + 9), [0xEE],
+        ]
+        for previous in previousFrames {
+            var frame = previous
+            try VPCDFrame.encode(payload, into: &frame)
+            #expect(frame == expected, "after a buffer of \(previous.count) bytes")
+        }
+    }
+
+    @Test("encode(into:) leaves a copy of the reused buffer alone")
+    func encodeIntoCopyOnWrite() throws {
+        var frame = try VPCDFrame.encode([0x90, 0x00])
+        let sent = frame  // the caller still holds the last frame (shared storage)
+        try VPCDFrame.encode([0x6A, 0x82], into: &frame)  // same length: the in-place path
+        #expect(sent == [0x00, 0x02, 0x90, 0x00])
+        #expect(frame == [0x00, 0x02, 0x6A, 0x82])
+    }
+
+    @Test("encode(into:) refuses a payload too long for one frame and leaves the buffer empty")
+    func encodeIntoTooLong() {
+        var frame: [UInt8] = [0x00, 0x02, 0x90, 0x00]
+        #expect(throws: VPCDFrameError.payloadTooLong(0x10000)) {
+            try VPCDFrame.encode([UInt8](repeating: 0, count: 0x10000), into: &frame)
+        }
+        #expect(frame.isEmpty)
+    }
+
+    @Test("nextPayload(into:) yields what nextPayload() yields, frame by frame, into one reused buffer")
+    func decodeIntoMatchesNextPayload() throws {
+        // Frames of every edge length, repeated (the in-place path) and alternating (the resizing one),
+        // fed in uneven reads.
+        var wire: [UInt8] = []
+        var payloads: [[UInt8]] = []
+        for (index, length) in (Self.edgeLengths + Self.edgeLengths.reversed() + [5, 5, 5, 0, 0, 2]).enumerated() {
+            let payload = Self.payload(length, seed: index)
+            payloads.append(payload)
+            wire += try VPCDFrame.encode(payload)
+        }
+        var reference = VPCDFrameDecoder()
+        var decoder = VPCDFrameDecoder()
+        var referencePayloads: [[UInt8]] = []
+        var decoded: [[UInt8]] = []
+        var payload: [UInt8] = [0xEE]
+        var offset = 0
+        var readSize = 1
+        while offset < wire.count {
+            let end = min(offset + readSize, wire.count)
+            wire[offset..<end].withUnsafeBytes { decoder.append($0) }
+            reference.append(wire[offset..<end])
+            offset = end
+            readSize = readSize * 3 + 1
+            while let next = try reference.nextPayload() { referencePayloads.append(next) }
+            while true {
+                let before = payload
+                guard try decoder.nextPayload(into: &payload) else {
+                    #expect(payload == before, "an incomplete frame leaves the buffer as it was")
+                    break
+                }
+                decoded.append(payload)
+            }
+            #expect(decoder.bufferedByteCount == reference.bufferedByteCount)
+        }
+        #expect(referencePayloads == payloads)
+        #expect(decoded == payloads)
+    }
+
+    @Test("nextPayload(into:) leaves a copy of the reused buffer alone")
+    func decodeIntoCopyOnWrite() throws {
+        var decoder = VPCDFrameDecoder()
+        decoder.append([0x00, 0x02, 0x90, 0x00, 0x00, 0x02, 0x6A, 0x82])
+        var payload: [UInt8] = []
+        #expect(try decoder.nextPayload(into: &payload))
+        let kept = payload  // e.g. a command still held by the chip
+        #expect(try decoder.nextPayload(into: &payload))  // same length: the in-place path
+        #expect(kept == [0x90, 0x00])
+        #expect(payload == [0x6A, 0x82])
+    }
+
+    @Test("nextPayload(into:) refuses an oversize frame for good, as nextPayload() does")
+    func decodeIntoOversize() throws {
+        var decoder = VPCDFrameDecoder(maximumPayloadLength: 4)
+        decoder.append([0x00, 0x05])
+        var payload: [UInt8] = [0x01]
+        #expect(throws: VPCDFrameError.oversize(length: 5, limit: 4)) { _ = try decoder.nextPayload(into: &payload) }
+        decoder.append([0x00, 0x01, 0x04])
+        #expect(throws: VPCDFrameError.oversize(length: 5, limit: 4)) { _ = try decoder.nextPayload(into: &payload) }
+        #expect(payload == [0x01])
+    }
+}
