@@ -98,6 +98,37 @@ struct VPCDCardProtocolTests {
         #expect(action == .send([0x00, 0x02, 0x6F, 0x00]))
     }
 
+    @Test("framing the chip's answer into a reused buffer decides and writes what handle(_:) returns")
+    func framingIntoMatchesHandle() {
+        let responses: [ChipResponse] = [
+            .response([0x6F, 0x01, 0x84, 0x90, 0x00]), .response([0x01, 0x90, 0x00]), .response([0x02, 0x90, 0x00]),
+            .response([0x63, 0xC3]), .response([]), .response([UInt8](repeating: 0xA5, count: 300) + [0x90, 0x00]),
+            .response([UInt8](repeating: 0, count: 0x10000) + [0x90, 0x00]), .response([0x01, 0x90, 0x00]), .mute,
+        ]
+        var reference = VPCDCardProtocol()
+        var machine = VPCDCardProtocol()
+        var frame: [UInt8] = []
+        for response in responses {
+            #expect(reference.handle(.commandAPDU(Self.selectSeal)) == .transmit(Self.selectSeal))
+            #expect(machine.handle(.commandAPDU(Self.selectSeal)) == .transmit(Self.selectSeal))
+            let expected = reference.handle(response)
+            let kept = frame  // the last frame, still referenced (shared storage): must not change
+            let keptBytes = kept.map { $0 }  // its bytes in storage of their own
+            switch machine.handle(response, framingInto: &frame) {
+            case .send: #expect(expected == .send(frame))
+            case .disconnect: #expect(expected == .disconnect)
+            case .none: Issue.record("a response to a command in progress was ignored")
+            }
+            #expect(kept == keptBytes)
+            if case .disconnect = expected { #expect(frame == kept, "a mute chip leaves the buffer as it was") }
+            #expect(!machine.isAwaitingChipResponse)
+        }
+        // A response nobody asked for: nothing to do, the buffer untouched.
+        let before = frame
+        #expect(machine.handle(ChipResponse.response([0x90, 0x00]), framingInto: &frame) == .none)
+        #expect(frame == before)
+    }
+
     @Test("decoder and state machine together: vpcd's power-on sequence, byte stream in, frames out")
     func streamToActions() throws {
         var decoder = VPCDFrameDecoder()

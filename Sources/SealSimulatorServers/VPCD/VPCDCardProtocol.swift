@@ -154,14 +154,47 @@ package struct VPCDCardProtocol: Sendable {
 
     /// The action for the chip's answer to the command of the last ``VPCDAction/transmit(_:)``.
     package mutating func handle(_ response: ChipResponse) -> VPCDAction {
+        var frame: [UInt8] = []
+        switch handle(response, framingInto: &frame) {
+        case .send: return .send(frame)
+        case .disconnect: return .disconnect
+        case .none: return .none
+        }
+    }
+
+    /// What ``handle(_:)-(ChipResponse)`` decides, for a socket layer that reuses one buffer for
+    /// its answers: the same transition, with the frame to send written into `frame` (its contents
+    /// replaced, its capacity kept) instead of a new array per response.
+    ///
+    /// - Returns: ``VPCDResponseAction/send`` when `frame` holds the framed response to write,
+    ///   ``VPCDResponseAction/disconnect`` for a mute chip, ``VPCDResponseAction/none`` for a
+    ///   response nobody asked for (`frame` is then left as it was).
+    package mutating func handle(_ response: ChipResponse, framingInto frame: inout [UInt8]) -> VPCDResponseAction {
         guard isAwaitingChipResponse else { return .none }
         isAwaitingChipResponse = false
         switch response {
         case .mute:
             return .disconnect
         case .response(let bytes):
-            if let frame = try? VPCDFrame.encode(bytes) { return .send(frame) }
-            return .send((try? VPCDFrame.encode(Self.responseTooLongStatus)) ?? [0x00, 0x02, 0x6F, 0x00])
+            do {
+                try VPCDFrame.encode(bytes, into: &frame)
+            } catch {
+                frame = Self.framedResponseTooLong
+            }
+            return .send
         }
     }
+
+    private static let framedResponseTooLong: [UInt8] = [0x00, 0x02] + responseTooLongStatus
+}
+
+/// What the card side must do with the chip's answer, as
+/// ``VPCDCardProtocol/handle(_:framingInto:)`` decides it.
+package enum VPCDResponseAction: Equatable, Sendable {
+    /// Write the frame the call wrote into its buffer, in one `send`.
+    case send
+    /// The chip went mute: close the connection (``VPCDAction/disconnect``).
+    case disconnect
+    /// Nothing to do: no command was waiting for an answer.
+    case none
 }

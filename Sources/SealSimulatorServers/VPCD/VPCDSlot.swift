@@ -250,6 +250,10 @@ final class VPCDSlot: @unchecked Sendable {
         var machine = VPCDCardProtocol()
         var decoder = VPCDFrameDecoder()
         var active = false
+        // Reused for every frame of the connection: after the first APDUs, receiving a command and
+        // framing its answer allocate nothing here.
+        var payload: [UInt8] = []
+        var answer: [UInt8] = []
 
         while true {
             // Re-armed before each read only, as the echo card does: the next read's re-arm
@@ -268,13 +272,11 @@ final class VPCDSlot: @unchecked Sendable {
             buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
 
             while true {
-                let payload: [UInt8]?
                 do {
-                    payload = try decoder.nextPayload()
+                    guard try decoder.nextPayload(into: &payload) else { break }
                 } catch {
                     return .failed("\(error)")
                 }
-                guard let payload else { break }
                 if !active {
                     active = true
                     locked { phase = .active }
@@ -282,7 +284,19 @@ final class VPCDSlot: @unchecked Sendable {
                 var action = machine.handle(VPCDMessage(payload: payload))
                 if case .transmit(let command) = action {
                     let response = token.process(command)
-                    action = machine.handle(response)
+                    switch machine.handle(response, framingInto: &answer) {
+                    case .send:
+                        do {
+                            try POSIXSocket.sendAll(fd, answer)
+                        } catch {
+                            return locked({ present && !stopping }) ? .failed("\(error)") : .removed
+                        }
+                        continue
+                    case .disconnect:
+                        return .cardSilent
+                    case .none:
+                        action = .none
+                    }
                 }
                 switch action {
                 case .send(let frame):
