@@ -43,7 +43,13 @@ struct APDUFrontEnd {
     mutating func process(_ bytes: [UInt8], target: some APDUCommandTarget) -> Outcome {
         // Step 1: malformed APDU, including a single APDU whose data exceeds the command buffer
         // and, on a chip without extended length, an APDU in extended form (SPEC §3.5).
-        guard let apdu = try? CommandAPDU(decoding: bytes), apdu.data.count <= Int(capabilities.maxCommandData),
+        let apdu: CommandAPDU
+        do {
+            apdu = try CommandAPDU(decoding: bytes)
+        } catch {
+            return .status(.wrongLength)
+        }
+        guard apdu.data.count <= Int(capabilities.maxCommandData),
               capabilities.features.contains(.extendedLength) || !Self.isExtendedForm(bytes) else {
             return .status(.wrongLength)
         }
@@ -184,7 +190,9 @@ struct APDUFrontEnd {
                 return .status(.secureMessagingDataIncorrect)
             }
         }
-        return deliver(result, mayAnswerWrongLe: instruction.mayBeAnsweredWrongLe && !isWrapped, ne: apdu.ne, leForm: leForm)
+        // Handed over, not copied: `deliver` appends the status word to the response's own
+        // buffer, which must be uniquely referenced for that to happen in place.
+        return deliver(consume result, mayAnswerWrongLe: instruction.mayBeAnsweredWrongLe && !isWrapped, ne: apdu.ne, leForm: leForm)
     }
 
     /// Whether a well-formed APDU uses the extended length form: a body longer than one byte that
@@ -194,7 +202,7 @@ struct APDUFrontEnd {
     }
 
     /// SPEC §3.3 delivery of a complete result.
-    private mutating func deliver(_ result: CommandResult, mayAnswerWrongLe: Bool, ne: Int?, leForm: APDULengthForm?) -> Outcome {
+    private mutating func deliver(_ result: consuming CommandResult, mayAnswerWrongLe: Bool, ne: Int?, leForm: APDULengthForm?) -> Outcome {
         switch ResponseSizing.deliver(result, mayAnswerWrongLe: mayAnswerWrongLe, ne: ne, leForm: leForm) {
         case .complete(var data, let status):
             // Appended in place: a response buffer usually has room for the status word.

@@ -17,7 +17,10 @@ enum ResponseSizing {
 
     /// `mayAnswerWrongLe` is false for state-changing commands and for every wrapped response
     /// (SPEC §14.4: a retry would be a new wrapped command, so the chip never answers it `6Cxx`).
-    static func deliver(_ result: CommandResult, mayAnswerWrongLe: Bool, ne: Int?, leForm: APDULengthForm?) -> Delivery {
+    ///
+    /// `result` is consumed: a complete response is handed on with its buffer uniquely referenced,
+    /// so the front end appends the status word in place instead of copying the data.
+    static func deliver(_ result: consuming CommandResult, mayAnswerWrongLe: Bool, ne: Int?, leForm: APDULengthForm?) -> Delivery {
         let expected = ne ?? 0
         let response = result.data
         if response.count <= expected {

@@ -10,14 +10,19 @@ extension SealAppletRuntime {
         let state = try store.lifecycle()
         let holdsSealKey = state != .manufactured && state != .terminated
         // The public key and key ID stay readable after TERMINATE (SPEC §8.5) so that every
-        // retained audit entry still verifies.
-        let showsSealPublicKey = state != .manufactured && store.holdsSealPublicKey
+        // retained audit entry still verifies. Asked only by the objects it decides: it reads
+        // two records, which the lifecycle, the counter and the other objects do not need.
+        var showsSealPublicKey: Bool { state != .manufactured && store.holdsSealPublicKey }
         let data: [UInt8]
         switch object {
         case .chipID:
             data = try store.chipID()
         case .lifecycle:
-            data = [state.rawValue]
+            // With room for the status word the front end appends: one allocation per answer.
+            var lifecycle: [UInt8] = []
+            lifecycle.reserveCapacity(1 + 2)
+            lifecycle.append(state.rawValue)
+            data = lifecycle
         case .counter:
             data = bigEndianBytes(try store.signatureCounter())
         case .pinStatus:
