@@ -111,8 +111,12 @@ package struct VPCDFrameDecoder: Sendable {
     /// before their payload is buffered.
     package let maximumPayloadLength: Int
 
+    /// Received bytes: those of `start ..< end` are not returned yet; the array's count is the
+    /// space reserved, never shrunk, so that taking a payload and receiving the next read move two
+    /// indices instead of emptying and regrowing the array.
     private var buffer: [UInt8] = []
     private var start = 0
+    private var end = 0
     private var failure: VPCDFrameError?
 
     /// A decoder accepting payloads of up to `maximumPayloadLength` bytes (clamped to
@@ -122,27 +126,41 @@ package struct VPCDFrameDecoder: Sendable {
     }
 
     /// Bytes received but not yet returned as a payload (a partial frame).
-    package var bufferedByteCount: Int { buffer.count - start }
+    package var bufferedByteCount: Int { end - start }
 
     /// Appends bytes read from the socket.
     package mutating func append(_ bytes: some Collection<UInt8>) {
         guard failure == nil else { return }
-        if start > 0, start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
+        if copied == nil {
+            Array(bytes).withUnsafeBytes { append($0) }
         }
-        buffer.append(contentsOf: bytes)
     }
 
     /// Appends the bytes of a raw buffer (the socket read buffer), without an intermediate array.
     package mutating func append(_ pointer: UnsafeRawBufferPointer) {
-        guard failure == nil else { return }
-        if start > 0, start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+        guard failure == nil, !pointer.isEmpty else { return }
+        if start == end {
             start = 0
+            end = 0
         }
-        // Concrete: `UnsafeRawBufferPointer` is a collection of bytes, appended with one copy.
-        buffer.append(contentsOf: pointer)
+        if end + pointer.count > buffer.count {
+            // Out of room: drop the consumed bytes first (each byte moves at most once per frame
+            // taken before it), then grow the reserve, at least doubling it, if that is not enough.
+            if start > 0 {
+                buffer.removeSubrange(0 ..< start)
+                end -= start
+                start = 0
+            }
+            let missing = end + pointer.count - buffer.count
+            if missing > 0 {
+                buffer.append(contentsOf: repeatElement(0, count: max(missing, buffer.count)))
+            }
+        }
+        buffer.withUnsafeMutableBytes { storage in
+            UnsafeMutableRawBufferPointer(rebasing: storage[end ..< end + pointer.count]).copyMemory(from: pointer)
+        }
+        end += pointer.count
     }
 
     /// The payload of the next complete frame, or `nil` when more bytes are needed.
@@ -163,7 +181,7 @@ package struct VPCDFrameDecoder: Sendable {
     ///   payload longer than ``maximumPayloadLength``; every later call throws it again.
     package mutating func nextPayload(into payload: inout [UInt8]) throws(VPCDFrameError) -> Bool {
         if let failure { throw failure }
-        let available = buffer.count - start
+        let available = end - start
         guard available >= VPCDFrame.headerLength else { return false }
         let length = Int(buffer[start]) << 8 | Int(buffer[start + 1])
         guard length <= maximumPayloadLength else {
@@ -171,6 +189,7 @@ package struct VPCDFrameDecoder: Sendable {
             failure = error
             buffer = []
             start = 0
+            end = 0
             throw error
         }
         guard available >= VPCDFrame.headerLength + length else { return false }
@@ -187,19 +206,6 @@ package struct VPCDFrameDecoder: Sendable {
             payload.replaceSubrange(payload.startIndex ..< payload.endIndex, with: buffer[range])
         }
         start = payloadStart + length
-        compactIfWorthwhile()
         return true
-    }
-
-    /// Drops consumed bytes once they dominate the buffer, so a long-lived connection does not
-    /// keep growing it and compaction stays amortized O(1) per byte.
-    private mutating func compactIfWorthwhile() {
-        if start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            start = 0
-        } else if start >= 4096, start * 2 >= buffer.count {
-            buffer.removeSubrange(0 ..< start)
-            start = 0
-        }
     }
 }

@@ -233,4 +233,37 @@ struct VPCDFrameCodecTests {
         #expect(throws: VPCDFrameError.oversize(length: 5, limit: 4)) { _ = try decoder.nextPayload(into: &payload) }
         #expect(payload == [0x01])
     }
+
+    @Test("a long stream whose reads end mid-frame comes out whole, whatever collection carries the bytes")
+    func decodeLongStraddlingStream() throws {
+        let lengths = [0, 1, 3, 5, 17, 255, 300, 2]
+        var wire: [UInt8] = []
+        var payloads: [[UInt8]] = []
+        for index in 0..<2_000 {
+            let payload = Self.payload(lengths[index % lengths.count], seed: index)
+            payloads.append(payload)
+            wire += try VPCDFrame.encode(payload)
+        }
+        let readSizes = [1, 2, 3, 7, 64, 1_000, 5_000, 6]
+        var decoder = VPCDFrameDecoder()
+        var decoded: [[UInt8]] = []
+        var payload: [UInt8] = []
+        var offset = 0
+        var read = 0
+        while offset < wire.count {
+            let end = min(offset + readSizes[read % readSizes.count], wire.count)
+            let chunk = wire[offset..<end]
+            switch read % 3 {
+            case 0: chunk.withUnsafeBytes { decoder.append($0) }  // the socket's raw buffer
+            case 1: decoder.append(chunk)  // contiguous storage
+            default: decoder.append(chunk.lazy.map { $0 })  // no contiguous storage: copied first
+            }
+            offset = end
+            read += 1
+            while try decoder.nextPayload(into: &payload) { decoded.append(payload) }
+            #expect(decoder.bufferedByteCount < 2 + 300)  // at most one incomplete frame is kept
+        }
+        #expect(decoded == payloads)
+        #expect(decoder.bufferedByteCount == 0)
+    }
 }
