@@ -74,7 +74,9 @@ final class VPCDSlot: @unchecked Sendable {
             return started
         }
         guard !alreadyStarted else { return }
-        let name = "sealsim-vpcd-slot\(index)"
+        // At most 15 characters (slots 0-15): Linux refuses a longer thread name outright, and
+        // the thread then keeps its creator's ("oot.default-qos" in top and perf).
+        let name = "sealsim-vpcd-\(index)"
         let thread = Thread { [self] in
             // Set from inside: on Linux a name set before start() never reaches the OS thread,
             // and top/perf would show "oot.default-qos".
