@@ -87,6 +87,8 @@ package final class USBIPServerDeviceSession {
 
     private var interruptMessages: [[UInt8]] = []
     private var pendingInterrupt: [USBIPSubmit] = []
+    /// What the runner produced for the command at hand; kept (empty) for the next one.
+    private var outputScratch: [CCIDDeviceOutput] = []
 
     /// A session for the device `descriptors` describes, driving `runner`.
     ///
@@ -114,11 +116,20 @@ package final class USBIPServerDeviceSession {
     /// - Returns: the returns to send, in order: the answer to this command when it completes at
     ///   once, then any waiting URB the command let complete.
     package func handle(_ command: USBIPCommand) -> [USBIPServerReply] {
+        var replies: [USBIPServerReply] = []
+        handle(command, into: &replies)
+        return replies
+    }
+
+    /// Handles one CMD_SUBMIT or CMD_UNLINK and appends the returns to send to `replies`, in the
+    /// order ``handle(_:)`` returns them (a connection that answers every command of a read in
+    /// one write reuses one array).
+    package func handle(_ command: USBIPCommand, into replies: inout [USBIPServerReply]) {
         switch command {
         case .submit(let submit):
-            return self.submit(submit)
+            self.submit(submit, into: &replies)
         case .unlink(let unlink):
-            return [self.unlink(unlink)]
+            replies.append(self.unlink(unlink))
         }
     }
 
@@ -138,38 +149,49 @@ package final class USBIPServerDeviceSession {
 
     // MARK: - CMD_SUBMIT
 
-    private func submit(_ submit: USBIPSubmit) -> [USBIPServerReply] {
+    private func submit(_ submit: USBIPSubmit, into replies: inout [USBIPServerReply]) {
         let number = UInt8(truncatingIfNeeded: submit.endpoint & 0x0F)
         if number == 0 {
-            return [control(submit)] + flush()
+            replies.append(control(submit))
+            flush(into: &replies)
+            return
         }
         let address = submit.direction == .in ? number | 0x80 : number
-        guard configurationValue != 0, descriptors.hasEndpoint(address), !halted.contains(address) else {
-            return [complete(submit, status: Status.brokenPipe)]
+        guard configurationValue != 0, descriptors.hasEndpoint(address), halted.isEmpty || !halted.contains(address) else {
+            replies.append(complete(submit, status: Status.brokenPipe))
+            return
         }
         switch address {
         case CCIDUSBDescriptorSet.bulkOutEndpoint:
             let zlp = submit.transferFlags & USBIP.urbZeroPacket != 0
-            for message in assembler.append(submit.data, zeroLengthPacket: zlp) {
-                absorb(runner.receiveBulkOut(message))
+            if let message = assembler.take(submit.data, zeroLengthPacket: zlp) {
+                var outputs = outputScratch
+                outputScratch = []
+                runner.receiveBulkOut(message, into: &outputs)
+                absorb(outputs)
+                outputs.removeAll(keepingCapacity: true)
+                outputScratch = outputs
             }
-            var replies = [complete(submit, status: Status.ok, actualLength: UInt32(clamping: submit.data.count))]
+            replies.append(complete(submit, status: Status.ok, actualLength: UInt32(clamping: submit.data.count)))
             flush(into: &replies)
-            return replies
         case CCIDUSBDescriptorSet.bulkInEndpoint:
-            if submit.transferBufferLength == 0 { return [complete(submit, status: Status.ok)] }
+            if submit.transferBufferLength == 0 {
+                replies.append(complete(submit, status: Status.ok))
+                return
+            }
             if abandoningTransfer {
                 abandonedBulkIn.append(submit)
                 if submit.transferFlags & USBIP.urbShortNotOK == 0 { abandoningTransfer = false }
-                return flush()
+                flush(into: &replies)
+                return
             }
             pendingBulkIn.append(submit)
-            return flush()
+            flush(into: &replies)
         case CCIDUSBDescriptorSet.interruptInEndpoint:
             pendingInterrupt.append(submit)
-            return flush()
+            flush(into: &replies)
         default:
-            return [complete(submit, status: Status.brokenPipe)]
+            replies.append(complete(submit, status: Status.brokenPipe))
         }
     }
 
