@@ -56,7 +56,10 @@ package enum CCIDDeviceOutput: Hashable, Sendable {
 /// Not thread-safe: confine a runner to one thread (the USB/IP server gives each connection one).
 package final class CCIDDeviceRunner {
     /// The state machine (read it for inspection; inputs go through the runner).
-    package private(set) var device: CCIDDevice
+    ///
+    /// A runner is confined to one thread and never accesses its device twice at once, so the
+    /// runtime's exclusivity checks (two per card operation) are left out.
+    @exclusivity(unchecked) package private(set) var device: CCIDDevice
     private let cards: [any CCIDCard]
     private let clock: any Clock<Duration>
     /// Whether card operations are timed (a time-extension threshold above zero), decided once.

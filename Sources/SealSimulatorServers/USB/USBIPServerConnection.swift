@@ -42,14 +42,16 @@ package final class USBIPServerConnection {
     }
     /// The session of the URB phase, kept apart from `phase` so that each command reaches it
     /// without copying the device record out of the enum.
-    private var attachedSession: USBIPServerDeviceSession?
+    // This state is touched by the connection's thread alone and never by overlapping accesses
+    // (the runtime's exclusivity checks on it cost time on every command).
+    @exclusivity(unchecked) private var attachedSession: USBIPServerDeviceSession?
 
     private let listDevices: () -> [USBIPDevice]
     private let importDevice: (String) -> USBIPImportResult
     private let maximumTransferLength: Int
-    private var buffer: [UInt8] = []
+    @exclusivity(unchecked) private var buffer: [UInt8] = []
     /// The returns of the command at hand; kept (empty) for the next one.
-    private var replyScratch: [USBIPServerReply] = []
+    @exclusivity(unchecked) private var replyScratch: [USBIPServerReply] = []
 
     /// A connection over a catalog of devices.
     ///

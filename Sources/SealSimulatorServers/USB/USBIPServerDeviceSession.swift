@@ -74,21 +74,23 @@ package final class USBIPServerDeviceSession {
     package let runner: CCIDDeviceRunner
 
     private let note: (String) -> Void
-    private var assembler: CCIDBulkOutAssembler
-    private var configurationValue: UInt8 = 1
-    private var halted: Set<UInt8> = []
+    // The state below is touched by one thread (the connection's) and never by two overlapping
+    // accesses, so the runtime's exclusivity checks on it only cost time: a dozen per command.
+    @exclusivity(unchecked) private var assembler: CCIDBulkOutAssembler
+    @exclusivity(unchecked) private var configurationValue: UInt8 = 1
+    @exclusivity(unchecked) private var halted: Set<UInt8> = []
 
-    private var bulkInMessages: [[UInt8]] = []
-    private var bulkInOffset = 0
-    private var pendingBulkIn: [USBIPSubmit] = []
+    @exclusivity(unchecked) private var bulkInMessages: [[UInt8]] = []
+    @exclusivity(unchecked) private var bulkInOffset = 0
+    @exclusivity(unchecked) private var pendingBulkIn: [USBIPSubmit] = []
     /// IN URBs of a transfer that already ended short under `URB_SHORT_NOT_OK`, held for unlink.
-    private var abandonedBulkIn: [USBIPSubmit] = []
-    private var abandoningTransfer = false
+    @exclusivity(unchecked) private var abandonedBulkIn: [USBIPSubmit] = []
+    @exclusivity(unchecked) private var abandoningTransfer = false
 
-    private var interruptMessages: [[UInt8]] = []
-    private var pendingInterrupt: [USBIPSubmit] = []
+    @exclusivity(unchecked) private var interruptMessages: [[UInt8]] = []
+    @exclusivity(unchecked) private var pendingInterrupt: [USBIPSubmit] = []
     /// What the runner produced for the command at hand; kept (empty) for the next one.
-    private var outputScratch: [CCIDDeviceOutput] = []
+    @exclusivity(unchecked) private var outputScratch: [CCIDDeviceOutput] = []
 
     /// A session for the device `descriptors` describes, driving `runner`.
     ///
@@ -329,13 +331,13 @@ package final class USBIPServerDeviceSession {
     /// Appends the completions of waiting IN URBs that now have data to `replies`.
     private func flush(into replies: inout [USBIPServerReply]) {
         while !pendingBulkIn.isEmpty, let message = bulkInMessages.first {
-            let urb = pendingBulkIn.removeFirst()
+            let urb = Self.takeFirst(&pendingBulkIn)
             let capacity = Int(urb.transferBufferLength)
             let remaining = message.count - bulkInOffset
             let packet = CCIDUSBDescriptorSet.bulkMaxPacketSize
             if remaining <= capacity {
                 let data = bulkInOffset == 0 ? message : Array(message[bulkInOffset...])
-                bulkInMessages.removeFirst()
+                _ = Self.takeFirst(&bulkInMessages)
                 bulkInOffset = 0
                 let short = data.count < capacity
                 if short, urb.transferFlags & USBIP.urbShortNotOK != 0 {
@@ -350,7 +352,7 @@ package final class USBIPServerDeviceSession {
             } else {
                 note("bulk-IN URB \(urb.seqnum) of \(capacity) bytes (not whole 64-byte packets) cannot take a \(remaining)-byte message: babble")
                 replies.append(complete(urb, status: Status.overflow, data: Array(message[bulkInOffset ..< bulkInOffset + capacity])))
-                bulkInMessages.removeFirst()
+                _ = Self.takeFirst(&bulkInMessages)
                 bulkInOffset = 0
             }
         }
@@ -359,6 +361,18 @@ package final class USBIPServerDeviceSession {
             let message = interruptMessages.removeFirst()
             replies.append(complete(urb, status: Status.ok, data: Array(message.prefix(Int(urb.transferBufferLength)))))
         }
+    }
+
+    /// Removes and returns the first element of a non-empty queue; the usual queue here holds
+    /// one element, and emptying it keeps its storage for the next command (`removeFirst` goes
+    /// through a general range replacement).
+    private static func takeFirst<Element>(_ queue: inout [Element]) -> Element {
+        if queue.count == 1 {
+            let first = queue[0]
+            queue.removeAll(keepingCapacity: true)
+            return first
+        }
+        return queue.removeFirst()
     }
 
     /// After a short completion under `URB_SHORT_NOT_OK`, the waiting URBs up to and including
