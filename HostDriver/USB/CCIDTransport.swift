@@ -64,16 +64,13 @@ public actor CCIDTransport: CardTransport {
     public nonisolated let configuration: Configuration
 
     private let pipe: any CCIDBulkPipe
-    // The actor's state is only read and written inside synchronous stretches of its methods
-    // (never across an `await`), so two accesses never overlap: the runtime's exclusivity checks
-    // (about ten per command) are left out of the command's path.
-    @exclusivity(unchecked) private var session: CCIDHostSession
-    @exclusivity(unchecked) private var powered = false
-    @exclusivity(unchecked) private var closed = false
+    private var session: CCIDHostSession
+    private var powered = false
+    private var closed = false
     /// The last command got no reply in time (or the pipe broke): ``close()`` then closes the pipe
     /// without sending IccPowerOff first, which would only wait out another timeout.
-    @exclusivity(unchecked) private var unresponsive = false
-    @exclusivity(unchecked) private var busy = false
+    private var unresponsive = false
+    private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     /// Creates a transport. Nothing is sent until ``connect()``.
