@@ -345,7 +345,7 @@ package struct CCIDHostSession: Sendable {
 
     private mutating func takeSequence() -> UInt8 {
         defer { nextSequence &+= 1 }
-        staleSequences.removeAll { $0 == nextSequence }
+        if !staleSequences.isEmpty { staleSequences.removeAll { $0 == nextSequence } }
         return nextSequence
     }
 

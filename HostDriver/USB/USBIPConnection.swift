@@ -116,7 +116,10 @@ final class USBIPConnection: Sendable {
 
         /// Whether the reader thread has to receive: a URB waits through a continuation, or is
         /// being unlinked (its RET_UNLINK must be read even if nobody awaits it, e.g. in ``close()``).
-        var hasWaiters: Bool { pending.values.contains { $0.continuation != nil || $0.abortReason != nil } }
+        var hasWaiters: Bool {
+            // Checked each time a caller gives the socket back: the usual table is empty.
+            !pending.isEmpty && pending.values.contains { $0.continuation != nil || $0.abortReason != nil }
+        }
     }
 
     init(socket: USBIPSocket, devid: UInt32, unlinkGrace: Duration = .seconds(1)) {

@@ -288,7 +288,12 @@ package struct CCIDHeader: Hashable, Sendable {
     /// Appends the 10 header bytes to `out`.
     package func append(to out: inout [UInt8]) {
         out.append(messageType)
-        out.appendLittleEndian(length)
+        // Byte by byte (`appendLittleEndian` appends through a raw buffer, a slower path for a
+        // header every message has).
+        out.append(UInt8(truncatingIfNeeded: length))
+        out.append(UInt8(truncatingIfNeeded: length >> 8))
+        out.append(UInt8(truncatingIfNeeded: length >> 16))
+        out.append(UInt8(truncatingIfNeeded: length >> 24))
         out.append(slot)
         out.append(sequence)
         out.append(specific0)

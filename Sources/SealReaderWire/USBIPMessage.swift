@@ -540,11 +540,15 @@ package struct USBIPBasicHeader: Hashable, Sendable {
     }
 
     fileprivate func append(to out: inout [UInt8]) {
-        out.appendBigEndian(command)
-        out.appendBigEndian(seqnum)
-        out.appendBigEndian(devid)
-        out.appendBigEndian(direction)
-        out.appendBigEndian(endpoint)
+        let start = out.count
+        out.append(contentsOf: urbZeros[0..<20])
+        out.withUnsafeMutableBytes { raw in
+            storeBigEndian(command, in: raw, at: start)
+            storeBigEndian(seqnum, in: raw, at: start + 4)
+            storeBigEndian(devid, in: raw, at: start + 8)
+            storeBigEndian(direction, in: raw, at: start + 12)
+            storeBigEndian(endpoint, in: raw, at: start + 16)
+        }
     }
 }
 
@@ -631,10 +635,12 @@ package struct USBIPSubmit: Hashable, Sendable {
         // `appendBigEndian`s were a third of the client's own work per command).
         let start = out.count
         let length = direction == .out ? UInt32(clamping: data.count) : transferBufferLength
-        out.append(contentsOf: repeatElement(0, count: USBIP.urbHeaderSize))
+        // (A copy of a zero array: `repeatElement` went through `append(contentsOf:)`'s
+        // generic element-by-element path.)
+        out.append(contentsOf: urbZeros)
         out.withUnsafeMutableBytes { raw in
             func put(_ value: UInt32, at offset: Int) {
-                raw.storeBytes(of: value.bigEndian, toByteOffset: start + offset, as: UInt32.self)
+                storeBigEndian(value, in: raw, at: start + offset)
             }
             put(USBIP.commandSubmit, at: 0)
             put(seqnum, at: 4)
@@ -813,7 +819,14 @@ package enum USBIPCommand: Hashable, Sendable {
             let startFrame = reader.u32()
             let packets = reader.u32()
             let interval = reader.u32()
-            let setup = reader.bytes(8)
+            // Bulk and interrupt URBs carry eight zero bytes: they share one array.
+            let setup: [UInt8]
+            if reader.isZero(8) {
+                setup = zeroSetup
+                reader.offset += 8
+            } else {
+                setup = reader.bytes(8)
+            }
             try checkTransferLength(length, maximumTransferLength, "transfer_buffer_length")
             let isoCount = try isoPacketCount(packets)
             let dataCount = direction == .out ? Int(length) : 0
@@ -874,23 +887,37 @@ package enum USBIPReturn: Hashable, Sendable {
     /// Appends the wire bytes ``encoded(direction:)`` gives to `out`: a server that answers the
     /// commands of one read with one write encodes every return into the same buffer.
     package func append(direction: USBIPDirection, to out: inout [UInt8]) {
+        // One copy of a zero header, then the fields stored in place: a server writes two
+        // returns per command, and a dozen `appendBigEndian`s each were most of their cost.
+        let start = out.count
+        out.append(contentsOf: urbZeros)
         switch self {
         case .submit(let ret):
-            USBIPBasicHeader(command: USBIP.returnSubmit, seqnum: ret.seqnum, devid: ret.devid,
-                             direction: ret.direction, endpoint: ret.endpoint).append(to: &out)
-            out.appendBigEndian(UInt32(bitPattern: ret.status))
-            out.appendBigEndian(ret.actualLength)
-            out.appendBigEndian(ret.startFrame)
-            out.appendBigEndian(ret.numberOfPackets)
-            out.appendBigEndian(ret.errorCount)
-            out.appendBigEndian(UInt64(0))
+            out.withUnsafeMutableBytes { raw in
+                storeBigEndian(USBIP.returnSubmit, in: raw, at: start)
+                storeBigEndian(ret.seqnum, in: raw, at: start + 4)
+                storeBigEndian(ret.devid, in: raw, at: start + 8)
+                storeBigEndian(ret.direction, in: raw, at: start + 12)
+                storeBigEndian(ret.endpoint, in: raw, at: start + 16)
+                storeBigEndian(UInt32(bitPattern: ret.status), in: raw, at: start + 20)
+                storeBigEndian(ret.actualLength, in: raw, at: start + 24)
+                storeBigEndian(ret.startFrame, in: raw, at: start + 28)
+                storeBigEndian(ret.numberOfPackets, in: raw, at: start + 32)
+                storeBigEndian(ret.errorCount, in: raw, at: start + 36)
+                // 40: 8 bytes of padding, zero
+            }
             if direction == .in { out.append(contentsOf: ret.data) }
-            appendISO(ret.isoPackets, to: &out)
+            if !ret.isoPackets.isEmpty { appendISO(ret.isoPackets, to: &out) }
         case .unlink(let ret):
-            USBIPBasicHeader(command: USBIP.returnUnlink, seqnum: ret.seqnum, devid: ret.devid,
-                             direction: ret.direction, endpoint: ret.endpoint).append(to: &out)
-            out.appendBigEndian(UInt32(bitPattern: ret.status))
-            out.append(contentsOf: repeatElement(0, count: 24))
+            out.withUnsafeMutableBytes { raw in
+                storeBigEndian(USBIP.returnUnlink, in: raw, at: start)
+                storeBigEndian(ret.seqnum, in: raw, at: start + 4)
+                storeBigEndian(ret.devid, in: raw, at: start + 8)
+                storeBigEndian(ret.direction, in: raw, at: start + 12)
+                storeBigEndian(ret.endpoint, in: raw, at: start + 16)
+                storeBigEndian(UInt32(bitPattern: ret.status), in: raw, at: start + 20)
+                // 24: 24 bytes of padding, zero
+            }
         }
     }
 
@@ -972,6 +999,19 @@ package enum USBIPReturn: Hashable, Sendable {
 
 // MARK: - Helpers
 
+/// Zeros for a URB header's fixed 48 bytes: encoders append a copy (one `memcpy`) and store the
+/// non-zero fields in place.
+private let urbZeros = [UInt8](repeating: 0, count: USBIP.urbHeaderSize)
+
+/// The `setup` field of every bulk and interrupt CMD_SUBMIT, shared by the decoded submits.
+private let zeroSetup = [UInt8](repeating: 0, count: 8)
+
+/// Stores `value` big-endian at `offset` (the caller has made room).
+@inline(__always)
+private func storeBigEndian(_ value: UInt32, in raw: UnsafeMutableRawBufferPointer, at offset: Int) {
+    raw.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+}
+
 private func checkedDirection(_ raw: UInt32) throws(ReaderWireError) -> USBIPDirection {
     guard let direction = USBIPDirection(rawValue: raw) else {
         throw ReaderWireError(code: .invalidValue, reason: "direction \(raw) is neither 0 (OUT) nor 1 (IN)")
@@ -995,7 +1035,8 @@ private func isoPacketCount(_ raw: UInt32) throws(ReaderWireError) -> Int {
 }
 
 private func readISO(_ count: Int, _ reader: inout USBIPReader) -> [USBIPISOPacket] {
-    (0..<count).map { _ in
+    guard count > 0 else { return [] }
+    return (0..<count).map { _ in
         USBIPISOPacket(offset: reader.u32(), length: reader.u32(), actualLength: reader.u32(), status: reader.u32())
     }
 }
@@ -1053,9 +1094,25 @@ private struct USBIPReader {
     }
 
     // Read in place: these run for every field of every URB header, so they allocate nothing.
+    // Past the end a missing byte reads as 0, as `u8` does (callers check `remaining` first).
     mutating func u16() -> UInt16 { UInt16(u8()) << 8 | UInt16(u8()) }
 
-    mutating func u32() -> UInt32 { UInt32(u16()) << 16 | UInt32(u16()) }
+    /// One load where four bytes are there (every field of a URB header the decoders read after
+    /// checking its size); byte by byte otherwise.
+    @inline(__always)
+    mutating func u32() -> UInt32 {
+        guard offset >= 0, buffer.count - offset >= 4 else { return UInt32(u16()) << 16 | UInt32(u16()) }
+        let value = buffer.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+        offset += 4
+        return value
+    }
+
+    /// Whether the next `count` bytes are there and all zero (nothing is consumed).
+    func isZero(_ count: Int) -> Bool {
+        guard offset >= 0, buffer.count - offset >= count else { return false }
+        for index in offset ..< offset + count where buffer[index] != 0 { return false }
+        return true
+    }
 
     mutating func bytes(_ count: Int) -> [UInt8] {
         let end = Swift.min(buffer.count, offset + count)

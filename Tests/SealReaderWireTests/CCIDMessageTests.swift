@@ -196,6 +196,16 @@ struct CCIDMessageTests {
         #expect(CCIDHeader.peek(hex("80 04 03 02 01 05 06 07 08")) == nil)
     }
 
+    @Test("header append writes dwLength little-endian after what is there, every byte of it")
+    func headerAppend() {
+        let header = CCIDHeader(messageType: 0x80, length: 0x0102_0304, slot: 5, sequence: 6, specific: (7, 8, 9))
+        var bytes: [UInt8] = [0xEE]
+        header.append(to: &bytes)
+        #expect(bytes == hex("EE 80 04 03 02 01 05 06 07 08 09"))
+        #expect(header.encoded == hex("80 04 03 02 01 05 06 07 08 09"))
+        #expect(CCIDHeader(messageType: 0x6F, length: 0xFFFF_FFFF, slot: 0, sequence: 255).encoded == hex("6F FF FF FF FF 00 FF 00 00 00"))
+    }
+
     // MARK: Status, errors, chaining
 
     @Test("bStatus splits into ICC and command status")

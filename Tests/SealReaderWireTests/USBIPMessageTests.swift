@@ -396,3 +396,108 @@ struct USBIPAppendBulkTests {
         #expect(second == .submit(input))
     }
 }
+
+/// The URB encoders and decoders that work in place (fields stored into a zeroed header, the
+/// setup field of bulk URBs shared) against a field-by-field reference written here from the
+/// protocol's layout.
+@Suite("USB/IP URB headers in place")
+struct USBIPInPlaceTests {
+    /// The big-endian bytes of `values`.
+    private static func words(_ values: [UInt32]) -> [UInt8] {
+        values.flatMap { [UInt8($0 >> 24), UInt8(truncatingIfNeeded: $0 >> 16), UInt8(truncatingIfNeeded: $0 >> 8), UInt8(truncatingIfNeeded: $0)] }
+    }
+
+    /// RET_SUBMIT / RET_UNLINK as the layout says: five header words, then the return's own.
+    private static func reference(_ message: USBIPReturn, direction: USBIPDirection) -> [UInt8] {
+        switch message {
+        case .submit(let ret):
+            var out = words([3, ret.seqnum, ret.devid, ret.direction, ret.endpoint, UInt32(bitPattern: ret.status),
+                             ret.actualLength, ret.startFrame, ret.numberOfPackets, ret.errorCount, 0, 0])
+            if direction == .in { out += ret.data }
+            for packet in ret.isoPackets { out += words([packet.offset, packet.length, packet.actualLength, packet.status]) }
+            return out
+        case .unlink(let ret):
+            return words([4, ret.seqnum, ret.devid, ret.direction, ret.endpoint, UInt32(bitPattern: ret.status)])
+                + [UInt8](repeating: 0, count: 24)
+        }
+    }
+
+    static let returns: [(USBIPReturn, USBIPDirection)] = [
+        // Every field non-zero and each of its bytes different, so a field stored at the wrong
+        // offset or in the wrong order shows.
+        (.submit(USBIPSubmitReturn(seqnum: 0x0102_0304, devid: 0x0506_0708, direction: 1, endpoint: 0x0A0B_0C0D,
+                                   status: -0x0102_0304, actualLength: 5, startFrame: 0x1112_1314,
+                                   numberOfPackets: 0xFFFF_FFFF, errorCount: 0x2122_2324, data: [1, 2, 3, 4, 5])), .in),
+        (.submit(USBIPSubmitReturn(seqnum: 0xFFFF_FFFF, status: -32, actualLength: 271)), .out),
+        (.submit(USBIPSubmitReturn(seqnum: 9, numberOfPackets: 2, data: [9, 8, 7, 6],
+                                   isoPackets: [USBIPISOPacket(offset: 0, length: 2, actualLength: 2, status: 0),
+                                                USBIPISOPacket(offset: 2, length: 2, actualLength: 1, status: UInt32(bitPattern: -18))])), .in),
+        (.submit(USBIPSubmitReturn(seqnum: 1)), .in),
+        (.unlink(USBIPUnlinkReturn(seqnum: 0x0102_0304, devid: 0x0506_0708, direction: 1, endpoint: 0x0A0B_0C0D, status: -104)), .out),
+        (.unlink(USBIPUnlinkReturn(seqnum: 2, status: 0)), .out),
+    ]
+
+    @Test("returns appended one after another, after bytes already there, are the reference bytes")
+    func returnsAppended() throws {
+        var bytes: [UInt8] = [0xEE, 0xEF, 0xF0]
+        var expected = bytes
+        for (message, direction) in Self.returns {
+            message.append(direction: direction, to: &bytes)
+            expected += Self.reference(message, direction: direction)
+            #expect(message.encoded(direction: direction) == Self.reference(message, direction: direction))
+        }
+        #expect(bytes == expected)
+        // And the client's decoder reads each back from where it lies.
+        var offset = 3
+        for (message, direction) in Self.returns {
+            let decoded = try #require(try USBIPReturn.decode(from: bytes, at: offset, directionOf: { _ in direction }))
+            #expect(decoded.message == message)
+            offset += decoded.consumed
+        }
+        #expect(offset == bytes.count)
+    }
+
+    @Test("a bulk submit's zero setup field and a control submit's own decode as sent, at any offset, and no prefix decodes")
+    func setupFields() throws {
+        let bulk = USBIPCommand.submit(USBIPSubmit(seqnum: 0x0102_0304, devid: 0x0001_0002, direction: .in, endpoint: 2,
+                                                   transferFlags: 0x0000_0201, transferBufferLength: 320, startFrame: 7,
+                                                   numberOfPackets: 0xFFFF_FFFF, interval: 8))
+        // Setup bytes that are zero but for one, first and last: not taken for the shared zeros.
+        let lastOnly = USBIPCommand.submit(USBIPSubmit(seqnum: 5, devid: 1, direction: .out, endpoint: 0,
+                                                       setup: USBSetupPacket(requestType: 0, request: 0, value: 0, index: 0, length: 0x0100),
+                                                       data: []))
+        let firstOnly = USBIPCommand.submit(USBIPSubmit(seqnum: 6, devid: 1, direction: .in, endpoint: 0, transferBufferLength: 18,
+                                                        setup: USBSetupPacket(requestType: 0x80, request: 0, value: 0, index: 0, length: 0)))
+        let control = USBIPCommand.submit(USBIPSubmit(seqnum: 7, devid: 1, direction: .in, endpoint: 0, transferBufferLength: 18,
+                                                      setup: .getDescriptor(type: 1, length: 18)))
+        let commands = [bulk, lastOnly, firstOnly, control]
+        let stream: [UInt8] = [0xAA] + commands.flatMap { $0.encoded() }
+        var offset = 1
+        for command in commands {
+            let decoded = try #require(try USBIPCommand.decode(from: stream, at: offset))
+            #expect(decoded.message == command)
+            #expect(decoded.message.encoded() == command.encoded())
+            // Every shorter buffer (the command cut anywhere, the setup field included) needs more.
+            for end in offset ..< offset + decoded.consumed {
+                #expect(try USBIPCommand.decode(from: Array(stream[..<end]), at: offset) == nil)
+            }
+            offset += decoded.consumed
+        }
+        #expect(offset == stream.count)
+        guard case .submit(let submit)? = try USBIPCommand.decode(from: stream, at: 1)?.message else {
+            Issue.record("not a submit")
+            return
+        }
+        #expect(submit.setup == [UInt8](repeating: 0, count: 8))
+        #expect(submit.startFrame == 7 && submit.interval == 8 && submit.transferFlags == 0x201)
+    }
+
+    @Test("a start past the end or before the beginning decodes nothing")
+    func offsets() throws {
+        let bytes = USBIPCommand.submit(USBIPSubmit(seqnum: 1, devid: 1, direction: .in, endpoint: 2, transferBufferLength: 64)).encoded()
+        #expect(try USBIPCommand.decode(from: bytes, at: bytes.count) == nil)
+        #expect(try USBIPCommand.decode(from: bytes, at: bytes.count + 5) == nil)
+        #expect(try USBIPCommand.decode(from: bytes, at: -1) == nil)
+        #expect(try USBIPReturn.decode(from: bytes + bytes, at: 49) == nil)
+    }
+}

@@ -499,6 +499,76 @@ private extension CCIDDevice {
 
 @Suite("CCID bulk-OUT framing")
 struct CCIDBulkOutAssemblerTests {
+    @Test("take gives what append gives, URB by URB, whole messages passed on as they are included")
+    func takeMatchesAppend() {
+        let long = command(.xfrBlock(bwi: 0, levelParameter: 0, data: [UInt8](repeating: 0xAB, count: 190)), sequence: 1)
+        let exact = command(.xfrBlock(bwi: 0, levelParameter: 0, data: [UInt8](repeating: 1, count: 54)), sequence: 2)
+        let short = command(.getSlotStatus, sequence: 3)
+        let oversize = CCIDHeader(messageType: CCIDMessageType.xfrBlock, length: 1000, slot: 0, sequence: 4).encoded
+            + [UInt8](repeating: 0, count: 54)
+        // Whole messages (the usual URB), a split one, stray ZLPs, a transfer being dropped, two
+        // messages in one URB, fewer than 10 bytes, and a whole message over the maximum.
+        let chunks: [([UInt8], Bool)] = [
+            (short, false), (Array(long[0..<64]), false), (Array(long[64..<128]), false), (Array(long[128...]), false),
+            (exact, false), ([], false), (exact, true), (oversize, false), ([UInt8](repeating: 0, count: 64), false),
+            (short, false), ([UInt8](repeating: 0, count: 10), false), (short, false), (short + short, false), ([1, 2, 3], false),
+            (Array(long[0..<64]), false), (short, false), (long, false),
+        ]
+        for maximum in [271, 5120] {
+            var appending = CCIDBulkOutAssembler(maxPacketSize: 64, maxMessageLength: maximum)
+            var taking = appending
+            var reference = ReferenceBulkOutAssembler(maxPacketSize: 64, maxMessageLength: maximum)
+            for (chunk, zlp) in chunks {
+                let expected = reference.append(chunk, zeroLengthPacket: zlp)
+                #expect(taking.take(chunk, zeroLengthPacket: zlp).map { [$0] } ?? [] == expected)
+                #expect(appending.append(chunk, zeroLengthPacket: zlp) == expected)
+                #expect(taking.bufferedByteCount == reference.buffer.count)
+            }
+        }
+    }
+
+    /// The framing rules of ``CCIDBulkOutAssembler`` written plainly (every URB through the
+    /// buffer, no shortcut for a whole message), to hold the assembler's fast path to.
+    private struct ReferenceBulkOutAssembler {
+        let maxPacketSize: Int
+        let maxMessageLength: Int
+        var buffer: [UInt8] = []
+        var discarding = false
+
+        init(maxPacketSize: Int, maxMessageLength: Int) {
+            self.maxPacketSize = maxPacketSize
+            self.maxMessageLength = maxMessageLength
+        }
+
+        mutating func append(_ chunk: [UInt8], zeroLengthPacket: Bool) -> [[UInt8]] {
+            let endsTransfer = chunk.isEmpty || chunk.count % maxPacketSize != 0 || zeroLengthPacket
+            if discarding {
+                if endsTransfer { discarding = false }
+                return []
+            }
+            buffer += chunk
+            func take(discardingRest: Bool) -> [[UInt8]] {
+                defer { buffer = []; discarding = discardingRest }
+                return [buffer]
+            }
+            guard buffer.count >= CCIDHeader.size else { return endsTransfer && !buffer.isEmpty ? take(discardingRest: false) : [] }
+            let size = CCIDHeader.size + Int(UInt32(buffer[1]) | UInt32(buffer[2]) << 8 | UInt32(buffer[3]) << 16 | UInt32(buffer[4]) << 24)
+            if size > maxMessageLength || buffer.count > size { return take(discardingRest: !endsTransfer) }
+            if buffer.count == size || endsTransfer { return take(discardingRest: false) }
+            return []
+        }
+    }
+
+    @Test("hasEndpoint knows exactly the configuration's endpoints and endpoint 0, for every address")
+    func endpoints() {
+        let set = CCIDUSBDescriptorSet(identity: CCIDUSBIdentity(serialNumber: "1"), configuration: CCIDDeviceConfiguration())
+        let addresses = Set(set.configuration.interfaces.flatMap(\.endpoints).map(\.address))
+        #expect(addresses == [0x01, 0x82, 0x83])
+        for address in UInt8.min ... UInt8.max {
+            #expect(set.hasEndpoint(address) == (address & 0x7F == 0 || addresses.contains(address)), "address \(address)")
+        }
+    }
+
     @Test("a message split over URBs is reassembled; one ending on a packet boundary needs no ZLP")
     func reassembly() {
         var assembler = CCIDBulkOutAssembler(maxPacketSize: 64, maxMessageLength: 5120)

@@ -47,23 +47,36 @@ package struct CCIDBulkOutAssembler: Sendable {
     ///     the packet size.
     /// - Returns: the candidate messages completed by this chunk (at most one).
     package mutating func append(_ chunk: [UInt8], zeroLengthPacket: Bool = false) -> [[UInt8]] {
+        take(chunk, zeroLengthPacket: zeroLengthPacket).map { [$0] } ?? []
+    }
+
+    /// Takes the payload of one bulk-OUT URB, as ``append(_:zeroLengthPacket:)`` does, and
+    /// returns the candidate message it completes, if any (there is at most one).
+    ///
+    /// The usual URB, one whole message with nothing buffered before it, is returned as it is:
+    /// no copy into the buffer and out again.
+    package mutating func take(_ chunk: [UInt8], zeroLengthPacket: Bool = false) -> [UInt8]? {
+        if buffer.isEmpty, !discarding, let header = CCIDHeader.peek(chunk),
+           header.messageSize == chunk.count, header.messageSize <= maxMessageLength {
+            return chunk
+        }
         let endsTransfer = chunk.isEmpty || chunk.count % maxPacketSize != 0 || zeroLengthPacket
         if discarding {
             if endsTransfer { discarding = false }
-            return []
+            return nil
         }
         buffer.append(contentsOf: chunk)
         guard let header = CCIDHeader.peek(buffer) else {
-            guard endsTransfer, !buffer.isEmpty else { return [] }
-            return [take(discardingRest: false)]
+            guard endsTransfer, !buffer.isEmpty else { return nil }
+            return take(discardingRest: false)
         }
         if header.messageSize > maxMessageLength || buffer.count > header.messageSize {
-            return [take(discardingRest: !endsTransfer)]
+            return take(discardingRest: !endsTransfer)
         }
         if buffer.count == header.messageSize || endsTransfer {
-            return [take(discardingRest: false)]
+            return take(discardingRest: false)
         }
-        return []
+        return nil
     }
 
     /// Forgets a partial message (endpoint reset, CLEAR_FEATURE(ENDPOINT_HALT), re-import).

@@ -480,8 +480,10 @@ package struct CCIDDevice: Sendable {
     /// 02 (last), the rest kept for the host's `wLevelParameter` 0010 requests.
     private mutating func dataBlockPart(slot index: Int, sequence: UInt8, bytes: [UInt8], first: Bool) -> CCIDDeviceAction {
         let room = configuration.maxMessageLength - CCIDHeader.size
-        let part = Array(bytes.prefix(room))
-        let rest = Array(bytes.dropFirst(room))
+        // The usual response fits one message: it goes out as it is, with no copy.
+        let fits = bytes.count <= room
+        let part = fits ? bytes : Array(bytes.prefix(room))
+        let rest = fits ? [] : Array(bytes.dropFirst(room))
         let chain: CCIDChainParameter
         switch (first, rest.isEmpty) {
         case (true, true): chain = .complete

@@ -56,9 +56,14 @@ package enum CCIDDeviceOutput: Hashable, Sendable {
 /// Not thread-safe: confine a runner to one thread (the USB/IP server gives each connection one).
 package final class CCIDDeviceRunner {
     /// The state machine (read it for inspection; inputs go through the runner).
-    package private(set) var device: CCIDDevice
+    ///
+    /// A runner is confined to one thread and never accesses its device twice at once, so the
+    /// runtime's exclusivity checks (two per card operation) are left out.
+    @exclusivity(unchecked) package private(set) var device: CCIDDevice
     private let cards: [any CCIDCard]
     private let clock: any Clock<Duration>
+    /// Whether card operations are timed (a time-extension threshold above zero), decided once.
+    private let measuresOperations: Bool
 
     /// A runner over `cards` (one per slot; the device has `cards.count` slots unless the
     /// configuration says fewer). `cardPresent[k]` says whether slot k's card is inserted.
@@ -73,11 +78,21 @@ package final class CCIDDeviceRunner {
                                  cardPresent: (0..<configuration.slotCount).map { $0 < cards.count && ($0 >= cardPresent.count || cardPresent[$0]) })
         self.cards = cards
         self.clock = clock
+        self.measuresOperations = configuration.timeExtensionThreshold > .zero
     }
 
     /// Handles one complete bulk-OUT message; see ``CCIDDevice/receiveBulkOut(_:)``.
     package func receiveBulkOut(_ message: [UInt8]) -> [CCIDDeviceOutput] {
-        perform(device.receiveBulkOut(message))
+        var outputs: [CCIDDeviceOutput] = []
+        receiveBulkOut(message, into: &outputs)
+        return outputs
+    }
+
+    /// Handles one complete bulk-OUT message and appends what it causes to `outputs`, as
+    /// ``receiveBulkOut(_:)`` returns it (a device model that handles a command per URB reuses
+    /// one array).
+    package func receiveBulkOut(_ message: [UInt8], into outputs: inout [CCIDDeviceOutput]) {
+        perform(device.receiveBulkOut(message), into: &outputs)
     }
 
     /// Handles a CCID class request; see ``CCIDDevice/handleClassRequest(_:data:)``.
@@ -88,13 +103,17 @@ package final class CCIDDeviceRunner {
         case .stall:
             return nil
         case .completed(let data, let actions):
-            return (data, perform(actions))
+            var outputs: [CCIDDeviceOutput] = []
+            perform(actions, into: &outputs)
+            return (data, outputs)
         }
     }
 
     /// Inserts or removes slot `slot`'s card; see ``CCIDDevice/setCardPresent(_:slot:)``.
     package func setCardPresent(_ present: Bool, slot: Int) -> [CCIDDeviceOutput] {
-        perform(device.setCardPresent(present, slot: slot))
+        var outputs: [CCIDDeviceOutput] = []
+        perform(device.setCardPresent(present, slot: slot), into: &outputs)
+        return outputs
     }
 
     /// Powers every card off (the device is being unplugged or reset).
@@ -102,10 +121,11 @@ package final class CCIDDeviceRunner {
         for card in cards { card.powerOff() }
     }
 
-    private func perform(_ actions: [CCIDDeviceAction]) -> [CCIDDeviceOutput] {
-        var outputs: [CCIDDeviceOutput] = []
-        var queue = actions[...]
-        while let action = queue.popFirst() {
+    /// Carries out `actions` in order. The actions a card operation's outcome yields
+    /// (``CCIDDevice/complete(slot:with:)``: messages, never more card work) are carried out at once,
+    /// before the actions after that operation.
+    private func perform(_ actions: [CCIDDeviceAction], into outputs: inout [CCIDDeviceOutput]) {
+        for action in actions {
             switch action {
             case .bulkIn(let bytes):
                 outputs.append(.bulkIn(bytes))
@@ -123,32 +143,33 @@ package final class CCIDDeviceRunner {
                     card.powerOff()
                     continue
                 }
-                let run = { () -> CCIDCardOutcome in
-                    switch operation {
-                    case .powerOff:
-                        return .powerOnFailed  // handled above
-                    case .powerOn:
-                        return card.powerOn().map { .answerToReset($0) } ?? .powerOnFailed
-                    case .transmit(let apdu):
-                        switch card.transmit(apdu) {
-                        case .response(let bytes): return .response(bytes)
-                        case .mute: return .mute
-                        }
-                    }
-                }
                 let outcome: CCIDCardOutcome
-                if device.configuration.timeExtensionThreshold > .zero {
-                    let (measured, elapsed) = Self.measure(clock, run)
+                if measuresOperations {
+                    let (measured, elapsed) = Self.measure(clock) { Self.run(operation, on: card) }
                     outcome = measured
                     outputs += timeExtensions(slot: slot, elapsed: elapsed)
                 } else {
                     // No time extensions configured (the default): no clock reads on the command's path.
-                    outcome = run()
+                    outcome = Self.run(operation, on: card)
                 }
-                queue = device.complete(slot: slot, with: outcome)[...] + queue
+                perform(device.complete(slot: slot, with: outcome), into: &outputs)
             }
         }
-        return outputs
+    }
+
+    /// Has `card` carry out `operation` (power-on or an APDU; power-off needs no outcome).
+    private static func run(_ operation: CCIDCardOperation, on card: any CCIDCard) -> CCIDCardOutcome {
+        switch operation {
+        case .powerOff:
+            return .powerOnFailed  // not reached: the caller powers the card off itself
+        case .powerOn:
+            return card.powerOn().map { .answerToReset($0) } ?? .powerOnFailed
+        case .transmit(let apdu):
+            switch card.transmit(apdu) {
+            case .response(let bytes): return .response(bytes)
+            case .mute: return .mute
+            }
+        }
     }
 
     private static func measure<C: Clock, T>(_ clock: C, _ body: () -> T) -> (T, Duration) where C.Duration == Duration {

@@ -65,6 +65,9 @@ package struct CCIDUSBDescriptorSet: Hashable, Sendable {
     package let device: USBDeviceDescriptor
     /// The configuration (value 1).
     package let configuration: USBConfiguration
+    /// The endpoint addresses of `configuration`, one bit per address (0…255) in four words:
+    /// ``hasEndpoint(_:)`` runs for every URB.
+    private let endpointBits: SIMD4<UInt64>
 
     /// The descriptors of a token with `identity`, announcing `ccid`.
     package init(identity: CCIDUSBIdentity, ccid: CCIDClassDescriptor) {
@@ -90,6 +93,11 @@ package struct CCIDUSBDescriptorSet: Hashable, Sendable {
             descriptor: USBConfigurationDescriptor(totalLength: 0, interfaceCount: 1, configurationValue: 1,
                                                    configurationIndex: 0, attributes: 0x80, maxPower: 50),
             interfaces: [interface])
+        var bits = SIMD4<UInt64>(repeating: 0)
+        for endpoint in configuration.interfaces.flatMap(\.endpoints) {
+            bits[Int(endpoint.address >> 6)] |= 1 << UInt64(endpoint.address & 0x3F)
+        }
+        self.endpointBits = bits
     }
 
     /// The descriptors of a token with `identity` and a reader shaped by `configuration`.
@@ -123,7 +131,7 @@ package struct CCIDUSBDescriptorSet: Hashable, Sendable {
 
     /// Whether `address` (with its direction bit) names one of the device's endpoints, 0 included.
     package func hasEndpoint(_ address: UInt8) -> Bool {
-        address & 0x7F == 0 || configuration.interfaces.contains { $0.endpoints.contains { $0.address == address } }
+        address & 0x7F == 0 || endpointBits[Int(address >> 6)] & (1 << UInt64(address & 0x3F)) != 0
     }
 
     /// The OP_REP_DEVLIST / OP_REP_IMPORT record of this device at `busID`.

@@ -476,6 +476,9 @@ package final class USBIPServer: Sendable {
         POSIXSocket.setReceiveTimeout(fd, milliseconds: Self.busyReceiveWindowMilliseconds)
         var busy = false
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // The answer to each read, written into one buffer kept for the connection's life.
+        var output: [UInt8] = []
+        output.reserveCapacity(1024)
         while !state.isStopping {
             if !busy {
                 switch connection.wake.wait(for: fd, events: Int16(POLLIN), timeoutMilliseconds: -1) {
@@ -503,7 +506,8 @@ package final class USBIPServer: Sendable {
             guard count > 0 else { return }
             busy = true
             guard reportCardChange() else { return }
-            let output = machine.receive(buffer[..<count])
+            output.removeAll(keepingCapacity: true)
+            machine.receive(buffer[..<count], into: &output)
             guard send(output, on: fd) else { return }
             if machine.isClosed, case .closed(let reason) = machine.phase {
                 log("usbip: closing the connection of \(connection.peer): \(reason)")

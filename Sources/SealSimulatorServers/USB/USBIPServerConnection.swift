@@ -42,12 +42,16 @@ package final class USBIPServerConnection {
     }
     /// The session of the URB phase, kept apart from `phase` so that each command reaches it
     /// without copying the device record out of the enum.
-    private var attachedSession: USBIPServerDeviceSession?
+    // This state is touched by the connection's thread alone and never by overlapping accesses
+    // (the runtime's exclusivity checks on it cost time on every command).
+    @exclusivity(unchecked) private var attachedSession: USBIPServerDeviceSession?
 
     private let listDevices: () -> [USBIPDevice]
     private let importDevice: (String) -> USBIPImportResult
     private let maximumTransferLength: Int
-    private var buffer: [UInt8] = []
+    @exclusivity(unchecked) private var buffer: [UInt8] = []
+    /// The returns of the command at hand; kept (empty) for the next one.
+    @exclusivity(unchecked) private var replyScratch: [USBIPServerReply] = []
 
     /// A connection over a catalog of devices.
     ///
@@ -80,11 +84,20 @@ package final class USBIPServerConnection {
     /// bulk-OUT CMD_SUBMIT and the bulk-IN one posted with it), and the consumed bytes are dropped
     /// once at the end, so a read costs no copy of the buffer per command.
     package func receive(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        guard !isClosed else { return [] }
-        buffer.append(contentsOf: bytes)
         var output: [UInt8] = []
         // Room for the usual answer (two RET_SUBMITs and a short CCID reply) in one allocation.
         output.reserveCapacity(256)
+        receive(bytes, into: &output)
+        return output
+    }
+
+    /// Takes bytes read from the socket and appends the bytes to write back to `output`, as
+    /// ``receive(_:)`` returns them (a server thread reuses one output buffer).
+    package func receive(_ bytes: some Collection<UInt8>, into output: inout [UInt8]) {
+        guard !isClosed else { return }
+        buffer.append(contentsOf: bytes)
+        var replies = replyScratch
+        replyScratch = []
         var consumedTotal = 0
         defer {
             if consumedTotal == buffer.count {
@@ -92,6 +105,8 @@ package final class USBIPServerConnection {
             } else if consumedTotal > 0 {
                 buffer.removeFirst(consumedTotal)
             }
+            replies.removeAll(keepingCapacity: true)
+            replyScratch = replies
         }
         while !isClosed {
             if let session = attachedSession {
@@ -100,16 +115,18 @@ package final class USBIPServerConnection {
                     decoded = try USBIPCommand.decode(from: buffer, at: consumedTotal, maximumTransferLength: maximumTransferLength)
                 } catch {
                     phase = .closed(reason: "malformed URB command: \(error)")
-                    return output
+                    return
                 }
-                guard let (command, consumed) = decoded else { return output }
+                guard let (command, consumed) = decoded else { return }
                 consumedTotal += consumed
-                for reply in session.handle(command) { reply.message.append(direction: reply.direction, to: &output) }
+                replies.removeAll(keepingCapacity: true)
+                session.handle(command, into: &replies)
+                for reply in replies { reply.message.append(direction: reply.direction, to: &output) }
                 continue
             }
             switch phase {
             case .closed:
-                return output
+                return
             case .operation:
                 // Once per connection: the copy of the rest does not matter here.
                 let pending = consumedTotal == 0 ? buffer : Array(buffer[consumedTotal...])
@@ -118,18 +135,17 @@ package final class USBIPServerConnection {
                     decoded = try USBIPOperationRequest.decode(from: pending)
                 } catch {
                     phase = .closed(reason: "malformed operation request: \(error)")
-                    return output
+                    return
                 }
-                guard let (request, consumed) = decoded else { return output }
+                guard let (request, consumed) = decoded else { return }
                 consumedTotal += consumed
                 output += answer(request)
             case .attached:
                 // `attachedSession` mirrors this phase (set in `phase`'s didSet), so the branch
                 // above has taken every attached connection; nothing is left to decode here.
-                return output
+                return
             }
         }
-        return output
     }
 
     /// Ends the connection (the peer closed it, or the server stops); detaches the device.

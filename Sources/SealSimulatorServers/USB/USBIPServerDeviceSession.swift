@@ -74,19 +74,23 @@ package final class USBIPServerDeviceSession {
     package let runner: CCIDDeviceRunner
 
     private let note: (String) -> Void
-    private var assembler: CCIDBulkOutAssembler
-    private var configurationValue: UInt8 = 1
-    private var halted: Set<UInt8> = []
+    // The state below is touched by one thread (the connection's) and never by two overlapping
+    // accesses, so the runtime's exclusivity checks on it only cost time: a dozen per command.
+    @exclusivity(unchecked) private var assembler: CCIDBulkOutAssembler
+    @exclusivity(unchecked) private var configurationValue: UInt8 = 1
+    @exclusivity(unchecked) private var halted: Set<UInt8> = []
 
-    private var bulkInMessages: [[UInt8]] = []
-    private var bulkInOffset = 0
-    private var pendingBulkIn: [USBIPSubmit] = []
+    @exclusivity(unchecked) private var bulkInMessages: [[UInt8]] = []
+    @exclusivity(unchecked) private var bulkInOffset = 0
+    @exclusivity(unchecked) private var pendingBulkIn: [USBIPSubmit] = []
     /// IN URBs of a transfer that already ended short under `URB_SHORT_NOT_OK`, held for unlink.
-    private var abandonedBulkIn: [USBIPSubmit] = []
-    private var abandoningTransfer = false
+    @exclusivity(unchecked) private var abandonedBulkIn: [USBIPSubmit] = []
+    @exclusivity(unchecked) private var abandoningTransfer = false
 
-    private var interruptMessages: [[UInt8]] = []
-    private var pendingInterrupt: [USBIPSubmit] = []
+    @exclusivity(unchecked) private var interruptMessages: [[UInt8]] = []
+    @exclusivity(unchecked) private var pendingInterrupt: [USBIPSubmit] = []
+    /// What the runner produced for the command at hand; kept (empty) for the next one.
+    @exclusivity(unchecked) private var outputScratch: [CCIDDeviceOutput] = []
 
     /// A session for the device `descriptors` describes, driving `runner`.
     ///
@@ -114,11 +118,20 @@ package final class USBIPServerDeviceSession {
     /// - Returns: the returns to send, in order: the answer to this command when it completes at
     ///   once, then any waiting URB the command let complete.
     package func handle(_ command: USBIPCommand) -> [USBIPServerReply] {
+        var replies: [USBIPServerReply] = []
+        handle(command, into: &replies)
+        return replies
+    }
+
+    /// Handles one CMD_SUBMIT or CMD_UNLINK and appends the returns to send to `replies`, in the
+    /// order ``handle(_:)`` returns them (a connection that answers every command of a read in
+    /// one write reuses one array).
+    package func handle(_ command: USBIPCommand, into replies: inout [USBIPServerReply]) {
         switch command {
         case .submit(let submit):
-            return self.submit(submit)
+            self.submit(submit, into: &replies)
         case .unlink(let unlink):
-            return [self.unlink(unlink)]
+            replies.append(self.unlink(unlink))
         }
     }
 
@@ -138,38 +151,49 @@ package final class USBIPServerDeviceSession {
 
     // MARK: - CMD_SUBMIT
 
-    private func submit(_ submit: USBIPSubmit) -> [USBIPServerReply] {
+    private func submit(_ submit: USBIPSubmit, into replies: inout [USBIPServerReply]) {
         let number = UInt8(truncatingIfNeeded: submit.endpoint & 0x0F)
         if number == 0 {
-            return [control(submit)] + flush()
+            replies.append(control(submit))
+            flush(into: &replies)
+            return
         }
         let address = submit.direction == .in ? number | 0x80 : number
-        guard configurationValue != 0, descriptors.hasEndpoint(address), !halted.contains(address) else {
-            return [complete(submit, status: Status.brokenPipe)]
+        guard configurationValue != 0, descriptors.hasEndpoint(address), halted.isEmpty || !halted.contains(address) else {
+            replies.append(complete(submit, status: Status.brokenPipe))
+            return
         }
         switch address {
         case CCIDUSBDescriptorSet.bulkOutEndpoint:
             let zlp = submit.transferFlags & USBIP.urbZeroPacket != 0
-            for message in assembler.append(submit.data, zeroLengthPacket: zlp) {
-                absorb(runner.receiveBulkOut(message))
+            if let message = assembler.take(submit.data, zeroLengthPacket: zlp) {
+                var outputs = outputScratch
+                outputScratch = []
+                runner.receiveBulkOut(message, into: &outputs)
+                absorb(outputs)
+                outputs.removeAll(keepingCapacity: true)
+                outputScratch = outputs
             }
-            var replies = [complete(submit, status: Status.ok, actualLength: UInt32(clamping: submit.data.count))]
+            replies.append(complete(submit, status: Status.ok, actualLength: UInt32(clamping: submit.data.count)))
             flush(into: &replies)
-            return replies
         case CCIDUSBDescriptorSet.bulkInEndpoint:
-            if submit.transferBufferLength == 0 { return [complete(submit, status: Status.ok)] }
+            if submit.transferBufferLength == 0 {
+                replies.append(complete(submit, status: Status.ok))
+                return
+            }
             if abandoningTransfer {
                 abandonedBulkIn.append(submit)
                 if submit.transferFlags & USBIP.urbShortNotOK == 0 { abandoningTransfer = false }
-                return flush()
+                flush(into: &replies)
+                return
             }
             pendingBulkIn.append(submit)
-            return flush()
+            flush(into: &replies)
         case CCIDUSBDescriptorSet.interruptInEndpoint:
             pendingInterrupt.append(submit)
-            return flush()
+            flush(into: &replies)
         default:
-            return [complete(submit, status: Status.brokenPipe)]
+            replies.append(complete(submit, status: Status.brokenPipe))
         }
     }
 
@@ -307,13 +331,13 @@ package final class USBIPServerDeviceSession {
     /// Appends the completions of waiting IN URBs that now have data to `replies`.
     private func flush(into replies: inout [USBIPServerReply]) {
         while !pendingBulkIn.isEmpty, let message = bulkInMessages.first {
-            let urb = pendingBulkIn.removeFirst()
+            let urb = Self.takeFirst(&pendingBulkIn)
             let capacity = Int(urb.transferBufferLength)
             let remaining = message.count - bulkInOffset
             let packet = CCIDUSBDescriptorSet.bulkMaxPacketSize
             if remaining <= capacity {
                 let data = bulkInOffset == 0 ? message : Array(message[bulkInOffset...])
-                bulkInMessages.removeFirst()
+                _ = Self.takeFirst(&bulkInMessages)
                 bulkInOffset = 0
                 let short = data.count < capacity
                 if short, urb.transferFlags & USBIP.urbShortNotOK != 0 {
@@ -328,7 +352,7 @@ package final class USBIPServerDeviceSession {
             } else {
                 note("bulk-IN URB \(urb.seqnum) of \(capacity) bytes (not whole 64-byte packets) cannot take a \(remaining)-byte message: babble")
                 replies.append(complete(urb, status: Status.overflow, data: Array(message[bulkInOffset ..< bulkInOffset + capacity])))
-                bulkInMessages.removeFirst()
+                _ = Self.takeFirst(&bulkInMessages)
                 bulkInOffset = 0
             }
         }
@@ -337,6 +361,18 @@ package final class USBIPServerDeviceSession {
             let message = interruptMessages.removeFirst()
             replies.append(complete(urb, status: Status.ok, data: Array(message.prefix(Int(urb.transferBufferLength)))))
         }
+    }
+
+    /// Removes and returns the first element of a non-empty queue; the usual queue here holds
+    /// one element, and emptying it keeps its storage for the next command (`removeFirst` goes
+    /// through a general range replacement).
+    private static func takeFirst<Element>(_ queue: inout [Element]) -> Element {
+        if queue.count == 1 {
+            let first = queue[0]
+            queue.removeAll(keepingCapacity: true)
+            return first
+        }
+        return queue.removeFirst()
     }
 
     /// After a short completion under `URB_SHORT_NOT_OK`, the waiting URBs up to and including
