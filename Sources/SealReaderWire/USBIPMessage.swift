@@ -542,13 +542,18 @@ package struct USBIPBasicHeader: Hashable, Sendable {
     fileprivate func append(to out: inout [UInt8]) {
         let start = out.count
         out.append(contentsOf: urbZeros[0..<20])
-        out.withUnsafeMutableBytes { raw in
-            storeBigEndian(command, in: raw, at: start)
-            storeBigEndian(seqnum, in: raw, at: start + 4)
-            storeBigEndian(devid, in: raw, at: start + 8)
-            storeBigEndian(direction, in: raw, at: start + 12)
-            storeBigEndian(endpoint, in: raw, at: start + 16)
-        }
+        out.withUnsafeMutableBytes { store(in: $0, at: start) }
+    }
+
+    /// Stores the five fields big-endian in the 20 bytes at `offset` of `raw` (the caller has made
+    /// room): every encoder of a URB header writes its first 20 bytes through this.
+    @inline(__always)
+    fileprivate func store(in raw: UnsafeMutableRawBufferPointer, at offset: Int) {
+        storeBigEndian(command, in: raw, at: offset)
+        storeBigEndian(seqnum, in: raw, at: offset + 4)
+        storeBigEndian(devid, in: raw, at: offset + 8)
+        storeBigEndian(direction, in: raw, at: offset + 12)
+        storeBigEndian(endpoint, in: raw, at: offset + 16)
     }
 }
 
@@ -642,11 +647,8 @@ package struct USBIPSubmit: Hashable, Sendable {
             func put(_ value: UInt32, at offset: Int) {
                 storeBigEndian(value, in: raw, at: start + offset)
             }
-            put(USBIP.commandSubmit, at: 0)
-            put(seqnum, at: 4)
-            put(devid, at: 8)
-            put(direction.rawValue, at: 12)
-            put(endpoint, at: 16)
+            USBIPBasicHeader(command: USBIP.commandSubmit, seqnum: seqnum, devid: devid,
+                             direction: direction.rawValue, endpoint: endpoint).store(in: raw, at: start)
             // 20: transfer_flags 0
             put(length, at: 24)
             // 28: start_frame 0; 32: number_of_packets 0
@@ -894,11 +896,8 @@ package enum USBIPReturn: Hashable, Sendable {
         switch self {
         case .submit(let ret):
             out.withUnsafeMutableBytes { raw in
-                storeBigEndian(USBIP.returnSubmit, in: raw, at: start)
-                storeBigEndian(ret.seqnum, in: raw, at: start + 4)
-                storeBigEndian(ret.devid, in: raw, at: start + 8)
-                storeBigEndian(ret.direction, in: raw, at: start + 12)
-                storeBigEndian(ret.endpoint, in: raw, at: start + 16)
+                USBIPBasicHeader(command: USBIP.returnSubmit, seqnum: ret.seqnum, devid: ret.devid,
+                                 direction: ret.direction, endpoint: ret.endpoint).store(in: raw, at: start)
                 storeBigEndian(UInt32(bitPattern: ret.status), in: raw, at: start + 20)
                 storeBigEndian(ret.actualLength, in: raw, at: start + 24)
                 storeBigEndian(ret.startFrame, in: raw, at: start + 28)
@@ -910,11 +909,8 @@ package enum USBIPReturn: Hashable, Sendable {
             if !ret.isoPackets.isEmpty { appendISO(ret.isoPackets, to: &out) }
         case .unlink(let ret):
             out.withUnsafeMutableBytes { raw in
-                storeBigEndian(USBIP.returnUnlink, in: raw, at: start)
-                storeBigEndian(ret.seqnum, in: raw, at: start + 4)
-                storeBigEndian(ret.devid, in: raw, at: start + 8)
-                storeBigEndian(ret.direction, in: raw, at: start + 12)
-                storeBigEndian(ret.endpoint, in: raw, at: start + 16)
+                USBIPBasicHeader(command: USBIP.returnUnlink, seqnum: ret.seqnum, devid: ret.devid,
+                                 direction: ret.direction, endpoint: ret.endpoint).store(in: raw, at: start)
                 storeBigEndian(UInt32(bitPattern: ret.status), in: raw, at: start + 20)
                 // 24: 24 bytes of padding, zero
             }
