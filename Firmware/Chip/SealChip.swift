@@ -128,8 +128,7 @@ public final class SealChip {
             return .response(bytes)
         case .powerLost:
             nvm.abortTransaction()
-            state.frontEnd.reset()
-            applet.resetVolatileState()
+            clearVolatileState(&state, applet: applet)
             state.isPowered = false
             return .mute
         }
@@ -191,8 +190,13 @@ public final class SealChip {
         try? applet.store.lifecycle()
     }
 
-    /// Keep in step with the power-loss branch of `process(_:state:nvm:applet:)`, which does the same on its `inout` state.
     private func clearVolatileState() {
+        Self.clearVolatileState(&state, applet: applet)
+    }
+
+    /// What a power loss or a power cycle forgets: the front end's and the applet's volatile state
+    /// (on the `inout` state, so that `process(_:state:nvm:applet:)` can call it too).
+    private static func clearVolatileState(_ state: inout State, applet: SealAppletRuntime) {
         state.frontEnd.reset()
         applet.resetVolatileState()
     }
